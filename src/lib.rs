@@ -1,0 +1,17 @@
+//! zmreip: change the IP address of a Zimbra mail server safely.
+//!
+//! The pipeline (see DESIGN.md): discover → match → plan → apply → act →
+//! verify. Each stage is a module with one plain data type flowing to the
+//! next. The binary (`src/main.rs`) only parses the command line.
+
+pub mod addr;
+pub mod directory;
+pub mod error;
+pub mod host;
+pub mod model;
+pub mod policy;
+pub mod spec;
+pub mod surface;
+pub mod zimbra;
+
+pub use error::{Error, Result};

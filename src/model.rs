@@ -1,0 +1,101 @@
+//! The plain data that flows between stages: findings (scan), changes,
+//! warnings and hand-offs (plan).
+
+use serde::Serialize;
+
+use crate::addr::MatchKind;
+
+/// Where a finding or a change lives. Paths are paths on the host, never
+/// prefixed by `--root`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(untagged)]
+pub enum Target {
+    /// A line of a text file (1-based).
+    Line { file: String, line: usize },
+    /// A key of Zimbra's localconfig.xml.
+    LocalconfigKey { file: String, key: String },
+    /// An attribute of a directory entry.
+    Ldap { dn: String, attribute: String },
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Line { file, line } => write!(f, "{file}:{line}"),
+            Target::LocalconfigKey { file, key } => write!(f, "{file} key {key}"),
+            Target::Ldap { dn, attribute } => write!(f, "{dn} {attribute}"),
+        }
+    }
+}
+
+/// A value before or after a change: one line/value, or every value of a
+/// multi-valued directory attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// One place where a searched address occurs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Surface name (`hosts`, `dnsmasq`, `ldap`, `derived`, ...).
+    pub surface: String,
+    /// Where.
+    pub target: Target,
+    /// The matched text (e.g. `[172.20.14.25]:25`).
+    pub matched: String,
+    /// How the address occurs.
+    pub kind: MatchKind,
+    /// The whole line or value the match sits in (secrets never appear:
+    /// values of secret keys are not scanned).
+    pub context: String,
+}
+
+/// A planned change of one line, localconfig value or directory attribute.
+/// `before` is its precondition: apply refuses if it no longer holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// `c1`, `c2`, ... assigned by the plan in output order.
+    pub id: String,
+    pub surface: String,
+    pub target: Target,
+    pub before: Value,
+    pub after: Value,
+    /// Why, in words an admin reads in a diff.
+    pub reason: String,
+}
+
+/// A warning or a hand-off: a stable code for machines, a sentence for
+/// humans.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Notice {
+    pub code: String,
+    pub message: String,
+}
+
+impl Notice {
+    pub fn new(code: &str, message: impl Into<String>) -> Notice {
+        Notice { code: code.to_string(), message: message.into() }
+    }
+}
+
+/// What one surface found in one file (or entry, or key) and what it
+/// proposes to change there.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    /// Changes with an empty `id`; the plan numbers them.
+    pub changes: Vec<Change>,
+    pub warnings: Vec<Notice>,
+}
+
+impl Report {
+    /// Appends another report.
+    pub fn extend(&mut self, other: Report) {
+        self.findings.extend(other.findings);
+        self.changes.extend(other.changes);
+        self.warnings.extend(other.warnings);
+    }
+}

@@ -1,0 +1,416 @@
+//! How a value changes when the host moves: DESIGN.md principles 3 and 4.
+//!
+//! A surface says what kind of value it holds ([`ValueKind`]); the
+//! [`Rewriter`] decides what becomes of every match of an old address in it.
+//! Trust lists follow principle 4 exactly: an entry equal to the old address
+//! becomes the new one in the same spelling; the old interface network
+//! becomes the new one (never wider than the old entry, else the new host
+//! alone); any other network that holds the old address but not the new one
+//! stays and gets the new host beside it, with a warning; networks holding
+//! both stay; `127.0.0.0/8` is kept (and added to mynetworks where missing);
+//! `0.0.0.0/0` and `::/0` are never written.
+
+use std::net::IpAddr;
+
+use crate::addr::{Match, MatchKind, Matcher};
+use crate::model::Notice;
+use crate::spec::{Pair, PrefixSource};
+
+/// What a value means, which decides how it may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// An address of this host: a hosts-file address, a bind or listen
+    /// address, an interface address. Every literal occurrence moves; a
+    /// `/prefix` written with it becomes the new prefix when known.
+    OwnAddress,
+    /// A list of networks and addresses that are trusted (relay, throttle
+    /// exemptions, allow lists). Principle 4. `loopback` marks lists that
+    /// must hold `127.0.0.0/8` (postfix mynetworks).
+    TrustList { loopback: bool },
+    /// A list matched by exact string equality (`zimbraMailTrustedIP`):
+    /// equal entries are swapped, networks are left alone.
+    ExactList,
+    /// One or more URLs: the host part moves when it is the old address.
+    Url,
+    /// `host:port` or postfix `[ip]:port`.
+    HostPort,
+    /// A regular expression: escaped and literal spellings move.
+    Regex,
+    /// The address of another host (a DNS forwarder, a gateway, a relay, an
+    /// external LDAP server): changed only where it *is* the old address,
+    /// never because it sits in the same network.
+    OtherHost,
+    /// Not in any table: literal occurrences are replaced and the change is
+    /// marked as a literal replacement.
+    Text,
+}
+
+/// What became of a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The values after the change (same count as before unless a list
+    /// attribute gained or lost values).
+    pub after: Vec<String>,
+    /// Whether anything differs from the input.
+    pub changed: bool,
+    /// Why, one short phrase per decision (joined into the change's reason).
+    pub reasons: Vec<String>,
+    /// Warnings raised; the caller appends where they apply.
+    pub notes: Vec<Notice>,
+}
+
+/// Applies the moves of a plan to values. One per plan.
+#[derive(Debug, Clone)]
+pub struct Rewriter {
+    pairs: Vec<Pair>,
+    matcher: Matcher,
+    gateway: Option<IpAddr>,
+}
+
+impl Rewriter {
+    /// A rewriter for these moves. `gateway` is `--gateway`, if given.
+    pub fn new(pairs: Vec<Pair>, gateway: Option<IpAddr>) -> Rewriter {
+        let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
+        Rewriter { matcher: Matcher::new(&olds), pairs, gateway }
+    }
+
+    /// The moves.
+    pub fn pairs(&self) -> &[Pair] {
+        &self.pairs
+    }
+
+    /// The move of `old`, if it is one of the old addresses.
+    pub fn pair_for(&self, old: IpAddr) -> Option<&Pair> {
+        self.pairs.iter().find(|p| p.old == old)
+    }
+
+    /// The gateway given with `--gateway`, if any.
+    pub fn gateway(&self) -> Option<IpAddr> {
+        self.gateway
+    }
+
+    /// Rewrites the values of one field (a line's value, a localconfig
+    /// value, or all values of one directory attribute).
+    pub fn rewrite(&self, values: &[&str], kind: ValueKind) -> Outcome {
+        match kind {
+            ValueKind::TrustList { loopback } => self.rewrite_trust(values, loopback),
+            _ => {
+                let mut out = Outcome::default();
+                for v in values {
+                    let (after, reasons, notes) = self.rewrite_literal(v, kind);
+                    out.changed |= after != *v;
+                    out.after.push(after);
+                    push_unique(&mut out.reasons, reasons);
+                    out.notes.extend(notes);
+                }
+                out
+            }
+        }
+    }
+
+    /// Replaces every literal occurrence of an old address in `value`.
+    fn rewrite_literal(&self, value: &str, kind: ValueKind) -> (String, Vec<String>, Vec<Notice>) {
+        let mut out = String::with_capacity(value.len() + 8);
+        let mut reasons = Vec::new();
+        let mut notes = Vec::new();
+        let mut last = 0;
+        for m in self.matcher.find(value) {
+            let Some(pair) = self.pair_for(m.target) else { continue };
+            if m.kind == MatchKind::NetworkContains {
+                if kind != ValueKind::OtherHost {
+                    notes.push(Notice::new(
+                        "network-unchanged",
+                        format!(
+                            "`{}` contains the old address {} but is not a trust list zmreip knows; left unchanged",
+                            &value[m.span.clone()],
+                            pair.old
+                        ),
+                    ));
+                }
+                continue;
+            }
+            if kind == ValueKind::ExactList && m.kind != MatchKind::Exact {
+                continue;
+            }
+            let new_prefix = match (kind, m.prefix) {
+                (ValueKind::OwnAddress, Some(_)) if pair.new_prefix_source != PrefixSource::Host => {
+                    Some(pair.new_prefix)
+                }
+                _ => None,
+            };
+            out.push_str(&value[last..m.span.start]);
+            out.push_str(&m.replace(value, pair.new, new_prefix));
+            last = m.span.end;
+            reasons.push(literal_reason(kind, &m, pair));
+        }
+        out.push_str(&value[last..]);
+        (out, reasons, notes)
+    }
+
+    /// Principle 4 over every entry of every value.
+    fn rewrite_trust(&self, values: &[&str], loopback: bool) -> Outcome {
+        let mut out = Outcome::default();
+        let mut seen: Vec<ipnet::IpNet> = Vec::new();
+        for v in values {
+            for tok in split_entries(v) {
+                if let Some(e) = parse_entry(tok.text) {
+                    seen.push(e.net);
+                }
+            }
+        }
+        for v in values {
+            let mut rebuilt = String::with_capacity(v.len() + 16);
+            let toks = split_entries(v);
+            for (i, tok) in toks.iter().enumerate() {
+                rebuilt.push_str(tok.sep);
+                let Some(entry) = parse_entry(tok.text) else {
+                    rebuilt.push_str(tok.text);
+                    continue;
+                };
+                let sep = if i > 0 { tok.sep } else { toks.get(1).map(|t| t.sep).unwrap_or(" ") };
+                let sep = if sep.is_empty() { " " } else { sep };
+                let replaced = self.trust_entry(tok.text, &entry, &mut seen, &mut out);
+                match replaced {
+                    TrustDecision::Keep => rebuilt.push_str(tok.text),
+                    TrustDecision::Replace(s) => rebuilt.push_str(&s),
+                    TrustDecision::Drop => {
+                        if i == 0 {
+                            // Keep the separator of the next entry from leading.
+                            continue;
+                        }
+                        // Remove the separator just written.
+                        rebuilt.truncate(rebuilt.len() - tok.sep.len());
+                    }
+                    TrustDecision::KeepAndAdd(s) => {
+                        rebuilt.push_str(tok.text);
+                        rebuilt.push_str(sep);
+                        rebuilt.push_str(&s);
+                    }
+                }
+            }
+            let rebuilt = if rebuilt.trim().is_empty() { String::new() } else { rebuilt };
+            out.changed |= rebuilt != *v;
+            out.after.push(rebuilt);
+        }
+        // A first entry dropped leaves its successor's separator leading.
+        for a in &mut out.after {
+            let t = a.trim_start_matches([' ', ',', '\t']).to_string();
+            if t.len() != a.len() && !values.iter().any(|v| v.starts_with([' ', ',', '\t'])) {
+                *a = t;
+            }
+        }
+        out.after.retain(|a| !a.is_empty() || values.iter().any(|v| v.is_empty()));
+        if loopback && out.changed && self.pairs.iter().any(|p| p.old.is_ipv4()) {
+            let lo: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+            if !seen.iter().any(|n| n.contains(&lo)) {
+                match out.after.first_mut() {
+                    Some(first) if values.len() == 1 => {
+                        let sep = if first.contains(',') && !first.contains(' ') { "," } else { " " };
+                        *first = format!("127.0.0.0/8{sep}{first}");
+                    }
+                    _ => out.after.insert(0, "127.0.0.0/8".into()),
+                }
+                out.reasons.push("127.0.0.0/8 added: postfix must trust loopback".into());
+                out.notes.push(Notice::new(
+                    "mynetworks-loopback-added",
+                    "mynetworks lacked 127.0.0.0/8; zmreip adds it, as Zimbra's own services relay through loopback",
+                ));
+            }
+        }
+        out
+    }
+
+    fn trust_entry(&self, text: &str, e: &Entry, seen: &mut Vec<ipnet::IpNet>, out: &mut Outcome) -> TrustDecision {
+        for p in &self.pairs {
+            if p.old.is_ipv4() != e.net.addr().is_ipv4() {
+                continue;
+            }
+            let host_len = p.host_prefix();
+            if e.net.addr() == p.old && (e.prefix.is_none() || e.net.prefix_len() == host_len) {
+                // The old address itself: swap, same spelling.
+                let new_text = swap_spelling(text, p.old, p.new);
+                let new_net = ipnet::IpNet::new(p.new, host_len).expect("host prefix");
+                if seen.iter().any(|n| *n == new_net) {
+                    push_unique(&mut out.reasons, vec![format!("{} dropped: {} is already trusted", p.old, p.new)]);
+                    return TrustDecision::Drop;
+                }
+                seen.push(new_net);
+                push_unique(&mut out.reasons, vec![format!("trusted host {} becomes {}", p.old, p.new)]);
+                return TrustDecision::Replace(new_text);
+            }
+            if !e.net.contains(&p.old) {
+                continue;
+            }
+            if e.net.prefix_len() == 0 {
+                out.notes.push(Notice::new(
+                    "trust-everything",
+                    format!("`{text}` trusts every address (an open relay if this is mynetworks); zmreip leaves it but never writes one"),
+                ));
+                return TrustDecision::Keep;
+            }
+            if e.net.contains(&p.new) {
+                push_unique(&mut out.reasons, vec![format!("{text} already holds {}", p.new)]);
+                return TrustDecision::Keep;
+            }
+            let is_interface_net = p.old_prefix_source != PrefixSource::Host
+                && e.net.prefix_len() == p.old_prefix
+                && e.net.trunc() == p.old_net();
+            let new_host = ipnet::IpNet::new(p.new, host_len).expect("host prefix");
+            if is_interface_net {
+                let widen = p.new_prefix < e.net.prefix_len() || p.new_prefix == 0;
+                if p.new_prefix_source == PrefixSource::Host || widen {
+                    if widen {
+                        out.notes.push(Notice::new(
+                            "trust-not-widened",
+                            format!(
+                                "the new network {} is wider than the trusted {text}; only the host {} is trusted instead",
+                                p.new_net(),
+                                p.new
+                            ),
+                        ));
+                    }
+                    if seen.contains(&new_host) {
+                        return TrustDecision::Drop;
+                    }
+                    seen.push(new_host);
+                    push_unique(&mut out.reasons, vec![format!("old interface network {text} becomes host {}", p.new)]);
+                    return TrustDecision::Replace(spell_host(text, p.new));
+                }
+                let new_net = p.new_net();
+                if seen.contains(&new_net) {
+                    push_unique(&mut out.reasons, vec![format!("{text} dropped: {new_net} is already trusted")]);
+                    return TrustDecision::Drop;
+                }
+                seen.push(new_net);
+                // Keep host bits if the entry was written with them (`192.168.2.1/24`).
+                let shown = if e.net.addr() == p.old {
+                    ipnet::IpNet::new(p.new, p.new_prefix).expect("prefix")
+                } else {
+                    new_net
+                };
+                push_unique(&mut out.reasons, vec![format!("old interface network {text} becomes {new_net}")]);
+                return TrustDecision::Replace(spell_net(text, shown));
+            }
+            // Another network that happens to hold the old address: it names
+            // other hosts, so it stays; the new host is added beside it.
+            out.notes.push(Notice::new(
+                "trust-network-kept",
+                format!(
+                    "{text} holds the old address {} but is not its interface network; it stays and {} is trusted beside it",
+                    p.old, p.new
+                ),
+            ));
+            if seen.iter().any(|n| n.contains(&p.new)) {
+                return TrustDecision::Keep;
+            }
+            seen.push(new_host);
+            push_unique(&mut out.reasons, vec![format!("{} trusted beside {text}", p.new)]);
+            return TrustDecision::KeepAndAdd(spell_host(text, p.new));
+        }
+        TrustDecision::Keep
+    }
+}
+
+enum TrustDecision {
+    Keep,
+    Replace(String),
+    Drop,
+    KeepAndAdd(String),
+}
+
+/// One entry of a list with the separator before it.
+struct Tok<'a> {
+    sep: &'a str,
+    text: &'a str,
+}
+
+/// Splits a list on whitespace and commas, keeping separators.
+fn split_entries(v: &str) -> Vec<Tok<'_>> {
+    let mut toks = Vec::new();
+    let bytes = v.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let s = i;
+        while i < bytes.len() && (bytes[i] == b',' || bytes[i].is_ascii_whitespace()) {
+            i += 1;
+        }
+        let t = i;
+        while i < bytes.len() && !(bytes[i] == b',' || bytes[i].is_ascii_whitespace()) {
+            i += 1;
+        }
+        if t < i {
+            toks.push(Tok { sep: &v[s..t], text: &v[t..i] });
+        } else if s < t {
+            // Trailing separators.
+            toks.push(Tok { sep: &v[s..t], text: "" });
+        }
+    }
+    toks
+}
+
+/// A trust-list entry parsed as a network.
+struct Entry {
+    net: ipnet::IpNet,
+    prefix: Option<u8>,
+}
+
+/// Parses `1.2.3.4`, `1.2.3.0/24`, `[2001:db8::]/64`, `[::1]/128`, `2001:db8::1`.
+fn parse_entry(t: &str) -> Option<Entry> {
+    let (a, p) = match t.rsplit_once('/') {
+        Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
+        None => (t, None),
+    };
+    let a = a.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(a);
+    let a = a.split('%').next()?;
+    let ip: IpAddr = a.parse().ok()?;
+    let full = if ip.is_ipv4() { 32 } else { 128 };
+    let net = ipnet::IpNet::new(ip, p.unwrap_or(full)).ok()?;
+    Some(Entry { net, prefix: p })
+}
+
+/// `text` (an entry spelling `old`) with `new` in the same spelling.
+fn swap_spelling(text: &str, old: IpAddr, new: IpAddr) -> String {
+    let m = Matcher::new(&[old]);
+    match m.find(text).into_iter().find(|m| m.kind != MatchKind::NetworkContains) {
+        Some(found) => {
+            let mut s = String::new();
+            s.push_str(&text[..found.span.start]);
+            s.push_str(&found.replace(text, new, None));
+            s.push_str(&text[found.span.end..]);
+            s
+        }
+        None => new.to_string(),
+    }
+}
+
+/// A host entry for `new`, bracketed like `like` (postfix `[v6]` style).
+fn spell_host(like: &str, new: IpAddr) -> String {
+    if like.starts_with('[') { format!("[{new}]") } else { new.to_string() }
+}
+
+/// A network entry, bracketed like `like`.
+fn spell_net(like: &str, net: ipnet::IpNet) -> String {
+    if like.starts_with('[') { format!("[{}]/{}", net.addr(), net.prefix_len()) } else { net.to_string() }
+}
+
+fn literal_reason(kind: ValueKind, m: &Match, p: &Pair) -> String {
+    let what = match kind {
+        ValueKind::OwnAddress => "own address",
+        ValueKind::ExactList => "exact-match entry",
+        ValueKind::Url => "URL host",
+        ValueKind::HostPort => "host and port",
+        ValueKind::Regex => "regular expression",
+        ValueKind::OtherHost => "address",
+        ValueKind::Text => "literal replacement (not a known setting)",
+        ValueKind::TrustList { .. } => "trusted address",
+    };
+    format!("{what}: {} → {} ({})", p.old, p.new, m.kind.as_str())
+}
+
+fn push_unique(into: &mut Vec<String>, items: Vec<String>) {
+    for i in items {
+        if !into.contains(&i) {
+            into.push(i);
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Surface `dnsmasq` (stub, to be written).
+
+use super::{Ctx, Surface};
+use crate::error::Result;
+use crate::host::Host;
+use crate::model::Report;
+
+/// The `dnsmasq` surface.
+pub struct Dnsmasq;
+
+impl Surface for Dnsmasq {
+    fn name(&self) -> &'static str {
+        "dnsmasq"
+    }
+
+    fn files(&self, _host: &Host) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    fn analyze(&self, _path: &str, _text: &str, _ctx: &Ctx) -> Result<Report> {
+        Ok(Report::default())
+    }
+}

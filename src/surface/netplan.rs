@@ -1,0 +1,23 @@
+//! Surface `netplan` (stub, to be written).
+
+use super::{Ctx, Surface};
+use crate::error::Result;
+use crate::host::Host;
+use crate::model::Report;
+
+/// The `netplan` surface.
+pub struct Netplan;
+
+impl Surface for Netplan {
+    fn name(&self) -> &'static str {
+        "netplan"
+    }
+
+    fn files(&self, _host: &Host) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    fn analyze(&self, _path: &str, _text: &str, _ctx: &Ctx) -> Result<Report> {
+        Ok(Report::default())
+    }
+}
