@@ -9,6 +9,7 @@ pub mod directory;
 pub mod error;
 pub mod host;
 pub mod model;
+pub mod plan;
 pub mod policy;
 pub mod spec;
 pub mod surface;

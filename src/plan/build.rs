@@ -1,0 +1,1 @@
+//! Building a plan from a host and the requested moves (stub).

@@ -1,0 +1,1 @@
+//! Rendering a plan: coloured diff, JSON, Markdown (stub).
