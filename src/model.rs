@@ -1,13 +1,13 @@
 //! The plain data that flows between stages: findings (scan), changes,
 //! warnings and hand-offs (plan).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::addr::MatchKind;
 
 /// Where a finding or a change lives. Paths are paths on the host, never
 /// prefixed by `--root`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Target {
     /// A line of a text file (1-based).
@@ -30,7 +30,7 @@ impl std::fmt::Display for Target {
 
 /// A value before or after a change: one line/value, or every value of a
 /// multi-valued directory attribute.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Value {
     One(String),
@@ -38,7 +38,7 @@ pub enum Value {
 }
 
 /// One place where a searched address occurs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// Surface name (`hosts`, `dnsmasq`, `ldap`, `derived`, ...).
     pub surface: String,
@@ -55,7 +55,7 @@ pub struct Finding {
 
 /// A planned change of one line, localconfig value or directory attribute.
 /// `before` is its precondition: apply refuses if it no longer holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// `c1`, `c2`, ... assigned by the plan in output order.
     pub id: String,
@@ -69,7 +69,7 @@ pub struct Change {
 
 /// A warning or a hand-off: a stable code for machines, a sentence for
 /// humans.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Notice {
     pub code: String,
     pub message: String,

@@ -16,7 +16,7 @@ pub mod render;
 pub const SCHEMA: &str = "zmreip.plan/v1";
 
 /// A complete plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// Always [`SCHEMA`].
     pub schema: String,
@@ -44,7 +44,7 @@ pub struct DerivedFile {
 }
 
 /// One reload or restart and the changes that need it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedAction {
     pub service: Service,
     pub action: Action,
