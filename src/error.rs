@@ -10,40 +10,70 @@ use std::path::PathBuf;
 pub enum Error {
     /// The command line is wrong (exit status 2).
     #[error("{message}")]
-    Usage { message: String, help: Option<String> },
+    Usage {
+        message: String,
+        help: Option<String>,
+    },
 
     /// A file could not be read or written.
     #[error("cannot {action} `{}`: {source}", path.display())]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     /// A file does not parse. `path` is the path on the host.
     #[error("{path}:{line}: {message}")]
-    Parse { path: String, line: usize, message: String, help: Option<String> },
+    Parse {
+        path: String,
+        line: usize,
+        message: String,
+        help: Option<String>,
+    },
 
     /// Anything else, with advice.
     #[error("{message}")]
-    Other { message: String, help: Option<String> },
+    Other {
+        message: String,
+        help: Option<String>,
+    },
 }
 
 impl Error {
     /// A usage error with advice.
     pub fn usage(message: impl Into<String>, help: impl Into<String>) -> Error {
-        Error::Usage { message: message.into(), help: Some(help.into()) }
+        Error::Usage {
+            message: message.into(),
+            help: Some(help.into()),
+        }
     }
 
     /// A parse error at `path:line`.
     pub fn parse(path: &str, line: usize, message: impl Into<String>) -> Error {
-        Error::Parse { path: path.to_string(), line, message: message.into(), help: None }
+        Error::Parse {
+            path: path.to_string(),
+            line,
+            message: message.into(),
+            help: None,
+        }
     }
 
     /// An I/O error on `path`.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io { action, path: path.into(), source }
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 
     /// Any other error, with advice.
     pub fn other(message: impl Into<String>, help: impl Into<String>) -> Error {
-        Error::Other { message: message.into(), help: Some(help.into()) }
+        Error::Other {
+            message: message.into(),
+            help: Some(help.into()),
+        }
     }
 
     /// The advice to print after the error, if any.
@@ -53,7 +83,9 @@ impl Error {
                 help.as_deref()
             }
             Error::Io { source, .. } => Some(match source.kind() {
-                std::io::ErrorKind::PermissionDenied => "run zmreip as root, or fix the file's permissions",
+                std::io::ErrorKind::PermissionDenied => {
+                    "run zmreip as root, or fix the file's permissions"
+                }
                 std::io::ErrorKind::NotFound => "check the path and --root",
                 _ => "check the file and the file system it is on",
             }),

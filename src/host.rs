@@ -32,7 +32,10 @@ impl Host {
                 "give the directory that holds the host's files (`/` for this host)",
             ));
         }
-        let mut host = Host { root: root.to_path_buf(), zimbra_home: String::new() };
+        let mut host = Host {
+            root: root.to_path_buf(),
+            zimbra_home: String::new(),
+        };
         host.zimbra_home = match zimbra_home {
             Some(z) => {
                 if !z.starts_with('/') {
@@ -43,7 +46,9 @@ impl Host {
                 }
                 z.trim_end_matches('/').to_string()
             }
-            None if !host.exists("/opt/zimbra") && host.exists("/opt/zextras") => "/opt/zextras".into(),
+            None if !host.exists("/opt/zimbra") && host.exists("/opt/zextras") => {
+                "/opt/zextras".into()
+            }
             None => "/opt/zimbra".into(),
         };
         Ok(host)
@@ -107,17 +112,31 @@ impl Host {
     pub fn glob(&self, pattern: &str) -> Result<Vec<String>> {
         let root = self.root.to_string_lossy();
         let root = root.trim_end_matches('/');
-        let full = format!("{}/{}", glob::Pattern::escape(root), pattern.trim_start_matches('/'));
+        let full = format!(
+            "{}/{}",
+            glob::Pattern::escape(root),
+            pattern.trim_start_matches('/')
+        );
         let paths = glob::glob(&full).map_err(|e| {
-            Error::usage(format!("`{pattern}` is not a valid file pattern: {}", e.msg), "use shell-style patterns like /etc/app/*.conf")
+            Error::usage(
+                format!("`{pattern}` is not a valid file pattern: {}", e.msg),
+                "use shell-style patterns like /etc/app/*.conf",
+            )
         })?;
         let mut out = Vec::new();
         for p in paths.flatten() {
             if !p.is_file() {
                 continue;
             }
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if name.starts_with('.') || name.ends_with('~') || name.ends_with(".bak") || name.contains(".dpkg-") {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.starts_with('.')
+                || name.ends_with('~')
+                || name.ends_with(".bak")
+                || name.contains(".dpkg-")
+            {
                 continue;
             }
             if let Ok(rel) = p.strip_prefix(&self.root) {

@@ -6,11 +6,13 @@
 
 pub mod addr;
 pub mod directory;
+pub mod discover;
 pub mod error;
 pub mod host;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod scan;
 pub mod spec;
 pub mod surface;
 pub mod zimbra;

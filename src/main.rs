@@ -1,3 +1,255 @@
-fn main() {
-    println!("zmreip");
+//! The zmreip command line. Parsing only: every command calls the library.
+
+use std::io::{IsTerminal, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use zmreip::discover::Sources;
+use zmreip::spec::AddrArg;
+use zmreip::{Error, Result};
+
+/// Change the IP address of a Zimbra server safely.
+///
+/// zmreip finds every place the address lives (OS network config,
+/// /etc/hosts, resolv.conf, dnsmasq, Zimbra's localconfig and directory),
+/// plans the change as a reviewable diff with Zimbra's rules built in
+/// (trust lists never widen, regenerated files are left to Zimbra, host
+/// names stay names), and lists what must happen elsewhere (PTR, DNS,
+/// partners).
+///
+/// Typical session:
+///
+///   zmreip scan --ip 172.20.14.25 --ldif /tmp/zimbra.ldif
+///   zmreip plan --from 172.20.14.25/24 --to 10.40.7.131/24 --ldif /tmp/zimbra.ldif
+///
+/// Exit status: 0 done, 1 failure, 2 bad usage.
+#[derive(Parser)]
+#[command(name = "zmreip", version, verbatim_doc_comment)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every place an address lives (read-only).
+    ///
+    /// Each finding names the surface, the place (file:line, localconfig
+    /// key, or directory DN and attribute), the matched text and how the
+    /// address occurs there: exact, network-contains, url-host, host-port,
+    /// bracketed, reverse-name or regex-escaped.
+    Scan(ScanArgs),
+    /// Show what moving the server would change (writes nothing).
+    ///
+    /// Prints a diff per surface, the files Zimbra regenerates, the service
+    /// actions in order, warnings and hand-offs. Without a prefix, --from
+    /// and --to take theirs from the OS network configuration when found
+    /// there; otherwise the address is treated as a host address.
+    Plan(PlanArgs),
+}
+
+/// Where the host's files and directory are.
+#[derive(Args)]
+struct HostArgs {
+    /// Directory holding the host's files: `/` for this host, or a copied
+    /// snapshot. Paths in output are always paths on the host.
+    #[arg(long, default_value = "/", value_name = "DIR", env = "ZMREIP_ROOT")]
+    root: PathBuf,
+
+    /// Zimbra's home on the host [default: /opt/zimbra, or /opt/zextras
+    /// when only that exists].
+    #[arg(long, value_name = "PATH")]
+    zimbra_home: Option<String>,
+
+    /// Read the Zimbra directory from an LDIF export (as written by
+    /// `zmslapcat`) instead of live LDAP.
+    #[arg(long, value_name = "FILE")]
+    ldif: Option<PathBuf>,
+
+    /// Also look in these files (host path glob; repeatable). Every line is
+    /// searched and occurrences are replaced literally.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Address to look for (repeatable; IPv4 and IPv6).
+    #[arg(long = "ip", value_name = "ADDR", required = true)]
+    ips: Vec<IpAddr>,
+
+    #[command(flatten)]
+    host: HostArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    /// Old address, optionally with prefix (172.20.14.25/24). Repeatable,
+    /// paired in order with --to.
+    #[arg(long, value_name = "ADDR[/PREFIX]", required = true)]
+    from: Vec<AddrArg>,
+
+    /// New address, optionally with prefix (10.40.7.131/24).
+    #[arg(long, value_name = "ADDR[/PREFIX]", required = true)]
+    to: Vec<AddrArg>,
+
+    /// New default gateway, written where the old gateway lies outside the
+    /// new network. Without it zmreip never guesses and warns instead.
+    #[arg(long, value_name = "ADDR")]
+    gateway: Option<IpAddr>,
+
+    /// `all`: plan one full `zmcontrol restart` instead of the least set of
+    /// reloads and restarts.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    restart: Option<RestartArg>,
+
+    #[command(flatten)]
+    host: HostArgs,
+
+    /// Output format: a diff for people, the zmreip.plan/v1 JSON document,
+    /// or a Markdown change report.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    format: PlanFormat,
+
+    /// Also save the plan as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+
+    /// Colour the diff.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RestartArg {
+    All,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zmreip: error: {e}");
+            if let Some(help) = e.help() {
+                eprintln!("help: {help}");
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Scan(a) => scan(a),
+        Command::Plan(a) => plan(a),
+    }
+}
+
+fn sources(h: &HostArgs) -> Result<Sources> {
+    Sources::open(
+        &h.root,
+        h.zimbra_home.as_deref(),
+        h.ldif.as_ref(),
+        &h.include,
+    )
+}
+
+/// Progress on stderr, only on a terminal, overwriting one line.
+fn progress() -> impl FnMut(&str) {
+    let tty = std::io::stderr().is_terminal();
+    move |what: &str| {
+        if tty {
+            let mut e = std::io::stderr();
+            let _ = write!(e, "\r\x1b[2Kreading {what}");
+            let _ = e.flush();
+        }
+    }
+}
+
+fn clear_progress() {
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[2K");
+    }
+}
+
+fn scan(a: ScanArgs) -> Result<()> {
+    let mut src = sources(&a.host)?;
+    let result = zmreip::scan::scan(&mut src, &a.ips, &mut progress());
+    clear_progress();
+    let result = result?;
+    let out = match a.format {
+        Format::Text => zmreip::scan::text(&result),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&result).expect("scan results serialize");
+            s.push('\n');
+            s
+        }
+    };
+    emit(&out)
+}
+
+fn plan(a: PlanArgs) -> Result<()> {
+    let mut src = sources(&a.host)?;
+    let req = zmreip::plan::build::Request {
+        from: a.from,
+        to: a.to,
+        gateway: a.gateway,
+        restart_all: a.restart.is_some(),
+    };
+    let plan = zmreip::plan::build::build(&mut src, &req, &mut progress());
+    clear_progress();
+    let plan = plan?;
+    if let Some(path) = &a.out {
+        std::fs::write(path, zmreip::plan::render::json(&plan))
+            .map_err(|e| Error::io("write", path, e))?;
+    }
+    let color = match a.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let out = match a.format {
+        PlanFormat::Text => zmreip::plan::render::text(&plan, color),
+        PlanFormat::Json => zmreip::plan::render::json(&plan),
+        PlanFormat::Markdown => zmreip::plan::render::markdown(&plan),
+    };
+    emit(&out)
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn emit(s: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::io("write", "standard output", e)),
+    }
 }

@@ -77,7 +77,10 @@ pub struct Notice {
 
 impl Notice {
     pub fn new(code: &str, message: impl Into<String>) -> Notice {
-        Notice { code: code.to_string(), message: message.into() }
+        Notice {
+            code: code.to_string(),
+            message: message.into(),
+        }
     }
 }
 

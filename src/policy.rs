@@ -71,7 +71,11 @@ impl Rewriter {
     /// A rewriter for these moves. `gateway` is `--gateway`, if given.
     pub fn new(pairs: Vec<Pair>, gateway: Option<IpAddr>) -> Rewriter {
         let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
-        Rewriter { matcher: Matcher::new(&olds), pairs, gateway }
+        Rewriter {
+            matcher: Matcher::new(&olds),
+            pairs,
+            gateway,
+        }
     }
 
     /// The moves.
@@ -115,7 +119,9 @@ impl Rewriter {
         let mut notes = Vec::new();
         let mut last = 0;
         for m in self.matcher.find(value) {
-            let Some(pair) = self.pair_for(m.target) else { continue };
+            let Some(pair) = self.pair_for(m.target) else {
+                continue;
+            };
             if m.kind == MatchKind::NetworkContains {
                 if kind != ValueKind::OtherHost {
                     notes.push(Notice::new(
@@ -133,7 +139,9 @@ impl Rewriter {
                 continue;
             }
             let new_prefix = match (kind, m.prefix) {
-                (ValueKind::OwnAddress, Some(_)) if pair.new_prefix_source != PrefixSource::Host => {
+                (ValueKind::OwnAddress, Some(_))
+                    if pair.new_prefix_source != PrefixSource::Host =>
+                {
                     Some(pair.new_prefix)
                 }
                 _ => None,
@@ -167,7 +175,11 @@ impl Rewriter {
                     rebuilt.push_str(tok.text);
                     continue;
                 };
-                let sep = if i > 0 { tok.sep } else { toks.get(1).map(|t| t.sep).unwrap_or(" ") };
+                let sep = if i > 0 {
+                    tok.sep
+                } else {
+                    toks.get(1).map(|t| t.sep).unwrap_or(" ")
+                };
                 let sep = if sep.is_empty() { " " } else { sep };
                 let replaced = self.trust_entry(tok.text, &entry, &mut seen, &mut out);
                 match replaced {
@@ -188,7 +200,11 @@ impl Rewriter {
                     }
                 }
             }
-            let rebuilt = if rebuilt.trim().is_empty() { String::new() } else { rebuilt };
+            let rebuilt = if rebuilt.trim().is_empty() {
+                String::new()
+            } else {
+                rebuilt
+            };
             out.changed |= rebuilt != *v;
             out.after.push(rebuilt);
         }
@@ -199,18 +215,24 @@ impl Rewriter {
                 *a = t;
             }
         }
-        out.after.retain(|a| !a.is_empty() || values.iter().any(|v| v.is_empty()));
+        out.after
+            .retain(|a| !a.is_empty() || values.iter().any(|v| v.is_empty()));
         if loopback && out.changed && self.pairs.iter().any(|p| p.old.is_ipv4()) {
             let lo: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
             if !seen.iter().any(|n| n.contains(&lo)) {
                 match out.after.first_mut() {
                     Some(first) if values.len() == 1 => {
-                        let sep = if first.contains(',') && !first.contains(' ') { "," } else { " " };
+                        let sep = if first.contains(',') && !first.contains(' ') {
+                            ","
+                        } else {
+                            " "
+                        };
                         *first = format!("127.0.0.0/8{sep}{first}");
                     }
                     _ => out.after.insert(0, "127.0.0.0/8".into()),
                 }
-                out.reasons.push("127.0.0.0/8 added: postfix must trust loopback".into());
+                out.reasons
+                    .push("127.0.0.0/8 added: postfix must trust loopback".into());
                 out.notes.push(Notice::new(
                     "mynetworks-loopback-added",
                     "mynetworks lacked 127.0.0.0/8; zmreip adds it, as Zimbra's own services relay through loopback",
@@ -220,7 +242,13 @@ impl Rewriter {
         out
     }
 
-    fn trust_entry(&self, text: &str, e: &Entry, seen: &mut Vec<ipnet::IpNet>, out: &mut Outcome) -> TrustDecision {
+    fn trust_entry(
+        &self,
+        text: &str,
+        e: &Entry,
+        seen: &mut Vec<ipnet::IpNet>,
+        out: &mut Outcome,
+    ) -> TrustDecision {
         for p in &self.pairs {
             if p.old.is_ipv4() != e.net.addr().is_ipv4() {
                 continue;
@@ -230,12 +258,18 @@ impl Rewriter {
                 // The old address itself: swap, same spelling.
                 let new_text = swap_spelling(text, p.old, p.new);
                 let new_net = ipnet::IpNet::new(p.new, host_len).expect("host prefix");
-                if seen.iter().any(|n| *n == new_net) {
-                    push_unique(&mut out.reasons, vec![format!("{} dropped: {} is already trusted", p.old, p.new)]);
+                if seen.contains(&new_net) {
+                    push_unique(
+                        &mut out.reasons,
+                        vec![format!("{} dropped: {} is already trusted", p.old, p.new)],
+                    );
                     return TrustDecision::Drop;
                 }
                 seen.push(new_net);
-                push_unique(&mut out.reasons, vec![format!("trusted host {} becomes {}", p.old, p.new)]);
+                push_unique(
+                    &mut out.reasons,
+                    vec![format!("trusted host {} becomes {}", p.old, p.new)],
+                );
                 return TrustDecision::Replace(new_text);
             }
             if !e.net.contains(&p.old) {
@@ -249,7 +283,10 @@ impl Rewriter {
                 return TrustDecision::Keep;
             }
             if e.net.contains(&p.new) {
-                push_unique(&mut out.reasons, vec![format!("{text} already holds {}", p.new)]);
+                push_unique(
+                    &mut out.reasons,
+                    vec![format!("{text} already holds {}", p.new)],
+                );
                 return TrustDecision::Keep;
             }
             let is_interface_net = p.old_prefix_source != PrefixSource::Host
@@ -273,12 +310,21 @@ impl Rewriter {
                         return TrustDecision::Drop;
                     }
                     seen.push(new_host);
-                    push_unique(&mut out.reasons, vec![format!("old interface network {text} becomes host {}", p.new)]);
+                    push_unique(
+                        &mut out.reasons,
+                        vec![format!(
+                            "old interface network {text} becomes host {}",
+                            p.new
+                        )],
+                    );
                     return TrustDecision::Replace(spell_host(text, p.new));
                 }
                 let new_net = p.new_net();
                 if seen.contains(&new_net) {
-                    push_unique(&mut out.reasons, vec![format!("{text} dropped: {new_net} is already trusted")]);
+                    push_unique(
+                        &mut out.reasons,
+                        vec![format!("{text} dropped: {new_net} is already trusted")],
+                    );
                     return TrustDecision::Drop;
                 }
                 seen.push(new_net);
@@ -288,7 +334,10 @@ impl Rewriter {
                 } else {
                     new_net
                 };
-                push_unique(&mut out.reasons, vec![format!("old interface network {text} becomes {new_net}")]);
+                push_unique(
+                    &mut out.reasons,
+                    vec![format!("old interface network {text} becomes {new_net}")],
+                );
                 return TrustDecision::Replace(spell_net(text, shown));
             }
             // Another network that happens to hold the old address: it names
@@ -304,7 +353,10 @@ impl Rewriter {
                 return TrustDecision::Keep;
             }
             seen.push(new_host);
-            push_unique(&mut out.reasons, vec![format!("{} trusted beside {text}", p.new)]);
+            push_unique(
+                &mut out.reasons,
+                vec![format!("{} trusted beside {text}", p.new)],
+            );
             return TrustDecision::KeepAndAdd(spell_host(text, p.new));
         }
         TrustDecision::Keep
@@ -339,10 +391,16 @@ fn split_entries(v: &str) -> Vec<Tok<'_>> {
             i += 1;
         }
         if t < i {
-            toks.push(Tok { sep: &v[s..t], text: &v[t..i] });
+            toks.push(Tok {
+                sep: &v[s..t],
+                text: &v[t..i],
+            });
         } else if s < t {
             // Trailing separators.
-            toks.push(Tok { sep: &v[s..t], text: "" });
+            toks.push(Tok {
+                sep: &v[s..t],
+                text: "",
+            });
         }
     }
     toks
@@ -360,7 +418,10 @@ fn parse_entry(t: &str) -> Option<Entry> {
         Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
         None => (t, None),
     };
-    let a = a.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(a);
+    let a = a
+        .strip_prefix('[')
+        .and_then(|a| a.strip_suffix(']'))
+        .unwrap_or(a);
     let a = a.split('%').next()?;
     let ip: IpAddr = a.parse().ok()?;
     let full = if ip.is_ipv4() { 32 } else { 128 };
@@ -371,7 +432,11 @@ fn parse_entry(t: &str) -> Option<Entry> {
 /// `text` (an entry spelling `old`) with `new` in the same spelling.
 fn swap_spelling(text: &str, old: IpAddr, new: IpAddr) -> String {
     let m = Matcher::new(&[old]);
-    match m.find(text).into_iter().find(|m| m.kind != MatchKind::NetworkContains) {
+    match m
+        .find(text)
+        .into_iter()
+        .find(|m| m.kind != MatchKind::NetworkContains)
+    {
         Some(found) => {
             let mut s = String::new();
             s.push_str(&text[..found.span.start]);
@@ -385,12 +450,20 @@ fn swap_spelling(text: &str, old: IpAddr, new: IpAddr) -> String {
 
 /// A host entry for `new`, bracketed like `like` (postfix `[v6]` style).
 fn spell_host(like: &str, new: IpAddr) -> String {
-    if like.starts_with('[') { format!("[{new}]") } else { new.to_string() }
+    if like.starts_with('[') {
+        format!("[{new}]")
+    } else {
+        new.to_string()
+    }
 }
 
 /// A network entry, bracketed like `like`.
 fn spell_net(like: &str, net: ipnet::IpNet) -> String {
-    if like.starts_with('[') { format!("[{}]/{}", net.addr(), net.prefix_len()) } else { net.to_string() }
+    if like.starts_with('[') {
+        format!("[{}]/{}", net.addr(), net.prefix_len())
+    } else {
+        net.to_string()
+    }
 }
 
 fn literal_reason(kind: ValueKind, m: &Match, p: &Pair) -> String {

@@ -25,16 +25,20 @@ impl FromStr for AddrArg {
             None => (s, None),
         };
         let addr = addr.trim_start_matches('[').trim_end_matches(']');
-        let addr: IpAddr = addr
-            .parse()
-            .map_err(|_| format!("`{s}` is not an IP address (expected e.g. 10.40.7.131/24 or 2001:db8::25/64)"))?;
+        let addr: IpAddr = addr.parse().map_err(|_| {
+            format!("`{s}` is not an IP address (expected e.g. 10.40.7.131/24 or 2001:db8::25/64)")
+        })?;
         let prefix = match prefix {
             None => None,
             Some(p) => {
                 let max = if addr.is_ipv4() { 32 } else { 128 };
                 match p.parse::<u8>() {
                     Ok(n) if n <= max => Some(n),
-                    _ => return Err(format!("`/{p}` is not a valid prefix length for {addr} (0 to {max})")),
+                    _ => {
+                        return Err(format!(
+                            "`/{p}` is not a valid prefix length for {addr} (0 to {max})"
+                        ));
+                    }
                 }
             }
         };
@@ -79,12 +83,16 @@ pub struct Pair {
 impl Pair {
     /// The old address's interface network (host bits cleared).
     pub fn old_net(&self) -> IpNet {
-        IpNet::new(self.old, self.old_prefix).expect("prefix validated").trunc()
+        IpNet::new(self.old, self.old_prefix)
+            .expect("prefix validated")
+            .trunc()
     }
 
     /// The new address's interface network (host bits cleared).
     pub fn new_net(&self) -> IpNet {
-        IpNet::new(self.new, self.new_prefix).expect("prefix validated").trunc()
+        IpNet::new(self.new, self.new_prefix)
+            .expect("prefix validated")
+            .trunc()
     }
 
     /// The full host prefix of this family (32 or 128).
@@ -107,7 +115,10 @@ impl Pair {
 /// old ≠ new, no address moved twice.
 pub fn check_pairs(from: &[AddrArg], to: &[AddrArg]) -> Result<()> {
     if from.is_empty() {
-        return Err(Error::usage("no address to move", "give --from OLD --to NEW (e.g. --from 172.20.14.25/24 --to 10.40.7.131/24)"));
+        return Err(Error::usage(
+            "no address to move",
+            "give --from OLD --to NEW (e.g. --from 172.20.14.25/24 --to 10.40.7.131/24)",
+        ));
     }
     if from.len() != to.len() {
         return Err(Error::usage(
@@ -118,7 +129,10 @@ pub fn check_pairs(from: &[AddrArg], to: &[AddrArg]) -> Result<()> {
     for (i, (f, t)) in from.iter().zip(to).enumerate() {
         if f.addr.is_ipv4() != t.addr.is_ipv4() {
             return Err(Error::usage(
-                format!("--from {f} and --to {t} (pair {}) are of different families", i + 1),
+                format!(
+                    "--from {f} and --to {t} (pair {}) are of different families",
+                    i + 1
+                ),
                 "an IPv4 address must move to an IPv4 address and an IPv6 to an IPv6; give one pair per family",
             ));
         }
@@ -131,7 +145,12 @@ pub fn check_pairs(from: &[AddrArg], to: &[AddrArg]) -> Result<()> {
         for (j, g) in from.iter().enumerate().skip(i + 1) {
             if g.addr == f.addr {
                 return Err(Error::usage(
-                    format!("--from {} is given twice (pairs {} and {})", f.addr, i + 1, j + 1),
+                    format!(
+                        "--from {} is given twice (pairs {} and {})",
+                        f.addr,
+                        i + 1,
+                        j + 1
+                    ),
                     "move each address once",
                 ));
             }

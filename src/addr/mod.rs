@@ -25,7 +25,9 @@ use std::ops::Range;
 use ipnet::IpNet;
 
 /// How an address occurs in text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum MatchKind {
     /// The bare address (possibly with `/prefix` or `%zone`).

@@ -13,7 +13,9 @@ pub struct LdifDirectory {
 impl LdifDirectory {
     /// Opens an LDIF file (checked for readability now, read when iterated).
     pub fn open(path: &Path) -> Result<LdifDirectory> {
-        Ok(LdifDirectory { path: path.to_path_buf() })
+        Ok(LdifDirectory {
+            path: path.to_path_buf(),
+        })
     }
 }
 

@@ -20,7 +20,10 @@ pub struct Entry {
 impl Entry {
     /// All values of an attribute (case-insensitive name).
     pub fn get(&self, name: &str) -> Option<&[String]> {
-        self.attrs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
+        self.attrs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
     }
 }
 

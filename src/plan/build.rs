@@ -1,1 +1,259 @@
-//! Building a plan from a host and the requested moves (stub).
+//! Building a plan: resolve prefixes, run discovery with a rewriter, then
+//! number the changes and derive the least set of service actions from the
+//! Zimbra tables.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::{DerivedFile, Plan, PlannedAction, SCHEMA};
+use crate::discover::{self, Sources};
+use crate::error::Result;
+use crate::model::{Change, Notice, Target};
+use crate::policy::Rewriter;
+use crate::spec::{self, AddrArg, Pair, PrefixSource};
+use crate::surface::IfaceAddr;
+use crate::zimbra::{self, Action, Service};
+
+/// What the user asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub from: Vec<AddrArg>,
+    pub to: Vec<AddrArg>,
+    /// `--gateway`: the new default gateway, used where the old one is
+    /// outside the new network.
+    pub gateway: Option<IpAddr>,
+    /// `--restart all`: one documented full restart instead of the least set.
+    pub restart_all: bool,
+}
+
+/// Order in which services are acted on: the network first (services bind
+/// to the new address), then LDAP (everything else reads it), then name
+/// service, then the rest; memcached is flushed before the proxy restarts
+/// so it does not refill stale routes.
+const SERVICE_ORDER: &[Service] = &[
+    Service::Network,
+    Service::Ldap,
+    Service::Dnsmasq,
+    Service::Named,
+    Service::Mta,
+    Service::Mailbox,
+    Service::Memcached,
+    Service::Proxy,
+    Service::All,
+];
+
+/// Builds the plan for `req` on `sources`.
+pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str)) -> Result<Plan> {
+    spec::check_pairs(&req.from, &req.to)?;
+    if let Some(g) = req.gateway
+        && !req.to.iter().any(|t| t.addr.is_ipv4() == g.is_ipv4())
+    {
+        return Err(crate::Error::usage(
+            format!("--gateway {g} is of a family no --to address has"),
+            "give a gateway of the same family as the new address",
+        ));
+    }
+    let ifaces = discover::interfaces(&sources.host)?;
+    let mut warnings = Vec::new();
+    let pairs: Vec<Pair> = req
+        .from
+        .iter()
+        .zip(&req.to)
+        .map(|(f, t)| resolve_pair(*f, *t, &ifaces, &mut warnings))
+        .collect();
+    let rewriter = Rewriter::new(pairs.clone(), req.gateway);
+    let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
+    let found = discover::run(sources, &olds, Some(&rewriter), progress)?;
+
+    let mut changes = found.report.changes;
+    for (i, c) in changes.iter_mut().enumerate() {
+        c.id = format!("c{}", i + 1);
+    }
+    let derived: Vec<DerivedFile> = found
+        .derived
+        .iter()
+        .map(|d| DerivedFile {
+            file: d.file.clone(),
+            regenerated_by: d.regenerated_by,
+        })
+        .collect();
+    let actions = actions(&changes, &derived, req.restart_all);
+    warnings.extend(found.report.warnings);
+    dedup(&mut warnings);
+    let hostname = server_hostname(sources);
+    let handoffs = handoffs(&pairs, hostname.as_deref(), &changes);
+
+    Ok(Plan {
+        schema: SCHEMA.to_string(),
+        from: pairs.iter().map(Pair::from_text).collect(),
+        to: pairs.iter().map(Pair::to_text).collect(),
+        changes,
+        derived,
+        actions,
+        warnings,
+        handoffs,
+    })
+}
+
+/// Fills in prefixes the user did not give: from the OS network config
+/// when the address is configured there, else a host prefix (and says so).
+fn resolve_pair(
+    from: AddrArg,
+    to: AddrArg,
+    ifaces: &[IfaceAddr],
+    warnings: &mut Vec<Notice>,
+) -> Pair {
+    let host_len = if from.addr.is_ipv4() { 32 } else { 128 };
+    let mut lookup = |arg: AddrArg, flag: &str| -> (u8, PrefixSource) {
+        if let Some(p) = arg.prefix {
+            return (p, PrefixSource::Given);
+        }
+        if let Some(i) = ifaces
+            .iter()
+            .find(|i| i.addr == arg.addr && i.prefix.is_some())
+        {
+            return (i.prefix.unwrap_or(host_len), PrefixSource::OsConfig);
+        }
+        warnings.push(Notice::new(
+            "prefix-unknown",
+            format!(
+                "the prefix of {} was not given and is not in the OS network config; it is treated as a host address (/{host_len}), so trust lists get host entries only. Pass {flag} {}/PREFIX to move its network too",
+                arg.addr, arg.addr
+            ),
+        ));
+        (host_len, PrefixSource::Host)
+    };
+    let (old_prefix, old_src) = lookup(from, "--from");
+    let (new_prefix, new_src) = lookup(to, "--to");
+    Pair {
+        old: from.addr,
+        new: to.addr,
+        old_prefix,
+        new_prefix,
+        old_prefix_source: old_src,
+        new_prefix_source: new_src,
+    }
+}
+
+/// The least set of actions: each change's table entry, merged per service
+/// (a restart covers a reload), in [`SERVICE_ORDER`].
+fn actions(changes: &[Change], derived: &[DerivedFile], restart_all: bool) -> Vec<PlannedAction> {
+    if restart_all {
+        if changes.is_empty() {
+            return Vec::new();
+        }
+        return vec![PlannedAction {
+            service: Service::All,
+            action: Action::Restart,
+            because: changes.iter().map(|c| c.id.clone()).collect(),
+        }];
+    }
+    let mut by_service: BTreeMap<Service, (Action, Vec<String>)> = BTreeMap::new();
+    let need = |by_service: &mut BTreeMap<Service, (Action, Vec<String>)>,
+                service: Service,
+                action: Action,
+                why: &str| {
+        let e = by_service.entry(service).or_insert((action, Vec::new()));
+        if action == Action::Restart {
+            e.0 = Action::Restart;
+        }
+        if !e.1.iter().any(|w| w == why) {
+            e.1.push(why.to_string());
+        }
+    };
+    for c in changes {
+        for (s, a) in actions_for(c) {
+            need(&mut by_service, *s, *a, &c.id);
+        }
+    }
+    for d in derived {
+        let action = if d.regenerated_by == Service::Mta {
+            Action::Reload
+        } else {
+            Action::Restart
+        };
+        if !by_service.contains_key(&d.regenerated_by) {
+            need(&mut by_service, d.regenerated_by, action, &d.file);
+        }
+    }
+    SERVICE_ORDER
+        .iter()
+        .filter_map(|s| {
+            by_service.remove(s).map(|(action, because)| PlannedAction {
+                service: *s,
+                action,
+                because,
+            })
+        })
+        .collect()
+}
+
+/// The actions one change needs, from the Zimbra tables.
+pub fn actions_for(c: &Change) -> &'static [(Service, Action)] {
+    match (&c.target, c.surface.as_str()) {
+        (Target::LocalconfigKey { key, .. }, _) => zimbra::localconfig_key(key)
+            .map(|r| r.actions)
+            .unwrap_or(zimbra::UNKNOWN_SETTING_ACTIONS),
+        (Target::Ldap { attribute, .. }, _) => zimbra::attribute(attribute)
+            .map(|r| r.actions)
+            .unwrap_or(zimbra::UNKNOWN_SETTING_ACTIONS),
+        (_, surface) => zimbra::surface_actions(surface),
+    }
+}
+
+/// The server's host name from localconfig, if readable.
+fn server_hostname(sources: &Sources) -> Option<String> {
+    let path = sources.host.zimbra_path("conf/localconfig.xml");
+    let text = sources.host.read(&path).ok()??;
+    crate::surface::localconfig::read(&path, &text)
+        .ok()?
+        .into_iter()
+        .find(|e| e.key == "zimbra_server_hostname")
+        .map(|e| e.value)
+        .filter(|v| !v.is_empty() && v != "localhost")
+}
+
+/// What must happen off this host.
+fn handoffs(pairs: &[Pair], hostname: Option<&str>, changes: &[Change]) -> Vec<Notice> {
+    let name = hostname.unwrap_or("the server's host name");
+    let mut out = Vec::new();
+    for p in pairs {
+        if is_public(p.new) {
+            out.push(Notice::new(
+                "ptr",
+                format!("ask the provider of {} for a PTR record {} → {name} (mail servers check that it matches)", p.new, p.new),
+            ));
+        }
+        let rr = if p.new.is_ipv4() { "A" } else { "AAAA" };
+        out.push(Notice::new(
+            "dns",
+            format!("change the {rr} record of {name} (and any MX target or SPF ip{}: mechanism naming {}) to {} at the DNS that serves it outside this host", if p.new.is_ipv4() { 4 } else { 6 }, p.old, p.new),
+        ));
+        out.push(Notice::new(
+            "peers",
+            format!("tell other servers, relay hosts, firewalls and partners that trust or relay to {} about {} (they are not on this host)", p.old, p.new),
+        ));
+    }
+    if changes.iter().any(|c| c.surface == "ldap") {
+        out.push(Notice::new(
+            "other-nodes",
+            "on a multi-server deployment, run zmreip on every other node too: each keeps its own /etc/hosts and localconfig",
+        ));
+    }
+    out
+}
+
+/// Whether an address is globally routable (a PTR request makes sense).
+fn is_public(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v) => {
+            !(v.is_private() || v.is_loopback() || v.is_link_local() || v.is_documentation())
+        }
+        IpAddr::V6(v) => !(v.is_loopback() || v.is_unique_local() || v.is_unicast_link_local()),
+    }
+}
+
+fn dedup(v: &mut Vec<Notice>) {
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|n| seen.insert((n.code.clone(), n.message.clone())));
+}

@@ -101,7 +101,13 @@ impl Field {
 /// returns the fields that hold values; text outside fields (comments,
 /// keys) is never matched or changed. Each changed line becomes one
 /// [`Change`] whose `before`/`after` are the whole line.
-pub fn analyze_lines<F>(surface: &str, path: &str, text: &str, ctx: &Ctx, mut fields: F) -> Result<Report>
+pub fn analyze_lines<F>(
+    surface: &str,
+    path: &str,
+    text: &str,
+    ctx: &Ctx,
+    mut fields: F,
+) -> Result<Report>
 where
     F: FnMut(usize, &str) -> Result<Vec<Field>>,
 {
@@ -115,13 +121,18 @@ where
             continue;
         }
         let fs = fields(n, line)?;
-        let target = Target::Line { file: path.to_string(), line: n };
+        let target = Target::Line {
+            file: path.to_string(),
+            line: n,
+        };
         let mut after = String::new();
         let mut last = 0;
         let mut reasons = Vec::new();
         for f in &fs {
             let value = &line[f.span.clone()];
-            report.findings.extend(find(ctx.matcher, surface, &target, value));
+            report
+                .findings
+                .extend(find(ctx.matcher, surface, &target, value));
             if let Some(rw) = ctx.rewriter {
                 let out = rw.rewrite(&[value], f.kind);
                 after.push_str(&line[last..f.span.start]);

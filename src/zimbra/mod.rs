@@ -13,7 +13,9 @@ use crate::policy::ValueKind;
 mod tables;
 
 /// A service zmreip can reload or restart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Service {
     Ldap,
@@ -44,7 +46,9 @@ impl Service {
 }
 
 /// Reload (re-read config, keep serving) or restart (stop and start).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Reload,
@@ -84,7 +88,9 @@ pub struct Derived {
 
 /// The rule for a directory attribute (case-insensitive), if known.
 pub fn attribute(name: &str) -> Option<&'static Rule> {
-    tables::ATTRIBUTES.iter().find(|r| r.name.eq_ignore_ascii_case(name))
+    tables::ATTRIBUTES
+        .iter()
+        .find(|r| r.name.eq_ignore_ascii_case(name))
 }
 
 /// The rule for a localconfig key, if known.
@@ -112,7 +118,11 @@ pub fn derived_files() -> &'static [Derived] {
 /// `dnsmasq`, `netplan`, ...). Directory and localconfig changes use the
 /// rule of their attribute or key.
 pub fn surface_actions(surface: &str) -> &'static [(Service, Action)] {
-    tables::SURFACE_ACTIONS.iter().find(|(s, _)| *s == surface).map(|(_, a)| *a).unwrap_or(&[])
+    tables::SURFACE_ACTIONS
+        .iter()
+        .find(|(s, _)| *s == surface)
+        .map(|(_, a)| *a)
+        .unwrap_or(&[])
 }
 
 /// Actions for a directory attribute or localconfig key that is not in the
