@@ -36,6 +36,29 @@ pub trait Directory {
     fn for_each(&mut self, visit: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()>;
 }
 
+/// One value-level change of a directory attribute: `before` is every
+/// value the attribute must hold now (the precondition), `after` every
+/// value it holds afterwards. Writers delete the values that go and add the
+/// values that come, so a concurrent edit of another value survives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueEdit {
+    pub dn: String,
+    pub attribute: String,
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+}
+
+/// A directory that can be changed (an LDIF file, live LDAP). Apply and
+/// rollback go through this trait only.
+pub trait DirectoryWriter {
+    /// Applies the edits in order. Refuses an edit whose attribute no
+    /// longer holds exactly `before` (drift), naming the DN and attribute.
+    /// On error, edits already applied stay applied and are reported by
+    /// the count returned in the error message; the caller's journal
+    /// decides what to roll back.
+    fn apply(&mut self, edits: &[ValueEdit]) -> Result<()>;
+}
+
 /// Findings and proposed value-level changes for one entry: every
 /// attribute of the Zimbra tables by its kind, every other attribute by
 /// text (marked as a literal replacement). Secret attributes are skipped.
