@@ -15,6 +15,7 @@ pub mod policy;
 pub mod scan;
 pub mod spec;
 pub mod surface;
+pub mod verify;
 pub mod zimbra;
 
 pub use error::{Error, Result};

@@ -49,6 +49,18 @@ enum Command {
     /// and --to take theirs from the OS network configuration when found
     /// there; otherwise the address is treated as a host address.
     Plan(PlanArgs),
+    /// Prove the server works on its new address (read-only probes).
+    ///
+    /// Checks that the new address is up and every service that should
+    /// answer on it does (SMTP ports of master.cf, LDAP, IMAP/POP/HTTP where
+    /// something listens), that nothing still listens on the old address,
+    /// that the SMTP banner and EHLO name are the host name, that relaying
+    /// is accepted from the new address and refused from outside
+    /// mynetworks, that the host name resolves to the new address (hosts
+    /// file and split DNS), that postfix mynetworks and the regenerated
+    /// files hold the new address, and that a rescan finds no stale
+    /// reference. Exit status 1 when a check fails.
+    Verify(VerifyArgs),
 }
 
 /// Where the host's files and directory are.
@@ -127,6 +139,66 @@ struct PlanArgs {
     color: ColorArg,
 }
 
+#[derive(Args)]
+struct VerifyArgs {
+    /// New address (repeatable), with its prefix when postfix mynetworks
+    /// should hold its network (10.40.7.131/24).
+    #[arg(long = "ip", value_name = "ADDR[/PREFIX]", required = true)]
+    ips: Vec<AddrArg>,
+
+    /// Old address (repeatable): nothing may still listen on it or refer
+    /// to it. With its prefix, the old interface network must be gone from
+    /// trust lists too.
+    #[arg(long = "old", value_name = "ADDR[/PREFIX]")]
+    old: Vec<AddrArg>,
+
+    #[command(flatten)]
+    host: HostArgs,
+
+    #[command(flatten)]
+    probe: ProbeArgs,
+
+    /// Output format: a table for people or the zmreip.verify/v1 JSON
+    /// document.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    /// Show the evidence of passing checks too.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+/// How verify probes the server.
+#[derive(Args)]
+struct ProbeArgs {
+    /// The server's host name [default: localconfig zimbra_server_hostname].
+    #[arg(long, value_name = "NAME")]
+    hostname: Option<String>,
+
+    /// The split-DNS server to ask for the host name [default: the
+    /// host's dnsmasq listen-address and port].
+    #[arg(long, value_name = "IP[:PORT]", value_parser = zmreip::verify::parse_server)]
+    dns_server: Option<std::net::SocketAddr>,
+
+    /// An address of this host outside mynetworks: relaying from it must
+    /// be refused. Without it that check is skipped.
+    #[arg(long, value_name = "ADDR")]
+    outside_source: Option<IpAddr>,
+
+    /// Seconds to wait for each connection, reply and DNS answer.
+    #[arg(long, value_name = "SECS", default_value_t = 3.0, value_parser = parse_timeout)]
+    timeout: f64,
+}
+
+fn parse_timeout(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t > 0.0 && t <= 600.0 => Ok(t),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0 and 600"
+        )),
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Text,
@@ -170,6 +242,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Scan(a) => scan(a),
         Command::Plan(a) => plan(a),
+        Command::Verify(a) => verify(a),
     }
 }
 
@@ -242,6 +315,42 @@ fn plan(a: PlanArgs) -> Result<()> {
         PlanFormat::Markdown => zmreip::plan::render::markdown(&plan),
     };
     emit(&out)
+}
+
+/// The verify request for `ips` and `old` on the host, probing as asked.
+fn verify_request(
+    ips: Vec<AddrArg>,
+    old: Vec<AddrArg>,
+    h: &HostArgs,
+    p: &ProbeArgs,
+) -> zmreip::verify::VerifyRequest {
+    let mut req = zmreip::verify::VerifyRequest::new(&h.root, ips);
+    req.old = old;
+    req.zimbra_home = h.zimbra_home.clone();
+    req.ldif = h.ldif.clone();
+    req.include = h.include.clone();
+    req.hostname = p.hostname.clone();
+    req.dns_server = p.dns_server;
+    req.outside_source = p.outside_source;
+    req.timeout = std::time::Duration::from_secs_f64(p.timeout);
+    req
+}
+
+fn verify(a: VerifyArgs) -> Result<()> {
+    let req = verify_request(a.ips, a.old, &a.host, &a.probe);
+    let report = zmreip::verify::run(&req);
+    emit(&match a.format {
+        Format::Text => zmreip::verify::text(&report, a.verbose),
+        Format::Json => zmreip::verify::json(&report),
+    })?;
+    if report.failed() {
+        let failed: Vec<&str> = report.failures().map(|c| c.id.as_str()).collect();
+        return Err(Error::other(
+            format!("verify failed: {}", failed.join(", ")),
+            "the evidence under each failed check says what answered instead",
+        ));
+    }
+    Ok(())
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.

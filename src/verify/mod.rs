@@ -1,0 +1,480 @@
+//! Verify: proves that the host works on its new address, the last stage
+//! of the pipeline (DESIGN.md). Apply runs it at the end and rolls back
+//! when a check fails; `zmreip verify` runs it on its own.
+//!
+//! Every check looks at the running host from the outside where it can:
+//! it connects, talks SMTP, asks the resolver and the split-DNS server,
+//! and reads the files Zimbra regenerates. Each check reports `pass`,
+//! `fail` or `skip` with the evidence it saw, so a failure says what was
+//! expected and what answered instead.
+//!
+//! | family | what it proves |
+//! |---|---|
+//! | `listeners` | the new address is up; every service that should answer on it (SMTP ports of master.cf, LDAP when `ldap_bind_url` names this host, IMAP/POP/HTTP where something listens) accepts connections; nothing still listens on the old address |
+//! | `smtp` | the SMTP banner and EHLO name are the server's host name |
+//! | `relay` | relaying is accepted from the server's own new address and refused (`Relay access denied`) from an address outside mynetworks |
+//! | `names` | the host name resolves to the new address through the host's resolver and the split-DNS server |
+//! | `derived` | postfix `mynetworks` holds the new address and not the old one; no regenerated file still names the old address |
+//! | `rescan` | no source of truth still refers to the old address |
+//!
+//! # JSON output, schema `zmreip.verify/v1`
+//!
+//! ```json
+//! {
+//!   "schema": "zmreip.verify/v1",
+//!   "ip": ["10.40.7.131"], "old": ["172.20.14.25"],
+//!   "hostname": "mail.corp.example",
+//!   "checks": [
+//!     {"id": "listeners.smtp", "family": "listeners", "status": "pass",
+//!      "summary": "10.40.7.131:25 accepts connections",
+//!      "evidence": ["master.cf line 12: smtp inet", "listening on 0.0.0.0:25"]}
+//!   ],
+//!   "passed": 11, "failed": 0, "skipped": 1
+//! }
+//! ```
+//!
+//! `id` is stable (`family.name`, with the port or address where a family
+//! has several); `status` is `pass`, `fail` or `skip`; `evidence` lines are
+//! for people and may change wording. Secrets never appear in evidence.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::host::Host;
+use crate::spec::AddrArg;
+
+pub mod derived;
+pub mod dns;
+pub mod listeners;
+pub mod names;
+pub mod postfix;
+pub mod rescan;
+pub mod smtp;
+
+/// The schema name of verify JSON output.
+pub const SCHEMA: &str = "zmreip.verify/v1";
+
+/// Recipient of the relay probes. A reserved domain (RFC 2606), never a
+/// local one; the probes stop before DATA, so nothing is ever sent.
+pub const RELAY_PROBE_RECIPIENT: &str = "zmreip-relay-probe@example.com";
+
+/// What to verify and how.
+#[derive(Debug, Clone)]
+pub struct VerifyRequest {
+    /// The host's files: `/` for this host, or the root the change was
+    /// applied to.
+    pub root: PathBuf,
+    /// Zimbra's home on the host (default as in [`Host::open`]).
+    pub zimbra_home: Option<String>,
+    /// The new addresses, with their prefix when known (then mynetworks
+    /// is also expected to hold the new interface network).
+    pub new: Vec<AddrArg>,
+    /// The old addresses: nothing may still listen on or refer to them.
+    /// Empty: those checks are skipped.
+    pub old: Vec<AddrArg>,
+    /// The server's host name; default: localconfig
+    /// `zimbra_server_hostname`.
+    pub hostname: Option<String>,
+    /// The split-DNS server; default: dnsmasq's `listen-address` and
+    /// `port` from the host's dnsmasq configuration.
+    pub dns_server: Option<SocketAddr>,
+    /// An address of this host outside mynetworks, to prove relaying is
+    /// refused. `None`: that check is skipped.
+    pub outside_source: Option<IpAddr>,
+    /// The directory as an LDIF export, for the rescan (live LDAP is read
+    /// the way `scan` reads it).
+    pub ldif: Option<PathBuf>,
+    /// Extra files the rescan reads (`--include`, host path globs).
+    pub include: Vec<String>,
+    /// Regenerated files the plan listed (host paths), checked besides
+    /// the ones Zimbra is known to regenerate.
+    pub derived: Vec<String>,
+    /// Recipient of the relay probes.
+    pub relay_recipient: String,
+    /// Timeout of each connection attempt, reply and DNS query.
+    pub timeout: Duration,
+}
+
+impl VerifyRequest {
+    /// A request with defaults for everything but the root and the new
+    /// addresses.
+    pub fn new(root: impl Into<PathBuf>, new: Vec<AddrArg>) -> VerifyRequest {
+        VerifyRequest {
+            root: root.into(),
+            zimbra_home: None,
+            new,
+            old: Vec::new(),
+            hostname: None,
+            dns_server: None,
+            outside_source: None,
+            ldif: None,
+            include: Vec::new(),
+            derived: Vec::new(),
+            relay_recipient: RELAY_PROBE_RECIPIENT.to_string(),
+            timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Skip,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+/// One check with its evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Stable identifier, `family.name` (`listeners.smtp`, `relay.outside`).
+    pub id: String,
+    /// The family (`listeners`, `smtp`, `relay`, `names`, `derived`,
+    /// `rescan`).
+    pub family: &'static str,
+    pub status: Status,
+    /// One line: what was proven, or what is wrong, or why skipped.
+    pub summary: String,
+    /// What was seen: replies, file lines, socket states.
+    pub evidence: Vec<String>,
+}
+
+impl Check {
+    fn new(family: &'static str, name: &str, status: Status, summary: String) -> Check {
+        Check {
+            id: format!("{family}.{name}"),
+            family,
+            status,
+            summary,
+            evidence: Vec::new(),
+        }
+    }
+
+    pub fn pass(family: &'static str, name: &str, summary: impl Into<String>) -> Check {
+        Check::new(family, name, Status::Pass, summary.into())
+    }
+
+    pub fn fail(family: &'static str, name: &str, summary: impl Into<String>) -> Check {
+        Check::new(family, name, Status::Fail, summary.into())
+    }
+
+    pub fn skip(family: &'static str, name: &str, summary: impl Into<String>) -> Check {
+        Check::new(family, name, Status::Skip, summary.into())
+    }
+
+    /// Adds evidence lines.
+    pub fn with(mut self, evidence: impl IntoIterator<Item = String>) -> Check {
+        self.evidence.extend(evidence);
+        self
+    }
+}
+
+/// Every check of one verify run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    /// The new addresses.
+    pub ip: Vec<String>,
+    /// The old addresses.
+    pub old: Vec<String>,
+    /// The host name the checks expected (`None` when unknown).
+    pub hostname: Option<String>,
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    /// Whether any check failed.
+    pub fn failed(&self) -> bool {
+        self.checks.iter().any(|c| c.status == Status::Fail)
+    }
+
+    /// The failed checks, in order.
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.status == Status::Fail)
+    }
+
+    /// Number of checks with `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.checks.iter().filter(|c| c.status == status).count()
+    }
+}
+
+/// What the families share: the host, its host name and settings read
+/// once.
+pub struct Ctx<'a> {
+    pub req: &'a VerifyRequest,
+    /// `None` when the root cannot be opened (every file check fails).
+    pub host: Option<Host>,
+    pub hostname: Option<String>,
+    /// Where the host name came from, for evidence.
+    pub hostname_source: String,
+    /// localconfig.xml: host path and text, when present.
+    pub localconfig: Option<(String, String)>,
+    pub new: Vec<IpAddr>,
+    pub old: Vec<IpAddr>,
+}
+
+impl Ctx<'_> {
+    /// A localconfig value (expanded), when the file and key exist.
+    pub fn lc(&self, key: &str) -> Option<String> {
+        let (path, text) = self.localconfig.as_ref()?;
+        crate::surface::localconfig::value(path, text, key)
+            .ok()
+            .flatten()
+    }
+}
+
+/// Runs every check. Never fails as a whole: a check that cannot run
+/// reports `fail` (or `skip` when it does not apply) with the reason.
+pub fn run(req: &VerifyRequest) -> Report {
+    let mut checks = Vec::new();
+    let host = match Host::open(&req.root, req.zimbra_home.as_deref()) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            checks.push(Check::fail(
+                "host",
+                "root",
+                format!("cannot open the host: {e}"),
+            ));
+            None
+        }
+    };
+    let localconfig = host.as_ref().and_then(|h| {
+        let path = h.zimbra_path("conf/localconfig.xml");
+        match h.read(&path) {
+            Ok(Some(text)) => Some((path, text)),
+            _ => None,
+        }
+    });
+    let mut ctx = Ctx {
+        req,
+        host,
+        hostname: None,
+        hostname_source: String::new(),
+        localconfig,
+        new: req.new.iter().map(|a| a.addr).collect(),
+        old: req.old.iter().map(|a| a.addr).collect(),
+    };
+    if let Some(h) = &req.hostname {
+        ctx.hostname = Some(h.trim_end_matches('.').to_string());
+        ctx.hostname_source = "--hostname".into();
+    } else if let Some(h) = ctx.lc("zimbra_server_hostname").filter(|h| !h.is_empty()) {
+        ctx.hostname = Some(h);
+        ctx.hostname_source = match &ctx.localconfig {
+            Some((path, _)) => format!("{path} key zimbra_server_hostname"),
+            None => String::new(),
+        };
+    }
+
+    checks.extend(listeners::check(&ctx));
+    checks.extend(smtp::check(&ctx));
+    checks.extend(names::check(&ctx));
+    checks.extend(derived::check(&ctx));
+    checks.extend(rescan::check(&ctx));
+    Report {
+        schema: SCHEMA,
+        ip: req.new.iter().map(|a| a.addr.to_string()).collect(),
+        old: req.old.iter().map(|a| a.addr.to_string()).collect(),
+        hostname: ctx.hostname,
+        checks,
+    }
+}
+
+/// The report for people: one line per check, evidence indented below
+/// failures and skips (and below passes when `verbose`).
+pub fn text(r: &Report, verbose: bool) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "verify {} on {}{}",
+        r.hostname.as_deref().unwrap_or("(host name unknown)"),
+        r.ip.join(", "),
+        if r.old.is_empty() {
+            String::new()
+        } else {
+            format!(" (was {})", r.old.join(", "))
+        }
+    );
+    let width = r.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    for c in &r.checks {
+        let _ = writeln!(
+            s,
+            "  {:<4}  {:<width$}  {}",
+            c.status.as_str(),
+            c.id,
+            c.summary
+        );
+        if verbose || c.status != Status::Pass {
+            for e in &c.evidence {
+                let _ = writeln!(s, "  {:<4}  {:<width$}    {e}", "", "");
+            }
+        }
+    }
+    let _ = writeln!(
+        s,
+        "{} checks: {} passed, {} failed, {} skipped",
+        r.checks.len(),
+        r.count(Status::Pass),
+        r.count(Status::Fail),
+        r.count(Status::Skip)
+    );
+    s
+}
+
+/// The `zmreip.verify/v1` JSON document.
+pub fn json(r: &Report) -> String {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        #[serde(flatten)]
+        report: &'a Report,
+        passed: usize,
+        failed: usize,
+        skipped: usize,
+    }
+    let doc = Doc {
+        report: r,
+        passed: r.count(Status::Pass),
+        failed: r.count(Status::Fail),
+        skipped: r.count(Status::Skip),
+    };
+    let mut s = serde_json::to_string_pretty(&doc).expect("verify reports serialize");
+    s.push('\n');
+    s
+}
+
+/// Parses a DNS server given as `IP`, `IP:PORT` or `[IPv6]:PORT` (port 53
+/// when not given).
+pub fn parse_server(s: &str) -> std::result::Result<SocketAddr, String> {
+    let s = s.trim();
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    let bare = match s.strip_prefix('[') {
+        Some(inner) => inner.strip_suffix(']').unwrap_or(s),
+        None => s,
+    };
+    bare.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| {
+            format!("`{s}` is not a DNS server address (expected e.g. 127.0.0.1:53 or [::1]:5353)")
+        })
+}
+
+/// Whether `ip` is an address of this host (in the current network
+/// namespace): binding a socket to it succeeds only then.
+pub fn is_local(ip: IpAddr) -> bool {
+    std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(statuses: &[Status]) -> Report {
+        Report {
+            schema: SCHEMA,
+            ip: vec!["10.40.7.131".into()],
+            old: vec!["172.20.14.25".into()],
+            hostname: Some("mail.corp.example".into()),
+            checks: statuses
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Check::new("listeners", &format!("c{i}"), *s, format!("check {i}")))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn failed_only_when_a_check_fails() {
+        assert!(!report(&[]).failed());
+        assert!(!report(&[Status::Pass, Status::Skip]).failed());
+        assert!(report(&[Status::Pass, Status::Fail, Status::Skip]).failed());
+        let r = report(&[Status::Fail, Status::Pass, Status::Fail]);
+        let ids: Vec<_> = r.failures().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["listeners.c0", "listeners.c2"]);
+    }
+
+    #[test]
+    fn json_has_schema_counts_and_lowercase_status() {
+        let mut r = report(&[Status::Pass, Status::Fail, Status::Skip, Status::Pass]);
+        r.checks[1]
+            .evidence
+            .push("<<< 554 5.7.1 Relay access denied".into());
+        let v: serde_json::Value = serde_json::from_str(&json(&r)).unwrap();
+        assert_eq!(v["schema"], "zmreip.verify/v1");
+        assert_eq!(v["passed"], 2);
+        assert_eq!(v["failed"], 1);
+        assert_eq!(v["skipped"], 1);
+        assert_eq!(v["ip"][0], "10.40.7.131");
+        assert_eq!(v["old"][0], "172.20.14.25");
+        assert_eq!(v["hostname"], "mail.corp.example");
+        assert_eq!(v["checks"][1]["status"], "fail");
+        assert_eq!(v["checks"][1]["id"], "listeners.c1");
+        assert_eq!(v["checks"][1]["family"], "listeners");
+        assert_eq!(
+            v["checks"][1]["evidence"][0],
+            "<<< 554 5.7.1 Relay access denied"
+        );
+    }
+
+    #[test]
+    fn text_shows_evidence_of_failures_only_unless_verbose() {
+        let mut r = report(&[Status::Pass, Status::Fail]);
+        r.checks[0].evidence.push("seen-on-pass".into());
+        r.checks[1].evidence.push("seen-on-fail".into());
+        let t = text(&r, false);
+        assert!(t.starts_with("verify mail.corp.example on 10.40.7.131 (was 172.20.14.25)\n"));
+        assert!(t.contains("fail  listeners.c1  check 1\n"), "{t}");
+        assert!(t.contains("seen-on-fail"));
+        assert!(!t.contains("seen-on-pass"));
+        assert!(t.ends_with("2 checks: 1 passed, 1 failed, 0 skipped\n"));
+        assert!(text(&r, true).contains("seen-on-pass"));
+    }
+
+    #[test]
+    fn dns_server_spellings() {
+        let ok = [
+            ("127.0.0.1", "127.0.0.1:53"),
+            ("127.0.0.1:5353", "127.0.0.1:5353"),
+            (" 10.0.0.1:53 ", "10.0.0.1:53"),
+            ("::1", "[::1]:53"),
+            ("[::1]", "[::1]:53"),
+            ("[2001:db8::53]:5353", "[2001:db8::53]:5353"),
+        ];
+        for (input, want) in ok {
+            assert_eq!(parse_server(input).unwrap().to_string(), want, "{input}");
+        }
+        for bad in [
+            "",
+            "dns.example",
+            "127.0.0.1:99999",
+            "127.0.0.1:",
+            "[::1:53",
+        ] {
+            assert!(parse_server(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn loopback_is_local_and_documentation_addresses_are_not() {
+        assert!(is_local("127.0.0.1".parse().unwrap()));
+        // TEST-NET-3 is never configured on a build machine; binding fails
+        // without sending anything.
+        assert!(!is_local("203.0.113.254".parse().unwrap()));
+    }
+}
