@@ -83,7 +83,7 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     let hostname = server_hostname(sources);
     let handoffs = handoffs(&pairs, hostname.as_deref(), &changes);
 
-    Ok(Plan {
+    let mut plan = Plan {
         schema: SCHEMA.to_string(),
         from: pairs.iter().map(Pair::from_text).collect(),
         to: pairs.iter().map(Pair::to_text).collect(),
@@ -92,7 +92,10 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         actions,
         warnings,
         handoffs,
-    })
+        checksum: None,
+    };
+    plan.seal();
+    Ok(plan)
 }
 
 /// Fills in prefixes the user did not give: from the OS network config
