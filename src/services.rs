@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::OpenOptions;
 use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -357,6 +358,7 @@ pub fn run(cmd: &Cmd, timeout: Duration, log: &Path, env: &[(&str, &str)]) -> Re
     let mut out = OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(log)
         .map_err(|e| Error::io("write", log, e))?;
     let _ = writeln!(out, "$ {cmd}");
@@ -674,6 +676,8 @@ mod tests {
         )
         .unwrap();
         assert!(std::fs::read_to_string(&log).unwrap().contains("hello mta"));
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(&log).unwrap().mode() & 0o777, 0o600);
         let e = run(
             &Cmd::Shell("echo broken >&2; exit 3".into()),
             Duration::from_secs(10),

@@ -19,6 +19,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -252,6 +253,7 @@ impl Journal {
         let mut f = OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(&p)
             .map_err(|e| Error::io("write", &p, e))?;
         let mut line = event.line();
@@ -463,7 +465,8 @@ mod tests {
                 p.display()
             );
         }
-        for f in ["run.json", "state"] {
+        a.log(&Event::Resume).unwrap();
+        for f in ["run.json", "state", "log"] {
             assert_eq!(
                 fs::metadata(a.path(f)).unwrap().mode() & 0o777,
                 0o600,

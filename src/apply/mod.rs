@@ -213,6 +213,24 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
     })
 }
 
+/// What apply will do, for the confirmation question.
+pub fn summary(p: &Prepared) -> String {
+    let mut s = String::from("\nzmreip will, journaling each step so it can be undone:\n");
+    for (i, step) in p.steps.iter().enumerate() {
+        s.push_str(&format!("  {}. {}\n", i + 1, step.describe()));
+    }
+    for m in &p.manual {
+        let cmd = m.command.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "(no known command)".into());
+        s.push_str(&format!(
+            "  not run: {} {}: {cmd} ({})\n",
+            m.service.as_str(),
+            m.action.as_str(),
+            m.note
+        ));
+    }
+    s
+}
+
 fn is_slash(root: &Path) -> bool {
     std::fs::canonicalize(root)
         .map(|p| p == Path::new("/"))
