@@ -401,7 +401,10 @@ fn confirm(question: &str) -> Result<()> {
         .map_err(|e| Error::io("read", "standard input", e))?;
     match answer.trim().to_ascii_lowercase().as_str() {
         "y" | "yes" => Ok(()),
-        _ => Err(Error::other("not confirmed; nothing was written", "answer y to go ahead")),
+        _ => Err(Error::other(
+            "not confirmed; nothing was written",
+            "answer y to go ahead",
+        )),
     }
 }
 

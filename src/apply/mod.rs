@@ -220,7 +220,11 @@ pub fn summary(p: &Prepared) -> String {
         s.push_str(&format!("  {}. {}\n", i + 1, step.describe()));
     }
     for m in &p.manual {
-        let cmd = m.command.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "(no known command)".into());
+        let cmd = m
+            .command
+            .as_ref()
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "(no known command)".into());
         s.push_str(&format!(
             "  not run: {} {}: {cmd} ({})\n",
             m.service.as_str(),
