@@ -193,6 +193,9 @@ impl Surface for Dnsmasq {
     }
 
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
+        // The format of a file is known only from the directive that named
+        // it, so the (small, cheaply scanned) graph is walked again; a file
+        // outside it is read as options.
         let format = config(ctx.host)?.get(path).copied().unwrap_or(Format::Conf);
         analyze_lines(self.name(), path, text, ctx, |n, line| match format {
             Format::Conf => Ok(line_fields(line)),
@@ -373,6 +376,12 @@ fn config(host: &Host) -> Result<BTreeMap<String, Format>> {
             continue;
         }
         for line in text.lines() {
+            // Cheap test first: drop-ins can be block lists of many
+            // thousand lines, and this runs once per analyzed file.
+            let t = line.trim_start();
+            if !t.starts_with("conf-dir") && !INCLUDES.iter().any(|(k, ..)| t.starts_with(k)) {
+                continue;
+            }
             let Some(d) = directive(line) else {
                 continue;
             };

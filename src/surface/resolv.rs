@@ -16,11 +16,16 @@
 //! * `sortlist ADDR[/MASK] ...`: preferred networks; each address part is
 //!   another host's as well. The mask is a dotted netmask, not a value.
 //! * `search`, `domain`, `options`: names and flags, no addresses.
+//!
+//! Where `/etc/resolv.conf` is a link into `/run` (systemd-resolved,
+//! resolvconf), it is generated: a change is still proposed, so the host
+//! resolves correctly right away, with a warning that it lasts only until
+//! the file is generated again.
 
 use super::{Ctx, Field, Surface, analyze_lines};
 use crate::error::Result;
 use crate::host::Host;
-use crate::model::Report;
+use crate::model::{Notice, Report};
 use crate::policy::ValueKind;
 
 /// The `resolv` surface.
@@ -50,10 +55,29 @@ impl Surface for Resolv {
     }
 
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
-        analyze_lines(self.name(), path, text, ctx, |_, line| {
+        let mut report = analyze_lines(self.name(), path, text, ctx, |_, line| {
             Ok(line_fields(line))
-        })
+        })?;
+        if !report.changes.is_empty()
+            && let Some(source) = generated_from(ctx.host, path)
+        {
+            report.warnings.push(Notice::new(
+                "resolv-generated",
+                format!(
+                    "{path} links to `{source}`, which is generated: the change lasts until it is generated again; change the DNS servers where they come from too (netplan or networkd, resolvconf's head/base/tail, the DHCP server)"
+                ),
+            ));
+        }
+        Ok(report)
     }
+}
+
+/// The target of `path` when it is a link into `/run`, where
+/// systemd-resolved and resolvconf generate resolv.conf.
+fn generated_from(host: &Host, path: &str) -> Option<String> {
+    let target = std::fs::read_link(host.real(path)).ok()?;
+    let target = target.to_string_lossy();
+    target.contains("/run/").then(|| target.into_owned())
 }
 
 /// The address fields of one resolv.conf line.
@@ -188,6 +212,40 @@ mod tests {
         assert_eq!(
             found(&r),
             vec![(2, "192.168.2.1".into()), (4, "2001:DB8:14::25".into())]
+        );
+    }
+
+    #[test]
+    fn a_generated_file_is_changed_with_a_warning() {
+        let fx = Fixture::new(V4);
+        let text = "nameserver 192.168.2.1\n";
+        fx.write("/run/systemd/resolve/resolv.conf", text);
+        std::fs::create_dir_all(fx.host.real("/etc")).unwrap();
+        std::os::unix::fs::symlink("../run/systemd/resolve/resolv.conf", fx.host.real(PATH))
+            .unwrap();
+        let r = Resolv.analyze(PATH, text, &fx.plan()).unwrap();
+        assert_eq!(r.changes.len(), 1);
+        let codes: Vec<&str> = r.warnings.iter().map(|w| w.code.as_str()).collect();
+        assert_eq!(codes, ["resolv-generated"]);
+        assert!(
+            r.warnings[0]
+                .message
+                .contains("../run/systemd/resolve/resolv.conf")
+        );
+        // Nothing to change, nothing to warn about.
+        let r = Resolv
+            .analyze(PATH, "nameserver 127.0.0.53\n", &fx.plan())
+            .unwrap();
+        assert!(r.warnings.is_empty());
+        // A plain file is not generated.
+        let fx = Fixture::new(V4);
+        fx.write(PATH, text);
+        assert!(
+            Resolv
+                .analyze(PATH, text, &fx.plan())
+                .unwrap()
+                .warnings
+                .is_empty()
         );
     }
 
