@@ -731,6 +731,13 @@ mod tests {
                 Some("auth-zone=corp.example,192.168.0.0/16,10.40.7.131,eth0"),
                 &["trust-network-kept"],
             ),
+            // The domain keeps the list inline: the new entry is never
+            // split off as a value of its own, which a line cannot hold.
+            (
+                "auth-zone=corp.example,192.168.0.0/16",
+                Some("auth-zone=corp.example,192.168.0.0/16,10.40.7.131"),
+                &["trust-network-kept"],
+            ),
             (
                 "auth-zone=corp.example,192.168.3.0/24,exclude:192.168.2.0/24",
                 None,
