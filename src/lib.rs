@@ -5,6 +5,7 @@
 //! next. The binary (`src/main.rs`) only parses the command line.
 
 pub mod addr;
+pub mod apply;
 pub mod directory;
 pub mod discover;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod scan;
+pub mod services;
 pub mod spec;
 pub mod surface;
 pub mod verify;

@@ -61,6 +61,23 @@ enum Command {
     /// files hold the new address, and that a rescan finds no stale
     /// reference. Exit status 1 when a check fails.
     Verify(VerifyArgs),
+    /// Apply a plan as one transaction, with backups and a journal.
+    ///
+    /// Plans now (same options as `plan`) or takes a saved plan (--plan),
+    /// checks every change's precondition against the host (nothing is
+    /// written if any target drifted), asks for confirmation, then writes
+    /// each file atomically and runs the service actions (ldap first).
+    /// A failing step rolls back what was done. The journal is kept in
+    /// <root>/var/lib/zmreip/runs/<run-id>/.
+    Apply(ApplyArgs),
+    /// Undo a run: restore every file (bytes, owner, mode, symlink) and
+    /// directory value, then re-run the service actions it ran.
+    Rollback(RollbackArgs),
+    /// Finish a run that stopped half-way (a crash, a power cut, a
+    /// --no-rollback failure whose cause was fixed).
+    Resume(ResumeArgs),
+    /// List the runs recorded on this host.
+    History(HistoryArgs),
 }
 
 /// Where the host's files and directory are.
@@ -243,6 +260,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Scan(a) => scan(a),
         Command::Plan(a) => plan(a),
         Command::Verify(a) => verify(a),
+        Command::Apply(a) => apply(a),
+        Command::Rollback(a) => rollback(a),
+        Command::Resume(a) => resume(a),
+        Command::History(a) => history(a),
     }
 }
 
@@ -361,4 +382,228 @@ fn emit(s: &str) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::io("write", "standard output", e)),
     }
+}
+
+// ------------------------------------------------------------------ apply
+
+#[derive(Args)]
+struct ApplyArgs {
+    /// Apply this saved plan (from `zmreip plan --out FILE`) instead of
+    /// planning now. It is refused if its checksum does not match or any
+    /// change's `before` no longer holds on the host.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "gateway", "restart", "include"])]
+    plan: Option<PathBuf>,
+
+    /// Old address, optionally with prefix, as for `plan`.
+    #[arg(long, value_name = "ADDR[/PREFIX]", required_unless_present = "plan")]
+    from: Vec<AddrArg>,
+
+    /// New address, optionally with prefix, as for `plan`.
+    #[arg(long, value_name = "ADDR[/PREFIX]", required_unless_present = "plan")]
+    to: Vec<AddrArg>,
+
+    /// New default gateway, as for `plan`.
+    #[arg(long, value_name = "ADDR")]
+    gateway: Option<IpAddr>,
+
+    /// `all`: one full `zmcontrol restart` instead of the least set.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    restart: Option<RestartArg>,
+
+    #[command(flatten)]
+    host: HostArgs,
+
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    yes: bool,
+
+    /// Write the changes but run no service action; print the commands
+    /// to run by hand.
+    #[arg(long, conflicts_with = "restart_network")]
+    no_restart: bool,
+
+    /// Also bring the new address up (netplan apply, ifup, nmcli ...).
+    /// This can cut your SSH session: prefer a console.
+    #[arg(long)]
+    restart_network: bool,
+
+    /// If a step fails, leave what was done in place (then `resume` or
+    /// `rollback`) instead of rolling back at once.
+    #[arg(long)]
+    no_rollback: bool,
+
+    /// TOML file mapping SERVICE.ACTION to commands, for other layouts
+    /// and test labs (`[mta]` then `reload = "..."`; `timeout = SECONDS`).
+    #[arg(long, value_name = "FILE")]
+    services: Option<PathBuf>,
+
+    /// Colour the plan shown before confirmation.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+}
+
+/// The host whose runs are meant.
+#[derive(Args)]
+struct RootArg {
+    /// The host's root directory, as given to `apply`.
+    #[arg(long, default_value = "/", value_name = "DIR", env = "ZMREIP_ROOT")]
+    root: PathBuf,
+}
+
+#[derive(Args)]
+struct RollbackArgs {
+    /// The run to undo [default: the latest].
+    run_id: Option<String>,
+
+    #[command(flatten)]
+    root: RootArg,
+
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    yes: bool,
+
+    /// Restore files even if they changed after the run wrote them.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args)]
+struct ResumeArgs {
+    /// The run to finish [default: the latest].
+    run_id: Option<String>,
+
+    #[command(flatten)]
+    root: RootArg,
+}
+
+#[derive(Args)]
+struct HistoryArgs {
+    #[command(flatten)]
+    root: RootArg,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+fn use_color(c: ColorArg) -> bool {
+    match c {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// Asks on the terminal; without one, refuses and says to pass --yes.
+fn confirm(question: &str) -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            "no terminal to ask for confirmation on, and --yes was not given; nothing was changed",
+            "review what will happen (`zmreip plan`, `zmreip history`), then run again with --yes",
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("read", "standard input", e))?;
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(Error::other(
+            "not confirmed; nothing was written",
+            "answer y to go ahead",
+        )),
+    }
+}
+
+/// Step progress on stderr.
+fn step_report() -> impl FnMut(&str) {
+    |line: &str| eprintln!("{line}")
+}
+
+fn apply(a: ApplyArgs) -> Result<()> {
+    let color = use_color(a.color);
+    if !a.yes && !std::io::stdin().is_terminal() {
+        // Refuse before planning: nothing to show to nobody.
+        confirm("")?;
+    }
+    let plan = match &a.plan {
+        Some(path) => zmreip::apply::load_plan(path)?,
+        None => {
+            let mut src = sources(&a.host)?;
+            let req = zmreip::plan::build::Request {
+                from: a.from.clone(),
+                to: a.to.clone(),
+                gateway: a.gateway,
+                restart_all: a.restart.is_some(),
+            };
+            let plan = zmreip::plan::build::build(&mut src, &req, &mut progress());
+            clear_progress();
+            plan?
+        }
+    };
+    if plan.changes.is_empty() && plan.actions.is_empty() {
+        return emit("nothing to change: the plan has no changes and no service actions\n");
+    }
+    let opts = zmreip::apply::Options {
+        root: a.host.root.clone(),
+        zimbra_home: a.host.zimbra_home.clone(),
+        ldif: a.host.ldif.clone(),
+        no_restart: a.no_restart,
+        restart_network: a.restart_network,
+        no_rollback: a.no_rollback,
+        services: a.services.clone(),
+    };
+    let prepared = zmreip::apply::prepare(plan, &opts)?;
+    if !a.yes {
+        emit(&zmreip::plan::render::text(&prepared.plan, color))?;
+        emit(&zmreip::apply::summary(&prepared))?;
+        confirm("Apply these changes?")?;
+    }
+    let out = zmreip::apply::run::apply(&prepared, &opts, &mut step_report())?;
+    emit(&lines(&out.lines))
+}
+
+fn rollback(a: RollbackArgs) -> Result<()> {
+    let root = &a.root.root;
+    if !a.yes && !std::io::stdin().is_terminal() {
+        confirm("")?;
+    }
+    if !a.yes {
+        let runs = zmreip::apply::history(root)?;
+        let run = match &a.run_id {
+            Some(id) => runs.iter().find(|r| &r.id == id),
+            None => runs.last(),
+        };
+        if let Some(r) = run {
+            emit(&zmreip::apply::history_text(std::slice::from_ref(r)))?;
+        }
+        confirm("Roll this run back?")?;
+    }
+    let out = zmreip::apply::run::rollback(root, a.run_id.as_deref(), a.force, &mut step_report())?;
+    emit(&lines(&out.lines))
+}
+
+fn resume(a: ResumeArgs) -> Result<()> {
+    let out = zmreip::apply::run::resume(&a.root.root, a.run_id.as_deref(), &mut step_report())?;
+    emit(&lines(&out.lines))
+}
+
+fn history(a: HistoryArgs) -> Result<()> {
+    let runs = zmreip::apply::history(&a.root.root)?;
+    match a.format {
+        Format::Text => emit(&zmreip::apply::history_text(&runs)),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&runs).expect("history serializes");
+            s.push('\n');
+            emit(&s)
+        }
+    }
+}
+
+fn lines(ls: &[String]) -> String {
+    let mut s = ls.join("\n");
+    s.push('\n');
+    s
 }

@@ -255,7 +255,7 @@ zimbraWebClientAllowedIPs: 192.168.0.0/16
                 "cn=config,cn=zimbra",
                 "zimbraHttpThrottleSafeIPs",
                 &["172.20.0.0/16"],
-                &["172.20.0.0/16 10.40.7.131"],
+                &["172.20.0.0/16", "10.40.7.131"],
             ),
             (
                 "cn=config,cn=zimbra",

@@ -32,6 +32,61 @@ pub struct Plan {
     pub actions: Vec<PlannedAction>,
     pub warnings: Vec<Notice>,
     pub handoffs: Vec<Notice>,
+    /// `sha256:<hex>` of the plan's canonical JSON with this field set to
+    /// `""` (see [`checksum`]). `apply --plan` refuses a plan without it
+    /// or whose content no longer matches it. Absent from plans written
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+}
+
+impl Plan {
+    /// Sets [`Plan::checksum`] to the checksum of the plan's content.
+    pub fn seal(&mut self) {
+        self.checksum = None;
+        let value = serde_json::to_value(&*self).expect("a plan always serializes");
+        self.checksum = Some(checksum(&value));
+    }
+}
+
+/// The checksum of a plan given as JSON: `sha256:` and the hex SHA-256 of
+/// its canonical form, which is the compact JSON (no whitespace, object
+/// keys sorted by code point, strings escaped as serde_json does) of the
+/// document with `checksum` set to `""`. Any tool can recompute it; fields
+/// added to the schema later are covered without a change here.
+pub fn checksum(plan: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    let mut doc = plan.clone();
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("checksum".into(), serde_json::Value::String(String::new()));
+    }
+    let canonical = serde_json::to_string(&sort_keys(doc)).expect("JSON values serialize");
+    let digest = Sha256::digest(canonical.as_bytes());
+    let mut out = String::from("sha256:");
+    for b in digest.iter() {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// The same value with every object's keys in sorted order (serde_json
+/// keeps insertion order when a dependency enables `preserve_order`).
+fn sort_keys(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sort_keys).collect()),
+        other => other,
+    }
 }
 
 /// A regenerated file.

@@ -1,0 +1,491 @@
+//! The journal of one run, under `<root>/var/lib/zmreip/runs/<run-id>/`
+//! (mode 0700, every file 0600):
+//!
+//! | file | what |
+//! |---|---|
+//! | `plan.json` | the plan applied, as given |
+//! | `run.json` | run id, time, options and the steps, written before the first step |
+//! | `services.toml` | the `--services` file used, so rollback and resume run the same commands |
+//! | `directory-before.ldif` | the directory values the plan changes, as they were |
+//! | `changes.ldif` | the directory edits as `ldapmodify` change records |
+//! | `backups/K.data`, `backups/K.json` | the file step K writes, before its first write: bytes; owner, mode, symlink |
+//! | `log` | one event a line, appended and fsynced before and after every step |
+//! | `state` | `running`, `applied`, `failed`, `rolling-back` or `rolled-back` |
+//! | `services.log` | output of the service commands |
+//!
+//! Log events: `begin K`, `done K [sha256:HEX]`, `fail K MESSAGE`,
+//! `resume`, `rollback`, `undo K`, `undone K`, `rerun K`, `rerun-done K`.
+//! A crash can tear the last line; a line without its newline is ignored.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::fsops;
+use crate::error::{Error, Result};
+
+/// Where runs live, under the root.
+pub const RUNS: &str = "var/lib/zmreip/runs";
+
+/// The state of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Steps are being applied, or the process stopped while applying.
+    Running,
+    Applied,
+    /// A step failed and the run was left as it was (`--no-rollback`), or
+    /// a rollback could not finish.
+    Failed,
+    /// A rollback started (and, if the state stays so, did not finish).
+    RollingBack,
+    RolledBack,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Running => "running",
+            State::Applied => "applied",
+            State::Failed => "failed",
+            State::RollingBack => "rolling-back",
+            State::RolledBack => "rolled-back",
+        }
+    }
+
+    fn parse(s: &str) -> Option<State> {
+        [
+            State::Running,
+            State::Applied,
+            State::Failed,
+            State::RollingBack,
+            State::RolledBack,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+/// One line of the step log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Begin(usize),
+    /// With the SHA-256 of the written file, for file steps.
+    Done(usize, Option<String>),
+    Fail(usize, String),
+    Resume,
+    Rollback,
+    Undo(usize),
+    Undone(usize),
+    Rerun(usize),
+    RerunDone(usize),
+}
+
+impl Event {
+    fn line(&self) -> String {
+        match self {
+            Event::Begin(k) => format!("begin {k}"),
+            Event::Done(k, None) => format!("done {k}"),
+            Event::Done(k, Some(h)) => format!("done {k} {h}"),
+            Event::Fail(k, m) => format!("fail {k} {}", m.replace(['\n', '\r'], " ")),
+            Event::Resume => "resume".into(),
+            Event::Rollback => "rollback".into(),
+            Event::Undo(k) => format!("undo {k}"),
+            Event::Undone(k) => format!("undone {k}"),
+            Event::Rerun(k) => format!("rerun {k}"),
+            Event::RerunDone(k) => format!("rerun-done {k}"),
+        }
+    }
+
+    fn parse(line: &str) -> Option<Event> {
+        let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+        let (num, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+        let k = num.parse::<usize>();
+        Some(match word {
+            "resume" => Event::Resume,
+            "rollback" => Event::Rollback,
+            "begin" => Event::Begin(k.ok()?),
+            "done" => Event::Done(k.ok()?, (!tail.is_empty()).then(|| tail.to_string())),
+            "fail" => Event::Fail(k.ok()?, tail.to_string()),
+            "undo" => Event::Undo(k.ok()?),
+            "undone" => Event::Undone(k.ok()?),
+            "rerun" => Event::Rerun(k.ok()?),
+            "rerun-done" => Event::RerunDone(k.ok()?),
+            _ => return None,
+        })
+    }
+}
+
+/// An open run directory.
+pub struct Journal {
+    pub id: String,
+    pub dir: PathBuf,
+}
+
+/// Held while a run is being changed; released when dropped.
+pub struct Lock {
+    _file: File,
+}
+
+/// Takes the lock of the root's runs, or fails at once naming the reason:
+/// two zmreip processes must never change one host at the same time.
+pub fn lock(root: &Path) -> Result<Lock> {
+    let base = root.join("var/lib/zmreip");
+    ensure_dirs(root)?;
+    let path = base.join("lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Lock { _file: file }),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::other(
+            "another zmreip apply, rollback or resume is running on this host",
+            "wait for it to finish; `zmreip history` shows the runs",
+        )),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}
+
+/// Whether a process holds the lock now (for `history`).
+pub fn is_locked(root: &Path) -> bool {
+    let path = root.join("var/lib/zmreip/lock");
+    match File::open(&path) {
+        Ok(f) => matches!(f.try_lock_shared(), Err(fs::TryLockError::WouldBlock)),
+        Err(_) => false,
+    }
+}
+
+/// Creates `var/lib/zmreip/runs` under the root: `var/lib` as any system
+/// directory, zmreip's own ones 0700.
+fn ensure_dirs(root: &Path) -> Result<()> {
+    let lib = root.join("var/lib");
+    fs::create_dir_all(&lib).map_err(|e| Error::io("create", &lib, e))?;
+    for d in ["var/lib/zmreip", RUNS] {
+        let p = root.join(d);
+        fsops::create_private_dir(&p).map_err(|e| Error::io("create", &p, e))?;
+    }
+    Ok(())
+}
+
+impl Journal {
+    /// Creates a new run directory with a fresh, sortable id.
+    pub fn create(root: &Path) -> Result<Journal> {
+        ensure_dirs(root)?;
+        let runs = root.join(RUNS);
+        for _ in 0..16 {
+            let id = new_id();
+            let dir = runs.join(&id);
+            let made = {
+                use std::os::unix::fs::DirBuilderExt;
+                fs::DirBuilder::new().mode(0o700).create(&dir)
+            };
+            match made {
+                Ok(()) => {
+                    fsops::create_private_dir(&dir.join("backups"))
+                        .and_then(|()| {
+                            use std::os::unix::fs::PermissionsExt;
+                            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+                        })
+                        .and_then(|()| fsops::sync_dir(&runs))
+                        .map_err(|e| Error::io("create", &dir, e))?;
+                    return Ok(Journal { id, dir });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io("create", &dir, e)),
+            }
+        }
+        Err(Error::other(
+            format!("cannot find a free run id under {}", runs.display()),
+            "check the directory",
+        ))
+    }
+
+    /// Opens run `id`, or the latest run when `None`.
+    pub fn open(root: &Path, id: Option<&str>) -> Result<Journal> {
+        let ids = list(root)?;
+        let id = match id {
+            Some(id) => ids.iter().find(|i| *i == id).cloned().ok_or_else(|| {
+                Error::usage(
+                    format!("no run `{id}` under {}", root.join(RUNS).display()),
+                    "`zmreip history` lists the runs",
+                )
+            })?,
+            None => ids.last().cloned().ok_or_else(|| {
+                Error::usage(
+                    format!("no zmreip run under {}", root.join(RUNS).display()),
+                    "check --root; runs are recorded by `zmreip apply`",
+                )
+            })?,
+        };
+        Ok(Journal {
+            dir: root.join(RUNS).join(&id),
+            id,
+        })
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Writes a new private file of the run.
+    pub fn create_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let p = self.path(name);
+        fsops::create_private(&p, bytes).map_err(|e| Error::io("write", &p, e))
+    }
+
+    /// Reads a file of the run; `None` when it does not exist.
+    pub fn read_file(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let p = self.path(name);
+        match fs::read(&p) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read", &p, e)),
+        }
+    }
+
+    /// Appends an event to the log and fsyncs it before returning.
+    pub fn log(&self, event: &Event) -> Result<()> {
+        let p = self.path("log");
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&p)
+            .map_err(|e| Error::io("write", &p, e))?;
+        let mut line = event.line();
+        line.push('\n');
+        f.write_all(line.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io("write", &p, e))?;
+        Ok(())
+    }
+
+    /// Every complete event of the log, in order.
+    pub fn events(&self) -> Result<Vec<Event>> {
+        let text = self.read_file("log")?.unwrap_or_default();
+        let text = String::from_utf8_lossy(&text);
+        let complete = match text.rfind('\n') {
+            Some(i) => &text[..i],
+            None => "",
+        };
+        Ok(complete.lines().filter_map(Event::parse).collect())
+    }
+
+    pub fn state(&self) -> Result<State> {
+        let raw = self.read_file("state")?.unwrap_or_default();
+        let s = String::from_utf8_lossy(&raw);
+        State::parse(s.trim()).ok_or_else(|| {
+            Error::other(
+                format!("run {} has no valid state file", self.id),
+                "the run directory is damaged; inspect it by hand",
+            )
+        })
+    }
+
+    pub fn set_state(&self, state: State) -> Result<()> {
+        let p = self.path("state");
+        let text = format!("{}\n", state.as_str());
+        fsops::replace_private(&p, text.as_bytes()).map_err(|e| Error::io("write", &p, e))
+    }
+}
+
+/// Run ids under the root, oldest first (ids sort by time).
+pub fn list(root: &Path) -> Result<Vec<String>> {
+    let runs = root.join(RUNS);
+    let rd = match fs::read_dir(&runs) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("read", &runs, e)),
+    };
+    let mut ids: Vec<String> = rd
+        .flatten()
+        .filter(|e| e.path().join("run.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| is_id(n))
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
+/// `20261128T123456Z-1a2b`.
+fn is_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 21
+        && b[8] == b'T'
+        && b[15] == b'Z'
+        && b[16] == b'-'
+        && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit)
+        && b[17..].iter().all(u8::is_ascii_hexdigit)
+}
+
+/// A new run id: UTC time to the second and 4 random hex digits (two runs
+/// in one second still differ).
+fn new_id() -> String {
+    let mut rnd = [0u8; 2];
+    let got = File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut rnd))
+        .is_ok();
+    if !got {
+        let n = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+            ^ std::process::id();
+        rnd = [(n >> 8) as u8, n as u8];
+    }
+    format!("{}-{:02x}{:02x}", compact_time(now()), rnd[0], rnd[1])
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `2026-11-28T12:34:56Z`.
+pub fn rfc3339(secs: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(secs);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+fn compact_time(secs: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(secs);
+    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+}
+
+/// UTC calendar time of a Unix time (Howard Hinnant's days-from-civil,
+/// inverted).
+fn civil(secs: u64) -> (u64, u64, u64, u64, u64, u64) {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar() {
+        for (secs, want) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_709_164_799, "2024-02-28T23:59:59Z"),
+            (1_709_251_200, "2024-03-01T00:00:00Z"),
+            (1_798_761_599, "2026-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(rfc3339(secs), want);
+        }
+        assert_eq!(compact_time(1_709_251_200), "20240301T000000Z");
+    }
+
+    #[test]
+    fn ids_are_recognized_and_sortable() {
+        let id = new_id();
+        assert!(is_id(&id), "{id}");
+        for bad in [
+            "20261128T123456Z-1a2",
+            "20261128T123456Z_1a2b",
+            "2026112xT123456Z-1a2b",
+            "lock",
+        ] {
+            assert!(!is_id(bad), "{bad}");
+        }
+        assert!("20261128T123456Z-ffff" < "20261128T123457Z-0000");
+    }
+
+    #[test]
+    fn events_round_trip_and_torn_lines_are_ignored() {
+        let events = [
+            Event::Begin(1),
+            Event::Done(1, Some("sha256:ab".into())),
+            Event::Done(2, None),
+            Event::Fail(3, "cannot write `/etc/hosts`: No space left".into()),
+            Event::Resume,
+            Event::Rollback,
+            Event::Undo(3),
+            Event::Undone(3),
+            Event::Rerun(4),
+            Event::RerunDone(4),
+        ];
+        for e in &events {
+            assert_eq!(Event::parse(&e.line()).as_ref(), Some(e), "{}", e.line());
+        }
+        assert_eq!(
+            Event::parse(&Event::Fail(1, "two\nlines".into()).line()),
+            Some(Event::Fail(1, "two lines".into()))
+        );
+        let d = tempfile::tempdir().unwrap();
+        let j = Journal::create(d.path()).unwrap();
+        j.log(&Event::Begin(1)).unwrap();
+        j.log(&Event::Done(1, None)).unwrap();
+        // A crash in the middle of an append.
+        let mut f = OpenOptions::new().append(true).open(j.path("log")).unwrap();
+        f.write_all(b"begi").unwrap();
+        assert_eq!(
+            j.events().unwrap(),
+            vec![Event::Begin(1), Event::Done(1, None)]
+        );
+    }
+
+    #[test]
+    fn run_dirs_are_private_and_found_again() {
+        use std::os::unix::fs::MetadataExt;
+        let d = tempfile::tempdir().unwrap();
+        let a = Journal::create(d.path()).unwrap();
+        a.create_file("run.json", b"{}").unwrap();
+        a.set_state(State::Running).unwrap();
+        assert_eq!(a.state().unwrap(), State::Running);
+        a.set_state(State::Applied).unwrap();
+        assert_eq!(a.state().unwrap(), State::Applied);
+        for p in [
+            a.dir.clone(),
+            a.path("backups"),
+            d.path().join("var/lib/zmreip"),
+        ] {
+            assert_eq!(
+                fs::metadata(&p).unwrap().mode() & 0o777,
+                0o700,
+                "{}",
+                p.display()
+            );
+        }
+        a.log(&Event::Resume).unwrap();
+        for f in ["run.json", "state", "log"] {
+            assert_eq!(
+                fs::metadata(a.path(f)).unwrap().mode() & 0o777,
+                0o600,
+                "{f}"
+            );
+        }
+        assert_eq!(Journal::open(d.path(), None).unwrap().id, a.id);
+        assert_eq!(Journal::open(d.path(), Some(&a.id)).unwrap().dir, a.dir);
+        assert!(Journal::open(d.path(), Some("20000101T000000Z-0000")).is_err());
+    }
+
+    #[test]
+    fn lock_is_exclusive() {
+        let d = tempfile::tempdir().unwrap();
+        let l = lock(d.path()).unwrap();
+        assert!(is_locked(d.path()));
+        assert!(lock(d.path()).is_err());
+        drop(l);
+        assert!(!is_locked(d.path()));
+        assert!(lock(d.path()).is_ok());
+    }
+}

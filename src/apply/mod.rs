@@ -1,0 +1,417 @@
+//! Apply: a plan carried out as one crash-safe transaction (DESIGN.md
+//! principles 5–8).
+//!
+//! 1. [`prepare`] turns the plan into steps — one per file (all its changes
+//!    in one new version), one for the directory, one per service action —
+//!    and checks every change's precondition against the host, listing
+//!    every drifted target. Nothing is written before all of them hold.
+//! 2. [`run::apply`] records the run in a [`journal`] (plan, steps,
+//!    backups of every file before its first write, the directory's prior
+//!    values) and runs the steps, logging `begin k` and `done k` (fsynced)
+//!    around each. Files are replaced atomically ([`fsops`]).
+//! 3. A failing step rolls back what was done. A crash at any instant
+//!    leaves the old state or a journal from which [`run::rollback`] or
+//!    [`run::resume`] finishes; both are idempotent.
+//!
+//! Test-only crash hooks (for the crash tests; never set them on a real
+//! host): `ZMREIP_TEST_CRASH_AFTER_STEP=k` aborts the process (no
+//! unwinding, no cleanup) right after `done k` is journaled;
+//! `ZMREIP_TEST_CRASH_BEFORE_DONE=k` aborts after step k took effect but
+//! before `done k`; `ZMREIP_TEST_CRASH_AFTER_UNDO=k` aborts a rollback
+//! right after step k was undone.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::host::Host;
+use crate::plan::{Plan, SCHEMA};
+use crate::services::{self, Cmd, Controller};
+use crate::zimbra::{Action, Service};
+
+pub mod fsops;
+pub mod journal;
+pub mod run;
+pub mod steps;
+
+pub use journal::State;
+pub use steps::{Problem, Step};
+
+/// How to apply.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The host's root (`/`, or a snapshot).
+    pub root: PathBuf,
+    /// Zimbra's home on the host, when given (else found under the root).
+    pub zimbra_home: Option<String>,
+    /// The LDIF export to write directory changes to.
+    pub ldif: Option<PathBuf>,
+    /// Do not run service actions; say what to run.
+    pub no_restart: bool,
+    /// Also run the `network` action.
+    pub restart_network: bool,
+    /// Leave a failed run as it is instead of rolling back.
+    pub no_rollback: bool,
+    /// A services file (see [`crate::services`]).
+    pub services: Option<PathBuf>,
+}
+
+/// A service action that is not run by zmreip: the admin runs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manual {
+    pub service: Service,
+    pub action: Action,
+    /// The command to run, when zmreip knows one.
+    pub command: Option<Cmd>,
+    /// Why it was not run.
+    pub note: String,
+}
+
+/// What the run directory's `run.json` holds: everything rollback and
+/// resume need, fixed before the first step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub id: String,
+    pub created: String,
+    pub version: String,
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub changes: usize,
+    pub no_rollback: bool,
+    /// Seconds each service command may take.
+    pub timeout: u64,
+    pub steps: Vec<Step>,
+    pub manual: Vec<Manual>,
+}
+
+/// A plan made ready to run: steps checked against the host.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub plan: Plan,
+    /// The plan as recorded in the journal.
+    pub plan_json: String,
+    pub steps: Vec<Step>,
+    pub manual: Vec<Manual>,
+    /// The services file's text, kept in the journal.
+    pub services_text: Option<String>,
+    pub timeout: u64,
+}
+
+/// Reads a saved plan and validates it: JSON, the `zmreip.plan/v1`
+/// schema, and the checksum over its content.
+pub fn load_plan(path: &Path) -> Result<Plan> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Parse {
+        path: shown.clone(),
+        line: e.line(),
+        message: format!("not JSON: {e}"),
+        help: Some("give a plan written by `zmreip plan --out FILE`".into()),
+    })?;
+    let schema = value.get("schema").and_then(|s| s.as_str()).unwrap_or("");
+    if schema != SCHEMA {
+        return Err(Error::other(
+            format!("{shown}: schema `{schema}` is not {SCHEMA}"),
+            "give a plan written by `zmreip plan --out FILE`",
+        ));
+    }
+    let Some(sum) = value.get("checksum").and_then(|s| s.as_str()) else {
+        return Err(Error::other(
+            format!(
+                "{shown}: the plan has no checksum, so zmreip cannot tell whether it was changed after it was made"
+            ),
+            "make the plan again with `zmreip plan --out FILE` (this zmreip writes a checksum), review it, and apply that",
+        ));
+    };
+    if crate::plan::checksum(&value) != sum {
+        return Err(Error::other(
+            format!(
+                "{shown}: the checksum does not match the content: the plan was changed after it was made"
+            ),
+            "make the plan again with `zmreip plan --out FILE`; plans are not edited by hand",
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        Error::other(
+            format!("{shown}: not a valid {SCHEMA} plan: {e}"),
+            "give a plan written by `zmreip plan --out FILE`",
+        )
+    })
+}
+
+/// Makes the steps of `plan` and checks them against the host. Fails,
+/// listing every problem, if any change's precondition does not hold or
+/// a file cannot be written; nothing is written either way.
+pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
+    let host = Host::open(&opts.root, opts.zimbra_home.as_deref())?;
+    let mut steps = steps::file_steps(&plan, opts.ldif.as_deref())?;
+    let problems = steps::check(&steps, &opts.root);
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+        return Err(Error::other(
+            format!(
+                "the host does not match the plan at {} place(s); nothing was written:\n{}",
+                problems.len(),
+                list.join("\n")
+            ),
+            "run `zmreip plan` again and review the new plan (or fix the files listed)",
+        ));
+    }
+    let services_text = match &opts.services {
+        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| Error::io("read", p, e))?),
+        None => None,
+    };
+    let mut ctl = Controller::new(host.zimbra_home())
+        .with_network(services::network_command(&host, &plan.changes)?);
+    if let (Some(p), Some(t)) = (&opts.services, &services_text) {
+        ctl = ctl.load(p, t)?;
+    }
+    let snapshot = opts.services.is_none() && !is_slash(&opts.root);
+    let mut manual = Vec::new();
+    for a in &plan.actions {
+        let command = ctl.command(a.service, a.action);
+        let skip = if opts.no_restart {
+            Some("--no-restart".to_string())
+        } else if snapshot {
+            Some(format!(
+                "--root {} is not this host's /: its services are not this machine's (give --services FILE to run commands anyway)",
+                opts.root.display()
+            ))
+        } else if a.service == Service::Network && !opts.restart_network {
+            Some("bringing the new address up can cut your SSH session: run it from a console (or apply with --restart-network)".to_string())
+        } else if command.is_none() {
+            Some(
+                "zmreip knows no command for it on this host (map it in --services FILE)"
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        match (skip, command) {
+            (None, Some(command)) => steps.push(Step::Service {
+                service: a.service,
+                action: a.action,
+                command,
+                because: a.because.clone(),
+            }),
+            (note, command) => manual.push(Manual {
+                service: a.service,
+                action: a.action,
+                command,
+                note: note.unwrap_or_default(),
+            }),
+        }
+    }
+    Ok(Prepared {
+        plan_json: crate::plan::render::json(&plan),
+        plan,
+        steps,
+        manual,
+        services_text,
+        timeout: ctl.timeout.as_secs().max(1),
+    })
+}
+
+/// What apply will do, for the confirmation question.
+pub fn summary(p: &Prepared) -> String {
+    let mut s = String::from("\nzmreip will, journaling each step so it can be undone:\n");
+    for (i, step) in p.steps.iter().enumerate() {
+        s.push_str(&format!("  {}. {}\n", i + 1, step.describe()));
+    }
+    for m in &p.manual {
+        let cmd = m
+            .command
+            .as_ref()
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "(no known command)".into());
+        s.push_str(&format!(
+            "  not run: {} {}: {cmd} ({})\n",
+            m.service.as_str(),
+            m.action.as_str(),
+            m.note
+        ));
+    }
+    s
+}
+
+fn is_slash(root: &Path) -> bool {
+    std::fs::canonicalize(root)
+        .map(|p| p == Path::new("/"))
+        .unwrap_or(false)
+}
+
+/// What a finished apply, rollback or resume reports.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub run_id: String,
+    pub state: State,
+    /// Lines for people, in order.
+    pub lines: Vec<String>,
+}
+
+/// One run as `history` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub id: String,
+    /// The recorded state, or `interrupted` for a run whose process
+    /// stopped while running or rolling back.
+    pub state: String,
+    pub created: String,
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub changes: usize,
+    pub steps: usize,
+    pub steps_done: usize,
+    /// The failure message of the last failed step, if any.
+    pub failed: Option<String>,
+    pub dir: String,
+}
+
+/// Every run under the root, oldest first.
+pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
+    let locked = journal::is_locked(root);
+    let mut out = Vec::new();
+    for id in journal::list(root)? {
+        let j = journal::Journal::open(root, Some(&id))?;
+        let info = run::read_info(&j)?;
+        let events = j.events()?;
+        let st = j.state()?;
+        let steps_done = (1..=info.steps.len())
+            .filter(|k| {
+                events
+                    .iter()
+                    .any(|e| matches!(e, journal::Event::Done(d, _) if d == k))
+            })
+            .count();
+        let failed = events.iter().rev().find_map(|e| match e {
+            journal::Event::Fail(k, m) => Some(format!("step {k}: {m}")),
+            _ => None,
+        });
+        let latest = journal::list(root)?.last() == Some(&id);
+        let state = match st {
+            State::Running | State::RollingBack if !(locked && latest) => "interrupted".to_string(),
+            s => s.as_str().to_string(),
+        };
+        out.push(RunSummary {
+            id,
+            state,
+            created: info.created,
+            from: info.from,
+            to: info.to,
+            changes: info.changes,
+            steps: info.steps.len(),
+            steps_done,
+            failed,
+            dir: j.dir.display().to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// `history` as a table for people.
+pub fn history_text(runs: &[RunSummary]) -> String {
+    if runs.is_empty() {
+        return "no zmreip runs on this host\n".into();
+    }
+    let mut s = String::new();
+    for r in runs {
+        s.push_str(&format!(
+            "{}  {:<12} {}  {} -> {}  {} change(s), {}/{} step(s) done\n",
+            r.id,
+            r.state,
+            r.created,
+            r.from.join(","),
+            r.to.join(","),
+            r.changes,
+            r.steps_done,
+            r.steps
+        ));
+        if let Some(f) = &r.failed {
+            s.push_str(&format!("    failed at {f}\n"));
+        }
+        if r.state == "interrupted" {
+            s.push_str(&format!(
+                "    finish it: `zmreip resume {}` or undo it: `zmreip rollback {}`\n",
+                r.id, r.id
+            ));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn saved(plan: &mut Plan, dir: &Path) -> PathBuf {
+        let p = dir.join("plan.json");
+        std::fs::write(&p, crate::plan::render::json(plan)).unwrap();
+        p
+    }
+
+    fn plan() -> Plan {
+        serde_json::from_str(
+            r#"{"schema":"zmreip.plan/v1","from":["172.20.14.25/24"],"to":["10.40.7.131/24"],
+            "changes":[{"id":"c1","surface":"hosts","target":{"file":"/etc/hosts","line":2},
+            "before":"172.20.14.25 mail","after":"10.40.7.131 mail","reason":"r"}],
+            "derived":[],"actions":[],"warnings":[],"handoffs":[]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn saved_plans_are_validated() {
+        let d = tempfile::tempdir().unwrap();
+        let mut p = plan();
+        p.seal();
+        let sum = p.checksum.clone().unwrap();
+        assert!(sum.starts_with("sha256:") && sum.len() == 7 + 64, "{sum}");
+        let path = saved(&mut p, d.path());
+        assert_eq!(load_plan(&path).unwrap(), p);
+
+        // Resealing gives the same sum: it does not cover itself.
+        let mut again = p.clone();
+        again.seal();
+        assert_eq!(again.checksum, p.checksum);
+
+        let text = std::fs::read_to_string(&path).unwrap();
+        let cases = [
+            (
+                text.replace("10.40.7.131 mail", "10.40.7.132 mail"),
+                "was changed after it was made",
+            ),
+            (
+                text.replace("zmreip.plan/v1", "zmreip.plan/v2"),
+                "is not zmreip.plan/v1",
+            ),
+            (
+                text.replace(&format!(",\n  \"checksum\": \"{sum}\""), ""),
+                "has no checksum",
+            ),
+            ("{not json".to_string(), "not JSON"),
+        ];
+        for (body, want) in cases {
+            std::fs::write(&path, &body).unwrap();
+            let e = load_plan(&path).unwrap_err().to_string();
+            assert!(e.contains(want), "{want}: {e}");
+        }
+    }
+
+    #[test]
+    fn checksum_ignores_key_order_and_whitespace() {
+        let mut p = plan();
+        p.seal();
+        let v = serde_json::to_value(&p).unwrap();
+        let compact = serde_json::to_string(&v).unwrap();
+        let reparsed: serde_json::Value = serde_json::from_str(&compact).unwrap();
+        assert_eq!(
+            crate::plan::checksum(&reparsed),
+            p.checksum.clone().unwrap()
+        );
+        // A field a later zmreip adds is covered too.
+        let mut extended = v.clone();
+        extended["notes"] = serde_json::json!("x");
+        assert_ne!(crate::plan::checksum(&extended), p.checksum.unwrap());
+    }
+}

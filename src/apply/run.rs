@@ -1,0 +1,598 @@
+//! Running, rolling back and resuming a journaled run.
+//!
+//! The protocol of a file step k: take the backup (data, then its
+//! metadata file, each fsynced) if the file has none in this run; log
+//! `begin k`; write the file atomically; log `done k sha256:…`. A service
+//! step logs `begin k`, runs the command, logs `done k`.
+//!
+//! Undoing a file step restores its backup (symlink, bytes, owner, mode)
+//! unless the file already is that backup; so undo and redo can be
+//! repeated after any crash with the same result.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::fsops;
+use super::journal::{self, Event, Journal, State};
+use super::steps::{self, FileRef, LdifFile, Step};
+use super::{Outcome, Prepared, RunInfo};
+use crate::directory::DirectoryWriter;
+use crate::error::{Error, Result};
+
+/// What a backup's metadata file (`backups/K.json`) records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct BackupMeta {
+    /// The path the plan names.
+    file: FileRef,
+    /// The regular file the bytes came from (the symlink's target when
+    /// `file` is a symlink).
+    target: FileRef,
+    /// What the symlink said (`readlink`), when `file` is one.
+    link: Option<PathBuf>,
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    size: usize,
+    sha256: String,
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    let mut s = String::from("sha256:");
+    for b in Sha256::digest(bytes).iter() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Reads `run.json`.
+pub fn read_info(j: &Journal) -> Result<RunInfo> {
+    let raw = j
+        .read_file("run.json")?
+        .ok_or_else(|| damaged(j, "run.json is missing"))?;
+    serde_json::from_slice(&raw).map_err(|e| damaged(j, &format!("run.json does not read: {e}")))
+}
+
+fn damaged(j: &Journal, what: &str) -> Error {
+    Error::other(
+        format!("run {}: {what}", j.id),
+        format!(
+            "the run directory {} is damaged; inspect it by hand",
+            j.dir.display()
+        ),
+    )
+}
+
+/// The test-only crash hooks (see the module doc of [`super`]).
+fn crash_hook(var: &str, k: usize) {
+    if std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        == Some(k)
+    {
+        std::process::abort();
+    }
+}
+
+/// The step log, summarized.
+struct Progress {
+    begun: BTreeSet<usize>,
+    /// Step → hash of the file it wrote (empty for service steps).
+    done: BTreeMap<usize, String>,
+}
+
+impl Progress {
+    fn read(j: &Journal) -> Result<Progress> {
+        let mut p = Progress {
+            begun: BTreeSet::new(),
+            done: BTreeMap::new(),
+        };
+        for e in j.events()? {
+            match e {
+                Event::Begin(k) => {
+                    p.begun.insert(k);
+                }
+                Event::Done(k, h) => {
+                    p.done.insert(k, h.unwrap_or_default());
+                }
+                _ => {}
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// Carries out steps of one run.
+struct Exec<'a> {
+    j: &'a Journal,
+    root: &'a Path,
+    info: &'a RunInfo,
+    phase: &'static str,
+    report: &'a mut dyn FnMut(&str),
+}
+
+impl Exec<'_> {
+    fn step(&self, k: usize) -> &Step {
+        &self.info.steps[k - 1]
+    }
+
+    fn backup_name(k: usize) -> (String, String) {
+        (format!("backups/{k}.data"), format!("backups/{k}.json"))
+    }
+
+    fn read_backup(&self, k: usize) -> Result<Option<(BackupMeta, Vec<u8>)>> {
+        let (data, meta) = Self::backup_name(k);
+        let Some(raw) = self.j.read_file(&meta)? else {
+            return Ok(None);
+        };
+        let meta: BackupMeta = serde_json::from_slice(&raw)
+            .map_err(|e| damaged(self.j, &format!("backup {k} metadata does not read: {e}")))?;
+        let bytes = self.j.read_file(&data)?.unwrap_or_default();
+        if sha256(&bytes) != meta.sha256 {
+            return Err(damaged(
+                self.j,
+                &format!(
+                    "the backup of {} does not match its checksum",
+                    meta.file.shown()
+                ),
+            ));
+        }
+        Ok(Some((meta, bytes)))
+    }
+
+    /// Takes the backup of step k's file as it is now; the metadata file
+    /// is written last, so a backup without it does not exist.
+    fn take_backup(&self, k: usize, file: &FileRef) -> Result<BackupMeta> {
+        let (data, meta_name) = Self::backup_name(k);
+        let real = file.real(self.root);
+        let resolved = fsops::resolve(file.link_root(self.root), &real)
+            .map_err(|e| Error::io("read", &real, e))?;
+        let st =
+            fsops::capture(&resolved.file).map_err(|e| Error::io("read", &resolved.file, e))?;
+        let meta = BackupMeta {
+            file: file.clone(),
+            target: file.of_real(self.root, &resolved.file),
+            link: resolved.link,
+            uid: st.uid,
+            gid: st.gid,
+            mode: st.mode,
+            size: st.bytes.len(),
+            sha256: sha256(&st.bytes),
+        };
+        let _ = std::fs::remove_file(self.j.path(&meta_name));
+        let json = serde_json::to_vec_pretty(&meta).expect("backup metadata serializes");
+        for (name, bytes) in [(&data, &st.bytes), (&meta_name, &json)] {
+            let p = self.j.path(name);
+            fsops::replace_private(&p, bytes).map_err(|e| Error::io("write", &p, e))?;
+        }
+        Ok(meta)
+    }
+
+    /// Runs step k forward. `fresh`: the step has not begun, so the
+    /// backup is taken (again) from the file as it is now.
+    fn forward(&mut self, k: usize, fresh: bool) -> Result<()> {
+        let n = self.info.steps.len();
+        let step = self.step(k).clone();
+        (self.report)(&format!("[{k}/{n}] {}", step.describe()));
+        match step.file() {
+            Some(file) => {
+                let meta = match (fresh, self.read_backup(k)?) {
+                    (false, Some((m, _))) => m,
+                    _ => self.take_backup(k, file)?,
+                };
+                self.j.log(&Event::Begin(k))?;
+                let target = meta.target.real(self.root);
+                let st = fsops::FileState {
+                    bytes: Vec::new(),
+                    uid: meta.uid,
+                    gid: meta.gid,
+                    mode: meta.mode,
+                };
+                match &step {
+                    Step::Ldif { edits, .. } => LdifFile {
+                        real: target.clone(),
+                        shown: file.shown(),
+                        state: &st,
+                    }
+                    .apply(&steps::value_edits(edits))?,
+                    _ => {
+                        let current =
+                            std::fs::read(&target).map_err(|e| Error::io("read", &target, e))?;
+                        let new = step.transform(&current)?;
+                        fsops::write_atomic(&target, &new, meta.uid, meta.gid, meta.mode).map_err(
+                            |e| {
+                                Error::other(
+                                    format!("{}: {}", file.shown(), steps::write_problem(&e)),
+                                    "nothing of this file was changed",
+                                )
+                            },
+                        )?;
+                    }
+                }
+                let written = std::fs::read(&target).map_err(|e| Error::io("read", &target, e))?;
+                crash_hook("ZMREIP_TEST_CRASH_BEFORE_DONE", k);
+                self.j.log(&Event::Done(k, Some(sha256(&written))))?;
+            }
+            None => {
+                self.j.log(&Event::Begin(k))?;
+                self.run_service(k)?;
+                crash_hook("ZMREIP_TEST_CRASH_BEFORE_DONE", k);
+                self.j.log(&Event::Done(k, None))?;
+            }
+        }
+        crash_hook("ZMREIP_TEST_CRASH_AFTER_STEP", k);
+        Ok(())
+    }
+
+    fn run_service(&self, k: usize) -> Result<()> {
+        let Step::Service {
+            service,
+            action,
+            command,
+            ..
+        } = self.step(k)
+        else {
+            return Ok(());
+        };
+        crate::services::run(
+            command,
+            Duration::from_secs(self.info.timeout),
+            &self.j.path("services.log"),
+            &[
+                ("ZMREIP_RUN_ID", &self.j.id),
+                ("ZMREIP_PHASE", self.phase),
+                ("ZMREIP_SERVICE", service.as_str()),
+                ("ZMREIP_ACTION", action.as_str()),
+            ],
+        )
+    }
+
+    /// Puts step k's file back as its backup recorded it. Returns whether
+    /// anything had to change.
+    fn undo(&self, k: usize) -> Result<bool> {
+        let Some((meta, bytes)) = self.read_backup(k)? else {
+            // The backup comes before `begin`: no backup, no write.
+            return Ok(false);
+        };
+        let mut changed = false;
+        if let Some(link) = &meta.link {
+            let path = meta.file.real(self.root);
+            if std::fs::read_link(&path).ok().as_ref() != Some(link) {
+                fsops::set_symlink(&path, link)
+                    .map_err(|e| Error::io("restore the symlink", &path, e))?;
+                changed = true;
+            }
+        }
+        let target = meta.target.real(self.root);
+        let same = fsops::capture(&target).is_ok_and(|st| {
+            st.bytes == bytes && st.uid == meta.uid && st.gid == meta.gid && st.mode == meta.mode
+        });
+        if !same {
+            fsops::write_atomic(&target, &bytes, meta.uid, meta.gid, meta.mode).map_err(|e| {
+                Error::other(
+                    format!(
+                        "cannot restore {}: {}",
+                        meta.target.shown(),
+                        steps::write_problem(&e)
+                    ),
+                    format!(
+                        "its backup is {}",
+                        self.j.path(&format!("backups/{k}.data")).display()
+                    ),
+                )
+            })?;
+            changed = true;
+        }
+        Ok(changed)
+    }
+}
+
+/// Applies a prepared plan as a new run. On a failing step, rolls back
+/// (unless the plan's options say not to) and returns the error.
+pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) -> Result<Outcome> {
+    let root = opts.root.as_path();
+    let _lock = journal::lock(root)?;
+    let j = Journal::create(root)?;
+    let info = RunInfo {
+        id: j.id.clone(),
+        created: journal::rfc3339(journal::now()),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        from: p.plan.from.clone(),
+        to: p.plan.to.clone(),
+        changes: p.plan.changes.len(),
+        no_rollback: opts.no_rollback,
+        timeout: p.timeout,
+        steps: p.steps.clone(),
+        manual: p.manual.clone(),
+    };
+    j.create_file("plan.json", p.plan_json.as_bytes())?;
+    if let Some(t) = &p.services_text {
+        j.create_file("services.toml", t.as_bytes())?;
+    }
+    for s in &p.steps {
+        if let Step::Ldif { edits, .. } = s {
+            j.create_file("directory-before.ldif", steps::prior_ldif(edits).as_bytes())?;
+            let records = crate::directory::ldif::change_records(&steps::value_edits(edits));
+            j.create_file("changes.ldif", records.as_bytes())?;
+        }
+    }
+    j.set_state(State::Running)?;
+    let json = serde_json::to_vec_pretty(&info).expect("run info serializes");
+    j.create_file("run.json", &json)?;
+    report(&format!("run {} ({})", j.id, j.dir.display()));
+    let mut ex = Exec {
+        j: &j,
+        root,
+        info: &info,
+        phase: "apply",
+        report,
+    };
+    for k in 1..=info.steps.len() {
+        if let Err(e) = ex.forward(k, true) {
+            return Err(failed(&mut ex, k, e));
+        }
+    }
+    finish(&j, &info)
+}
+
+/// A step failed: journal it, roll back unless told not to, and say what
+/// happened.
+fn failed(ex: &mut Exec, k: usize, e: Error) -> Error {
+    let desc = ex.step(k).describe();
+    let n = ex.info.steps.len();
+    let _ = ex.j.log(&Event::Fail(k, e.to_string()));
+    let id = ex.j.id.clone();
+    let head = format!("step {k} of {n} ({desc}) failed: {e}");
+    if ex.info.no_rollback {
+        let _ = ex.j.set_state(State::Failed);
+        return Error::other(
+            format!("{head}\nnothing was rolled back (--no-rollback)"),
+            format!(
+                "fix the cause, then `zmreip resume {id}` to finish or `zmreip rollback {id}` to undo"
+            ),
+        );
+    }
+    (ex.report)(&format!("step {k} failed; rolling back"));
+    ex.phase = "rollback";
+    match undo_all(ex, true) {
+        Ok(lines) => Error::other(
+            format!("{head}\nrolled back: {}", lines.join("; ")),
+            format!(
+                "the host is as before; the journal is {}",
+                ex.j.dir.display()
+            ),
+        ),
+        Err(e2) => Error::other(
+            format!("{head}\nthe rollback failed too: {e2}"),
+            format!("fix that, then run `zmreip rollback {id}` again"),
+        ),
+    }
+}
+
+fn finish(j: &Journal, info: &RunInfo) -> Result<Outcome> {
+    j.set_state(State::Applied)?;
+    let mut lines = vec![format!(
+        "applied run {}: {} change(s) in {} step(s)",
+        j.id,
+        info.changes,
+        info.steps.len()
+    )];
+    lines.extend(manual_lines(info, "to finish, run"));
+    lines.push(format!("undo with `zmreip rollback {}`", j.id));
+    Ok(Outcome {
+        run_id: j.id.clone(),
+        state: State::Applied,
+        lines,
+    })
+}
+
+/// The actions the admin runs by hand, grouped by why.
+fn manual_lines(info: &RunInfo, lead: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut notes: Vec<&str> = Vec::new();
+    for m in &info.manual {
+        if !notes.contains(&m.note.as_str()) {
+            notes.push(&m.note);
+        }
+    }
+    for note in notes {
+        out.push(format!("not run ({note}); {lead}:"));
+        for m in info.manual.iter().filter(|m| m.note == note) {
+            out.push(match &m.command {
+                Some(c) => format!("    {c}"),
+                None => format!(
+                    "    ({} {}: no known command)",
+                    m.service.as_str(),
+                    m.action.as_str()
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// Undoes every begun file step (last first) and re-runs the service
+/// steps that had begun. `force` skips the check that files are still as
+/// the run left them.
+fn undo_all(ex: &mut Exec, force: bool) -> Result<Vec<String>> {
+    let prog = Progress::read(ex.j)?;
+    let file_steps: Vec<usize> = prog
+        .begun
+        .iter()
+        .copied()
+        .filter(|k| ex.step(*k).file().is_some())
+        .collect();
+    if !force {
+        let mut problems = Vec::new();
+        for &k in &file_steps {
+            let (Some(hash), Some((meta, _))) = (prog.done.get(&k), ex.read_backup(k)?) else {
+                continue;
+            };
+            let now = std::fs::read(meta.target.real(ex.root))
+                .map(|b| sha256(&b))
+                .unwrap_or_default();
+            if now != *hash && now != meta.sha256 {
+                problems.push(format!("  {}", meta.file.shown()));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::other(
+                format!(
+                    "these files changed after run {} wrote them; restoring would lose those edits:\n{}",
+                    ex.j.id,
+                    problems.join("\n")
+                ),
+                "look at them first; `zmreip rollback --force` restores them anyway",
+            ));
+        }
+    }
+    ex.j.set_state(State::RollingBack)?;
+    ex.j.log(&Event::Rollback)?;
+    let mut restored = 0;
+    for &k in file_steps.iter().rev() {
+        ex.j.log(&Event::Undo(k))?;
+        if ex.undo(k)? {
+            restored += 1;
+            let msg = format!(
+                "restored {}",
+                ex.step(k).file().map(FileRef::shown).unwrap_or_default()
+            );
+            (ex.report)(&msg);
+        }
+        ex.j.log(&Event::Undone(k))?;
+        crash_hook("ZMREIP_TEST_CRASH_AFTER_UNDO", k);
+    }
+    let mut lines = vec![format!("{restored} file(s) restored")];
+    let services: Vec<usize> = prog
+        .begun
+        .iter()
+        .copied()
+        .filter(|k| ex.step(*k).file().is_none())
+        .collect();
+    let mut rerun = Vec::new();
+    for k in services {
+        let msg = format!("re-run {}", ex.step(k).describe());
+        (ex.report)(&msg);
+        ex.j.log(&Event::Rerun(k))?;
+        ex.run_service(k).map_err(|e| {
+            Error::other(
+                format!("files restored, but re-running a service failed: {e}"),
+                format!("fix it, then `zmreip rollback {}` again", ex.j.id),
+            )
+        })?;
+        ex.j.log(&Event::RerunDone(k))?;
+        if let Step::Service {
+            service, action, ..
+        } = ex.step(k)
+        {
+            rerun.push(format!("{} {}", service.as_str(), action.as_str()));
+        }
+    }
+    if !rerun.is_empty() {
+        lines.push(format!("re-ran {}", rerun.join(", ")));
+    }
+    ex.j.set_state(State::RolledBack)?;
+    Ok(lines)
+}
+
+/// Rolls back run `id` (the latest when `None`). Idempotent: a run
+/// already rolled back is left as it is.
+pub fn rollback(
+    root: &Path,
+    id: Option<&str>,
+    force: bool,
+    report: &mut dyn FnMut(&str),
+) -> Result<Outcome> {
+    let _lock = journal::lock(root)?;
+    let j = Journal::open(root, id)?;
+    let info = read_info(&j)?;
+    if j.state()? == State::RolledBack {
+        return Ok(Outcome {
+            run_id: j.id.clone(),
+            state: State::RolledBack,
+            lines: vec![format!(
+                "run {} is already rolled back; nothing to do",
+                j.id
+            )],
+        });
+    }
+    let mut ex = Exec {
+        j: &j,
+        root,
+        info: &info,
+        phase: "rollback",
+        report,
+    };
+    let mut lines = vec![format!("rolled back run {}", j.id)];
+    lines.extend(undo_all(&mut ex, force)?);
+    lines.extend(manual_lines(
+        &info,
+        "if you ran these by hand, run them again now",
+    ));
+    Ok(Outcome {
+        run_id: j.id.clone(),
+        state: State::RolledBack,
+        lines,
+    })
+}
+
+/// Finishes run `id` (the latest when `None`) that stopped half-way:
+/// a step that began and did not finish is undone and done again, steps
+/// not begun are done. Idempotent: an applied run is left as it is.
+pub fn resume(root: &Path, id: Option<&str>, report: &mut dyn FnMut(&str)) -> Result<Outcome> {
+    let _lock = journal::lock(root)?;
+    let j = Journal::open(root, id)?;
+    let info = read_info(&j)?;
+    match j.state()? {
+        State::Applied => {
+            return Ok(Outcome {
+                run_id: j.id.clone(),
+                state: State::Applied,
+                lines: vec![format!("run {} is already applied; nothing to do", j.id)],
+            });
+        }
+        State::RollingBack | State::RolledBack => {
+            return Err(Error::usage(
+                format!(
+                    "run {} was rolled back (or a rollback of it began); it cannot be resumed",
+                    j.id
+                ),
+                format!(
+                    "finish the rollback with `zmreip rollback {}`, then apply again",
+                    j.id
+                ),
+            ));
+        }
+        State::Running | State::Failed => {}
+    }
+    let prog = Progress::read(&j)?;
+    j.log(&Event::Resume)?;
+    j.set_state(State::Running)?;
+    let mut ex = Exec {
+        j: &j,
+        root,
+        info: &info,
+        phase: "resume",
+        report,
+    };
+    for k in 1..=info.steps.len() {
+        if prog.done.contains_key(&k) {
+            continue;
+        }
+        let begun = prog.begun.contains(&k);
+        let r = if begun && ex.step(k).file().is_some() {
+            ex.undo(k).and_then(|_| ex.forward(k, false))
+        } else {
+            ex.forward(k, true)
+        };
+        if let Err(e) = r {
+            return Err(failed(&mut ex, k, e));
+        }
+    }
+    let mut out = finish(&j, &info)?;
+    out.lines[0] = format!("resumed and {}", out.lines[0]);
+    Ok(out)
+}
