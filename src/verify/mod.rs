@@ -44,6 +44,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::discover::DirectoryArgs;
 use crate::host::Host;
 use crate::spec::AddrArg;
 
@@ -85,9 +86,9 @@ pub struct VerifyRequest {
     /// An address of this host outside mynetworks, to prove relaying is
     /// refused. `None`: that check is skipped.
     pub outside_source: Option<IpAddr>,
-    /// The directory as an LDIF export, for the rescan (live LDAP is read
-    /// the way `scan` reads it).
-    pub ldif: Option<PathBuf>,
+    /// Which directory the rescan reads (as `scan` does: an LDIF export,
+    /// or the live directory localconfig names).
+    pub directory: DirectoryArgs,
     /// Extra files the rescan reads (`--include`, host path globs).
     pub include: Vec<String>,
     /// Regenerated files the plan listed (host paths), checked besides
@@ -111,7 +112,7 @@ impl VerifyRequest {
             hostname: None,
             dns_server: None,
             outside_source: None,
-            ldif: None,
+            directory: DirectoryArgs::default(),
             include: Vec::new(),
             derived: Vec::new(),
             relay_recipient: RELAY_PROBE_RECIPIENT.to_string(),

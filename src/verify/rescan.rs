@@ -66,7 +66,7 @@ pub fn check(ctx: &Ctx) -> Vec<Check> {
     let result = Sources::open(
         &req.root,
         req.zimbra_home.as_deref(),
-        req.ldif.as_ref(),
+        &req.directory,
         &req.include,
     )
     .and_then(|mut src| crate::scan::scan(&mut src, &ctx.old, &mut |_| {}));
