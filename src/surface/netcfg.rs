@@ -1057,6 +1057,32 @@ pub mod testing {
         }
     }
 
+    /// Every truncation of `text` and every text with one byte removed
+    /// parses or fails with an error, never a panic.
+    pub fn never_panics(s: &dyn Surface, path: &str, text: &str) {
+        let mut variants: Vec<String> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .map(|i| text[..i].to_string())
+            .collect();
+        for (i, c) in text.char_indices() {
+            variants.push(format!("{}{}", &text[..i], &text[i + c.len_utf8()..]));
+        }
+        let dir = tempfile::TempDir::new().unwrap();
+        let host = Host::open(dir.path(), None).unwrap();
+        let p = pair("172.20.14.25/24", "10.40.7.131/24");
+        let matcher = Matcher::new(&[p.old]);
+        let rw = Rewriter::new(vec![p], Some("10.40.7.1".parse().unwrap()));
+        let ctx = Ctx {
+            host: &host,
+            matcher: &matcher,
+            rewriter: Some(&rw),
+        };
+        for v in variants {
+            let _ = s.analyze(path, &v, &ctx);
+            let _ = s.interfaces(path, &v);
+        }
+    }
+
     /// `text` with the changes of `report` applied (line terminators kept).
     pub fn apply(text: &str, report: &Report) -> String {
         let mut out = String::new();
