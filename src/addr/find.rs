@@ -7,7 +7,7 @@
 //!   `host:port`, `/prefix`, `::ffff:a.b.c.d`);
 //! * `/` after a digit, for IPv4 networks that contain a target;
 //! * `:`, for IPv6 (every run of hex digits, colons and dots holding two
-//!   colons is parsed with [`Ipv6Addr::from_str`]: this is what makes all
+//!   colons is parsed with `Ipv6Addr::from_str`: this is what makes all
 //!   spellings of an address equal);
 //! * the regex-escaped quad and the reverse names, searched literally.
 //!
@@ -215,44 +215,57 @@ fn v6_style(tok: &str) -> Style {
 
 /// Every match of `m` in `text`, in no particular order and possibly
 /// overlapping (the caller sorts and resolves).
+///
+/// Every IPv4 anchor and every reverse name holds a dot, and the escaped
+/// forms a backslash: one `memchr` for each lets short texts (a line, a
+/// value) skip the substring searches they cannot satisfy.
 pub(super) fn find(m: &Matcher, text: &str, out: &mut Vec<Match>) {
-    for t in &m.v4 {
-        find_v4(t, text, out);
-        find_v4_escaped(t, text, out);
-        find_v4_reverse(t, text, out);
-    }
-    if !m.v4.is_empty() {
+    let bytes = text.as_bytes();
+    let dot = memchr(b'.', bytes).is_some();
+    if dot && !m.v4.is_empty() {
+        let backslash = memchr(b'\\', bytes).is_some();
+        for t in &m.v4 {
+            find_v4(t, text, out);
+            if backslash {
+                find_v4_escaped(t, text, out);
+            }
+            find_v4_reverse(t, text, out);
+        }
         find_v4_networks(m, text, out);
     }
     if !m.v6.is_empty() {
-        for (s, e) in V6Runs::new(text.as_bytes()) {
+        for (s, e) in V6Runs::new(m, bytes) {
             v6_token(m, text, s, e, out);
         }
-        find_v6_reverse(m, text, out);
+        if dot {
+            find_v6_reverse(m, text, out);
+        }
     }
 }
 
-/// See [`Matcher::may_match`]: the anchors of [`find`], nothing more.
+/// See [`Matcher::may_match`]: the anchors of [`find`], behind the same
+/// gates, nothing more.
 pub(super) fn may_match(m: &Matcher, text: &str) -> bool {
     let bytes = text.as_bytes();
-    let v4 = m.v4.iter().any(|t| {
-        t.dotted.find(bytes).is_some()
-            || t.escaped.find(bytes).is_some()
-            || t.escaped2.find(bytes).is_some()
-            || t.reverse.find(bytes).is_some()
-    });
-    if v4 {
-        return true;
-    }
-    if !m.v4.is_empty() && memchr_iter(b'/', bytes).any(|p| p > 0 && bytes[p - 1].is_ascii_digit())
-    {
-        return true;
+    let dot = memchr(b'.', bytes).is_some();
+    if dot && !m.v4.is_empty() {
+        let backslash = memchr(b'\\', bytes).is_some();
+        let literal = m.v4.iter().any(|t| {
+            t.dotted.find(bytes).is_some()
+                || t.reverse.find(bytes).is_some()
+                || (backslash
+                    && (t.escaped.find(bytes).is_some() || t.escaped2.find(bytes).is_some()))
+        });
+        if literal || memchr_iter(b'/', bytes).any(|p| p > 0 && bytes[p - 1].is_ascii_digit()) {
+            return true;
+        }
     }
     !m.v6.is_empty()
-        && (V6Runs::new(bytes).next().is_some()
-            || m.v6
-                .iter()
-                .any(|t| t.nibbles.find(bytes).is_some() || t.nibbles_upper.find(bytes).is_some()))
+        && (V6Runs::new(m, bytes).next().is_some()
+            || (dot
+                && m.v6.iter().any(|t| {
+                    t.nibbles.find(bytes).is_some() || t.nibbles_upper.find(bytes).is_some()
+                })))
 }
 
 /// Bare, bracketed, URL, `host:port`, `/prefix` and `::ffff:` occurrences
@@ -466,14 +479,22 @@ fn reverse_match(target: IpAddr, span: Range<usize>, bytes: &[u8]) -> Match {
 /// The runs of `[0-9A-Fa-f:.]` that hold at least two colons: the only
 /// places an IPv6 address can be spelled. Found by jumping from colon to
 /// colon with `memchr`.
+///
+/// A bare `::` (LDIF writes `attr:: base64`) is skipped unless a network
+/// may follow (`::/0`, `[::]/0`) or `::` itself is looked for.
 struct V6Runs<'a> {
     bytes: &'a [u8],
     pos: usize,
+    unspecified: bool,
 }
 
 impl<'a> V6Runs<'a> {
-    fn new(bytes: &'a [u8]) -> V6Runs<'a> {
-        V6Runs { bytes, pos: 0 }
+    fn new(m: &Matcher, bytes: &'a [u8]) -> V6Runs<'a> {
+        V6Runs {
+            bytes,
+            pos: 0,
+            unspecified: m.v6.iter().any(|t| t.addr.is_unspecified()),
+        }
     }
 }
 
@@ -498,7 +519,9 @@ impl Iterator for V6Runs<'_> {
                 e += 1;
             }
             self.pos = e;
-            if colons >= 2 {
+            let bare =
+                e - s == 2 && !self.unspecified && !matches!(bytes.get(e), Some(b'/' | b']'));
+            if colons >= 2 && !bare {
                 return Some((s, e));
             }
         }
@@ -521,13 +544,37 @@ fn v6_token(m: &Matcher, text: &str, s: usize, e: usize, out: &mut Vec<Match>) {
     if b - a >= 2 && bytes[b - 1] == b':' && bytes[b - 2] != b':' {
         b -= 1;
     }
-    if a >= b || bytes[a] == b'.' || !left_ok(bytes, a) {
-        return;
-    }
-    let tok = &text[a..b];
-    let Ok(addr) = tok.parse::<Ipv6Addr>() else {
-        return;
+    let parsed = |a: usize| {
+        (a < b && bytes[a] != b'.' && left_ok(bytes, a))
+            .then(|| text[a..b].parse::<Ipv6Addr>().ok())
+            .flatten()
     };
+    let addr = match parsed(a) {
+        Some(addr) => addr,
+        None => {
+            // `zimbraId:2001:db8::25`, `name:2001:db8:0:0:0:0:0:25`: the
+            // run began inside a word whose last letters happen to be hex.
+            // Where the whole run is no address, a leading run of hex
+            // letters and one colon is that word's tail and its separator.
+            let word = bytes[a..b]
+                .iter()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .count();
+            if word == 0
+                || a + word + 1 >= b
+                || bytes[a + word] != b':'
+                || bytes.get(a + word + 1) == Some(&b':')
+            {
+                return;
+            }
+            a += word + 1;
+            match text[a..b].parse::<Ipv6Addr>() {
+                Ok(addr) => addr,
+                Err(_) => return,
+            }
+        }
+    };
+    let tok = &text[a..b];
     let mut z = b;
     if b == e && bytes.get(b) == Some(&b'%') {
         z = b + 1;

@@ -3,6 +3,7 @@
 
 use super::MatchKind::*;
 use super::*;
+use std::net::Ipv6Addr;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -192,7 +193,26 @@ const FIND: &[FindCase] = &[
     (B, "2001:db8::25g", &[]),
     (B, "2001:db8::25.5", &[]),
     (B, "2001:db8::25-x", &[]),
+    (B, "zimbraId:2001:db8::25", &[("2001:db8::25", Exact)]),
+    (
+        B,
+        "name:2001:db8:0:0:0:0:0:25",
+        &[("2001:db8:0:0:0:0:0:25", Exact)],
+    ),
+    (
+        B,
+        "http://[2001:db8::25%25eth0]:80/",
+        &[("[2001:db8::25%25eth0]:80", UrlHost)],
+    ),
+    (
+        B,
+        "[2001:db8::25%eth0]:8465",
+        &[("[2001:db8::25%eth0]:8465", Bracketed)],
+    ),
+    (&["beef::1"], "dead:beef::1", &[]),
     (&["::1"], "::10 ::1", &[("::1", Exact)]),
+    (&["::1"], "inet6 ::1/128 scope host", &[("::1/128", Exact)]),
+    (&["::1"], "::1::", &[]),
     (
         &["fe80::1"],
         "fe80::1:2 fe80::1%eth0",
@@ -217,6 +237,9 @@ const FIND: &[FindCase] = &[
         &[("[2001:db8::]/32", NetworkContains)],
     ),
     (B, "::/0", &[("::/0", NetworkContains)]),
+    (B, "[::]/0", &[("[::]/0", NetworkContains)]),
+    (&["::"], "listen [::]:80", &[("[::]:80", Bracketed)]),
+    (&["::"], "bind ::", &[("::", Exact)]),
     (B, "2001:db8::/129", &[]),
     // IPv6 reverse names.
     (
@@ -660,4 +683,181 @@ fn duplicate_and_mixed_targets() {
         .map(|x| x.target)
         .collect();
     assert_eq!(got, [ip("10.0.0.1"), ip("192.168.2.1")]);
+}
+
+/// Every row again, with a prefix and the text twice: the same matches,
+/// shifted, sorted and non-overlapping.
+#[test]
+fn find_positions_are_consistent() {
+    for (targets, text, want) in FIND {
+        let m = matcher(targets);
+        let pre = "x: y\n";
+        let doubled = format!("{pre}{text}\n{text}");
+        let got = m.find(&doubled);
+        assert_eq!(got.len(), 2 * want.len(), "{doubled:?}");
+        for w in got.windows(2) {
+            assert!(w[0].span.end <= w[1].span.start, "{doubled:?}");
+        }
+        let second = pre.len() + text.len() + 1;
+        for (i, x) in got.iter().enumerate() {
+            let shift = if i < want.len() { pre.len() } else { second };
+            assert_eq!(&doubled[x.span.clone()], want[i % want.len()].0);
+            assert!(x.span.start <= x.addr_span.start && x.addr_span.end <= x.span.end);
+            assert!(x.span.start >= shift);
+        }
+    }
+}
+
+/// A small deterministic generator (no dependency needed for this).
+fn lcg(state: &mut u64) -> u64 {
+    *state = state
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    *state >> 33
+}
+
+/// Every spelling `render` produces parses back to the same address and is
+/// found by the matcher as that address; compressed output equals std's.
+#[test]
+fn render_round_trips_through_find() {
+    const GROUPS: [u16; 6] = [0, 0, 0, 1, 0xdb8, 0xffff];
+    let mut st = 7;
+    for _ in 0..400 {
+        let mut seg = [0u16; 8];
+        for g in &mut seg {
+            *g = GROUPS[lcg(&mut st) as usize % GROUPS.len()];
+        }
+        let a = Ipv6Addr::from(seg);
+        if a.to_ipv4_mapped().is_none() {
+            assert_eq!(render(IpAddr::V6(a), Style::default()), a.to_string());
+        }
+        let m = Matcher::new(&[IpAddr::V6(a)]);
+        for bits in 0..16u8 {
+            let style = Style {
+                expanded: bits & 1 != 0,
+                zero_padded: bits & 2 != 0,
+                upper: bits & 4 != 0,
+                v4_tail: bits & 8 != 0,
+                ..Style::default()
+            };
+            let s = render(IpAddr::V6(a), style);
+            assert_eq!(s.parse::<Ipv6Addr>().unwrap(), a, "{s}");
+            let text = format!("addr {s}, [{s}]:25");
+            let found: Vec<MatchKind> = m.find(&text).iter().map(|x| x.kind).collect();
+            assert_eq!(found, [Exact, Bracketed], "{text}");
+            let back = m.find(&text)[0].replace(&text, IpAddr::V6(a), None);
+            assert_eq!(back.parse::<Ipv6Addr>().unwrap(), a, "{back}");
+            assert_eq!(back, s, "style not reproduced");
+        }
+    }
+}
+
+/// Random texts glued from address fragments, separators and non-ASCII
+/// characters: no panic, positions well-formed, `may_match` sound, and an
+/// IPv4 match replaced by its own target reproduces the text.
+#[test]
+fn random_texts_keep_the_invariants() {
+    const PIECES: &[&str] = &[
+        "192.168.2.1",
+        "192.168.2",
+        ".1",
+        "1",
+        "0",
+        "10.",
+        "/24",
+        "/8",
+        "/0",
+        ":25",
+        ":",
+        "::",
+        "::ffff:",
+        "FFFF",
+        "2001:db8",
+        "::25",
+        ":0",
+        "25",
+        "[",
+        "]",
+        "%eth0",
+        "\\.",
+        "\\\\.",
+        "192\\.168\\.2\\.1",
+        "1.2.168.192.",
+        "in-addr.arpa",
+        "ip6.arpa",
+        "http://",
+        "u:p@",
+        "@",
+        "-",
+        "_",
+        "a",
+        "x",
+        " ",
+        ",",
+        "\n",
+        "\r\n",
+        "é",
+        "€",
+        ".",
+        "0.0.0.0",
+        "5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.",
+    ];
+    let m = matcher(AB);
+    let mut st = 42;
+    let mut found = 0;
+    for _ in 0..20_000 {
+        let mut text = String::new();
+        for _ in 0..(lcg(&mut st) % 12) {
+            text.push_str(PIECES[lcg(&mut st) as usize % PIECES.len()]);
+        }
+        let got = m.find(&text);
+        found += got.len();
+        assert!(got.is_empty() || m.may_match(&text), "{text:?}");
+        let mut end = 0;
+        for x in &got {
+            assert!(end <= x.span.start, "{text:?}");
+            assert!(x.span.start <= x.addr_span.start, "{text:?}");
+            assert!(
+                x.addr_span.end <= x.span.end && x.span.end <= text.len(),
+                "{text:?}"
+            );
+            end = x.span.end;
+            let again = x.replace(&text, x.target, None);
+            let plain_v4 = x.target.is_ipv4() && !matches!(x.kind, NetworkContains | ReverseName);
+            if plain_v4 {
+                assert_eq!(again, &text[x.span.clone()], "{text:?}");
+            }
+            let _ = x.replace(&text, ip("2001:db8::99"), Some(64));
+        }
+    }
+    // The generator must actually produce matches for this to mean much.
+    assert!(found > 1000, "only {found} matches");
+}
+
+/// Rough throughput of `find` and `may_match` over LDIF-like text. Run
+/// with `cargo test --release --lib addr -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput() {
+    let line = "zimbraMailHost: mail.example.com\nzimbraMtaMyNetworks: 127.0.0.0/8 \
+                10.1.2.0/24 [::1]/128\nuserPassword:: e1NTSEF9cXdlcnR5dWlvcC9hc2Rm\n\
+                description: relay via [192.168.2.10]:25 on 2001:db8::250\n";
+    let text = line.repeat(20 * 1024 * 1024 / line.len());
+    let m = matcher(AB);
+    let t = std::time::Instant::now();
+    let n = m.find(&text).len();
+    let whole = t.elapsed();
+    let t = std::time::Instant::now();
+    let lines = text
+        .lines()
+        .filter(|l| m.may_match(l) && !m.find(l).is_empty())
+        .count();
+    let by_line = t.elapsed();
+    let mb = text.len() as f64 / 1e6;
+    eprintln!(
+        "{mb:.0} MB: find {n} in {whole:?} ({:.0} MB/s); per line {lines} in {by_line:?} ({:.0} MB/s)",
+        mb / whole.as_secs_f64(),
+        mb / by_line.as_secs_f64()
+    );
+    assert_eq!(n, 0);
 }
