@@ -25,6 +25,7 @@ pub mod networkd;
 pub mod nmconnection;
 pub mod resolv;
 pub mod text;
+pub mod zonefile;
 
 /// What a surface needs to analyze a file.
 pub struct Ctx<'a> {
@@ -80,6 +81,7 @@ pub fn all() -> Vec<&'static dyn Surface> {
         &ifcfg::Ifcfg,
         &networkd::Networkd,
         &localconfig::Localconfig,
+        &zonefile::Zonefile,
     ]
 }
 
