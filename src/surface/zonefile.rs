@@ -247,7 +247,10 @@ pub fn universe(host: &Host, extra: &[ZoneFileArg]) -> Result<Vec<Zone>> {
     // for one zone changes the others.
     let mut count: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for z in &out {
-        count.entry(z.file.clone()).or_default().push(z.name.clone());
+        count
+            .entry(z.file.clone())
+            .or_default()
+            .push(z.name.clone());
     }
     for z in &mut out {
         let names = &count[&z.file];
@@ -331,7 +334,14 @@ fn load(host: &Host, zone: &Zone, text: &str) -> Result<Loaded> {
         origin: zone.name.clone(),
         ..Default::default()
     };
-    load_file(host, &zone.file, text.to_string(), &mut state, &mut loaded, 0)?;
+    load_file(
+        host,
+        &zone.file,
+        text.to_string(),
+        &mut state,
+        &mut loaded,
+        0,
+    )?;
     Ok(loaded)
 }
 
@@ -363,7 +373,11 @@ fn load_file(
                     format!("{dir}/{file}")
                 };
                 let Some(t) = host.read(&inc)? else {
-                    return Err(Error::parse(path, line, format!("$INCLUDE file `{inc}` does not exist")));
+                    return Err(Error::parse(
+                        path,
+                        line,
+                        format!("$INCLUDE file `{inc}` does not exist"),
+                    ));
                 };
                 // RFC 1035 §5.1: the origin returns to what it was after
                 // the included file.
@@ -464,7 +478,8 @@ pub fn analyze_zone(
     if !out.edits.is_empty() {
         if let Some(why) = &zone.blocked {
             out.edits.clear();
-            out.warnings.push(Notice::new("zone-not-edited", why.clone()));
+            out.warnings
+                .push(Notice::new("zone-not-edited", why.clone()));
         } else {
             bump_serial(zone, &loaded, today, &mut out);
         }
@@ -482,7 +497,13 @@ fn delegations(zone: &Zone, records: &[Record]) -> Vec<String> {
         .collect()
 }
 
-fn address_record(r: &Record, delegations: &[String], ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
+fn address_record(
+    r: &Record,
+    delegations: &[String],
+    ctx: &Ctx,
+    mode: Mode,
+    out: &mut Out,
+) -> bool {
     let Some(t) = r.rdata.first() else {
         return false;
     };
@@ -702,7 +723,11 @@ fn txt_record(r: &Record, ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
             let (Some(a), Some(b)) = (bytes.first(), bytes.last()) else {
                 continue;
             };
-            let text = if k == *first_tok { repl.clone() } else { String::new() };
+            let text = if k == *first_tok {
+                repl.clone()
+            } else {
+                String::new()
+            };
             sizes[k] = sizes[k] + text.len() - bytes.len();
             line_edits.push((tok.line, a.start..b.end, text, reason.clone()));
         }
@@ -853,7 +878,13 @@ fn ptr_record(
 }
 
 /// PTR records that move into `zone` from another zone served here.
-fn incoming_ptrs(zone: &Zone, loaded: &Loaded, universe: &[Zone], ctx: &Ctx, out: &mut Out) -> Result<()> {
+fn incoming_ptrs(
+    zone: &Zone,
+    loaded: &Loaded,
+    universe: &[Zone],
+    ctx: &Ctx,
+    out: &mut Out,
+) -> Result<()> {
     let Some(rw) = ctx.rewriter else {
         return Ok(());
     };
@@ -861,7 +892,8 @@ fn incoming_ptrs(zone: &Zone, loaded: &Loaded, universe: &[Zone], ctx: &Ctx, out
     for pair in rw.pairs() {
         let new_name = format!("{}.", reverse_name(pair.new));
         let old_name = format!("{}.", reverse_name(pair.old));
-        if zone_for(&new_name, universe, zone.view.as_deref()).map(|z| &z.file) != Some(&zone.file) {
+        if zone_for(&new_name, universe, zone.view.as_deref()).map(|z| &z.file) != Some(&zone.file)
+        {
             continue;
         }
         let Some(src) = zone_for(&old_name, universe, zone.view.as_deref()) else {
@@ -888,7 +920,10 @@ fn incoming_ptrs(zone: &Zone, loaded: &Loaded, universe: &[Zone], ctx: &Ctx, out
             let exists = loaded.records.iter().any(|x| {
                 x.rtype == "PTR"
                     && x.owner == new_name
-                    && x.rdata.first().and_then(|t| absolute(&t.raw, &x.origin)).as_deref()
+                    && x.rdata
+                        .first()
+                        .and_then(|t| absolute(&t.raw, &x.origin))
+                        .as_deref()
                         == Some(ptr_target.as_str())
             });
             if exists {
@@ -897,7 +932,10 @@ fn incoming_ptrs(zone: &Zone, loaded: &Loaded, universe: &[Zone], ctx: &Ctx, out
             let ttl = r.ttl.map(|t| format!("{t}\t")).unwrap_or_default();
             lines.push((
                 format!("{new_name}\t{ttl}IN\tPTR\t{ptr_target}"),
-                format!("PTR {ptr_target} moves here from {} ({})", r.owner, src.file),
+                format!(
+                    "PTR {ptr_target} moves here from {} ({})",
+                    r.owner, src.file
+                ),
             ));
         }
     }
@@ -916,7 +954,11 @@ fn incoming_ptrs(zone: &Zone, loaded: &Loaded, universe: &[Zone], ctx: &Ctx, out
         return Ok(());
     };
     let added: String = lines.iter().map(|(l, _)| format!("{eol}{l}")).collect();
-    let reason = lines.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join("; ");
+    let reason = lines
+        .iter()
+        .map(|(_, r)| r.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
     out.edit(&zone.file, n + 1, last.len()..last.len(), added, reason);
     Ok(())
 }
@@ -952,7 +994,10 @@ fn lower_ttls(loaded: &Loaded, moving: &[(String, String)], secs: u32, out: &mut
         if r.ttl.is_some_and(|t| t <= secs) {
             continue;
         }
-        let was = r.ttl.map(|t| t.to_string()).unwrap_or_else(|| "unset".into());
+        let was = r
+            .ttl
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "unset".into());
         let reason = format!(
             "TTL of {} {} lowered from {was} to {secs} ahead of the move",
             r.owner, r.rtype
@@ -961,7 +1006,13 @@ fn lower_ttls(loaded: &Loaded, moving: &[(String, String)], secs: u32, out: &mut
             Some(t) => out.edit(&r.file, t.line, t.span.clone(), secs.to_string(), reason),
             None => {
                 let t = &r.after_owner;
-                out.edit(&r.file, t.line, t.span.start..t.span.start, format!("{secs} "), reason);
+                out.edit(
+                    &r.file,
+                    t.line,
+                    t.span.start..t.span.start,
+                    format!("{secs} "),
+                    reason,
+                );
             }
         }
     }
@@ -998,7 +1049,10 @@ fn bump_serial(zone: &Zone, loaded: &Loaded, today: Date, out: &mut Out) {
         t.line,
         t.span.clone(),
         new.to_string(),
-        format!("SOA serial of {} raised so secondaries transfer the change", zone.name),
+        format!(
+            "SOA serial of {} raised so secondaries transfer the change",
+            zone.name
+        ),
     );
 }
 

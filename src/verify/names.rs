@@ -144,38 +144,23 @@ fn split_dns(ctx: &Ctx, name: &str) -> Check {
     };
     let mut addrs = Vec::new();
     let mut evidence = vec![format!("server {server} ({why})")];
-    let mut families: Vec<u16> = ctx
-        .new
-        .iter()
-        .map(|a| if a.is_ipv4() { dns::A } else { dns::AAAA })
-        .collect();
+    let mut families: Vec<bool> = ctx.new.iter().map(IpAddr::is_ipv6).collect();
+    families.sort();
     families.dedup();
-    for qtype in families {
-        let t = if qtype == dns::A { "A" } else { "AAAA" };
-        match dns::query(server, name, qtype, ctx.req.timeout) {
-            Ok(a) if a.rcode == 0 => {
-                evidence.push(format!(
-                    "{name} {t}: {}",
-                    if a.addrs.is_empty() {
-                        "no records".to_string()
-                    } else {
-                        a.addrs
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    }
-                ));
-                addrs.extend(a.addrs);
+    for v6 in families {
+        let t = if v6 { "AAAA" } else { "A" };
+        match dns::query(server, name, v6, ctx.req.timeout) {
+            Ok(dns::Answer::Addrs(a)) => {
+                let list: Vec<String> = a.iter().map(ToString::to_string).collect();
+                evidence.push(format!("{name} {t}: {}", list.join(", ")));
+                addrs.extend(a);
             }
-            Ok(a) => {
+            Ok(dns::Answer::NoRecords) => evidence.push(format!("{name} {t}: no records")),
+            Ok(dns::Answer::NoSuchName) => {
                 return Check::fail(
                     FAMILY,
                     "split-dns",
-                    format!(
-                        "{server} answers {} for {name} {t}",
-                        dns::rcode_name(a.rcode)
-                    ),
+                    format!("{server} does not know {name} (NXDOMAIN)"),
                 )
                 .with(evidence);
             }

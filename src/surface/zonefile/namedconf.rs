@@ -151,7 +151,12 @@ fn lex(path: &str, text: &str) -> Result<Vec<(usize, Tok)>> {
     Ok(out)
 }
 
-fn statements(path: &str, toks: &[(usize, Tok)], pos: &mut usize, nested: bool) -> Result<Vec<Stmt>> {
+fn statements(
+    path: &str,
+    toks: &[(usize, Tok)],
+    pos: &mut usize,
+    nested: bool,
+) -> Result<Vec<Stmt>> {
     let mut out = Vec::new();
     let mut words = Vec::new();
     let mut start = 0;
