@@ -20,6 +20,7 @@ pub mod hosts;
 pub mod ifcfg;
 pub mod ifupdown;
 pub mod localconfig;
+pub mod netcfg;
 pub mod netplan;
 pub mod networkd;
 pub mod nmconnection;
