@@ -8,6 +8,7 @@ use crate::policy::ValueKind;
 use crate::surface::{Ctx, at, find};
 use crate::zimbra;
 
+pub mod ldap;
 pub mod ldif;
 
 /// One directory entry. Values are text; binary values (non-UTF-8 after
@@ -33,6 +34,11 @@ impl Entry {
 pub trait Directory {
     /// Where the entries come from, for messages (`LDIF /tmp/zimbra.ldif`).
     fn describe(&self) -> String;
+
+    /// Says which addresses the next [`Directory::for_each`] is for, so a
+    /// live directory can let the server skip entries that cannot hold
+    /// them. Readers that cannot narrow ignore it and visit everything.
+    fn narrow(&mut self, _targets: &[std::net::IpAddr]) {}
 
     /// Calls `visit` for every entry, in order. Stops at the first error.
     fn for_each(&mut self, visit: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()>;
