@@ -96,8 +96,9 @@ const ZIMBRA_SCRIPTS: &[(Service, Action, &str)] = &[
 ];
 
 /// System services, run as root. dnsmasq re-reads its configuration only
-/// on a restart (SIGHUP re-reads hosts files only).
+/// on a restart; a reload (SIGHUP) re-reads the hosts files.
 const SYSTEM_COMMANDS: &[(Service, Action, &str)] = &[
+    (Service::Dnsmasq, Action::Reload, "systemctl reload dnsmasq"),
     (
         Service::Dnsmasq,
         Action::Restart,
@@ -499,11 +500,7 @@ mod tests {
                 Action::Restart,
                 "systemctl restart dnsmasq",
             ),
-            (
-                Service::Dnsmasq,
-                Action::Reload,
-                "systemctl restart dnsmasq",
-            ),
+            (Service::Dnsmasq, Action::Reload, "systemctl reload dnsmasq"),
             (Service::Named, Action::Reload, "rndc reload"),
         ];
         for (s, a, want) in table {

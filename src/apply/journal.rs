@@ -176,8 +176,9 @@ impl Journal {
     pub fn create(root: &Path) -> Result<Journal> {
         ensure_dirs(root)?;
         let runs = root.join(RUNS);
+        let last = list(root)?.pop();
         for _ in 0..16 {
-            let id = new_id();
+            let id = after(new_id(), last.as_deref());
             let dir = runs.join(&id);
             let made = {
                 use std::os::unix::fs::DirBuilderExt;
@@ -322,6 +323,21 @@ fn is_id(s: &str) -> bool {
         && b[17..].iter().all(u8::is_ascii_hexdigit)
 }
 
+/// `id`, or when it would not sort after the latest run `last` (two runs
+/// in one second, a clock set back), the id right after `last`: history
+/// and "the latest run" go by this order.
+fn after(id: String, last: Option<&str>) -> String {
+    let Some(last) = last.filter(|l| *l >= id.as_str()) else {
+        return id;
+    };
+    let n = u16::from_str_radix(&last[17..], 16).unwrap_or(0);
+    // 65536 runs in one second cannot happen; the fresh id is then kept.
+    match n.checked_add(1) {
+        Some(n) => format!("{}{n:04x}", &last[..17]),
+        None => id,
+    }
+}
+
 /// A new run id: UTC time to the second and 4 random hex digits (two runs
 /// in one second still differ).
 fn new_id() -> String {
@@ -407,6 +423,25 @@ mod tests {
             assert!(!is_id(bad), "{bad}");
         }
         assert!("20261128T123456Z-ffff" < "20261128T123457Z-0000");
+        // Within one second (or with the clock set back) ids still sort by
+        // creation.
+        let last = "20261128T123456Z-c0de";
+        assert_eq!(
+            after("20261128T123456Z-0001".into(), Some(last)),
+            "20261128T123456Z-c0df"
+        );
+        assert_eq!(
+            after("20261128T120000Z-9999".into(), Some(last)),
+            "20261128T123456Z-c0df"
+        );
+        assert_eq!(
+            after("20261128T123457Z-0001".into(), Some(last)),
+            "20261128T123457Z-0001"
+        );
+        assert_eq!(
+            after("20261128T123457Z-0001".into(), None),
+            "20261128T123457Z-0001"
+        );
     }
 
     #[test]

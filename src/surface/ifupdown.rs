@@ -420,7 +420,7 @@ fn route_roles(words: &[&str]) -> Vec<Role> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::surface::netcfg::testing::{Case, apply, check, plan, scan};
+    use crate::surface::netcfg::testing::{Case, apply, check, never_panics, plan, scan};
 
     const PATH: &str = "/etc/network/interfaces";
     const V4: &[(&str, &str)] = &[("172.20.14.25/24", "10.40.7.131/24")];
@@ -623,6 +623,11 @@ iface eth0 inet static
             assert!(err.help().is_some());
             assert!(Ifupdown.interfaces(PATH, text).is_err());
         }
+        never_panics(
+            &Ifupdown,
+            PATH,
+            "iface eth0 inet static\n address 172.20.14.25\n netmask 255.255.255.0\n up ip -f inet route add default via 172.20.14.1 ; ip a add 172.20.14.25 \\\n  dev eth0\n",
+        );
     }
 
     #[test]
