@@ -281,7 +281,8 @@ mod tests {
     #[test]
     fn starttls_needs_all_three_keys() {
         // (supported, required, interprocess) -> starttls; None = unset.
-        let cases: &[(Option<&str>, Option<&str>, Option<&str>, bool)] = &[
+        type Key<'a> = Option<&'a str>;
+        let cases: &[(Key, Key, Key, bool)] = &[
             (None, None, None, false),
             (Some("1"), None, None, true),
             (Some("true"), Some("true"), Some("1"), true),
