@@ -607,7 +607,7 @@ fn a_failing_service_rolls_everything_back() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("rolled back: 5 file(s) restored"),
+        out.stderr.contains("rolled back: 5 step(s) undone"),
         "{}",
         out.stderr
     );

@@ -208,7 +208,7 @@ fn a_full_disk_fails_the_step_and_rolls_back() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("rolled back: 2 file(s) restored"),
+        out.stderr.contains("rolled back: 2 step(s) undone"),
         "{}",
         out.stderr
     );
