@@ -420,7 +420,17 @@ pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) 
             return Err(failed(&mut ex, k, e));
         }
     }
-    finish(&j, &info)
+    let mut out = finish(&j, &info)?;
+    if !p.plan.handoffs.is_empty() {
+        out.lines.push("still to do off this host:".into());
+        out.lines.extend(
+            p.plan
+                .handoffs
+                .iter()
+                .map(|h| format!("    [{}] {}", h.code, h.message)),
+        );
+    }
+    Ok(out)
 }
 
 /// A step failed: journal it, roll back unless told not to, and say what
