@@ -652,3 +652,43 @@ fn the_test_schema_holds_every_table_attribute() {
         );
     }
 }
+
+/// Entries visited by the live reader, by DN, with their attributes.
+fn read_live(settings: &Settings) -> BTreeMap<String, Vec<(String, Vec<String>)>> {
+    let mut d = zmreip::directory::ldap::LdapDirectory::open(settings).unwrap();
+    d.narrow(&[OLD4.parse().unwrap()]);
+    let mut out = BTreeMap::new();
+    d.for_each(&mut |e| {
+        assert!(
+            out.insert(e.dn.clone(), e.attrs).is_none(),
+            "{} twice",
+            e.dn
+        );
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+#[test]
+fn paged_searches_running_at_once_read_every_page() {
+    let Some(s) = start() else { return };
+    let root = host(&s.url(), PW);
+    let mut st = settings(&s, root.path());
+    let whole = read_live(&st);
+    // Pages of two entries: the config, domain and account searches all
+    // continue with cookies while the others run (OpenLDAP keeps one paged
+    // search per connection).
+    st.page_size = 2;
+    assert_eq!(read_live(&st), whole);
+    assert!(whole.contains_key("uid=grace,ou=people,dc=corp,dc=example"));
+    assert!(whole.contains_key("dc=other,dc=example"));
+    st.deep = true;
+    let deep = read_live(&st);
+    let fixture_entries = std::fs::read_to_string(fixture())
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("dn: "))
+        .count();
+    assert_eq!(deep.len(), fixture_entries);
+}

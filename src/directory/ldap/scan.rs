@@ -47,14 +47,11 @@ const ACCOUNT_LEVEL: &[&str] = &[
     "zimbraFreebusyExchangeURL",
 ];
 
-/// Entries per page: large enough to keep round trips few, small enough
-/// to bound what waits in memory.
-const PAGE: i32 = 1000;
-
 /// The live directory, read-only.
 pub struct LdapDirectory {
     conn: Conn,
     bind_dn: String,
+    page_size: i32,
     deep: bool,
     targets: Vec<IpAddr>,
 }
@@ -66,6 +63,7 @@ impl LdapDirectory {
         Ok(LdapDirectory {
             conn,
             bind_dn: settings.bind_dn.clone(),
+            page_size: settings.page_size,
             deep: settings.deep,
             targets: Vec::new(),
         })
@@ -90,6 +88,7 @@ impl Directory for LdapDirectory {
         let ctx = Search {
             ldap: conn.ldap.clone(),
             paged,
+            page_size: self.page_size,
             url: &conn.url,
             bind_dn: &self.bind_dn,
             timeout: conn.timeout,
@@ -102,6 +101,21 @@ impl Directory for LdapDirectory {
         }
         let schema = conn.block_on(read_schema(&ctx, conn.dse.subschema.as_deref()));
         let (filter, attrs) = known_filter(schema.as_ref(), &self.targets);
+        // One connection per search that runs at once (see Conn::another).
+        let on = |ldap: Ldap| Search {
+            ldap,
+            ..ctx.clone()
+        };
+        let domains_ctx = on(if paged {
+            conn.another()?
+        } else {
+            conn.ldap.clone()
+        });
+        let others_ctx = on(if paged && filter.is_some() {
+            conn.another()?
+        } else {
+            conn.ldap.clone()
+        });
         conn.block_on(async {
             // All three requests go out before any result is read, so the
             // server filters the accounts while the config and domains
@@ -109,11 +123,11 @@ impl Directory for LdapDirectory {
             let mut config = ctx
                 .start(CONFIG_BASE, "(objectClass=*)", all_attrs())
                 .await?;
-            let mut domains = ctx
+            let mut domains = domains_ctx
                 .start("", "(objectClass=zimbraDomain)", all_attrs())
                 .await?;
             let mut others = match &filter {
-                Some(f) => Some(ctx.start("", f, attrs).await?),
+                Some(f) => Some(others_ctx.start("", f, attrs).await?),
                 None => None,
             };
             ctx.drain(&mut config, "the config branch", &|_| false, visit)
@@ -198,9 +212,11 @@ async fn read_schema(ctx: &Search<'_>, subschema: Option<&str>) -> Option<Schema
 type Stream = SearchStream<'static, String, Vec<String>>;
 
 /// What every search of one scan shares.
+#[derive(Clone)]
 struct Search<'a> {
     ldap: Ldap,
     paged: bool,
+    page_size: i32,
     url: &'a str,
     bind_dn: &'a str,
     timeout: std::time::Duration,
@@ -212,7 +228,7 @@ impl Search<'_> {
         let mut adapters: Vec<Box<dyn Adapter<'static, String, Vec<String>>>> =
             vec![Box::new(EntriesOnly::new())];
         if self.paged {
-            adapters.push(Box::new(PagedResults::new(PAGE)));
+            adapters.push(Box::new(PagedResults::new(self.page_size)));
         }
         let mut ldap = self.ldap.clone();
         ldap.with_timeout(self.timeout)
