@@ -25,6 +25,8 @@ pub mod netplan;
 pub mod networkd;
 pub mod nmconnection;
 pub mod resolv;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod text;
 
 /// What a surface needs to analyze a file.
