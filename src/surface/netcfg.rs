@@ -935,7 +935,9 @@ mod tests {
     }
 }
 
-/// Test helpers shared by the five network configuration surfaces.
+/// Test helpers shared by the five network configuration surfaces (on top
+/// of [`crate::surface::testutil`]): planning cases with `--gateway`,
+/// whole-file application of changes, and the no-panic sweep.
 #[cfg(test)]
 pub mod testing {
     use std::net::IpAddr;
@@ -944,36 +946,9 @@ pub mod testing {
     use crate::host::Host;
     use crate::model::{Report, Target, Value};
     use crate::policy::Rewriter;
-    use crate::spec::{Pair, PrefixSource};
+    use crate::spec::Pair;
+    use crate::surface::testutil::pair;
     use crate::surface::{Ctx, Surface};
-
-    /// A move `OLD[/N]` → `NEW[/N]`; a missing prefix is unknown (host).
-    pub fn pair(old: &str, new: &str) -> Pair {
-        let split = |s: &str| -> (IpAddr, Option<u8>) {
-            match s.split_once('/') {
-                Some((a, p)) => (a.parse().unwrap(), Some(p.parse().unwrap())),
-                None => (s.parse().unwrap(), None),
-            }
-        };
-        let (o, op) = split(old);
-        let (n, np) = split(new);
-        let host = if o.is_ipv4() { 32 } else { 128 };
-        let src = |p: Option<u8>| {
-            if p.is_some() {
-                PrefixSource::Given
-            } else {
-                PrefixSource::Host
-            }
-        };
-        Pair {
-            old: o,
-            new: n,
-            old_prefix: op.unwrap_or(host),
-            new_prefix: np.unwrap_or(host),
-            old_prefix_source: src(op),
-            new_prefix_source: src(np),
-        }
-    }
 
     /// One planning case over one file.
     pub struct Case {
