@@ -591,6 +591,13 @@ fn apply(a: ApplyArgs) -> Result<()> {
         restart_network: a.restart_network,
         no_rollback: a.no_rollback,
         services: a.services.clone(),
+        ldap: Overrides {
+            urls: a.host.ldap_url.clone(),
+            bind_dn: a.host.bind_dn.clone(),
+            password_file: a.host.bind_password_file.clone(),
+            deep: a.host.deep,
+        },
+        no_directory: a.host.no_directory,
     };
     let prepared = zmreip::apply::prepare(plan, &opts)?;
     if !a.yes {

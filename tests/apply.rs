@@ -348,6 +348,14 @@ fn apply_from_to_plans_and_applies_in_one_go() {
     ];
     let out = lab.run(&args, &[]).ok();
     assert!(out.stdout.contains("applied run"), "{}", out.stdout);
+    // The hand-offs are repeated at the end: they are not done yet.
+    assert!(
+        out.stdout.contains(
+            "still to do off this host:\n    [dns] change the A record of mail.corp.example"
+        ),
+        "{}",
+        out.stdout
+    );
     let lc = std::fs::read_to_string(lab.host("/opt/zimbra/conf/localconfig.xml")).unwrap();
     assert!(lc.contains("ldap://10.40.7.131:389"), "{lc}");
     // A second apply of the same change has nothing to do and records no run.
@@ -607,7 +615,7 @@ fn a_failing_service_rolls_everything_back() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("rolled back: 5 file(s) restored"),
+        out.stderr.contains("rolled back: 5 step(s) undone"),
         "{}",
         out.stderr
     );

@@ -24,8 +24,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::directory::ldap::{LdapWriter, Overrides, Settings};
 use crate::error::{Error, Result};
 use crate::host::Host;
+use crate::model::Target;
 use crate::plan::{Plan, SCHEMA};
 use crate::services::{self, Cmd, Controller};
 use crate::zimbra::{Action, Service};
@@ -55,6 +57,10 @@ pub struct Options {
     pub no_rollback: bool,
     /// A services file (see [`crate::services`]).
     pub services: Option<PathBuf>,
+    /// How to reach the live directory when no `ldif` is given.
+    pub ldap: Overrides,
+    /// `--no-directory`: a plan with directory changes is refused.
+    pub no_directory: bool,
 }
 
 /// A service action that is not run by zmreip: the admin runs it.
@@ -75,6 +81,8 @@ pub struct RunInfo {
     pub id: String,
     pub created: String,
     pub version: String,
+    /// Zimbra's home on the host (to find localconfig again).
+    pub zimbra_home: String,
     pub from: Vec<String>,
     pub to: Vec<String>,
     pub changes: usize,
@@ -96,6 +104,10 @@ pub struct Prepared {
     /// The services file's text, kept in the journal.
     pub services_text: Option<String>,
     pub timeout: u64,
+    /// Zimbra's home on the host.
+    pub zimbra_home: String,
+    /// The live directory's values before the change, as LDIF.
+    pub directory_prior: Option<String>,
 }
 
 /// Reads a saved plan and validates it: JSON, the `zmreip.plan/v1`
@@ -145,8 +157,25 @@ pub fn load_plan(path: &Path) -> Result<Plan> {
 /// a file cannot be written; nothing is written either way.
 pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
     let host = Host::open(&opts.root, opts.zimbra_home.as_deref())?;
-    let mut steps = steps::file_steps(&plan, opts.ldif.as_deref())?;
-    let problems = steps::check(&steps, &opts.root);
+    let live = live_directory(&plan, &host, opts)?;
+    let server = live.as_ref().map(|s| steps::LiveServer {
+        urls: s.write_urls.clone(),
+        bind_dn: s.bind_dn.clone(),
+        password_file: opts
+            .ldap
+            .password_file
+            .as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
+    });
+    let mut steps = steps::file_steps(&plan, opts.ldif.as_deref(), server.as_ref())?;
+    let mut problems = steps::check(&steps, &opts.root);
+    let mut directory_prior = None;
+    if let Some(settings) = &live {
+        let mut writer = LdapWriter::open(settings)?;
+        let (prior, drift) = steps::check_live(&mut writer, &steps, &std::env::temp_dir())?;
+        problems.extend(drift);
+        directory_prior = Some(prior);
+    }
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
         return Err(Error::other(
@@ -210,7 +239,28 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         manual,
         services_text,
         timeout: ctl.timeout.as_secs().max(1),
+        zimbra_home: host.zimbra_home().to_string(),
+        directory_prior,
     })
+}
+
+/// The live directory to write the plan's directory changes to: `None`
+/// when the plan has none or an LDIF export is given.
+fn live_directory(plan: &Plan, host: &Host, opts: &Options) -> Result<Option<Settings>> {
+    let changes_directory = plan
+        .changes
+        .iter()
+        .any(|c| matches!(c.target, Target::Ldap { .. }));
+    if !changes_directory || opts.ldif.is_some() {
+        return Ok(None);
+    }
+    if opts.no_directory {
+        return Err(Error::usage(
+            "the plan changes the directory, and --no-directory leaves it out",
+            "drop --no-directory, or give --ldif FILE to change an export instead",
+        ));
+    }
+    Settings::resolve(host, &opts.ldap)
 }
 
 /// What apply will do, for the confirmation question.

@@ -18,10 +18,12 @@ use sha2::{Digest, Sha256};
 
 use super::fsops;
 use super::journal::{self, Event, Journal, State};
-use super::steps::{self, FileRef, LdifFile, Step};
+use super::steps::{self, AttrEdit, FileRef, LdifFile, LiveServer, Step};
 use super::{Outcome, Prepared, RunInfo};
-use crate::directory::DirectoryWriter;
+use crate::directory::ldap::{LdapWriter, Overrides, Settings, rollback_edits};
+use crate::directory::{DirectoryWriter, Entry};
 use crate::error::{Error, Result};
+use crate::host::Host;
 
 /// What a backup's metadata file (`backups/K.json`) records.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,6 +48,12 @@ fn sha256(bytes: &[u8]) -> String {
         s.push_str(&format!("{b:02x}"));
     }
     s
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    let a: BTreeSet<&String> = a.iter().collect();
+    let b: BTreeSet<&String> = b.iter().collect();
+    a == b
 }
 
 /// Reads `run.json`.
@@ -112,9 +120,50 @@ struct Exec<'a> {
     info: &'a RunInfo,
     phase: &'static str,
     report: &'a mut dyn FnMut(&str),
+    /// The live directory, connected on first use.
+    ldap: Option<LdapWriter>,
 }
 
 impl Exec<'_> {
+    /// The live directory writer, connecting with the run's server and
+    /// the password from its file or localconfig.
+    fn writer(&mut self, server: &LiveServer) -> Result<&mut LdapWriter> {
+        if self.ldap.is_none() {
+            let host = Host::open(self.root, Some(&self.info.zimbra_home))?;
+            let overrides = Overrides {
+                urls: server.urls.clone(),
+                bind_dn: Some(server.bind_dn.clone()),
+                password_file: server.password_file.clone(),
+                deep: false,
+            };
+            let settings = Settings::resolve(&host, &overrides)?.ok_or_else(|| {
+                Error::other(
+                    "cannot reach the directory this run changed",
+                    "check localconfig.xml's zimbra_ldap_password",
+                )
+            })?;
+            self.ldap = Some(LdapWriter::open(&settings)?);
+        }
+        Ok(self.ldap.as_mut().expect("connected above"))
+    }
+
+    /// What the edited attribute holds now, and the entries as they were
+    /// before the run (from the journal).
+    fn directory_state(
+        &mut self,
+        server: &LiveServer,
+        edit: &AttrEdit,
+    ) -> Result<(Vec<String>, Vec<Entry>)> {
+        let scratch = self.j.dir.clone();
+        let text = self.writer(server)?.prior_ldif(&[edit.value_edit()])?;
+        let now = steps::parse_ldif(&text, &scratch)?;
+        let prior = match self.j.read_file("directory-before.ldif")? {
+            Some(bytes) => steps::parse_ldif(&String::from_utf8_lossy(&bytes), &scratch)?,
+            None => return Err(damaged(self.j, "directory-before.ldif is missing")),
+        };
+        Ok((steps::values_in(&now, &edit.dn, &edit.attribute), prior))
+    }
+
     fn step(&self, k: usize) -> &Step {
         &self.info.steps[k - 1]
     }
@@ -177,6 +226,14 @@ impl Exec<'_> {
         let n = self.info.steps.len();
         let step = self.step(k).clone();
         (self.report)(&format!("[{k}/{n}] {}", step.describe()));
+        if let Step::Directory { server, edit, .. } = &step {
+            self.j.log(&Event::Begin(k))?;
+            self.writer(server)?.apply(&[edit.value_edit()])?;
+            crash_hook("ZMREIP_TEST_CRASH_BEFORE_DONE", k);
+            self.j.log(&Event::Done(k, None))?;
+            crash_hook("ZMREIP_TEST_CRASH_AFTER_STEP", k);
+            return Ok(());
+        }
         match step.file() {
             Some(file) => {
                 let meta = match (fresh, self.read_backup(k)?) {
@@ -250,9 +307,24 @@ impl Exec<'_> {
         )
     }
 
-    /// Puts step k's file back as its backup recorded it. Returns whether
-    /// anything had to change.
-    fn undo(&self, k: usize) -> Result<bool> {
+    /// Undoes step k: a file back as its backup recorded it, a directory
+    /// attribute back to its prior values. Returns whether anything had
+    /// to change.
+    fn undo(&mut self, k: usize) -> Result<bool> {
+        if let Step::Directory { server, edit, .. } = self.step(k).clone() {
+            let (now, prior) = self.directory_state(&server, &edit)?;
+            let was = steps::values_in(&prior, &edit.dn, &edit.attribute);
+            if same_set(&now, &was) {
+                return Ok(false);
+            }
+            let back = rollback_edits(&prior, &[edit.value_edit()]);
+            self.writer(&server)?.apply(&back)?;
+            return Ok(true);
+        }
+        self.undo_file(k)
+    }
+
+    fn undo_file(&self, k: usize) -> Result<bool> {
         let Some((meta, bytes)) = self.read_backup(k)? else {
             // The backup comes before `begin`: no backup, no write.
             return Ok(false);
@@ -300,6 +372,7 @@ pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) 
         id: j.id.clone(),
         created: journal::rfc3339(journal::now()),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        zimbra_home: p.zimbra_home.clone(),
         from: p.plan.from.clone(),
         to: p.plan.to.clone(),
         changes: p.plan.changes.len(),
@@ -312,12 +385,23 @@ pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) 
     if let Some(t) = &p.services_text {
         j.create_file("services.toml", t.as_bytes())?;
     }
+    let mut dir_edits = Vec::new();
     for s in &p.steps {
-        if let Step::Ldif { edits, .. } = s {
-            j.create_file("directory-before.ldif", steps::prior_ldif(edits).as_bytes())?;
-            let records = crate::directory::ldif::change_records(&steps::value_edits(edits));
-            j.create_file("changes.ldif", records.as_bytes())?;
+        match s {
+            Step::Ldif { edits, .. } => {
+                j.create_file("directory-before.ldif", steps::prior_ldif(edits).as_bytes())?;
+                dir_edits.extend(steps::value_edits(edits));
+            }
+            Step::Directory { edit, .. } => dir_edits.push(edit.value_edit()),
+            _ => {}
         }
+    }
+    if let Some(prior) = &p.directory_prior {
+        j.create_file("directory-before.ldif", prior.as_bytes())?;
+    }
+    if !dir_edits.is_empty() {
+        let records = crate::directory::ldif::change_records(&dir_edits);
+        j.create_file("changes.ldif", records.as_bytes())?;
     }
     j.set_state(State::Running)?;
     let json = serde_json::to_vec_pretty(&info).expect("run info serializes");
@@ -329,13 +413,24 @@ pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) 
         info: &info,
         phase: "apply",
         report,
+        ldap: None,
     };
     for k in 1..=info.steps.len() {
         if let Err(e) = ex.forward(k, true) {
             return Err(failed(&mut ex, k, e));
         }
     }
-    finish(&j, &info)
+    let mut out = finish(&j, &info)?;
+    if !p.plan.handoffs.is_empty() {
+        out.lines.push("still to do off this host:".into());
+        out.lines.extend(
+            p.plan
+                .handoffs
+                .iter()
+                .map(|h| format!("    [{}] {}", h.code, h.message)),
+        );
+    }
+    Ok(out)
 }
 
 /// A step failed: journal it, roll back unless told not to, and say what
@@ -419,58 +514,49 @@ fn manual_lines(info: &RunInfo, lead: &str) -> Vec<String> {
 /// the run left them.
 fn undo_all(ex: &mut Exec, force: bool) -> Result<Vec<String>> {
     let prog = Progress::read(ex.j)?;
-    let file_steps: Vec<usize> = prog
+    let undoable: Vec<usize> = prog
         .begun
         .iter()
         .copied()
-        .filter(|k| ex.step(*k).file().is_some())
+        .filter(|k| !ex.step(*k).is_service())
         .collect();
     if !force {
         let mut problems = Vec::new();
-        for &k in &file_steps {
-            let (Some(hash), Some((meta, _))) = (prog.done.get(&k), ex.read_backup(k)?) else {
-                continue;
-            };
-            let now = std::fs::read(meta.target.real(ex.root))
-                .map(|b| sha256(&b))
-                .unwrap_or_default();
-            if now != *hash && now != meta.sha256 {
-                problems.push(format!("  {}", meta.file.shown()));
+        for &k in &undoable {
+            if let Some(p) = changed_since(ex, k, &prog)? {
+                problems.push(format!("  {p}"));
             }
         }
         if !problems.is_empty() {
             return Err(Error::other(
                 format!(
-                    "these files changed after run {} wrote them; restoring would lose those edits:\n{}",
+                    "these changed after run {} wrote them; restoring would lose those edits:\n{}",
                     ex.j.id,
                     problems.join("\n")
                 ),
-                "look at them first; `zmreip rollback --force` restores them anyway",
+                "look at them first; `zmreip rollback --force` restores the files anyway (directory values are never forced)",
             ));
         }
     }
     ex.j.set_state(State::RollingBack)?;
     ex.j.log(&Event::Rollback)?;
-    let mut restored = 0;
-    for &k in file_steps.iter().rev() {
+    let mut undone = 0;
+    for &k in undoable.iter().rev() {
         ex.j.log(&Event::Undo(k))?;
         if ex.undo(k)? {
-            restored += 1;
-            let msg = format!(
-                "restored {}",
-                ex.step(k).file().map(FileRef::shown).unwrap_or_default()
-            );
+            undone += 1;
+            let msg = format!("undone: {}", ex.step(k).describe());
             (ex.report)(&msg);
         }
         ex.j.log(&Event::Undone(k))?;
         crash_hook("ZMREIP_TEST_CRASH_AFTER_UNDO", k);
     }
-    let mut lines = vec![format!("{restored} file(s) restored")];
+    let mut lines = vec![format!("{undone} step(s) undone")];
     let services: Vec<usize> = prog
         .begun
         .iter()
         .copied()
-        .filter(|k| ex.step(*k).file().is_none())
+        .filter(|k| ex.step(*k).is_service())
         .collect();
     let mut rerun = Vec::new();
     for k in services {
@@ -496,6 +582,28 @@ fn undo_all(ex: &mut Exec, force: bool) -> Result<Vec<String>> {
     }
     ex.j.set_state(State::RolledBack)?;
     Ok(lines)
+}
+
+/// For a done step: what changed since the run wrote it (a file whose
+/// content is neither the run's nor the backup's, an attribute holding
+/// neither the plan's values nor the prior ones), named for people.
+fn changed_since(ex: &mut Exec, k: usize, prog: &Progress) -> Result<Option<String>> {
+    let Some(hash) = prog.done.get(&k) else {
+        return Ok(None);
+    };
+    if let Step::Directory { server, edit, .. } = ex.step(k).clone() {
+        let (now, prior) = ex.directory_state(&server, &edit)?;
+        let was = steps::values_in(&prior, &edit.dn, &edit.attribute);
+        let moved = !same_set(&now, &edit.after) && !same_set(&now, &was);
+        return Ok(moved.then(|| format!("{} {}", edit.dn, edit.attribute)));
+    }
+    let Some((meta, _)) = ex.read_backup(k)? else {
+        return Ok(None);
+    };
+    let now = std::fs::read(meta.target.real(ex.root))
+        .map(|b| sha256(&b))
+        .unwrap_or_default();
+    Ok((now != *hash && now != meta.sha256).then(|| meta.file.shown()))
 }
 
 /// Rolls back run `id` (the latest when `None`). Idempotent: a run
@@ -525,6 +633,7 @@ pub fn rollback(
         info: &info,
         phase: "rollback",
         report,
+        ldap: None,
     };
     let mut lines = vec![format!("rolled back run {}", j.id)];
     lines.extend(undo_all(&mut ex, force)?);
@@ -577,13 +686,14 @@ pub fn resume(root: &Path, id: Option<&str>, report: &mut dyn FnMut(&str)) -> Re
         info: &info,
         phase: "resume",
         report,
+        ldap: None,
     };
     for k in 1..=info.steps.len() {
         if prog.done.contains_key(&k) {
             continue;
         }
         let begun = prog.begun.contains(&k);
-        let r = if begun && ex.step(k).file().is_some() {
+        let r = if begun && !ex.step(k).is_service() {
             ex.undo(k).and_then(|_| ex.forward(k, false))
         } else {
             ex.forward(k, true)

@@ -88,7 +88,7 @@ pub struct AttrEdit {
 }
 
 impl AttrEdit {
-    fn value_edit(&self) -> ValueEdit {
+    pub fn value_edit(&self) -> ValueEdit {
         ValueEdit {
             dn: self.dn.clone(),
             attribute: self.attribute.clone(),
@@ -96,6 +96,16 @@ impl AttrEdit {
             after: self.after.clone(),
         }
     }
+}
+
+/// How to reach the live directory again for this run's rollback and
+/// resume: the servers written to and who binds. The password is never
+/// stored; it is read again from the password file or localconfig.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveServer {
+    pub urls: Vec<String>,
+    pub bind_dn: String,
+    pub password_file: Option<PathBuf>,
 }
 
 /// One step of a run.
@@ -120,6 +130,13 @@ pub enum Step {
         changes: Vec<String>,
         edits: Vec<AttrEdit>,
     },
+    /// One attribute of the live directory (one modify operation, so a
+    /// crash leaves it either done or not).
+    Directory {
+        server: LiveServer,
+        change: String,
+        edit: AttrEdit,
+    },
     /// A service action.
     Service {
         service: Service,
@@ -136,8 +153,14 @@ impl Step {
             Step::Lines { file, .. } | Step::Localconfig { file, .. } | Step::Ldif { file, .. } => {
                 Some(file)
             }
-            Step::Service { .. } => None,
+            Step::Directory { .. } | Step::Service { .. } => None,
         }
+    }
+
+    /// Whether the step is a service action (re-run, not undone, by a
+    /// rollback).
+    pub fn is_service(&self) -> bool {
+        matches!(self, Step::Service { .. })
     }
 
     /// One line for people: `write /etc/hosts (c1, c2)`.
@@ -147,6 +170,9 @@ impl Step {
             | Step::Localconfig { file, changes, .. }
             | Step::Ldif { file, changes, .. } => {
                 format!("write {} ({})", file.shown(), changes.join(", "))
+            }
+            Step::Directory { change, edit, .. } => {
+                format!("directory: {} {} ({change})", edit.dn, edit.attribute)
             }
             Step::Service {
                 service,
@@ -177,8 +203,8 @@ impl Step {
                 ldif::rewrite_values(&file.shown(), current, &mut out, &v)?;
                 Ok(out)
             }
-            Step::Service { .. } => Err(Error::other(
-                "a service step has no file content",
+            Step::Directory { .. } | Step::Service { .. } => Err(Error::other(
+                "this step has no file content",
                 "this is a bug in zmreip",
             )),
         }
@@ -278,7 +304,11 @@ fn truncate(s: &str, max: usize) -> String {
 /// The file steps of a plan, in the order the plan lists their first
 /// change; directory changes go to `ldif` (one step, last). Refuses a plan
 /// that is not self-consistent.
-pub fn file_steps(plan: &Plan, ldif: Option<&Path>) -> Result<Vec<Step>> {
+pub fn file_steps(
+    plan: &Plan,
+    ldif: Option<&Path>,
+    live: Option<&LiveServer>,
+) -> Result<Vec<Step>> {
     let invalid = |msg: String| {
         Error::other(
             msg,
@@ -364,6 +394,19 @@ pub fn file_steps(plan: &Plan, ldif: Option<&Path>) -> Result<Vec<Step>> {
             }
         }
     }
+    if !attrs.is_empty()
+        && ldif.is_none()
+        && let Some(server) = live
+    {
+        for (edit, change) in attrs.into_iter().zip(attr_ids) {
+            steps.push(Step::Directory {
+                server: server.clone(),
+                change,
+                edit,
+            });
+        }
+        return Ok(steps);
+    }
     if !attrs.is_empty() {
         let Some(path) = ldif else {
             return Err(Error::usage(
@@ -372,7 +415,7 @@ pub fn file_steps(plan: &Plan, ldif: Option<&Path>) -> Result<Vec<Step>> {
                     attrs.len(),
                     attr_ids.join(", ")
                 ),
-                "pass --ldif FILE with the LDIF export the plan was made from",
+                "pass --ldif FILE with the LDIF export the plan was made from, or reach the live directory (localconfig's ldap_url, or --ldap-url)",
             ));
         };
         let abs = std::path::absolute(path).map_err(|e| Error::io("read", path, e))?;
@@ -452,7 +495,7 @@ pub fn check(steps: &[Step], root: &Path) -> Vec<Problem> {
                 problems.extend(check_keys(&shown, &state.bytes, edits))
             }
             Step::Ldif { edits, .. } => problems.extend(check_ldif(&real, &shown, edits)),
-            Step::Service { .. } => {}
+            Step::Directory { .. } | Step::Service { .. } => {}
         }
         if let Err(e) = fsops::check_writable(&real) {
             problems.push(problem(write_problem(&e)));
@@ -606,19 +649,86 @@ fn check_ldif(real: &Path, shown: &str, edits: &[AttrEdit]) -> Vec<Problem> {
                 .get(&(dn, e.attribute.to_ascii_lowercase()))
                 .cloned()
                 .unwrap_or_default();
-            let cur_set: BTreeSet<&str> = cur.iter().map(String::as_str).collect();
-            let want: BTreeSet<&str> = e.before.iter().map(String::as_str).collect();
-            if cur_set == want {
-                return None;
-            }
-            let message = if zimbra::is_secret_attribute(&e.attribute) {
-                "holds other values (not shown: a secret)".into()
-            } else {
-                format!("holds {cur_set:?}, the plan expected {want:?}")
-            };
-            Some(Problem { target, message })
+            attr_drift(e, &cur).map(|message| Problem { target, message })
         })
         .collect()
+}
+
+/// Why an attribute holding `current` does not fit the edit's `before`
+/// (compared as sets), or `None`.
+fn attr_drift(e: &AttrEdit, current: &[String]) -> Option<String> {
+    let cur_set: BTreeSet<&str> = current.iter().map(String::as_str).collect();
+    let want: BTreeSet<&str> = e.before.iter().map(String::as_str).collect();
+    if cur_set == want {
+        return None;
+    }
+    Some(if zimbra::is_secret_attribute(&e.attribute) {
+        "holds other values (not shown: a secret)".into()
+    } else {
+        format!("holds {cur_set:?}, the plan expected {want:?}")
+    })
+}
+
+/// Checks the live directory steps: every attribute holds exactly its
+/// `before` values. Returns the prior values as LDIF (for the journal)
+/// and every drifted attribute. `scratch` is a directory for reading the
+/// LDIF back.
+pub fn check_live(
+    writer: &mut crate::directory::ldap::LdapWriter,
+    steps: &[Step],
+    scratch: &Path,
+) -> Result<(String, Vec<Problem>)> {
+    let edits: Vec<&AttrEdit> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Directory { edit, .. } => Some(edit),
+            _ => None,
+        })
+        .collect();
+    if edits.is_empty() {
+        return Ok((String::new(), Vec::new()));
+    }
+    let ves: Vec<ValueEdit> = edits.iter().map(|e| e.value_edit()).collect();
+    let prior = writer.prior_ldif(&ves)?;
+    let entries = parse_ldif(&prior, scratch)?;
+    let problems = edits
+        .iter()
+        .filter_map(|e| {
+            attr_drift(e, &values_in(&entries, &e.dn, &e.attribute)).map(|message| Problem {
+                target: format!("{} {}", e.dn, e.attribute),
+                message,
+            })
+        })
+        .collect();
+    Ok((prior, problems))
+}
+
+/// The values of `attribute` of entry `dn` among `entries`.
+pub fn values_in(entries: &[crate::directory::Entry], dn: &str, attribute: &str) -> Vec<String> {
+    entries
+        .iter()
+        .find(|p| p.dn.eq_ignore_ascii_case(dn))
+        .and_then(|p| p.get(attribute))
+        .map(<[String]>::to_vec)
+        .unwrap_or_default()
+}
+
+/// Entries of an LDIF text, read through the LDIF reader by way of a
+/// private file in `dir` (removed afterwards).
+pub fn parse_ldif(text: &str, dir: &Path) -> Result<Vec<crate::directory::Entry>> {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!(".zmreip-read-{}-{n}.ldif", std::process::id()));
+    fsops::create_private(&path, text.as_bytes()).map_err(|e| Error::io("write", &path, e))?;
+    let mut out = Vec::new();
+    let r = ldif::LdifDirectory::open(&path).and_then(|mut d| {
+        d.for_each(&mut |e| {
+            out.push(e);
+            Ok(())
+        })
+    });
+    let _ = std::fs::remove_file(&path);
+    r.map(|()| out)
 }
 
 /// The directory values a step changes, as they were, as LDIF content
@@ -840,7 +950,7 @@ mod tests {
                 Value::Many(vec!["y".into()]),
             ),
         ]);
-        let steps = file_steps(&plan, Some(Path::new("/tmp/z.ldif"))).unwrap();
+        let steps = file_steps(&plan, Some(Path::new("/tmp/z.ldif")), None).unwrap();
         let shown: Vec<String> = steps.iter().map(Step::describe).collect();
         assert_eq!(
             shown,
@@ -850,7 +960,18 @@ mod tests {
                 "write /tmp/z.ldif (c4)"
             ]
         );
-        let e = file_steps(&plan, None).unwrap_err();
+        let e = file_steps(&plan, None, None).unwrap_err();
+        // With a live directory: one step per attribute.
+        let live = LiveServer {
+            urls: vec!["ldap://127.0.0.1:389".into()],
+            bind_dn: "uid=zimbra,cn=admins,cn=zimbra".into(),
+            password_file: None,
+        };
+        let steps = file_steps(&plan, None, Some(&live)).unwrap();
+        assert_eq!(
+            steps.last().unwrap().describe(),
+            "directory: cn=config,cn=zimbra zimbraMtaMyNetworks (c4)"
+        );
         assert!(e.to_string().contains("c4") && e.exit_code() == 2, "{e}");
     }
 
@@ -889,7 +1010,7 @@ mod tests {
         ];
         for changes in bad {
             assert!(
-                file_steps(&plan_with(changes.clone()), None).is_err(),
+                file_steps(&plan_with(changes.clone()), None, None).is_err(),
                 "{changes:?}"
             );
         }
@@ -921,7 +1042,7 @@ mod tests {
             change("c3", line("/etc/dir.conf", 1), one("a"), one("b")),
             change("c4", line("/etc/gone", 1), one("a"), one("b")),
         ]);
-        let steps = file_steps(&plan, None).unwrap();
+        let steps = file_steps(&plan, None, None).unwrap();
         let problems: Vec<String> = check(&steps, root).iter().map(Problem::to_string).collect();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(

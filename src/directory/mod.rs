@@ -59,8 +59,11 @@ pub struct ValueEdit {
 /// A directory that can be changed (an LDIF file, live LDAP). Apply and
 /// rollback go through this trait only.
 pub trait DirectoryWriter {
-    /// Applies the edits in order. Refuses an edit whose attribute no
-    /// longer holds exactly `before` (drift), naming the DN and attribute.
+    /// Applies the edits in order. Refuses an edit whose precondition no
+    /// longer holds (drift), naming the DN and attribute: the LDIF writer
+    /// requires exactly `before`; the live LDAP writer requires every value
+    /// that goes to be present and every value that comes to be absent, so
+    /// a value someone else added meanwhile survives (issue 4).
     /// On error, edits already applied stay applied and are reported by
     /// the count returned in the error message; the caller's journal
     /// decides what to roll back.

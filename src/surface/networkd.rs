@@ -12,7 +12,8 @@
 //!   section's address and `Peer=` another host;
 //! * `[Network] Gateway=` is the default gateway; `[Route] Gateway=` is a
 //!   route's gateway, the default one when the section's `Destination=` is
-//!   missing, `0.0.0.0/0` or `::/0`; `Destination=` is another network and
+//!   missing, `0.0.0.0/0` or `::/0` (with `GatewayOnLink=yes` it is
+//!   reachable whatever the prefix); `Destination=` is another network and
 //!   `PreferredSource=` this host's address;
 //! * `DNS=` and `NTP=` (space-separated) are other hosts;
 //! * any other value is text.
@@ -70,6 +71,7 @@ struct Section {
     /// `[Route]`: the gateway items and whether the route is the default.
     gateways: Vec<usize>,
     destination: Option<bool>,
+    on_link: bool,
 }
 
 fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
@@ -117,6 +119,11 @@ fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
                 }
             }
             (s, k) => {
+                if s == "Route" && k.eq_ignore_ascii_case("GatewayOnLink") {
+                    sec.on_link = ws.iter().any(|(n, r)| {
+                        matches!(&lines[n - 1][r.clone()], "yes" | "true" | "1" | "on")
+                    });
+                }
                 if (s, k) == ("Route", "Destination") {
                     sec.destination =
                         Some(ws.iter().any(|(n, r)| {
@@ -158,6 +165,9 @@ fn finish(doc: &mut Doc, sec: Section) {
     let default = sec.destination.unwrap_or(true);
     for g in sec.gateways {
         doc.set_role(g, Role::Gateway { default });
+        if sec.on_link {
+            doc.set_on_link(g);
+        }
     }
 }
 
@@ -269,6 +279,14 @@ PreferredSource=172.20.14.25
                 gateway: None,
                 changes: &[(2, "Address=10.40.7.131/24")],
                 warnings: &["gateway-outside-network"],
+            },
+            Case {
+                name: "GatewayOnLink=yes: a /32 host's gateway is reachable",
+                text: "[Network]\nAddress=203.0.113.5/32\n[Route]\nGateway=172.31.1.1\nGatewayOnLink=yes\n",
+                moves: &[("203.0.113.5/32", "198.51.100.7/32")],
+                gateway: Some("198.51.100.1"),
+                changes: &[(2, "Address=198.51.100.7/32")],
+                warnings: &[],
             },
             Case {
                 name: "unknown new prefix keeps /24 and warns",

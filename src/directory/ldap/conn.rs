@@ -33,6 +33,8 @@ impl RootDse {
 /// inside [`Conn::block_on`].
 pub struct Conn {
     rt: Runtime,
+    settings: Settings,
+    tls: Option<Arc<rustls::ClientConfig>>,
     pub ldap: Ldap,
     /// The URL connected to.
     pub url: String,
@@ -60,6 +62,8 @@ impl Conn {
                 Ok((ldap, dse)) => {
                     return Ok(Conn {
                         rt,
+                        settings: settings.clone(),
+                        tls,
                         ldap,
                         url: url.clone(),
                         dse,
@@ -81,6 +85,23 @@ impl Conn {
             ),
             "start LDAP on the server (`ldap start` as the zimbra user), check ldap_url in localconfig.xml or give --ldap-url; on a copied snapshot, export the directory with `/opt/zimbra/libexec/zmslapcat DIR` and pass --ldif DIR/ldap.bak (or --no-directory to leave the directory out)",
         ))
+    }
+
+    /// Another bound connection to the same server. OpenLDAP keeps one
+    /// paged search per connection (a second one invalidates the first's
+    /// cookie), so searches that run at once need a connection each.
+    pub fn another(&self) -> Result<Ldap> {
+        match self
+            .rt
+            .block_on(connect(&self.settings, self.tls.clone(), &self.url))
+        {
+            Ok((ldap, _)) => Ok(ldap),
+            Err(Failure::Fatal(e)) => Err(e),
+            Err(Failure::Unreachable(why)) => Err(Error::other(
+                format!("{}: a second connection failed: {why}", self.url),
+                "check that the directory server is running and accepts several connections",
+            )),
+        }
     }
 
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {

@@ -7,10 +7,10 @@
 //! 1. the config branch (`cn=zimbra`: global config, servers, COS, ...),
 //!    every attribute: unknown attributes are searched by text;
 //! 2. the domains (`objectClass=zimbraDomain`), every attribute;
-//! 3. every other entry (accounts, groups, resources) that holds one of
-//!    the known address attributes of the Zimbra tables, selected by a
-//!    server-side filter (see [`super::schema::terms`]), with only those
-//!    attributes fetched.
+//! 3. every other entry (accounts, groups, resources, data sources) that
+//!    holds one of the known address attributes Zimbra allows there
+//!    ([`ACCOUNT_LEVEL`]), selected by a server-side filter (see
+//!    [`super::schema::terms`]), with only those attributes fetched.
 //!
 //! `--deep` replaces them with one search of every attribute of every
 //! entry, which is what an LDIF export gives.
@@ -29,14 +29,29 @@ use crate::zimbra;
 
 /// The Zimbra config branch (zimbra-config-model.md §8.1).
 const CONFIG_BASE: &str = "cn=zimbra";
-/// Entries per page: large enough to keep round trips few, small enough
-/// to bound what waits in memory.
-const PAGE: i32 = 1000;
+/// Address attributes of the Zimbra tables that Zimbra allows outside the
+/// config branch and domains: attrs.xml `optionalIn` names `account`,
+/// `mailRecipient` or `galDataSource` (zimbra-config-model.md §1.3). Every
+/// other table attribute lives on config entries or domains, which are
+/// read in full. A short list keeps the filter cheap for the server, which
+/// evaluates it on every account.
+const ACCOUNT_LEVEL: &[&str] = &[
+    "zimbraWebClientAllowedIPs",
+    "zimbraImapAllowedIPs",
+    "zimbraPop3AllowedIPs",
+    "zimbraMobileAllowedIPs",
+    "zimbraMapiAllowedIPs",
+    "zimbraZDAllowedIPs",
+    "zimbraMailTransport",
+    "zimbraGalSyncLdapURL",
+    "zimbraFreebusyExchangeURL",
+];
 
 /// The live directory, read-only.
 pub struct LdapDirectory {
     conn: Conn,
     bind_dn: String,
+    page_size: i32,
     deep: bool,
     targets: Vec<IpAddr>,
 }
@@ -48,6 +63,7 @@ impl LdapDirectory {
         Ok(LdapDirectory {
             conn,
             bind_dn: settings.bind_dn.clone(),
+            page_size: settings.page_size,
             deep: settings.deep,
             targets: Vec::new(),
         })
@@ -72,6 +88,7 @@ impl Directory for LdapDirectory {
         let ctx = Search {
             ldap: conn.ldap.clone(),
             paged,
+            page_size: self.page_size,
             url: &conn.url,
             bind_dn: &self.bind_dn,
             timeout: conn.timeout,
@@ -84,6 +101,21 @@ impl Directory for LdapDirectory {
         }
         let schema = conn.block_on(read_schema(&ctx, conn.dse.subschema.as_deref()));
         let (filter, attrs) = known_filter(schema.as_ref(), &self.targets);
+        // One connection per search that runs at once (see Conn::another).
+        let on = |ldap: Ldap| Search {
+            ldap,
+            ..ctx.clone()
+        };
+        let domains_ctx = on(if paged {
+            conn.another()?
+        } else {
+            conn.ldap.clone()
+        });
+        let others_ctx = on(if paged && filter.is_some() {
+            conn.another()?
+        } else {
+            conn.ldap.clone()
+        });
         conn.block_on(async {
             // All three requests go out before any result is read, so the
             // server filters the accounts while the config and domains
@@ -91,11 +123,11 @@ impl Directory for LdapDirectory {
             let mut config = ctx
                 .start(CONFIG_BASE, "(objectClass=*)", all_attrs())
                 .await?;
-            let mut domains = ctx
+            let mut domains = domains_ctx
                 .start("", "(objectClass=zimbraDomain)", all_attrs())
                 .await?;
             let mut others = match &filter {
-                Some(f) => Some(ctx.start("", f, attrs).await?),
+                Some(f) => Some(others_ctx.start("", f, attrs).await?),
                 None => None,
             };
             ctx.drain(&mut config, "the config branch", &|_| false, visit)
@@ -128,6 +160,12 @@ fn known_filter(schema: Option<&Schema>, targets: &[IpAddr]) -> (Option<String>,
     let mut terms = Vec::new();
     let mut attrs = Vec::new();
     for rule in zimbra::attributes() {
+        if !ACCOUNT_LEVEL
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(rule.name))
+        {
+            continue;
+        }
         let (known, substr) = match schema {
             Some(s) => (s.knows(rule.name), s.has_substr(rule.name)),
             None => (true, false),
@@ -174,9 +212,11 @@ async fn read_schema(ctx: &Search<'_>, subschema: Option<&str>) -> Option<Schema
 type Stream = SearchStream<'static, String, Vec<String>>;
 
 /// What every search of one scan shares.
+#[derive(Clone)]
 struct Search<'a> {
     ldap: Ldap,
     paged: bool,
+    page_size: i32,
     url: &'a str,
     bind_dn: &'a str,
     timeout: std::time::Duration,
@@ -188,7 +228,7 @@ impl Search<'_> {
         let mut adapters: Vec<Box<dyn Adapter<'static, String, Vec<String>>>> =
             vec![Box::new(EntriesOnly::new())];
         if self.paged {
-            adapters.push(Box::new(PagedResults::new(PAGE)));
+            adapters.push(Box::new(PagedResults::new(self.page_size)));
         }
         let mut ldap = self.ldap.clone();
         ldap.with_timeout(self.timeout)
@@ -304,6 +344,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn account_level_attributes_are_in_the_tables() {
+        for a in ACCOUNT_LEVEL {
+            assert!(zimbra::attribute(a).is_some(), "{a}");
+        }
+    }
+
+    #[test]
     fn config_branch_is_recognized_in_any_case() {
         for (dn, want) in [
             ("cn=zimbra", true),
@@ -322,23 +369,26 @@ mod tests {
     fn known_filter_uses_what_the_server_knows() {
         let schema = Schema::parse([
             "( 1.1 NAME 'zimbraMailTransport' EQUALITY caseIgnoreIA5Match SUBSTR caseIgnoreIA5SubstringsMatch )",
-            "( 1.2 NAME 'zimbraMtaMyNetworks' EQUALITY caseIgnoreIA5Match SUBSTR caseIgnoreIA5SubstringsMatch )",
-            "( 1.3 NAME 'zimbraSmtpHostname' EQUALITY caseIgnoreIA5Match )",
+            "( 1.2 NAME 'zimbraWebClientAllowedIPs' EQUALITY caseIgnoreIA5Match SUBSTR caseIgnoreIA5SubstringsMatch )",
+            "( 1.3 NAME 'zimbraFreebusyExchangeURL' EQUALITY caseIgnoreIA5Match )",
+            "( 1.4 NAME 'zimbraMtaMyNetworks' EQUALITY caseIgnoreIA5Match SUBSTR caseIgnoreIA5SubstringsMatch )",
         ]);
         let t: Vec<IpAddr> = vec!["192.0.2.1".parse().unwrap()];
         let (f, attrs) = known_filter(Some(&schema), &t);
         let f = f.unwrap();
         assert!(f.starts_with("(&(!(objectClass=zimbraDomain))(|"), "{f}");
         assert!(f.contains("(zimbraMailTransport=*192*0*2*1*)"), "{f}");
-        assert!(f.contains("(zimbraMtaMyNetworks=*)"), "{f}");
-        assert!(f.contains("(zimbraSmtpHostname=*)"), "{f}");
+        assert!(f.contains("(zimbraWebClientAllowedIPs=*)"), "{f}");
+        assert!(f.contains("(zimbraFreebusyExchangeURL=*)"), "{f}");
+        // Config-only attributes are read with the config entries.
+        assert!(!f.contains("zimbraMtaMyNetworks"), "{f}");
         assert!(!f.contains("zimbraVirtualIPAddress"), "{f}");
         assert_eq!(
             attrs,
             [
-                "zimbraMtaMyNetworks",
-                "zimbraSmtpHostname",
-                "zimbraMailTransport"
+                "zimbraWebClientAllowedIPs",
+                "zimbraMailTransport",
+                "zimbraFreebusyExchangeURL"
             ]
         );
         // A parse of the filter as ldap3 does it must succeed.
@@ -347,7 +397,7 @@ mod tests {
         // Without a schema every table attribute is selected by presence.
         let (f, attrs) = known_filter(None, &t);
         let f = f.unwrap();
-        assert_eq!(attrs.len(), zimbra::attributes().len());
+        assert_eq!(attrs.len(), ACCOUNT_LEVEL.len());
         assert!(!f.contains("=*192"), "{f}");
         // A server that knows none: no search at all.
         let (f, _) = known_filter(Some(&Schema::parse([])), &t);

@@ -86,6 +86,9 @@ pub struct Settings {
     /// Read every attribute of every entry, not only the known address
     /// attributes of accounts.
     pub deep: bool,
+    /// Entries per page of a paged search: large enough to keep round
+    /// trips few, small enough to bound what waits in memory.
+    pub page_size: i32,
 }
 
 /// The localconfig keys read here.
@@ -184,6 +187,7 @@ impl Settings {
             connect_timeout: CONNECT_TIMEOUT,
             operation_timeout: OPERATION_TIMEOUT,
             deep: o.deep,
+            page_size: 1000,
         }))
     }
 }
