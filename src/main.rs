@@ -231,7 +231,7 @@ struct ProbeArgs {
 
     /// Seconds to wait for each connection, reply and DNS answer.
     #[arg(long, value_name = "SECS", default_value_t = 3.0, value_parser = parse_timeout)]
-    timeout: f64,
+    probe_timeout: f64,
 }
 
 fn parse_timeout(s: &str) -> std::result::Result<f64, String> {
@@ -390,7 +390,7 @@ fn verify_request(
     req.hostname = p.hostname.clone();
     req.dns_server = p.dns_server;
     req.outside_source = p.outside_source;
-    req.timeout = std::time::Duration::from_secs_f64(p.timeout);
+    req.timeout = std::time::Duration::from_secs_f64(p.probe_timeout);
     req
 }
 
@@ -473,6 +473,14 @@ struct ApplyArgs {
     /// and test labs (`[mta]` then `reload = "..."`; `timeout = SECONDS`).
     #[arg(long, value_name = "FILE")]
     services: Option<PathBuf>,
+
+    /// Do not verify the host after the last step (by default a failed
+    /// check of `zmreip verify` rolls the run back, unless --no-rollback).
+    #[arg(long)]
+    no_verify: bool,
+
+    #[command(flatten)]
+    probe: ProbeArgs,
 
     /// Colour the plan shown before confirmation.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
@@ -583,7 +591,7 @@ fn apply(a: ApplyArgs) -> Result<()> {
     if plan.changes.is_empty() && plan.actions.is_empty() {
         return emit("nothing to change: the plan has no changes and no service actions\n");
     }
-    let opts = zmreip::apply::Options {
+    let mut opts = zmreip::apply::Options {
         root: a.host.root.clone(),
         zimbra_home: a.host.zimbra_home.clone(),
         ldif: a.host.ldif.clone(),
@@ -598,8 +606,21 @@ fn apply(a: ApplyArgs) -> Result<()> {
             deep: a.host.deep,
         },
         no_directory: a.host.no_directory,
+        verify: None,
     };
     let prepared = zmreip::apply::prepare(plan, &opts)?;
+    if !a.no_verify {
+        let to = zmreip::verify::plan_addrs(&prepared.plan.to)?;
+        let from = zmreip::verify::plan_addrs(&prepared.plan.from)?;
+        let mut req = verify_request(to, from, &a.host, &a.probe);
+        req.derived = prepared
+            .plan
+            .derived
+            .iter()
+            .map(|d| d.file.clone())
+            .collect();
+        opts.verify = Some(req);
+    }
     if !a.yes {
         emit(&zmreip::plan::render::text(&prepared.plan, color))?;
         emit(&zmreip::apply::summary(&prepared))?;

@@ -61,6 +61,9 @@ pub struct Options {
     pub ldap: Overrides,
     /// `--no-directory`: a plan with directory changes is refused.
     pub no_directory: bool,
+    /// Verify the host after the last step; a failed check rolls the run
+    /// back (unless `no_rollback`). `None`: not verified.
+    pub verify: Option<crate::verify::VerifyRequest>,
 }
 
 /// A service action that is not run by zmreip: the admin runs it.

@@ -420,7 +420,12 @@ pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) 
             return Err(failed(&mut ex, k, e));
         }
     }
+    let verified = match &opts.verify {
+        Some(req) => verify_after(&mut ex, req, opts.no_restart)?,
+        None => Vec::new(),
+    };
     let mut out = finish(&j, &info)?;
+    out.lines.splice(1..1, verified);
     if !p.plan.handoffs.is_empty() {
         out.lines.push("still to do off this host:".into());
         out.lines.extend(
@@ -439,8 +444,70 @@ fn failed(ex: &mut Exec, k: usize, e: Error) -> Error {
     let desc = ex.step(k).describe();
     let n = ex.info.steps.len();
     let _ = ex.j.log(&Event::Fail(k, e.to_string()));
-    let id = ex.j.id.clone();
     let head = format!("step {k} of {n} ({desc}) failed: {e}");
+    (ex.report)(&format!("step {k} failed; rolling back"));
+    roll_back_after(ex, head)
+}
+
+/// Verifies the host once every step is done (DESIGN.md: a failed check
+/// rolls the run back unless told not to). Returns lines for the outcome.
+/// Skipped, with the command to run later, when the services were not
+/// restarted or no new address is up on this host yet (the admin brings
+/// it up after apply).
+fn verify_after(
+    ex: &mut Exec,
+    req: &crate::verify::VerifyRequest,
+    no_restart: bool,
+) -> Result<Vec<String>> {
+    let later = crate::verify::command_line(req);
+    if no_restart {
+        return Ok(vec![format!(
+            "not verified: the services were not restarted; once they are, run `{later}`"
+        )]);
+    }
+    if !req.new.iter().any(|a| crate::verify::is_local(a.addr)) {
+        let new: Vec<String> = req.new.iter().map(|a| a.addr.to_string()).collect();
+        return Ok(vec![format!(
+            "not verified: {} is not up on this host yet; once it is, run `{later}`",
+            new.join(", ")
+        )]);
+    }
+    (ex.report)("verifying the host on the new address");
+    let report = crate::verify::run(req);
+    let _ =
+        ex.j.create_file("verify.json", crate::verify::json(&report).as_bytes());
+    if !report.failed() {
+        use crate::verify::Status;
+        return Ok(vec![format!(
+            "verified: {} checks passed, {} skipped (`{later}` runs them again)",
+            report.count(Status::Pass),
+            report.count(Status::Skip)
+        )]);
+    }
+    let n = ex.info.steps.len();
+    let ids: Vec<&str> = report.failures().map(|c| c.id.as_str()).collect();
+    let _ = ex.j.log(&Event::Fail(
+        n,
+        format!("verify failed: {}", ids.join(", ")),
+    ));
+    let mut head = format!("verify failed after all {n} steps: {}", ids.join(", "));
+    for c in report.failures() {
+        head.push_str(&format!("\n    {}: {}", c.id, c.summary));
+        for e in crate::verify::rescan::capped(c.evidence.clone())
+            .iter()
+            .take(6)
+        {
+            head.push_str(&format!("\n        {e}"));
+        }
+    }
+    (ex.report)("verify failed; rolling back");
+    Err(roll_back_after(ex, head))
+}
+
+/// After a failure described by `head`: roll back unless told not to, and
+/// say what happened.
+fn roll_back_after(ex: &mut Exec, head: String) -> Error {
+    let id = ex.j.id.clone();
     if ex.info.no_rollback {
         let _ = ex.j.set_state(State::Failed);
         return Error::other(
@@ -450,8 +517,10 @@ fn failed(ex: &mut Exec, k: usize, e: Error) -> Error {
             ),
         );
     }
-    (ex.report)(&format!("step {k} failed; rolling back"));
     ex.phase = "rollback";
+    // The service steps may have restarted the directory server: the
+    // connection apply opened is gone, so undoing connects afresh.
+    ex.ldap = None;
     match undo_all(ex, true) {
         Ok(lines) => Error::other(
             format!("{head}\nrolled back: {}", lines.join("; ")),

@@ -13,7 +13,8 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 
-use super::{Check, Ctx, is_local, postfix};
+use super::{Check, Ctx, directory, is_local, postfix};
+use crate::discover::Sources;
 
 const FAMILY: &str = "listeners";
 
@@ -125,7 +126,13 @@ pub fn check(ctx: &Ctx) -> Vec<Check> {
         }
     };
     let sockets = sockets.unwrap_or_default();
-    let expected = expected_ports(ctx, &sockets, &mut out);
+    let (expected, names) = expected_ports(ctx, &sockets, &mut out);
+    let name_of = |port: u16| {
+        names
+            .get(&port)
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| port_name(port))
+    };
     let many = ctx.new.len() > 1;
     for &ip in &ctx.new {
         let at = |name: &str| {
@@ -162,12 +169,12 @@ pub fn check(ctx: &Ctx) -> Vec<Check> {
             let c = match TcpStream::connect_timeout(&to, ctx.req.timeout) {
                 Ok(_) => Check::pass(
                     FAMILY,
-                    &at(&port_name(*port)),
+                    &at(&name_of(*port)),
                     format!("{to} accepts connections"),
                 ),
                 Err(e) => Check::fail(
                     FAMILY,
-                    &at(&port_name(*port)),
+                    &at(&name_of(*port)),
                     format!("{to} does not accept connections: {e}"),
                 ),
             };
@@ -181,41 +188,58 @@ pub fn check(ctx: &Ctx) -> Vec<Check> {
             "no old address given (--old), so stale listeners are not looked for",
         ));
     } else {
-        let stale: Vec<&Listen> = sockets
-            .iter()
-            .filter(|l| ctx.old.contains(&l.addr))
-            .collect();
-        let old: Vec<String> = ctx.old.iter().map(ToString::to_string).collect();
-        out.push(if stale.is_empty() {
-            Check::pass(
-                FAMILY,
-                "old",
-                format!("nothing listens on {}", old.join(", ")),
-            )
-        } else {
-            Check::fail(
-                FAMILY,
-                "old",
-                format!(
-                    "{} socket{} still listen{} on the old address; restart their service",
-                    stale.len(),
-                    if stale.len() == 1 { "" } else { "s" },
-                    if stale.len() == 1 { "s" } else { "" }
-                ),
-            )
-            .with(stale.iter().map(|l| format!("listening on {l}")))
-        });
+        out.push(old_listeners(ctx, &sockets, &expected));
     }
     out
 }
 
+/// Sockets still bound to an old address. While the old address is up
+/// (a move that adds the new address first), only services that should
+/// have moved count: daemons that bind every address (named) rightly
+/// hold the old one too. Once it is gone, anything still bound to it is a
+/// service that was not restarted.
+fn old_listeners(ctx: &Ctx, sockets: &[Listen], expected: &BTreeMap<u16, Vec<String>>) -> Check {
+    let mut stale = Vec::new();
+    let mut notes = Vec::new();
+    for l in sockets.iter().filter(|l| ctx.old.contains(&l.addr)) {
+        if !is_local(l.addr) || expected.contains_key(&l.port) {
+            stale.push(format!("listening on {l}"));
+        } else {
+            notes.push(format!(
+                "listening on {l} (the old address is still up; not a service that moves)"
+            ));
+        }
+    }
+    let old: Vec<String> = ctx.old.iter().map(ToString::to_string).collect();
+    if stale.is_empty() {
+        Check::pass(
+            FAMILY,
+            "old",
+            format!("no service listens on {} any more", old.join(", ")),
+        )
+        .with(notes)
+    } else {
+        let n = stale.len();
+        Check::fail(
+            FAMILY,
+            "old",
+            format!(
+                "{n} socket{} still listen{} on the old address; restart their service",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "s" } else { "" }
+            ),
+        )
+        .with(stale.into_iter().chain(notes))
+    }
+}
+
+/// Expected ports with why, and names for ports the directory names.
+type Expected = (BTreeMap<u16, Vec<String>>, BTreeMap<u16, &'static str>);
+
 /// The ports that should answer on the new address, each with why.
-fn expected_ports(
-    ctx: &Ctx,
-    sockets: &[Listen],
-    out: &mut Vec<Check>,
-) -> BTreeMap<u16, Vec<String>> {
+fn expected_ports(ctx: &Ctx, sockets: &[Listen], out: &mut Vec<Check>) -> Expected {
     let mut expected: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+    let mut names: BTreeMap<u16, &'static str> = BTreeMap::new();
     if let Some(host) = &ctx.host {
         let path = host.zimbra_path("common/conf/master.cf");
         match host.read(&path) {
@@ -264,6 +288,25 @@ fn expected_ports(
             }
         }
     }
+    if let Some(name) = &ctx.hostname {
+        let req = ctx.req;
+        let cfg = Sources::open(&req.root, req.zimbra_home.as_deref(), &req.directory, &[])
+            .and_then(|mut src| directory::read(&mut src, name));
+        match cfg {
+            Ok(Some(cfg)) => {
+                for (port, name, why) in cfg.expected(&ctx.new) {
+                    expected.entry(port).or_default().push(why);
+                    names.insert(port, name);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => out.push(Check::fail(
+                FAMILY,
+                "directory",
+                format!("cannot read the directory for configured listeners: {e}"),
+            )),
+        }
+    }
     for l in sockets {
         let watched =
             l.addr.is_unspecified() || ctx.new.contains(&l.addr) || ctx.old.contains(&l.addr);
@@ -274,7 +317,7 @@ fn expected_ports(
             }
         }
     }
-    expected
+    (expected, names)
 }
 
 /// Host and port of an `ldap://` or `ldaps://` URL (ldapi has neither).

@@ -49,6 +49,7 @@ use crate::host::Host;
 use crate::spec::AddrArg;
 
 pub mod derived;
+pub mod directory;
 pub mod dns;
 pub mod listeners;
 pub mod names;
@@ -358,6 +359,45 @@ pub fn json(r: &Report) -> String {
     s
 }
 
+/// The `zmreip verify` command that runs `req` again, for messages.
+pub fn command_line(req: &VerifyRequest) -> String {
+    let mut words = vec!["zmreip".to_string(), "verify".to_string()];
+    if req.root != std::path::Path::new("/") {
+        words.push("--root".into());
+        words.push(crate::services::shell_quote(&req.root.to_string_lossy()));
+    }
+    for a in &req.new {
+        words.push(format!("--ip {a}"));
+    }
+    for a in &req.old {
+        words.push(format!("--old {a}"));
+    }
+    if let Some(h) = &req.hostname {
+        words.push(format!("--hostname {}", crate::services::shell_quote(h)));
+    }
+    if let Some(s) = req.dns_server {
+        words.push(format!("--dns-server {s}"));
+    }
+    if let Some(s) = req.outside_source {
+        words.push(format!("--outside-source {s}"));
+    }
+    words.join(" ")
+}
+
+/// Addresses as a plan writes them (`172.20.14.25/24`).
+pub fn plan_addrs(list: &[String]) -> crate::Result<Vec<AddrArg>> {
+    list.iter()
+        .map(|s| {
+            s.parse().map_err(|e: String| {
+                crate::Error::other(
+                    format!("the plan's address `{s}` does not read: {e}"),
+                    "make the plan again with `zmreip plan`",
+                )
+            })
+        })
+        .collect()
+}
+
 /// Parses a DNS server given as `IP`, `IP:PORT` or `[IPv6]:PORT` (port 53
 /// when not given).
 pub fn parse_server(s: &str) -> std::result::Result<SocketAddr, String> {
@@ -445,6 +485,32 @@ mod tests {
         assert!(!t.contains("seen-on-pass"));
         assert!(t.ends_with("2 checks: 1 passed, 1 failed, 0 skipped\n"));
         assert!(text(&r, true).contains("seen-on-pass"));
+    }
+
+    #[test]
+    fn command_line_to_run_again() {
+        let mut req = VerifyRequest::new("/", vec!["10.40.7.131/24".parse().unwrap()]);
+        req.old = vec!["172.20.14.25/24".parse().unwrap()];
+        assert_eq!(
+            command_line(&req),
+            "zmreip verify --ip 10.40.7.131/24 --old 172.20.14.25/24"
+        );
+        req.root = "/srv/snap shot".into();
+        req.outside_source = Some("198.51.100.9".parse().unwrap());
+        req.dns_server = Some("127.0.0.1:5353".parse().unwrap());
+        assert_eq!(
+            command_line(&req),
+            "zmreip verify --root '/srv/snap shot' --ip 10.40.7.131/24 --old 172.20.14.25/24 --dns-server 127.0.0.1:5353 --outside-source 198.51.100.9"
+        );
+        assert_eq!(
+            plan_addrs(&["172.20.14.25/24".into(), "2001:db8::25".into()])
+                .unwrap()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["172.20.14.25/24", "2001:db8::25"]
+        );
+        assert!(plan_addrs(&["nonsense".into()]).is_err());
     }
 
     #[test]
