@@ -140,7 +140,7 @@ fn crash_after_every_step_with_a_live_directory() {
         .join(clean.runs().pop().unwrap());
     let prior = std::fs::read_to_string(run.join("directory-before.ldif")).unwrap();
     assert!(
-        prior.contains("zimbraSmtpHostname: 172.20.14.25"),
+        prior.contains("zimbraMailBindAddress: 172.20.14.25"),
         "{prior}"
     );
     assert!(
