@@ -322,7 +322,9 @@ pub struct RunSummary {
 pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
     let locked = journal::is_locked(root);
     let mut out = Vec::new();
-    for id in journal::list(root)? {
+    let ids = journal::list(root)?;
+    let latest = ids.last().cloned();
+    for id in ids {
         let j = journal::Journal::open(root, Some(&id))?;
         let info = run::read_info(&j)?;
         let events = j.events()?;
@@ -338,9 +340,9 @@ pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
             journal::Event::Fail(k, m) => Some(format!("step {k}: {m}")),
             _ => None,
         });
-        let latest = journal::list(root)?.last() == Some(&id);
+        let live = locked && latest.as_ref() == Some(&id);
         let state = match st {
-            State::Running | State::RollingBack if !(locked && latest) => "interrupted".to_string(),
+            State::Running | State::RollingBack if !live => "interrupted".to_string(),
             s => s.as_str().to_string(),
         };
         out.push(RunSummary {
