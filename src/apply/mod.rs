@@ -207,14 +207,14 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
             Some("--no-restart".to_string())
         } else if snapshot {
             Some(format!(
-                "--root {} is not this host's /: its services are not this machine's (give --services FILE to run commands anyway)",
+                "--root {} is not this host's /, so its services are not this machine's; --services FILE runs commands anyway",
                 opts.root.display()
             ))
         } else if a.service == Service::Network && !opts.restart_network {
-            Some("bringing the new address up can cut your SSH session: run it from a console (or apply with --restart-network)".to_string())
+            Some("bringing the new address up can cut your SSH session: run it from a console, or apply with --restart-network".to_string())
         } else if command.is_none() {
             Some(
-                "zmreip knows no command for it on this host (map it in --services FILE)"
+                "zmreip knows no command for it on this host; map it in --services FILE"
                     .to_string(),
             )
         } else {
@@ -272,20 +272,35 @@ pub fn summary(p: &Prepared) -> String {
     for (i, step) in p.steps.iter().enumerate() {
         s.push_str(&format!("  {}. {}\n", i + 1, step.describe()));
     }
-    for m in &p.manual {
-        let cmd = m
-            .command
-            .as_ref()
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| "(no known command)".into());
-        s.push_str(&format!(
-            "  not run: {} {}: {cmd} ({})\n",
-            m.service.as_str(),
-            m.action.as_str(),
-            m.note
-        ));
+    for line in manual_lines(&p.manual, "run by hand") {
+        s.push_str(&format!("  {line}\n"));
     }
     s
+}
+
+/// The actions the admin runs by hand, grouped by why.
+pub(crate) fn manual_lines(manual: &[Manual], lead: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut notes: Vec<&str> = Vec::new();
+    for m in manual {
+        if !notes.contains(&m.note.as_str()) {
+            notes.push(&m.note);
+        }
+    }
+    for note in notes {
+        out.push(format!("not run ({note}); {lead}:"));
+        for m in manual.iter().filter(|m| m.note == note) {
+            out.push(match &m.command {
+                Some(c) => format!("    {c}"),
+                None => format!(
+                    "    ({} {}: no known command)",
+                    m.service.as_str(),
+                    m.action.as_str()
+                ),
+            });
+        }
+    }
+    out
 }
 
 fn is_slash(root: &Path) -> bool {
@@ -325,7 +340,9 @@ pub struct RunSummary {
 pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
     let locked = journal::is_locked(root);
     let mut out = Vec::new();
-    for id in journal::list(root)? {
+    let ids = journal::list(root)?;
+    let latest = ids.last().cloned();
+    for id in ids {
         let j = journal::Journal::open(root, Some(&id))?;
         let info = run::read_info(&j)?;
         let events = j.events()?;
@@ -341,9 +358,9 @@ pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
             journal::Event::Fail(k, m) => Some(format!("step {k}: {m}")),
             _ => None,
         });
-        let latest = journal::list(root)?.last() == Some(&id);
+        let live = locked && latest.as_ref() == Some(&id);
         let state = match st {
-            State::Running | State::RollingBack if !(locked && latest) => "interrupted".to_string(),
+            State::Running | State::RollingBack if !live => "interrupted".to_string(),
             s => s.as_str().to_string(),
         };
         out.push(RunSummary {

@@ -544,38 +544,13 @@ fn finish(j: &Journal, info: &RunInfo) -> Result<Outcome> {
         info.changes,
         info.steps.len()
     )];
-    lines.extend(manual_lines(info, "to finish, run"));
+    lines.extend(super::manual_lines(&info.manual, "to finish, run"));
     lines.push(format!("undo with `zmreip rollback {}`", j.id));
     Ok(Outcome {
         run_id: j.id.clone(),
         state: State::Applied,
         lines,
     })
-}
-
-/// The actions the admin runs by hand, grouped by why.
-fn manual_lines(info: &RunInfo, lead: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut notes: Vec<&str> = Vec::new();
-    for m in &info.manual {
-        if !notes.contains(&m.note.as_str()) {
-            notes.push(&m.note);
-        }
-    }
-    for note in notes {
-        out.push(format!("not run ({note}); {lead}:"));
-        for m in info.manual.iter().filter(|m| m.note == note) {
-            out.push(match &m.command {
-                Some(c) => format!("    {c}"),
-                None => format!(
-                    "    ({} {}: no known command)",
-                    m.service.as_str(),
-                    m.action.as_str()
-                ),
-            });
-        }
-    }
-    out
 }
 
 /// Undoes every begun file step (last first) and re-runs the service
@@ -706,8 +681,8 @@ pub fn rollback(
     };
     let mut lines = vec![format!("rolled back run {}", j.id)];
     lines.extend(undo_all(&mut ex, force)?);
-    lines.extend(manual_lines(
-        &info,
+    lines.extend(super::manual_lines(
+        &info.manual,
         "if you ran these by hand, run them again now",
     ));
     Ok(Outcome {

@@ -732,7 +732,8 @@ pub fn parse_ldif(text: &str, dir: &Path) -> Result<Vec<crate::directory::Entry>
 }
 
 /// The directory values a step changes, as they were, as LDIF content
-/// records (for the journal and for people).
+/// records (for the journal and for people): one record per entry, with
+/// only the edited attributes.
 pub fn prior_ldif(edits: &[AttrEdit]) -> String {
     let mut by_dn: Vec<(&str, Vec<&AttrEdit>)> = Vec::new();
     for e in edits {
@@ -747,57 +748,13 @@ pub fn prior_ldif(edits: &[AttrEdit]) -> String {
     let mut out =
         String::from("# The directory values zmreip changed, as they were before.\nversion: 1\n\n");
     for (dn, es) in by_dn {
-        let entry = crate::directory::Entry {
-            dn: dn.to_string(),
-            attrs: es
-                .iter()
-                .map(|e| (e.attribute.clone(), e.before.clone()))
-                .collect(),
-        };
-        out.push_str(&entry_ldif(&entry));
-        out.push('\n');
-    }
-    out
-}
-
-/// One entry as LDIF content lines, through the same value encoding as
-/// the change records.
-fn entry_ldif(entry: &crate::directory::Entry) -> String {
-    // change_records writes `add:` values with the right base64 and
-    // folding; an add of every value from nothing gives those lines.
-    let edits: Vec<ValueEdit> = entry
-        .attrs
-        .iter()
-        .map(|(a, v)| ValueEdit {
-            dn: entry.dn.clone(),
-            attribute: a.clone(),
-            before: Vec::new(),
-            after: v.clone(),
-        })
-        .collect();
-    let records = ldif::change_records(&edits);
-    let mut out = String::new();
-    let mut dn_written = false;
-    for line in records.lines() {
-        if line.starts_with("dn:") {
-            if !dn_written {
-                out.push_str(line);
-                out.push('\n');
-                dn_written = true;
+        ldif::push_line(&mut out, "dn", dn);
+        for e in es {
+            for v in &e.before {
+                ldif::push_line(&mut out, &e.attribute, v);
             }
-        } else if line == "changetype: modify"
-            || line == "-"
-            || line.is_empty()
-            || line.starts_with("add: ")
-        {
-            continue;
-        } else {
-            out.push_str(line);
-            out.push('\n');
         }
-    }
-    if !dn_written {
-        out.push_str(&format!("dn: {}\n", entry.dn));
+        out.push('\n');
     }
     out
 }
