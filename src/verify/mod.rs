@@ -513,6 +513,77 @@ mod tests {
         assert!(plan_addrs(&["nonsense".into()]).is_err());
     }
 
+    /// A host root that kept the old address in /etc/hosts, in
+    /// postfix's mynetworks and in a regenerated LDAP map.
+    fn stale_root() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        let w = |p: &str, t: &str| {
+            let f = d.path().join(p);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, t).unwrap();
+        };
+        w(
+            "etc/hosts",
+            "127.0.0.1 localhost\n192.0.2.25 mail.corp.example mail\n",
+        );
+        w(
+            "opt/zimbra/common/conf/main.cf",
+            "myhostname = mail.corp.example\nmynetworks = 127.0.0.0/8 192.0.2.0/24\n",
+        );
+        w(
+            "opt/zimbra/common/conf/master.cf",
+            "[127.0.0.1]:10025 inet n - n - - smtpd\n",
+        );
+        w(
+            "opt/zimbra/conf/ldap-vmm.cf",
+            "server_host = ldap://192.0.2.25:389\nbind_pw = s3cret\n",
+        );
+        d
+    }
+
+    #[test]
+    fn a_host_left_on_the_old_address_fails_where_it_should() {
+        let d = stale_root();
+        let mut req = VerifyRequest::new(d.path(), vec!["127.0.0.1/8".parse().unwrap()]);
+        req.old = vec!["192.0.2.25/24".parse().unwrap()];
+        req.hostname = Some("mail.corp.example".into());
+        req.timeout = Duration::from_millis(500);
+        let r = run(&req);
+        let status = |id: &str| {
+            r.checks
+                .iter()
+                .find(|c| c.id == id)
+                .unwrap_or_else(|| panic!("no check {id} in {r:#?}"))
+                .status
+        };
+        assert_eq!(r.hostname.as_deref(), Some("mail.corp.example"));
+        assert_eq!(status("listeners.address"), Status::Pass);
+        // No public SMTP service in master.cf, and the split-DNS server is
+        // unknown: skipped, not failed.
+        assert_eq!(status("names.split-dns"), Status::Skip);
+        assert_eq!(status("names.resolver"), Status::Fail);
+        assert_eq!(status("derived.mynetworks"), Status::Fail);
+        assert_eq!(status("derived.files"), Status::Fail);
+        assert_eq!(status("rescan.sources"), Status::Fail);
+        assert!(r.failed());
+        let files = r.checks.iter().find(|c| c.id == "derived.files").unwrap();
+        assert_eq!(
+            files.evidence,
+            [
+                "/opt/zimbra/common/conf/main.cf:2: 192.0.2.0/24 (network-contains)",
+                "/opt/zimbra/conf/ldap-vmm.cf:1: 192.0.2.25:389 (url-host)",
+            ]
+        );
+        // Evidence names places and matches, never whole lines.
+        let all = json(&r);
+        assert!(!all.contains("s3cret"), "{all}");
+        let resolver = r.checks.iter().find(|c| c.id == "names.resolver").unwrap();
+        assert_eq!(
+            resolver.summary,
+            "mail.corp.example still resolves to the old address 192.0.2.25 in /etc/hosts"
+        );
+    }
+
     #[test]
     fn dns_server_spellings() {
         let ok = [
