@@ -199,6 +199,22 @@ lab_down() {
     fi
 }
 
+# lab_sweep: removes the namespaces of labs whose driver died without
+# tearing down (killed with SIGKILL): their names carry the driver's PID.
+lab_sweep() {
+    local ns pid owner
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+        [[ $ns =~ ^zl([0-9]+)-[0-9]+-[so]$ ]] || continue
+        owner=${BASH_REMATCH[1]}
+        [ -d "/proc/$owner" ] && continue
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            kill -9 "$pid" 2>/dev/null || true
+        done
+        ip netns del "$ns" 2>/dev/null || true
+        say "lab: removed the namespace $ns of an interrupted run"
+    done
+}
+
 lab_down_all() {
     local d
     for d in "${LABS[@]}"; do
