@@ -372,6 +372,23 @@ pub fn command_line(req: &VerifyRequest) -> String {
     for a in &req.old {
         words.push(format!("--old {a}"));
     }
+    let q = |p: &std::path::Path| crate::services::shell_quote(&p.to_string_lossy());
+    let dir = &req.directory;
+    if let Some(p) = &dir.ldif {
+        words.push(format!("--ldif {}", q(p)));
+    }
+    for u in &dir.ldap.urls {
+        words.push(format!("--ldap-url {}", crate::services::shell_quote(u)));
+    }
+    if let Some(dn) = &dir.ldap.bind_dn {
+        words.push(format!("--bind-dn {}", crate::services::shell_quote(dn)));
+    }
+    if let Some(p) = &dir.ldap.password_file {
+        words.push(format!("--bind-password-file {}", q(p)));
+    }
+    if dir.none {
+        words.push("--no-directory".into());
+    }
     if let Some(h) = &req.hostname {
         words.push(format!("--hostname {}", crate::services::shell_quote(h)));
     }
@@ -501,6 +518,16 @@ mod tests {
         assert_eq!(
             command_line(&req),
             "zmreip verify --root '/srv/snap shot' --ip 10.40.7.131/24 --old 172.20.14.25/24 --dns-server 127.0.0.1:5353 --outside-source 198.51.100.9"
+        );
+        req.root = "/".into();
+        req.dns_server = None;
+        req.outside_source = None;
+        req.directory.ldap.urls = vec!["ldapi://%2Frun%2Fldapi".into()];
+        req.directory.ldap.bind_dn = Some("uid=zimbra,cn=admins,cn=zimbra".into());
+        req.directory.ldap.password_file = Some("/root/ldap.pw".into());
+        assert_eq!(
+            command_line(&req),
+            "zmreip verify --ip 10.40.7.131/24 --old 172.20.14.25/24 --ldap-url ldapi://%2Frun%2Fldapi --bind-dn uid=zimbra,cn=admins,cn=zimbra --bind-password-file /root/ldap.pw"
         );
         assert_eq!(
             plan_addrs(&["172.20.14.25/24".into(), "2001:db8::25".into()])
