@@ -7,6 +7,9 @@
 //! outside mynetworks it must be refused (`Relay access denied`). Both
 //! stop at RCPT: `RSET` and `QUIT` follow, no DATA is ever sent, so
 //! nothing is queued or delivered.
+//!
+//! The probes talk to port 25 of the first new address given (a dual-stack
+//! move gives the IPv4 one first); the listeners family covers the others.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
