@@ -5,8 +5,10 @@
 //! next. The binary (`src/main.rs`) only parses the command line.
 
 pub mod addr;
+pub mod check;
 pub mod directory;
 pub mod discover;
+pub mod dns;
 pub mod error;
 pub mod host;
 pub mod model;

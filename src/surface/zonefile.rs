@@ -247,7 +247,10 @@ pub fn universe(host: &Host, extra: &[ZoneFileArg]) -> Result<Vec<Zone>> {
     // for one zone changes the others.
     let mut count: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for z in &out {
-        count.entry(z.file.clone()).or_default().push(z.name.clone());
+        count
+            .entry(z.file.clone())
+            .or_default()
+            .push(z.name.clone());
     }
     for z in &mut out {
         let names = &count[&z.file];
@@ -331,7 +334,14 @@ fn load(host: &Host, zone: &Zone, text: &str) -> Result<Loaded> {
         origin: zone.name.clone(),
         ..Default::default()
     };
-    load_file(host, &zone.file, text.to_string(), &mut state, &mut loaded, 0)?;
+    load_file(
+        host,
+        &zone.file,
+        text.to_string(),
+        &mut state,
+        &mut loaded,
+        0,
+    )?;
     Ok(loaded)
 }
 
@@ -353,7 +363,7 @@ fn load_file(
     out.texts.push((path.to_string(), text));
     for item in items {
         match item {
-            Item::Record(r) => out.records.push(r),
+            Item::Record(r) => out.records.push(*r),
             Item::Generate { line, toks } => out.generates.push((path.to_string(), line, toks)),
             Item::Include { line, file, origin } => {
                 let inc = if file.starts_with('/') {
@@ -363,7 +373,11 @@ fn load_file(
                     format!("{dir}/{file}")
                 };
                 let Some(t) = host.read(&inc)? else {
-                    return Err(Error::parse(path, line, format!("$INCLUDE file `{inc}` does not exist")));
+                    return Err(Error::parse(
+                        path,
+                        line,
+                        format!("$INCLUDE file `{inc}` does not exist"),
+                    ));
                 };
                 // RFC 1035 §5.1: the origin returns to what it was after
                 // the included file.
@@ -464,7 +478,8 @@ pub fn analyze_zone(
     if !out.edits.is_empty() {
         if let Some(why) = &zone.blocked {
             out.edits.clear();
-            out.warnings.push(Notice::new("zone-not-edited", why.clone()));
+            out.warnings
+                .push(Notice::new("zone-not-edited", why.clone()));
         } else {
             bump_serial(zone, &loaded, today, &mut out);
         }
@@ -482,7 +497,13 @@ fn delegations(zone: &Zone, records: &[Record]) -> Vec<String> {
         .collect()
 }
 
-fn address_record(r: &Record, delegations: &[String], ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
+fn address_record(
+    r: &Record,
+    delegations: &[String],
+    ctx: &Ctx,
+    mode: Mode,
+    out: &mut Out,
+) -> bool {
     let Some(t) = r.rdata.first() else {
         return false;
     };
@@ -513,9 +534,13 @@ fn address_record(r: &Record, delegations: &[String], ctx: &Ctx, mode: Mode, out
     true
 }
 
+/// Per byte of a joined TXT text: the token and the line range it came
+/// from.
+type ByteOrigins = Vec<(usize, Range<usize>)>;
+
 /// The logical text of a TXT record (its strings joined, RFC 7208 §3.3)
-/// and, per byte, the token and the line range it came from.
-fn txt_text(r: &Record) -> Option<(String, Vec<(usize, Range<usize>)>)> {
+/// and where each byte came from.
+fn txt_text(r: &Record) -> Option<(String, ByteOrigins)> {
     let mut bytes = Vec::new();
     let mut map = Vec::new();
     for (k, t) in r.rdata.iter().enumerate() {
@@ -593,47 +618,62 @@ fn spf_net(v: &str) -> Option<ipnet::IpNet> {
         .or_else(|| v.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
-fn txt_record(r: &Record, ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
-    let Some((text, map)) = txt_text(r) else {
-        return false;
-    };
-    let line = r.rdata.first().map(|t| t.line).unwrap_or(r.line);
-    let tgt = target(&r.file, line);
-    if !ctx.matcher.may_match(&text) || ctx.matcher.find(&text).is_empty() {
-        return false;
+/// What SPF rewriting decided for one TXT record.
+#[derive(Debug, Default)]
+pub(crate) struct SpfOutcome {
+    /// Edits of the joined SPF text: byte range → replacement, reason.
+    pub edits: Vec<(Range<usize>, String, String)>,
+    pub findings: Vec<Finding>,
+    pub warnings: Vec<Notice>,
+    /// A positive mechanism names an old address (the RRset moves).
+    pub moved: bool,
+}
+
+/// Decides the SPF edits for one TXT text (strings joined). `place` names
+/// where the record is, for messages (`/etc/bind/db.x:7`, a zone).
+/// Findings carry `target`. Without a rewriter only findings are made.
+pub(crate) fn spf_edits(
+    text: &str,
+    owner: &str,
+    place: &str,
+    target: &Target,
+    ctx_matcher: &crate::addr::Matcher,
+    rewriter: Option<&crate::policy::Rewriter>,
+    surface: &str,
+) -> SpfOutcome {
+    let mut out = SpfOutcome::default();
+    if !ctx_matcher.may_match(text) || ctx_matcher.find(text).is_empty() {
+        return out;
     }
-    if !is_spf(&text) {
-        out.findings.extend(find(ctx.matcher, NAME, &tgt, &text));
+    if !is_spf(text) {
+        out.findings
+            .extend(find(ctx_matcher, surface, target, text));
         out.warnings.push(Notice::new(
             "zone-txt-unchanged",
             format!(
-                "{}:{line}: the TXT record of {} mentions an old address but is not SPF; change it by hand if it matters",
-                r.file, r.owner
+                "{place}: the TXT record of {owner} mentions an old address but is not SPF; change it by hand if it matters"
             ),
         ));
-        return false;
+        return out;
     }
-    let terms = spf_terms(&text);
+    let terms = spf_terms(text);
     // Networks authorized by positive ip4:/ip6: mechanisms that do not
     // hold an old address: a new entry they already cover is not added.
     let mut covered: Vec<ipnet::IpNet> = terms
         .iter()
-        .filter(|t| t.positive() && ctx.matcher.find(t.value).is_empty())
+        .filter(|t| t.positive() && ctx_matcher.find(t.value).is_empty())
         .filter_map(|t| spf_net(t.value))
         .collect();
-    // Logical edits: byte range of the SPF text → replacement.
-    let mut edits: Vec<(Range<usize>, String, String)> = Vec::new();
-    let mut moved = false;
     for term in &terms {
-        let found = find(ctx.matcher, NAME, &tgt, term.value);
+        let found = find(ctx_matcher, surface, target, term.value);
         if found.is_empty() {
             continue;
         }
         out.findings.extend(found.into_iter().map(|mut f| {
-            f.context = text.clone();
+            f.context = text.to_string();
             f
         }));
-        let Some(rw) = ctx.rewriter else {
+        let Some(rw) = rewriter else {
             continue;
         };
         if !term.positive() {
@@ -645,18 +685,18 @@ fn txt_record(r: &Record, ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
             out.warnings.push(Notice::new(
                 code,
                 format!(
-                    "{}:{line}: `{}` in the SPF record of {} {what} the old address; it is left as it is, never turned against the new one",
-                    r.file, term.text, r.owner
+                    "{place}: `{}` in the SPF record of {owner} {what} the old address; it is left as it is, never turned against the new one",
+                    term.text
                 ),
             ));
             continue;
         }
         let res = rw.rewrite(&[term.value], ValueKind::TrustList { loopback: false });
-        out.warnings.extend(at(res.notes, &tgt));
+        out.warnings.extend(at(res.notes, target));
         if !res.changed {
             continue;
         }
-        moved = true;
+        out.moved = true;
         let mut parts = Vec::new();
         let mut reasons = res.reasons.clone();
         for p in res.after.concat().split_whitespace() {
@@ -676,12 +716,57 @@ fn txt_record(r: &Record, ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
             // The mechanism goes away: take its leading space with it.
             range.start -= 1;
         }
-        edits.push((
+        out.edits.push((
             range,
             parts.join(" "),
-            format!("SPF of {}: {}", r.owner, reasons.join("; ")),
+            format!("SPF of {owner}: {}", reasons.join("; ")),
         ));
     }
+    out
+}
+
+/// Applies edits of the joined text to the strings it was joined from:
+/// a replacement goes into the string where the edited range starts, the
+/// rest of the range is removed from whichever strings held it.
+pub(crate) fn edit_strings(
+    strings: &[Vec<u8>],
+    edits: &[(Range<usize>, String, String)],
+) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = vec![Vec::new(); strings.len()];
+    let mut i = 0;
+    for (k, s) in strings.iter().enumerate() {
+        for &b in s {
+            if let Some((_, repl, _)) = edits.iter().find(|(r, _, _)| r.start == i) {
+                out[k].extend_from_slice(repl.as_bytes());
+            }
+            if !edits.iter().any(|(r, _, _)| r.contains(&i)) {
+                out[k].push(b);
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+fn txt_record(r: &Record, ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
+    let Some((text, map)) = txt_text(r) else {
+        return false;
+    };
+    let line = r.rdata.first().map(|t| t.line).unwrap_or(r.line);
+    let tgt = target(&r.file, line);
+    let place = format!("{}:{line}", r.file);
+    let spf = spf_edits(
+        &text,
+        &r.owner,
+        &place,
+        &tgt,
+        ctx.matcher,
+        ctx.rewriter,
+        NAME,
+    );
+    out.findings.extend(spf.findings);
+    out.warnings.extend(spf.warnings);
+    let (edits, moved) = (spf.edits, spf.moved);
     if mode != Mode::Move || edits.is_empty() {
         return moved;
     }
@@ -702,7 +787,11 @@ fn txt_record(r: &Record, ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
             let (Some(a), Some(b)) = (bytes.first(), bytes.last()) else {
                 continue;
             };
-            let text = if k == *first_tok { repl.clone() } else { String::new() };
+            let text = if k == *first_tok {
+                repl.clone()
+            } else {
+                String::new()
+            };
             sizes[k] = sizes[k] + text.len() - bytes.len();
             line_edits.push((tok.line, a.start..b.end, text, reason.clone()));
         }
@@ -853,7 +942,13 @@ fn ptr_record(
 }
 
 /// PTR records that move into `zone` from another zone served here.
-fn incoming_ptrs(zone: &Zone, loaded: &Loaded, universe: &[Zone], ctx: &Ctx, out: &mut Out) -> Result<()> {
+fn incoming_ptrs(
+    zone: &Zone,
+    loaded: &Loaded,
+    universe: &[Zone],
+    ctx: &Ctx,
+    out: &mut Out,
+) -> Result<()> {
     let Some(rw) = ctx.rewriter else {
         return Ok(());
     };
@@ -861,7 +956,8 @@ fn incoming_ptrs(zone: &Zone, loaded: &Loaded, universe: &[Zone], ctx: &Ctx, out
     for pair in rw.pairs() {
         let new_name = format!("{}.", reverse_name(pair.new));
         let old_name = format!("{}.", reverse_name(pair.old));
-        if zone_for(&new_name, universe, zone.view.as_deref()).map(|z| &z.file) != Some(&zone.file) {
+        if zone_for(&new_name, universe, zone.view.as_deref()).map(|z| &z.file) != Some(&zone.file)
+        {
             continue;
         }
         let Some(src) = zone_for(&old_name, universe, zone.view.as_deref()) else {
@@ -888,7 +984,10 @@ fn incoming_ptrs(zone: &Zone, loaded: &Loaded, universe: &[Zone], ctx: &Ctx, out
             let exists = loaded.records.iter().any(|x| {
                 x.rtype == "PTR"
                     && x.owner == new_name
-                    && x.rdata.first().and_then(|t| absolute(&t.raw, &x.origin)).as_deref()
+                    && x.rdata
+                        .first()
+                        .and_then(|t| absolute(&t.raw, &x.origin))
+                        .as_deref()
                         == Some(ptr_target.as_str())
             });
             if exists {
@@ -897,7 +996,10 @@ fn incoming_ptrs(zone: &Zone, loaded: &Loaded, universe: &[Zone], ctx: &Ctx, out
             let ttl = r.ttl.map(|t| format!("{t}\t")).unwrap_or_default();
             lines.push((
                 format!("{new_name}\t{ttl}IN\tPTR\t{ptr_target}"),
-                format!("PTR {ptr_target} moves here from {} ({})", r.owner, src.file),
+                format!(
+                    "PTR {ptr_target} moves here from {} ({})",
+                    r.owner, src.file
+                ),
             ));
         }
     }
@@ -916,7 +1018,11 @@ fn incoming_ptrs(zone: &Zone, loaded: &Loaded, universe: &[Zone], ctx: &Ctx, out
         return Ok(());
     };
     let added: String = lines.iter().map(|(l, _)| format!("{eol}{l}")).collect();
-    let reason = lines.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join("; ");
+    let reason = lines
+        .iter()
+        .map(|(_, r)| r.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
     out.edit(&zone.file, n + 1, last.len()..last.len(), added, reason);
     Ok(())
 }
@@ -952,7 +1058,10 @@ fn lower_ttls(loaded: &Loaded, moving: &[(String, String)], secs: u32, out: &mut
         if r.ttl.is_some_and(|t| t <= secs) {
             continue;
         }
-        let was = r.ttl.map(|t| t.to_string()).unwrap_or_else(|| "unset".into());
+        let was = r
+            .ttl
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "unset".into());
         let reason = format!(
             "TTL of {} {} lowered from {was} to {secs} ahead of the move",
             r.owner, r.rtype
@@ -961,7 +1070,13 @@ fn lower_ttls(loaded: &Loaded, moving: &[(String, String)], secs: u32, out: &mut
             Some(t) => out.edit(&r.file, t.line, t.span.clone(), secs.to_string(), reason),
             None => {
                 let t = &r.after_owner;
-                out.edit(&r.file, t.line, t.span.start..t.span.start, format!("{secs} "), reason);
+                out.edit(
+                    &r.file,
+                    t.line,
+                    t.span.start..t.span.start,
+                    format!("{secs} "),
+                    reason,
+                );
             }
         }
     }
@@ -998,7 +1113,10 @@ fn bump_serial(zone: &Zone, loaded: &Loaded, today: Date, out: &mut Out) {
         t.line,
         t.span.clone(),
         new.to_string(),
-        format!("SOA serial of {} raised so secondaries transfer the change", zone.name),
+        format!(
+            "SOA serial of {} raised so secondaries transfer the change",
+            zone.name
+        ),
     );
 }
 

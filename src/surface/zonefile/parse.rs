@@ -65,9 +65,7 @@ fn decode(s: &str) -> (Vec<u8>, Vec<Range<usize>>) {
         if b[i] == b'\\' && i + 1 < b.len() {
             let d = &b[i + 1..b.len().min(i + 4)];
             if d.len() == 3 && d.iter().all(u8::is_ascii_digit) {
-                let v = d
-                    .iter()
-                    .fold(0u32, |acc, c| acc * 10 + u32::from(c - b'0'));
+                let v = d.iter().fold(0u32, |acc, c| acc * 10 + u32::from(c - b'0'));
                 out.push(u8::try_from(v).unwrap_or(u8::MAX));
                 map.push(i..i + 4);
                 i += 4;
@@ -237,7 +235,7 @@ pub struct Record {
 /// What a zone file holds besides records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
-    Record(Record),
+    Record(Box<Record>),
     /// `$INCLUDE file [origin]`: the file (as written) and the origin the
     /// included file starts with.
     Include {
@@ -246,7 +244,10 @@ pub enum Item {
         origin: String,
     },
     /// A `$GENERATE` line: records zmreip does not expand.
-    Generate { line: usize, toks: Vec<Tok> },
+    Generate {
+        line: usize,
+        toks: Vec<Tok>,
+    },
 }
 
 /// Parser state carried from one file into the files it includes.
@@ -267,7 +268,11 @@ pub fn parse(path: &str, text: &str, state: &mut State) -> Result<Vec<Item>> {
             let args = &e.toks[1..];
             let need = |k: usize, what: &str| -> Result<()> {
                 if args.len() < k {
-                    return Err(parse_err(path, e.line, &format!("{} needs {what}", first.raw)));
+                    return Err(parse_err(
+                        path,
+                        e.line,
+                        &format!("{} needs {what}", first.raw),
+                    ));
                 }
                 Ok(())
             };
@@ -311,7 +316,7 @@ pub fn parse(path: &str, text: &str, state: &mut State) -> Result<Vec<Item>> {
             }
             continue;
         }
-        out.push(Item::Record(record(path, &e, state)?));
+        out.push(Item::Record(Box::new(record(path, &e, state)?)));
     }
     Ok(out)
 }
@@ -339,7 +344,8 @@ fn record(path: &str, e: &Entry, state: &mut State) -> Result<Record> {
     } else {
         i = 1;
         let t = &e.toks[0];
-        let o = absolute(&t.raw, &state.origin).ok_or_else(|| relative_err(path, e.line, &t.raw))?;
+        let o =
+            absolute(&t.raw, &state.origin).ok_or_else(|| relative_err(path, e.line, &t.raw))?;
         (o, Some(t.clone()))
     };
     let mut ttl_tok = None;
@@ -359,7 +365,11 @@ fn record(path: &str, e: &Entry, state: &mut State) -> Result<Record> {
     };
     let after_owner = e.toks[if e.blank_owner { 0 } else { 1 }.min(i)].clone();
     let rtype = type_tok.raw.to_ascii_uppercase();
-    if rtype.is_empty() || !rtype.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') {
+    if rtype.is_empty()
+        || !rtype
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-')
+    {
         return Err(parse_err(
             path,
             type_tok.line,

@@ -101,7 +101,10 @@ fn ttl_units() {
         ("0", Some(0)),
         ("1h", Some(3600)),
         ("1H30M", Some(5400)),
-        ("1w2d3h4m5s", Some(604_800 + 2 * 86_400 + 3 * 3600 + 4 * 60 + 5)),
+        (
+            "1w2d3h4m5s",
+            Some(604_800 + 2 * 86_400 + 3 * 3600 + 4 * 60 + 5),
+        ),
         ("2d", Some(172_800)),
         ("10m5", Some(605)),
         ("IN", None),
@@ -126,8 +129,16 @@ fn absolute_names() {
         ("@", "", None),
         ("mail", ".", Some("mail.")),
         ("a\\.b", "example.test.", Some("a\\.b.example.test.")),
-        ("trailing\\.", "example.test.", Some("trailing\\..example.test.")),
-        ("10", "2.0.192.in-addr.arpa.", Some("10.2.0.192.in-addr.arpa.")),
+        (
+            "trailing\\.",
+            "example.test.",
+            Some("trailing\\..example.test."),
+        ),
+        (
+            "10",
+            "2.0.192.in-addr.arpa.",
+            Some("10.2.0.192.in-addr.arpa."),
+        ),
     ];
     for (n, o, want) in table {
         assert_eq!(absolute(n, o).as_deref(), *want, "{n} in {o}");
@@ -207,7 +218,13 @@ fn entries_handle_parentheses_quotes_and_comments() {
     let es = entries("/z", text).unwrap();
     let shape: Vec<(usize, bool, Vec<&str>)> = es
         .iter()
-        .map(|e| (e.line, e.blank_owner, e.toks.iter().map(|t| t.raw.as_str()).collect()))
+        .map(|e| {
+            (
+                e.line,
+                e.blank_owner,
+                e.toks.iter().map(|t| t.raw.as_str()).collect(),
+            )
+        })
         .collect();
     assert_eq!(
         shape,
@@ -305,10 +322,14 @@ fn records_errors_name_the_line() {
         ("$ORIGIN\n", 1, "needs a domain name"),
     ];
     for (text, line, msg) in table {
-        let mut st = parse::State::default();
-        st.origin = "example.test.".into();
+        let mut st = parse::State {
+            origin: "example.test.".into(),
+            ..Default::default()
+        };
         match parse::parse("/z", text, &mut st) {
-            Err(Error::Parse { line: l, message, .. }) => {
+            Err(Error::Parse {
+                line: l, message, ..
+            }) => {
                 assert_eq!(l, *line, "{text:?}");
                 assert!(message.contains(msg), "{text:?}: {message}");
             }
@@ -362,11 +383,23 @@ fn forward_zone_moves_only_what_holds_the_old_address() {
             "\"v=spf1 mx ip4:192.0.2.10 ip4:192.0.2.100",
             "\"v=spf1 mx ip4:198.51.100.7 ip4:192.0.2.100",
         )
-        .replace("mail        IN  A     192.0.2.10", "mail        IN  A     198.51.100.7")
-        .replace("v6          IN  AAAA  2001:DB8:0:0:0:0:0:10", "v6          IN  AAAA  2001:DB8:1:0:0:0:0:7")
+        .replace(
+            "mail        IN  A     192.0.2.10",
+            "mail        IN  A     198.51.100.7",
+        )
+        .replace(
+            "v6          IN  AAAA  2001:DB8:0:0:0:0:0:10",
+            "v6          IN  AAAA  2001:DB8:1:0:0:0:0:7",
+        )
         .replace("\"ip4:192.0.2.10 -all\" )", "\"ip4:198.51.100.7 -all\" )")
-        .replace("\"v=spf1 ip4:192.0.\" \"2.10 ~all\"", "\"v=spf1 ip4:198.51.100.7\" \" ~all\"")
-        .replace("ns.sub      IN  A     192.0.2.10", "ns.sub      IN  A     198.51.100.7");
+        .replace(
+            "\"v=spf1 ip4:192.0.\" \"2.10 ~all\"",
+            "\"v=spf1 ip4:198.51.100.7\" \" ~all\"",
+        )
+        .replace(
+            "ns.sub      IN  A     192.0.2.10",
+            "ns.sub      IN  A     198.51.100.7",
+        );
     assert_eq!(out, want);
     // The split SPF record's mechanism straddles two strings: the new
     // address goes in the first, the second keeps the rest.
@@ -374,7 +407,10 @@ fn forward_zone_moves_only_what_holds_the_old_address() {
         .report
         .changes
         .iter()
-        .find(|c| c.before == Value::One("split       IN  TXT   \"v=spf1 ip4:192.0.\" \"2.10 ~all\"".into()))
+        .find(|c| {
+            c.before
+                == Value::One("split       IN  TXT   \"v=spf1 ip4:192.0.\" \"2.10 ~all\"".into())
+        })
         .expect("split SPF changes");
     assert_eq!(
         split.after,
@@ -389,7 +425,11 @@ fn forward_zone_moves_only_what_holds_the_old_address() {
         .iter()
         .find(|c| c.reason.contains("glue"))
         .expect("glue reason");
-    assert!(glue.reason.contains("delegation sub.example.test."), "{}", glue.reason);
+    assert!(
+        glue.reason.contains("delegation sub.example.test."),
+        "{}",
+        glue.reason
+    );
     // One serial bump, on the serial line.
     assert_eq!(
         r.report
@@ -401,7 +441,12 @@ fn forward_zone_moves_only_what_holds_the_old_address() {
     );
     // Findings: A, glue A, AAAA, 4 SPF mechanisms (two negative/split
     // included), the non-SPF TXT; never the comment, never 192.0.2.1/.100.
-    let matched: Vec<&str> = r.report.findings.iter().map(|f| f.matched.as_str()).collect();
+    let matched: Vec<&str> = r
+        .report
+        .findings
+        .iter()
+        .map(|f| f.matched.as_str())
+        .collect();
     assert!(!matched.contains(&"192.0.2.100"), "{matched:?}");
     assert!(!matched.contains(&"192.0.2.1"), "{matched:?}");
     assert_eq!(r.report.findings.len(), 8, "{:#?}", r.report.findings);
@@ -443,12 +488,16 @@ fn spf_new_address_already_authorized() {
             "v=spf1 ?ip4:192.0.2.10 ip4:192.0.2.10/32 a -all",
             "v=spf1 ?ip4:192.0.2.10 ip4:198.51.100.7/32 a -all",
         ),
-        ("v=spf1 a:192.0.2.10.example.test -all", "v=spf1 a:192.0.2.10.example.test -all"),
+        (
+            "v=spf1 a:192.0.2.10.example.test -all",
+            "v=spf1 a:192.0.2.10.example.test -all",
+        ),
         ("V=SPF1 IP4:192.0.2.10 -ALL", "V=SPF1 IP4:198.51.100.7 -ALL"),
         ("v=spf10 ip4:192.0.2.10", "v=spf10 ip4:192.0.2.10"),
     ];
     for (before, after) in table {
-        let zone = format!("$ORIGIN example.test.\n@ 300 SOA ns hm 1 1 1 1 1\n@ TXT \"{before}\"\n");
+        let zone =
+            format!("$ORIGIN example.test.\n@ 300 SOA ns hm 1 1 1 1 1\n@ TXT \"{before}\"\n");
         let r = run(
             &[("/z", &zone)],
             &[("example.test.", "/z")],
@@ -456,7 +505,10 @@ fn spf_new_address_already_authorized() {
             Mode::Move,
         );
         let out = apply(&zone, "/z", &r.report.changes);
-        assert!(out.contains(&format!("@ TXT \"{after}\"")), "{before}\n{out}");
+        assert!(
+            out.contains(&format!("@ TXT \"{after}\"")),
+            "{before}\n{out}"
+        );
     }
 }
 
@@ -485,7 +537,10 @@ fn spf_string_limit_is_kept() {
     );
     assert!(r.report.changes.is_empty(), "{:?}", r.report.changes);
     assert!(
-        r.report.warnings.iter().any(|w| w.code == "zone-txt-too-long"),
+        r.report
+            .warnings
+            .iter()
+            .any(|w| w.code == "zone-txt-too-long"),
         "{:?}",
         r.report.warnings
     );
@@ -579,7 +634,12 @@ fn ptr_for_a_zone_served_elsewhere_is_a_handoff() {
         .iter()
         .find(|w| w.code == "zone-ptr-not-served")
         .expect("hand-off");
-    assert!(w.message.contains("PTR 9.113.0.203.in-addr.arpa. → mail.example.test."), "{}", w.message);
+    assert!(
+        w.message
+            .contains("PTR 9.113.0.203.in-addr.arpa. → mail.example.test."),
+        "{}",
+        w.message
+    );
 }
 
 #[test]
@@ -595,7 +655,12 @@ fn ptr_with_inheriting_successor_is_not_moved() {
         Mode::Move,
     );
     assert!(r.report.changes.is_empty(), "{:?}", r.report.changes);
-    assert!(r.report.warnings.iter().any(|w| w.code == "zone-ptr-unchanged"));
+    assert!(
+        r.report
+            .warnings
+            .iter()
+            .any(|w| w.code == "zone-ptr-unchanged")
+    );
 }
 
 #[test]
@@ -633,7 +698,15 @@ fn scan_reports_without_changing() {
         matcher: &matcher,
         rewriter: None,
     };
-    let r = analyze_zone(&zone, FWD, std::slice::from_ref(&zone), &ctx, Mode::Move, TODAY).unwrap();
+    let r = analyze_zone(
+        &zone,
+        FWD,
+        std::slice::from_ref(&zone),
+        &ctx,
+        Mode::Move,
+        TODAY,
+    )
+    .unwrap();
     assert!(r.changes.is_empty());
     assert_eq!(r.findings.len(), 7, "{:#?}", r.findings);
 }
@@ -654,7 +727,15 @@ fn blocked_zone_reports_and_warns() {
         matcher: &matcher,
         rewriter: Some(&rw),
     };
-    let r = analyze_zone(&zone, FWD, std::slice::from_ref(&zone), &ctx, Mode::Move, TODAY).unwrap();
+    let r = analyze_zone(
+        &zone,
+        FWD,
+        std::slice::from_ref(&zone),
+        &ctx,
+        Mode::Move,
+        TODAY,
+    )
+    .unwrap();
     assert!(r.changes.is_empty());
     assert!(r.warnings.iter().any(|w| w.code == "zone-not-edited"));
 }
@@ -697,7 +778,8 @@ fn named_conf_zones() {
         ("/etc/bind/named.conf.local", LOCAL),
     ]);
     let zones = namedconf::zones(&h).unwrap();
-    let got: Vec<(&str, &str, Option<&str>, bool, bool, bool)> = zones
+    type Row<'a> = (&'a str, &'a str, Option<&'a str>, bool, bool, bool);
+    let got: Vec<Row> = zones
         .iter()
         .map(|z| {
             (
@@ -713,15 +795,78 @@ fn named_conf_zones() {
     assert_eq!(
         got,
         vec![
-            ("example.test.", "/etc/bind/db.example.test", None, true, false, false),
-            ("2.0.192.in-addr.arpa.", "/var/cache/bind/db.192.0.2", None, true, false, false),
-            ("dyn.example.test.", "/var/lib/bind/db.dyn", None, true, true, false),
-            ("static.example.test.", "/etc/bind/db.static", None, true, false, false),
-            ("copy.example.test.", "/var/cache/bind/db.copy", None, false, false, false),
-            ("raw.example.test.", "/var/cache/bind/db.raw", None, true, false, true),
-            ("empty1.test.", "/etc/bind/db.empty", None, true, false, false),
-            ("empty2.test.", "/etc/bind/db.empty", None, true, false, false),
-            ("hint.", "/usr/share/dns/root.hints", None, false, false, false),
+            (
+                "example.test.",
+                "/etc/bind/db.example.test",
+                None,
+                true,
+                false,
+                false
+            ),
+            (
+                "2.0.192.in-addr.arpa.",
+                "/var/cache/bind/db.192.0.2",
+                None,
+                true,
+                false,
+                false
+            ),
+            (
+                "dyn.example.test.",
+                "/var/lib/bind/db.dyn",
+                None,
+                true,
+                true,
+                false
+            ),
+            (
+                "static.example.test.",
+                "/etc/bind/db.static",
+                None,
+                true,
+                false,
+                false
+            ),
+            (
+                "copy.example.test.",
+                "/var/cache/bind/db.copy",
+                None,
+                false,
+                false,
+                false
+            ),
+            (
+                "raw.example.test.",
+                "/var/cache/bind/db.raw",
+                None,
+                true,
+                false,
+                true
+            ),
+            (
+                "empty1.test.",
+                "/etc/bind/db.empty",
+                None,
+                true,
+                false,
+                false
+            ),
+            (
+                "empty2.test.",
+                "/etc/bind/db.empty",
+                None,
+                true,
+                false,
+                false
+            ),
+            (
+                "hint.",
+                "/usr/share/dns/root.hints",
+                None,
+                false,
+                false,
+                false
+            ),
             (
                 "example.test.",
                 "/etc/bind/internal/db.example.test",
@@ -734,7 +879,10 @@ fn named_conf_zones() {
     );
     assert_eq!(zones[0].declared_at, "/etc/bind/named.conf.local:1");
     let u = universe(&h, &[]).unwrap();
-    let blocked: Vec<(&str, bool)> = u.iter().map(|z| (z.name.as_str(), z.blocked.is_some())).collect();
+    let blocked: Vec<(&str, bool)> = u
+        .iter()
+        .map(|z| (z.name.as_str(), z.blocked.is_some()))
+        .collect();
     assert_eq!(
         blocked,
         vec![
@@ -747,7 +895,12 @@ fn named_conf_zones() {
             ("example.test.", false),
         ]
     );
-    assert!(u[2].blocked.as_deref().unwrap().contains("rndc freeze dyn.example.test"));
+    assert!(
+        u[2].blocked
+            .as_deref()
+            .unwrap()
+            .contains("rndc freeze dyn.example.test")
+    );
 }
 
 #[test]
@@ -797,8 +950,16 @@ fn surface_finds_files_and_includes() {
         ("/etc/bind/hosts.inc", inc),
     ]);
     let files = Zonefile.files(&h).unwrap();
-    assert!(files.contains(&"/etc/bind/db.example.test".to_string()), "{files:?}");
-    assert!(!files.iter().any(|f| f.ends_with("db.copy") || f.ends_with("db.raw")), "{files:?}");
+    assert!(
+        files.contains(&"/etc/bind/db.example.test".to_string()),
+        "{files:?}"
+    );
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.ends_with("db.copy") || f.ends_with("db.raw")),
+        "{files:?}"
+    );
     let matcher = Matcher::new(&["192.0.2.10".parse().unwrap()]);
     let rw = Rewriter::new(vec![pair("192.0.2.10", "198.51.100.7", 24)], None);
     let ctx = Ctx {
@@ -806,7 +967,9 @@ fn surface_finds_files_and_includes() {
         matcher: &matcher,
         rewriter: Some(&rw),
     };
-    let r = Zonefile.analyze("/etc/bind/db.example.test", zone, &ctx).unwrap();
+    let r = Zonefile
+        .analyze("/etc/bind/db.example.test", zone, &ctx)
+        .unwrap();
     let targets: Vec<String> = r.changes.iter().map(|c| c.target.to_string()).collect();
     assert_eq!(
         targets,
@@ -817,16 +980,22 @@ fn surface_finds_files_and_includes() {
         Value::One("mail A 198.51.100.7 ; via $INCLUDE".into())
     );
     // The serial is today's or one above 2026112801.
-    let Value::One(soa) = &r.changes[0].after else { panic!() };
+    let Value::One(soa) = &r.changes[0].after else {
+        panic!()
+    };
     let serial: u32 = soa.split_whitespace().nth(4).unwrap().parse().unwrap();
     assert!(serial > 2026112801, "{soa}");
 }
 
 #[test]
 fn zone_file_args() {
-    let table: &[(&str, Result<(Option<&str>, &str), &str>)] = &[
+    type Want<'a> = Result<(Option<&'a str>, &'a str), &'a str>;
+    let table: &[(&str, Want)] = &[
         ("/etc/bind/db.x", Ok((None, "/etc/bind/db.x"))),
-        ("example.test=/var/named/x.zone", Ok((Some("example.test"), "/var/named/x.zone"))),
+        (
+            "example.test=/var/named/x.zone",
+            Ok((Some("example.test"), "/var/named/x.zone")),
+        ),
         ("db.x", Err("not an absolute path")),
         ("=/x", Err("empty")),
     ];
@@ -847,7 +1016,10 @@ fn zone_file_args() {
 fn user_zone_files_guess_their_origin() {
     let (_d, h) = host(&[
         ("/a.zone", "$ORIGIN a.test.\n@ 60 SOA ns hm 1 1 1 1 1\n"),
-        ("/b.zone", "b.test. 60 IN SOA ns.b.test. hm.b.test. 1 1 1 1 1\n"),
+        (
+            "/b.zone",
+            "b.test. 60 IN SOA ns.b.test. hm.b.test. 1 1 1 1 1\n",
+        ),
         ("/c.zone", "@ 60 SOA ns hm 1 1 1 1 1\n"),
     ]);
     let arg = |p: &str| ZoneFileArg {
@@ -858,7 +1030,12 @@ fn user_zone_files_guess_their_origin() {
     let names: Vec<&str> = u.iter().map(|z| z.name.as_str()).collect();
     assert_eq!(names, vec!["a.test.", "b.test."]);
     let e = universe(&h, &[arg("/c.zone")]).unwrap_err();
-    assert!(e.help().unwrap().contains("--zone-file example.test=/c.zone"), "{e:?}");
+    assert!(
+        e.help()
+            .unwrap()
+            .contains("--zone-file example.test=/c.zone"),
+        "{e:?}"
+    );
     let e = universe(&h, &[arg("/missing.zone")]).unwrap_err();
     assert!(e.to_string().contains("does not exist"), "{e}");
 }
