@@ -244,13 +244,15 @@ pub fn check(res: &Resolver, addr: IpAddr, zones: &[String]) -> Vec<DnsblResult>
             }
         };
         // A zone that lists 127.0.0.1 (outside its query-error range)
-        // lists everything: its answer about `addr` means nothing.
-        if let Answer::Records(recs) = probe {
+        // lists everything: its listing of `addr` means nothing.
+        if let Answer::Records(recs) = probe
+            && r.status == Status::Listed
+        {
             let broken = recs.iter().any(|rec| match rec.data {
                 crate::dns::Rdata::A(a) => !matches!(classify_code(z, a), Code::QueryError(_)),
                 _ => false,
             });
-            if broken && r.status != Status::Error {
+            if broken {
                 r.status = Status::Unknown;
                 r.reason = Some(format!(
                     "the list answers for 127.0.0.1 ({}), which RFC 5782 §5 forbids: it lists every address (a dead list) or the resolver rewrites answers",
