@@ -333,7 +333,12 @@ fn change(
     after: &[Rr],
     reason: String,
 ) -> Change {
-    let lines = |v: &[Rr]| Value::Many(v.iter().map(ToString::to_string).collect());
+    // Servers rotate RRsets; sorted records keep plans reproducible.
+    let lines = |v: &[Rr]| {
+        let mut v = v.to_vec();
+        v.sort();
+        Value::Many(v.iter().map(ToString::to_string).collect())
+    };
     Change {
         id: String::new(),
         surface: SURFACE.into(),
@@ -384,6 +389,10 @@ fn push_change(report: &mut Report, z: &ZoneConfig, mode: Mode, p: Planned) {
             }
         }
         Mode::LowerTtl(secs) => {
+            // Only RRsets the move will change.
+            if p.after == p.before {
+                return;
+            }
             if let Some(l) = lowered(p.before, secs) {
                 report.changes.push(change(
                     z,

@@ -194,12 +194,14 @@ struct Notice {
 /// Runs `zmreip check` with `args` against `server`; returns the exit
 /// code and the parsed report (None when it failed).
 fn check(server: &std::net::SocketAddr, args: &[&str]) -> (i32, Option<Report>, String) {
-    let (code, out, err) = servers::run(
-        zmreip()
-            .arg("check")
-            .args(args)
-            .args(["--resolver", &server.to_string(), "--timeout", "2", "--format", "json"]),
-    );
+    let (code, out, err) = servers::run(zmreip().arg("check").args(args).args([
+        "--resolver",
+        &server.to_string(),
+        "--timeout",
+        "2",
+        "--format",
+        "json",
+    ]));
     let report = serde_json::from_str(&out).ok();
     if code != 1 {
         assert!(report.is_some(), "not a report:\n{out}\n{err}");
@@ -229,7 +231,13 @@ fn a_clean_address_passes() {
     let (code, r, err) = check(
         &ns.addr,
         &[
-            &["198.51.100.7", "--hostname", "mx2.example.test", "--domain", "spfinc.example.test"][..],
+            &[
+                "198.51.100.7",
+                "--hostname",
+                "mx2.example.test",
+                "--domain",
+                "spfinc.example.test",
+            ][..],
             &LISTS[..],
         ]
         .concat(),
@@ -243,7 +251,10 @@ fn a_clean_address_passes() {
     // broken.test answers for 127.0.0.1: its "listed" means nothing.
     let broken = dnsbl(&r, "broken.test");
     assert_eq!(broken.status, "unknown");
-    assert!(broken.reason.as_deref().unwrap().contains("RFC 5782"), "{broken:?}");
+    assert!(
+        broken.reason.as_deref().unwrap().contains("RFC 5782"),
+        "{broken:?}"
+    );
     assert_eq!(r.ptr.status, "ok");
     assert!(r.ptr.fcrdns);
     assert_eq!(r.ptr.matches_hostname, Some(true));
@@ -257,7 +268,11 @@ fn a_clean_address_passes() {
     assert!(r.problems.is_empty(), "{:?}", r.problems);
     assert_eq!(code, 0, "{err}");
     // Not a rewriting resolver: named says NXDOMAIN or REFUSED.
-    assert!(!r.warnings.iter().any(|w| w.code == "resolver-rewrites-nxdomain"));
+    assert!(
+        !r.warnings
+            .iter()
+            .any(|w| w.code == "resolver-rewrites-nxdomain")
+    );
 }
 
 #[test]
@@ -290,7 +305,10 @@ fn a_listed_address_without_fcrdns_and_spf_would_hurt_mail() {
     );
     let zen = dnsbl(&r, "zen.spamhaus.org");
     assert_eq!(zen.status, "listed");
-    assert!(zen.meaning.as_deref().unwrap().starts_with("XBL"), "{zen:?}");
+    assert!(
+        zen.meaning.as_deref().unwrap().starts_with("XBL"),
+        "{zen:?}"
+    );
     // FCrDNS: the PTR names mail.example.test, which is 192.0.2.10.
     assert_eq!(r.ptr.status, "not-confirmed");
     assert!(!r.ptr.fcrdns);
@@ -318,7 +336,10 @@ fn a_listed_address_without_fcrdns_and_spf_would_hurt_mail() {
         .collect();
     assert_eq!(
         got,
-        vec![("mail.example.test.", "A", 3600), ("example.test.", "TXT", 300)]
+        vec![
+            ("mail.example.test.", "A", 3600),
+            ("example.test.", "TXT", 300)
+        ]
     );
     assert_eq!(r.earliest_safe_move.as_ref().unwrap().seconds, 3600);
     assert!(r.earliest_safe_move.as_ref().unwrap().at.ends_with('Z'));
@@ -335,12 +356,17 @@ fn codes_that_are_not_listings() {
         let d = dnsbl(&r, z);
         assert_eq!(d.status, "unknown", "{d:?}");
         assert_eq!(d.answer, vec!["127.0.0.1"]);
-        assert!(d.reason.as_deref().unwrap().contains("never a listing"), "{d:?}");
+        assert!(
+            d.reason.as_deref().unwrap().contains("never a listing"),
+            "{d:?}"
+        );
     }
     assert_eq!(r.ptr.status, "missing");
     assert_eq!(
         r.ptr.request.as_deref(),
-        Some("ask the provider of 198.51.100.9 to set PTR 9.100.51.198.in-addr.arpa. → the server's host name")
+        Some(
+            "ask the provider of 198.51.100.9 to set PTR 9.100.51.198.in-addr.arpa. → the server's host name"
+        )
     );
     assert_eq!(code, 3, "no PTR hurts mail: {:?}", r.problems);
     assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
@@ -351,26 +377,61 @@ fn codes_that_are_not_listings() {
     let r = r.unwrap();
     let zen = dnsbl(&r, "zen.spamhaus.org");
     assert_eq!(zen.status, "error");
-    assert!(zen.reason.as_deref().unwrap().contains("public or open resolver"), "{zen:?}");
+    assert!(
+        zen.reason
+            .as_deref()
+            .unwrap()
+            .contains("public or open resolver"),
+        "{zen:?}"
+    );
     let bl = dnsbl(&r, "bl.test");
     assert_eq!(bl.status, "unknown");
     assert!(r.warnings.iter().any(|w| w.code == "dnsbl-error"));
-    assert!(!r.problems.iter().any(|p| p.contains("listed")), "{:?}", r.problems);
+    assert!(
+        !r.problems.iter().any(|p| p.contains("listed")),
+        "{:?}",
+        r.problems
+    );
 }
 
 #[test]
 fn spf_evaluation() {
     let Some(ns) = named() else { return };
     let table: &[(&str, &str, &str, Option<&str>)] = &[
-        ("198.51.100.7", "spfinc.example.test", "pass", Some("include:_spf.example.test")),
-        ("203.0.113.1", "spfinc.example.test", "softfail", Some("~all")),
-        ("198.51.100.99", "redir.example.test", "pass", Some("ip4:198.51.100.0/24")),
+        (
+            "198.51.100.7",
+            "spfinc.example.test",
+            "pass",
+            Some("include:_spf.example.test"),
+        ),
+        (
+            "203.0.113.1",
+            "spfinc.example.test",
+            "softfail",
+            Some("~all"),
+        ),
+        (
+            "198.51.100.99",
+            "redir.example.test",
+            "pass",
+            Some("ip4:198.51.100.0/24"),
+        ),
         ("203.0.113.1", "redir.example.test", "fail", Some("-all")),
         ("198.51.100.7", "loop.example.test", "permerror", None),
-        ("198.51.100.7", "macro.example.test", "pass", Some("exists:%{ir}.%{v}._spf.%{d}")),
+        (
+            "198.51.100.7",
+            "macro.example.test",
+            "pass",
+            Some("exists:%{ir}.%{v}._spf.%{d}"),
+        ),
         ("198.51.100.8", "macro.example.test", "fail", Some("-all")),
         ("198.51.100.7", "twice.example.test", "permerror", None),
-        ("198.51.100.200", "amx.example.test", "pass", Some("a:mx2.example.test/24")),
+        (
+            "198.51.100.200",
+            "amx.example.test",
+            "pass",
+            Some("a:mx2.example.test/24"),
+        ),
         ("192.0.2.10", "example.test", "pass", Some("mx")),
         ("192.0.2.10", "nospf.example.test", "none", None),
         ("192.0.2.10", "soft.example.test", "softfail", Some("~all")),
@@ -406,8 +467,18 @@ fn a_rewriting_resolver_is_detected() {
     assert!(w.message.contains("198.51.100.1"), "{}", w.message);
     let bl = dnsbl(&r, "bl.test");
     assert_eq!(bl.status, "unknown", "{bl:?}");
-    assert!(bl.reason.as_deref().unwrap().contains("outside 127.0.0.0/8"), "{bl:?}");
-    assert!(!r.problems.iter().any(|p| p.contains("listed")), "{:?}", r.problems);
+    assert!(
+        bl.reason
+            .as_deref()
+            .unwrap()
+            .contains("outside 127.0.0.0/8"),
+        "{bl:?}"
+    );
+    assert!(
+        !r.problems.iter().any(|p| p.contains("listed")),
+        "{:?}",
+        r.problems
+    );
 }
 
 #[test]
@@ -453,7 +524,12 @@ fn an_unreachable_resolver_is_an_error() {
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
     let (code, _, err) = check(&addr, &["198.51.100.7", "--dnsbl", "bl.test"]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains(&format!("the resolver 127.0.0.1:{port} gave no usable answer")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the resolver 127.0.0.1:{port} gave no usable answer"
+        )),
+        "{err}"
+    );
     assert!(err.contains("help: check --resolver"), "{err}");
 }
 

@@ -86,7 +86,11 @@ impl Server {
                 return self;
             }
             if let Some(st) = self.child.try_wait().unwrap() {
-                panic!("{} exited ({st}) before it was ready:\n{}", self.what, self.log());
+                panic!(
+                    "{} exited ({st}) before it was ready:\n{}",
+                    self.what,
+                    self.log()
+                );
             }
             assert!(
                 t0.elapsed() < Duration::from_secs(15),
@@ -194,7 +198,10 @@ controls {{ }};
     }
     let conf_path = format!("{d}/named.conf");
     std::fs::write(&conf_path, conf).unwrap();
-    let check = Command::new("named-checkconf").arg(&conf_path).output().unwrap();
+    let check = Command::new("named-checkconf")
+        .arg(&conf_path)
+        .output()
+        .unwrap();
     assert!(
         check.status.success(),
         "named-checkconf: {}",
