@@ -213,7 +213,7 @@ pub fn check(res: &Resolver, addr: IpAddr, zones: &[String]) -> Vec<DnsblResult>
         let (main, probe) = (&answers[2 * i], &answers[2 * i + 1]);
         let mut r = match main {
             Answer::NxDomain | Answer::NoData => classify(z, &[], None),
-            Answer::Failed(why) => DnsblResult {
+            Answer::Failed(why) | Answer::Unreachable(why) => DnsblResult {
                 zone: z.trim_end_matches('.').to_string(),
                 status: Status::Error,
                 answer: Vec::new(),

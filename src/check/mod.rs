@@ -131,7 +131,7 @@ pub fn run(req: &Request) -> Result<Report> {
         req.dnsbl.clone()
     };
     let mut warnings = Vec::new();
-    let probe = rewrite_probe(&res, &zones);
+    let probe = rewrite_probe(&res, &zones)?;
     if let Some(w) = &probe {
         warnings.push(w.clone());
     }
@@ -245,36 +245,56 @@ pub fn run(req: &Request) -> Result<Report> {
 
 /// Asks for names that cannot exist; an address in reply means the
 /// resolver rewrites NXDOMAIN (ISP "search help" pages, ad blockers), so
-/// blocklist answers through it mean nothing.
-fn rewrite_probe(res: &Resolver, zones: &[String]) -> Option<Notice> {
+/// blocklist answers through it mean nothing. No reply at all means the
+/// resolver is not there: an error, before asking anything else.
+fn rewrite_probe(res: &Resolver, zones: &[String]) -> Result<Option<Notice>> {
     let nonce = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos() ^ std::process::id())
         .unwrap_or(0);
-    let mut names = vec![format!("zmreip-nxdomain-probe-{nonce:08x}.invalid.")];
-    if let Some(z) = zones.first() {
-        names.push(format!(
-            "zmreip-nxdomain-probe-{nonce:08x}.{}.",
-            z.trim_end_matches('.')
-        ));
-    }
+    // Names under the lists themselves: a list never holds a label like
+    // this, and special-use names (`.invalid`) never reach the resolver.
+    let names: Vec<String> = zones
+        .iter()
+        .take(2)
+        .map(|z| {
+            format!(
+                "zmreip-nxdomain-probe-{nonce:08x}.{}.",
+                z.trim_end_matches('.')
+            )
+        })
+        .collect();
     let questions: Vec<_> = names
         .iter()
         .map(|n| (n.clone(), crate::dns::RecordType::A))
         .collect();
-    for (n, a) in names.iter().zip(res.lookup_all(&questions)) {
+    let answers = res.lookup_all(&questions);
+    if let Some(crate::dns::Answer::Unreachable(why)) = answers.first()
+        && answers
+            .iter()
+            .all(|a| matches!(a, crate::dns::Answer::Unreachable(_)))
+    {
+        return Err(Error::other(
+            format!(
+                "the resolver {} gave no usable answer ({why})",
+                res.server()
+            ),
+            "check --resolver: it must be a recursive resolver (IP:PORT) that answers this host",
+        ));
+    }
+    for (n, a) in names.iter().zip(answers) {
         if let Some(r) = a.records().first() {
-            return Some(Notice::new(
+            return Ok(Some(Notice::new(
                 "resolver-rewrites-nxdomain",
                 format!(
                     "the resolver {} answers {} for {n}, a name that cannot exist: it rewrites NXDOMAIN, so blocklist results through it are unreliable; use a resolver that does not (your own unbound or BIND)",
                     res.server(),
                     r.data
                 ),
-            ));
+            )));
         }
     }
-    None
+    Ok(None)
 }
 
 fn spf_report(res: &Resolver, req: &Request, domain: &str) -> SpfReport {

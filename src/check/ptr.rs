@@ -105,7 +105,7 @@ pub fn check(res: &Resolver, addr: IpAddr, hostname: Option<&str>) -> PtrResult 
             r.request = Some(request);
             return r;
         }
-        Answer::Failed(why) => {
+        Answer::Failed(why) | Answer::Unreachable(why) => {
             r.status = PtrStatus::Error;
             r.reason = format!("the PTR query failed: {why}");
             return r;

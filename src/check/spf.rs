@@ -59,7 +59,7 @@ const MAX_NAMES: usize = 10;
 pub fn record(res: &Resolver, domain: &str) -> Result<Option<String>, Outcome> {
     let a = res.lookup(&fqdn(domain), RecordType::TXT);
     let recs: Vec<String> = match &a {
-        Answer::Failed(why) => {
+        Answer::Failed(why) | Answer::Unreachable(why) => {
             return Err(done(
                 SpfResult::Temperror,
                 None,
@@ -167,7 +167,7 @@ impl Eval<'_> {
                 }
                 Ok(Vec::new())
             }
-            Answer::Failed(why) => {
+            Answer::Failed(why) | Answer::Unreachable(why) => {
                 Err(self.stop(SpfResult::Temperror, format!("{name} {rtype}: {why}")))
             }
         }

@@ -30,8 +30,10 @@ pub enum Answer {
     NoData,
     /// The name does not exist.
     NxDomain,
-    /// No usable answer: timeout, SERVFAIL, REFUSED, a network error.
+    /// The server answered with an error (SERVFAIL, REFUSED, ...).
     Failed(String),
+    /// No answer came back (timeout, network error).
+    Unreachable(String),
 }
 
 impl Answer {
@@ -184,7 +186,8 @@ fn classify(e: &NetError) -> Answer {
         NetError::Dns(DnsError::ResponseCode(code)) => {
             Answer::Failed(format!("the server answered {}", code_name(*code)))
         }
-        NetError::Timeout => Answer::Failed("no answer (timeout)".into()),
+        NetError::Timeout => Answer::Unreachable("no answer (timeout)".into()),
+        NetError::Io(_) | NetError::NoConnections => Answer::Unreachable(e.to_string()),
         other => Answer::Failed(other.to_string()),
     }
 }

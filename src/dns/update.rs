@@ -315,7 +315,7 @@ fn rrset(z: &ZoneConfig, res: &Resolver, name: &str, rtype: RecordType) -> Resul
     match res.lookup(name, rtype) {
         Answer::Records(r) => Ok(r.into_iter().filter(|r| r.name == name).collect()),
         Answer::NoData | Answer::NxDomain => Ok(Vec::new()),
-        Answer::Failed(why) => Err(Error::other(
+        Answer::Failed(why) | Answer::Unreachable(why) => Err(Error::other(
             format!(
                 "cannot read {name} {rtype} from {} (zone {}): {why}",
                 z.server, z.name

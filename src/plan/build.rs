@@ -104,7 +104,17 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         ));
     }
     dedup(&mut warnings);
-    let handoffs = handoffs(&pairs, hostname.as_deref(), &changes);
+    let mut handoffs = handoffs(&pairs, hostname.as_deref(), &changes);
+    // A PTR in a reverse zone served elsewhere is a request to its
+    // provider, naming the exact record: it replaces the generic one.
+    let (ptr, rest): (Vec<Notice>, Vec<Notice>) = warnings
+        .into_iter()
+        .partition(|w| w.code == "zone-ptr-not-served" || w.code == "dns-ptr-not-served");
+    let warnings = rest;
+    if !ptr.is_empty() {
+        handoffs.retain(|h| h.code != "ptr");
+        handoffs.extend(ptr.into_iter().map(|w| Notice::new("ptr", w.message)));
+    }
 
     Ok(Plan {
         schema: SCHEMA.to_string(),

@@ -157,9 +157,27 @@ pub struct Zone<'a> {
 }
 
 /// Starts named on 127.0.0.1 with these zones and keys (key file texts
-/// as written by tsig-keygen).
+/// as written by tsig-keygen); zone files are written into its dir.
 pub fn named(zones: &[Zone], keys: &[&Key]) -> Server {
     let dir = tempfile::tempdir().unwrap();
+    let files: Vec<(String, PathBuf, Option<String>)> = zones
+        .iter()
+        .map(|z| {
+            let file = dir.path().join(format!("{}.zone", z.name));
+            std::fs::write(&file, z.text).unwrap();
+            (z.name.to_string(), file, z.update_key.map(str::to_string))
+        })
+        .collect();
+    named_files(dir, &files, keys)
+}
+
+/// Starts named serving zone files where they are: (zone, file, key
+/// allowed to update it).
+pub fn named_files(
+    dir: tempfile::TempDir,
+    zones: &[(String, PathBuf, Option<String>)],
+    keys: &[&Key],
+) -> Server {
     let d = dir.path().display().to_string();
     let port = free_port();
     let mut conf = String::new();
@@ -184,16 +202,14 @@ pub fn named(zones: &[Zone], keys: &[&Key]) -> Server {
 controls {{ }};
 "
     ));
-    for z in zones {
-        let file = format!("{d}/{}.zone", z.name);
-        std::fs::write(&file, z.text).unwrap();
-        let update = z
-            .update_key
+    for (name, file, key) in zones {
+        let update = key
+            .as_ref()
             .map(|k| format!(" allow-update {{ key \"{k}\"; }};"))
             .unwrap_or_default();
         conf.push_str(&format!(
-            "zone \"{}\" {{ type primary; file \"{file}\";{update} }};\n",
-            z.name
+            "zone \"{name}\" {{ type primary; file \"{}\";{update} }};\n",
+            file.display()
         ));
     }
     let conf_path = format!("{d}/named.conf");
