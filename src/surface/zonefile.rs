@@ -699,7 +699,7 @@ pub(crate) fn spf_edits(
         out.moved = true;
         let mut parts = Vec::new();
         let mut reasons = res.reasons.clone();
-        for p in res.after.concat().split_whitespace() {
+        for p in res.after.iter().flat_map(|v| v.split_whitespace()) {
             if p != term.value
                 && let Some(n) = spf_net(p)
             {
