@@ -595,6 +595,68 @@ mod tests {
         }
     }
 
+    /// RFC 7208 §7.4's examples. The resolver is never asked (macro
+    /// expansion needs no DNS); it points at the discard port anyway.
+    #[test]
+    fn macros() {
+        let res = Resolver::new(
+            "127.0.0.1:9".parse().unwrap(),
+            std::time::Duration::from_secs(1),
+        )
+        .unwrap();
+        let ev = |ip: &str| Eval {
+            res: &res,
+            ip: ip.parse().unwrap(),
+            local: "strong-bad".into(),
+            sender_domain: "email.example.com".into(),
+            lookups: 0,
+            void: 0,
+        };
+        let d = "email.example.com";
+        let table: &[(&str, &str, Option<&str>)] = &[
+            ("192.0.2.3", "%{s}", Some("strong-bad@email.example.com")),
+            ("192.0.2.3", "%{o}", Some("email.example.com")),
+            ("192.0.2.3", "%{d}", Some("email.example.com")),
+            ("192.0.2.3", "%{d4}", Some("email.example.com")),
+            ("192.0.2.3", "%{d3}", Some("email.example.com")),
+            ("192.0.2.3", "%{d2}", Some("example.com")),
+            ("192.0.2.3", "%{d1}", Some("com")),
+            ("192.0.2.3", "%{dr}", Some("com.example.email")),
+            ("192.0.2.3", "%{d2r}", Some("example.email")),
+            ("192.0.2.3", "%{l}", Some("strong-bad")),
+            ("192.0.2.3", "%{l-}", Some("strong.bad")),
+            ("192.0.2.3", "%{lr}", Some("strong-bad")),
+            ("192.0.2.3", "%{lr-}", Some("bad.strong")),
+            ("192.0.2.3", "%{l1r-}", Some("strong")),
+            (
+                "192.0.2.3",
+                "%{ir}.%{v}._spf.%{d2}",
+                Some("3.2.0.192.in-addr._spf.example.com"),
+            ),
+            (
+                "192.0.2.3",
+                "%{lr-}.lp._spf.%{d2}",
+                Some("bad.strong.lp._spf.example.com"),
+            ),
+            (
+                "2001:db8::cb01",
+                "%{ir}.%{v}._spf.%{d2}",
+                Some(
+                    "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com",
+                ),
+            ),
+            ("192.0.2.3", "a%%b%_c%-d", Some("a%b c%20d")),
+            ("192.0.2.3", "%{x}", None),
+            ("192.0.2.3", "%{d0}", None),
+            ("192.0.2.3", "%{d", None),
+            ("192.0.2.3", "%x", None),
+        ];
+        for (ip, spec, want) in table {
+            let got = ev(ip).expand(spec, d).ok();
+            assert_eq!(got.as_deref(), *want, "{spec}");
+        }
+    }
+
     #[test]
     fn modifiers_and_mechanisms() {
         let table: &[(&str, Option<(&str, &str)>)] = &[

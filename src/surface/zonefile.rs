@@ -1087,7 +1087,7 @@ fn bump_serial(zone: &Zone, loaded: &Loaded, today: Date, out: &mut Out) {
         .records
         .iter()
         .find(|r| r.rtype == "SOA" && r.owner == zone.name);
-    let Some(t) = soa.and_then(|s| s.rdata.get(2)) else {
+    let Some((file, t)) = soa.and_then(|s| s.rdata.get(2).map(|t| (&s.file, t))) else {
         out.warnings.push(Notice::new(
             "zone-no-soa",
             format!(
@@ -1101,15 +1101,16 @@ fn bump_serial(zone: &Zone, loaded: &Loaded, today: Date, out: &mut Out) {
         out.warnings.push(Notice::new(
             "zone-serial-unchanged",
             format!(
-                "{}:{}: the SOA serial `{}` is not a number; raise it by hand",
-                zone.file, t.line, t.raw
+                "{file}:{}: the SOA serial `{}` is not a number; raise it by hand",
+                t.line, t.raw
             ),
         ));
         return;
     };
     let new = next_serial(old, today);
+    // The SOA may come from an $INCLUDEd file.
     out.edit(
-        &zone.file,
+        file,
         t.line,
         t.span.clone(),
         new.to_string(),

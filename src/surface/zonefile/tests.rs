@@ -985,6 +985,39 @@ fn surface_finds_files_and_includes() {
     };
     let serial: u32 = soa.split_whitespace().nth(4).unwrap().parse().unwrap();
     assert!(serial > 2026112801, "{soa}");
+    // An SOA in an $INCLUDEd file is raised there.
+    let (_d, h2) = host(&[
+        ("/etc/bind/named.conf", LOCAL),
+        (
+            "/etc/bind/db.example.test",
+            "$INCLUDE soa.inc\nmail A 192.0.2.10\n",
+        ),
+        ("/etc/bind/soa.inc", "$TTL 60\n@ SOA ns hm 41 1 1 1 1\n"),
+    ]);
+    let ctx2 = Ctx {
+        host: &h2,
+        matcher: &matcher,
+        rewriter: Some(&rw),
+    };
+    let r2 = Zonefile
+        .analyze(
+            "/etc/bind/db.example.test",
+            "$INCLUDE soa.inc\nmail A 192.0.2.10\n",
+            &ctx2,
+        )
+        .unwrap();
+    let t2: Vec<String> = r2
+        .changes
+        .iter()
+        .map(|c| format!("{} {:?}", c.target, c.after))
+        .collect();
+    assert_eq!(
+        t2,
+        vec![
+            "/etc/bind/db.example.test:2 One(\"mail A 198.51.100.7\")",
+            "/etc/bind/soa.inc:2 One(\"@ SOA ns hm 42 1 1 1 1\")",
+        ]
+    );
 }
 
 #[test]
