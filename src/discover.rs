@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::addr::Matcher;
 use crate::directory::Directory;
+use crate::directory::ldap::{LdapDirectory, Overrides, Settings};
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::model::Report;
@@ -21,18 +22,39 @@ pub struct Sources {
     pub include: Vec<String>,
 }
 
+/// Which Zimbra directory to read.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryArgs {
+    /// `--ldif`: an export, read offline.
+    pub ldif: Option<PathBuf>,
+    /// Connection flags and `--deep` for the live directory.
+    pub ldap: Overrides,
+    /// `--no-directory`: leave the directory out.
+    pub none: bool,
+}
+
 impl Sources {
-    /// Opens the host at `root` and the LDIF export, if any.
+    /// Opens the host at `root` and its directory: the LDIF export when
+    /// given; else the live directory when a connection flag is given or
+    /// the host's localconfig.xml sets `ldap_url` (connecting now, so an
+    /// unreachable server fails before any work); else none (a host or
+    /// snapshot without Zimbra's localconfig).
     pub fn open(
         root: &std::path::Path,
         zimbra_home: Option<&str>,
-        ldif: Option<&PathBuf>,
+        dir: &DirectoryArgs,
         include: &[String],
     ) -> Result<Sources> {
         let host = Host::open(root, zimbra_home)?;
-        let directory: Option<Box<dyn Directory>> = match ldif {
-            Some(p) => Some(Box::new(crate::directory::ldif::LdifDirectory::open(p)?)),
-            None => None,
+        let directory: Option<Box<dyn Directory>> = if dir.none {
+            None
+        } else if let Some(p) = &dir.ldif {
+            Some(Box::new(crate::directory::ldif::LdifDirectory::open(p)?))
+        } else {
+            match Settings::resolve(&host, &dir.ldap)? {
+                Some(s) => Some(Box::new(LdapDirectory::open(&s)?)),
+                None => None,
+            }
         };
         Ok(Sources {
             host,
@@ -110,6 +132,7 @@ pub fn run(
     out.derived = surface::derived::scan(&ctx)?;
     if let Some(dir) = sources.directory.as_mut() {
         progress(&dir.describe());
+        dir.narrow(targets);
         let mut entries = 0usize;
         let report = &mut out.report;
         dir.for_each(&mut |entry| {

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use zmreip::discover::Sources;
+use zmreip::directory::ldap::Overrides;
+use zmreip::discover::{DirectoryArgs, Sources};
 use zmreip::spec::AddrArg;
 use zmreip::{Error, Result};
 
@@ -75,9 +76,35 @@ struct HostArgs {
     zimbra_home: Option<String>,
 
     /// Read the Zimbra directory from an LDIF export (as written by
-    /// `zmslapcat`) instead of live LDAP.
+    /// `zmslapcat`) instead of live LDAP. Without it, the live directory
+    /// named by localconfig.xml (ldap_url) is read, if the host has one.
     #[arg(long, value_name = "FILE")]
     ldif: Option<PathBuf>,
+
+    /// Live directory server instead of localconfig's ldap_url and
+    /// ldap_master_url (repeatable, or space-separated; tried in order).
+    #[arg(long, value_name = "URL", conflicts_with = "ldif")]
+    ldap_url: Vec<String>,
+
+    /// DN to bind to the live directory as [default: localconfig's
+    /// zimbra_ldap_userdn, else uid=zimbra,cn=admins,cn=zimbra].
+    #[arg(long, value_name = "DN", conflicts_with = "ldif")]
+    bind_dn: Option<String>,
+
+    /// File whose first line is the bind password [default: localconfig's
+    /// zimbra_ldap_password].
+    #[arg(long, value_name = "FILE", conflicts_with = "ldif")]
+    bind_password_file: Option<PathBuf>,
+
+    /// Search every attribute of every live directory entry. By default
+    /// accounts, groups and resources are searched only in the known
+    /// address attributes (config entries and domains always in full).
+    #[arg(long)]
+    deep: bool,
+
+    /// Leave the Zimbra directory out (files only).
+    #[arg(long, conflicts_with_all = ["ldif", "ldap_url", "bind_dn", "bind_password_file", "deep"])]
+    no_directory: bool,
 
     /// Also look in these files (host path glob; repeatable). Every line is
     /// searched and occurrences are replaced literally.
@@ -243,12 +270,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn sources(h: &HostArgs) -> Result<Sources> {
-    Sources::open(
-        &h.root,
-        h.zimbra_home.as_deref(),
-        h.ldif.as_ref(),
-        &h.include,
-    )
+    let dir = DirectoryArgs {
+        ldif: h.ldif.clone(),
+        ldap: Overrides {
+            urls: h.ldap_url.clone(),
+            bind_dn: h.bind_dn.clone(),
+            password_file: h.bind_password_file.clone(),
+            deep: h.deep,
+        },
+        none: h.no_directory,
+    };
+    Sources::open(&h.root, h.zimbra_home.as_deref(), &dir, &h.include)
 }
 
 /// Progress on stderr, only on a terminal, overwriting one line.

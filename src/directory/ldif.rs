@@ -612,6 +612,15 @@ fn value_line(attr: &str, v: &str) -> String {
     }
 }
 
+/// Appends one `attr: value` line (base64 and folding as RFC 2849 needs)
+/// to `out`: for writers of other LDIF, such as a journal's prior values.
+pub(crate) fn push_line(out: &mut String, attr: &str, value: &str) {
+    for phys in fold(&value_line(attr, value)) {
+        out.push_str(&phys);
+        out.push('\n');
+    }
+}
+
 /// Folds a line at 76 columns: the first physical line holds 76
 /// characters, each continuation a space and 75 more.
 fn fold(line: &str) -> Vec<String> {

@@ -8,6 +8,7 @@ use crate::policy::ValueKind;
 use crate::surface::{Ctx, at, find};
 use crate::zimbra;
 
+pub mod ldap;
 pub mod ldif;
 
 /// One directory entry. Values are text; binary values (non-UTF-8 after
@@ -34,6 +35,11 @@ pub trait Directory {
     /// Where the entries come from, for messages (`LDIF /tmp/zimbra.ldif`).
     fn describe(&self) -> String;
 
+    /// Says which addresses the next [`Directory::for_each`] is for, so a
+    /// live directory can let the server skip entries that cannot hold
+    /// them. Readers that cannot narrow ignore it and visit everything.
+    fn narrow(&mut self, _targets: &[std::net::IpAddr]) {}
+
     /// Calls `visit` for every entry, in order. Stops at the first error.
     fn for_each(&mut self, visit: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()>;
 }
@@ -53,8 +59,11 @@ pub struct ValueEdit {
 /// A directory that can be changed (an LDIF file, live LDAP). Apply and
 /// rollback go through this trait only.
 pub trait DirectoryWriter {
-    /// Applies the edits in order. Refuses an edit whose attribute no
-    /// longer holds exactly `before` (drift), naming the DN and attribute.
+    /// Applies the edits in order. Refuses an edit whose precondition no
+    /// longer holds (drift), naming the DN and attribute: the LDIF writer
+    /// requires exactly `before`; the live LDAP writer requires every value
+    /// that goes to be present and every value that comes to be absent, so
+    /// a value someone else added meanwhile survives (issue 4).
     /// On error, edits already applied stay applied and are reported by
     /// the count returned in the error message; the caller's journal
     /// decides what to roll back.

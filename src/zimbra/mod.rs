@@ -93,6 +93,12 @@ pub fn attribute(name: &str) -> Option<&'static Rule> {
         .find(|r| r.name.eq_ignore_ascii_case(name))
 }
 
+/// Every directory attribute of the tables (a live scan asks the server
+/// for exactly these on accounts).
+pub fn attributes() -> &'static [Rule] {
+    tables::ATTRIBUTES
+}
+
 /// The rule for a localconfig key, if known.
 pub fn localconfig_key(name: &str) -> Option<&'static Rule> {
     tables::LOCALCONFIG.iter().find(|r| r.name == name)
