@@ -61,6 +61,8 @@ pub struct Options {
     pub ldap: Overrides,
     /// `--no-directory`: a plan with directory changes is refused.
     pub no_directory: bool,
+    /// `--dns-config`: the servers and keys of DNS zones held elsewhere.
+    pub dns_config: Option<PathBuf>,
 }
 
 /// A service action that is not run by zmreip: the admin runs it.
@@ -167,7 +169,12 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
             .as_ref()
             .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
     });
-    let mut steps = steps::file_steps(&plan, opts.ldif.as_deref(), server.as_ref())?;
+    let mut steps = steps::file_steps(
+        &plan,
+        opts.ldif.as_deref(),
+        server.as_ref(),
+        opts.dns_config.as_deref(),
+    )?;
     let mut problems = steps::check(&steps, &opts.root);
     let mut directory_prior = None;
     if let Some(settings) = &live {
@@ -175,6 +182,12 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         let (prior, drift) = steps::check_live(&mut writer, &steps, &std::env::temp_dir())?;
         problems.extend(drift);
         directory_prior = Some(prior);
+    }
+    if steps.iter().any(|s| matches!(s, Step::Dns { .. }))
+        && let Some(path) = &opts.dns_config
+    {
+        let cfg = crate::dns::update::UpdateConfig::load(path)?;
+        problems.extend(steps::check_dns(&cfg, &steps)?);
     }
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();

@@ -28,6 +28,7 @@ pub mod resolv;
 #[cfg(test)]
 pub(crate) mod testutil;
 pub mod text;
+pub mod zonefile;
 
 /// What a surface needs to analyze a file.
 pub struct Ctx<'a> {
@@ -83,6 +84,7 @@ pub fn all() -> Vec<&'static dyn Surface> {
         &ifcfg::Ifcfg,
         &networkd::Networkd,
         &localconfig::Localconfig,
+        &zonefile::Zonefile,
     ]
 }
 
