@@ -2,9 +2,12 @@
 //! principles 5–8).
 //!
 //! 1. [`prepare`] turns the plan into steps — one per file (all its changes
-//!    in one new version), one for the directory, one per service action —
-//!    and checks every change's precondition against the host, listing
-//!    every drifted target. Nothing is written before all of them hold.
+//!    in one new version; an LDIF export given with `--ldif` is such a
+//!    file), one per attribute of a live directory, one per DNS RRset held
+//!    elsewhere (RFC 2136), one per service action — and checks every
+//!    change's precondition against the host, the directory and the DNS
+//!    servers, listing every drifted target. Nothing is written before all
+//!    of them hold.
 //! 2. [`run::apply`] records the run in a [`journal`] (plan, steps,
 //!    backups of every file before its first write, the directory's prior
 //!    values) and runs the steps, logging `begin k` and `done k` (fsynced)
@@ -169,7 +172,7 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
             .as_ref()
             .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
     });
-    let mut steps = steps::file_steps(
+    let mut steps = steps::write_steps(
         &plan,
         opts.ldif.as_deref(),
         server.as_ref(),

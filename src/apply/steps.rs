@@ -1,8 +1,9 @@
 //! From a plan to steps: every file the plan changes becomes one step
-//! (all its changes in one new version of the file), the directory one
-//! more, each service action one more. Before anything is written every
-//! change's precondition is checked against the host, and every drifted
-//! target is listed.
+//! (all its changes in one new version of the file; an LDIF export is a
+//! file), each attribute of a live directory one step (one modify), each
+//! DNS RRset held elsewhere one step (one RFC 2136 update), each service
+//! action one more. Before anything is written every change's
+//! precondition is checked, and every drifted target is listed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -310,10 +311,11 @@ fn truncate(s: &str, max: usize) -> String {
     t
 }
 
-/// The file steps of a plan, in the order the plan lists their first
-/// change; directory changes go to `ldif` (one step, last). Refuses a plan
-/// that is not self-consistent.
-pub fn file_steps(
+/// The write steps of a plan: files in the order the plan lists their
+/// first change, then the directory (the `ldif` export as one file step,
+/// else one step per attribute of the `live` directory), then DNS RRsets
+/// (needing `dns_config`). Refuses a plan that is not self-consistent.
+pub fn write_steps(
     plan: &Plan,
     ldif: Option<&Path>,
     live: Option<&LiveServer>,
@@ -999,7 +1001,7 @@ mod tests {
                 Value::Many(vec!["y".into()]),
             ),
         ]);
-        let steps = file_steps(&plan, Some(Path::new("/tmp/z.ldif")), None, None).unwrap();
+        let steps = write_steps(&plan, Some(Path::new("/tmp/z.ldif")), None, None).unwrap();
         let shown: Vec<String> = steps.iter().map(Step::describe).collect();
         assert_eq!(
             shown,
@@ -1009,14 +1011,14 @@ mod tests {
                 "write /tmp/z.ldif (c4)"
             ]
         );
-        let e = file_steps(&plan, None, None, None).unwrap_err();
+        let e = write_steps(&plan, None, None, None).unwrap_err();
         // With a live directory: one step per attribute.
         let live = LiveServer {
             urls: vec!["ldap://127.0.0.1:389".into()],
             bind_dn: "uid=zimbra,cn=admins,cn=zimbra".into(),
             password_file: None,
         };
-        let steps = file_steps(&plan, None, Some(&live), None).unwrap();
+        let steps = write_steps(&plan, None, Some(&live), None).unwrap();
         assert_eq!(
             steps.last().unwrap().describe(),
             "directory: cn=config,cn=zimbra zimbraMtaMyNetworks (c4)"
@@ -1059,7 +1061,7 @@ mod tests {
         ];
         for changes in bad {
             assert!(
-                file_steps(&plan_with(changes.clone()), None, None, None).is_err(),
+                write_steps(&plan_with(changes.clone()), None, None, None).is_err(),
                 "{changes:?}"
             );
         }
@@ -1091,7 +1093,7 @@ mod tests {
             change("c3", line("/etc/dir.conf", 1), one("a"), one("b")),
             change("c4", line("/etc/gone", 1), one("a"), one("b")),
         ]);
-        let steps = file_steps(&plan, None, None, None).unwrap();
+        let steps = write_steps(&plan, None, None, None).unwrap();
         let problems: Vec<String> = check(&steps, root).iter().map(Problem::to_string).collect();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(
