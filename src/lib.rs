@@ -6,8 +6,10 @@
 
 pub mod addr;
 pub mod apply;
+pub mod check;
 pub mod directory;
 pub mod discover;
+pub mod dns;
 pub mod error;
 pub mod host;
 pub mod model;

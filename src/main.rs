@@ -79,6 +79,16 @@ enum Command {
     Resume(ResumeArgs),
     /// List the runs recorded on this host.
     History(HistoryArgs),
+    /// Check a new address before moving: would it hurt mail?
+    ///
+    /// Asks one resolver about DNS blocklists (RFC 5782, each list's own
+    /// codes), the PTR of the address and whether it resolves back to it
+    /// (FCrDNS), the mail domain's SPF for the address, and the TTLs of
+    /// the records that will change.
+    ///
+    /// Exit status: 0 nothing would hurt mail, 3 something would (a
+    /// listing, no FCrDNS, SPF fail), 1 the check could not be made.
+    Check(CheckArgs),
 }
 
 /// Where the host's files and directory are.
@@ -181,6 +191,64 @@ struct PlanArgs {
     /// Colour the diff.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
+
+    /// Also edit this BIND zone file (host path; repeatable). Give the
+    /// zone as ZONE=PATH when the file has no $ORIGIN. Zones declared in
+    /// /etc/bind/named.conf or /etc/named.conf are found without this.
+    #[arg(long, value_name = "[ZONE=]PATH")]
+    zone_file: Vec<zmreip::surface::zonefile::ZoneFileArg>,
+
+    /// Plan RFC 2136 updates (signed with TSIG) for zones served
+    /// elsewhere, as configured in this TOML file: [[zone]] tables with
+    /// name, server (IP:PORT) and key_file (a tsig-keygen key file), and
+    /// optionally names = [..] to look at besides the apex and the host
+    /// name.
+    #[arg(long, value_name = "FILE")]
+    dns_config: Option<PathBuf>,
+
+    /// Plan only the first step of a migration window: lower the TTL of
+    /// every DNS record that will move to at most SECONDS. Apply it, wait
+    /// out the old TTLs, then plan the move.
+    #[arg(long, value_name = "SECONDS")]
+    lower_ttl: Option<u32>,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The new address.
+    #[arg(value_name = "NEW-ADDRESS")]
+    address: IpAddr,
+
+    /// The server's host name (its PTR should name it).
+    #[arg(long, value_name = "NAME")]
+    hostname: Option<String>,
+
+    /// The mail domain whose SPF must authorize the address.
+    #[arg(long, value_name = "MAIL-DOMAIN")]
+    domain: Option<String>,
+
+    /// The address being left, to tell which records will change.
+    #[arg(long, value_name = "ADDR")]
+    from: Option<IpAddr>,
+
+    /// The resolver to ask (IP or IP:PORT) [default: the first nameserver
+    /// in /etc/resolv.conf]. Nothing else is asked.
+    #[arg(long, value_name = "IP:PORT", value_parser = zmreip::dns::parse_server)]
+    resolver: Option<std::net::SocketAddr>,
+
+    /// A DNS blocklist zone to ask (repeatable; replaces the default list:
+    /// zen.spamhaus.org, bl.spamcop.net, psbl.surriel.com,
+    /// bl.mailspike.net, dnsbl-1.uceprotect.net).
+    #[arg(long, value_name = "ZONE")]
+    dnsbl: Vec<String>,
+
+    /// Seconds to wait for each answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3)]
+    timeout: u64,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 #[derive(Args)]
@@ -271,7 +339,7 @@ enum ColorArg {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("zmreip: error: {e}");
             if let Some(help) = e.help() {
@@ -282,15 +350,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Scan(a) => scan(a),
-        Command::Plan(a) => plan(a),
-        Command::Verify(a) => verify(a),
-        Command::Apply(a) => apply(a),
-        Command::Rollback(a) => rollback(a),
-        Command::Resume(a) => resume(a),
-        Command::History(a) => history(a),
+        Command::Scan(a) => scan(a).map(|()| ExitCode::SUCCESS),
+        Command::Plan(a) => plan(a).map(|()| ExitCode::SUCCESS),
+        Command::Check(a) => check(a),
+        Command::Verify(a) => verify(a).map(|()| ExitCode::SUCCESS),
+        Command::Apply(a) => apply(a).map(|()| ExitCode::SUCCESS),
+        Command::Rollback(a) => rollback(a).map(|()| ExitCode::SUCCESS),
+        Command::Resume(a) => resume(a).map(|()| ExitCode::SUCCESS),
+        Command::History(a) => history(a).map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -354,6 +423,9 @@ fn plan(a: PlanArgs) -> Result<()> {
         to: a.to,
         gateway: a.gateway,
         restart_all: a.restart.is_some(),
+        zone_files: a.zone_file,
+        dns_config: a.dns_config,
+        lower_ttl: a.lower_ttl,
     };
     let plan = zmreip::plan::build::build(&mut src, &req, &mut progress());
     clear_progress();
@@ -411,6 +483,50 @@ fn verify(a: VerifyArgs) -> Result<()> {
     Ok(())
 }
 
+fn check(a: CheckArgs) -> Result<ExitCode> {
+    let resolver = match a.resolver {
+        Some(r) => r,
+        None => system_resolver()?,
+    };
+    let req = zmreip::check::Request {
+        address: a.address,
+        hostname: a.hostname,
+        domain: a.domain,
+        from: a.from,
+        resolver,
+        dnsbl: a.dnsbl,
+        timeout: std::time::Duration::from_secs(a.timeout.max(1)),
+    };
+    let report = zmreip::check::run(&req)?;
+    let out = match a.format {
+        Format::Text => zmreip::check::text(&report),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&report).expect("check reports serialize");
+            s.push('\n');
+            s
+        }
+    };
+    emit(&out)?;
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+/// The first `nameserver` of /etc/resolv.conf, read here so that the
+/// resolver asked is always one address, shown in the report.
+fn system_resolver() -> Result<std::net::SocketAddr> {
+    let path = "/etc/resolv.conf";
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    text.lines()
+        .filter_map(|l| l.split('#').next())
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .find_map(|rest| zmreip::dns::parse_server(rest.trim()).ok())
+        .ok_or_else(|| {
+            Error::usage(
+                "no nameserver in /etc/resolv.conf",
+                "give the resolver to ask: --resolver IP:PORT",
+            )
+        })
+}
+
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 fn emit(s: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
@@ -428,7 +544,7 @@ struct ApplyArgs {
     /// Apply this saved plan (from `zmreip plan --out FILE`) instead of
     /// planning now. It is refused if its checksum does not match or any
     /// change's `before` no longer holds on the host.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "gateway", "restart", "include"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "gateway", "restart", "include", "zone_file", "lower_ttl"])]
     plan: Option<PathBuf>,
 
     /// Old address, optionally with prefix, as for `plan`.
@@ -449,6 +565,20 @@ struct ApplyArgs {
 
     #[command(flatten)]
     host: HostArgs,
+
+    /// Also edit this BIND zone file, as for `plan`.
+    #[arg(long, value_name = "[ZONE=]PATH")]
+    zone_file: Vec<zmreip::surface::zonefile::ZoneFileArg>,
+
+    /// Zones held elsewhere, updated with RFC 2136 and TSIG, as for
+    /// `plan`; needed with --plan when the plan updates such zones.
+    #[arg(long, value_name = "FILE")]
+    dns_config: Option<PathBuf>,
+
+    /// Only lower the TTLs of the DNS records that will move, as for
+    /// `plan`.
+    #[arg(long, value_name = "SECONDS")]
+    lower_ttl: Option<u32>,
 
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
@@ -582,6 +712,9 @@ fn apply(a: ApplyArgs) -> Result<()> {
                 to: a.to.clone(),
                 gateway: a.gateway,
                 restart_all: a.restart.is_some(),
+                zone_files: a.zone_file.clone(),
+                dns_config: a.dns_config.clone(),
+                lower_ttl: a.lower_ttl,
             };
             let plan = zmreip::plan::build::build(&mut src, &req, &mut progress());
             clear_progress();
@@ -606,6 +739,7 @@ fn apply(a: ApplyArgs) -> Result<()> {
             deep: a.host.deep,
         },
         no_directory: a.host.no_directory,
+        dns_config: a.dns_config.clone(),
         verify: None,
     };
     let prepared = zmreip::apply::prepare(plan, &opts)?;

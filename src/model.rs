@@ -16,6 +16,14 @@ pub enum Target {
     LocalconfigKey { file: String, key: String },
     /// An attribute of a directory entry.
     Ldap { dn: String, attribute: String },
+    /// An RRset held by a DNS server zmreip updates with RFC 2136:
+    /// `{"zone", "name", "type"}`, names absolute with the trailing dot.
+    Dns {
+        zone: String,
+        name: String,
+        #[serde(rename = "type")]
+        rtype: String,
+    },
 }
 
 impl std::fmt::Display for Target {
@@ -24,6 +32,7 @@ impl std::fmt::Display for Target {
             Target::Line { file, line } => write!(f, "{file}:{line}"),
             Target::LocalconfigKey { file, key } => write!(f, "{file} key {key}"),
             Target::Ldap { dn, attribute } => write!(f, "{dn} {attribute}"),
+            Target::Dns { zone, name, rtype } => write!(f, "{name} {rtype} (zone {zone})"),
         }
     }
 }

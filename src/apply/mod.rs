@@ -2,9 +2,12 @@
 //! principles 5–8).
 //!
 //! 1. [`prepare`] turns the plan into steps — one per file (all its changes
-//!    in one new version), one for the directory, one per service action —
-//!    and checks every change's precondition against the host, listing
-//!    every drifted target. Nothing is written before all of them hold.
+//!    in one new version; an LDIF export given with `--ldif` is such a
+//!    file), one per attribute of a live directory, one per DNS RRset held
+//!    elsewhere (RFC 2136), one per service action — and checks every
+//!    change's precondition against the host, the directory and the DNS
+//!    servers, listing every drifted target. Nothing is written before all
+//!    of them hold.
 //! 2. [`run::apply`] records the run in a [`journal`] (plan, steps,
 //!    backups of every file before its first write, the directory's prior
 //!    values) and runs the steps, logging `begin k` and `done k` (fsynced)
@@ -61,6 +64,8 @@ pub struct Options {
     pub ldap: Overrides,
     /// `--no-directory`: a plan with directory changes is refused.
     pub no_directory: bool,
+    /// `--dns-config`: the servers and keys of DNS zones held elsewhere.
+    pub dns_config: Option<PathBuf>,
     /// Verify the host after the last step; a failed check rolls the run
     /// back (unless `no_rollback`). `None`: not verified.
     pub verify: Option<crate::verify::VerifyRequest>,
@@ -170,7 +175,12 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
             .as_ref()
             .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
     });
-    let mut steps = steps::file_steps(&plan, opts.ldif.as_deref(), server.as_ref())?;
+    let mut steps = steps::write_steps(
+        &plan,
+        opts.ldif.as_deref(),
+        server.as_ref(),
+        opts.dns_config.as_deref(),
+    )?;
     let mut problems = steps::check(&steps, &opts.root);
     let mut directory_prior = None;
     if let Some(settings) = &live {
@@ -178,6 +188,12 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         let (prior, drift) = steps::check_live(&mut writer, &steps, &std::env::temp_dir())?;
         problems.extend(drift);
         directory_prior = Some(prior);
+    }
+    if steps.iter().any(|s| matches!(s, Step::Dns { .. }))
+        && let Some(path) = &opts.dns_config
+    {
+        let cfg = crate::dns::update::UpdateConfig::load(path)?;
+        problems.extend(steps::check_dns(&cfg, &steps)?);
     }
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();

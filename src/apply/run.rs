@@ -22,6 +22,7 @@ use super::steps::{self, AttrEdit, FileRef, LdifFile, LiveServer, Step};
 use super::{Outcome, Prepared, RunInfo};
 use crate::directory::ldap::{LdapWriter, Overrides, Settings, rollback_edits};
 use crate::directory::{DirectoryWriter, Entry};
+use crate::dns::update::UpdateConfig;
 use crate::error::{Error, Result};
 use crate::host::Host;
 
@@ -122,6 +123,8 @@ struct Exec<'a> {
     report: &'a mut dyn FnMut(&str),
     /// The live directory, connected on first use.
     ldap: Option<LdapWriter>,
+    /// The RFC 2136 configuration, read on first use.
+    dns: Option<UpdateConfig>,
 }
 
 impl Exec<'_> {
@@ -145,6 +148,14 @@ impl Exec<'_> {
             self.ldap = Some(LdapWriter::open(&settings)?);
         }
         Ok(self.ldap.as_mut().expect("connected above"))
+    }
+
+    /// The DNS update configuration (servers and keys), read once.
+    fn dns_config(&mut self, path: &Path) -> Result<&UpdateConfig> {
+        if self.dns.is_none() {
+            self.dns = Some(UpdateConfig::load(path)?);
+        }
+        Ok(self.dns.as_ref().expect("loaded above"))
     }
 
     /// What the edited attribute holds now, and the entries as they were
@@ -226,6 +237,14 @@ impl Exec<'_> {
         let n = self.info.steps.len();
         let step = self.step(k).clone();
         (self.report)(&format!("[{k}/{n}] {}", step.describe()));
+        if let Step::Dns { config, change } = &step {
+            self.j.log(&Event::Begin(k))?;
+            crate::dns::update::apply(self.dns_config(config)?, change)?;
+            crash_hook("ZMREIP_TEST_CRASH_BEFORE_DONE", k);
+            self.j.log(&Event::Done(k, None))?;
+            crash_hook("ZMREIP_TEST_CRASH_AFTER_STEP", k);
+            return Ok(());
+        }
         if let Step::Directory { server, edit, .. } = &step {
             self.j.log(&Event::Begin(k))?;
             self.writer(server)?.apply(&[edit.value_edit()])?;
@@ -311,6 +330,14 @@ impl Exec<'_> {
     /// attribute back to its prior values. Returns whether anything had
     /// to change.
     fn undo(&mut self, k: usize) -> Result<bool> {
+        if let Step::Dns { config, change } = self.step(k).clone() {
+            let cfg = self.dns_config(&config)?;
+            if steps::rrset_live(cfg, &change)? == steps::rrset_of(&change.before)? {
+                return Ok(false);
+            }
+            crate::dns::update::rollback(cfg, &change)?;
+            return Ok(true);
+        }
         if let Step::Directory { server, edit, .. } = self.step(k).clone() {
             let (now, prior) = self.directory_state(&server, &edit)?;
             let was = steps::values_in(&prior, &edit.dn, &edit.attribute);
@@ -414,6 +441,7 @@ pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) 
         phase: "apply",
         report,
         ldap: None,
+        dns: None,
     };
     for k in 1..=info.steps.len() {
         if let Err(e) = ex.forward(k, true) {
@@ -635,6 +663,13 @@ fn changed_since(ex: &mut Exec, k: usize, prog: &Progress) -> Result<Option<Stri
     let Some(hash) = prog.done.get(&k) else {
         return Ok(None);
     };
+    if let Step::Dns { config, change } = ex.step(k).clone() {
+        let cfg = ex.dns_config(&config)?;
+        let now = steps::rrset_live(cfg, &change)?;
+        let moved =
+            now != steps::rrset_of(&change.after)? && now != steps::rrset_of(&change.before)?;
+        return Ok(moved.then(|| change.target.to_string()));
+    }
     if let Step::Directory { server, edit, .. } = ex.step(k).clone() {
         let (now, prior) = ex.directory_state(&server, &edit)?;
         let was = steps::values_in(&prior, &edit.dn, &edit.attribute);
@@ -678,6 +713,7 @@ pub fn rollback(
         phase: "rollback",
         report,
         ldap: None,
+        dns: None,
     };
     let mut lines = vec![format!("rolled back run {}", j.id)];
     lines.extend(undo_all(&mut ex, force)?);
@@ -731,6 +767,7 @@ pub fn resume(root: &Path, id: Option<&str>, report: &mut dyn FnMut(&str)) -> Re
         phase: "resume",
         report,
         ldap: None,
+        dns: None,
     };
     for k in 1..=info.steps.len() {
         if prog.done.contains_key(&k) {

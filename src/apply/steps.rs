@@ -1,8 +1,9 @@
 //! From a plan to steps: every file the plan changes becomes one step
-//! (all its changes in one new version of the file), the directory one
-//! more, each service action one more. Before anything is written every
-//! change's precondition is checked against the host, and every drifted
-//! target is listed.
+//! (all its changes in one new version of the file; an LDIF export is a
+//! file), each attribute of a live directory one step (one modify), each
+//! DNS RRset held elsewhere one step (one RFC 2136 update), each service
+//! action one more. Before anything is written every change's
+//! precondition is checked, and every drifted target is listed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::fsops::{self, FileState};
 use crate::directory::{Directory, DirectoryWriter, ValueEdit, ldif};
 use crate::error::{Error, Result};
-use crate::model::{Target, Value};
+use crate::model::{Change, Target, Value};
 use crate::plan::Plan;
 use crate::services::Cmd;
 use crate::zimbra::{self, Action, Service};
@@ -137,6 +138,14 @@ pub enum Step {
         change: String,
         edit: AttrEdit,
     },
+    /// One RRset at a DNS server zmreip updates with RFC 2136 and TSIG
+    /// (`--dns-config`): one UPDATE whose prerequisite is `before`.
+    Dns {
+        /// The `--dns-config` file (keys are read from it again, never
+        /// stored).
+        config: PathBuf,
+        change: Change,
+    },
     /// A service action.
     Service {
         service: Service,
@@ -153,7 +162,7 @@ impl Step {
             Step::Lines { file, .. } | Step::Localconfig { file, .. } | Step::Ldif { file, .. } => {
                 Some(file)
             }
-            Step::Directory { .. } | Step::Service { .. } => None,
+            Step::Directory { .. } | Step::Dns { .. } | Step::Service { .. } => None,
         }
     }
 
@@ -174,6 +183,7 @@ impl Step {
             Step::Directory { change, edit, .. } => {
                 format!("directory: {} {} ({change})", edit.dn, edit.attribute)
             }
+            Step::Dns { change, .. } => format!("dns: {} ({})", change.target, change.id),
             Step::Service {
                 service,
                 action,
@@ -203,7 +213,7 @@ impl Step {
                 ldif::rewrite_values(&file.shown(), current, &mut out, &v)?;
                 Ok(out)
             }
-            Step::Directory { .. } | Step::Service { .. } => Err(Error::other(
+            Step::Directory { .. } | Step::Dns { .. } | Step::Service { .. } => Err(Error::other(
                 "this step has no file content",
                 "this is a bug in zmreip",
             )),
@@ -301,13 +311,15 @@ fn truncate(s: &str, max: usize) -> String {
     t
 }
 
-/// The file steps of a plan, in the order the plan lists their first
-/// change; directory changes go to `ldif` (one step, last). Refuses a plan
-/// that is not self-consistent.
-pub fn file_steps(
+/// The write steps of a plan: files in the order the plan lists their
+/// first change, then the directory (the `ldif` export as one file step,
+/// else one step per attribute of the `live` directory), then DNS RRsets
+/// (needing `dns_config`). Refuses a plan that is not self-consistent.
+pub fn write_steps(
     plan: &Plan,
     ldif: Option<&Path>,
     live: Option<&LiveServer>,
+    dns_config: Option<&Path>,
 ) -> Result<Vec<Step>> {
     let invalid = |msg: String| {
         Error::other(
@@ -319,6 +331,7 @@ pub fn file_steps(
     let mut attrs: Vec<AttrEdit> = Vec::new();
     let mut attr_ids: Vec<String> = Vec::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut dns: Vec<Change> = Vec::new();
     for c in &plan.changes {
         if !seen.insert(c.target.to_string().to_ascii_lowercase()) {
             return Err(invalid(format!(
@@ -383,6 +396,7 @@ pub fn file_steps(
                     }),
                 }
             }
+            Target::Dns { .. } => dns.push(c.clone()),
             Target::Ldap { dn, attribute } => {
                 attrs.push(AttrEdit {
                     dn: dn.clone(),
@@ -394,6 +408,7 @@ pub fn file_steps(
             }
         }
     }
+    let dns_steps = dns_steps(dns, dns_config)?;
     if !attrs.is_empty()
         && ldif.is_none()
         && let Some(server) = live
@@ -405,6 +420,7 @@ pub fn file_steps(
                 edit,
             });
         }
+        steps.extend(dns_steps);
         return Ok(steps);
     }
     if !attrs.is_empty() {
@@ -425,7 +441,85 @@ pub fn file_steps(
             edits: attrs,
         });
     }
+    steps.extend(dns_steps);
     Ok(steps)
+}
+
+/// One step per DNS change; they need the `--dns-config` that holds the
+/// servers and keys.
+fn dns_steps(changes: Vec<Change>, config: Option<&Path>) -> Result<Vec<Step>> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(config) = config else {
+        let ids: Vec<&str> = changes.iter().map(|c| c.id.as_str()).collect();
+        return Err(Error::usage(
+            format!(
+                "the plan updates {} DNS record set(s) held elsewhere ({}) and no --dns-config was given",
+                changes.len(),
+                ids.join(", ")
+            ),
+            "pass the --dns-config FILE the plan was made with",
+        ));
+    };
+    let config = std::path::absolute(config).map_err(|e| Error::io("read", config, e))?;
+    Ok(changes
+        .into_iter()
+        .map(|change| Step::Dns {
+            config: config.clone(),
+            change,
+        })
+        .collect())
+}
+
+/// An RRset as the set of (owner, data) it holds: the update's
+/// prerequisite (RFC 2136 §2.4.2) compares records without their TTL.
+pub type RrSet = BTreeSet<(String, crate::dns::Rdata)>;
+
+/// The records of a change's `before` or `after`.
+pub fn rrset_of(v: &Value) -> Result<RrSet> {
+    let lines: Vec<&str> = match v {
+        Value::One(s) if s.is_empty() => Vec::new(),
+        Value::One(s) => vec![s.as_str()],
+        Value::Many(v) => v.iter().map(String::as_str).collect(),
+    };
+    lines
+        .into_iter()
+        .map(|l| crate::dns::Rr::parse(l).map(|r| (r.name.to_ascii_lowercase(), r.data)))
+        .collect()
+}
+
+/// The records the zone's server holds now for a change's RRset.
+pub fn rrset_live(cfg: &crate::dns::update::UpdateConfig, change: &Change) -> Result<RrSet> {
+    Ok(crate::dns::update::live(cfg, change)?
+        .into_iter()
+        .map(|r| (r.name.to_ascii_lowercase(), r.data))
+        .collect())
+}
+
+/// Checks every DNS step: the server holds exactly `before`.
+pub fn check_dns(cfg: &crate::dns::update::UpdateConfig, steps: &[Step]) -> Result<Vec<Problem>> {
+    let mut problems = Vec::new();
+    for s in steps {
+        let Step::Dns { change, .. } = s else {
+            continue;
+        };
+        let now = rrset_live(cfg, change)?;
+        if now != rrset_of(&change.before)? {
+            let shown: Vec<String> = now
+                .iter()
+                .map(|(n, d)| format!("{n} {} {d}", d.type_name()))
+                .collect();
+            problems.push(Problem {
+                target: change.target.to_string(),
+                message: format!(
+                    "the server holds [{}], not the plan's `before`",
+                    shown.join("; ")
+                ),
+            });
+        }
+    }
+    Ok(problems)
 }
 
 fn mixed(file: &str) -> Error {
@@ -495,7 +589,7 @@ pub fn check(steps: &[Step], root: &Path) -> Vec<Problem> {
                 problems.extend(check_keys(&shown, &state.bytes, edits))
             }
             Step::Ldif { edits, .. } => problems.extend(check_ldif(&real, &shown, edits)),
-            Step::Directory { .. } | Step::Service { .. } => {}
+            Step::Directory { .. } | Step::Dns { .. } | Step::Service { .. } => {}
         }
         if let Err(e) = fsops::check_writable(&real) {
             problems.push(problem(write_problem(&e)));
@@ -907,7 +1001,7 @@ mod tests {
                 Value::Many(vec!["y".into()]),
             ),
         ]);
-        let steps = file_steps(&plan, Some(Path::new("/tmp/z.ldif")), None).unwrap();
+        let steps = write_steps(&plan, Some(Path::new("/tmp/z.ldif")), None, None).unwrap();
         let shown: Vec<String> = steps.iter().map(Step::describe).collect();
         assert_eq!(
             shown,
@@ -917,14 +1011,14 @@ mod tests {
                 "write /tmp/z.ldif (c4)"
             ]
         );
-        let e = file_steps(&plan, None, None).unwrap_err();
+        let e = write_steps(&plan, None, None, None).unwrap_err();
         // With a live directory: one step per attribute.
         let live = LiveServer {
             urls: vec!["ldap://127.0.0.1:389".into()],
             bind_dn: "uid=zimbra,cn=admins,cn=zimbra".into(),
             password_file: None,
         };
-        let steps = file_steps(&plan, None, Some(&live)).unwrap();
+        let steps = write_steps(&plan, None, Some(&live), None).unwrap();
         assert_eq!(
             steps.last().unwrap().describe(),
             "directory: cn=config,cn=zimbra zimbraMtaMyNetworks (c4)"
@@ -967,7 +1061,7 @@ mod tests {
         ];
         for changes in bad {
             assert!(
-                file_steps(&plan_with(changes.clone()), None, None).is_err(),
+                write_steps(&plan_with(changes.clone()), None, None, None).is_err(),
                 "{changes:?}"
             );
         }
@@ -999,7 +1093,7 @@ mod tests {
             change("c3", line("/etc/dir.conf", 1), one("a"), one("b")),
             change("c4", line("/etc/gone", 1), one("a"), one("b")),
         ]);
-        let steps = file_steps(&plan, None, None).unwrap();
+        let steps = write_steps(&plan, None, None, None).unwrap();
         let problems: Vec<String> = check(&steps, root).iter().map(Problem::to_string).collect();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(

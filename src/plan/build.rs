@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use super::{DerivedFile, Plan, PlannedAction, SCHEMA};
 use crate::discover::{self, Sources};
@@ -12,6 +13,7 @@ use crate::model::{Change, Notice, Target};
 use crate::policy::Rewriter;
 use crate::spec::{self, AddrArg, Pair, PrefixSource};
 use crate::surface::IfaceAddr;
+use crate::surface::zonefile::{self, Mode, ZoneFileArg};
 use crate::zimbra::{self, Action, Service};
 
 /// What the user asked for.
@@ -24,6 +26,13 @@ pub struct Request {
     pub gateway: Option<IpAddr>,
     /// `--restart all`: one documented full restart instead of the least set.
     pub restart_all: bool,
+    /// `--zone-file`: zone files served here besides named.conf's.
+    pub zone_files: Vec<ZoneFileArg>,
+    /// `--dns-config`: zones held elsewhere, updated with RFC 2136.
+    pub dns_config: Option<PathBuf>,
+    /// `--lower-ttl`: plan only the TTL reductions of the DNS records that
+    /// will move (the first step of a migration window).
+    pub lower_ttl: Option<u32>,
 }
 
 /// Order in which services are acted on: the network first (services bind
@@ -64,8 +73,17 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     let rewriter = Rewriter::new(pairs.clone(), req.gateway);
     let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
     let found = discover::run(sources, &olds, Some(&rewriter), progress)?;
+    let hostname = server_hostname(sources);
+    let report = dns_changes(
+        sources,
+        req,
+        &rewriter,
+        &olds,
+        hostname.as_deref(),
+        found.report,
+    )?;
 
-    let mut changes = found.report.changes;
+    let mut changes = report.changes;
     for (i, c) in changes.iter_mut().enumerate() {
         c.id = format!("c{}", i + 1);
     }
@@ -81,10 +99,25 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     // (reload) makes it re-read the file.
     let dnsmasq_serves_hosts = sources.host.exists("/etc/dnsmasq.conf");
     let actions = actions(&changes, &derived, req.restart_all, dnsmasq_serves_hosts);
-    warnings.extend(found.report.warnings);
+    warnings.extend(report.warnings);
+    if let Some(secs) = req.lower_ttl {
+        warnings.push(Notice::new(
+            "lower-ttl-first-step",
+            format!("this plan only lowers the TTLs of the DNS records that will move, to {secs} s; apply it, wait at least as long as the longest old TTL, then plan the move itself"),
+        ));
+    }
     dedup(&mut warnings);
-    let hostname = server_hostname(sources);
-    let handoffs = handoffs(&pairs, hostname.as_deref(), &changes);
+    let mut handoffs = handoffs(&pairs, hostname.as_deref(), &changes);
+    // A PTR in a reverse zone served elsewhere is a request to its
+    // provider, naming the exact record: it replaces the generic one.
+    let (ptr, rest): (Vec<Notice>, Vec<Notice>) = warnings
+        .into_iter()
+        .partition(|w| w.code == "zone-ptr-not-served" || w.code == "dns-ptr-not-served");
+    let warnings = rest;
+    if !ptr.is_empty() {
+        handoffs.retain(|h| h.code != "ptr");
+        handoffs.extend(ptr.into_iter().map(|w| Notice::new("ptr", w.message)));
+    }
 
     let mut plan = Plan {
         schema: SCHEMA.to_string(),
@@ -99,6 +132,46 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     };
     plan.seal();
     Ok(plan)
+}
+
+/// Zone files named on the command line and `--lower-ttl` re-run the
+/// zonefile surface over every zone (a PTR moves between zones only when
+/// both are known); `--dns-config` adds RFC 2136 changes. With
+/// `--lower-ttl` only DNS changes remain.
+fn dns_changes(
+    sources: &Sources,
+    req: &Request,
+    rewriter: &Rewriter,
+    olds: &[IpAddr],
+    hostname: Option<&str>,
+    mut report: crate::model::Report,
+) -> Result<crate::model::Report> {
+    let mode = req.lower_ttl.map_or(Mode::Move, Mode::LowerTtl);
+    if !req.zone_files.is_empty() || req.lower_ttl.is_some() {
+        report.changes.retain(|c| c.surface != "zonefile");
+        report.findings.retain(|f| f.surface != "zonefile");
+        report.warnings.retain(|w| !w.code.starts_with("zone-"));
+        let matcher = crate::addr::Matcher::new(olds);
+        let ctx = crate::surface::Ctx {
+            host: &sources.host,
+            matcher: &matcher,
+            rewriter: Some(rewriter),
+        };
+        report.extend(zonefile::analyze_all(
+            &sources.host,
+            &req.zone_files,
+            &ctx,
+            mode,
+        )?);
+    }
+    if req.lower_ttl.is_some() {
+        report.changes.retain(|c| c.surface == "zonefile");
+    }
+    if let Some(path) = &req.dns_config {
+        let cfg = crate::dns::update::UpdateConfig::load(path)?;
+        report.extend(crate::dns::update::plan(&cfg, rewriter, hostname, mode)?);
+    }
+    Ok(report)
 }
 
 /// Fills in prefixes the user did not give: from the OS network config

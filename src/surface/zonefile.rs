@@ -363,7 +363,7 @@ fn load_file(
     out.texts.push((path.to_string(), text));
     for item in items {
         match item {
-            Item::Record(r) => out.records.push(r),
+            Item::Record(r) => out.records.push(*r),
             Item::Generate { line, toks } => out.generates.push((path.to_string(), line, toks)),
             Item::Include { line, file, origin } => {
                 let inc = if file.starts_with('/') {
@@ -534,9 +534,13 @@ fn address_record(
     true
 }
 
+/// Per byte of a joined TXT text: the token and the line range it came
+/// from.
+type ByteOrigins = Vec<(usize, Range<usize>)>;
+
 /// The logical text of a TXT record (its strings joined, RFC 7208 §3.3)
-/// and, per byte, the token and the line range it came from.
-fn txt_text(r: &Record) -> Option<(String, Vec<(usize, Range<usize>)>)> {
+/// and where each byte came from.
+fn txt_text(r: &Record) -> Option<(String, ByteOrigins)> {
     let mut bytes = Vec::new();
     let mut map = Vec::new();
     for (k, t) in r.rdata.iter().enumerate() {
@@ -614,47 +618,62 @@ fn spf_net(v: &str) -> Option<ipnet::IpNet> {
         .or_else(|| v.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
-fn txt_record(r: &Record, ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
-    let Some((text, map)) = txt_text(r) else {
-        return false;
-    };
-    let line = r.rdata.first().map(|t| t.line).unwrap_or(r.line);
-    let tgt = target(&r.file, line);
-    if !ctx.matcher.may_match(&text) || ctx.matcher.find(&text).is_empty() {
-        return false;
+/// What SPF rewriting decided for one TXT record.
+#[derive(Debug, Default)]
+pub(crate) struct SpfOutcome {
+    /// Edits of the joined SPF text: byte range → replacement, reason.
+    pub edits: Vec<(Range<usize>, String, String)>,
+    pub findings: Vec<Finding>,
+    pub warnings: Vec<Notice>,
+    /// A positive mechanism names an old address (the RRset moves).
+    pub moved: bool,
+}
+
+/// Decides the SPF edits for one TXT text (strings joined). `place` names
+/// where the record is, for messages (`/etc/bind/db.x:7`, a zone).
+/// Findings carry `target`. Without a rewriter only findings are made.
+pub(crate) fn spf_edits(
+    text: &str,
+    owner: &str,
+    place: &str,
+    target: &Target,
+    ctx_matcher: &crate::addr::Matcher,
+    rewriter: Option<&crate::policy::Rewriter>,
+    surface: &str,
+) -> SpfOutcome {
+    let mut out = SpfOutcome::default();
+    if !ctx_matcher.may_match(text) || ctx_matcher.find(text).is_empty() {
+        return out;
     }
-    if !is_spf(&text) {
-        out.findings.extend(find(ctx.matcher, NAME, &tgt, &text));
+    if !is_spf(text) {
+        out.findings
+            .extend(find(ctx_matcher, surface, target, text));
         out.warnings.push(Notice::new(
             "zone-txt-unchanged",
             format!(
-                "{}:{line}: the TXT record of {} mentions an old address but is not SPF; change it by hand if it matters",
-                r.file, r.owner
+                "{place}: the TXT record of {owner} mentions an old address but is not SPF; change it by hand if it matters"
             ),
         ));
-        return false;
+        return out;
     }
-    let terms = spf_terms(&text);
+    let terms = spf_terms(text);
     // Networks authorized by positive ip4:/ip6: mechanisms that do not
     // hold an old address: a new entry they already cover is not added.
     let mut covered: Vec<ipnet::IpNet> = terms
         .iter()
-        .filter(|t| t.positive() && ctx.matcher.find(t.value).is_empty())
+        .filter(|t| t.positive() && ctx_matcher.find(t.value).is_empty())
         .filter_map(|t| spf_net(t.value))
         .collect();
-    // Logical edits: byte range of the SPF text → replacement.
-    let mut edits: Vec<(Range<usize>, String, String)> = Vec::new();
-    let mut moved = false;
     for term in &terms {
-        let found = find(ctx.matcher, NAME, &tgt, term.value);
+        let found = find(ctx_matcher, surface, target, term.value);
         if found.is_empty() {
             continue;
         }
         out.findings.extend(found.into_iter().map(|mut f| {
-            f.context = text.clone();
+            f.context = text.to_string();
             f
         }));
-        let Some(rw) = ctx.rewriter else {
+        let Some(rw) = rewriter else {
             continue;
         };
         if !term.positive() {
@@ -666,21 +685,21 @@ fn txt_record(r: &Record, ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
             out.warnings.push(Notice::new(
                 code,
                 format!(
-                    "{}:{line}: `{}` in the SPF record of {} {what} the old address; it is left as it is, never turned against the new one",
-                    r.file, term.text, r.owner
+                    "{place}: `{}` in the SPF record of {owner} {what} the old address; it is left as it is, never turned against the new one",
+                    term.text
                 ),
             ));
             continue;
         }
         let res = rw.rewrite(&[term.value], ValueKind::TrustList { loopback: false });
-        out.warnings.extend(at(res.notes, &tgt));
+        out.warnings.extend(at(res.notes, target));
         if !res.changed {
             continue;
         }
-        moved = true;
+        out.moved = true;
         let mut parts = Vec::new();
         let mut reasons = res.reasons.clone();
-        for p in res.after.concat().split_whitespace() {
+        for p in res.after.iter().flat_map(|v| v.split_whitespace()) {
             if p != term.value
                 && let Some(n) = spf_net(p)
             {
@@ -697,12 +716,57 @@ fn txt_record(r: &Record, ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
             // The mechanism goes away: take its leading space with it.
             range.start -= 1;
         }
-        edits.push((
+        out.edits.push((
             range,
             parts.join(" "),
-            format!("SPF of {}: {}", r.owner, reasons.join("; ")),
+            format!("SPF of {owner}: {}", reasons.join("; ")),
         ));
     }
+    out
+}
+
+/// Applies edits of the joined text to the strings it was joined from:
+/// a replacement goes into the string where the edited range starts, the
+/// rest of the range is removed from whichever strings held it.
+pub(crate) fn edit_strings(
+    strings: &[Vec<u8>],
+    edits: &[(Range<usize>, String, String)],
+) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = vec![Vec::new(); strings.len()];
+    let mut i = 0;
+    for (k, s) in strings.iter().enumerate() {
+        for &b in s {
+            if let Some((_, repl, _)) = edits.iter().find(|(r, _, _)| r.start == i) {
+                out[k].extend_from_slice(repl.as_bytes());
+            }
+            if !edits.iter().any(|(r, _, _)| r.contains(&i)) {
+                out[k].push(b);
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+fn txt_record(r: &Record, ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
+    let Some((text, map)) = txt_text(r) else {
+        return false;
+    };
+    let line = r.rdata.first().map(|t| t.line).unwrap_or(r.line);
+    let tgt = target(&r.file, line);
+    let place = format!("{}:{line}", r.file);
+    let spf = spf_edits(
+        &text,
+        &r.owner,
+        &place,
+        &tgt,
+        ctx.matcher,
+        ctx.rewriter,
+        NAME,
+    );
+    out.findings.extend(spf.findings);
+    out.warnings.extend(spf.warnings);
+    let (edits, moved) = (spf.edits, spf.moved);
     if mode != Mode::Move || edits.is_empty() {
         return moved;
     }
@@ -1023,7 +1087,7 @@ fn bump_serial(zone: &Zone, loaded: &Loaded, today: Date, out: &mut Out) {
         .records
         .iter()
         .find(|r| r.rtype == "SOA" && r.owner == zone.name);
-    let Some(t) = soa.and_then(|s| s.rdata.get(2)) else {
+    let Some((file, t)) = soa.and_then(|s| s.rdata.get(2).map(|t| (&s.file, t))) else {
         out.warnings.push(Notice::new(
             "zone-no-soa",
             format!(
@@ -1037,15 +1101,16 @@ fn bump_serial(zone: &Zone, loaded: &Loaded, today: Date, out: &mut Out) {
         out.warnings.push(Notice::new(
             "zone-serial-unchanged",
             format!(
-                "{}:{}: the SOA serial `{}` is not a number; raise it by hand",
-                zone.file, t.line, t.raw
+                "{file}:{}: the SOA serial `{}` is not a number; raise it by hand",
+                t.line, t.raw
             ),
         ));
         return;
     };
     let new = next_serial(old, today);
+    // The SOA may come from an $INCLUDEd file.
     out.edit(
-        &zone.file,
+        file,
         t.line,
         t.span.clone(),
         new.to_string(),

@@ -46,11 +46,19 @@ enum Tok {
 
 /// A statement: words, then optionally a block. `line` is where it starts.
 #[derive(Debug, Clone)]
-struct Stmt {
-    words: Vec<String>,
-    block: Option<Vec<Stmt>>,
-    file: String,
-    line: usize,
+pub(crate) struct Stmt {
+    pub(crate) words: Vec<String>,
+    pub(crate) block: Option<Vec<Stmt>>,
+    pub(crate) file: String,
+    pub(crate) line: usize,
+}
+
+/// Parses text in named.conf syntax (also the syntax of TSIG key files)
+/// into statements, without following includes.
+pub(crate) fn parse_conf(path: &str, text: &str) -> Result<Vec<Stmt>> {
+    let toks = lex(path, text)?;
+    let mut pos = 0;
+    statements(path, &toks, &mut pos, false)
 }
 
 fn lex(path: &str, text: &str) -> Result<Vec<(usize, Tok)>> {
@@ -232,9 +240,7 @@ fn load(host: &Host, path: &str, depth: usize, stack: &mut Vec<String>) -> Resul
     let Some(text) = host.read(path)? else {
         return Ok(Vec::new());
     };
-    let toks = lex(path, &text)?;
-    let mut pos = 0;
-    let stmts = statements(path, &toks, &mut pos, false)?;
+    let stmts = parse_conf(path, &text)?;
     stack.push(path.to_string());
     let out = splice(host, path, stmts, depth, stack)?;
     stack.pop();

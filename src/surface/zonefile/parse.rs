@@ -235,7 +235,7 @@ pub struct Record {
 /// What a zone file holds besides records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
-    Record(Record),
+    Record(Box<Record>),
     /// `$INCLUDE file [origin]`: the file (as written) and the origin the
     /// included file starts with.
     Include {
@@ -316,7 +316,7 @@ pub fn parse(path: &str, text: &str, state: &mut State) -> Result<Vec<Item>> {
             }
             continue;
         }
-        out.push(Item::Record(record(path, &e, state)?));
+        out.push(Item::Record(Box::new(record(path, &e, state)?)));
     }
     Ok(out)
 }

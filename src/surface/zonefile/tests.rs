@@ -322,8 +322,10 @@ fn records_errors_name_the_line() {
         ("$ORIGIN\n", 1, "needs a domain name"),
     ];
     for (text, line, msg) in table {
-        let mut st = parse::State::default();
-        st.origin = "example.test.".into();
+        let mut st = parse::State {
+            origin: "example.test.".into(),
+            ..Default::default()
+        };
         match parse::parse("/z", text, &mut st) {
             Err(Error::Parse {
                 line: l, message, ..
@@ -776,7 +778,8 @@ fn named_conf_zones() {
         ("/etc/bind/named.conf.local", LOCAL),
     ]);
     let zones = namedconf::zones(&h).unwrap();
-    let got: Vec<(&str, &str, Option<&str>, bool, bool, bool)> = zones
+    type Row<'a> = (&'a str, &'a str, Option<&'a str>, bool, bool, bool);
+    let got: Vec<Row> = zones
         .iter()
         .map(|z| {
             (
@@ -982,11 +985,45 @@ fn surface_finds_files_and_includes() {
     };
     let serial: u32 = soa.split_whitespace().nth(4).unwrap().parse().unwrap();
     assert!(serial > 2026112801, "{soa}");
+    // An SOA in an $INCLUDEd file is raised there.
+    let (_d, h2) = host(&[
+        ("/etc/bind/named.conf", LOCAL),
+        (
+            "/etc/bind/db.example.test",
+            "$INCLUDE soa.inc\nmail A 192.0.2.10\n",
+        ),
+        ("/etc/bind/soa.inc", "$TTL 60\n@ SOA ns hm 41 1 1 1 1\n"),
+    ]);
+    let ctx2 = Ctx {
+        host: &h2,
+        matcher: &matcher,
+        rewriter: Some(&rw),
+    };
+    let r2 = Zonefile
+        .analyze(
+            "/etc/bind/db.example.test",
+            "$INCLUDE soa.inc\nmail A 192.0.2.10\n",
+            &ctx2,
+        )
+        .unwrap();
+    let t2: Vec<String> = r2
+        .changes
+        .iter()
+        .map(|c| format!("{} {:?}", c.target, c.after))
+        .collect();
+    assert_eq!(
+        t2,
+        vec![
+            "/etc/bind/db.example.test:2 One(\"mail A 198.51.100.7\")",
+            "/etc/bind/soa.inc:2 One(\"@ SOA ns hm 42 1 1 1 1\")",
+        ]
+    );
 }
 
 #[test]
 fn zone_file_args() {
-    let table: &[(&str, Result<(Option<&str>, &str), &str>)] = &[
+    type Want<'a> = Result<(Option<&'a str>, &'a str), &'a str>;
+    let table: &[(&str, Want)] = &[
         ("/etc/bind/db.x", Ok((None, "/etc/bind/db.x"))),
         (
             "example.test=/var/named/x.zone",
