@@ -289,7 +289,7 @@ struct ProbeArgs {
 
     /// The split-DNS server to ask for the host name [default: the
     /// host's dnsmasq listen-address and port].
-    #[arg(long, value_name = "IP[:PORT]", value_parser = zmreip::verify::parse_server)]
+    #[arg(long, value_name = "IP[:PORT]", value_parser = zmreip::dns::parse_server)]
     dns_server: Option<std::net::SocketAddr>,
 
     /// An address of this host outside mynetworks: relaying from it must

@@ -50,7 +50,6 @@ use crate::spec::AddrArg;
 
 pub mod derived;
 pub mod directory;
-pub mod dns;
 pub mod listeners;
 pub mod names;
 pub mod postfix;
@@ -415,24 +414,6 @@ pub fn plan_addrs(list: &[String]) -> crate::Result<Vec<AddrArg>> {
         .collect()
 }
 
-/// Parses a DNS server given as `IP`, `IP:PORT` or `[IPv6]:PORT` (port 53
-/// when not given).
-pub fn parse_server(s: &str) -> std::result::Result<SocketAddr, String> {
-    let s = s.trim();
-    if let Ok(sa) = s.parse::<SocketAddr>() {
-        return Ok(sa);
-    }
-    let bare = match s.strip_prefix('[') {
-        Some(inner) => inner.strip_suffix(']').unwrap_or(s),
-        None => s,
-    };
-    bare.parse::<IpAddr>()
-        .map(|ip| SocketAddr::new(ip, 53))
-        .map_err(|_| {
-            format!("`{s}` is not a DNS server address (expected e.g. 127.0.0.1:53 or [::1]:5353)")
-        })
-}
-
 /// Whether `ip` is an address of this host (in the current network
 /// namespace): binding a socket to it succeeds only then.
 pub fn is_local(ip: IpAddr) -> bool {
@@ -609,30 +590,6 @@ mod tests {
             resolver.summary,
             "mail.corp.example still resolves to the old address 192.0.2.25 in /etc/hosts"
         );
-    }
-
-    #[test]
-    fn dns_server_spellings() {
-        let ok = [
-            ("127.0.0.1", "127.0.0.1:53"),
-            ("127.0.0.1:5353", "127.0.0.1:5353"),
-            (" 10.0.0.1:53 ", "10.0.0.1:53"),
-            ("::1", "[::1]:53"),
-            ("[::1]", "[::1]:53"),
-            ("[2001:db8::53]:5353", "[2001:db8::53]:5353"),
-        ];
-        for (input, want) in ok {
-            assert_eq!(parse_server(input).unwrap().to_string(), want, "{input}");
-        }
-        for bad in [
-            "",
-            "dns.example",
-            "127.0.0.1:99999",
-            "127.0.0.1:",
-            "[::1:53",
-        ] {
-            assert!(parse_server(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -11,7 +11,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::Path;
 
-use super::{Check, Ctx, dns};
+use super::{Check, Ctx};
+use crate::dns;
 
 const FAMILY: &str = "names";
 
@@ -144,19 +145,32 @@ fn split_dns(ctx: &Ctx, name: &str) -> Check {
     };
     let mut addrs = Vec::new();
     let mut evidence = vec![format!("server {server} ({why})")];
-    let mut families: Vec<bool> = ctx.new.iter().map(IpAddr::is_ipv6).collect();
-    families.sort();
-    families.dedup();
-    for v6 in families {
-        let t = if v6 { "AAAA" } else { "A" };
-        match dns::query(server, name, v6, ctx.req.timeout) {
-            Ok(dns::Answer::Addrs(a)) => {
-                let list: Vec<String> = a.iter().map(ToString::to_string).collect();
-                evidence.push(format!("{name} {t}: {}", list.join(", ")));
-                addrs.extend(a);
+    let resolver = match dns::Resolver::new(server, ctx.req.timeout) {
+        Ok(r) => r,
+        Err(e) => return Check::fail(FAMILY, "split-dns", e.to_string()).with(evidence),
+    };
+    let mut types: Vec<dns::RecordType> = ctx
+        .new
+        .iter()
+        .map(|a| {
+            if a.is_ipv4() {
+                dns::RecordType::A
+            } else {
+                dns::RecordType::AAAA
             }
-            Ok(dns::Answer::NoRecords) => evidence.push(format!("{name} {t}: no records")),
-            Ok(dns::Answer::NoSuchName) => {
+        })
+        .collect();
+    types.dedup();
+    for t in types {
+        match resolver.lookup(name, t) {
+            dns::Answer::Records(rs) => {
+                let found: Vec<IpAddr> = rs.iter().filter_map(|r| r.data.addr()).collect();
+                let list: Vec<String> = found.iter().map(ToString::to_string).collect();
+                evidence.push(format!("{name} {t}: {}", list.join(", ")));
+                addrs.extend(found);
+            }
+            dns::Answer::NoData => evidence.push(format!("{name} {t}: no records")),
+            dns::Answer::NxDomain => {
                 return Check::fail(
                     FAMILY,
                     "split-dns",
@@ -164,7 +178,9 @@ fn split_dns(ctx: &Ctx, name: &str) -> Check {
                 )
                 .with(evidence);
             }
-            Err(e) => return Check::fail(FAMILY, "split-dns", e).with(evidence),
+            dns::Answer::Failed(e) | dns::Answer::Unreachable(e) => {
+                return Check::fail(FAMILY, "split-dns", format!("{server}: {e}")).with(evidence);
+            }
         }
     }
     judge(ctx, "split-dns", name, &format!("at {server}"), &addrs).with(evidence)
