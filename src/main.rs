@@ -21,12 +21,19 @@ use zmreip::{Error, Result};
 /// names stay names), and lists what must happen elsewhere (PTR, DNS,
 /// partners).
 ///
-/// Typical session:
+/// Typical session (as root, on the Zimbra host):
 ///
-///   zmreip scan --ip 172.20.14.25 --ldif /tmp/zimbra.ldif
-///   zmreip plan --from 172.20.14.25/24 --to 10.40.7.131/24 --ldif /tmp/zimbra.ldif
+///   zmreip check 10.40.7.131 --hostname mail.corp.example --domain corp.example
+///   zmreip scan --ip 172.20.14.25
+///   zmreip plan --from 172.20.14.25/24 --to 10.40.7.131/24 --out move.json
+///   zmreip apply --plan move.json          # journaled; asks before writing
+///   zmreip history                         # runs, with their state
+///   zmreip rollback                        # undo the latest run
 ///
-/// Exit status: 0 done, 1 failure, 2 bad usage.
+/// The directory is read live from the LDAP server localconfig.xml names;
+/// --ldif FILE reads a zmslapcat export instead.
+///
+/// Exit status: 0 done, 1 failure, 2 bad usage (check: 3 = would hurt mail).
 #[derive(Parser)]
 #[command(name = "zmreip", version, verbatim_doc_comment)]
 struct Cli {
