@@ -487,3 +487,222 @@ fn push_unique(into: &mut Vec<String>, items: Vec<String>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(old: &str, new: &str) -> Pair {
+        let (o, op) = old
+            .split_once('/')
+            .map(|(a, p)| (a, Some(p)))
+            .unwrap_or((old, None));
+        let (n, np) = new
+            .split_once('/')
+            .map(|(a, p)| (a, Some(p)))
+            .unwrap_or((new, None));
+        let o: IpAddr = o.parse().unwrap();
+        let n: IpAddr = n.parse().unwrap();
+        let host = if o.is_ipv4() { 32 } else { 128 };
+        let src = |p: Option<&str>| {
+            if p.is_some() {
+                PrefixSource::Given
+            } else {
+                PrefixSource::Host
+            }
+        };
+        Pair {
+            old: o,
+            new: n,
+            old_prefix: op.map(|p| p.parse().unwrap()).unwrap_or(host),
+            new_prefix: np.map(|p| p.parse().unwrap()).unwrap_or(host),
+            old_prefix_source: src(op),
+            new_prefix_source: src(np),
+        }
+    }
+
+    fn rw(pairs: &[(&str, &str)]) -> Rewriter {
+        Rewriter::new(pairs.iter().map(|(o, n)| pair(o, n)).collect(), None)
+    }
+
+    const V4: &[(&str, &str)] = &[("172.20.14.25/24", "10.40.7.131/24")];
+
+    #[test]
+    fn trust_lists_follow_principle_4() {
+        // (pairs, values before, values after, warning codes expected)
+        let cases: &[(&[(&str, &str)], &[&str], &[&str], &[&str])] = &[
+            // The interface network becomes the new one; loopback kept.
+            (
+                V4,
+                &["127.0.0.0/8 172.20.14.0/24"],
+                &["127.0.0.0/8 10.40.7.0/24"],
+                &[],
+            ),
+            // The old address itself, same spelling.
+            (
+                V4,
+                &["127.0.0.0/8 172.20.14.25"],
+                &["127.0.0.0/8 10.40.7.131"],
+                &[],
+            ),
+            (
+                V4,
+                &["127.0.0.0/8 172.20.14.25/32"],
+                &["127.0.0.0/8 10.40.7.131/32"],
+                &[],
+            ),
+            // Comma separated, kept.
+            (
+                V4,
+                &["127.0.0.0/8,172.20.14.0/24"],
+                &["127.0.0.0/8,10.40.7.0/24"],
+                &[],
+            ),
+            // A neighbour is another host: untouched (value unchanged).
+            (
+                V4,
+                &["127.0.0.0/8 172.20.14.250"],
+                &["127.0.0.0/8 172.20.14.250"],
+                &[],
+            ),
+            // A wider site network holding the old address stays, new host beside it.
+            (
+                V4,
+                &["127.0.0.0/8 172.20.0.0/16"],
+                &["127.0.0.0/8 172.20.0.0/16 10.40.7.131"],
+                &["trust-network-kept"],
+            ),
+            // A network holding both stays as it is.
+            (
+                &[("10.40.1.5/24", "10.40.7.131/24")],
+                &["127.0.0.0/8 10.0.0.0/8"],
+                &["127.0.0.0/8 10.0.0.0/8"],
+                &[],
+            ),
+            // Everything-networks are never written and never widened into.
+            (V4, &["0.0.0.0/0"], &["0.0.0.0/0"], &["trust-everything"]),
+            // New network wider than the old entry: host entry alone.
+            (
+                &[("172.20.14.25/24", "10.40.7.131/16")],
+                &["127.0.0.0/8 172.20.14.0/24"],
+                &["127.0.0.0/8 10.40.7.131"],
+                &["trust-not-widened"],
+            ),
+            // Unknown new prefix: host entry only.
+            (
+                &[("172.20.14.25/24", "10.40.7.131")],
+                &["127.0.0.0/8 172.20.14.0/24"],
+                &["127.0.0.0/8 10.40.7.131"],
+                &[],
+            ),
+            // Unknown old prefix: the /24 is not known to be the interface
+            // network, so it stays and the host is added.
+            (
+                &[("172.20.14.25", "10.40.7.131/24")],
+                &["127.0.0.0/8 172.20.14.0/24"],
+                &["127.0.0.0/8 172.20.14.0/24 10.40.7.131"],
+                &["trust-network-kept"],
+            ),
+            // Loopback added to mynetworks where missing.
+            (
+                V4,
+                &["172.20.14.0/24"],
+                &["127.0.0.0/8 10.40.7.0/24"],
+                &["mynetworks-loopback-added"],
+            ),
+            // Multi-valued attribute: loopback in another value counts.
+            (
+                V4,
+                &["127.0.0.0/8", "172.20.14.0/24"],
+                &["127.0.0.0/8", "10.40.7.0/24"],
+                &[],
+            ),
+            // New already trusted: the old entry goes, no duplicate.
+            (
+                V4,
+                &["127.0.0.0/8 172.20.14.25 10.40.7.131"],
+                &["127.0.0.0/8 10.40.7.131"],
+                &[],
+            ),
+            // Host bits written with the interface network keep that style.
+            (
+                V4,
+                &["127.0.0.0/8 172.20.14.25/24"],
+                &["127.0.0.0/8 10.40.7.131/24"],
+                &[],
+            ),
+            // IPv6, postfix bracket style.
+            (
+                &[("2001:db8:14::25/64", "2001:db8:7::131/64")],
+                &["127.0.0.0/8 [::1]/128 [2001:db8:14::]/64"],
+                &["127.0.0.0/8 [::1]/128 [2001:db8:7::]/64"],
+                &[],
+            ),
+            (
+                &[("2001:db8:14::25/64", "2001:db8:7::131/64")],
+                &["[::1]/128 2001:DB8:14::25"],
+                &["[::1]/128 2001:DB8:7::131"],
+                &[],
+            ),
+        ];
+        for (pairs, before, after, codes) in cases {
+            let out = rw(pairs).rewrite(before, ValueKind::TrustList { loopback: true });
+            assert_eq!(out.after, *after, "values {before:?} with {pairs:?}");
+            let got: Vec<&str> = out.notes.iter().map(|n| n.code.as_str()).collect();
+            assert_eq!(got, *codes, "warnings for {before:?}");
+            assert_eq!(out.changed, before != after, "changed flag for {before:?}");
+            assert!(out.after.iter().all(
+                |a| !a.contains("0.0.0.0/0") || before.iter().any(|b| b.contains("0.0.0.0/0"))
+            ));
+        }
+    }
+
+    #[test]
+    fn literal_kinds() {
+        // (kind, value, expected after)
+        let cases: &[(ValueKind, &str, &str)] = &[
+            (ValueKind::OwnAddress, "172.20.14.25", "10.40.7.131"),
+            (ValueKind::OwnAddress, "172.20.14.25/24", "10.40.7.131/24"),
+            (ValueKind::OwnAddress, "172.20.14.250", "172.20.14.250"),
+            (
+                ValueKind::Url,
+                "ldap://172.20.14.25:389",
+                "ldap://10.40.7.131:389",
+            ),
+            (
+                ValueKind::Url,
+                "ldap://172.20.14.30:389",
+                "ldap://172.20.14.30:389",
+            ),
+            (ValueKind::HostPort, "[172.20.14.25]:25", "[10.40.7.131]:25"),
+            (ValueKind::HostPort, "[172.20.14.2]:25", "[172.20.14.2]:25"),
+            (
+                ValueKind::Regex,
+                "^172\\.20\\.14\\.25$",
+                "^10\\.40\\.7\\.131$",
+            ),
+            (ValueKind::ExactList, "172.20.14.25", "10.40.7.131"),
+            (ValueKind::ExactList, "172.20.14.0/24", "172.20.14.0/24"),
+            (ValueKind::OtherHost, "172.20.14.53", "172.20.14.53"),
+            (ValueKind::OtherHost, "172.20.14.25", "10.40.7.131"),
+            (
+                ValueKind::Text,
+                "see 172.20.14.25 and 172.20.14.250",
+                "see 10.40.7.131 and 172.20.14.250",
+            ),
+        ];
+        let r = rw(V4);
+        for (kind, before, after) in cases {
+            let out = r.rewrite(&[before], *kind);
+            assert_eq!(out.after, vec![after.to_string()], "{kind:?} {before}");
+            assert_eq!(out.changed, before != after);
+        }
+    }
+
+    #[test]
+    fn network_in_unknown_value_is_reported_not_changed() {
+        let out = rw(V4).rewrite(&["allow 172.20.14.0/24"], ValueKind::Text);
+        assert_eq!(out.after, vec!["allow 172.20.14.0/24".to_string()]);
+        assert_eq!(out.notes[0].code, "network-unchanged");
+    }
+}

@@ -19,10 +19,18 @@
 //! [`Match::replace`] renders a replacement address in the spelling style of
 //! the original (brackets, port, zone, prefix, compression, case).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
 use ipnet::IpNet;
+use memchr::memmem::Finder;
+
+mod find;
+mod render;
+#[cfg(test)]
+mod tests;
+
+pub use render::{render, reverse_name};
 
 /// How an address occurs in text.
 #[derive(
@@ -100,12 +108,76 @@ pub struct Style {
     pub v4_mapped: bool,
     /// Dots escaped as `\.` (regex).
     pub regex_escaped: bool,
+    /// With [`Style::regex_escaped`]: dots escaped as `\\.`, i.e. a regex
+    /// inside a string literal that needs its backslash escaped again.
+    pub double_escaped: bool,
 }
 
 /// Finds target addresses in text.
+///
+/// Built once per set of targets: the literal spellings that can be
+/// searched for with `memchr` (dotted quad, regex-escaped forms, reverse
+/// names) are compiled into [`Finder`]s here so that [`Matcher::find`]
+/// allocates nothing unless it finds something.
 #[derive(Debug, Clone)]
 pub struct Matcher {
     targets: Vec<IpAddr>,
+    v4: Vec<V4Target>,
+    v6: Vec<V6Target>,
+}
+
+/// The precompiled searches for one IPv4 target.
+#[derive(Debug, Clone)]
+struct V4Target {
+    addr: Ipv4Addr,
+    /// `a.b.c.d`
+    dotted: Finder<'static>,
+    /// `a\.b\.c\.d`
+    escaped: Finder<'static>,
+    /// `a\\.b\\.c\\.d`
+    escaped2: Finder<'static>,
+    /// `d.c.b.a.` (followed by `in-addr.arpa` in any case)
+    reverse: Finder<'static>,
+}
+
+/// The precompiled searches for one IPv6 target. Its textual spellings
+/// are too many to search for; candidates are found by scanning for `:`.
+#[derive(Debug, Clone)]
+struct V6Target {
+    addr: Ipv6Addr,
+    /// The 32 nibbles of the reverse name, lower case, dot-terminated.
+    nibbles: Finder<'static>,
+    /// The same in upper case (nibble names are written in one case).
+    nibbles_upper: Finder<'static>,
+}
+
+impl V4Target {
+    fn new(addr: Ipv4Addr) -> V4Target {
+        let o = addr.octets();
+        let dotted = addr.to_string();
+        let escaped = dotted.replace('.', "\\.");
+        let escaped2 = dotted.replace('.', "\\\\.");
+        let reverse = format!("{}.{}.{}.{}.", o[3], o[2], o[1], o[0]);
+        V4Target {
+            addr,
+            dotted: Finder::new(dotted.as_bytes()).into_owned(),
+            escaped: Finder::new(escaped.as_bytes()).into_owned(),
+            escaped2: Finder::new(escaped2.as_bytes()).into_owned(),
+            reverse: Finder::new(reverse.as_bytes()).into_owned(),
+        }
+    }
+}
+
+impl V6Target {
+    fn new(addr: Ipv6Addr) -> V6Target {
+        let name = reverse_name(IpAddr::V6(addr));
+        let nibbles = &name[..name.len() - "ip6.arpa".len()];
+        V6Target {
+            addr,
+            nibbles: Finder::new(nibbles.as_bytes()).into_owned(),
+            nibbles_upper: Finder::new(nibbles.to_ascii_uppercase().as_bytes()).into_owned(),
+        }
+    }
 }
 
 impl Matcher {
@@ -114,7 +186,15 @@ impl Matcher {
         let mut targets = targets.to_vec();
         targets.sort();
         targets.dedup();
-        Matcher { targets }
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        for t in &targets {
+            match *t {
+                IpAddr::V4(a) => v4.push(V4Target::new(a)),
+                IpAddr::V6(a) => v6.push(V6Target::new(a)),
+            }
+        }
+        Matcher { targets, v4, v6 }
     }
 
     /// The addresses this matcher looks for.
@@ -123,17 +203,50 @@ impl Matcher {
     }
 
     /// Every occurrence of a target in `text`, in order of position,
-    /// non-overlapping.
+    /// non-overlapping (where two readings overlap, the one starting first,
+    /// then the longer one, wins).
+    ///
+    /// Span conventions (see [`Match`]):
+    ///
+    /// * [`MatchKind::Exact`] covers the address, plus `%zone` and `/prefix` when
+    ///   written; for `::ffff:a.b.c.d` the whole IPv6 spelling.
+    /// * [`MatchKind::Bracketed`] covers `[addr]`, plus `:port` or `/prefix`.
+    /// * [`MatchKind::UrlHost`] covers the host as written (with brackets for
+    ///   IPv6) plus `:port` when present; the scheme, `user:password@` and
+    ///   the path stay outside the span.
+    /// * [`MatchKind::HostPort`] covers `a.b.c.d:port`.
+    /// * [`MatchKind::NetworkContains`] covers the network with its `/len`
+    ///   (and brackets, if written `[v6]/len`).
+    /// * [`MatchKind::ReverseName`] covers the name up to `arpa`; a trailing dot
+    ///   (fully qualified name) stays outside the span.
+    /// * [`MatchKind::RegexEscaped`] covers the escaped address alone.
     pub fn find(&self, text: &str) -> Vec<Match> {
-        let _ = text;
-        unimplemented!("addr::Matcher::find")
+        let mut out = Vec::new();
+        find::find(self, text, &mut out);
+        if out.len() > 1 {
+            out.sort_by(|a, b| {
+                a.span
+                    .start
+                    .cmp(&b.span.start)
+                    .then(b.span.end.cmp(&a.span.end))
+            });
+            let mut end = 0;
+            out.retain(|m| {
+                let keep = m.span.start >= end;
+                if keep {
+                    end = m.span.end;
+                }
+                keep
+            });
+        }
+        out
     }
 
     /// A cheap test whether `text` may hold a match; `find` is only needed
-    /// where this is true. Never false when `find` would return something.
+    /// where this is true. Never false when `find` would return something:
+    /// it looks for exactly the anchors `find` starts from.
     pub fn may_match(&self, text: &str) -> bool {
-        let _ = text;
-        true
+        find::may_match(self, text)
     }
 }
 
@@ -142,26 +255,17 @@ impl Match {
     /// keeping the original's spelling (brackets, port, zone, prefix digits,
     /// compression, case, regex escaping, reverse-name form).
     ///
-    /// The `/prefix` is kept as written unless `new_prefix` is given.
+    /// `text` is the text that was searched; the result replaces
+    /// `text[self.span]`. The `/prefix` is kept as written unless
+    /// `new_prefix` is given (it never adds a prefix that was not written).
     /// For a [`MatchKind::NetworkContains`] match this renders `new` with the
     /// network's prefix (or `new_prefix`), i.e. the caller decides whether a
     /// network is rewritten at all.
+    ///
+    /// When the family changes, the spelling follows the new family: a URL
+    /// host or `host:port` gets brackets for IPv6 (and loses them for
+    /// IPv4), a zone is dropped for IPv4, `::ffff:` is kept only for IPv4.
     pub fn replace(&self, text: &str, new: IpAddr, new_prefix: Option<u8>) -> String {
-        let _ = (text, new, new_prefix);
-        unimplemented!("addr::Match::replace")
+        render::replace(self, text, new, new_prefix)
     }
-}
-
-/// Renders `addr` in `style` (IPv6 compression/case/tail; IPv4 as-is or
-/// regex-escaped).
-pub fn render(addr: IpAddr, style: Style) -> String {
-    let _ = style;
-    addr.to_string()
-}
-
-/// The reverse-DNS name of `addr`, without trailing dot:
-/// `25.14.20.172.in-addr.arpa` or the 32-nibble ip6.arpa name.
-pub fn reverse_name(addr: IpAddr) -> String {
-    let _ = addr;
-    unimplemented!("addr::reverse_name")
 }

@@ -1,9 +1,34 @@
-//! LDIF (RFC 2849) reader (stub).
+//! LDIF (RFC 2849) content files, as `zmslapcat` writes them: a streaming
+//! reader ([`LdifDirectory`]), a value-level rewriter ([`rewrite_values`])
+//! and a writer of change records for `ldapmodify` ([`change_records`]).
+//!
+//! Syntax handled (RFC 2849):
+//!
+//! * an optional `version: 1` line first;
+//! * records separated by blank lines, each starting with `dn:` (or `dn::`
+//!   with a base64 DN);
+//! * a line starting with one space continues the previous line, the space
+//!   removed; comments (`#`) fold the same way;
+//! * `attr: value`, `attr:: base64` (values that are not UTF-8 once
+//!   decoded are binary and skipped: no address lives there) and
+//!   `attr:< URL` (skipped);
+//! * attribute options: `cn;lang-en` is an attribute description of its
+//!   own;
+//! * LF or CRLF line ends.
+//!
+//! Change records (`changetype:`) are refused: this reads directory
+//! contents. Files are read line by line with one record in memory at a
+//! time, so an export of any size streams.
 
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use super::{Directory, Entry};
-use crate::error::Result;
+use base64::prelude::{BASE64_STANDARD, Engine as _};
+
+use super::{Directory, Entry, ValueEdit};
+use crate::error::{Error, Result};
 
 /// A directory read from an LDIF file.
 pub struct LdifDirectory {
@@ -11,12 +36,21 @@ pub struct LdifDirectory {
 }
 
 impl LdifDirectory {
-    /// Opens an LDIF file (checked for readability now, read when iterated).
+    /// Opens an LDIF file: checked for readability now, read when
+    /// iterated.
     pub fn open(path: &Path) -> Result<LdifDirectory> {
+        File::open(path).map_err(|e| open_error(path, e))?;
         Ok(LdifDirectory {
             path: path.to_path_buf(),
         })
     }
+}
+
+fn open_error(path: &Path, e: std::io::Error) -> Error {
+    Error::other(
+        format!("cannot read the LDIF export `{}`: {e}", path.display()),
+        "export the directory as the zimbra user with `/opt/zimbra/libexec/zmslapcat DIR` (it writes DIR/ldap.bak) and pass that file",
+    )
 }
 
 impl Directory for LdifDirectory {
@@ -25,7 +59,1195 @@ impl Directory for LdifDirectory {
     }
 
     fn for_each(&mut self, visit: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()> {
-        let _ = visit;
+        let file = File::open(&self.path).map_err(|e| open_error(&self.path, e))?;
+        let shown = self.path.display().to_string();
+        let mut chunks = Chunks::new(&shown, BufReader::with_capacity(1 << 16, file));
+        while let Some(chunk) = chunks.next()? {
+            if let Chunk::Record(rec) = chunk
+                && let Some(parsed) = rec.parse(&shown)?
+            {
+                visit(parsed.into_entry())?;
+            }
+        }
         Ok(())
+    }
+}
+
+/// One logical line: physical lines joined where folded.
+#[derive(Debug)]
+struct Line {
+    /// 1-based number of its first physical line.
+    no: usize,
+    /// The physical lines as read, terminators included.
+    raw: Vec<u8>,
+    /// The unfolded text without terminators; empty for a blank line.
+    text: String,
+}
+
+impl Line {
+    fn is_blank(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+/// Reads logical lines, joining folded physical lines.
+struct Lines<'p, R> {
+    path: &'p str,
+    input: R,
+    /// Number of the last physical line read.
+    no: usize,
+    /// A physical line read ahead to see whether it continues the previous
+    /// one.
+    peeked: Option<Vec<u8>>,
+}
+
+impl<'p, R: BufRead> Lines<'p, R> {
+    fn physical(&mut self) -> Result<Option<Vec<u8>>> {
+        if let Some(p) = self.peeked.take() {
+            return Ok(Some(p));
+        }
+        let mut buf = Vec::new();
+        let n = self
+            .input
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| Error::io("read", self.path, e))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.no += 1;
+        Ok(Some(buf))
+    }
+
+    /// A physical line's text without its terminator.
+    fn body<'a>(&self, raw: &'a [u8]) -> Result<&'a str> {
+        let b = raw.strip_suffix(b"\n").unwrap_or(raw);
+        let b = b.strip_suffix(b"\r").unwrap_or(b);
+        std::str::from_utf8(b).map_err(|_| {
+            Error::parse(
+                self.path,
+                self.no,
+                "not UTF-8 text (binary values must be base64-encoded, written `attr:: ...`)",
+            )
+        })
+    }
+
+    fn next(&mut self) -> Result<Option<Line>> {
+        let Some(mut raw) = self.physical()? else {
+            return Ok(None);
+        };
+        let no = self.no;
+        let body = self.body(&raw)?;
+        if body.starts_with(' ') {
+            return Err(Error::parse(
+                self.path,
+                no,
+                "a continuation line (starting with a space) follows no line it could continue",
+            ));
+        }
+        if body.trim().is_empty() {
+            return Ok(Some(Line {
+                no,
+                raw,
+                text: String::new(),
+            }));
+        }
+        let mut text = body.to_string();
+        while let Some(next) = self.physical()? {
+            if next.first() != Some(&b' ') {
+                self.peeked = Some(next);
+                break;
+            }
+            text.push_str(&self.body(&next)?[1..]);
+            raw.extend_from_slice(&next);
+        }
+        Ok(Some(Line { no, raw, text }))
+    }
+}
+
+/// A record's lines (comments included), or blank lines between records.
+enum Chunk {
+    Record(Record),
+    Blank(Vec<u8>),
+}
+
+/// The lines of one record, as read.
+struct Record {
+    lines: Vec<Line>,
+    /// Whether this is the first record of the file (it may start with
+    /// `version:`).
+    first: bool,
+}
+
+/// Groups logical lines into records and runs of blank lines.
+struct Chunks<'p, R> {
+    lines: Lines<'p, R>,
+    /// A logical line read ahead.
+    pending: Option<Line>,
+    first: bool,
+}
+
+impl<'p, R: BufRead> Chunks<'p, R> {
+    fn new(path: &'p str, input: R) -> Self {
+        Chunks {
+            lines: Lines {
+                path,
+                input,
+                no: 0,
+                peeked: None,
+            },
+            pending: None,
+            first: true,
+        }
+    }
+
+    fn line(&mut self) -> Result<Option<Line>> {
+        match self.pending.take() {
+            Some(l) => Ok(Some(l)),
+            None => self.lines.next(),
+        }
+    }
+
+    fn next(&mut self) -> Result<Option<Chunk>> {
+        let Some(first) = self.line()? else {
+            return Ok(None);
+        };
+        let blank = first.is_blank();
+        let mut raw = Vec::new();
+        let mut lines = Vec::new();
+        if blank {
+            raw = first.raw;
+        } else {
+            lines.push(first);
+        }
+        while let Some(l) = self.line()? {
+            if l.is_blank() != blank {
+                self.pending = Some(l);
+                break;
+            }
+            if blank {
+                raw.extend_from_slice(&l.raw);
+            } else {
+                lines.push(l);
+            }
+        }
+        if blank {
+            return Ok(Some(Chunk::Blank(raw)));
+        }
+        let first = std::mem::replace(&mut self.first, false);
+        Ok(Some(Chunk::Record(Record { lines, first })))
+    }
+}
+
+/// A value as written after the attribute description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Spec {
+    Text(String),
+    /// `attr::` whose decoded bytes are not UTF-8.
+    Binary,
+    /// `attr:< URL`.
+    Url,
+}
+
+/// A record understood: its DN and, per line, the attribute it holds
+/// (`None` for comments and the `dn`/`version` lines).
+struct Parsed {
+    dn: String,
+    attrs: Vec<Option<(String, Spec)>>,
+}
+
+impl Record {
+    /// Parses the record; `None` when it holds only comments or the
+    /// version line.
+    fn parse(&self, path: &str) -> Result<Option<Parsed>> {
+        let mut attrs: Vec<Option<(String, Spec)>> = Vec::with_capacity(self.lines.len());
+        let mut dn: Option<String> = None;
+        let mut first_content = self.first;
+        for line in &self.lines {
+            if line.text.starts_with('#') {
+                attrs.push(None);
+                continue;
+            }
+            let (desc, spec) = parse_line(path, line)?;
+            let may_be_version = std::mem::replace(&mut first_content, false);
+            if dn.is_none() {
+                if may_be_version && desc.eq_ignore_ascii_case("version") {
+                    if spec != Spec::Text("1".into()) {
+                        return Err(Error::parse(
+                            path,
+                            line.no,
+                            "unsupported LDIF version (only `version: 1` exists)",
+                        ));
+                    }
+                    attrs.push(None);
+                    continue;
+                }
+                if !desc.eq_ignore_ascii_case("dn") {
+                    return Err(Error::parse(
+                        path,
+                        line.no,
+                        format!("a record must start with `dn:`, not `{desc}:`"),
+                    ));
+                }
+                dn = Some(match spec {
+                    Spec::Text(t) => t,
+                    _ => {
+                        return Err(Error::parse(path, line.no, "the DN is not UTF-8 text"));
+                    }
+                });
+                attrs.push(None);
+                continue;
+            }
+            if desc.eq_ignore_ascii_case("changetype") || desc.eq_ignore_ascii_case("control") {
+                return Err(Error::parse(
+                    path,
+                    line.no,
+                    format!(
+                        "`{desc}:` makes this a change record: this is not a content LDIF (export the directory with zmslapcat)"
+                    ),
+                ));
+            }
+            attrs.push(Some((desc, spec)));
+        }
+        Ok(dn.map(|dn| Parsed { dn, attrs }))
+    }
+}
+
+impl Parsed {
+    /// The entry: text values grouped by attribute description
+    /// (case-insensitive; the first spelling is kept), in file order.
+    fn into_entry(self) -> Entry {
+        let mut entry = Entry {
+            dn: self.dn,
+            attrs: Vec::new(),
+        };
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (desc, spec) in self.attrs.into_iter().flatten() {
+            let Spec::Text(v) = spec else {
+                continue;
+            };
+            let i = *index.entry(desc.to_ascii_lowercase()).or_insert_with(|| {
+                entry.attrs.push((desc, Vec::new()));
+                entry.attrs.len() - 1
+            });
+            entry.attrs[i].1.push(v);
+        }
+        entry
+    }
+}
+
+/// Splits `attr: value`, `attr:: base64`, `attr:< url`. Errors never
+/// quote the line: it may be part of a secret.
+fn parse_line(path: &str, line: &Line) -> Result<(String, Spec)> {
+    let Some((desc, rest)) = line.text.split_once(':') else {
+        return Err(Error::parse(
+            path,
+            line.no,
+            "not an `attribute: value` line (a folded line must start with one space)",
+        ));
+    };
+    if desc.is_empty()
+        || !desc
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b';' || b == b'.')
+    {
+        return Err(Error::parse(
+            path,
+            line.no,
+            "not an `attribute: value` line: the text before `:` is no attribute name",
+        ));
+    }
+    let spec = if let Some(b64) = rest.strip_prefix(':') {
+        let bytes = BASE64_STANDARD.decode(b64.trim()).map_err(|_| {
+            Error::parse(
+                path,
+                line.no,
+                format!("the base64 value of `{desc}` does not decode"),
+            )
+        })?;
+        match String::from_utf8(bytes) {
+            Ok(s) => Spec::Text(s),
+            Err(_) => Spec::Binary,
+        }
+    } else if rest.starts_with('<') {
+        Spec::Url
+    } else {
+        Spec::Text(rest.trim_start_matches(' ').to_string())
+    };
+    Ok((desc.to_string(), spec))
+}
+
+/// Copies an LDIF stream to `out` with the values of `edits` changed and
+/// every other byte as it was: for each edit, the values that go are
+/// deleted, the values that come are written in their place (then after
+/// the attribute's last line, or at the end of the entry), with base64
+/// where RFC 2849 requires it and folded at 76 columns. Values that are
+/// neither going nor coming keep their lines untouched.
+///
+/// Fails on drift: an entry that is gone or an attribute whose text
+/// values, as a set, are not `before`. The output is then incomplete:
+/// write to a temporary file and keep it only on success. Edits of secret
+/// attributes are refused.
+pub fn rewrite_values<R: BufRead, W: Write>(
+    path: &str,
+    input: R,
+    out: W,
+    edits: &[ValueEdit],
+) -> Result<()> {
+    let mut by_dn: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, e) in edits.iter().enumerate() {
+        if crate::zimbra::is_secret_attribute(&e.attribute) {
+            return Err(Error::other(
+                format!(
+                    "refusing to change secret attribute `{}` of `{}`",
+                    e.attribute, e.dn
+                ),
+                "zmreip never edits secrets; this may indicate a bug in zmreip",
+            ));
+        }
+        let same = by_dn.entry(e.dn.to_ascii_lowercase()).or_default();
+        if same
+            .iter()
+            .any(|&j| edits[j].attribute.eq_ignore_ascii_case(&e.attribute))
+        {
+            return Err(Error::other(
+                format!("`{}` of `{}` is edited twice", e.attribute, e.dn),
+                "this may indicate a bug in zmreip",
+            ));
+        }
+        same.push(i);
+    }
+    let mut done = vec![false; edits.len()];
+    let mut out = Out {
+        w: out,
+        path,
+        ends_line: true,
+    };
+    let mut chunks = Chunks::new(path, input);
+    while let Some(chunk) = chunks.next()? {
+        let rec = match chunk {
+            Chunk::Blank(raw) => {
+                out.raw(&raw)?;
+                continue;
+            }
+            Chunk::Record(rec) => rec,
+        };
+        let mine = match rec.parse(path)? {
+            Some(p) => by_dn.get(&p.dn.to_ascii_lowercase()).map(|ix| (p, ix)),
+            None => None,
+        };
+        let Some((parsed, ix)) = mine else {
+            for l in &rec.lines {
+                out.raw(&l.raw)?;
+            }
+            continue;
+        };
+        let plan = plan_record(&rec, &parsed, ix.iter().map(|&i| &edits[i]))?;
+        write_record(&mut out, &rec, &plan)?;
+        for &i in ix {
+            done[i] = true;
+        }
+    }
+    if let Some(i) = done.iter().position(|d| !d) {
+        let e = &edits[i];
+        return Err(Error::other(
+            format!(
+                "{path}: entry `{}` is not in the LDIF (the plan changes its `{}`)",
+                e.dn, e.attribute
+            ),
+            "the directory changed since the plan was made; run `zmreip plan` again",
+        ));
+    }
+    out.w.flush().map_err(|e| Error::io("write", path, e))
+}
+
+/// What becomes of a record's lines.
+struct RecordPlan {
+    /// Per line: `None` keeps it; `Some(values)` writes these new lines
+    /// (attribute, value) instead, possibly none.
+    replace: Vec<Option<Vec<(String, String)>>>,
+    /// New lines after a line, per line.
+    after: Vec<Vec<(String, String)>>,
+    /// New lines at the end of the record.
+    end: Vec<(String, String)>,
+}
+
+fn plan_record<'e>(
+    rec: &Record,
+    parsed: &Parsed,
+    edits: impl Iterator<Item = &'e ValueEdit>,
+) -> Result<RecordPlan> {
+    let n = rec.lines.len();
+    let mut plan = RecordPlan {
+        replace: (0..n).map(|_| None).collect(),
+        after: (0..n).map(|_| Vec::new()).collect(),
+        end: Vec::new(),
+    };
+    for e in edits {
+        let mut lines: Vec<(usize, &str)> = Vec::new();
+        let mut spelled = e.attribute.as_str();
+        let mut last = None;
+        for (i, a) in parsed.attrs.iter().enumerate() {
+            let Some((desc, spec)) = a else { continue };
+            if !desc.eq_ignore_ascii_case(&e.attribute) {
+                continue;
+            }
+            spelled = desc;
+            last = Some(i);
+            if let Spec::Text(v) = spec {
+                lines.push((i, v));
+            }
+        }
+        let current: BTreeSet<&str> = lines.iter().map(|(_, v)| *v).collect();
+        let before: BTreeSet<&str> = e.before.iter().map(String::as_str).collect();
+        if current != before {
+            return Err(Error::other(
+                format!(
+                    "`{}` of `{}` holds {:?}, the plan expected {:?}",
+                    e.attribute, e.dn, current, before
+                ),
+                "the directory changed since the plan was made; run `zmreip plan` again",
+            ));
+        }
+        let after: BTreeSet<&str> = e.after.iter().map(String::as_str).collect();
+        let mut adds: Vec<&str> = Vec::new();
+        for v in &e.after {
+            if !before.contains(v.as_str()) && !adds.contains(&v.as_str()) {
+                adds.push(v);
+            }
+        }
+        let mut adds = adds.into_iter();
+        for (i, v) in lines {
+            if after.contains(v) {
+                continue;
+            }
+            plan.replace[i] = Some(
+                adds.next()
+                    .map(|a| vec![(spelled.to_string(), a.to_string())])
+                    .unwrap_or_default(),
+            );
+        }
+        let rest = adds.map(|a| (spelled.to_string(), a.to_string()));
+        match last {
+            Some(i) => plan.after[i].extend(rest),
+            None => plan.end.extend(rest),
+        }
+    }
+    Ok(plan)
+}
+
+fn write_record<W: Write>(out: &mut Out<W>, rec: &Record, plan: &RecordPlan) -> Result<()> {
+    let eol = match rec.lines.first() {
+        Some(l) if l.raw.ends_with(b"\r\n") => "\r\n",
+        _ => "\n",
+    };
+    for (i, line) in rec.lines.iter().enumerate() {
+        match &plan.replace[i] {
+            None => out.raw(&line.raw)?,
+            Some(new) => {
+                for (a, v) in new {
+                    out.value(a, v, eol)?;
+                }
+            }
+        }
+        for (a, v) in &plan.after[i] {
+            out.value(a, v, eol)?;
+        }
+    }
+    for (a, v) in &plan.end {
+        out.value(a, v, eol)?;
+    }
+    Ok(())
+}
+
+/// The output of [`rewrite_values`], tracking whether the last byte
+/// written ended a line (a file may end without a newline).
+struct Out<'p, W> {
+    w: W,
+    path: &'p str,
+    ends_line: bool,
+}
+
+impl<W: Write> Out<'_, W> {
+    fn raw(&mut self, bytes: &[u8]) -> Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.w
+            .write_all(bytes)
+            .map_err(|e| Error::io("write", self.path, e))?;
+        self.ends_line = bytes.ends_with(b"\n");
+        Ok(())
+    }
+
+    fn value(&mut self, attr: &str, value: &str, eol: &str) -> Result<()> {
+        if !self.ends_line {
+            self.raw(eol.as_bytes())?;
+        }
+        for phys in fold(&value_line(attr, value)) {
+            self.raw(phys.as_bytes())?;
+            self.raw(eol.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a value must be base64-encoded (RFC 2849 SAFE-STRING: ASCII
+/// without NUL, CR, LF; not starting with space, `:` or `<`), or ends
+/// with a space (which readers may trim).
+fn needs_base64(v: &str) -> bool {
+    v.bytes()
+        .any(|b| b == 0 || b == b'\n' || b == b'\r' || b > 127)
+        || v.starts_with([' ', ':', '<'])
+        || v.ends_with(' ')
+}
+
+/// `attr: value`, `attr:: base64` or `attr:` (empty value), unfolded.
+fn value_line(attr: &str, v: &str) -> String {
+    if v.is_empty() {
+        format!("{attr}:")
+    } else if needs_base64(v) {
+        format!("{attr}:: {}", BASE64_STANDARD.encode(v))
+    } else {
+        format!("{attr}: {v}")
+    }
+}
+
+/// Folds a line at 76 columns: the first physical line holds 76
+/// characters, each continuation a space and 75 more.
+fn fold(line: &str) -> Vec<String> {
+    const WIDTH: usize = 76;
+    let mut out = Vec::new();
+    let mut rest = line;
+    let mut width = WIDTH;
+    while rest.len() > width {
+        let mut cut = width;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.push(if out.is_empty() {
+            rest[..cut].to_string()
+        } else {
+            format!(" {}", &rest[..cut])
+        });
+        rest = &rest[cut..];
+        width = WIDTH - 1;
+    }
+    out.push(if out.is_empty() {
+        rest.to_string()
+    } else {
+        format!(" {rest}")
+    });
+    out
+}
+
+/// LDIF change records an admin can feed to `ldapmodify` to make the same
+/// edits on a live directory: per edit, `delete:` of the values that go
+/// (so the server refuses if they are no longer there) and `add:` of the
+/// values that come, in one modify operation. Edits that change nothing
+/// are left out.
+pub fn change_records(edits: &[ValueEdit]) -> String {
+    let mut out = String::new();
+    let mut line = |s: &str| {
+        for phys in fold(s) {
+            out.push_str(&phys);
+            out.push('\n');
+        }
+    };
+    for e in edits {
+        let del: Vec<&String> = dedup(e.before.iter().filter(|v| !e.after.contains(v)));
+        let add: Vec<&String> = dedup(e.after.iter().filter(|v| !e.before.contains(v)));
+        if del.is_empty() && add.is_empty() {
+            continue;
+        }
+        line(&value_line("dn", &e.dn));
+        line("changetype: modify");
+        for (op, values) in [("delete", del), ("add", add)] {
+            if values.is_empty() {
+                continue;
+            }
+            line(&format!("{op}: {}", e.attribute));
+            for v in values {
+                line(&value_line(&e.attribute, v));
+            }
+            line("-");
+        }
+        line("");
+    }
+    out
+}
+
+fn dedup<'a>(it: impl Iterator<Item = &'a String>) -> Vec<&'a String> {
+    let mut v: Vec<&String> = Vec::new();
+    for s in it {
+        if !v.contains(&s) {
+            v.push(s);
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PATH: &str = "/tmp/ldap.bak";
+
+    /// The entries of an LDIF text, through the same code as
+    /// [`LdifDirectory::for_each`].
+    fn entries(text: &str) -> Result<Vec<Entry>> {
+        let mut chunks = Chunks::new(PATH, text.as_bytes());
+        let mut out = Vec::new();
+        while let Some(c) = chunks.next()? {
+            if let Chunk::Record(rec) = c
+                && let Some(p) = rec.parse(PATH)?
+            {
+                out.push(p.into_entry());
+            }
+        }
+        Ok(out)
+    }
+
+    type Expect<'a> = &'a [(&'a str, &'a [(&'a str, &'a [&'a str])])];
+
+    fn check(text: &str, expect: Expect) {
+        let got = entries(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        let want: Vec<Entry> = expect
+            .iter()
+            .map(|(dn, attrs)| Entry {
+                dn: dn.to_string(),
+                attrs: attrs
+                    .iter()
+                    .map(|(a, vs)| (a.to_string(), vs.iter().map(|v| v.to_string()).collect()))
+                    .collect(),
+            })
+            .collect();
+        assert_eq!(got, want, "{text:?}");
+    }
+
+    #[test]
+    fn reads_content_records() {
+        let cases: &[(&str, Expect)] = &[
+            // version line, two records, several blank lines, no final newline.
+            (
+                "version: 1\ndn: cn=config,cn=zimbra\nzimbraMtaMyNetworks: 127.0.0.0/8 172.20.14.0/24\n\n\n\ndn: cn=mail.corp.example,cn=servers,cn=zimbra\ncn: mail.corp.example",
+                &[
+                    (
+                        "cn=config,cn=zimbra",
+                        &[("zimbraMtaMyNetworks", &["127.0.0.0/8 172.20.14.0/24"])],
+                    ),
+                    (
+                        "cn=mail.corp.example,cn=servers,cn=zimbra",
+                        &[("cn", &["mail.corp.example"])],
+                    ),
+                ],
+            ),
+            // Folded value: one leading space removed, a second one kept.
+            (
+                "dn: cn=config,cn=zimbra\nzimbraMailTrustedIP: 172.20\n .14.25\nzimbraSpellCheckURL: http://a\n  b\n",
+                &[(
+                    "cn=config,cn=zimbra",
+                    &[
+                        ("zimbraMailTrustedIP", &["172.20.14.25"]),
+                        ("zimbraSpellCheckURL", &["http://a b"]),
+                    ],
+                )],
+            ),
+            // Comments, folded comments, a comment-only record.
+            (
+                "# export of mail\n#  continued\n folded comment: not an attribute\n\n# entry 1\ndn: dc=corp,dc=example\n# inside\n cn: still the comment\ndc: corp\n",
+                &[("dc=corp,dc=example", &[("dc", &["corp"])])],
+            ),
+            // base64 value and DN; binary value and URL skipped.
+            (
+                "dn:: Y249Y29uZmlnLGNuPXppbWJyYQ==\nzimbraMailTrustedIP:: MTcyLjIwLjE0LjI1\njpegPhoto:: /9j/4AAQSkZJRg==\nzimbraNotes:< file:///tmp/notes\ndescription:: IHNwYWNlIGZpcnN0\n",
+                &[(
+                    "cn=config,cn=zimbra",
+                    &[
+                        ("zimbraMailTrustedIP", &["172.20.14.25"]),
+                        ("description", &[" space first"]),
+                    ],
+                )],
+            ),
+            // Options are their own description; case-insensitive grouping
+            // keeps the first spelling; empty values.
+            (
+                "dn: cn=x\ncn: a\ncn;lang-en: b\nCN: c\nobjectClass: top\nobjectclass: zimbraServer\ndescription:\n",
+                &[(
+                    "cn=x",
+                    &[
+                        ("cn", &["a", "c"]),
+                        ("cn;lang-en", &["b"]),
+                        ("objectClass", &["top", "zimbraServer"]),
+                        ("description", &[""]),
+                    ],
+                )],
+            ),
+            // CRLF, folded with CRLF, a value with a colon and spaces.
+            (
+                "version: 1\r\n\r\ndn: cn=config,cn=zimbra\r\nzimbraMtaRelayHost: [172.20.14.1]\r\n :25\r\nzimbraMtaSmtpdMilters: inet:127.0.0.1:8465  \r\n\r\n",
+                &[(
+                    "cn=config,cn=zimbra",
+                    &[
+                        ("zimbraMtaRelayHost", &["[172.20.14.1]:25"]),
+                        ("zimbraMtaSmtpdMilters", &["inet:127.0.0.1:8465  "]),
+                    ],
+                )],
+            ),
+            // Nothing but a version and comments.
+            ("version: 1\n# empty\n", &[]),
+            ("", &[]),
+            ("\n\n", &[]),
+        ];
+        for (text, expect) in cases {
+            check(text, expect);
+        }
+    }
+
+    #[test]
+    fn bad_input_names_the_line() {
+        // (text, line, part of the message)
+        let cases: &[(&str, usize, &str)] = &[
+            (
+                "dn: cn=a\nno colon here\n",
+                2,
+                "not an `attribute: value` line",
+            ),
+            (
+                "dn: cn=a\ncn: a\n\nsecret-part-of-a-password\n",
+                4,
+                "attribute: value",
+            ),
+            (
+                "dn: cn=a\nchangetype: modify\nreplace: cn\n",
+                2,
+                "not a content LDIF",
+            ),
+            (
+                "dn: cn=a\ncontrol: 1.2.3 true\nchangetype: add\n",
+                2,
+                "not a content LDIF",
+            ),
+            ("cn: a\ndn: cn=a\n", 1, "must start with `dn:`"),
+            ("version: 2\ndn: cn=a\n", 1, "version"),
+            (
+                "dn: cn=a\n\nversion: 1\ndn: cn=b\n",
+                3,
+                "must start with `dn:`",
+            ),
+            (" folded first\n", 1, "continuation"),
+            ("dn: cn=a\n\n continued blank\n", 3, "continuation"),
+            (
+                "dn: cn=a\nzimbraMailTrustedIP:: !!!\n",
+                2,
+                "does not decode",
+            ),
+            ("dn:: /9j/4AAQ\n", 1, "DN is not UTF-8"),
+            ("dn: cn=a\nc n: x\n", 2, "no attribute name"),
+        ];
+        for (text, line, msg) in cases {
+            match entries(text) {
+                Err(Error::Parse {
+                    path,
+                    line: l,
+                    message,
+                    ..
+                }) => {
+                    assert_eq!(path, PATH);
+                    assert_eq!(l, *line, "{text:?}: {message}");
+                    assert!(message.contains(msg), "{text:?}: {message}");
+                    assert!(!message.contains("secret-part"), "{message}");
+                }
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+        let mut bytes = b"dn: cn=a\ncn: ".to_vec();
+        bytes.extend_from_slice(&[0xff, 0xfe, b'\n']);
+        let mut chunks = Chunks::new(PATH, bytes.as_slice());
+        let err = chunks.next().err().expect("invalid UTF-8");
+        assert!(matches!(err, Error::Parse { line: 2, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn open_reports_missing_file_and_zmslapcat() {
+        let err = LdifDirectory::open(Path::new("/nonexistent/ldap.bak"))
+            .err()
+            .expect("missing file");
+        let msg = err.to_string();
+        assert!(msg.contains("/nonexistent/ldap.bak"), "{msg}");
+        assert!(err.help().unwrap().contains("zmslapcat"));
+    }
+
+    #[test]
+    fn for_each_streams_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ldap.bak");
+        std::fs::write(&p, "dn: cn=a\ncn: a\n\ndn: cn=b\ncn: b\n").unwrap();
+        let mut d = LdifDirectory::open(&p).unwrap();
+        assert!(d.describe().contains("ldap.bak"));
+        let mut dns = Vec::new();
+        d.for_each(&mut |e| {
+            dns.push(e.dn);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(dns, ["cn=a", "cn=b"]);
+        // An error of the visitor stops the walk and comes back.
+        let mut n = 0;
+        let err = d.for_each(&mut |_| {
+            n += 1;
+            Err(Error::other("stop", "x"))
+        });
+        assert!(err.is_err());
+        assert_eq!(n, 1);
+    }
+
+    fn edit(dn: &str, attr: &str, before: &[&str], after: &[&str]) -> ValueEdit {
+        ValueEdit {
+            dn: dn.into(),
+            attribute: attr.into(),
+            before: before.iter().map(|s| s.to_string()).collect(),
+            after: after.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn rewrite(text: &str, edits: &[ValueEdit]) -> Result<String> {
+        let mut out = Vec::new();
+        rewrite_values(PATH, text.as_bytes(), &mut out, edits)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    const EXPORT: &str = "\
+# zmslapcat export
+version: 1
+
+dn: cn=config,cn=zimbra
+objectClass: organizationalRole
+zimbraMtaMyNetworks: 127.0.0.0/8 [::1]/128 172.20.14.0/
+ 24
+zimbraMailTrustedIP: 172.20.14.25
+zimbraMailTrustedIP: 172.20.14.250
+# keep me
+zimbraSpellCheckURL:: aHR0cDovLzE3Mi4yMC4xNC4yNTo3NzgwL2FzcGVsbC5waHA=
+jpegPhoto:: /9j/4AAQSkZJRg==
+zimbraMtaRelayHost: [172.20.14.1]:25
+
+dn: cn=mail.corp.example,cn=servers,cn=zimbra
+cn: mail.corp.example
+zimbraServiceHostname: mail.corp.example
+";
+
+    #[test]
+    fn rewrite_changes_only_those_values() {
+        // (edits, expected output)
+        let cases: Vec<(Vec<ValueEdit>, String)> = vec![
+            // A folded single value, replaced in place and refolded.
+            (
+                vec![edit(
+                    "cn=config,cn=zimbra",
+                    "zimbraMtaMyNetworks",
+                    &["127.0.0.0/8 [::1]/128 172.20.14.0/24"],
+                    &["127.0.0.0/8 [::1]/128 10.40.7.0/24"],
+                )],
+                EXPORT.replace(
+                    "zimbraMtaMyNetworks: 127.0.0.0/8 [::1]/128 172.20.14.0/\n 24\n",
+                    "zimbraMtaMyNetworks: 127.0.0.0/8 [::1]/128 10.40.7.0/24\n",
+                ),
+            ),
+            // One value of several; its neighbour stays byte for byte.
+            (
+                vec![edit(
+                    "cn=config,cn=zimbra",
+                    "zimbramailtrustedip",
+                    &["172.20.14.250", "172.20.14.25"],
+                    &["10.40.7.131", "172.20.14.250"],
+                )],
+                EXPORT.replace(
+                    "zimbraMailTrustedIP: 172.20.14.25\n",
+                    "zimbraMailTrustedIP: 10.40.7.131\n",
+                ),
+            ),
+            // A value added beside the others goes after the last one.
+            (
+                vec![edit(
+                    "cn=config,cn=zimbra",
+                    "zimbraMailTrustedIP",
+                    &["172.20.14.25", "172.20.14.250"],
+                    &["172.20.14.25", "172.20.14.250", "10.40.7.131"],
+                )],
+                EXPORT.replace(
+                    "zimbraMailTrustedIP: 172.20.14.250\n",
+                    "zimbraMailTrustedIP: 172.20.14.250\nzimbraMailTrustedIP: 10.40.7.131\n",
+                ),
+            ),
+            // A value removed; a base64 value rewritten in plain text; an
+            // attribute the entry lacks is added at its end; another entry.
+            (
+                vec![
+                    edit(
+                        "cn=config,cn=zimbra",
+                        "zimbraMailTrustedIP",
+                        &["172.20.14.25", "172.20.14.250"],
+                        &["172.20.14.250"],
+                    ),
+                    edit(
+                        "cn=config,cn=zimbra",
+                        "zimbraSpellCheckURL",
+                        &["http://172.20.14.25:7780/aspell.php"],
+                        &["http://10.40.7.131:7780/aspell.php"],
+                    ),
+                    edit(
+                        "CN=mail.corp.example,cn=servers,cn=zimbra",
+                        "zimbraMailBindAddress",
+                        &[],
+                        &["10.40.7.131"],
+                    ),
+                ],
+                EXPORT
+                    .replace("zimbraMailTrustedIP: 172.20.14.25\n", "")
+                    .replace(
+                        "zimbraSpellCheckURL:: aHR0cDovLzE3Mi4yMC4xNC4yNTo3NzgwL2FzcGVsbC5waHA=\n",
+                        "zimbraSpellCheckURL: http://10.40.7.131:7780/aspell.php\n",
+                    )
+                    .replace(
+                        "zimbraServiceHostname: mail.corp.example\n",
+                        "zimbraServiceHostname: mail.corp.example\nzimbraMailBindAddress: 10.40.7.131\n",
+                    ),
+            ),
+            // Values that need base64, and a long one folded at 76 columns.
+            (
+                vec![
+                    edit(
+                        "cn=config,cn=zimbra",
+                        "zimbraMtaRelayHost",
+                        &["[172.20.14.1]:25"],
+                        &[" [10.40.7.1]:25"],
+                    ),
+                    edit(
+                        "cn=mail.corp.example,cn=servers,cn=zimbra",
+                        "zimbraServiceHostname",
+                        &["mail.corp.example"],
+                        &["mail-with-a-very-long-name-that-does-not-fit.on-one-line.corp.example"],
+                    ),
+                ],
+                EXPORT
+                    .replace(
+                        "zimbraMtaRelayHost: [172.20.14.1]:25\n",
+                        "zimbraMtaRelayHost:: IFsxMC40MC43LjFdOjI1\n",
+                    )
+                    .replace(
+                        "zimbraServiceHostname: mail.corp.example\n",
+                        "zimbraServiceHostname: mail-with-a-very-long-name-that-does-not-fit.on-one-l\n ine.corp.example\n",
+                    ),
+            ),
+            // No edits: byte-identical.
+            (Vec::new(), EXPORT.to_string()),
+        ];
+        for (edits, expected) in &cases {
+            let got = rewrite(EXPORT, edits).unwrap();
+            assert_eq!(got, *expected, "{edits:?}");
+            // And it reads back as intended.
+            let back = entries(&got).unwrap();
+            for e in edits {
+                let entry = back
+                    .iter()
+                    .find(|x| x.dn.eq_ignore_ascii_case(&e.dn))
+                    .unwrap();
+                let mut got: Vec<String> = entry.get(&e.attribute).unwrap_or(&[]).to_vec();
+                let mut want = e.after.clone();
+                got.sort();
+                want.sort();
+                assert_eq!(got, want, "{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn rewrite_keeps_crlf_and_a_missing_final_newline() {
+        let text = "dn: cn=a\r\nzimbraMailTrustedIP: 172.20.14.25\r\ncn: a";
+        let got = rewrite(
+            text,
+            &[edit(
+                "cn=a",
+                "zimbraMailTrustedIP",
+                &["172.20.14.25"],
+                &["10.40.7.131"],
+            )],
+        )
+        .unwrap();
+        assert_eq!(got, "dn: cn=a\r\nzimbraMailTrustedIP: 10.40.7.131\r\ncn: a");
+        let got = rewrite(text, &[edit("cn=a", "cn", &["a"], &["a", "b"])]).unwrap();
+        assert_eq!(
+            got,
+            "dn: cn=a\r\nzimbraMailTrustedIP: 172.20.14.25\r\ncn: a\r\ncn: b\r\n"
+        );
+    }
+
+    #[test]
+    fn rewrite_refuses_drift_and_secrets() {
+        let cases: &[(ValueEdit, &str)] = &[
+            (
+                edit(
+                    "cn=config,cn=zimbra",
+                    "zimbraMailTrustedIP",
+                    &["172.20.14.25"],
+                    &["10.40.7.131"],
+                ),
+                "the plan expected",
+            ),
+            (
+                edit(
+                    "cn=config,cn=zimbra",
+                    "zimbraMailBindAddress",
+                    &["172.20.14.25"],
+                    &[],
+                ),
+                "holds {}",
+            ),
+            (
+                edit("cn=gone,cn=servers,cn=zimbra", "cn", &["gone"], &["x"]),
+                "entry `cn=gone,cn=servers,cn=zimbra` is not in the LDIF",
+            ),
+            (
+                edit(
+                    "cn=config,cn=zimbra",
+                    "userPassword",
+                    &["{SSHA}x"],
+                    &["{SSHA}y"],
+                ),
+                "secret",
+            ),
+        ];
+        for (e, msg) in cases {
+            let err = rewrite(EXPORT, std::slice::from_ref(e))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(msg), "{e:?}: {err}");
+        }
+        let twice = [
+            edit("cn=a", "cn", &["a"], &["b"]),
+            edit("CN=A", "CN", &["b"], &["c"]),
+        ];
+        assert!(
+            rewrite("dn: cn=a\ncn: a\n", &twice)
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
+    }
+
+    #[test]
+    fn change_records_for_ldapmodify() {
+        let edits = [
+            edit(
+                "cn=config,cn=zimbra",
+                "zimbraMailTrustedIP",
+                &["172.20.14.25", "172.20.14.250"],
+                &["172.20.14.250", "10.40.7.131"],
+            ),
+            edit(
+                "cn=mail,cn=servers,cn=zimbra",
+                "zimbraMailBindAddress",
+                &[],
+                &["10.40.7.131"],
+            ),
+            edit("cn=x", "cn", &["same"], &["same"]),
+            edit("cn=é", "description", &["x"], &[]),
+        ];
+        assert_eq!(
+            change_records(&edits),
+            "\
+dn: cn=config,cn=zimbra
+changetype: modify
+delete: zimbraMailTrustedIP
+zimbraMailTrustedIP: 172.20.14.25
+-
+add: zimbraMailTrustedIP
+zimbraMailTrustedIP: 10.40.7.131
+-
+
+dn: cn=mail,cn=servers,cn=zimbra
+changetype: modify
+add: zimbraMailBindAddress
+zimbraMailBindAddress: 10.40.7.131
+-
+
+dn:: Y249w6k=
+changetype: modify
+delete: description
+description: x
+-
+
+"
+        );
+        assert_eq!(change_records(&[]), "");
+    }
+
+    #[test]
+    fn encoding_rules() {
+        let cases: &[(&str, &str)] = &[
+            ("10.40.7.131", "a: 10.40.7.131"),
+            ("", "a:"),
+            (" x", "a:: IHg="),
+            (":x", "a:: Ong="),
+            ("<x", "a:: PHg="),
+            ("x ", "a:: eCA="),
+            ("a:b <c>", "a: a:b <c>"),
+            ("é", "a:: w6k="),
+            ("x\ny", "a:: eAp5"),
+        ];
+        for (v, line) in cases {
+            assert_eq!(value_line("a", v), *line, "{v:?}");
+        }
+        let long = "x".repeat(200);
+        let folded = fold(&format!("a: {long}"));
+        assert_eq!(folded[0].len(), 76);
+        assert!(
+            folded[1..]
+                .iter()
+                .all(|l| l.starts_with(' ') && l.len() <= 76)
+        );
+        let joined: String = folded
+            .iter()
+            .enumerate()
+            .map(|(i, l)| if i == 0 { l.as_str() } else { &l[1..] })
+            .collect();
+        assert_eq!(joined, format!("a: {long}"));
+        assert_eq!(fold("short"), ["short"]);
+        assert_eq!(fold(&"y".repeat(76)), ["y".repeat(76)]);
+    }
+
+    /// 100,000 entries stream through in well under 100 MiB.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn large_export_streams() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ldap.bak");
+        {
+            let mut w = std::io::BufWriter::new(File::create(&p).unwrap());
+            writeln!(w, "version: 1\n").unwrap();
+            for i in 0..100_000 {
+                write!(
+                    w,
+                    "dn: uid=user{i},ou=people,dc=corp,dc=example\nobjectClass: inetOrgPerson\nobjectClass: zimbraAccount\nuid: user{i}\nmail: user{i}@corp.example\nzimbraMailHost: mail.corp.example\nzimbraMailTransport: lmtp:mail.corp.example:7025\nzimbraId: 00000000-0000-0000-0000-{i:012}\ndescription: a folded description that is long enough to need\n  a continuation line\n\n"
+                )
+                .unwrap();
+            }
+        }
+        let mut d = LdifDirectory::open(&p).unwrap();
+        let mut n = 0usize;
+        d.for_each(&mut |e| {
+            n += 1;
+            assert_eq!(e.attrs.len(), 7);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 100_000);
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let hwm_kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        assert!(hwm_kib < 100 * 1024, "peak RSS {hwm_kib} KiB");
     }
 }

@@ -104,9 +104,13 @@ pub fn is_secret_key(name: &str) -> bool {
 }
 
 /// Whether a directory attribute holds a secret (never scanned, never
-/// printed).
+/// printed). Address attributes of the tables are not secrets even when
+/// their name says password (`zimbraChangePasswordURL`).
 pub fn is_secret_attribute(name: &str) -> bool {
-    name.eq_ignore_ascii_case("userPassword") || name.to_ascii_lowercase().contains("password")
+    (name.to_ascii_lowercase().contains("password") && attribute(name).is_none())
+        || tables::SECRET_ATTRIBUTES
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(name))
 }
 
 /// The files Zimbra regenerates.

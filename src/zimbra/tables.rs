@@ -1,9 +1,657 @@
-//! The tables behind [`super`]. (Filled in by the zimbra-knowledge work.)
+//! The tables behind [`super`]: Zimbra knowledge as data.
+//!
+//! Facts are paraphrased from Zimbra's source in
+//! `shared/reference/zimbra-config-model.md` (cited as §N below). Action
+//! sets follow DESIGN principle 7 (least disruption): the smallest set of
+//! reloads and restarts that makes every process that read the old value
+//! read the new one. Two facts shape most rows:
+//!
+//! * mailboxd caches global config with no expiry and server, domain and
+//!   COS entries for 15 minutes, and builds its listeners, DoSFilter and
+//!   throttle exemptions once at start (§9.1, §9.4): whatever mailboxd
+//!   reads needs a mailbox restart.
+//! * zmconfigd compares attribute values, never resolved addresses, and
+//!   watches only some attributes (§3.2, §9.4): zmreip asks for the action
+//!   itself instead of waiting for a poll that may never notice.
 
 use super::{Action, Derived, Rule, Service};
+use crate::policy::ValueKind;
 
-pub(super) static ATTRIBUTES: &[Rule] = &[];
-pub(super) static LOCALCONFIG: &[Rule] = &[];
-pub(super) static SECRET_KEYS: &[&str] = &[];
-pub(super) static DERIVED: &[Derived] = &[];
-pub(super) static SURFACE_ACTIONS: &[(&str, &[(Service, Action)])] = &[];
+use Action::{Reload, Restart};
+use ValueKind::{ExactList, HostPort, OtherHost, OwnAddress, Regex, Url};
+
+/// `zmmtactl reload`: regenerates main.cf/master.cf and, through the
+/// `bin/postfix` wrapper, the ldap-*.cf maps (§3.2, §3.5).
+const MTA: &[(Service, Action)] = &[(Service::Mta, Reload)];
+/// mailboxd re-reads the setting only when it starts.
+const MAILBOX: &[(Service, Action)] = &[(Service::Mailbox, Restart)];
+/// nginx holds generation-time values; `zmproxyctl restart` regenerates
+/// (a reload does not), and memcached drops routes cached with old
+/// addresses (§5.2, §5.3).
+const PROXY: &[(Service, Action)] = &[(Service::Proxy, Restart), (Service::Memcached, Restart)];
+/// The milter server runs inside mailboxd; postfix's `smtpd_milters`
+/// names its address (§1.1, §3.3).
+const MILTER: &[(Service, Action)] = &[(Service::Mta, Reload), (Service::Mailbox, Restart)];
+/// Read again by whoever uses it next; no process holds it.
+const NONE: &[(Service, Action)] = &[];
+
+const TRUST: ValueKind = ValueKind::TrustList { loopback: false };
+
+const fn rule(name: &'static str, kind: ValueKind, actions: &'static [(Service, Action)]) -> Rule {
+    Rule {
+        name,
+        kind,
+        actions,
+    }
+}
+
+/// Directory attributes that can hold an address. Host *names*
+/// (`zimbraServiceHostname`, `zimbraMailHost`, the proxy upstream server
+/// lists, which hold server names looked up by name, §5.2) are not here:
+/// names stay (principle 3). An attribute not listed is treated as text.
+pub(super) static ATTRIBUTES: &[Rule] = &[
+    // --- Trust lists (principle 4) ---
+    // postfix mynetworks; also amavisd @mynetworks, salocal.cf
+    // trusted_networks and opendkim-localnets (§3.4).
+    rule(
+        "zimbraMtaMyNetworks",
+        ValueKind::TrustList { loopback: true },
+        MTA,
+    ),
+    // DoSFilter whitelist, built once at mailboxd start (§1.2).
+    rule("zimbraHttpThrottleSafeIPs", TRUST, MAILBOX),
+    // IMAP/POP3/LMTP throttling exemptions, read when those servers start.
+    rule("zimbraThrottleSafeHosts", TRUST, MAILBOX),
+    rule("zimbraThrottleWhitelist", TRUST, MAILBOX),
+    // Copied verbatim into nginx `mail_whitelist_ip` lines (§5.2); not
+    // watched by zmconfigd.
+    rule("zimbraReverseProxyIPThrottleWhitelist", TRUST, PROXY),
+    // Client allow lists (IP or CIDR) checked by mailboxd against cached
+    // domain/COS/account entries.
+    rule("zimbraDomainAllowedIPs", TRUST, MAILBOX),
+    rule("zimbraWebClientAllowedIPs", TRUST, MAILBOX),
+    rule("zimbraImapAllowedIPs", TRUST, MAILBOX),
+    rule("zimbraPop3AllowedIPs", TRUST, MAILBOX),
+    rule("zimbraMobileAllowedIPs", TRUST, MAILBOX),
+    rule("zimbraMapiAllowedIPs", TRUST, MAILBOX),
+    rule("zimbraZDAllowedIPs", TRUST, MAILBOX),
+    // --- Exact-match lists (§1.2) ---
+    // Peers whose X-Forwarded-For mailboxd believes; string equality.
+    rule("zimbraMailTrustedIP", ExactList, MAILBOX),
+    // Checked against X-Proxy-IP by the nginx-lookup servlet, which runs in
+    // mailboxd and reads global config (cached without expiry); nginx
+    // itself never reads it, so the proxy needs no restart for it (§5.3).
+    rule("zimbraReverseProxyAdminIPAddress", ExactList, MAILBOX),
+    // Referer host names/addresses compared as strings by the CSRF check.
+    rule("zimbraCsrfAllowedRefererHosts", ExactList, MAILBOX),
+    // --- This host's listen addresses ---
+    // Jetty connector hosts in jetty.xml (§3.4). zmconfigd watches only
+    // the first two; the rest need a forced rewrite, which a mailbox
+    // restart through zmmailboxdctl/zmtlsctl performs (§9.4).
+    rule("zimbraMailBindAddress", OwnAddress, MAILBOX),
+    rule("zimbraMailSSLBindAddress", OwnAddress, MAILBOX),
+    rule("zimbraMailSSLClientCertBindAddress", OwnAddress, MAILBOX),
+    rule("zimbraAdminBindAddress", OwnAddress, MAILBOX),
+    rule("zimbraExtensionBindAddress", OwnAddress, MAILBOX),
+    // attrs.xml says requiresRestart=mta, but the connector lives in
+    // mailboxd's jetty.xml; saslauthd finds it by host name.
+    rule("zimbraMtaAuthBindAddress", OwnAddress, MAILBOX),
+    // Multi-valued, but only the first value is used (§1.2).
+    rule("zimbraImapBindAddress", OwnAddress, MAILBOX),
+    rule("zimbraImapSSLBindAddress", OwnAddress, MAILBOX),
+    rule("zimbraPop3BindAddress", OwnAddress, MAILBOX),
+    rule("zimbraPop3SSLBindAddress", OwnAddress, MAILBOX),
+    rule("zimbraLmtpBindAddress", OwnAddress, MAILBOX),
+    // Deprecated IM server (8.7), still read by older mailboxd.
+    rule("zimbraIMBindAddress", OwnAddress, MAILBOX),
+    rule("zimbraMilterBindAddress", OwnAddress, MILTER),
+    // Passed to `memcached -l` by zmmemcachedctl at start (§9.4).
+    rule(
+        "zimbraMemcachedBindAddress",
+        OwnAddress,
+        &[(Service::Memcached, Restart)],
+    ),
+    // clamd.conf TCPAddr, rewritten by the antivirus section, which
+    // `zmmtactl reload` forces (§3.2, §3.4).
+    rule("zimbraClamAVBindAddress", OwnAddress, MTA),
+    // postscreen_whitelist_interfaces: addresses of this host's
+    // interfaces (`!1.2.3.4 static:all`).
+    rule("zimbraMtaPostscreenWhitelistInterfaces", OwnAddress, MTA),
+    // IP of a proxy interface: nginx `listen` address of per-domain
+    // server blocks, and the key the lookup servlet maps X-Proxy-IP to a
+    // domain with (§1.2, §5.2). Not watched by zmconfigd.
+    rule("zimbraVirtualIPAddress", OwnAddress, PROXY),
+    // --- Other hosts, host:port and relay syntax ---
+    // postfix relayhost / smtp_fallback_relay: `[ip]:port` (§3.3).
+    rule("zimbraMtaRelayHost", HostPort, MTA),
+    rule("zimbraMtaFallbackRelayHost", HostPort, MTA),
+    // `inet:host:port` milter addresses in main.cf.
+    rule("zimbraMtaSmtpdMilters", HostPort, MTA),
+    rule("zimbraMtaNonSmtpdMilters", HostPort, MTA),
+    // The SMTP server mailboxd sends through; the ServerConfig callback
+    // that refreshes it does not run for direct LDAP edits (§1.0).
+    rule("zimbraSmtpHostname", OtherHost, MAILBOX),
+    rule("zimbraShareNotificationMtaHostname", OtherHost, MAILBOX),
+    // The forwarders of Zimbra's dnscache (unbound.conf forward-addr).
+    // zmconfigd's `dnscache` section watches it and restarts dnscache
+    // itself (§6, §9.4); zmreip has no dnscache service to act on.
+    rule("zimbraDNSMasterIP", OtherHost, NONE),
+    rule("zimbraDocumentServerHost", OtherHost, MAILBOX),
+    // `host:port` lists of mailboxd's memcached and zookeeper clients.
+    rule("zimbraMemcachedClientServerList", HostPort, MAILBOX),
+    rule("zimbraZookeeperClientServerList", HostPort, MAILBOX),
+    // `lmtp:<host>:7025`, looked up by postfix through LDAP per delivery.
+    rule("zimbraMailTransport", HostPort, NONE),
+    rule("zimbraReverseProxyXmppBoshHostname", OtherHost, PROXY),
+    // --- Regular expressions of client addresses ---
+    rule("zimbraWebClientLoginURLAllowedIP", Regex, MAILBOX),
+    rule("zimbraWebClientLogoutURLAllowedIP", Regex, MAILBOX),
+    // --- URLs: the host moves only where it *is* the old address ---
+    // External directories: usually other hosts, sometimes this one.
+    rule("zimbraAuthLdapURL", Url, MAILBOX),
+    rule("zimbraGalLdapURL", Url, MAILBOX),
+    rule("zimbraGalSyncLdapURL", Url, MAILBOX),
+    rule("zimbraAutoProvLdapURL", Url, MAILBOX),
+    rule("zimbraSMIMELdapURL", Url, MAILBOX),
+    // Back-end services mailboxd calls.
+    rule("zimbraSpellCheckURL", Url, MAILBOX),
+    rule("zimbraConvertdURL", Url, MAILBOX),
+    rule("zimbraAttachmentsScanURL", Url, MAILBOX),
+    rule("zimbraIndexURL", Url, MAILBOX),
+    rule("zimbraEventBackendURL", Url, MAILBOX),
+    rule("zimbraMachineLearningBackendURL", Url, MAILBOX),
+    rule("zimbraHttpProxyURL", Url, MAILBOX),
+    rule("zimbraWebClientURL", Url, MAILBOX),
+    rule("zimbraFreebusyExchangeURL", Url, MAILBOX),
+    rule("zimbraFreebusyExternalZimbraURL", Url, MAILBOX),
+    // Deprecated (8.6) MTA auth URL, immutable, set from zimbraMtaAuthHost;
+    // older saslauthd.conf templates used it.
+    rule("zimbraMtaAuthURL", Url, MTA),
+    // Redirects mailboxd hands to browsers.
+    rule("zimbraWebClientLoginURL", Url, MAILBOX),
+    rule("zimbraWebClientLogoutURL", Url, MAILBOX),
+    rule("zimbraAdminConsoleLoginURL", Url, MAILBOX),
+    rule("zimbraAdminConsoleLogoutURL", Url, MAILBOX),
+    rule("zimbraChangePasswordURL", Url, MAILBOX),
+    rule("zimbraWebClientAdminReference", Url, MAILBOX),
+    rule("zimbraErrorReportUrl", Url, MAILBOX),
+    rule("zimbraSpnegoAuthErrorURL", Url, MAILBOX),
+    // Written into the nginx config at generation time.
+    rule("zimbraReverseProxyErrorHandlerURL", Url, PROXY),
+    rule("zimbraReverseProxyXmppBoshRemoteHttpBindURL", Url, PROXY),
+];
+
+/// LDAP clients: slapd listens on the URL (resolved at start), postfix's
+/// ldap-*.cf maps are rewritten by `zmmtactl reload` (zmmtainit), Java
+/// processes read localconfig at start, and zmconfigd's proxy section
+/// watches `ldap_url` (§8.1, §9.4). LDAP goes first, the plan orders it.
+const LDAP_CLIENTS: &[(Service, Action)] = &[
+    (Service::Ldap, Restart),
+    (Service::Mta, Reload),
+    (Service::Mailbox, Restart),
+    (Service::Proxy, Restart),
+];
+
+/// localconfig keys that can hold an address (§2). `zimbra_server_hostname`
+/// and the other name-valued keys are not here: names stay.
+pub(super) static LOCALCONFIG: &[Rule] = &[
+    // Space-separated LDAP URL lists.
+    rule("ldap_url", Url, LDAP_CLIENTS),
+    rule("ldap_master_url", Url, LDAP_CLIENTS),
+    // Only slapd's listen URL.
+    rule("ldap_bind_url", Url, &[(Service::Ldap, Restart)]),
+    // Fallback when ldap_url is empty, and zmmtainit's host argument; the
+    // LDAP server may be another node, so only its exact address moves.
+    rule(
+        "ldap_host",
+        OtherHost,
+        &[
+            (Service::Ldap, Restart),
+            (Service::Mta, Reload),
+            (Service::Mailbox, Restart),
+        ],
+    ),
+    // zmprov reads localconfig at every invocation.
+    rule("zimbra_zmprov_default_soap_server", OtherHost, NONE),
+    // my.cnf bind-address; mysqld restarts with the mailbox service.
+    rule("mysql_bind_address", OwnAddress, MAILBOX),
+    // salocal.cf bayes DSN, rewritten by the antispam section that
+    // `zmmtactl reload` forces (§3.2).
+    rule("antispam_mysql_host", OtherHost, MTA),
+    // postjournal runs per message from postfix and reads localconfig then.
+    rule("postjournal_reinject_host", OtherHost, NONE),
+    rule("postjournal_archive_host", OtherHost, NONE),
+    rule("milter_bind_address", OwnAddress, MILTER),
+    // Written into the swatch config by zmsnmpinit, which no zmreip
+    // service action runs.
+    rule("snmp_trap_host", OtherHost, NONE),
+    // URLs mailboxd reads at start.
+    rule("zimbra_index_elasticsearch_url_base", Url, MAILBOX),
+    rule("rest_pdf_converter_url", Url, MAILBOX),
+    rule("zimbra_activesync_autodiscover_url", Url, MAILBOX),
+    rule("redis_service_uri", Url, MAILBOX),
+];
+
+/// localconfig keys holding secrets (LC.java plus installer-set keys).
+/// Every one says `password`, which [`super::is_secret_key`] also catches
+/// in keys not listed; the list documents the known ones.
+pub(super) static SECRET_KEYS: &[&str] = &[
+    "zimbra_ldap_password",
+    "ldap_root_password",
+    "ldap_replication_password",
+    "ldap_postfix_password",
+    "ldap_amavis_password",
+    "ldap_nginx_password",
+    "ldap_bes_searcher_password",
+    "zimbra_mysql_password",
+    "mysql_root_password",
+    "antispam_mysql_password",
+    "antispam_mysql_root_password",
+    "mailboxd_keystore_password",
+    "mailboxd_keystore_base_password",
+    "mailboxd_truststore_password",
+    "client_ssl_truststore_password",
+    "imapd_keystore_password",
+    "smime_truststore_password",
+    "zimbra_vami_password",
+];
+
+/// Directory attributes holding secrets whose names do not say
+/// `password` (keys, tokens, private keys): never scanned, never printed.
+pub(super) static SECRET_ATTRIBUTES: &[&str] = &[
+    "zimbraPreAuthKey",
+    "zimbraAuthTokenKey",
+    "zimbraCsrfTokenKey",
+    "zimbraAuthTokens",
+    "zimbraSSLPrivateKey",
+    "zimbraCertAuthorityKeySelfSigned",
+    "zimbraTwoFactorAuthSecret",
+    "zimbraTwoFactorAuthScratchCodes",
+    "zimbraDataSourceOAuthToken",
+    "zimbraDataSourceOAuthRefreshToken",
+    "zimbraOAuthConsumerCredentials",
+    // opendkim private keys stored under domains.
+    "DKIMKey",
+];
+
+const MTA_FILE: Service = Service::Mta;
+const PROXY_FILE: Service = Service::Proxy;
+
+const fn derived(path: &'static str, regenerated_by: Service) -> Derived {
+    Derived {
+        path,
+        regenerated_by,
+    }
+}
+
+/// Files Zimbra writes from the directory and localconfig (§3.4, §3.5,
+/// §5.1, §7), relative to Zimbra's home. Left out on purpose:
+/// `conf/unbound.conf` (rewritten by zmconfigd's `dnscache` section, a
+/// service zmreip cannot act on yet) and `conf/my.cnf` (written by zmmycnf
+/// at install and by zmiptool, never by a restart).
+pub(super) static DERIVED: &[Derived] = &[
+    // postconf -e in place; master.cf from master.cf.in (`mta` section).
+    derived("common/conf/main.cf", MTA_FILE),
+    derived("common/conf/master.cf", MTA_FILE),
+    // Sections `amavis`, `antispam`, `opendkim`, `antivirus`, `sasl`.
+    derived("conf/amavisd.conf", MTA_FILE),
+    derived("data/spamassassin/localrules/salocal.cf", MTA_FILE),
+    derived("conf/opendkim-localnets.conf", MTA_FILE),
+    derived("conf/opendkim.conf", MTA_FILE),
+    derived("conf/clamd.conf", MTA_FILE),
+    derived("conf/saslauthd.conf", MTA_FILE),
+    // zmmtainit, run by bin/postfix on every reload (§3.5).
+    derived("conf/ldap-vmm.cf", MTA_FILE),
+    derived("conf/ldap-vmd.cf", MTA_FILE),
+    derived("conf/ldap-vam.cf", MTA_FILE),
+    derived("conf/ldap-vad.cf", MTA_FILE),
+    derived("conf/ldap-canonical.cf", MTA_FILE),
+    derived("conf/ldap-transport.cf", MTA_FILE),
+    derived("conf/ldap-slm.cf", MTA_FILE),
+    derived("conf/ldap-splitdomain.cf", MTA_FILE),
+    // ProxyConfGen, run by `zmproxyctl restart`: the parts that can hold
+    // resolved or literal addresses (§5.2).
+    derived("conf/nginx.conf", PROXY_FILE),
+    derived("conf/nginx/includes/nginx.conf.memcache", PROXY_FILE),
+    derived("conf/nginx/includes/nginx.conf.zmlookup", PROXY_FILE),
+    derived("conf/nginx/includes/nginx.conf.mail", PROXY_FILE),
+    derived("conf/nginx/includes/nginx.conf.mail.imap", PROXY_FILE),
+    derived(
+        "conf/nginx/includes/nginx.conf.mail.imap.default",
+        PROXY_FILE,
+    ),
+    derived("conf/nginx/includes/nginx.conf.mail.imaps", PROXY_FILE),
+    derived(
+        "conf/nginx/includes/nginx.conf.mail.imaps.default",
+        PROXY_FILE,
+    ),
+    derived("conf/nginx/includes/nginx.conf.mail.pop3", PROXY_FILE),
+    derived(
+        "conf/nginx/includes/nginx.conf.mail.pop3.default",
+        PROXY_FILE,
+    ),
+    derived("conf/nginx/includes/nginx.conf.mail.pop3s", PROXY_FILE),
+    derived(
+        "conf/nginx/includes/nginx.conf.mail.pop3s.default",
+        PROXY_FILE,
+    ),
+    derived("conf/nginx/includes/nginx.conf.web", PROXY_FILE),
+    derived("conf/nginx/includes/nginx.conf.web.http", PROXY_FILE),
+    derived(
+        "conf/nginx/includes/nginx.conf.web.http.default",
+        PROXY_FILE,
+    ),
+    derived("conf/nginx/includes/nginx.conf.web.https", PROXY_FILE),
+    derived(
+        "conf/nginx/includes/nginx.conf.web.https.default",
+        PROXY_FILE,
+    ),
+    derived("conf/nginx/includes/nginx.conf.web.admin", PROXY_FILE),
+    derived(
+        "conf/nginx/includes/nginx.conf.web.admin.default",
+        PROXY_FILE,
+    ),
+    derived("conf/nginx/includes/nginx.conf.web.sso", PROXY_FILE),
+    derived("conf/nginx/includes/nginx.conf.web.sso.default", PROXY_FILE),
+    // `mailbox` section: connector hosts and pre-bound IMAP/POP3/LMTP
+    // addresses.
+    derived("mailboxd/etc/jetty.xml", Service::Mailbox),
+    derived("mailboxd/modules/setuid.mod", Service::Mailbox),
+    derived("mailboxd/start.d/setuid.ini", Service::Mailbox),
+];
+
+const NETWORK: &[(Service, Action)] = &[(Service::Network, Restart)];
+
+/// Actions for changes on file surfaces. Directory and localconfig
+/// changes use their attribute's or key's rule.
+pub(super) static SURFACE_ACTIONS: &[(&str, &[(Service, Action)])] = &[
+    // Names keep resolving, to the new address, but nothing in zmconfigd
+    // notices (§9.4): slapd resolves its listen URL at start, nginx wrote
+    // resolved addresses at generation, mailboxd's DoSFilter resolved
+    // server names at start, and memcached holds routes with old
+    // addresses.
+    (
+        "hosts",
+        &[
+            (Service::Ldap, Restart),
+            (Service::Mailbox, Restart),
+            (Service::Proxy, Restart),
+            (Service::Memcached, Restart),
+        ],
+    ),
+    ("dnsmasq", &[(Service::Dnsmasq, Restart)]),
+    // The resolver library re-reads resolv.conf on its own.
+    ("resolv", NONE),
+    ("ifupdown", NETWORK),
+    ("netplan", NETWORK),
+    ("nmconnection", NETWORK),
+    ("ifcfg", NETWORK),
+    ("networkd", NETWORK),
+    ("named", &[(Service::Named, Reload)]),
+    ("zonefile", &[(Service::Named, Reload)]),
+    // Files the admin listed with --include belong to software zmreip does
+    // not know; guessing a restart would be wrong, so the admin reloads
+    // their owner (the plan says the change is a literal replacement).
+    ("text", NONE),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::super::{
+        attribute, derived_files, is_secret_attribute, is_secret_key, localconfig_key,
+        surface_actions,
+    };
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn attribute_lookup_ignores_case() {
+        for name in [
+            "zimbraMtaMyNetworks",
+            "zimbramtamynetworks",
+            "ZIMBRAMTAMYNETWORKS",
+        ] {
+            let r = attribute(name).expect(name);
+            assert_eq!(r.name, "zimbraMtaMyNetworks");
+            assert_eq!(r.kind, ValueKind::TrustList { loopback: true });
+        }
+        assert!(attribute("zimbraServiceHostname").is_none());
+        assert!(attribute("zimbraMtaMyNetwork").is_none());
+        assert!(attribute("").is_none());
+    }
+
+    #[test]
+    fn kinds_of_key_attributes() {
+        let cases: &[(&str, ValueKind)] = &[
+            ("zimbraMailTrustedIP", ExactList),
+            ("zimbraReverseProxyAdminIPAddress", ExactList),
+            ("zimbraHttpThrottleSafeIPs", TRUST),
+            ("zimbraReverseProxyIPThrottleWhitelist", TRUST),
+            ("zimbraWebClientAllowedIPs", TRUST),
+            ("zimbraZDAllowedIPs", TRUST),
+            ("zimbraVirtualIPAddress", OwnAddress),
+            ("zimbraLmtpBindAddress", OwnAddress),
+            ("zimbraMtaRelayHost", HostPort),
+            ("zimbraDNSMasterIP", OtherHost),
+            ("zimbraWebClientLoginURLAllowedIP", Regex),
+            ("zimbraAuthLdapURL", Url),
+            ("zimbraMemcachedClientServerList", HostPort),
+        ];
+        for (name, kind) in cases {
+            assert_eq!(attribute(name).expect(name).kind, *kind, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_bind_address_is_own_address_with_an_action() {
+        for r in ATTRIBUTES {
+            if r.name.ends_with("BindAddress") {
+                assert_eq!(r.kind, OwnAddress, "{}", r.name);
+                assert!(!r.actions.is_empty(), "{} binds at start", r.name);
+            }
+        }
+    }
+
+    #[test]
+    fn least_actions() {
+        let cases: &[(&str, &[(Service, Action)])] = &[
+            ("zimbraMtaMyNetworks", &[(Service::Mta, Reload)]),
+            ("zimbraMailTrustedIP", &[(Service::Mailbox, Restart)]),
+            ("zimbraMailBindAddress", &[(Service::Mailbox, Restart)]),
+            (
+                "zimbraVirtualIPAddress",
+                &[(Service::Proxy, Restart), (Service::Memcached, Restart)],
+            ),
+            ("zimbraMtaRelayHost", &[(Service::Mta, Reload)]),
+        ];
+        for (name, actions) in cases {
+            assert_eq!(attribute(name).expect(name).actions, *actions, "{name}");
+        }
+        let ldap = localconfig_key("ldap_url").expect("ldap_url");
+        assert_eq!(ldap.actions[0], (Service::Ldap, Restart));
+        assert!(ldap.actions.contains(&(Service::Mta, Reload)));
+        assert!(ldap.actions.contains(&(Service::Mailbox, Restart)));
+        assert_eq!(
+            localconfig_key("ldap_bind_url")
+                .expect("ldap_bind_url")
+                .actions,
+            &[(Service::Ldap, Restart)]
+        );
+    }
+
+    /// Rows whose consumers re-read the value on their own; every other
+    /// row must name an action.
+    const NO_ACTION: &[&str] = &[
+        "zimbraDNSMasterIP",
+        "zimbraMailTransport",
+        "zimbra_zmprov_default_soap_server",
+        "postjournal_reinject_host",
+        "postjournal_archive_host",
+        "snmp_trap_host",
+    ];
+
+    #[test]
+    fn every_rule_is_sane() {
+        for r in ATTRIBUTES.iter().chain(LOCALCONFIG) {
+            assert!(!r.name.is_empty());
+            assert_eq!(r.name.trim(), r.name, "{}", r.name);
+            if r.actions.is_empty() {
+                assert!(NO_ACTION.contains(&r.name), "{} names no action", r.name);
+            }
+            // Trust and exact lists guard who may relay or log in: a change
+            // must reach the process that holds them.
+            if matches!(r.kind, ValueKind::TrustList { .. } | ExactList) {
+                assert!(!r.actions.is_empty(), "{}", r.name);
+            }
+            assert!(
+                r.kind != ValueKind::Text,
+                "{}: Text is the fallback, not a table kind",
+                r.name
+            );
+            let mut services = HashSet::new();
+            for (s, _) in r.actions {
+                assert!(services.insert(*s), "{} names {s:?} twice", r.name);
+                assert!(
+                    !matches!(s, Service::All | Service::Network | Service::Named),
+                    "{}: settings never need {s:?}",
+                    r.name
+                );
+            }
+            assert!(!is_secret_key(r.name) && !is_secret_attribute(r.name));
+        }
+        for name in NO_ACTION {
+            let found = attribute(name).or_else(|| localconfig_key(name));
+            assert!(
+                found.is_some_and(|r| r.actions.is_empty()),
+                "{name} is stale in NO_ACTION"
+            );
+        }
+    }
+
+    #[test]
+    fn no_duplicate_names() {
+        let mut seen = HashSet::new();
+        for r in ATTRIBUTES {
+            assert!(
+                seen.insert(r.name.to_ascii_lowercase()),
+                "attribute {} twice",
+                r.name
+            );
+        }
+        let mut seen = HashSet::new();
+        for r in LOCALCONFIG {
+            assert!(seen.insert(r.name), "key {} twice", r.name);
+        }
+        let mut seen = HashSet::new();
+        for d in DERIVED {
+            assert!(seen.insert(d.path), "derived {} twice", d.path);
+        }
+        let mut seen = HashSet::new();
+        for (s, _) in SURFACE_ACTIONS {
+            assert!(seen.insert(*s), "surface {s} twice");
+        }
+    }
+
+    #[test]
+    fn secrets_are_detected() {
+        for k in SECRET_KEYS {
+            assert!(is_secret_key(k), "{k}");
+            assert!(localconfig_key(k).is_none(), "{k} is in LOCALCONFIG");
+        }
+        for k in [
+            "zimbra_ldap_password",
+            "ldap_nginx_password",
+            "some_new_password",
+            "some_api_secret",
+        ] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        for k in ["ldap_url", "zimbra_server_hostname", "ldap_host"] {
+            assert!(!is_secret_key(k), "{k}");
+        }
+        for a in [
+            "userPassword",
+            "USERPASSWORD",
+            "zimbraGalLdapBindPassword",
+            "zimbraPreAuthKey",
+            "zimbrapreauthkey",
+            "zimbraSSLPrivateKey",
+            "DKIMKey",
+        ] {
+            assert!(is_secret_attribute(a), "{a}");
+        }
+        // A URL whose name says password is an address attribute.
+        for a in [
+            "zimbraMtaMyNetworks",
+            "zimbraSSLCertificate",
+            "cn",
+            "zimbraChangePasswordURL",
+        ] {
+            assert!(!is_secret_attribute(a), "{a}");
+        }
+        for a in SECRET_ATTRIBUTES {
+            assert!(attribute(a).is_none(), "{a} is in ATTRIBUTES");
+        }
+    }
+
+    #[test]
+    fn derived_files_are_relative_and_known() {
+        assert!(!derived_files().is_empty());
+        for d in derived_files() {
+            assert!(!d.path.starts_with('/'), "{}", d.path);
+            assert!(!d.path.ends_with(".in"), "{} is a template", d.path);
+            assert!(
+                matches!(
+                    d.regenerated_by,
+                    Service::Mta | Service::Proxy | Service::Mailbox
+                ),
+                "{}",
+                d.path
+            );
+        }
+        let by = |p: &str| {
+            derived_files()
+                .iter()
+                .find(|d| d.path == p)
+                .map(|d| d.regenerated_by)
+        };
+        assert_eq!(by("common/conf/main.cf"), Some(Service::Mta));
+        assert_eq!(by("conf/ldap-vmm.cf"), Some(Service::Mta));
+        assert_eq!(
+            by("conf/nginx/includes/nginx.conf.zmlookup"),
+            Some(Service::Proxy)
+        );
+        assert_eq!(by("mailboxd/etc/jetty.xml"), Some(Service::Mailbox));
+        assert_eq!(by("conf/localconfig.xml"), None);
+    }
+
+    #[test]
+    fn surfaces() {
+        assert_eq!(surface_actions("dnsmasq"), &[(Service::Dnsmasq, Restart)]);
+        assert_eq!(surface_actions("netplan"), &[(Service::Network, Restart)]);
+        assert_eq!(surface_actions("zonefile"), &[(Service::Named, Reload)]);
+        assert!(surface_actions("resolv").is_empty());
+        assert!(surface_actions("text").is_empty());
+        assert!(surface_actions("no-such-surface").is_empty());
+        let hosts = surface_actions("hosts");
+        for s in [
+            Service::Ldap,
+            Service::Mailbox,
+            Service::Proxy,
+            Service::Memcached,
+        ] {
+            assert!(hosts.contains(&(s, Restart)), "hosts needs {s:?}");
+        }
+        // Every file surface of the crate has a row.
+        for s in crate::surface::all() {
+            let name = s.name();
+            if name == "localconfig" {
+                continue;
+            }
+            assert!(
+                SURFACE_ACTIONS.iter().any(|(n, _)| *n == name),
+                "surface {name} has no row"
+            );
+        }
+    }
+}
