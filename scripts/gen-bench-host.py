@@ -244,7 +244,7 @@ def write_surfaces(root, rng, planted):
         "ldap_bind_url": f"ldap://{OLD}:389",
         "zimbra_server_hostname": "mail.corp.example",
         "zimbra_ldap_password": f"bench-{rng.getrandbits(48):x}",
-        "ldap_nginx_password": "bench-172.20.14.25-secret",
+        "ldap_nginx_password": "bench@172.20.14.25!secret",
         "mysql_bind_address": "127.0.0.1",
     }
     with open(os.path.join(conf, "localconfig.xml"), "w") as f:
