@@ -169,6 +169,12 @@ impl Rewriter {
         for v in values {
             let mut rebuilt = String::with_capacity(v.len() + 16);
             let toks = split_entries(v);
+            // Where a value holds one entry, or the attribute has several
+            // values, an added entry becomes a value of its own: Zimbra
+            // splits some lists on commas only, so appending with a space
+            // inside a value could make it unreadable.
+            let own_value = values.len() > 1 || toks.len() == 1;
+            let mut added = Vec::new();
             for (i, tok) in toks.iter().enumerate() {
                 rebuilt.push_str(tok.sep);
                 let Some(entry) = parse_entry(tok.text) else {
@@ -193,6 +199,10 @@ impl Rewriter {
                         // Remove the separator just written.
                         rebuilt.truncate(rebuilt.len() - tok.sep.len());
                     }
+                    TrustDecision::KeepAndAdd(s) if own_value => {
+                        rebuilt.push_str(tok.text);
+                        added.push(s);
+                    }
                     TrustDecision::KeepAndAdd(s) => {
                         rebuilt.push_str(tok.text);
                         rebuilt.push_str(sep);
@@ -205,8 +215,9 @@ impl Rewriter {
             } else {
                 rebuilt
             };
-            out.changed |= rebuilt != *v;
+            out.changed |= rebuilt != *v || !added.is_empty();
             out.after.push(rebuilt);
+            out.after.extend(added);
         }
         // A first entry dropped leaves its successor's separator leading.
         for a in &mut out.after {
@@ -220,8 +231,9 @@ impl Rewriter {
         if loopback && out.changed && self.pairs.iter().any(|p| p.old.is_ipv4()) {
             let lo: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
             if !seen.iter().any(|n| n.contains(&lo)) {
+                let single = out.after.len() == 1;
                 match out.after.first_mut() {
-                    Some(first) if values.len() == 1 => {
+                    Some(first) if single && split_entries(first).len() > 1 => {
                         let sep = if first.contains(',') && !first.contains(' ') {
                             ","
                         } else {
@@ -530,7 +542,13 @@ mod tests {
     #[test]
     fn trust_lists_follow_principle_4() {
         // (pairs, values before, values after, warning codes expected)
-        let cases: &[(&[(&str, &str)], &[&str], &[&str], &[&str])] = &[
+        type Case<'a> = (
+            &'a [(&'a str, &'a str)],
+            &'a [&'a str],
+            &'a [&'a str],
+            &'a [&'a str],
+        );
+        let cases: &[Case] = &[
             // The interface network becomes the new one; loopback kept.
             (
                 V4,
@@ -572,6 +590,19 @@ mod tests {
                 &["127.0.0.0/8 172.20.0.0/16 10.40.7.131"],
                 &["trust-network-kept"],
             ),
+            // One entry per value (multi-valued attributes): a value of its own.
+            (
+                V4,
+                &["127.0.0.0/8", "172.20.0.0/16"],
+                &["127.0.0.0/8", "172.20.0.0/16", "10.40.7.131"],
+                &["trust-network-kept"],
+            ),
+            (
+                V4,
+                &["172.20.0.0/16"],
+                &["127.0.0.0/8", "172.20.0.0/16", "10.40.7.131"],
+                &["trust-network-kept", "mynetworks-loopback-added"],
+            ),
             // A network holding both stays as it is.
             (
                 &[("10.40.1.5/24", "10.40.7.131/24")],
@@ -607,7 +638,13 @@ mod tests {
             (
                 V4,
                 &["172.20.14.0/24"],
-                &["127.0.0.0/8 10.40.7.0/24"],
+                &["127.0.0.0/8", "10.40.7.0/24"],
+                &["mynetworks-loopback-added"],
+            ),
+            (
+                V4,
+                &["172.20.14.0/24 10.9.0.0/16"],
+                &["127.0.0.0/8 10.40.7.0/24 10.9.0.0/16"],
                 &["mynetworks-loopback-added"],
             ),
             // Multi-valued attribute: loopback in another value counts.

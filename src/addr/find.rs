@@ -17,7 +17,8 @@
 //! glued to a word character (`[0-9A-Za-z_-]`) on either side, nor to a dot
 //! on the left, nor to a dot followed by a word character on the right (a
 //! longer dotted thing such as an OID or `1.2.3.4.nip.io`); a dot followed
-//! by anything else ends a sentence.
+//! by anything else ends a sentence, and a dash between an address and a
+//! digit separates the ends of a range.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
@@ -51,6 +52,24 @@ fn right_ok(bytes: &[u8], e: usize) -> bool {
     }
 }
 
+/// A `-` between an address and a digit separates the ends of a range
+/// (`192.168.2.1-192.168.2.20`, as in iptables `--src-range`): the
+/// address is still a whole address there. Next to anything else a dash
+/// glues (`ip-192.168.2.1`, `192.168.2.1-beta`).
+fn range_dash(bytes: &[u8], dash: usize, other: usize) -> bool {
+    bytes.get(dash) == Some(&b'-') && bytes.get(other).is_some_and(u8::is_ascii_digit)
+}
+
+/// [`right_ok`] for an address itself, which may end a range.
+fn addr_right_ok(bytes: &[u8], e: usize) -> bool {
+    right_ok(bytes, e) || range_dash(bytes, e, e + 1)
+}
+
+/// [`left_ok`] for an address itself, which may begin a range.
+fn addr_left_ok(bytes: &[u8], s: usize) -> bool {
+    left_ok(bytes, s) || (s >= 2 && range_dash(bytes, s - 1, s - 2))
+}
+
 /// Whether an address may start at `s`, the byte before it not being `:`
 /// (that case needs [`left_v4`]).
 fn left_ok(bytes: &[u8], s: usize) -> bool {
@@ -80,7 +99,7 @@ enum Left {
 fn left_v4(text: &str, s: usize, e: usize) -> Left {
     let bytes = text.as_bytes();
     if s == 0 || bytes[s - 1] != b':' {
-        return if left_ok(bytes, s) {
+        return if addr_left_ok(bytes, s) {
             Left::Plain(s)
         } else {
             Left::Reject
@@ -94,7 +113,7 @@ fn left_v4(text: &str, s: usize, e: usize) -> Left {
     }
     match text[q..e].parse::<Ipv6Addr>() {
         Ok(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) if left_ok(bytes, q) => {
+            Some(v4) if addr_left_ok(bytes, q) => {
                 let upper = bytes[q..s].iter().any(u8::is_ascii_uppercase);
                 Left::Mapped(q, v4, upper)
             }
@@ -275,7 +294,7 @@ fn find_v4(t: &V4Target, text: &str, out: &mut Vec<Match>) {
     let len = t.dotted.needle().len();
     for s in t.dotted.find_iter(bytes) {
         let e = s + len;
-        if !right_ok(bytes, e) {
+        if !addr_right_ok(bytes, e) {
             continue;
         }
         let (a, style) = match left_v4(text, s, e) {
@@ -545,7 +564,7 @@ fn v6_token(m: &Matcher, text: &str, s: usize, e: usize, out: &mut Vec<Match>) {
         b -= 1;
     }
     let parsed = |a: usize| {
-        (a < b && bytes[a] != b'.' && left_ok(bytes, a))
+        (a < b && bytes[a] != b'.' && addr_left_ok(bytes, a))
             .then(|| text[a..b].parse::<Ipv6Addr>().ok())
             .flatten()
     };
@@ -588,7 +607,7 @@ fn v6_token(m: &Matcher, text: &str, s: usize, e: usize, out: &mut Vec<Match>) {
             z = b;
         }
     }
-    if !right_ok(bytes, z) {
+    if !addr_right_ok(bytes, z) {
         return;
     }
     let ctx = classify(bytes, a, b, z, false);

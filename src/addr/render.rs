@@ -158,7 +158,7 @@ pub(super) fn replace(m: &Match, text: &str, new: IpAddr, new_prefix: Option<u8>
     let bracketed = head.ends_with('[');
     let host = matches!(m.kind, MatchKind::UrlHost | MatchKind::HostPort);
     let add_brackets = host && new.is_ipv6() && !bracketed;
-    let drop_brackets = host && new.is_ipv4() && bracketed;
+    let drop_brackets = host && new.is_ipv4() && bracketed && m.target.is_ipv6();
     if drop_brackets {
         head = &head[..head.len() - 1];
     }

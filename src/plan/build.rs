@@ -205,11 +205,8 @@ pub fn actions_for(c: &Change) -> &'static [(Service, Action)] {
 fn server_hostname(sources: &Sources) -> Option<String> {
     let path = sources.host.zimbra_path("conf/localconfig.xml");
     let text = sources.host.read(&path).ok()??;
-    crate::surface::localconfig::read(&path, &text)
+    crate::surface::localconfig::value(&path, &text, "zimbra_server_hostname")
         .ok()?
-        .into_iter()
-        .find(|e| e.key == "zimbra_server_hostname")
-        .map(|e| e.value)
         .filter(|v| !v.is_empty() && v != "localhost")
 }
 

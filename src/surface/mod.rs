@@ -136,7 +136,9 @@ where
             if let Some(rw) = ctx.rewriter {
                 let out = rw.rewrite(&[value], f.kind);
                 after.push_str(&line[last..f.span.start]);
-                after.push_str(out.after.first().map(String::as_str).unwrap_or(""));
+                // A trust list may gain an entry as a value of its own;
+                // inside one line, entries are joined with a space.
+                after.push_str(&out.after.join(" "));
                 last = f.span.end;
                 reasons.extend(out.reasons);
                 report.warnings.extend(at(out.notes, &target));
