@@ -1,23 +1,991 @@
-//! Surface `dnsmasq` (stub, to be written).
+//! Surface `dnsmasq`: `/etc/dnsmasq.conf`, its drop-in directory and every
+//! file its directives pull in.
+//!
+//! Format (dnsmasq(8), "CONFIG FILE"): one option per line, `option` or
+//! `option=value` (blanks allowed around `=`), the long option names
+//! without `--`. A `#` at the start of a line or after a blank, outside
+//! double quotes, starts a comment, so `server=1.2.3.4#53` is a port and
+//! `server=1.2.3.4 # upstream` a comment. Values are comma-separated lists;
+//! how each option's value is read is the [`OPTIONS`] table. An option not
+//! in it is read as text: every literal old address in its value moves and
+//! the change says it is a literal replacement.
+//!
+//! Which files dnsmasq reads (see [`config`]):
+//!
+//! * `/etc/dnsmasq.conf`;
+//! * `/etc/dnsmasq.d`, as Debian's service passes it with `-7`: the
+//!   `CONFIG_DIR=` of `/etc/default/dnsmasq` when that file exists (none
+//!   when it sets no `CONFIG_DIR`), otherwise the directory without
+//!   package-manager leftovers (reading a file dnsmasq ignores costs a
+//!   harmless edit; missing one it reads leaves it answering with the old
+//!   address);
+//! * `conf-file=` and `conf-dir=DIR[,*.ext...][,.ext...]`, recursively;
+//! * `servers-file=` (same format), `addn-hosts=` and `hostsdir=` (hosts
+//!   format, [`super::hosts`]), `resolv-file=` (resolv.conf format,
+//!   [`super::resolv`]). Changes there are dnsmasq changes: dnsmasq is
+//!   what must re-read them. `/etc/hosts` and `/etc/resolv.conf` belong to
+//!   their own surfaces even when dnsmasq reads them.
+//!
+//! Paths are host paths, read through [`Host`] (so under `--root`);
+//! relative paths are taken from `/`, dnsmasq's working directory.
 
-use super::{Ctx, Surface};
-use crate::error::Result;
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Range;
+
+use super::{Ctx, Field, Surface, analyze_lines, hosts, resolv};
+use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::model::Report;
+use crate::policy::ValueKind::{self, OtherHost, OwnAddress, Text, TrustList};
 
 /// The `dnsmasq` surface.
 pub struct Dnsmasq;
+
+/// The main configuration file.
+const MAIN: &str = "/etc/dnsmasq.conf";
+
+/// Debian's defaults file: its `CONFIG_DIR=` is the `-7` (`conf-dir`)
+/// argument the packaged service passes to dnsmasq.
+const DEBIAN_DEFAULTS: &str = "/etc/default/dnsmasq";
+
+/// The drop-in directory as `conf-dir` syntax, where no Debian defaults
+/// file says otherwise: Debian's default `CONFIG_DIR` plus the leftovers rpm
+/// makes (RHEL's stock dnsmasq.conf names the directory with these).
+const DROP_IN: &str = "/etc/dnsmasq.d,.dpkg-dist,.dpkg-old,.dpkg-new,.rpmnew,.rpmsave,.rpmorig";
+
+/// Files dnsmasq may read that other surfaces own.
+const OWNED_ELSEWHERE: &[&str] = &["/etc/hosts", "/etc/resolv.conf"];
+
+/// How a file dnsmasq reads is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// dnsmasq options.
+    Conf,
+    /// hosts(5).
+    Hosts,
+    /// resolv.conf(5): `nameserver` lines name upstream servers.
+    Resolv,
+}
+
+/// Options whose value names more files: (option, format of those files,
+/// whether a directory means every file in it).
+const INCLUDES: &[(&str, Format, bool)] = &[
+    ("conf-file", Format::Conf, false),
+    ("servers-file", Format::Conf, false),
+    ("addn-hosts", Format::Hosts, true),
+    ("hostsdir", Format::Hosts, true),
+    ("resolv-file", Format::Resolv, false),
+];
+
+/// How the value of an option is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// No address can be a value: names, numbers, paths, address ranges.
+    Skip,
+    /// The whole value is one value.
+    Whole(ValueKind),
+    /// Every comma-separated sub-field is one value.
+    Each(ValueKind),
+    /// Only the first sub-field is a value.
+    First(ValueKind),
+    /// `/domain/[domain/...]VALUE`: the part after the last `/`.
+    AfterDomains(ValueKind),
+    /// `[/domain/...]SERVER[#port][@interface|@SOURCE[#port]]`: the server
+    /// is another host, a source address is this host's own.
+    Server,
+    /// `NETWORK[/len][,SERVER...]`: the network is a reverse zone of other
+    /// hosts, then [`Layout::Server`] syntax without domains.
+    RevServer,
+}
+
+use Layout::{AfterDomains, Each, First, RevServer, Server, Skip, Whole};
+
+/// How zmreip reads each dnsmasq option (dnsmasq(8)). Options not listed
+/// are read as [`ValueKind::Text`].
+static OPTIONS: &[(&str, Layout)] = &[
+    // --- This host's own addresses ---
+    // The addresses dnsmasq binds to: after the move it must listen on the
+    // new one (loopback entries never match).
+    ("listen-address", Each(OwnAddress)),
+    // Split DNS: a name answered with the old address names this server;
+    // the answer moves, the name stays (principle 3).
+    ("address", AfterDomains(OwnAddress)),
+    // `name[,name...],ADDR[,ADDR6][,ttl]`: the same, as A/AAAA/PTR.
+    ("host-record", Each(OwnAddress)),
+    // `REVERSE-NAME[,target]`: the reverse name of the old address is the
+    // address in disguise and moves with it; the target is a name.
+    ("ptr-record", First(OwnAddress)),
+    // A DHCP reservation of the old address is this server's.
+    ("dhcp-host", Each(OwnAddress)),
+    // `domain,INTERFACE|ADDR...`: where the authoritative server answers.
+    ("auth-server", Each(OwnAddress)),
+    // --- Other hosts: change only where they are the old address ---
+    // Upstream DNS servers (a neighbour in the same network stays); `local`
+    // is `server` without one.
+    ("server", Server),
+    ("local", Server),
+    ("rev-server", RevServer),
+    // Secondaries allowed to transfer the zones.
+    ("auth-peer", Each(OtherHost)),
+    // Addresses handed to DHCP clients (dns-server, router, ntp-server,
+    // boot and relay servers): the old address there is this server, any
+    // other is another host's.
+    ("dhcp-option", Whole(OtherHost)),
+    ("dhcp-option-force", Whole(OtherHost)),
+    ("dhcp-boot", Whole(OtherHost)),
+    ("dhcp-relay", Whole(OtherHost)),
+    // Rewrites and filters of upstream answers: other hosts' addresses.
+    ("alias", Whole(OtherHost)),
+    ("bogus-nxdomain", Each(OtherHost)),
+    ("ignore-address", Each(OtherHost)),
+    // --- Networks ---
+    // `domain,SUBNET[/len]...[,exclude:...]`: the subnets decide which of
+    // this host's addresses the zone publishes (and which reverse zones it
+    // serves). Read with the trust-list rule: the old interface network
+    // becomes the new one, a wider network keeps and gains the new address,
+    // so the new address is published and nothing is widened. The domain
+    // and `exclude:` entries are never networks to it.
+    ("auth-zone", Whole(TrustList { loopback: false })),
+    // --- Text ---
+    // TXT data, e.g. SPF `ip4:` mechanisms naming this server.
+    ("txt-record", Whole(Text)),
+    // --- No addresses ---
+    // Names only (principle 3).
+    ("cname", Skip),
+    ("mx-host", Skip),
+    ("srv-host", Skip),
+    ("naptr-record", Skip),
+    ("caa-record", Skip),
+    ("interface-name", Skip),
+    ("auth-sec-servers", Skip),
+    ("auth-soa", Skip),
+    ("interface", Skip),
+    ("except-interface", Skip),
+    ("no-dhcp-interface", Skip),
+    ("ipset", Skip),
+    ("nftset", Skip),
+    // Ranges and subnets of client addresses, not of this server: changing
+    // an end that equals the old address would break the range.
+    ("dhcp-range", Skip),
+    ("domain", Skip),
+    ("synth-domain", Skip),
+    // Paths: the files they name are read in their own format (INCLUDES).
+    ("conf-file", Skip),
+    ("conf-dir", Skip),
+    ("servers-file", Skip),
+    ("addn-hosts", Skip),
+    ("hostsdir", Skip),
+    ("resolv-file", Skip),
+    ("dhcp-hostsfile", Skip),
+    ("dhcp-optsfile", Skip),
+    ("dhcp-leasefile", Skip),
+    ("pid-file", Skip),
+    ("log-facility", Skip),
+];
 
 impl Surface for Dnsmasq {
     fn name(&self) -> &'static str {
         "dnsmasq"
     }
 
-    fn files(&self, _host: &Host) -> Result<Vec<String>> {
-        Ok(Vec::new())
+    fn files(&self, host: &Host) -> Result<Vec<String>> {
+        Ok(config(host)?.into_keys().collect())
     }
 
-    fn analyze(&self, _path: &str, _text: &str, _ctx: &Ctx) -> Result<Report> {
-        Ok(Report::default())
+    fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
+        // The format of a file is known only from the directive that named
+        // it, so the (small, cheaply scanned) graph is walked again; a file
+        // outside it is read as options.
+        let format = config(ctx.host)?.get(path).copied().unwrap_or(Format::Conf);
+        analyze_lines(self.name(), path, text, ctx, |n, line| match format {
+            Format::Conf => Ok(line_fields(line)),
+            Format::Hosts => hosts::line_fields(path, n, line),
+            Format::Resolv => Ok(resolv::line_fields(line)),
+        })
+    }
+}
+
+/// One option line: the option name and where its value is in the line
+/// (comments cut, blanks trimmed; empty for a flag).
+#[derive(Debug, PartialEq, Eq)]
+struct Directive<'a> {
+    key: &'a str,
+    value: Range<usize>,
+}
+
+/// Reads one line as dnsmasq does; `None` for blank and comment lines.
+fn directive(line: &str) -> Option<Directive<'_>> {
+    let end = comment_start(line);
+    let body = line[..end].trim_end();
+    let start = body.len() - body.trim_start().len();
+    if start == body.len() {
+        return None;
+    }
+    let Some(eq) = body[start..].find('=').map(|i| start + i) else {
+        return Some(Directive {
+            key: &body[start..],
+            value: body.len()..body.len(),
+        });
+    };
+    let value_start = eq + 1 + (body[eq + 1..].len() - body[eq + 1..].trim_start().len());
+    Some(Directive {
+        key: body[start..eq].trim_end(),
+        value: value_start..body.len(),
+    })
+}
+
+/// Where a comment starts: `#` at the start or after a blank, outside
+/// double quotes (a backslash escapes inside quotes).
+fn comment_start(line: &str) -> usize {
+    let b = line.as_bytes();
+    let (mut blank, mut quoted, mut i) = (true, false, 0);
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                quoted = !quoted;
+                blank = false;
+            }
+            b'\\' if quoted => i += 1,
+            b' ' | b'\t' => blank = true,
+            b'#' if blank && !quoted => return i,
+            _ => blank = false,
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// The comma-separated sub-fields of `line[r]`, blanks trimmed, commas
+/// inside double quotes kept.
+fn subfields(line: &str, r: Range<usize>) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut push = |s: usize, e: usize| {
+        let piece = &line[s..e];
+        let s2 = s + (piece.len() - piece.trim_start().len());
+        out.push(s2..s2 + piece.trim().len());
+    };
+    let (mut start, mut quoted) = (r.start, false);
+    for (i, c) in line[r.clone()].char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                push(start, r.start + i);
+                start = r.start + i + 1;
+            }
+            _ => {}
+        }
+    }
+    push(start, r.end);
+    out
+}
+
+/// The fields of one dnsmasq option line.
+fn line_fields(line: &str) -> Vec<Field> {
+    let Some(d) = directive(line) else {
+        return Vec::new();
+    };
+    if d.value.is_empty() {
+        return Vec::new();
+    }
+    let layout = OPTIONS
+        .iter()
+        .find(|(k, _)| *k == d.key)
+        .map_or(Whole(Text), |(_, l)| *l);
+    let mut out = Vec::new();
+    match layout {
+        Skip => {}
+        Whole(k) => out.push(Field::new(d.value, k)),
+        Each(k) => out.extend(
+            subfields(line, d.value)
+                .into_iter()
+                .map(|r| Field::new(r, k)),
+        ),
+        First(k) => out.extend(
+            subfields(line, d.value)
+                .into_iter()
+                .take(1)
+                .map(|r| Field::new(r, k)),
+        ),
+        AfterDomains(k) => out.push(Field::new(after_domains(line, d.value), k)),
+        Server => server_fields(line, after_domains(line, d.value), &mut out),
+        RevServer => {
+            let v = &line[d.value.clone()];
+            let net_end = d.value.start + v.find(',').unwrap_or(v.len());
+            out.push(Field::new(d.value.start..net_end, OtherHost));
+            if net_end < d.value.end {
+                server_fields(line, net_end + 1..d.value.end, &mut out);
+            }
+        }
+    }
+    out.retain(|f| !f.span.is_empty());
+    out
+}
+
+/// The part of `line[r]` after a leading `/domain/.../` list.
+fn after_domains(line: &str, r: Range<usize>) -> Range<usize> {
+    let v = &line[r.clone()];
+    if v.starts_with('/') {
+        let cut = v.rfind('/').map_or(0, |i| i + 1);
+        r.start + cut..r.end
+    } else {
+        r
+    }
+}
+
+/// `SERVER[#port][@interface|@SOURCE[#port]...]` in `line[r]`.
+fn server_fields(line: &str, r: Range<usize>, out: &mut Vec<Field>) {
+    let mut pos = r.start;
+    for (i, piece) in line[r].split('@').enumerate() {
+        let len = piece.find('#').unwrap_or(piece.len());
+        // The first piece is the upstream server; a piece after `@` is an
+        // interface name or the source address queries leave from, which
+        // is this host's own.
+        let kind = if i == 0 { OtherHost } else { OwnAddress };
+        out.push(Field::new(pos..pos + len, kind));
+        pos += piece.len() + 1;
+    }
+}
+
+/// Every file dnsmasq reads on this host (except those owned by other
+/// surfaces), with its format.
+fn config(host: &Host) -> Result<BTreeMap<String, Format>> {
+    let mut queue: VecDeque<(String, Format)> = VecDeque::new();
+    queue.push_back((MAIN.to_string(), Format::Conf));
+    let drop_in = match host.read(DEBIAN_DEFAULTS)? {
+        Some(text) => debian_config_dir(&text),
+        None => Some(DROP_IN.to_string()),
+    };
+    if let Some(spec) = drop_in {
+        for f in conf_dir(host, &spec)? {
+            queue.push_back((f, Format::Conf));
+        }
+    }
+    let mut files = BTreeMap::new();
+    while let Some((path, format)) = queue.pop_front() {
+        if files.contains_key(&path) || OWNED_ELSEWHERE.contains(&path.as_str()) {
+            continue;
+        }
+        if host.real(&path).is_dir() {
+            continue;
+        }
+        let Some(text) = host.read(&path)? else {
+            continue;
+        };
+        files.insert(path, format);
+        if format != Format::Conf {
+            continue;
+        }
+        for line in text.lines() {
+            // Cheap test first: drop-ins can be block lists of many
+            // thousand lines, and this runs once per analyzed file.
+            let t = line.trim_start();
+            if !t.starts_with("conf-dir") && !INCLUDES.iter().any(|(k, ..)| t.starts_with(k)) {
+                continue;
+            }
+            let Some(d) = directive(line) else {
+                continue;
+            };
+            let value = line[d.value].trim_matches('"');
+            if value.is_empty() {
+                continue;
+            }
+            if d.key == "conf-dir" {
+                for f in conf_dir(host, value)? {
+                    queue.push_back((f, Format::Conf));
+                }
+            } else if let Some((_, format, dirs)) = INCLUDES.iter().find(|(k, ..)| *k == d.key) {
+                let path = absolute(value);
+                if *dirs && host.real(&path).is_dir() {
+                    for f in list_dir(host, &path)? {
+                        queue.push_back((f, *format));
+                    }
+                } else {
+                    queue.push_back((path, *format));
+                }
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// The last `CONFIG_DIR=` assignment of Debian's defaults file.
+fn debian_config_dir(text: &str) -> Option<String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("CONFIG_DIR="))
+        .map(|v| v.trim().trim_matches(['"', '\'']).to_string())
+        .next_back()
+        .filter(|v| !v.is_empty())
+}
+
+/// A path as dnsmasq opens it: relative to `/`.
+fn absolute(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    }
+}
+
+/// The files `conf-dir=DIR[,ext...]` loads, sorted. As dnsmasq does:
+/// suffixes starting with `*` are required (any one of them), others are
+/// excluded; a suffix counts only when the name is longer than it.
+fn conf_dir(host: &Host, spec: &str) -> Result<Vec<String>> {
+    let mut parts = spec.split(',').map(str::trim);
+    let dir = parts.next().unwrap_or_default();
+    if dir.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (required, excluded): (Vec<&str>, Vec<&str>) = parts
+        .filter(|p| !p.is_empty() && *p != "*")
+        .partition(|p| p.starts_with('*'));
+    let ends = |name: &str, suffix: &str| name.len() > suffix.len() && name.ends_with(suffix);
+    Ok(list_dir(host, &absolute(dir))?
+        .into_iter()
+        .filter(|path| {
+            let name = path.rsplit('/').next().unwrap_or_default();
+            (required.is_empty() || required.iter().any(|s| ends(name, &s[1..])))
+                && !excluded.iter().any(|s| ends(name, s))
+        })
+        .collect())
+}
+
+/// The regular files of a directory as host paths, sorted, skipping what
+/// dnsmasq always skips: dot files, `name~` and `#name#` editor files.
+fn list_dir(host: &Host, dir: &str) -> Result<Vec<String>> {
+    let real = host.real(dir);
+    let entries = match std::fs::read_dir(&real) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("read", dir, e)),
+    };
+    let dir = dir.trim_end_matches('/');
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("read", dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.')
+            || name.ends_with('~')
+            || (name.starts_with('#') && name.ends_with('#'))
+        {
+            continue;
+        }
+        // `is_file` follows symlinks, as dnsmasq's stat() does.
+        if entry.path().is_file() {
+            out.push(format!("{dir}/{name}"));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::surface::testutil::{DUAL, Fixture, V4, changes, found};
+
+    const PATH: &str = "/etc/dnsmasq.conf";
+
+    /// `(line, after)`; `None` when the line must not change.
+    type Case = (&'static str, Option<&'static str>);
+
+    fn check(moves: &[(&str, &str)], cases: &[Case]) {
+        let fx = Fixture::new(moves);
+        for (line, after) in cases {
+            let r = Dnsmasq.analyze(PATH, line, &fx.plan()).unwrap();
+            let want: Vec<(usize, String, String)> = after
+                .iter()
+                .map(|a| (1, line.to_string(), a.to_string()))
+                .collect();
+            assert_eq!(changes(&r), want, "{line:?}");
+            assert!(r.changes.iter().all(|c| c.surface == "dnsmasq"));
+        }
+    }
+
+    #[test]
+    fn own_addresses_move() {
+        check(
+            V4,
+            &[
+                (
+                    "listen-address=127.0.0.1,192.168.2.1",
+                    Some("listen-address=127.0.0.1,10.40.7.131"),
+                ),
+                (
+                    "listen-address = 192.168.2.1",
+                    Some("listen-address = 10.40.7.131"),
+                ),
+                ("listen-address=192.168.2.10,192.168.2.100", None),
+                // Split DNS: only the answer moves, never the names.
+                (
+                    "address=/mail.corp.example/192.168.2.1",
+                    Some("address=/mail.corp.example/10.40.7.131"),
+                ),
+                (
+                    "address=/mail.corp.example/webmail.corp.example/192.168.2.1",
+                    Some("address=/mail.corp.example/webmail.corp.example/10.40.7.131"),
+                ),
+                ("address=/mail.corp.example/192.168.2.10", None),
+                ("address=/192.168.2.1.nip.io/192.168.2.10", None),
+                ("address=/ads.example/", None),
+                (
+                    "host-record=mail.corp.example,mail,192.168.2.1,300",
+                    Some("host-record=mail.corp.example,mail,10.40.7.131,300"),
+                ),
+                ("host-record=relay.corp.example,192.168.2.10", None),
+                // MAC and names stay; the reserved address moves.
+                (
+                    "dhcp-host=00:50:56:14:20:25,192.168.2.1,mail,infinite",
+                    Some("dhcp-host=00:50:56:14:20:25,10.40.7.131,mail,infinite"),
+                ),
+                ("dhcp-host=00:50:56:14:20:26,192.168.2.11,other", None),
+                // The reverse name moves with the address; the target stays.
+                (
+                    "ptr-record=1.2.168.192.in-addr.arpa,mail.corp.example",
+                    Some("ptr-record=131.7.40.10.in-addr.arpa,mail.corp.example"),
+                ),
+                (
+                    "ptr-record=10.2.168.192.in-addr.arpa,relay.corp.example",
+                    None,
+                ),
+                (
+                    "auth-server=ns.corp.example,192.168.2.1",
+                    Some("auth-server=ns.corp.example,10.40.7.131"),
+                ),
+                ("auth-server=ns.corp.example,eth0", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn other_hosts_stay_unless_they_are_the_old_address() {
+        check(
+            V4,
+            &[
+                // Upstreams in the same network are other hosts.
+                ("server=192.168.2.53", None),
+                ("server=192.168.2.10", None),
+                ("server=/corp.example/192.168.2.53", None),
+                // A reverse *zone* is not the old address's reverse name.
+                ("server=/2.168.192.in-addr.arpa/192.168.2.53", None),
+                ("server=/1.2.168.192.in-addr.arpa/192.168.2.53", None),
+                // A resolver on this host itself, with a port.
+                ("server=192.168.2.1#5353", Some("server=10.40.7.131#5353")),
+                (
+                    "server=/corp.example/192.168.2.1#5353",
+                    Some("server=/corp.example/10.40.7.131#5353"),
+                ),
+                // The source address queries leave from is this host's.
+                (
+                    "server=9.9.9.9@192.168.2.1",
+                    Some("server=9.9.9.9@10.40.7.131"),
+                ),
+                (
+                    "server=9.9.9.9@192.168.2.1#1053@eth0",
+                    Some("server=9.9.9.9@10.40.7.131#1053@eth0"),
+                ),
+                ("server=9.9.9.9@eth0", None),
+                ("server=/local.example/#", None),
+                ("local=/corp.example/", None),
+                ("rev-server=192.168.2.0/24,192.168.2.53", None),
+                (
+                    "rev-server=192.168.2.0/24,192.168.2.1",
+                    Some("rev-server=192.168.2.0/24,10.40.7.131"),
+                ),
+                (
+                    "auth-peer=192.168.2.10,192.168.2.1",
+                    Some("auth-peer=192.168.2.10,10.40.7.131"),
+                ),
+                (
+                    "dhcp-option=option:dns-server,192.168.2.1",
+                    Some("dhcp-option=option:dns-server,10.40.7.131"),
+                ),
+                ("dhcp-option=option:router,192.168.2.254", None),
+                (
+                    "dhcp-option=tag:lan,6,192.168.2.1,192.168.2.53",
+                    Some("dhcp-option=tag:lan,6,10.40.7.131,192.168.2.53"),
+                ),
+                ("bogus-nxdomain=192.168.2.10", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn names_ranges_and_paths_stay() {
+        check(
+            V4,
+            &[
+                ("cname=webmail.corp.example,mail.corp.example", None),
+                ("mx-host=corp.example,mail.corp.example,10", None),
+                (
+                    "srv-host=_imaps._tcp.corp.example,mail.corp.example,993",
+                    None,
+                ),
+                ("interface-name=mail.corp.example,eth0", None),
+                ("dhcp-range=192.168.2.1,192.168.2.200,12h", None),
+                ("domain=corp.example,192.168.2.0/24,local", None),
+                ("addn-hosts=/etc/hosts.192.168.2.1", None),
+                ("bind-interfaces", None),
+                ("no-resolv", None),
+                ("except-interface=eth1", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn comments_quotes_and_unknown_options() {
+        check(
+            V4,
+            &[
+                ("# listen-address=192.168.2.1", None),
+                ("   #address=/mail.corp.example/192.168.2.1", None),
+                // A comment after a blank is cut; `#` glued to a value is a port.
+                (
+                    "listen-address=192.168.2.1 # 192.168.2.1 until CHG-1182",
+                    Some("listen-address=10.40.7.131 # 192.168.2.1 until CHG-1182"),
+                ),
+                ("server=192.168.2.53 # not 192.168.2.1", None),
+                // TXT data is text: SPF mechanisms move, quotes keep `#` and `,`.
+                (
+                    "txt-record=corp.example,\"v=spf1 ip4:192.168.2.1 -all\"",
+                    Some("txt-record=corp.example,\"v=spf1 ip4:10.40.7.131 -all\""),
+                ),
+                (
+                    "txt-record=x.corp.example,\"a # b, 192.168.2.1\"",
+                    Some("txt-record=x.corp.example,\"a # b, 10.40.7.131\""),
+                ),
+                // Unknown options: literal replacement.
+                (
+                    "some-future-option=192.168.2.1,192.168.2.10",
+                    Some("some-future-option=10.40.7.131,192.168.2.10"),
+                ),
+                ("cache-size=2000", None),
+            ],
+        );
+        let fx = Fixture::new(V4);
+        let r = Dnsmasq
+            .analyze(PATH, "some-future-option=192.168.2.1", &fx.plan())
+            .unwrap();
+        assert!(
+            r.changes[0].reason.contains("literal replacement"),
+            "{}",
+            r.changes[0].reason
+        );
+        let r = Dnsmasq
+            .analyze(PATH, "listen-address=192.168.2.1", &fx.plan())
+            .unwrap();
+        assert!(
+            r.changes[0].reason.contains("own address"),
+            "{}",
+            r.changes[0].reason
+        );
+    }
+
+    #[test]
+    fn ipv6() {
+        check(
+            DUAL,
+            &[
+                (
+                    "listen-address=::1,2001:db8:14::25",
+                    Some("listen-address=::1,2001:db8:7::131"),
+                ),
+                (
+                    "address=/mail.corp.example/2001:DB8:14:0::25",
+                    Some("address=/mail.corp.example/2001:DB8:7::131"),
+                ),
+                (
+                    "host-record=mail.corp.example,192.168.2.1,2001:db8:14::25",
+                    Some("host-record=mail.corp.example,10.40.7.131,2001:db8:7::131"),
+                ),
+                ("server=2001:db8:14::53", None),
+                (
+                    "server=2001:db8:14::25#5353",
+                    Some("server=2001:db8:7::131#5353"),
+                ),
+                (
+                    "dhcp-host=id:00:01:00:01:aa:bb,[2001:db8:14::25],mail",
+                    Some("dhcp-host=id:00:01:00:01:aa:bb,[2001:db8:7::131],mail"),
+                ),
+                (
+                    "ptr-record=5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.4.1.0.0.8.b.d.0.1.0.0.2.ip6.arpa,mail.corp.example",
+                    Some(
+                        "ptr-record=1.3.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa,mail.corp.example",
+                    ),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn auth_zone_follows_the_trust_list_rule() {
+        let fx = Fixture::new(V4);
+        let cases: &[(&str, Option<&str>, &[&str])] = &[
+            (
+                "auth-zone=corp.example,192.168.2.0/24",
+                Some("auth-zone=corp.example,10.40.7.0/24"),
+                &[],
+            ),
+            // A wider network stays and the new address is published beside it.
+            (
+                "auth-zone=corp.example,192.168.0.0/16,eth0",
+                Some("auth-zone=corp.example,192.168.0.0/16,10.40.7.131,eth0"),
+                &["trust-network-kept"],
+            ),
+            // The domain keeps the list inline: the new entry is never
+            // split off as a value of its own, which a line cannot hold.
+            (
+                "auth-zone=corp.example,192.168.0.0/16",
+                Some("auth-zone=corp.example,192.168.0.0/16,10.40.7.131"),
+                &["trust-network-kept"],
+            ),
+            (
+                "auth-zone=corp.example,192.168.3.0/24,exclude:192.168.2.0/24",
+                None,
+                &[],
+            ),
+            ("auth-zone=corp.example", None, &[]),
+        ];
+        for (line, after, codes) in cases {
+            let r = Dnsmasq.analyze(PATH, line, &fx.plan()).unwrap();
+            let got: Vec<String> = changes(&r).into_iter().map(|c| c.2).collect();
+            let want: Vec<String> = after.iter().map(|a| a.to_string()).collect();
+            assert_eq!(got, want, "{line}");
+            let got: Vec<&str> = r.warnings.iter().map(|w| w.code.as_str()).collect();
+            assert_eq!(got, *codes, "{line}");
+        }
+    }
+
+    #[test]
+    fn the_split_dns_example_file() {
+        let fx = Fixture::new(V4);
+        let text = "# split DNS for 192.168.2.1\r\n\
+                    domain-needed\r\n\
+                    no-resolv\r\n\
+                    server=192.168.2.53\r\n\
+                    server=/2.168.192.in-addr.arpa/192.168.2.53\r\n\
+                    listen-address=127.0.0.1,192.168.2.1\r\n\
+                    bind-interfaces\r\n\
+                    address=/mail.corp.example/192.168.2.1\r\n\
+                    host-record=relay.corp.example,192.168.2.10\r\n\
+                    conf-dir=/etc/dnsmasq.d/,*.conf\r\n";
+        let r = Dnsmasq.analyze(PATH, text, &fx.plan()).unwrap();
+        assert_eq!(
+            changes(&r),
+            vec![
+                (
+                    6,
+                    "listen-address=127.0.0.1,192.168.2.1".into(),
+                    "listen-address=127.0.0.1,10.40.7.131".into()
+                ),
+                (
+                    8,
+                    "address=/mail.corp.example/192.168.2.1".into(),
+                    "address=/mail.corp.example/10.40.7.131".into()
+                ),
+            ]
+        );
+        let r = Dnsmasq.analyze(PATH, text, &fx.scan()).unwrap();
+        assert!(r.changes.is_empty());
+        assert_eq!(
+            found(&r),
+            vec![(6, "192.168.2.1".into()), (8, "192.168.2.1".into())]
+        );
+    }
+
+    #[test]
+    fn directives_are_read_as_dnsmasq_reads_them() {
+        let cases: &[(&str, Option<(&str, &str)>)] = &[
+            (
+                "listen-address=1.2.3.4",
+                Some(("listen-address", "1.2.3.4")),
+            ),
+            (
+                "  server = 1.2.3.4#53   # upstream",
+                Some(("server", "1.2.3.4#53")),
+            ),
+            ("bind-interfaces", Some(("bind-interfaces", ""))),
+            ("bind-interfaces # flag", Some(("bind-interfaces", ""))),
+            (
+                "txt-record=a,\"x # y\"",
+                Some(("txt-record", "a,\"x # y\"")),
+            ),
+            ("# comment", None),
+            ("   ", None),
+            ("", None),
+        ];
+        for (line, want) in cases {
+            let got = directive(line).map(|d| (d.key, &line[d.value]));
+            assert_eq!(got, *want, "{line:?}");
+        }
+    }
+
+    fn files_of(fx: &Fixture) -> Vec<String> {
+        Dnsmasq.files(&fx.host).unwrap()
+    }
+
+    #[test]
+    fn conf_dir_suffix_filters() {
+        let fx = Fixture::new(V4);
+        // Debian defaults without CONFIG_DIR: only what the config names.
+        fx.write(
+            DEBIAN_DEFAULTS,
+            "ENABLED=1\n#CONFIG_DIR=/etc/dnsmasq.d,.dpkg-dist\n",
+        );
+        fx.write(
+            MAIN,
+            "conf-dir=/etc/dnsmasq.d/,*.conf\nconf-dir=/srv/dns,.bak,.off\n",
+        );
+        for f in [
+            "split.conf",
+            "a.conf",
+            "notes.txt",
+            "x.conf.bak",
+            ".hidden.conf",
+            "old.conf~",
+            "#tmp.conf#",
+            ".conf",
+        ] {
+            fx.write(&format!("/etc/dnsmasq.d/{f}"), "");
+        }
+        for f in ["one", "two.bak", "three.off", "four.conf"] {
+            fx.write(&format!("/srv/dns/{f}"), "");
+        }
+        std::fs::create_dir_all(fx.host.real("/etc/dnsmasq.d/sub.conf")).unwrap();
+        assert_eq!(
+            files_of(&fx),
+            [
+                "/etc/dnsmasq.conf",
+                "/etc/dnsmasq.d/a.conf",
+                "/etc/dnsmasq.d/split.conf",
+                "/srv/dns/four.conf",
+                "/srv/dns/one",
+            ]
+        );
+    }
+
+    #[test]
+    fn drop_in_directory_as_the_service_reads_it() {
+        let fx = Fixture::new(V4);
+        for f in ["a", "b.bak", "c.dpkg-old", "d.rpmnew"] {
+            fx.write(&format!("/etc/dnsmasq.d/{f}"), "");
+        }
+        // No Debian defaults file: the directory, leftovers excluded.
+        assert_eq!(files_of(&fx), ["/etc/dnsmasq.d/a", "/etc/dnsmasq.d/b.bak"]);
+        // Debian's CONFIG_DIR, quoted: exactly its exclusions.
+        fx.write(
+            DEBIAN_DEFAULTS,
+            "CONFIG_DIR=\"/etc/dnsmasq.d,.dpkg-dist,.dpkg-old,.dpkg-new\"\n",
+        );
+        assert_eq!(
+            files_of(&fx),
+            [
+                "/etc/dnsmasq.d/a",
+                "/etc/dnsmasq.d/b.bak",
+                "/etc/dnsmasq.d/d.rpmnew"
+            ]
+        );
+        fx.write(DEBIAN_DEFAULTS, "CONFIG_DIR=/etc/dnsmasq.d,*.conf\n");
+        assert!(files_of(&fx).is_empty());
+    }
+
+    #[test]
+    fn included_files_with_their_formats() {
+        let fx = Fixture::new(V4);
+        fx.write(DEBIAN_DEFAULTS, "");
+        fx.write(
+            MAIN,
+            "conf-file=/etc/dnsmasq.more.conf\n\
+             conf-file=/etc/missing.conf\n\
+             addn-hosts=/etc/hosts\n\
+             addn-hosts=/etc/hosts.dnsmasq\n\
+             hostsdir=/etc/hosts.d\n\
+             resolv-file=/etc/resolv.dnsmasq\n\
+             servers-file=srv/servers.conf\n",
+        );
+        // A loop back to the main file is read once.
+        fx.write(
+            "/etc/dnsmasq.more.conf",
+            "conf-file=/etc/dnsmasq.conf\nlisten-address=192.168.2.1\n",
+        );
+        fx.write("/etc/hosts", "192.168.2.1 mail\n");
+        fx.write(
+            "/etc/hosts.dnsmasq",
+            "192.168.2.1 mail.corp.example # split\n192.168.2.10 relay\n",
+        );
+        fx.write("/etc/hosts.d/mail", "192.168.2.1 webmail\n");
+        fx.write("/etc/hosts.d/.swp", "192.168.2.1 ignored\n");
+        fx.write(
+            "/etc/resolv.dnsmasq",
+            "nameserver 192.168.2.1\nnameserver 192.168.2.53\n",
+        );
+        fx.write("/srv/servers.conf", "server=/corp.example/192.168.2.1\n");
+        assert_eq!(
+            files_of(&fx),
+            [
+                "/etc/dnsmasq.conf",
+                "/etc/dnsmasq.more.conf",
+                "/etc/hosts.d/mail",
+                "/etc/hosts.dnsmasq",
+                "/etc/resolv.dnsmasq",
+                "/srv/servers.conf",
+            ]
+        );
+        let ctx = fx.plan();
+        let analyze = |p: &str| {
+            let text = fx.host.read(p).unwrap().unwrap();
+            changes(&Dnsmasq.analyze(p, &text, &ctx).unwrap())
+        };
+        assert_eq!(
+            analyze("/etc/hosts.dnsmasq"),
+            vec![(
+                1,
+                "192.168.2.1 mail.corp.example # split".into(),
+                "10.40.7.131 mail.corp.example # split".into()
+            )]
+        );
+        assert_eq!(
+            analyze("/etc/hosts.d/mail"),
+            vec![(
+                1,
+                "192.168.2.1 webmail".into(),
+                "10.40.7.131 webmail".into()
+            )]
+        );
+        assert_eq!(
+            analyze("/etc/resolv.dnsmasq"),
+            vec![(
+                1,
+                "nameserver 192.168.2.1".into(),
+                "nameserver 10.40.7.131".into()
+            )]
+        );
+        assert_eq!(
+            analyze("/srv/servers.conf"),
+            vec![(
+                1,
+                "server=/corp.example/192.168.2.1".into(),
+                "server=/corp.example/10.40.7.131".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_malformed_extra_hosts_file_is_an_error() {
+        let fx = Fixture::new(V4);
+        fx.write(MAIN, "addn-hosts=/etc/hosts.dnsmasq\n");
+        fx.write("/etc/hosts.dnsmasq", "# ok\nmail 192.168.2.1\n");
+        let err = Dnsmasq
+            .analyze("/etc/hosts.dnsmasq", "# ok\nmail 192.168.2.1\n", &fx.scan())
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Parse { ref path, line: 2, .. } if path == "/etc/hosts.dnsmasq"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn no_dnsmasq_no_files() {
+        let fx = Fixture::new(V4);
+        assert!(files_of(&fx).is_empty());
     }
 }

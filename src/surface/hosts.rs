@@ -1,23 +1,263 @@
-//! Surface `hosts` (stub, to be written).
+//! Surface `hosts`: `/etc/hosts`, in hosts(5) format:
+//!
+//! ```text
+//! ADDRESS  canonical_name  [aliases...]   # comment
+//! ```
+//!
+//! Fields are separated by blanks and tabs; text from `#` to the end of the
+//! line is a comment. Only the address is a value, and it is an own
+//! address: a line that maps names to the old address says where this
+//! server is, so the address moves and the names stay (DESIGN principle 3).
+//! Comments are history, never matched or changed.
+//!
+//! A line whose first field is not an IP address is an error: resolvers
+//! skip it silently, and zmreip will not guess what it was meant to say.
+//! The same parser reads the extra hosts files dnsmasq serves
+//! (`addn-hosts=`, see [`super::dnsmasq`]).
 
-use super::{Ctx, Surface};
-use crate::error::Result;
+use super::{Ctx, Field, Surface, analyze_lines};
+use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::model::Report;
+use crate::policy::ValueKind;
 
 /// The `hosts` surface.
 pub struct Hosts;
+
+/// The system hosts file.
+const FILE: &str = "/etc/hosts";
 
 impl Surface for Hosts {
     fn name(&self) -> &'static str {
         "hosts"
     }
 
-    fn files(&self, _host: &Host) -> Result<Vec<String>> {
-        Ok(Vec::new())
+    fn files(&self, host: &Host) -> Result<Vec<String>> {
+        Ok(if host.exists(FILE) {
+            vec![FILE.to_string()]
+        } else {
+            Vec::new()
+        })
     }
 
-    fn analyze(&self, _path: &str, _text: &str, _ctx: &Ctx) -> Result<Report> {
-        Ok(Report::default())
+    fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
+        analyze_lines(self.name(), path, text, ctx, |n, line| {
+            line_fields(path, n, line)
+        })
+    }
+}
+
+/// The address field of one hosts-format line (none for blank and comment
+/// lines). `path` and `n` name the line in an error.
+pub(crate) fn line_fields(path: &str, n: usize, line: &str) -> Result<Vec<Field>> {
+    let body = line.find('#').map_or(line, |c| &line[..c]);
+    let start = body.len() - body.trim_start().len();
+    let len = body[start..]
+        .find(char::is_whitespace)
+        .unwrap_or(body.len() - start);
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    let addr = &body[start..start + len];
+    if !is_address(addr) {
+        return Err(Error::Parse {
+            path: path.to_string(),
+            line: n,
+            message: format!(
+                "`{addr}` is not an IP address; a hosts line starts with the address, then the names"
+            ),
+            help: Some(
+                "fix or comment out the line (resolvers skip it, so it has no effect today)".into(),
+            ),
+        });
+    }
+    Ok(vec![Field::new(start..start + len, ValueKind::OwnAddress)])
+}
+
+/// An IPv4 or IPv6 address, the latter with an optional `%zone`.
+fn is_address(s: &str) -> bool {
+    let (addr, zone) = match s.split_once('%') {
+        Some((a, z)) => (a, Some(z)),
+        None => (s, None),
+    };
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(ip) => zone.is_none_or(|z| ip.is_ipv6() && !z.is_empty()),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::surface::testutil::{DUAL, Fixture, V4, changes, found};
+
+    const PATH: &str = "/etc/hosts";
+
+    /// `(input, expected (line, before, after) changes)`; lines are joined
+    /// with `\n`.
+    type Case = (
+        &'static [&'static str],
+        &'static [(usize, &'static str, &'static str)],
+    );
+
+    #[test]
+    fn own_address_moves_names_and_comments_stay() {
+        let cases: &[Case] = &[
+            // The address moves, names stay, separators kept.
+            (
+                &["192.168.2.1\tmail.corp.example\tmail"],
+                &[(
+                    1,
+                    "192.168.2.1\tmail.corp.example\tmail",
+                    "10.40.7.131\tmail.corp.example\tmail",
+                )],
+            ),
+            // .10 and .100 are neighbours, not the old address.
+            (
+                &[
+                    "192.168.2.10 relay.corp.example",
+                    "192.168.2.100   backup",
+                    "192.168.2.1 mail",
+                ],
+                &[(3, "192.168.2.1 mail", "10.40.7.131 mail")],
+            ),
+            // Comment lines and commented-out entries hold history.
+            (
+                &[
+                    "# was 192.168.2.1 until CHG-1182",
+                    "#192.168.2.1 mail",
+                    "   # 192.168.2.1 indented comment",
+                ],
+                &[],
+            ),
+            // An inline comment stays as written, even when it names the address.
+            (
+                &["192.168.2.1 mail # 192.168.2.1 since 2019"],
+                &[(
+                    1,
+                    "192.168.2.1 mail # 192.168.2.1 since 2019",
+                    "10.40.7.131 mail # 192.168.2.1 since 2019",
+                )],
+            ),
+            // A comment glued to the name.
+            (
+                &["  192.168.2.1  mail#old"],
+                &[(1, "  192.168.2.1  mail#old", "  10.40.7.131  mail#old")],
+            ),
+            // A host name that spells the address is a name: it stays.
+            (&["192.168.2.10 192-168-2-1.corp.example"], &[]),
+            // Loopback and IPv6 housekeeping lines are fine and untouched.
+            (
+                &[
+                    "127.0.0.1 localhost",
+                    "::1     ip6-localhost ip6-loopback",
+                    "fe80::1%eth0 router",
+                    "ff02::1 ip6-allnodes",
+                ],
+                &[],
+            ),
+            // Blank and whitespace-only lines.
+            (&["", "   ", "\t"], &[]),
+        ];
+        let fx = Fixture::new(V4);
+        for (lines, want) in cases {
+            let text = lines.join("\n");
+            let r = Hosts.analyze(PATH, &text, &fx.plan()).unwrap();
+            let want: Vec<(usize, String, String)> = want
+                .iter()
+                .map(|(n, b, a)| (*n, b.to_string(), a.to_string()))
+                .collect();
+            assert_eq!(changes(&r), want, "{text:?}");
+            assert!(r.changes.iter().all(|c| c.surface == "hosts"));
+        }
+    }
+
+    #[test]
+    fn ipv6_in_any_spelling() {
+        let fx = Fixture::new(DUAL);
+        let text = "2001:DB8:14:0:0:0:0:25\tmail.corp.example\tmail\n\
+                    2001:db8:14::250 other\n\
+                    2001:db8:14::25%eth0 mail-ll\n";
+        let r = Hosts.analyze(PATH, text, &fx.plan()).unwrap();
+        let got = changes(&r);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].0, 1);
+        assert_eq!(got[0].2, "2001:DB8:7:0:0:0:0:131\tmail.corp.example\tmail");
+        assert_eq!(
+            got[1],
+            (
+                3,
+                "2001:db8:14::25%eth0 mail-ll".into(),
+                "2001:db8:7::131%eth0 mail-ll".into()
+            )
+        );
+    }
+
+    #[test]
+    fn crlf_lines_keep_their_terminator_outside_before_and_after() {
+        let fx = Fixture::new(V4);
+        let text = "127.0.0.1 localhost\r\n192.168.2.1 mail\r\n192.168.2.10 x\r\n";
+        let r = Hosts.analyze(PATH, text, &fx.plan()).unwrap();
+        assert_eq!(
+            changes(&r),
+            vec![(2, "192.168.2.1 mail".into(), "10.40.7.131 mail".into())]
+        );
+    }
+
+    #[test]
+    fn scan_finds_without_changing() {
+        let fx = Fixture::new(V4);
+        let text = "# 192.168.2.1\n192.168.2.1 mail # 192.168.2.1\n192.168.2.10 n\n";
+        let r = Hosts.analyze(PATH, text, &fx.scan()).unwrap();
+        assert!(r.changes.is_empty());
+        assert_eq!(found(&r), vec![(2, "192.168.2.1".to_string())]);
+        assert_eq!(r.findings[0].surface, "hosts");
+    }
+
+    #[test]
+    fn malformed_lines_are_errors_naming_the_line() {
+        // (text, line number of the error, text the message quotes)
+        let cases: &[(&str, usize, &str)] = &[
+            (
+                "127.0.0.1 localhost\nmail.corp.example 192.168.2.1\n",
+                2,
+                "mail.corp.example",
+            ),
+            (
+                "127.0.0.1 localhost\r\n\r\n192.168.2.1/24 mail\r\n",
+                3,
+                "192.168.2.1/24",
+            ),
+            ("192.168.2.256 x\n", 1, "192.168.2.256"),
+            ("127.0.0.1%lo localhost\n", 1, "127.0.0.1%lo"),
+            ("# fine\n  ::1::2 x\n", 2, "::1::2"),
+        ];
+        let fx = Fixture::new(V4);
+        for (text, line, quoted) in cases {
+            // Scan and plan alike: a bad line is bad whether or not it matches.
+            for ctx in [fx.scan(), fx.plan()] {
+                let err = Hosts.analyze(PATH, text, &ctx).unwrap_err();
+                let Error::Parse {
+                    path,
+                    line: l,
+                    message,
+                    help,
+                } = &err
+                else {
+                    panic!("{err:?}");
+                };
+                assert_eq!((path.as_str(), *l), (PATH, *line), "{text:?}");
+                assert!(message.contains(quoted), "{message}");
+                assert!(help.as_deref().unwrap().contains("comment out"));
+            }
+        }
+    }
+
+    #[test]
+    fn files_lists_etc_hosts_when_present() {
+        let fx = Fixture::new(V4);
+        assert!(Hosts.files(&fx.host).unwrap().is_empty());
+        fx.write("/etc/hosts", "127.0.0.1 localhost\n");
+        assert_eq!(Hosts.files(&fx.host).unwrap(), vec!["/etc/hosts"]);
     }
 }

@@ -20,10 +20,13 @@ pub mod hosts;
 pub mod ifcfg;
 pub mod ifupdown;
 pub mod localconfig;
+pub mod netcfg;
 pub mod netplan;
 pub mod networkd;
 pub mod nmconnection;
 pub mod resolv;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod text;
 
 /// What a surface needs to analyze a file.

@@ -1,23 +1,267 @@
-//! Surface `resolv` (stub, to be written).
+//! Surface `resolv`: `/etc/resolv.conf`, in resolv.conf(5) format, and the
+//! pieces the `resolvconf` package builds it from
+//! (`/etc/resolvconf/resolv.conf.d/{head,base,tail}`: where it is
+//! installed, `/etc/resolv.conf` is generated and those are the source).
+//!
+//! The resolver (glibc `res_init`, musl alike) reads a keyword in the
+//! first column followed by a blank; a `#` or `;` in the first column
+//! starts a comment; unknown keywords and indented lines are ignored, so
+//! zmreip ignores them too.
+//!
+//! * `nameserver ADDR`: a DNS server, i.e. another host. It changes only
+//!   where it *is* the old address (the host resolves through a DNS server
+//!   on itself, e.g. dnsmasq for split DNS); a server in the same network
+//!   stays. The resolver reads the address up to the first blank, so what
+//!   follows it is not a value.
+//! * `sortlist ADDR[/MASK] ...`: preferred networks; each address part is
+//!   another host's as well. The mask is a dotted netmask, not a value.
+//! * `search`, `domain`, `options`: names and flags, no addresses.
+//!
+//! Where `/etc/resolv.conf` is a link into `/run` (systemd-resolved,
+//! resolvconf), it is generated: a change is still proposed, so the host
+//! resolves correctly right away, with a warning that it lasts only until
+//! the file is generated again.
 
-use super::{Ctx, Surface};
+use super::{Ctx, Field, Surface, analyze_lines};
 use crate::error::Result;
 use crate::host::Host;
-use crate::model::Report;
+use crate::model::{Notice, Report};
+use crate::policy::ValueKind;
 
 /// The `resolv` surface.
 pub struct Resolv;
+
+/// Files in resolv.conf format: the resolver's own, then resolvconf's
+/// sources (`original` is resolvconf's backup of the file it replaced and
+/// is never read, so it is not listed).
+const FILES: &[&str] = &[
+    "/etc/resolv.conf",
+    "/etc/resolvconf/resolv.conf.d/base",
+    "/etc/resolvconf/resolv.conf.d/head",
+    "/etc/resolvconf/resolv.conf.d/tail",
+];
 
 impl Surface for Resolv {
     fn name(&self) -> &'static str {
         "resolv"
     }
 
-    fn files(&self, _host: &Host) -> Result<Vec<String>> {
-        Ok(Vec::new())
+    fn files(&self, host: &Host) -> Result<Vec<String>> {
+        Ok(FILES
+            .iter()
+            .filter(|f| host.exists(f))
+            .map(|f| f.to_string())
+            .collect())
     }
 
-    fn analyze(&self, _path: &str, _text: &str, _ctx: &Ctx) -> Result<Report> {
-        Ok(Report::default())
+    fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
+        let mut report = analyze_lines(self.name(), path, text, ctx, |_, line| {
+            Ok(line_fields(line))
+        })?;
+        if !report.changes.is_empty()
+            && let Some(source) = generated_from(ctx.host, path)
+        {
+            report.warnings.push(Notice::new(
+                "resolv-generated",
+                format!(
+                    "{path} links to `{source}`, which is generated: the change lasts until it is generated again; change the DNS servers where they come from too (netplan or networkd, resolvconf's head/base/tail, the DHCP server)"
+                ),
+            ));
+        }
+        Ok(report)
+    }
+}
+
+/// The target of `path` when it is a link into `/run`, where
+/// systemd-resolved and resolvconf generate resolv.conf.
+fn generated_from(host: &Host, path: &str) -> Option<String> {
+    let target = std::fs::read_link(host.real(path)).ok()?;
+    let target = target.to_string_lossy();
+    target.contains("/run/").then(|| target.into_owned())
+}
+
+/// The address fields of one resolv.conf line.
+pub(crate) fn line_fields(line: &str) -> Vec<Field> {
+    let mut words = words(line);
+    let Some(first) = words.next() else {
+        return Vec::new();
+    };
+    // Indented lines and comments: the resolver skips them.
+    if first.start != 0 || line.starts_with(['#', ';']) {
+        return Vec::new();
+    }
+    match &line[first] {
+        "nameserver" => words
+            .next()
+            .map(|w| Field::new(w, ValueKind::OtherHost))
+            .into_iter()
+            .collect(),
+        "sortlist" => {
+            // glibc stops the list at `;` and ends each address at `/` or `&`.
+            let end = line.find(';').unwrap_or(line.len());
+            words
+                .take_while(|w| w.start < end)
+                .filter_map(|w| {
+                    let entry = &line[w.start..w.end.min(end)];
+                    let len = entry.find(['/', '&']).unwrap_or(entry.len());
+                    (len > 0).then(|| Field::new(w.start..w.start + len, ValueKind::OtherHost))
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Byte ranges of the blank-separated words of `line`.
+fn words(line: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        let rest = &line[pos..];
+        let start = pos + rest.find(|c: char| c != ' ' && c != '\t')?;
+        let len = line[start..]
+            .find([' ', '\t'])
+            .unwrap_or(line.len() - start);
+        pos = start + len;
+        Some(start..pos)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::surface::testutil::{DUAL, Fixture, V4, changes, found};
+
+    const PATH: &str = "/etc/resolv.conf";
+
+    #[test]
+    fn only_the_old_address_itself_moves() {
+        // (line, after; `None` when the line must not change)
+        let cases: &[(&str, Option<&str>)] = &[
+            // The host resolves through itself (dnsmasq on the own address).
+            ("nameserver 192.168.2.1", Some("nameserver 10.40.7.131")),
+            ("nameserver\t192.168.2.1", Some("nameserver\t10.40.7.131")),
+            // Another DNS server in the same network stays.
+            ("nameserver 192.168.2.53", None),
+            ("nameserver 192.168.2.10", None),
+            ("nameserver 10.192.168.2.1", None),
+            // What follows the address is not read by the resolver.
+            (
+                "nameserver 192.168.2.1 # 192.168.2.1 is dnsmasq",
+                Some("nameserver 10.40.7.131 # 192.168.2.1 is dnsmasq"),
+            ),
+            // Comments, in both styles, and indented lines.
+            ("# nameserver 192.168.2.1", None),
+            ("; nameserver 192.168.2.1", None),
+            ("  nameserver 192.168.2.1", None),
+            // No addresses on these.
+            ("search corp.example 1.168.192.in-addr.arpa", None),
+            ("domain corp.example", None),
+            ("options timeout:2 attempts:2 ndots:1", None),
+            // Unknown keywords are ignored, not errors.
+            ("lookup file bind 192.168.2.1", None),
+            ("nameserverx 192.168.2.1", None),
+            // sortlist: each address part is another host; masks are not values.
+            (
+                "sortlist 192.168.2.1/255.255.255.255 192.168.2.0/255.255.255.0",
+                Some("sortlist 10.40.7.131/255.255.255.255 192.168.2.0/255.255.255.0"),
+            ),
+            (
+                "sortlist 130.155.160.0&255.255.240.0 192.168.2.1",
+                Some("sortlist 130.155.160.0&255.255.240.0 10.40.7.131"),
+            ),
+            ("sortlist 10.0.0.0 ; 192.168.2.1", None),
+        ];
+        let fx = Fixture::new(V4);
+        for (line, after) in cases {
+            let r = Resolv.analyze(PATH, line, &fx.plan()).unwrap();
+            let want: Vec<(usize, String, String)> = after
+                .iter()
+                .map(|a| (1, line.to_string(), a.to_string()))
+                .collect();
+            assert_eq!(changes(&r), want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn whole_file_with_ipv6_and_crlf() {
+        let fx = Fixture::new(DUAL);
+        let text = "# generated by hand\r\n\
+                    nameserver 192.168.2.1\r\n\
+                    nameserver 192.168.2.53\r\n\
+                    nameserver 2001:DB8:14::25\r\n\
+                    nameserver 2001:db8:14::53\r\n\
+                    search corp.example\r\n";
+        let r = Resolv.analyze(PATH, text, &fx.plan()).unwrap();
+        assert_eq!(
+            changes(&r),
+            vec![
+                (
+                    2,
+                    "nameserver 192.168.2.1".into(),
+                    "nameserver 10.40.7.131".into()
+                ),
+                (
+                    4,
+                    "nameserver 2001:DB8:14::25".into(),
+                    "nameserver 2001:DB8:7::131".into()
+                ),
+            ]
+        );
+        let r = Resolv.analyze(PATH, text, &fx.scan()).unwrap();
+        assert!(r.changes.is_empty());
+        assert_eq!(
+            found(&r),
+            vec![(2, "192.168.2.1".into()), (4, "2001:DB8:14::25".into())]
+        );
+    }
+
+    #[test]
+    fn a_generated_file_is_changed_with_a_warning() {
+        let fx = Fixture::new(V4);
+        let text = "nameserver 192.168.2.1\n";
+        fx.write("/run/systemd/resolve/resolv.conf", text);
+        std::fs::create_dir_all(fx.host.real("/etc")).unwrap();
+        std::os::unix::fs::symlink("../run/systemd/resolve/resolv.conf", fx.host.real(PATH))
+            .unwrap();
+        let r = Resolv.analyze(PATH, text, &fx.plan()).unwrap();
+        assert_eq!(r.changes.len(), 1);
+        let codes: Vec<&str> = r.warnings.iter().map(|w| w.code.as_str()).collect();
+        assert_eq!(codes, ["resolv-generated"]);
+        assert!(
+            r.warnings[0]
+                .message
+                .contains("../run/systemd/resolve/resolv.conf")
+        );
+        // Nothing to change, nothing to warn about.
+        let r = Resolv
+            .analyze(PATH, "nameserver 127.0.0.53\n", &fx.plan())
+            .unwrap();
+        assert!(r.warnings.is_empty());
+        // A plain file is not generated.
+        let fx = Fixture::new(V4);
+        fx.write(PATH, text);
+        assert!(
+            Resolv
+                .analyze(PATH, text, &fx.plan())
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn files_are_those_present() {
+        let fx = Fixture::new(V4);
+        assert!(Resolv.files(&fx.host).unwrap().is_empty());
+        fx.write("/etc/resolvconf/resolv.conf.d/head", "");
+        fx.write(
+            "/etc/resolvconf/resolv.conf.d/original",
+            "nameserver 192.168.2.1\n",
+        );
+        fx.write("/etc/resolv.conf", "nameserver 127.0.0.1\n");
+        assert_eq!(
+            Resolv.files(&fx.host).unwrap(),
+            vec!["/etc/resolv.conf", "/etc/resolvconf/resolv.conf.d/head"]
+        );
     }
 }

@@ -1,11 +1,100 @@
-//! Surface `text`: files the user lists with `--include GLOB` (stub).
+//! Surface `text`: files the user lists with `--include GLOB`.
+//!
+//! zmreip knows nothing about their format, so every line is one value of
+//! [`ValueKind::Text`]: each literal occurrence of an old address is
+//! replaced (the matcher's boundaries still keep `192.168.2.1` out of
+//! `192.168.2.10`), and the change says it is a literal replacement.
+//! Networks that contain the old address are reported, never rewritten.
+//! Comments are not recognised: the user asked for the whole file.
 
-use super::Ctx;
+use super::{Ctx, Field, analyze_lines};
 use crate::error::Result;
 use crate::model::Report;
+use crate::policy::ValueKind;
+
+/// The surface name used in output.
+const NAME: &str = "text";
 
 /// Analyzes a user-listed file: every line is a value of unknown kind.
 pub fn analyze(path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
-    let _ = (path, text, ctx);
-    Ok(Report::default())
+    analyze_lines(NAME, path, text, ctx, |_, line| {
+        Ok(vec![Field::new(0..line.len(), ValueKind::Text)])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::surface::testutil::{DUAL, Fixture, V4, changes, found};
+
+    const PATH: &str = "/etc/myapp/app.conf";
+
+    #[test]
+    fn literal_replacement_on_every_line() {
+        // (line, after; `None` when the line must not change)
+        let cases: &[(&str, Option<&str>)] = &[
+            ("bind = 192.168.2.1", Some("bind = 10.40.7.131")),
+            (
+                "peers 192.168.2.10,192.168.2.1",
+                Some("peers 192.168.2.10,10.40.7.131"),
+            ),
+            // Comments too: the user listed the file as text.
+            ("# old: 192.168.2.1", Some("# old: 10.40.7.131")),
+            (
+                "url=https://192.168.2.1:8443/x",
+                Some("url=https://10.40.7.131:8443/x"),
+            ),
+            ("backup 192.168.2.100", None),
+            ("oid 1.3.6.192.168.2.1", None),
+            ("version 10.192.168.2.1", None),
+            // A network is reported and left alone.
+            ("allow 192.168.2.0/24", None),
+            ("", None),
+        ];
+        let fx = Fixture::new(V4);
+        for (line, after) in cases {
+            let r = analyze(PATH, line, &fx.plan()).unwrap();
+            let want: Vec<(usize, String, String)> = after
+                .iter()
+                .map(|a| (1, line.to_string(), a.to_string()))
+                .collect();
+            assert_eq!(changes(&r), want, "{line:?}");
+            for c in &r.changes {
+                assert_eq!(c.surface, "text");
+                assert!(c.reason.contains("literal replacement"), "{}", c.reason);
+            }
+        }
+    }
+
+    #[test]
+    fn networks_are_warned_about() {
+        let fx = Fixture::new(V4);
+        let r = analyze(PATH, "allow 192.168.2.0/24\n", &fx.plan()).unwrap();
+        assert!(r.changes.is_empty());
+        assert_eq!(found(&r), vec![(1, "192.168.2.0/24".into())]);
+        let codes: Vec<&str> = r.warnings.iter().map(|w| w.code.as_str()).collect();
+        assert_eq!(codes, ["network-unchanged"]);
+        assert!(r.warnings[0].message.contains("/etc/myapp/app.conf:1"));
+    }
+
+    #[test]
+    fn multi_line_file_with_crlf_and_ipv6() {
+        let fx = Fixture::new(DUAL);
+        let text = "a=192.168.2.1\r\nb=[2001:db8:14::25]:443\r\nc=2001:db8:14::250\r\n";
+        let r = analyze(PATH, text, &fx.plan()).unwrap();
+        assert_eq!(
+            changes(&r),
+            vec![
+                (1, "a=192.168.2.1".into(), "a=10.40.7.131".into()),
+                (
+                    2,
+                    "b=[2001:db8:14::25]:443".into(),
+                    "b=[2001:db8:7::131]:443".into()
+                ),
+            ]
+        );
+        let r = analyze(PATH, text, &fx.scan()).unwrap();
+        assert!(r.changes.is_empty());
+        assert_eq!(r.findings.len(), 2);
+    }
 }
