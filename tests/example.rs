@@ -298,6 +298,29 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
+/// The readers above decide what the behavioural tests see; they must
+/// tell addresses apart as strictly as zmreip must.
+#[test]
+fn test_helpers_read_addresses_strictly() {
+    assert_eq!(count_v4("relayhost = [172.20.14.2]:25", "172.20.14.2"), 1);
+    assert_eq!(count_v4("ldap://172.20.14.30:389", "172.20.14.30"), 1);
+    assert_eq!(count_v4("^172\\.20\\.14\\.250$", "172.20.14.250"), 1);
+    assert_eq!(count_v4("172.20.14.250", OLD4), 0);
+    assert_eq!(count_v4("172.20.14.2", OLD4), 0);
+    assert_eq!(count_v4("10.172.20.14.25", OLD4), 0);
+    assert_eq!(count_v4("(172.20.14.25) and 172.20.14.25/32", OLD4), 2);
+    let old6: Ipv6Addr = OLD6.parse().unwrap();
+    assert_eq!(v6_tokens("2001:DB8:14:0:0:0:0:25\tmail"), vec![old6]);
+    assert_eq!(v6_tokens("ldap://[2001:db8:14::25]:389"), vec![old6]);
+    assert!(v6_tokens("macaddress: \"00:50:56:14:20:25\"").is_empty());
+    assert_eq!(
+        canon_v6("a 2001:DB8:7:0:0:0:0:131 b"),
+        "a 2001:db8:7::131 b"
+    );
+    assert_eq!(net("[2001:db8:7::]/64"), net("2001:db8:7::/64"));
+    assert_eq!(net("10.40.7.131"), net("10.40.7.131/32"));
+}
+
 // ---------------------------------------------------------------- golden
 
 #[test]
@@ -1394,6 +1417,15 @@ fn fails<S: AsRef<str>>(
     assert!(before == snapshot(tmp.path()), "{args:?}: the tree changed");
 }
 
+/// The 1-based line of `path` that holds `needle`.
+fn line_of(path: &Path, needle: &str) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle} not in {}", path.display()))
+        + 1
+}
+
 const PLAN_OUT: &[&str] = &["--root", "ROOT", "--ldif", "LDIF", "--out", "OUT"];
 
 /// `plan` with `moves`, the copied host and `--out`.
@@ -1522,8 +1554,12 @@ fn unreadable_ldif_names_the_file() {
 #[test]
 fn malformed_ldif_names_file_and_line() {
     let args = plan_with(&["--from", "172.20.14.25/24", "--to", "10.40.7.131/24"]);
+    let at = format!(
+        "LDIF:{}:",
+        line_of(&ldif(), "zimbraServerVersion: 10.0.9_GA_4672")
+    );
     // A value that is not base64, in the server entry.
-    fails(&args, &[1], &["LDIF:"], |_, l| {
+    fails(&args, &[1], &[&at], |_, l| {
         let text = std::fs::read_to_string(l).unwrap();
         let text = text.replacen(
             "zimbraServerVersion: 10.0.9_GA_4672",
@@ -1533,7 +1569,7 @@ fn malformed_ldif_names_file_and_line() {
         std::fs::write(l, text).unwrap();
     });
     // A line without a colon.
-    fails(&args, &[1], &["LDIF:"], |_, l| {
+    fails(&args, &[1], &[&at], |_, l| {
         let text = std::fs::read_to_string(l).unwrap();
         let text = text.replacen(
             "zimbraServerVersion: 10.0.9_GA_4672",
@@ -1546,6 +1582,13 @@ fn malformed_ldif_names_file_and_line() {
 
 #[test]
 fn malformed_localconfig_names_the_host_file() {
+    let at = format!(
+        "{LOCALCONFIG}:{}:",
+        line_of(
+            &root().join("opt/zimbra/conf/localconfig.xml"),
+            "FAKE-zimbra-Dv64aK"
+        )
+    );
     let break_it = |r: &Path, _: &Path| {
         let p = r.join("opt/zimbra/conf/localconfig.xml");
         let text = std::fs::read_to_string(&p).unwrap();
@@ -1556,13 +1599,13 @@ fn malformed_localconfig_names_the_host_file() {
     fails(
         &plan_with(&["--from", "172.20.14.25/24", "--to", "10.40.7.131/24"]),
         &[1],
-        &[LOCALCONFIG],
+        &[&at],
         break_it,
     );
     fails(
         &["scan", "--ip", OLD4, "--root", "ROOT", "--ldif", "LDIF"],
         &[1],
-        &[LOCALCONFIG],
+        &[&at],
         break_it,
     );
 }
