@@ -15,7 +15,8 @@
 //! * `address A[/N]` is an interface address; `netmask M` (dotted or a
 //!   length) is the prefix of the stanza's first address written without
 //!   `/N`; `network` and `broadcast` belong to that address too;
-//! * `gateway G` is the stanza's default gateway;
+//! * `gateway G` is the stanza's default gateway, on-link when it is also
+//!   the stanza's `pointopoint` peer;
 //! * `up`/`down`/`pre-up`/`post-up`/`pre-down`/`post-down` commands are
 //!   read word by word: `ip addr add A/N` is an interface address,
 //!   `ip route ... via G` and `route add ... gw G` are gateways (default
@@ -64,7 +65,6 @@ const STANZAS: &[&str] = &[
 const OPTION_KINDS: &[(&str, ValueKind)] = &[
     ("dns-nameservers", ValueKind::OtherHost),
     ("dns-nameserver", ValueKind::OtherHost),
-    ("pointopoint", ValueKind::OtherHost),
     ("endpoint", ValueKind::OtherHost),
     ("dstaddr", ValueKind::OtherHost),
     ("local", ValueKind::OwnAddress),
@@ -200,6 +200,10 @@ struct Iface {
     first: Option<usize>,
     /// `netmask`, `network`, `broadcast` values: (line, span, what).
     linked: Vec<(usize, Range<usize>, &'static str)>,
+    /// `gateway` items, and the `pointopoint` values: a gateway that is
+    /// the point-to-point peer is on-link (the usual /32 setup).
+    gateways: Vec<usize>,
+    peers: Vec<String>,
 }
 
 fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
@@ -233,6 +237,8 @@ fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
                         bare: None,
                         first: None,
                         linked: Vec::new(),
+                        gateways: Vec::new(),
+                        peers: Vec::new(),
                     }));
                 }
                 "mapping" => stanza = Some(Stanza::Mapping),
@@ -299,7 +305,13 @@ fn option(
             iface.linked.push((n, r, what));
         }
         "gateway" => {
-            doc.push(n, r, Role::Gateway { default: true }, block);
+            iface
+                .gateways
+                .extend(doc.push(n, r, Role::Gateway { default: true }, block));
+        }
+        "pointopoint" => {
+            iface.peers.push(lines[n - 1][r.clone()].to_string());
+            doc.push(n, r, Role::Value(ValueKind::OtherHost), block);
         }
         _ if COMMANDS.contains(&kw) => command(doc, block, args, lines),
         _ if netcfg::is_secret_key(kw) => {}
@@ -318,6 +330,11 @@ fn option(
 
 /// Links the stanza's netmask, network and broadcast values to its address.
 fn finish(doc: &mut Doc, iface: Iface) {
+    for &g in &iface.gateways {
+        if iface.peers.iter().any(|p| p == doc.value(g)) {
+            doc.set_on_link(g);
+        }
+    }
     for (n, r, what) in iface.linked {
         let role = match what {
             "netmask" => iface.bare.map(|of| Role::Mask { of }),
@@ -420,7 +437,7 @@ fn route_roles(words: &[&str]) -> Vec<Role> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::surface::netcfg::testing::{Case, apply, check, plan, scan};
+    use crate::surface::netcfg::testing::{Case, apply, check, never_panics, plan, scan};
 
     const PATH: &str = "/etc/network/interfaces";
     const V4: &[(&str, &str)] = &[("172.20.14.25/24", "10.40.7.131/24")];
@@ -530,6 +547,14 @@ iface eth0 inet static
                 warnings: &[],
             },
             Case {
+                name: "a gateway that is the pointopoint peer is on-link",
+                text: "iface eth0 inet static\n address 203.0.113.5/32\n gateway 172.31.1.1\n pointopoint 172.31.1.1\n",
+                moves: &[("203.0.113.5/32", "198.51.100.7/32")],
+                gateway: None,
+                changes: &[(2, " address 198.51.100.7/32")],
+                warnings: &[],
+            },
+            Case {
                 name: "IPv6 link-local gateway is on-link",
                 text: "iface eth0 inet6 static\n address 2001:db8:14::25/64\n gateway fe80::1\n",
                 moves: &[("2001:db8:14::25/64", "2001:db8:7::131/64")],
@@ -623,6 +648,11 @@ iface eth0 inet static
             assert!(err.help().is_some());
             assert!(Ifupdown.interfaces(PATH, text).is_err());
         }
+        never_panics(
+            &Ifupdown,
+            PATH,
+            "iface eth0 inet static\n address 172.20.14.25\n netmask 255.255.255.0\n up ip -f inet route add default via 172.20.14.1 ; ip a add 172.20.14.25 \\\n  dev eth0\n",
+        );
     }
 
     #[test]

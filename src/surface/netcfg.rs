@@ -25,7 +25,8 @@
 //!   otherwise the warning `gateway-unchecked` says so. A non-default
 //!   route's gateway outside the new network is never changed: the
 //!   warning `route-via-outside-network` names it. An IPv6 link-local
-//!   gateway (`fe80::/10`) is on-link whatever the prefix.
+//!   gateway (`fe80::/10`), and one the file declares on-link, is
+//!   reachable whatever the prefix.
 //! * other hosts (DNS servers, route destinations, peers) change only
 //!   where they *are* an old address, never for sharing its subnet.
 //!
@@ -74,6 +75,10 @@ pub struct Item {
     /// The stanza, interface or file the value belongs to: gateways are
     /// checked against the addresses of their own block.
     pub block: usize,
+    /// A gateway declared on-link (netplan `on-link: true`, networkd
+    /// `GatewayOnLink=yes`, ifupdown `pointopoint` equal to the gateway):
+    /// reachable outside any network, as on /32 hosting setups.
+    pub on_link: bool,
 }
 
 /// A parsed network configuration file.
@@ -131,6 +136,7 @@ impl<'a> Doc<'a> {
             span,
             role,
             block,
+            on_link: false,
         });
         Some(self.items.len() - 1)
     }
@@ -139,6 +145,11 @@ impl<'a> Doc<'a> {
     /// after its gateway was read).
     pub fn set_role(&mut self, i: usize, role: Role) {
         self.items[i].role = role;
+    }
+
+    /// Marks gateway item `i` as on-link.
+    pub fn set_on_link(&mut self, i: usize) {
+        self.items[i].on_link = true;
     }
 
     /// The items so far.
@@ -355,9 +366,9 @@ impl<'a> Doc<'a> {
             let Some((gw, _)) = parse_addr(text) else {
                 continue;
             };
-            if rw.pair_for(gw).is_some() || is_link_local(gw) {
+            if rw.pair_for(gw).is_some() || is_link_local(gw) || g.on_link {
                 // A gateway that is an old address moved literally; a
-                // link-local one is reachable on any prefix.
+                // link-local or on-link one is reachable on any prefix.
                 continue;
             }
             let same = |i: usize| {

@@ -22,7 +22,8 @@
 //!   `- 10.0.0.5/24: {lifetime: 0}`, where the key is the address);
 //! * `gateway4:`/`gateway6:` are default gateways; in `routes:` items,
 //!   `via:` is a gateway, the default one when `to:` is `default`,
-//!   `0.0.0.0/0` or `::/0`; `to:` is another network, `from:` this host's
+//!   `0.0.0.0/0` or `::/0`, and never checked against the new network
+//!   with `on-link: true`; `to:` is another network, `from:` this host's
 //!   address;
 //! * `nameservers: addresses:` are other hosts; a tunnel's `local:` is this
 //!   host's address and `remote:` another host;
@@ -121,6 +122,8 @@ enum Class {
     RouteVia(usize),
     /// `to:` of route item `n`.
     RouteTo(usize),
+    /// `on-link:` of route item `n`.
+    RouteOnLink(usize),
 }
 
 /// A route item: its gateways and whether it is the default route.
@@ -128,6 +131,7 @@ enum Class {
 struct Route {
     vias: Vec<usize>,
     default: bool,
+    on_link: bool,
 }
 
 struct Parser<'a> {
@@ -167,6 +171,9 @@ impl<'a> Parser<'a> {
                         default: route.default,
                     },
                 );
+                if route.on_link {
+                    self.doc.set_on_link(v);
+                }
             }
         }
         self.doc.check()?;
@@ -552,6 +559,7 @@ impl<'a> Parser<'a> {
             [r, Seg::Item(id), k] if key(r, "routes") => match k {
                 Seg::Key(k) if k == "via" => Class::RouteVia(*id),
                 Seg::Key(k) if k == "to" => Class::RouteTo(*id),
+                Seg::Key(k) if k == "on-link" => Class::RouteOnLink(*id),
                 Seg::Key(k) if k == "from" => Class::Role(Role::Value(ValueKind::OwnAddress)),
                 _ => text,
             },
@@ -589,6 +597,12 @@ impl<'a> Parser<'a> {
                 }
                 self.doc
                     .push(n, span, Role::Value(ValueKind::OtherHost), block);
+            }
+            Class::RouteOnLink(id) => {
+                let v = &self.lines[n - 1][span];
+                if matches!(v, "true" | "yes" | "on" | "True" | "TRUE") {
+                    self.routes.entry(id).or_default().on_link = true;
+                }
             }
         }
     }
@@ -748,6 +762,22 @@ network:
                     (6, "      - via: 10.40.6.1"),
                 ],
                 warnings: &[],
+            },
+            Case {
+                name: "on-link default gateway (a /32 hosting setup) is reachable",
+                text: "network:\n  ethernets:\n    eth0:\n      addresses: [203.0.113.5/32]\n      routes:\n        - to: default\n          via: 172.31.1.1\n          on-link: true\n",
+                moves: &[("203.0.113.5/32", "198.51.100.7/32")],
+                gateway: None,
+                changes: &[(4, "      addresses: [198.51.100.7/32]")],
+                warnings: &[],
+            },
+            Case {
+                name: "the same without on-link is outside",
+                text: "network:\n  ethernets:\n    eth0:\n      addresses: [203.0.113.5/32]\n      routes:\n        - to: default\n          via: 172.31.1.1\n          on-link: false\n",
+                moves: &[("203.0.113.5/32", "198.51.100.7/32")],
+                gateway: None,
+                changes: &[(4, "      addresses: [198.51.100.7/32]")],
+                warnings: &["gateway-outside-network"],
             },
             Case {
                 name: "default route in a flow mapping, no --gateway",

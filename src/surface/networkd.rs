@@ -1,23 +1,368 @@
-//! Surface `networkd` (stub, to be written).
+//! Surface `networkd`: systemd-networkd's `/etc/systemd/network/*.network`.
+//!
+//! Format (systemd.syntax(7), systemd.network(5)): `[Section]` headers,
+//! `Key=Value` lines, comment lines starting with `#` or `;`; a line
+//! ending in a backslash continues on the next (comment lines between are
+//! ignored). A line that is none of these is an error at its line.
+//!
+//! Values read (the whole file is one block):
+//!
+//! * `[Network] Address=` and `[Address] Address=` are interface
+//!   addresses; `[Address] Broadcast=` is the broadcast address of the
+//!   section's address and `Peer=` another host;
+//! * `[Network] Gateway=` is the default gateway; `[Route] Gateway=` is a
+//!   route's gateway, the default one when the section's `Destination=` is
+//!   missing, `0.0.0.0/0` or `::/0` (with `GatewayOnLink=yes` it is
+//!   reachable whatever the prefix); `Destination=` is another network and
+//!   `PreferredSource=` this host's address;
+//! * `DNS=` and `NTP=` (space-separated) are other hosts;
+//! * any other value is text.
 
-use super::{Ctx, Surface};
+use std::ops::Range;
+
+use super::netcfg::{Doc, Ini, Role, ini, words};
+use super::{Ctx, IfaceAddr, Surface};
 use crate::error::Result;
 use crate::host::Host;
 use crate::model::Report;
+use crate::policy::ValueKind;
 
 /// The `networkd` surface.
 pub struct Networkd;
+
+const GLOB: &str = "/etc/systemd/network/*.network";
+
+const BLOCK: usize = 1;
+
+/// `(section, key, kind)` of plain values; every word is one value.
+const KINDS: &[(&str, &str, ValueKind)] = &[
+    ("Network", "DNS", ValueKind::OtherHost),
+    ("Network", "NTP", ValueKind::OtherHost),
+    ("Address", "Peer", ValueKind::OtherHost),
+    ("Route", "Destination", ValueKind::OtherHost),
+    ("Route", "PreferredSource", ValueKind::OwnAddress),
+];
 
 impl Surface for Networkd {
     fn name(&self) -> &'static str {
         "networkd"
     }
 
-    fn files(&self, _host: &Host) -> Result<Vec<String>> {
-        Ok(Vec::new())
+    fn files(&self, host: &Host) -> Result<Vec<String>> {
+        host.glob(GLOB)
     }
 
-    fn analyze(&self, _path: &str, _text: &str, _ctx: &Ctx) -> Result<Report> {
-        Ok(Report::default())
+    fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
+        Ok(parse(path, text)?.analyze(self.name(), ctx))
+    }
+
+    fn interfaces(&self, path: &str, text: &str) -> Result<Vec<IfaceAddr>> {
+        Ok(parse(path, text)?.interfaces())
+    }
+}
+
+/// A section read so far: its name and the values linked at its end.
+#[derive(Default)]
+struct Section {
+    name: String,
+    /// `[Address]`: the address item and the `Broadcast=` values.
+    address: Option<usize>,
+    broadcasts: Vec<(usize, Range<usize>)>,
+    /// `[Route]`: the gateway items and whether the route is the default.
+    gateways: Vec<usize>,
+    destination: Option<bool>,
+    on_link: bool,
+}
+
+fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
+    let mut doc = Doc::new(path, text);
+    let lines = doc.lines().to_vec();
+    let mut sec = Section::default();
+    for entry in ini(path, &lines, &['#', ';'], true)? {
+        let (key, value) = match entry {
+            Ini::Section { name, .. } => {
+                finish(&mut doc, std::mem::take(&mut sec));
+                sec.name = name;
+                continue;
+            }
+            Ini::Pair { key, value } => (key, value),
+        };
+        // Words never span a continuation: systemd joins lines with a blank.
+        let ws: Vec<(usize, Range<usize>)> = value
+            .iter()
+            .flat_map(|(n, r)| {
+                words(lines[n - 1], r.clone())
+                    .into_iter()
+                    .map(move |w| (*n, w))
+            })
+            .collect();
+        match (sec.name.as_str(), key.as_str()) {
+            ("Network" | "Address", "Address") => {
+                for (n, r) in ws {
+                    let i = doc.push(n, r, Role::Address, BLOCK);
+                    if sec.name == "Address" {
+                        sec.address = sec.address.or(i);
+                    }
+                }
+            }
+            ("Address", "Broadcast") => sec.broadcasts.extend(ws),
+            ("Network", "Gateway") => {
+                for (n, r) in ws {
+                    doc.push(n, r, Role::Gateway { default: true }, BLOCK);
+                }
+            }
+            ("Route", "Gateway") => {
+                for (n, r) in ws {
+                    if let Some(i) = doc.push(n, r, Role::Gateway { default: false }, BLOCK) {
+                        sec.gateways.push(i);
+                    }
+                }
+            }
+            (s, k) => {
+                if s == "Route" && k.eq_ignore_ascii_case("GatewayOnLink") {
+                    sec.on_link = ws.iter().any(|(n, r)| {
+                        matches!(&lines[n - 1][r.clone()], "yes" | "true" | "1" | "on")
+                    });
+                }
+                if (s, k) == ("Route", "Destination") {
+                    sec.destination =
+                        Some(ws.iter().any(|(n, r)| {
+                            matches!(&lines[n - 1][r.clone()], "0.0.0.0/0" | "::/0")
+                        }));
+                }
+                let kind = KINDS
+                    .iter()
+                    .find(|(ks, kk, _)| *ks == s && *kk == k)
+                    .map(|(_, _, v)| *v)
+                    .unwrap_or(ValueKind::Text);
+                for (n, r) in ws {
+                    doc.push(n, r, Role::Value(kind), BLOCK);
+                }
+            }
+        }
+    }
+    finish(&mut doc, sec);
+    doc.check()?;
+    Ok(doc)
+}
+
+/// Links a finished section's values: `[Address] Broadcast=` to its
+/// address, `[Route] Gateway=` as default when the route is.
+fn finish(doc: &mut Doc, sec: Section) {
+    if let Some(of) = sec.address {
+        for (n, r) in sec.broadcasts {
+            doc.push(
+                n,
+                r,
+                Role::Network {
+                    of,
+                    broadcast: true,
+                },
+                BLOCK,
+            );
+        }
+    }
+    let default = sec.destination.unwrap_or(true);
+    for g in sec.gateways {
+        doc.set_role(g, Role::Gateway { default });
+        if sec.on_link {
+            doc.set_on_link(g);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::surface::netcfg::testing::{Case, check, never_panics, plan, scan};
+
+    const PATH: &str = "/etc/systemd/network/10-eth0.network";
+    const V4: &[(&str, &str)] = &[("172.20.14.25/24", "10.40.7.131/24")];
+
+    const FILE: &str = "\
+[Match]
+Name=eth0
+
+[Network]
+# mail host, was 172.20.14.25
+Address=172.20.14.25/24
+Address=2001:db8:14::25/64
+Gateway=172.20.14.1
+Gateway=2001:db8:14::1
+DNS=172.20.14.2 172.20.14.25 \\
+    2001:db8:14::53
+
+[Address]
+Address=172.20.14.250/32
+Broadcast=172.20.14.255
+
+[Route]
+Gateway=172.20.14.254
+Destination=192.0.2.0/24
+PreferredSource=172.20.14.25
+";
+
+    #[test]
+    fn plans() {
+        let cases = &[
+            Case {
+                name: "address moves; DNS .2 stays, .25 moves (continued line); gateways warned",
+                text: FILE,
+                moves: V4,
+                gateway: None,
+                changes: &[
+                    (6, "Address=10.40.7.131/24"),
+                    (10, "DNS=172.20.14.2 10.40.7.131 \\"),
+                    (20, "PreferredSource=10.40.7.131"),
+                ],
+                warnings: &["gateway-outside-network", "route-via-outside-network"],
+            },
+            Case {
+                name: "--gateway replaces [Network] Gateway only",
+                text: FILE,
+                moves: V4,
+                gateway: Some("10.40.7.1"),
+                changes: &[
+                    (6, "Address=10.40.7.131/24"),
+                    (8, "Gateway=10.40.7.1"),
+                    (10, "DNS=172.20.14.2 10.40.7.131 \\"),
+                    (20, "PreferredSource=10.40.7.131"),
+                ],
+                warnings: &["route-via-outside-network"],
+            },
+            Case {
+                name: "gateway inside the new network stays",
+                text: FILE,
+                moves: &[("172.20.14.25/24", "172.20.14.40/24")],
+                gateway: Some("172.20.14.9"),
+                changes: &[
+                    (6, "Address=172.20.14.40/24"),
+                    (10, "DNS=172.20.14.2 172.20.14.40 \\"),
+                    (20, "PreferredSource=172.20.14.40"),
+                ],
+                warnings: &[],
+            },
+            Case {
+                name: "IPv6 address and gateway; DNS in the subnet stays",
+                text: FILE,
+                moves: &[("2001:db8:14::25/64", "2001:db8:7::131/64")],
+                gateway: Some("2001:db8:7::1"),
+                changes: &[
+                    (7, "Address=2001:db8:7::131/64"),
+                    (9, "Gateway=2001:db8:7::1"),
+                ],
+                warnings: &[],
+            },
+            Case {
+                name: "[Address] section with Broadcast; 192.168.2.1 is not 192.168.2.10",
+                text: "[Network]\nAddress=192.168.2.10/24\n\n[Address]\nAddress=192.168.2.1/24\nBroadcast=192.168.2.255\n",
+                moves: &[("192.168.2.1/24", "192.168.8.1/22")],
+                gateway: None,
+                changes: &[
+                    (5, "Address=192.168.8.1/22"),
+                    (6, "Broadcast=192.168.11.255"),
+                ],
+                warnings: &[],
+            },
+            Case {
+                name: "[Route] without Destination is the default route; CRLF",
+                text: "[Network]\r\nAddress=172.20.14.25/24\r\n[Route]\r\nGateway=172.20.14.1\r\n",
+                moves: V4,
+                gateway: Some("10.40.7.1"),
+                changes: &[(2, "Address=10.40.7.131/24"), (4, "Gateway=10.40.7.1")],
+                warnings: &[],
+            },
+            Case {
+                name: "[Route] to 0.0.0.0/0 written before its Gateway, no --gateway",
+                text: "[Network]\nAddress=172.20.14.25/24\n[Route]\nDestination=0.0.0.0/0\nGateway=172.20.14.1\n",
+                moves: V4,
+                gateway: None,
+                changes: &[(2, "Address=10.40.7.131/24")],
+                warnings: &["gateway-outside-network"],
+            },
+            Case {
+                name: "GatewayOnLink=yes: a /32 host's gateway is reachable",
+                text: "[Network]\nAddress=203.0.113.5/32\n[Route]\nGateway=172.31.1.1\nGatewayOnLink=yes\n",
+                moves: &[("203.0.113.5/32", "198.51.100.7/32")],
+                gateway: Some("198.51.100.1"),
+                changes: &[(2, "Address=198.51.100.7/32")],
+                warnings: &[],
+            },
+            Case {
+                name: "unknown new prefix keeps /24 and warns",
+                text: "[Network]\nAddress=172.20.14.25/24\nGateway=172.20.14.1\n",
+                moves: &[("172.20.14.25/24", "172.20.14.40")],
+                gateway: None,
+                changes: &[(2, "Address=172.20.14.40/24")],
+                warnings: &["prefix-unknown"],
+            },
+        ];
+        check(&Networkd, PATH, cases);
+    }
+
+    #[test]
+    fn malformed_input_names_the_line() {
+        let cases: &[(&str, usize, &str)] = &[
+            (
+                "[Network]\nAddress=10.0.0.5/24\nGateway 10.0.0.1\n",
+                3,
+                "neither",
+            ),
+            ("[Network\nAddress=10.0.0.5/24\n", 1, "closing `]`"),
+            ("[Network]\n = x\n", 2, "no key"),
+        ];
+        for (text, line, msg) in cases {
+            let err = plan(&Networkd, PATH, text, V4, None).unwrap_err();
+            let s = err.to_string();
+            assert!(s.starts_with(&format!("{PATH}:{line}: ")), "{s}");
+            assert!(s.contains(msg), "{s}");
+            assert!(err.help().is_some());
+        }
+        never_panics(&Networkd, PATH, FILE);
+    }
+
+    #[test]
+    fn interfaces_learn_prefixes_and_gateways() {
+        let got: Vec<(String, Option<u8>, Option<String>, usize)> = Networkd
+            .interfaces(PATH, FILE)
+            .unwrap()
+            .into_iter()
+            .map(|i| {
+                (
+                    i.addr.to_string(),
+                    i.prefix,
+                    i.gateway.map(|g| g.to_string()),
+                    i.line,
+                )
+            })
+            .collect();
+        let gw4 = Some("172.20.14.1".to_string());
+        assert_eq!(
+            got,
+            vec![
+                ("172.20.14.25".into(), Some(24), gw4.clone(), 6),
+                (
+                    "2001:db8:14::25".into(),
+                    Some(64),
+                    Some("2001:db8:14::1".into()),
+                    7
+                ),
+                ("172.20.14.250".into(), Some(32), gw4, 14),
+            ]
+        );
+    }
+
+    #[test]
+    fn scan_skips_comments() {
+        let r = scan(&Networkd, PATH, FILE, &["172.20.14.25"]);
+        let lines: Vec<String> = r.findings.iter().map(|f| f.target.to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                format!("{PATH}:6"),
+                format!("{PATH}:10"),
+                format!("{PATH}:20")
+            ]
+        );
     }
 }
