@@ -77,7 +77,10 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
             regenerated_by: d.regenerated_by,
         })
         .collect();
-    let actions = actions(&changes, &derived, req.restart_all);
+    // dnsmasq answers from /etc/hosts too (unless `no-hosts`); a SIGHUP
+    // (reload) makes it re-read the file.
+    let dnsmasq_serves_hosts = sources.host.exists("/etc/dnsmasq.conf");
+    let actions = actions(&changes, &derived, req.restart_all, dnsmasq_serves_hosts);
     warnings.extend(found.report.warnings);
     dedup(&mut warnings);
     let hostname = server_hostname(sources);
@@ -137,7 +140,12 @@ fn resolve_pair(
 
 /// The least set of actions: each change's table entry, merged per service
 /// (a restart covers a reload), in [`SERVICE_ORDER`].
-fn actions(changes: &[Change], derived: &[DerivedFile], restart_all: bool) -> Vec<PlannedAction> {
+fn actions(
+    changes: &[Change],
+    derived: &[DerivedFile],
+    restart_all: bool,
+    dnsmasq_serves_hosts: bool,
+) -> Vec<PlannedAction> {
     if restart_all {
         if changes.is_empty() {
             return Vec::new();
@@ -162,6 +170,9 @@ fn actions(changes: &[Change], derived: &[DerivedFile], restart_all: bool) -> Ve
         }
     };
     for c in changes {
+        if dnsmasq_serves_hosts && c.surface == "hosts" {
+            need(&mut by_service, Service::Dnsmasq, Action::Reload, &c.id);
+        }
         for (s, a) in actions_for(c) {
             need(&mut by_service, *s, *a, &c.id);
         }
