@@ -353,15 +353,18 @@ impl Rewriter {
                 return TrustDecision::Replace(spell_net(text, shown));
             }
             // Another network that happens to hold the old address: it names
-            // other hosts, so it stays; the new host is added beside it.
+            // other hosts, so it stays; the new host is added beside it
+            // unless something in the list already trusts it.
+            let covered = seen.iter().any(|n| n.contains(&p.new));
             out.notes.push(Notice::new(
                 "trust-network-kept",
-                format!(
-                    "{text} holds the old address {} but is not its interface network; it stays and {} is trusted beside it",
-                    p.old, p.new
-                ),
+                if covered {
+                    format!("{text} holds the old address {} but is not its interface network; it stays ({} is already trusted by another entry)", p.old, p.new)
+                } else {
+                    format!("{text} holds the old address {} but is not its interface network; it stays and {} is trusted beside it", p.old, p.new)
+                },
             ));
-            if seen.iter().any(|n| n.contains(&p.new)) {
+            if covered {
                 return TrustDecision::Keep;
             }
             seen.push(new_host);

@@ -333,7 +333,13 @@ fn is_public(a: IpAddr) -> bool {
         IpAddr::V4(v) => {
             !(v.is_private() || v.is_loopback() || v.is_link_local() || v.is_documentation())
         }
-        IpAddr::V6(v) => !(v.is_loopback() || v.is_unique_local() || v.is_unicast_link_local()),
+        // 2001:db8::/32 is the documentation range (RFC 3849).
+        IpAddr::V6(v) => {
+            !(v.is_loopback()
+                || v.is_unique_local()
+                || v.is_unicast_link_local()
+                || v.segments()[..2] == [0x2001, 0xdb8])
+        }
     }
 }
 
