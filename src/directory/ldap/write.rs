@@ -232,7 +232,11 @@ impl LdapWriter {
         let (message, help) = match res.rc {
             // The old values are gone (assertion, or the delete found
             // nothing), or the new one is already there.
-            122 | 16 | 20 | 32 => (
+            32 => (
+                format!("`{}` no longer exists ({})", e.dn, conn::describe(&res)),
+                "the directory changed since the plan was made; run `zmreip plan` again".to_string(),
+            ),
+            122 | 16 | 20 => (
                 format!("{what} changed since the plan was made ({})", conn::describe(&res)),
                 "the directory changed since the plan was made; run `zmreip plan` again".to_string(),
             ),
@@ -268,6 +272,14 @@ impl LdapWriter {
 impl DirectoryWriter for LdapWriter {
     fn apply(&mut self, edits: &[ValueEdit]) -> Result<()> {
         check_edits(edits)?;
+        // A single modify is already all-or-nothing and conditional: the
+        // assertion (or the delete of a value that is gone, or the add of one
+        // already there) makes it fail without writing. The read-back is only
+        // needed to refuse a batch before its first write. Apply sends one
+        // edit per journaled step, so this saves a round trip per step.
+        if let [e] = edits {
+            return self.modify(e);
+        }
         let current = self.read_current(edits)?;
         let mut drift = Vec::new();
         for (e, cur) in edits.iter().zip(&current) {
