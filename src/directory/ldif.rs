@@ -18,7 +18,9 @@
 //!
 //! Change records (`changetype:`) are refused: this reads directory
 //! contents. Files are read line by line with one record in memory at a
-//! time, so an export of any size streams.
+//! time, so an export of any size streams; a narrowed read (`scan`,
+//! `plan`) goes block by block and builds entries only where an address
+//! may be (see the `narrow` module).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
@@ -68,10 +70,10 @@ impl Directory for LdifDirectory {
         format!("LDIF {}", self.path.display())
     }
 
-    /// Entries that hold no value for which [`Matcher::may_match`] is
-    /// true for these addresses are left out from now on: `analyze` finds
-    /// nothing in them. They are still read in full, so the read fails
-    /// where an unnarrowed one would.
+    /// Entries in which `analyze` can find none of these addresses (no
+    /// value passes [`super::finds_in`]) are left out from now on. They
+    /// are still read and checked, so the read fails where an unnarrowed
+    /// one would.
     fn narrow(&mut self, targets: &[std::net::IpAddr]) {
         self.matcher = Some(Matcher::new(targets));
     }

@@ -20,8 +20,8 @@
 //! space rather than an empty one; a line `parse` would refuse), goes
 //! through the same code as the full read ([`Chunks`] and
 //! `Record::parse`), which builds the entry or reports the error, with
-//! the same line numbers. So a narrowed read visits exactly the
-//! entries in which `analyze` finds something, and fails exactly where
+//! the same line numbers. So a narrowed read visits every entry in which
+//! `analyze` finds something (and few others), and fails exactly where
 //! the full read fails.
 
 use std::io::Read;
@@ -269,6 +269,7 @@ struct Check<'m> {
 }
 
 impl Check<'_> {
+    /// Decides a slice of the file (see the module docs).
     fn record(&mut self, record: &[u8]) -> Verdict {
         let Ok(record) = std::str::from_utf8(record) else {
             return Verdict::Read;
@@ -291,7 +292,8 @@ impl Check<'_> {
             from = i + 2;
         }
         self.text.push_str(&record[from..]);
-        // Nothing in the record may match: no value needs a closer look.
+        // When nothing in the whole record may match, no plain value
+        // needs a closer look.
         let whole = self.matcher.may_match(&self.text);
         let mut dn = false;
         let text = self.text.as_str();
