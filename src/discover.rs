@@ -140,7 +140,7 @@ pub fn run(
             report.extend(crate::directory::analyze(&entry, &ctx));
             Ok(())
         })?;
-        out.entries_read = entries;
+        out.entries_read = entries + dir.left_out();
     }
     Ok(out)
 }

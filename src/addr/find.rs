@@ -5,13 +5,15 @@
 //!
 //! * the dotted quad of an IPv4 target (bare, bracketed, URL host,
 //!   `host:port`, `/prefix`, `::ffff:a.b.c.d`);
-//! * `/` after a digit, for IPv4 networks that contain a target;
+//! * `/` after a dotted quad, for IPv4 networks that contain a target;
 //! * `:`, for IPv6 (every run of hex digits, colons and dots holding two
 //!   colons is parsed with `Ipv6Addr::from_str`: this is what makes all
 //!   spellings of an address equal);
 //! * the regex-escaped quad and the reverse names, searched literally.
 //!
-//! [`may_match`] checks exactly these anchors, which is why it is sound.
+//! [`may_match`] checks exactly these anchors (for a network, that the
+//! quad before the `/` makes one holding a target), without the boundary
+//! checks, which is why it is sound.
 //! Boundaries are what keeps `192.168.2.1` out of `192.168.2.10`,
 //! `10.192.168.2.1`, OIDs, versions and host names: an address may not be
 //! glued to a word character (`[0-9A-Za-z_-]`) on either side, nor to a dot
@@ -275,7 +277,7 @@ pub(super) fn may_match(m: &Matcher, text: &str) -> bool {
                 || (backslash
                     && (t.escaped.find(bytes).is_some() || t.escaped2.find(bytes).is_some()))
         });
-        if literal || memchr_iter(b'/', bytes).any(|p| p > 0 && bytes[p - 1].is_ascii_digit()) {
+        if literal || memchr_iter(b'/', bytes).any(|p| may_be_network(m, text, p)) {
             return true;
         }
     }
@@ -285,6 +287,44 @@ pub(super) fn may_match(m: &Matcher, text: &str) -> bool {
                 && m.v6.iter().any(|t| {
                     t.nibbles.find(bytes).is_some() || t.nibbles_upper.find(bytes).is_some()
                 })))
+}
+
+/// Whether the `/` at `p` may end an IPv4 network that holds a target:
+/// the first tests of [`find_v4_networks`] (the whole run of digits and
+/// dots before the `/` is an address, one or two digits after it make a
+/// network holding a target), without its boundary checks. A bare "digit
+/// before a slash" would let through most paths, dates and base64 text
+/// (an LDIF `userPassword`), which then cost a full search each.
+///
+/// Looking only at that run and those digits keeps the test true for any
+/// text that holds a matching network between neighbours that are not
+/// digits or dots (see [`Matcher::may_match`]).
+fn may_be_network(m: &Matcher, text: &str, p: usize) -> bool {
+    let bytes = text.as_bytes();
+    if p == 0 || !bytes[p - 1].is_ascii_digit() {
+        return false;
+    }
+    // The longest dotted quad has 15 bytes; a longer run does not parse.
+    let mut q = p;
+    while q > 0 && p - q <= 15 && (bytes[q - 1].is_ascii_digit() || bytes[q - 1] == b'.') {
+        q -= 1;
+    }
+    if !(7..=15).contains(&(p - q)) {
+        return false;
+    }
+    let Ok(addr) = text[q..p].parse::<Ipv4Addr>() else {
+        return false;
+    };
+    let digits = bytes[p + 1..]
+        .iter()
+        .take(2)
+        .take_while(|b| b.is_ascii_digit())
+        .fold(None, |v: Option<u8>, &b| {
+            Some(v.unwrap_or(0) * 10 + (b - b'0'))
+        });
+    digits
+        .and_then(|len| Ipv4Net::new(addr, len).ok())
+        .is_some_and(|net| m.v4.iter().any(|t| net.contains(&t.addr)))
 }
 
 /// Bare, bracketed, URL, `host:port`, `/prefix` and `::ffff:` occurrences

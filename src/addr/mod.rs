@@ -244,7 +244,12 @@ impl Matcher {
 
     /// A cheap test whether `text` may hold a match; `find` is only needed
     /// where this is true. Never false when `find` would return something:
-    /// it looks for exactly the anchors `find` starts from.
+    /// it looks for exactly the anchors `find` starts from, and for a `/`
+    /// also checks that the dotted quad before it makes a network holding
+    /// a target, without the boundary checks. So it also holds for any
+    /// longer text that contains a matching text between neighbours that
+    /// are not digits or dots (a value inside the text of a whole LDIF
+    /// record, say): one call can stand for many.
     pub fn may_match(&self, text: &str) -> bool {
         find::may_match(self, text)
     }

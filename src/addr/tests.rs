@@ -322,7 +322,25 @@ fn may_match_skips_unrelated_text() {
     let m = matcher(A);
     assert!(!m.may_match("dn: uid=admin,ou=people,dc=example,dc=com"));
     assert!(!m.may_match("192.168.2.2 and /opt/zimbra"));
-    assert!(m.may_match("10.0.0.0/8"));
+    // A `/` counts only after a quad that makes a network holding the
+    // target (boundaries are left to `find`, so a glued one still counts).
+    let networks: &[(&str, bool)] = &[
+        ("192.168.0.0/16", true),
+        ("allow 192.168.2.0/24;", true),
+        ("0.0.0.0/0", true),
+        ("x192.168.0.0/16", true),
+        ("192.168.2.0/245", true),
+        ("10.0.0.0/8", false),
+        ("192.168.3.0/24", false),
+        ("192.168.0.0/33", false),
+        ("192.168.0.0/", false),
+        ("1111.168.0.0/16", false),
+        ("2024.01.01/12 /opt/zimbra/9/x", false),
+        ("userPassword:: e1NTSEE1MTJ9R3o0/2Lk8/4Y1234567/8+", false),
+    ];
+    for (text, want) in networks {
+        assert_eq!(m.may_match(text), *want, "{text:?}");
+    }
     let m = matcher(B);
     assert!(!m.may_match("nothing here at all"));
     assert!(!m.may_match("dn: uid=admin"));
@@ -826,6 +844,12 @@ fn random_texts_keep_the_invariants() {
         let got = m.find(&text);
         found += got.len();
         assert!(got.is_empty() || m.may_match(&text), "{text:?}");
+        // Also inside a longer text, between neighbours that are not
+        // digits or dots (one call for a whole LDIF record).
+        for (before, after) in [("attr: ", "\r\nnext: x"), ("a:", "\n"), ("# ", " y")] {
+            let longer = format!("{before}{text}{after}");
+            assert!(got.is_empty() || m.may_match(&longer), "{longer:?}");
+        }
         let mut end = 0;
         for x in &got {
             assert!(end <= x.span.start, "{text:?}");

@@ -18,7 +18,9 @@
 //!
 //! Change records (`changetype:`) are refused: this reads directory
 //! contents. Files are read line by line with one record in memory at a
-//! time, so an export of any size streams.
+//! time, so an export of any size streams; a narrowed read (`scan`,
+//! `plan`) goes block by block and builds entries only where an address
+//! may be (see the `narrow` module).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
@@ -28,11 +30,19 @@ use std::path::{Path, PathBuf};
 use base64::prelude::{BASE64_STANDARD, Engine as _};
 
 use super::{Directory, Entry, ValueEdit};
+use crate::addr::Matcher;
 use crate::error::{Error, Result};
+
+mod narrow;
 
 /// A directory read from an LDIF file.
 pub struct LdifDirectory {
     path: PathBuf,
+    /// Set by [`Directory::narrow`]: entries that cannot hold one of its
+    /// addresses are read and checked but not visited.
+    matcher: Option<Matcher>,
+    /// Entries the last narrowed read left out.
+    left_out: usize,
 }
 
 impl LdifDirectory {
@@ -42,6 +52,8 @@ impl LdifDirectory {
         File::open(path).map_err(|e| open_error(path, e))?;
         Ok(LdifDirectory {
             path: path.to_path_buf(),
+            matcher: None,
+            left_out: 0,
         })
     }
 }
@@ -58,9 +70,26 @@ impl Directory for LdifDirectory {
         format!("LDIF {}", self.path.display())
     }
 
+    /// Entries in which `analyze` can find none of these addresses (no
+    /// value passes [`super::finds_in`]) are left out from now on. They
+    /// are still read and checked, so the read fails where an unnarrowed
+    /// one would.
+    fn narrow(&mut self, targets: &[std::net::IpAddr]) {
+        self.matcher = Some(Matcher::new(targets));
+    }
+
+    fn left_out(&self) -> usize {
+        self.left_out
+    }
+
     fn for_each(&mut self, visit: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()> {
         let file = File::open(&self.path).map_err(|e| open_error(&self.path, e))?;
         let shown = self.path.display().to_string();
+        self.left_out = 0;
+        if let Some(m) = &self.matcher {
+            self.left_out = narrow::for_each(&shown, file, m, visit)?;
+            return Ok(());
+        }
         let mut chunks = Chunks::new(&shown, BufReader::with_capacity(1 << 16, file));
         while let Some(chunk) = chunks.next()? {
             if let Chunk::Record(rec) = chunk
@@ -188,15 +217,21 @@ struct Chunks<'p, R> {
 
 impl<'p, R: BufRead> Chunks<'p, R> {
     fn new(path: &'p str, input: R) -> Self {
+        Chunks::starting(path, input, 0, true)
+    }
+
+    /// Chunks of a part of a file: `line` physical lines come before it,
+    /// and `first` says whether a record in it may be the file's first.
+    fn starting(path: &'p str, input: R, line: usize, first: bool) -> Self {
         Chunks {
             lines: Lines {
                 path,
                 input,
-                no: 0,
+                no: line,
                 peeked: None,
             },
             pending: None,
-            first: true,
+            first,
         }
     }
 
@@ -335,6 +370,29 @@ impl Parsed {
     }
 }
 
+/// Whether `desc` may be an attribute description (name, options, OID).
+fn is_description(desc: &str) -> bool {
+    !desc.is_empty() && desc.bytes().all(is_description_byte)
+}
+
+/// Whether `b` may be part of an attribute description.
+fn is_description_byte(b: u8) -> bool {
+    DESCRIPTION_BYTES[usize::from(b)]
+}
+
+/// The bytes of attribute descriptions (name, options, OID), as a table:
+/// every line of an export is checked with it.
+const DESCRIPTION_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b';' || c == b'.';
+        b += 1;
+    }
+    t
+};
+
 /// Splits `attr: value`, `attr:: base64`, `attr:< url`. Errors never
 /// quote the line: it may be part of a secret.
 fn parse_line(path: &str, line: &Line) -> Result<(String, Spec)> {
@@ -345,11 +403,7 @@ fn parse_line(path: &str, line: &Line) -> Result<(String, Spec)> {
             "not an `attribute: value` line (a folded line must start with one space)",
         ));
     };
-    if desc.is_empty()
-        || !desc
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b';' || b == b'.')
-    {
+    if !is_description(desc) {
         return Err(Error::parse(
             path,
             line.no,

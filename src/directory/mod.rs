@@ -2,6 +2,7 @@
 //! `zmslapcat` writes) today, live LDAP later. Both stream entries, so a
 //! directory of 100,000 entries is never held in memory at once.
 
+use crate::addr::Matcher;
 use crate::error::Result;
 use crate::model::{Change, Report, Target, Value};
 use crate::policy::ValueKind;
@@ -35,10 +36,19 @@ pub trait Directory {
     /// Where the entries come from, for messages (`LDIF /tmp/zimbra.ldif`).
     fn describe(&self) -> String;
 
-    /// Says which addresses the next [`Directory::for_each`] is for, so a
-    /// live directory can let the server skip entries that cannot hold
-    /// them. Readers that cannot narrow ignore it and visit everything.
+    /// Says which addresses the next [`Directory::for_each`] is for, so the
+    /// reader can skip entries that cannot hold them: a live directory
+    /// lets the server filter, an LDIF export visits only entries in which
+    /// [`analyze`] may find something. Readers that cannot narrow ignore
+    /// it and visit everything.
     fn narrow(&mut self, _targets: &[std::net::IpAddr]) {}
+
+    /// How many entries the last [`Directory::for_each`] read but did not
+    /// visit, having narrowed them out itself (entries a server filtered
+    /// out were never read and do not count).
+    fn left_out(&self) -> usize {
+        0
+    }
 
     /// Calls `visit` for every entry, in order. Stops at the first error.
     fn for_each(&mut self, visit: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()>;
@@ -90,6 +100,22 @@ const SKIPPED: &[&str] = &[
 /// The surface name of directory findings and changes.
 pub const SURFACE: &str = "ldap";
 
+/// Whether [`analyze`] searches the values of an attribute description:
+/// not bookkeeping, not a secret.
+fn searched_attribute(desc: &str) -> bool {
+    // `cn;lang-en` is looked up as `cn`.
+    let base = desc.split(';').next().unwrap_or(desc);
+    !SKIPPED.iter().any(|s| s.eq_ignore_ascii_case(base)) && !zimbra::is_secret_attribute(base)
+}
+
+/// Whether [`analyze`] finds something in this value of the attribute
+/// `desc`. An entry none of whose values passes this gets an empty report
+/// (nothing found, so nothing to change or warn about): a reader may
+/// leave it out.
+pub fn finds_in(matcher: &Matcher, desc: &str, value: &str) -> bool {
+    matcher.may_match(value) && searched_attribute(desc) && !matcher.find(value).is_empty()
+}
+
 /// Findings and proposed value-level changes for one entry: every
 /// attribute of the Zimbra tables by its kind, every other attribute by
 /// text (marked as a literal replacement). Secret attributes are skipped.
@@ -99,12 +125,11 @@ pub const SURFACE: &str = "ldap";
 pub fn analyze(entry: &Entry, ctx: &Ctx) -> Report {
     let mut report = Report::default();
     for (name, values) in &entry.attrs {
-        // `cn;lang-en` is looked up as `cn`.
-        let base = name.split(';').next().unwrap_or(name);
-        if SKIPPED.iter().any(|s| s.eq_ignore_ascii_case(base)) || zimbra::is_secret_attribute(base)
-        {
+        if !searched_attribute(name) {
             continue;
         }
+        // `cn;lang-en` is looked up as `cn`.
+        let base = name.split(';').next().unwrap_or(name);
         if !values.iter().any(|v| ctx.matcher.may_match(v)) {
             continue;
         }
