@@ -38,8 +38,8 @@ mod narrow;
 /// A directory read from an LDIF file.
 pub struct LdifDirectory {
     path: PathBuf,
-    /// Set by [`Directory::narrow`]: entries that cannot hold one of its
-    /// addresses are read and checked but not visited.
+    /// Set by [`Directory::narrow`] for the next read: entries that cannot
+    /// hold one of its addresses are read and checked but not visited.
     matcher: Option<Matcher>,
     /// Entries the last narrowed read left out.
     left_out: usize,
@@ -71,9 +71,10 @@ impl Directory for LdifDirectory {
     }
 
     /// Entries in which `analyze` can find none of these addresses (no
-    /// value passes [`super::finds_in`]) are left out from now on. They
-    /// are still read and checked, so the read fails where an unnarrowed
-    /// one would.
+    /// value passes [`super::finds_in`]) are left out of the next read
+    /// only: a later reader of the same directory (verify) sees them all.
+    /// They are still read and checked, so the read fails where an
+    /// unnarrowed one would.
     fn narrow(&mut self, targets: &[std::net::IpAddr]) {
         self.matcher = Some(Matcher::new(targets));
     }
@@ -86,8 +87,8 @@ impl Directory for LdifDirectory {
         let file = File::open(&self.path).map_err(|e| open_error(&self.path, e))?;
         let shown = self.path.display().to_string();
         self.left_out = 0;
-        if let Some(m) = &self.matcher {
-            self.left_out = narrow::for_each(&shown, file, m, visit)?;
+        if let Some(m) = self.matcher.take() {
+            self.left_out = narrow::for_each(&shown, file, &m, visit)?;
             return Ok(());
         }
         let mut chunks = Chunks::new(&shown, BufReader::with_capacity(1 << 16, file));
@@ -962,6 +963,40 @@ mod tests {
         });
         assert!(err.is_err());
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn narrowing_holds_for_the_next_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ldap.bak");
+        std::fs::write(
+            &p,
+            "dn: cn=config,cn=zimbra\ncn: config\n\ndn: cn=a\ncn: a\n\ndn: cn=b\ndescription: 172.20.14.25\n",
+        )
+        .unwrap();
+        let mut d = LdifDirectory::open(&p).unwrap();
+        let read = |d: &mut LdifDirectory| {
+            let mut dns = Vec::new();
+            d.for_each(&mut |e| {
+                dns.push(e.dn);
+                Ok(())
+            })
+            .unwrap();
+            (dns, d.left_out())
+        };
+        d.narrow(&["172.20.14.25".parse().unwrap()]);
+        // The first record is always read in full.
+        assert_eq!(
+            read(&mut d),
+            (vec!["cn=config,cn=zimbra".into(), "cn=b".into()], 1)
+        );
+        assert_eq!(
+            read(&mut d),
+            (
+                vec!["cn=config,cn=zimbra".into(), "cn=a".into(), "cn=b".into()],
+                0
+            )
+        );
     }
 
     fn edit(dn: &str, attr: &str, before: &[&str], after: &[&str]) -> ValueEdit {

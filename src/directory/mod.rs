@@ -38,9 +38,9 @@ pub trait Directory {
 
     /// Says which addresses the next [`Directory::for_each`] is for, so the
     /// reader can skip entries that cannot hold them: a live directory
-    /// lets the server filter, an LDIF export visits only entries in which
-    /// [`analyze`] may find something. Readers that cannot narrow ignore
-    /// it and visit everything.
+    /// lets the server filter the accounts, an LDIF export visits only
+    /// entries in which [`analyze`] may find something (that read only).
+    /// Readers that cannot narrow ignore it and visit everything.
     fn narrow(&mut self, _targets: &[std::net::IpAddr]) {}
 
     /// How many entries the last [`Directory::for_each`] read but did not
