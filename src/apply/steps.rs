@@ -347,7 +347,13 @@ pub fn write_steps(
                         c.id
                     )));
                 };
-                if *line == 0 || before.contains('\n') || after.contains('\n') {
+                // `before` is one line. Only the zone-file surface appends
+                // lines (a PTR moved into another zone served here follows
+                // the zone's last line), so only its `after` may hold several:
+                // set_lines writes it verbatim in place of that line, and
+                // later edits address original line numbers.
+                let appends = c.surface == crate::surface::zonefile::NAME;
+                if *line == 0 || before.contains('\n') || (after.contains('\n') && !appends) {
                     return Err(invalid(format!(
                         "change {} on {file}:{line} is not one line",
                         c.id
@@ -917,6 +923,13 @@ mod tests {
             ("only", &[edit(1, "only", "x")], "x"),
             // An empty `after` keeps the line (and its terminator).
             ("a\nb\n", &[edit(1, "a", "")], "\nb\n"),
+            // A multi-line `after` (an appended record) keeps the original
+            // numbering for the other edits.
+            (
+                "a\nb\nc\n",
+                &[edit(2, "b", "b\nb2"), edit(3, "c", "C")],
+                "a\nb\nb2\nC\n",
+            ),
         ];
         for (input, edits, want) in cases {
             let got = set_lines("/f", input.as_bytes(), edits).unwrap();
@@ -1024,6 +1037,21 @@ mod tests {
             "directory: cn=config,cn=zimbra zimbraMtaMyNetworks (c4)"
         );
         assert!(e.to_string().contains("c4") && e.exit_code() == 2, "{e}");
+    }
+
+    #[test]
+    fn a_zone_file_change_may_append_lines() {
+        let mut c = change(
+            "c1",
+            line("/etc/bind/db.10", 9),
+            one("@ IN NS ns1."),
+            one("@ IN NS ns1.\n131.7 IN PTR mail.corp.example."),
+        );
+        c.surface = crate::surface::zonefile::NAME.into();
+        assert!(write_steps(&plan_with(vec![c.clone()]), None, None, None).is_ok());
+        // The same change from a surface that never appends is inconsistent.
+        c.surface = "hosts".into();
+        assert!(write_steps(&plan_with(vec![c]), None, None, None).is_err());
     }
 
     #[test]

@@ -50,7 +50,7 @@ use parse::{Item, Record, Tok, absolute, in_zone, relative_to, reverse_addr};
 pub struct Zonefile;
 
 /// The surface name.
-const NAME: &str = "zonefile";
+pub const NAME: &str = "zonefile";
 
 /// Longest character-string in a TXT record (RFC 1035 §3.3).
 const MAX_TXT_STRING: usize = 255;
