@@ -192,7 +192,19 @@ fn planned_edits_are_served_by_named_after_reload() {
             .set_modified(later)
             .unwrap();
     }
+    // The zones load after named logs the reload: ask only once all three
+    // are loaded again.
+    let zones = [
+        "example.test",
+        "2.0.192.in-addr.arpa",
+        "100.51.198.in-addr.arpa",
+    ]
+    .map(|z| format!("zone {z}/IN: loaded serial"));
+    let loaded = zones.clone().map(|z| ns.log().matches(z.as_str()).count());
     ns.reload("reloading zones succeeded");
+    for (z, n) in zones.iter().zip(loaded) {
+        ns.wait_more(z, n);
+    }
 
     let a = res.lookup("mail.example.test", RecordType::A);
     assert_eq!(

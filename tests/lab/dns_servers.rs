@@ -79,6 +79,22 @@ impl Server {
         }
     }
 
+    /// Waits (bounded) until the log holds `line` more than `before`
+    /// times: named logs "reloading zones succeeded" when a reload starts
+    /// and loads each zone after it.
+    pub fn wait_more(&self, line: &str, before: usize) {
+        let t0 = Instant::now();
+        while self.log().matches(line).count() <= before {
+            assert!(
+                t0.elapsed() < Duration::from_secs(15),
+                "{} did not log `{line}` again:\n{}",
+                self.what,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn wait_for(mut self, ready: &str) -> Server {
         let t0 = Instant::now();
         loop {
