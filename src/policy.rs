@@ -429,16 +429,7 @@ struct Entry {
 
 /// Parses `1.2.3.4`, `1.2.3.0/24`, `[2001:db8::]/64`, `[::1]/128`, `2001:db8::1`.
 fn parse_entry(t: &str) -> Option<Entry> {
-    let (a, p) = match t.rsplit_once('/') {
-        Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
-        None => (t, None),
-    };
-    let a = a
-        .strip_prefix('[')
-        .and_then(|a| a.strip_suffix(']'))
-        .unwrap_or(a);
-    let a = a.split('%').next()?;
-    let ip: IpAddr = a.parse().ok()?;
+    let (ip, p) = crate::addr::parse_with_prefix(t)?;
     let full = if ip.is_ipv4() { 32 } else { 128 };
     let net = ipnet::IpNet::new(ip, p.unwrap_or(full)).ok()?;
     Some(Entry { net, prefix: p })

@@ -274,3 +274,24 @@ impl Match {
         render::replace(self, text, new, new_prefix)
     }
 }
+
+/// Reads an address as configuration files write it: `A`, `A/N`, `A%zone`
+/// or `[A]/N` (the zone is dropped). `None` for anything else (host names,
+/// variables, a prefix longer than the family allows).
+pub fn parse_with_prefix(s: &str) -> Option<(IpAddr, Option<u8>)> {
+    let (a, p) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let a = a
+        .strip_prefix('[')
+        .and_then(|a| a.strip_suffix(']'))
+        .unwrap_or(a);
+    let ip: IpAddr = a.split('%').next()?.parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let prefix = match p {
+        None => None,
+        Some(p) => Some(p.parse::<u8>().ok().filter(|n| *n <= max)?),
+    };
+    Some((ip, prefix))
+}

@@ -553,33 +553,7 @@ pub fn lines(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Reads `A`, `A/N`, `A%zone` or `[A]/N` (the zone is dropped). `None` for
-/// anything else (host names, `$VARS`, special words).
-pub fn parse_addr(s: &str) -> Option<(IpAddr, Option<u8>)> {
-    let (a, p) = match s.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (s, None),
-    };
-    let a = a
-        .strip_prefix('[')
-        .and_then(|a| a.strip_suffix(']'))
-        .unwrap_or(a);
-    let a = a.split('%').next()?;
-    let ip: IpAddr = a.parse().ok()?;
-    let prefix = match p {
-        None => None,
-        Some(p) => {
-            let n: u8 = p.parse().ok()?;
-            (n <= max_prefix(ip)).then_some(n)?;
-            Some(n)
-        }
-    };
-    Some((ip, prefix))
-}
-
-fn max_prefix(ip: IpAddr) -> u8 {
-    if ip.is_ipv4() { 32 } else { 128 }
-}
+pub use crate::addr::parse_with_prefix as parse_addr;
 
 /// Reads a netmask: a length (`24`, `64`) or, for IPv4, a dotted mask with
 /// contiguous ones. Returns the length and whether it was dotted.
