@@ -347,19 +347,16 @@ pub fn suggest(record: Option<&str>, domain: &str, new: IpAddr, old: Option<IpAd
             name: name.clone(),
             rtype: "TXT".into(),
         };
-        let out = crate::surface::zonefile::spf_edits(
-            rec,
-            &name,
-            &name,
-            &target,
-            &matcher,
-            Some(&rw),
+        let place = crate::dns::spf::Place {
+            owner: &name,
+            shown: &name,
+            target: &target,
             // Only the edits are used: no finding leaves this function.
-            crate::surface::Surface::Dns,
-        );
+            surface: crate::surface::Surface::Dns,
+        };
+        let out = crate::dns::spf::plan_edits(rec, &place, &matcher, Some(&rw));
         if !out.edits.is_empty() {
-            let after =
-                crate::surface::zonefile::edit_strings(&[rec.as_bytes().to_vec()], &out.edits);
+            let after = crate::dns::spf::edit_strings(&[rec.as_bytes().to_vec()], &out.edits);
             return Suggestion {
                 name,
                 before: Some(rec.to_string()),

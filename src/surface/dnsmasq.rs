@@ -184,7 +184,8 @@ static OPTIONS: &[(&str, Layout)] = &[
 ];
 
 impl FileSurface for Dnsmasq {
-    fn files(&self, host: &Host) -> Result<Vec<String>> {
+    fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
+        let host = ctx.host;
         Ok(config(host)?.into_keys().collect())
     }
 
@@ -816,7 +817,7 @@ mod tests {
     }
 
     fn files_of(fx: &Fixture) -> Vec<String> {
-        Dnsmasq.files(&fx.host).unwrap()
+        Dnsmasq.files(&fx.scan()).unwrap()
     }
 
     #[test]

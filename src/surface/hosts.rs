@@ -17,7 +17,6 @@
 
 use super::{Ctx, Field, FileSurface, Surface, analyze_lines};
 use crate::error::{Error, Result};
-use crate::host::Host;
 use crate::model::Report;
 use crate::policy::ValueKind;
 
@@ -28,7 +27,8 @@ pub struct Hosts;
 const FILE: &str = "/etc/hosts";
 
 impl FileSurface for Hosts {
-    fn files(&self, host: &Host) -> Result<Vec<String>> {
+    fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
+        let host = ctx.host;
         Ok(if host.exists(FILE) {
             vec![FILE.to_string()]
         } else {
@@ -252,8 +252,8 @@ mod tests {
     #[test]
     fn files_lists_etc_hosts_when_present() {
         let fx = Fixture::new(V4);
-        assert!(Hosts.files(&fx.host).unwrap().is_empty());
+        assert!(Hosts.files(&fx.scan()).unwrap().is_empty());
         fx.write("/etc/hosts", "127.0.0.1 localhost\n");
-        assert_eq!(Hosts.files(&fx.host).unwrap(), vec!["/etc/hosts"]);
+        assert_eq!(Hosts.files(&fx.scan()).unwrap(), vec!["/etc/hosts"]);
     }
 }

@@ -43,7 +43,8 @@ const FILES: &[&str] = &[
 ];
 
 impl FileSurface for Resolv {
-    fn files(&self, host: &Host) -> Result<Vec<String>> {
+    fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
+        let host = ctx.host;
         Ok(FILES
             .iter()
             .filter(|f| host.exists(f))
@@ -249,7 +250,7 @@ mod tests {
     #[test]
     fn files_are_those_present() {
         let fx = Fixture::new(V4);
-        assert!(Resolv.files(&fx.host).unwrap().is_empty());
+        assert!(Resolv.files(&fx.scan()).unwrap().is_empty());
         fx.write("/etc/resolvconf/resolv.conf.d/head", "");
         fx.write(
             "/etc/resolvconf/resolv.conf.d/original",
@@ -257,7 +258,7 @@ mod tests {
         );
         fx.write("/etc/resolv.conf", "nameserver 127.0.0.1\n");
         assert_eq!(
-            Resolv.files(&fx.host).unwrap(),
+            Resolv.files(&fx.scan()).unwrap(),
             vec!["/etc/resolv.conf", "/etc/resolvconf/resolv.conf.d/head"]
         );
     }
