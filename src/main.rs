@@ -507,7 +507,7 @@ fn verify(a: VerifyArgs) -> Result<()> {
 fn check(a: CheckArgs) -> Result<ExitCode> {
     let resolver = match a.resolver {
         Some(r) => r,
-        None => system_resolver()?,
+        None => zmreip::check::system_resolver()?,
     };
     let req = zmreip::check::Request {
         address: a.address,
@@ -529,23 +529,6 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
     };
     emit(&out)?;
     Ok(ExitCode::from(report.exit_code()))
-}
-
-/// The first `nameserver` of /etc/resolv.conf, read here so that the
-/// resolver asked is always one address, shown in the report.
-fn system_resolver() -> Result<std::net::SocketAddr> {
-    let path = "/etc/resolv.conf";
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-    text.lines()
-        .filter_map(|l| l.split('#').next())
-        .filter_map(|l| l.trim().strip_prefix("nameserver"))
-        .find_map(|rest| zmreip::dns::parse_server(rest.trim()).ok())
-        .ok_or_else(|| {
-            Error::usage(
-                "no nameserver in /etc/resolv.conf",
-                "give the resolver to ask: --resolver IP:PORT",
-            )
-        })
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.

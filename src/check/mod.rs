@@ -375,6 +375,23 @@ pub fn suggest(record: Option<&str>, domain: &str, new: IpAddr, old: Option<IpAd
     }
 }
 
+/// The resolver `check` asks by default: the first `nameserver` of this
+/// machine's /etc/resolv.conf that is an address, so that the resolver
+/// asked is always one address, shown in the report.
+pub fn system_resolver() -> Result<SocketAddr> {
+    let path = "/etc/resolv.conf";
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    crate::surface::resolv::nameservers(&text)
+        .into_iter()
+        .find_map(|ns| crate::dns::parse_server(ns).ok())
+        .ok_or_else(|| {
+            Error::usage(
+                "no nameserver in /etc/resolv.conf",
+                "give the resolver to ask: --resolver IP:PORT",
+            )
+        })
+}
+
 /// The report for people.
 pub fn text(r: &Report) -> String {
     use std::fmt::Write as _;

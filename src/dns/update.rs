@@ -57,7 +57,7 @@ use serde::Deserialize;
 
 use super::resolver::code_name;
 use super::spf;
-use super::zone::parse::in_zone;
+use super::zone::parse::{absolute, in_zone};
 use super::{Answer, Rdata, RecordType, Resolver, Rr, fqdn, to_hickory};
 use crate::addr::{Matcher, reverse_name};
 use crate::error::{Error, Result};
@@ -165,7 +165,9 @@ impl UpdateConfig {
             let names = z
                 .names
                 .iter()
-                .map(|n| parse::absolute_in(n, &name))
+                // Relative to the zone unless absolute; `name` is never
+                // empty, so every name resolves.
+                .filter_map(|n| absolute(n.trim(), &name))
                 .collect();
             zones.push(ZoneConfig {
                 name,
@@ -190,20 +192,6 @@ impl UpdateConfig {
             .iter()
             .filter(|z| in_zone(name, &z.name))
             .max_by_key(|z| z.name.len())
-    }
-}
-
-/// Names in the config are relative to their zone unless absolute.
-mod parse {
-    pub(super) fn absolute_in(n: &str, zone: &str) -> String {
-        let n = n.trim().to_ascii_lowercase();
-        if n == "@" {
-            zone.to_string()
-        } else if n.ends_with('.') {
-            n
-        } else {
-            format!("{n}.{zone}")
-        }
     }
 }
 
