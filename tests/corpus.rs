@@ -23,6 +23,8 @@
 //!   prefix or gateway is passed, so no prefix or gateway may change.
 //! * `unstable`: planning the same root twice prints the same plan.
 //! * `apply`: `apply --plan` of that plan exits 0 on the root.
+//! * `signed-edit`: no change edits a DNSSEC-signed zone file (one holding
+//!   RRSIG records): its signatures would break.
 //! * `reparse`: after apply, `scan --ip NEW` exits 0 and finds NEW in
 //!   every changed file.
 //!
@@ -220,20 +222,85 @@ fn is_comment(line: &str) -> bool {
         .any(|c| t.starts_with(c))
 }
 
+/// A piece of text: an address literal or anything else.
+enum Tok<'a> {
+    Addr(IpAddr, &'a str),
+    Text(&'a str),
+}
+
+/// Splits a line into address literals and other text. A run of address
+/// characters is an address when it parses as one after the parts that
+/// belong to its neighbours are cut: a word's tail before the first `:`
+/// (`ip4:`, `ip6:`), a `:PORT` after an IPv4 address, dots at either end.
+/// A run followed by `in-addr.arpa`/`ip6.arpa` is part of a reverse name.
+fn tokens(line: &str) -> Vec<Tok<'_>> {
+    let is_run = |c: char| c.is_ascii_hexdigit() || c == '.' || c == ':';
+    let mut out = Vec::new();
+    let mut i = 0;
+    let b = line.as_bytes();
+    while i < b.len() {
+        let start = i;
+        if !is_run(b[i] as char) {
+            while i < b.len() && !is_run(b[i] as char) {
+                i += 1;
+            }
+            out.push(Tok::Text(&line[start..i]));
+            continue;
+        }
+        while i < b.len() && is_run(b[i] as char) {
+            i += 1;
+        }
+        let run = &line[start..i];
+        let mut lo = 0;
+        let mut hi = run.len();
+        if start > 0 && (b[start - 1] as char).is_ascii_alphanumeric() {
+            match run.find(':') {
+                Some(c) => lo = c + 1,
+                None => lo = hi,
+            }
+        }
+        while lo < hi && matches!(run.as_bytes()[lo], b'.' | b':') {
+            lo += 1;
+        }
+        while hi > lo && matches!(run.as_bytes()[hi - 1], b'.' | b':') {
+            hi -= 1;
+        }
+        let mut core = &run[lo..hi];
+        if let Some((a, port)) = core.rsplit_once(':')
+            && a.parse::<Ipv4Addr>().is_ok()
+            && port.bytes().all(|d| d.is_ascii_digit())
+        {
+            core = a;
+            hi = lo + a.len();
+        }
+        let rest = &line[start + hi..];
+        let reverse = rest.starts_with(".in-addr.arpa") || rest.starts_with(".ip6.arpa");
+        let parsed = core.parse::<Ipv4Addr>().map(IpAddr::V4).ok().or_else(|| {
+            core.contains(':')
+                .then(|| core.parse::<Ipv6Addr>().ok().map(IpAddr::V6))
+                .flatten()
+        });
+        match parsed {
+            Some(a) if !reverse && !core.is_empty() => {
+                out.push(Tok::Text(&run[..lo]));
+                out.push(Tok::Addr(a, core));
+                out.push(Tok::Text(&run[hi..]));
+            }
+            _ => out.push(Tok::Text(run)),
+        }
+    }
+    out
+}
+
 /// Address literals of a text, in order, each with whether it stands on a
 /// non-comment line.
 fn addresses(text: &str) -> Vec<(IpAddr, bool)> {
     let mut out = Vec::new();
     for line in text.lines() {
         let live = !is_comment(line);
-        for tok in line.split(|c: char| !(c.is_ascii_hexdigit() || c == '.' || c == ':')) {
-            let tok = tok.trim_matches(|c| c == '.' || c == ':');
-            if let Ok(a) = tok.parse::<Ipv4Addr>() {
-                out.push((IpAddr::V4(a), live));
-            } else if tok.contains(':')
-                && let Ok(a) = tok.parse::<Ipv6Addr>()
-            {
-                out.push((IpAddr::V6(a), live));
+        for t in tokens(line) {
+            if let Tok::Addr(a, _) = t {
+                out.push((a, live));
             }
         }
     }
@@ -332,63 +399,48 @@ fn companions(a: IpAddr) -> Vec<(u8, IpAddr, IpAddr)> {
         .collect()
 }
 
-/// `s` with every address literal written in one canonical spelling, and
-/// (when `map` is given) NEW, its network and its broadcast address for
-/// any prefix put back as OLD's.
-fn canon(s: &str, map: Option<&[(IpAddr, IpAddr)]>) -> String {
+/// `s` with the non-literal spellings of each NEW (reverse names,
+/// regex-escaped) put back as OLD's.
+fn put_back(s: &str, pairs: &[(IpAddr, IpAddr)]) -> String {
     let mut s = s.to_string();
-    for (old, new) in map.unwrap_or(&[]) {
+    for (old, new) in pairs {
         for (o, n) in spellings(*old).iter().zip(spellings(*new)) {
             s = s.replace(&n, o);
             s = s.replace(&n.to_ascii_uppercase(), o);
         }
     }
-    let swap = |a: IpAddr| -> IpAddr {
-        for (old, new) in map.unwrap_or(&[]) {
-            if a == *new {
-                return *old;
-            }
-            for ((_, on, ob), (_, nn, nb)) in companions(*old).into_iter().zip(companions(*new)) {
-                if a == nn && on != nn {
-                    return on;
-                }
-                if a == nb && ob != nb {
-                    return ob;
-                }
-            }
-        }
-        a
-    };
-    let mut out = String::new();
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        let core = run.trim_matches(|c| c == '.' || c == ':');
-        let lead = &run[..run.find(core).unwrap_or(0)];
-        let parsed = core
-            .parse::<Ipv4Addr>()
-            .map(IpAddr::V4)
-            .ok()
-            .or_else(|| core.contains(':').then(|| core.parse::<Ipv6Addr>().ok()).flatten().map(IpAddr::V6));
-        match parsed {
-            Some(a) if !core.is_empty() => {
-                out.push_str(lead);
-                out.push_str(&swap(a).to_string());
-                out.push_str(&run[lead.len() + core.len()..]);
-            }
-            _ => out.push_str(run),
-        }
-        run.clear();
-    };
-    for c in s.chars() {
-        if c.is_ascii_hexdigit() || c == '.' || c == ':' {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
+    s
+}
+
+/// `s` with every address literal in one spelling, NEW written as OLD.
+fn canon(s: &str, pairs: &[(IpAddr, IpAddr)]) -> String {
+    let swap = |a: IpAddr| pairs.iter().find(|(_, n)| *n == a).map_or(a, |(o, _)| *o);
+    put_back(s, pairs)
+        .split_inclusive('\n')
+        .flat_map(|l| {
+            tokens(l)
+                .into_iter()
+                .map(|t| match t {
+                    Tok::Addr(a, _) => swap(a).to_string(),
+                    Tok::Text(t) => t.to_string(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Whether address `a` (in after) stands for `b` (in before): the same
+/// address, NEW for OLD, or NEW's network or broadcast address for a
+/// prefix where `b` is OLD's.
+fn stands_for(a: IpAddr, b: IpAddr, pairs: &[(IpAddr, IpAddr)]) -> bool {
+    a == b
+        || pairs.iter().any(|(old, new)| {
+            (a == *new && b == *old)
+                || companions(*old)
+                    .into_iter()
+                    .zip(companions(*new))
+                    .any(|((_, on, ob), (_, nn, nb))| (a == nn && b == on) || (a == nb && b == ob))
+        })
 }
 
 /// Whether `after` is `before` with only the documented edits (see the
@@ -399,11 +451,19 @@ fn address_only(
     after: &str,
     pairs: &[(IpAddr, IpAddr)],
 ) -> Result<(), String> {
-    let b = canon(before, None);
-    let a = canon(after, Some(pairs));
-    if a == b {
+    let back = put_back(after, pairs);
+    let tb: Vec<Tok> = before.split_inclusive('\n').flat_map(tokens).collect();
+    let ta: Vec<Tok> = back.split_inclusive('\n').flat_map(tokens).collect();
+    let same = tb.len() == ta.len()
+        && tb.iter().zip(&ta).all(|(x, y)| match (x, y) {
+            (Tok::Text(x), Tok::Text(y)) => x == y,
+            (Tok::Addr(b, _), Tok::Addr(a, _)) => stands_for(*a, *b, pairs),
+            _ => false,
+        });
+    if same {
         return Ok(());
     }
+    let (b, a) = (canon(before, &[]), canon(after, pairs));
     if surface == "zonefile" && serial_bump(&b, &a) {
         return Ok(());
     }
@@ -511,9 +571,11 @@ fn run_case(case: &Case) -> Failures {
     let root = tmp.path().join("root");
     std::fs::create_dir_all(&root).unwrap();
     write_root(&root, &case.files);
-    let text: String = case
-        .files
-        .iter()
+    // named.conf first: the address BIND listens on is the host's own.
+    let mut ordered: Vec<&(String, Vec<u8>)> = case.files.iter().collect();
+    ordered.sort_by_key(|(p, _)| !p.ends_with("/named.conf"));
+    let text: String = ordered
+        .into_iter()
         .map(|(_, d)| String::from_utf8_lossy(d).into_owned())
         .chain(
             case.ldif
@@ -638,6 +700,16 @@ fn run_case(case: &Case) -> Failures {
         }
         if let Some(f) = c["target"]["file"].as_str() {
             changed_files.insert(f.to_string());
+            let signed = case.files.iter().any(|(p, d)| {
+                p == f && String::from_utf8_lossy(d).lines().any(|l| {
+                    l.split_whitespace().any(|w| w == "RRSIG")
+                })
+            });
+            if signed {
+                fail.entry("signed-edit").or_insert(format!(
+                    "{f} is DNSSEC-signed (it holds RRSIG records), yet the plan edits it"
+                ));
+            }
         }
     }
     if changes.is_empty() || case.ldif.is_some() {
@@ -875,6 +947,11 @@ mod checks {
             ("a 192.168.2.1 b", "a 10.254.99.77 c", false),
             ("nets 192.168.0.0/16", "nets 192.168.0.0/16 10.254.99.77", true),
             ("nets 192.168.0.0/16", "nets 192.168.0.0/16 10.0.0.1", false),
+            ("broadcast 192.168.2.255", "broadcast 10.254.99.255", true),
+            ("broadcast 192.168.5.255", "broadcast 10.254.99.255", false),
+            ("v=spf1 ip4:192.168.2.1 -all", "v=spf1 ip4:10.254.99.77 -all", true),
+            ("ldap://192.168.2.1:389", "ldap://10.254.99.77:389", true),
+            ("ldap://192.168.2.1:389", "ldap://10.254.99.77:636", false),
         ] {
             assert_eq!(
                 address_only("hosts", before, after, &v4).is_ok(),
@@ -911,6 +988,24 @@ mod checks {
         assert_eq!(ps[0].1, "172.31.254.77".parse::<IpAddr>().unwrap());
         let t = "addresses: [fe80::1/64, \"2001:db8:1::5/64\"]\n";
         assert_eq!(pairs(t)[0].0, "2001:db8:1::5".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn tokens_cut_neighbours_and_reverse_names() {
+        let addrs = |s: &str| -> Vec<String> {
+            tokens(s)
+                .into_iter()
+                .filter_map(|t| match t {
+                    Tok::Addr(a, _) => Some(a.to_string()),
+                    Tok::Text(_) => None,
+                })
+                .collect()
+        };
+        assert_eq!(addrs("ip6:2001:db8::5 ip4:10.1.2.3"), ["2001:db8::5", "10.1.2.3"]);
+        assert_eq!(addrs("ldap://10.1.2.3:389/ [2001:db8::5]:25"), ["10.1.2.3", "2001:db8::5"]);
+        assert_eq!(addrs("zone \"32/28.77.22.172.in-addr.arpa\""), Vec::<String>::new());
+        assert_eq!(addrs("mac 00:11:22:33:44:55 oid 1.3.6.1.4.1"), Vec::<String>::new());
+        assert_eq!(addrs("host 10.1.2.3."), ["10.1.2.3"]);
     }
 
     #[test]
