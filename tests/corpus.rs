@@ -85,7 +85,10 @@ const SURFACES: &[(&str, Place)] = &[
     ),
     ("ifcfg", Place::Dir("/etc/sysconfig/network-scripts", "")),
     ("networkd", Place::Dir("/etc/systemd/network", "")),
-    ("localconfig", Place::Fixed("/opt/zimbra/conf/localconfig.xml")),
+    (
+        "localconfig",
+        Place::Fixed("/opt/zimbra/conf/localconfig.xml"),
+    ),
     ("zonefile", Place::Bind("/etc/bind")),
     ("ldif", Place::Ldif),
     ("iptables", Place::Later),
@@ -224,7 +227,7 @@ fn is_comment(line: &str) -> bool {
 
 /// A piece of text: an address literal or anything else.
 enum Tok<'a> {
-    Addr(IpAddr, &'a str),
+    Addr(IpAddr),
     Text(&'a str),
 }
 
@@ -283,7 +286,7 @@ fn tokens(line: &str) -> Vec<Tok<'_>> {
         match parsed {
             Some(a) if !reverse && !core.is_empty() => {
                 out.push(Tok::Text(&run[..lo]));
-                out.push(Tok::Addr(a, core));
+                out.push(Tok::Addr(a));
                 out.push(Tok::Text(&run[hi..]));
             }
             _ => out.push(Tok::Text(run)),
@@ -299,7 +302,7 @@ fn addresses(text: &str) -> Vec<(IpAddr, bool)> {
     for line in text.lines() {
         let live = !is_comment(line);
         for t in tokens(line) {
-            if let Tok::Addr(a, _) = t {
+            if let Tok::Addr(a) = t {
                 out.push((a, live));
             }
         }
@@ -421,7 +424,7 @@ fn canon(s: &str, pairs: &[(IpAddr, IpAddr)]) -> String {
             tokens(l)
                 .into_iter()
                 .map(|t| match t {
-                    Tok::Addr(a, _) => swap(a).to_string(),
+                    Tok::Addr(a) => swap(a).to_string(),
                     Tok::Text(t) => t.to_string(),
                 })
                 .collect::<Vec<_>>()
@@ -457,7 +460,7 @@ fn address_only(
     let same = tb.len() == ta.len()
         && tb.iter().zip(&ta).all(|(x, y)| match (x, y) {
             (Tok::Text(x), Tok::Text(y)) => x == y,
-            (Tok::Addr(b, _), Tok::Addr(a, _)) => stands_for(*a, *b, pairs),
+            (Tok::Addr(b), Tok::Addr(a)) => stands_for(*a, *b, pairs),
             _ => false,
         });
     if same {
@@ -470,7 +473,9 @@ fn address_only(
     if added_entry(&b, &a, pairs) {
         return Ok(());
     }
-    Err(format!("`{before}` → `{after}` is not only an address edit"))
+    Err(format!(
+        "`{before}` → `{after}` is not only an address edit"
+    ))
 }
 
 /// Exactly one whitespace-separated number differs, and it grew.
@@ -593,17 +598,17 @@ fn run_case(case: &Case) -> Failures {
         let names_line = case.files.iter().any(|(p, _)| {
             r.stderr
                 .match_indices(&format!("{p}:"))
-                .any(|(i, m)| {
-                    r.stderr[i + m.len()..]
-                        .starts_with(|c: char| c.is_ascii_digit())
-                })
+                .any(|(i, m)| r.stderr[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
         });
         if r.panicked() {
             fail.insert("panic", r.error());
         } else if r.code != Some(1) || !names_line || !r.stderr.contains("help:") {
             fail.insert(
                 "invalid",
-                format!("wanted exit 1 naming FILE:LINE with help:, got {}", r.error()),
+                format!(
+                    "wanted exit 1 naming FILE:LINE with help:, got {}",
+                    r.error()
+                ),
             );
         }
         return fail;
@@ -651,7 +656,10 @@ fn run_case(case: &Case) -> Failures {
         if live && !found.contains(p) {
             fail.insert(
                 "missed",
-                format!("{p} holds {} on a non-comment line; scan found nothing there", olds.join(", ")),
+                format!(
+                    "{p} holds {} on a non-comment line; scan found nothing there",
+                    olds.join(", ")
+                ),
             );
         }
     }
@@ -701,9 +709,10 @@ fn run_case(case: &Case) -> Failures {
         if let Some(f) = c["target"]["file"].as_str() {
             changed_files.insert(f.to_string());
             let signed = case.files.iter().any(|(p, d)| {
-                p == f && String::from_utf8_lossy(d).lines().any(|l| {
-                    l.split_whitespace().any(|w| w == "RRSIG")
-                })
+                p == f
+                    && String::from_utf8_lossy(d)
+                        .lines()
+                        .any(|l| l.split_whitespace().any(|w| w == "RRSIG"))
             });
             if signed {
                 fail.entry("signed-edit").or_insert(format!(
@@ -795,7 +804,12 @@ fn unlisted_files() -> Vec<String> {
     for f in ["SOURCES.toml", "SOURCES.local.toml"] {
         let text = std::fs::read_to_string(corpus_dir().join(f)).unwrap();
         let doc: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{f}: {e}"));
-        for e in doc.get("file").and_then(|v| v.as_array()).into_iter().flatten() {
+        for e in doc
+            .get("file")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
             listed.push(e["path"].as_str().unwrap().to_string());
         }
     }
@@ -901,7 +915,10 @@ fn corpus() {
             row[3],
             skipped
         );
-        for (t, v) in total.iter_mut().zip([row[0] + skipped, row[1], row[2], row[3], skipped]) {
+        for (t, v) in total
+            .iter_mut()
+            .zip([row[0] + skipped, row[1], row[2], row[3], skipped])
+        {
             *t += v;
         }
     }
@@ -942,14 +959,26 @@ mod checks {
             ("x=192.168.2.1/24", "x=10.254.99.77/24", true),
             ("x=192.168.2.1/24", "x=10.254.99.77/16", false),
             ("gw 192.168.2.10", "gw 10.254.99.770", false),
-            ("1.2.168.192.in-addr.arpa.", "77.99.254.10.in-addr.arpa.", true),
+            (
+                "1.2.168.192.in-addr.arpa.",
+                "77.99.254.10.in-addr.arpa.",
+                true,
+            ),
             ("^192\\.168\\.2\\.1$", "^10\\.254\\.99\\.77$", true),
             ("a 192.168.2.1 b", "a 10.254.99.77 c", false),
-            ("nets 192.168.0.0/16", "nets 192.168.0.0/16 10.254.99.77", true),
+            (
+                "nets 192.168.0.0/16",
+                "nets 192.168.0.0/16 10.254.99.77",
+                true,
+            ),
             ("nets 192.168.0.0/16", "nets 192.168.0.0/16 10.0.0.1", false),
             ("broadcast 192.168.2.255", "broadcast 10.254.99.255", true),
             ("broadcast 192.168.5.255", "broadcast 10.254.99.255", false),
-            ("v=spf1 ip4:192.168.2.1 -all", "v=spf1 ip4:10.254.99.77 -all", true),
+            (
+                "v=spf1 ip4:192.168.2.1 -all",
+                "v=spf1 ip4:10.254.99.77 -all",
+                true,
+            ),
             ("ldap://192.168.2.1:389", "ldap://10.254.99.77:389", true),
             ("ldap://192.168.2.1:389", "ldap://10.254.99.77:636", false),
         ] {
@@ -975,9 +1004,18 @@ mod checks {
 
     #[test]
     fn serial_bump_is_one_number_going_up() {
-        assert!(serial_bump("@ SOA a. b. 2024010100 1 2 3 4", "@ SOA a. b. 2024010101 1 2 3 4"));
-        assert!(!serial_bump("@ SOA a. b. 2024010100 1 2 3 4", "@ SOA a. b. 2024010099 1 2 3 4"));
-        assert!(!serial_bump("@ SOA a. b. 1 1 2 3 4", "@ SOA a. b. 2 2 2 3 4"));
+        assert!(serial_bump(
+            "@ SOA a. b. 2024010100 1 2 3 4",
+            "@ SOA a. b. 2024010101 1 2 3 4"
+        ));
+        assert!(!serial_bump(
+            "@ SOA a. b. 2024010100 1 2 3 4",
+            "@ SOA a. b. 2024010099 1 2 3 4"
+        ));
+        assert!(!serial_bump(
+            "@ SOA a. b. 1 1 2 3 4",
+            "@ SOA a. b. 2 2 2 3 4"
+        ));
     }
 
     #[test]
@@ -996,21 +1034,38 @@ mod checks {
             tokens(s)
                 .into_iter()
                 .filter_map(|t| match t {
-                    Tok::Addr(a, _) => Some(a.to_string()),
+                    Tok::Addr(a) => Some(a.to_string()),
                     Tok::Text(_) => None,
                 })
                 .collect()
         };
-        assert_eq!(addrs("ip6:2001:db8::5 ip4:10.1.2.3"), ["2001:db8::5", "10.1.2.3"]);
-        assert_eq!(addrs("ldap://10.1.2.3:389/ [2001:db8::5]:25"), ["10.1.2.3", "2001:db8::5"]);
-        assert_eq!(addrs("zone \"32/28.77.22.172.in-addr.arpa\""), Vec::<String>::new());
-        assert_eq!(addrs("mac 00:11:22:33:44:55 oid 1.3.6.1.4.1"), Vec::<String>::new());
+        assert_eq!(
+            addrs("ip6:2001:db8::5 ip4:10.1.2.3"),
+            ["2001:db8::5", "10.1.2.3"]
+        );
+        assert_eq!(
+            addrs("ldap://10.1.2.3:389/ [2001:db8::5]:25"),
+            ["10.1.2.3", "2001:db8::5"]
+        );
+        assert_eq!(
+            addrs("zone \"32/28.77.22.172.in-addr.arpa\""),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            addrs("mac 00:11:22:33:44:55 oid 1.3.6.1.4.1"),
+            Vec::<String>::new()
+        );
         assert_eq!(addrs("host 10.1.2.3."), ["10.1.2.3"]);
     }
 
     #[test]
     fn comment_lines() {
-        for (l, c) in [("# x", true), ("  ; x", true), ("// x", true), ("x # y", false)] {
+        for (l, c) in [
+            ("# x", true),
+            ("  ; x", true),
+            ("// x", true),
+            ("x # y", false),
+        ] {
             assert_eq!(is_comment(l), c, "{l}");
         }
     }
