@@ -547,7 +547,7 @@ fn zmreip(args: &[String]) -> Run {
 }
 
 fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(std::string::ToString::to_string).collect()
+    list.iter().map(ToString::to_string).collect()
 }
 
 // -------------------------------------------------------------- checking
