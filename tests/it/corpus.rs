@@ -40,8 +40,6 @@
 //! shrinks. `ZMREIP_CORPUS=substring` runs the matching cases only (then
 //! the list is checked for those cases only).
 
-// The test prints its summary table (see .config/nextest.toml).
-#![allow(clippy::print_stdout)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

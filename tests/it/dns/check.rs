@@ -4,8 +4,8 @@
 
 use serde::Deserialize;
 
-use crate::servers::{self, Server, Zone};
-use crate::zmreip;
+use crate::support::dns::{self as servers, Server, Zone};
+use super::zmreip;
 
 const EXAMPLE: &str = r#"$TTL 300
 @       IN SOA ns1.example.test. hostmaster.example.test. 2024010101 3600 600 86400 300

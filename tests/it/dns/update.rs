@@ -12,8 +12,8 @@ use zmreip::policy::Rewriter;
 use zmreip::spec::{Pair, PrefixSource};
 use zmreip::surface::Mode;
 
-use crate::servers::{self, Key, Server, Zone};
-use crate::zmreip;
+use crate::support::dns::{self as servers, Key, Server, Zone};
+use super::zmreip;
 
 const DYN: &str = r#"$TTL 300
 @       IN SOA ns1.dyn.test. hostmaster.dyn.test. 1 3600 600 86400 300

@@ -4,18 +4,14 @@
 //! values, concurrent edits survive, drift is refused, and failures are
 //! clear without ever showing the bind password.
 
-// Tests say what they skipped and benchmarks print their figures.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
 
-#[path = "support/slapd.rs"]
-mod slapd;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use slapd::{ADMIN_DN, Options, Slapd};
+use crate::support::slapd::{self, ADMIN_DN, Options, Slapd};
 use zmreip::directory::ldap::{LdapWriter, Overrides, Settings, rollback_edits};
 use zmreip::directory::ldif::LdifDirectory;
 use zmreip::directory::{Directory, DirectoryWriter, Entry, ValueEdit};

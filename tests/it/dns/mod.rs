@@ -5,17 +5,10 @@
 //! Every query goes to a server the test started on 127.0.0.1 at a free
 //! port; `--resolver` is always given.
 
-// Tests say what they skipped and benchmarks print their figures.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
 
-#[path = "lab/dns_servers.rs"]
-mod servers;
-
-mod dns {
-    pub mod check;
-    pub mod update;
-    pub mod zonefile;
-}
+mod check;
+mod update;
+mod zonefile;
 
 use std::process::Command;
 

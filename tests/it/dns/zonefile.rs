@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use zmreip::dns::{Answer, RecordType, Resolver};
 
-use crate::servers;
-use crate::zmreip;
+use crate::support::dns as servers;
+use super::zmreip;
 
 const NAMED_CONF: &str = r#"// as on Debian, but in one file
 options {

@@ -4,19 +4,13 @@
 //! step rolls back to the original records and files, and resumes to the
 //! state of a clean apply.
 
-// Tests say what they skipped and benchmarks print their figures.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
 
-#[path = "lab/dns_servers.rs"]
-mod servers;
-
-mod apply_common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use apply_common::*;
-use servers::{Key, Server, Zone};
+use crate::support::dns::{self as servers, Key, Server, Zone};
+use crate::support::lab::*;
 use zmreip::dns::{RecordType, Resolver};
 
 const ZONE: &str = r#"$TTL 300

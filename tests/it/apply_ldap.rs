@@ -4,19 +4,13 @@
 //! one step; a crash after any step rolls back to the original directory
 //! and files, and resumes to the state of a clean apply.
 
-// Tests say what they skipped and benchmarks print their figures.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
 
-#[path = "support/slapd.rs"]
-mod slapd;
-
-mod apply_common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use apply_common::*;
-use slapd::{ADMIN_DN, Options, Slapd};
+use crate::support::lab::*;
+use crate::support::slapd::{self, ADMIN_DN, Options, Slapd};
 use zmreip::directory::Directory;
 use zmreip::directory::ldif::LdifDirectory;
 

@@ -2,12 +2,8 @@
 //! host, through the real binary: crash at every step, drift, saved-plan
 //! validation, idempotence, service order and failures.
 
-// Tests say what they skipped and benchmarks print their figures.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
 
-mod apply_common;
-
-use apply_common::*;
+use crate::support::lab::*;
 
 use zmreip::apply::crash::{
     AFTER_STEP as CRASH_AFTER, AFTER_UNDO as CRASH_AFTER_UNDO, BEFORE_DONE as CRASH_BEFORE_DONE,

@@ -8,16 +8,13 @@
 //! disappears with the shell) and need root; without it they say so and
 //! pass without checking.
 
-// Tests say what they skipped and benchmarks print their figures.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
 
-mod apply_common;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 
-use apply_common::*;
+use crate::support::lab::*;
 
 /// Whether `unshare -m` works here (root, and the tool present).
 fn can_unshare() -> bool {

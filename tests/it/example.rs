@@ -7,8 +7,6 @@
 //! other test states one behaviour on its own, so a wrong golden file cannot
 //! hide a mishandled trap.
 
-// Tests say what they skipped and benchmarks print their figures.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
