@@ -7,7 +7,6 @@
 //! (one value each side). Prints `apply_seconds=<s>` for the whole
 //! [`DirectoryWriter::apply`], precondition reads included.
 
-
 use std::time::Instant;
 
 use zmreip::directory::ldap::{LdapWriter, Overrides, Settings};

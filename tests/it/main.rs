@@ -23,6 +23,7 @@ mod apply;
 mod apply_dns;
 mod apply_fs;
 mod apply_ldap;
+mod cli;
 mod corpus;
 mod dns;
 mod example;

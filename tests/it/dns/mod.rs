@@ -5,16 +5,15 @@
 //! Every query goes to a server the test started on 127.0.0.1 at a free
 //! port; `--resolver` is always given.
 
-
 mod check;
 mod update;
 mod zonefile;
 
-use std::process::Command;
+use crate::support::Zmreip;
 
-/// The zmreip binary with a clean environment for comparing output.
-pub fn zmreip() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_zmreip"));
-    c.env("RUST_BACKTRACE", "0").env("NO_COLOR", "1");
-    c
+/// Runs zmreip: its exit status (-1 when a signal ended it), stdout and
+/// stderr.
+fn run(z: Zmreip) -> (i32, String, String) {
+    let o = z.run();
+    (o.code.unwrap_or(-1), o.stdout, o.stderr)
 }
