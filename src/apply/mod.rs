@@ -32,13 +32,17 @@ use crate::services::{self, Cmd, Controller};
 use crate::services::{Action, Service};
 
 pub mod crash;
+pub mod drift;
 pub mod fsops;
 pub mod journal;
+pub mod ldif;
 pub mod run;
+pub mod step;
 pub mod steps;
 
+pub use drift::Problem;
 pub use journal::State;
-pub use steps::{Problem, Step};
+pub use step::Step;
 
 /// How to apply.
 #[derive(Debug, Clone, Default)]
@@ -163,7 +167,7 @@ pub fn load_plan(path: &Path) -> Result<Plan> {
 pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
     let host = Host::open(&opts.root, opts.zimbra_home.as_deref())?;
     let live = live_directory(&plan, &host, opts)?;
-    let server = live.as_ref().map(|s| steps::LiveServer {
+    let server = live.as_ref().map(|s| step::LiveServer {
         urls: s.write_urls.clone(),
         bind_dn: s.bind_dn.clone(),
         password_file: opts
@@ -178,11 +182,11 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         server.as_ref(),
         opts.dns_config.as_deref(),
     )?;
-    let mut problems = steps::check(&steps, &opts.root);
+    let mut problems = drift::check(&steps, &opts.root);
     let mut directory_prior = None;
     if let Some(settings) = &live {
         let mut writer = LdapWriter::open(settings)?;
-        let (prior, drift) = steps::check_live(&mut writer, &steps, &std::env::temp_dir())?;
+        let (prior, drift) = drift::check_live(&mut writer, &steps, &std::env::temp_dir())?;
         problems.extend(drift);
         directory_prior = Some(prior);
     }
@@ -190,7 +194,7 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         && let Some(path) = &opts.dns_config
     {
         let cfg = crate::dns::update::UpdateConfig::load(path)?;
-        problems.extend(steps::check_dns(&cfg, &steps)?);
+        problems.extend(drift::check_dns(&cfg, &steps)?);
     }
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
