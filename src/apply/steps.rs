@@ -24,17 +24,8 @@ pub fn write_steps(
     live: Option<&LiveServer>,
     dns_config: Option<&Path>,
 ) -> Result<Vec<Step>> {
-    let invalid = |msg: String| {
-        Error::other(
-            msg,
-            "the plan is not one zmreip wrote; make a new one with `zmreip plan --out FILE`",
-        )
-    };
-    let mut steps: Vec<Step> = Vec::new();
-    let mut attrs: Vec<AttrEdit> = Vec::new();
-    let mut attr_ids: Vec<String> = Vec::new();
+    let mut gathered = Gathered::default();
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    let mut dns: Vec<Change> = Vec::new();
     for c in &plan.changes {
         if !seen.insert(c.target.to_string().to_ascii_lowercase()) {
             return Err(invalid(format!(
@@ -43,114 +34,163 @@ pub fn write_steps(
             )));
         }
         match &c.target {
-            Target::Line { file, line } => {
-                let (Value::One(before), Value::One(after)) = (&c.before, &c.after) else {
-                    return Err(invalid(format!(
-                        "change {} on {file}:{line} must have one line before and after",
-                        c.id
-                    )));
-                };
-                // `before` is one line; only a surface that appends lines
-                // may have several in `after`: set_lines writes it verbatim
-                // in place of that line, and later edits address original
-                // line numbers.
-                let appends = c.surface.appends_lines();
-                if *line == 0 || before.contains('\n') || (after.contains('\n') && !appends) {
-                    return Err(invalid(format!(
-                        "change {} on {file}:{line} is not one line",
-                        c.id
-                    )));
-                }
-                let edit = LineEdit {
-                    line: *line,
-                    before: before.clone(),
-                    after: after.clone(),
-                };
-                match find_step(&mut steps, file) {
-                    Some(Step::Lines { changes, edits, .. }) => {
-                        changes.push(c.id.clone());
-                        edits.push(edit);
-                    }
-                    Some(_) => return Err(mixed(file)),
-                    None => steps.push(Step::Lines {
-                        file: FileRef::Host(file.clone()),
-                        changes: vec![c.id.clone()],
-                        edits: vec![edit],
-                    }),
-                }
-            }
-            Target::LocalconfigKey { file, key } => {
-                let (Value::One(before), Value::One(after)) = (&c.before, &c.after) else {
-                    return Err(invalid(format!(
-                        "change {} of key {key} must have one value before and after",
-                        c.id
-                    )));
-                };
-                let edit = KeyEdit {
-                    key: key.clone(),
-                    before: before.clone(),
-                    after: after.clone(),
-                };
-                match find_step(&mut steps, file) {
-                    Some(Step::Localconfig { changes, edits, .. }) => {
-                        changes.push(c.id.clone());
-                        edits.push(edit);
-                    }
-                    Some(_) => return Err(mixed(file)),
-                    None => steps.push(Step::Localconfig {
-                        file: FileRef::Host(file.clone()),
-                        changes: vec![c.id.clone()],
-                        edits: vec![edit],
-                    }),
-                }
-            }
-            Target::Dns { .. } => dns.push(c.clone()),
-            Target::Ldap { dn, attribute } => {
-                attrs.push(AttrEdit {
-                    dn: dn.clone(),
-                    attribute: attribute.clone(),
-                    before: values(&c.before),
-                    after: values(&c.after),
-                });
-                attr_ids.push(c.id.clone());
-            }
+            Target::Line { file, line } => gathered.line(c, file, *line)?,
+            Target::LocalconfigKey { file, key } => gathered.key(c, file, key)?,
+            Target::Ldap { dn, attribute } => gathered.attribute(c, dn, attribute),
+            Target::Dns { .. } => gathered.dns.push(c.clone()),
         }
     }
-    let dns_steps = dns_steps(dns, dns_config)?;
-    if !attrs.is_empty()
-        && ldif.is_none()
+    let dns = dns_steps(gathered.dns, dns_config)?;
+    let mut steps = gathered.files;
+    steps.extend(directory_steps(
+        gathered.attrs,
+        gathered.attr_ids,
+        ldif,
+        live,
+    )?);
+    steps.extend(dns);
+    Ok(steps)
+}
+
+/// A plan that cannot be carried out as it says.
+fn invalid(msg: String) -> Error {
+    Error::other(
+        msg,
+        "the plan is not one zmreip wrote; make a new one with `zmreip plan --out FILE`",
+    )
+}
+
+/// The changes of a plan sorted into what becomes steps.
+#[derive(Default)]
+struct Gathered {
+    /// One step per file, in the order of its first change.
+    files: Vec<Step>,
+    /// Directory attributes and their change ids.
+    attrs: Vec<AttrEdit>,
+    attr_ids: Vec<String>,
+    /// RRsets held elsewhere.
+    dns: Vec<Change>,
+}
+
+impl Gathered {
+    /// A change of line `line` of `file`.
+    fn line(&mut self, c: &Change, file: &str, line: usize) -> Result<()> {
+        let (Value::One(before), Value::One(after)) = (&c.before, &c.after) else {
+            return Err(invalid(format!(
+                "change {} on {file}:{line} must have one line before and after",
+                c.id
+            )));
+        };
+        // `before` is one line; only a surface that appends lines may have
+        // several in `after`: set_lines writes it verbatim in place of
+        // that line, and later edits address original line numbers.
+        let appends = c.surface.appends_lines();
+        if line == 0 || before.contains('\n') || (after.contains('\n') && !appends) {
+            return Err(invalid(format!(
+                "change {} on {file}:{line} is not one line",
+                c.id
+            )));
+        }
+        let edit = LineEdit {
+            line,
+            before: before.clone(),
+            after: after.clone(),
+        };
+        match find_step(&mut self.files, file) {
+            Some(Step::Lines { changes, edits, .. }) => {
+                changes.push(c.id.clone());
+                edits.push(edit);
+            }
+            Some(_) => return Err(mixed(file)),
+            None => self.files.push(Step::Lines {
+                file: FileRef::Host(file.to_string()),
+                changes: vec![c.id.clone()],
+                edits: vec![edit],
+            }),
+        }
+        Ok(())
+    }
+
+    /// A change of localconfig key `key` of `file`.
+    fn key(&mut self, c: &Change, file: &str, key: &str) -> Result<()> {
+        let (Value::One(before), Value::One(after)) = (&c.before, &c.after) else {
+            return Err(invalid(format!(
+                "change {} of key {key} must have one value before and after",
+                c.id
+            )));
+        };
+        let edit = KeyEdit {
+            key: key.to_string(),
+            before: before.clone(),
+            after: after.clone(),
+        };
+        match find_step(&mut self.files, file) {
+            Some(Step::Localconfig { changes, edits, .. }) => {
+                changes.push(c.id.clone());
+                edits.push(edit);
+            }
+            Some(_) => return Err(mixed(file)),
+            None => self.files.push(Step::Localconfig {
+                file: FileRef::Host(file.to_string()),
+                changes: vec![c.id.clone()],
+                edits: vec![edit],
+            }),
+        }
+        Ok(())
+    }
+
+    /// A change of a directory attribute.
+    fn attribute(&mut self, c: &Change, dn: &str, attribute: &str) {
+        self.attrs.push(AttrEdit {
+            dn: dn.to_string(),
+            attribute: attribute.to_string(),
+            before: values(&c.before),
+            after: values(&c.after),
+        });
+        self.attr_ids.push(c.id.clone());
+    }
+}
+
+/// The directory's steps: one per attribute of the `live` directory, or
+/// the `ldif` export as one file step when it is given.
+fn directory_steps(
+    attrs: Vec<AttrEdit>,
+    ids: Vec<String>,
+    ldif: Option<&Path>,
+    live: Option<&LiveServer>,
+) -> Result<Vec<Step>> {
+    if attrs.is_empty() {
+        return Ok(Vec::new());
+    }
+    if ldif.is_none()
         && let Some(server) = live
     {
-        for (edit, change) in attrs.into_iter().zip(attr_ids) {
-            steps.push(Step::Directory {
+        return Ok(attrs
+            .into_iter()
+            .zip(ids)
+            .map(|(edit, change)| Step::Directory {
                 server: server.clone(),
                 change,
                 edit,
-            });
-        }
-        steps.extend(dns_steps);
-        return Ok(steps);
+            })
+            .collect());
     }
-    if !attrs.is_empty() {
-        let Some(path) = ldif else {
-            return Err(Error::usage(
-                format!(
-                    "the plan changes {} directory attribute(s) ({}) and no directory to write was given",
-                    attrs.len(),
-                    attr_ids.join(", ")
-                ),
-                "pass --ldif FILE with the LDIF export the plan was made from, or reach the live directory (localconfig's ldap_url, or --ldap-url)",
-            ));
-        };
-        let abs = std::path::absolute(path).map_err(|e| Error::io("read", path, e))?;
-        steps.push(Step::Ldif {
-            file: FileRef::Local(abs),
-            changes: attr_ids,
-            edits: attrs,
-        });
-    }
-    steps.extend(dns_steps);
-    Ok(steps)
+    let Some(path) = ldif else {
+        return Err(Error::usage(
+            format!(
+                "the plan changes {} directory attribute(s) ({}) and no directory to write was given",
+                attrs.len(),
+                ids.join(", ")
+            ),
+            "pass --ldif FILE with the LDIF export the plan was made from, or reach the live directory (localconfig's ldap_url, or --ldap-url)",
+        ));
+    };
+    let abs = std::path::absolute(path).map_err(|e| Error::io("read", path, e))?;
+    Ok(vec![Step::Ldif {
+        file: FileRef::Local(abs),
+        changes: ids,
+        edits: attrs,
+    }])
 }
 
 /// One step per DNS change; they need the `--dns-config` that holds the
