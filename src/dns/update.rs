@@ -64,6 +64,7 @@ use crate::error::{Error, Result};
 use crate::model::{Change, Finding, Report, Target, Value};
 use crate::notice::{Code, Notice};
 use crate::policy::Rewriter;
+use crate::spec::Pair;
 use crate::surface::Mode;
 use crate::surface::Surface;
 
@@ -284,11 +285,19 @@ pub fn plan(
     let matcher = Matcher::new(&olds);
     let mut report = Report::default();
     for z in &cfg.zones {
-        let res = Resolver::new(z.server, z.timeout)?;
+        let zp = ZonePlan {
+            cfg,
+            z,
+            res: Resolver::new(z.server, z.timeout)?,
+            rw,
+            matcher: &matcher,
+            hostname,
+            mode,
+        };
         if is_reverse(&z.name) {
-            plan_reverse(cfg, z, &res, rw, &matcher, hostname, mode, &mut report)?;
+            zp.reverse(&mut report)?;
         } else {
-            plan_forward(z, &res, rw, &matcher, hostname, mode, &mut report)?;
+            zp.forward(&mut report)?;
         }
     }
     Ok(report)
@@ -399,73 +408,102 @@ fn push_change(report: &mut Report, z: &ZoneConfig, mode: Mode, p: Planned) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn plan_forward(
-    z: &ZoneConfig,
-    res: &Resolver,
-    rw: &Rewriter,
-    matcher: &Matcher,
-    hostname: Option<&str>,
+/// One zone being planned: its configuration and server, the move, and
+/// what the plan is for.
+struct ZonePlan<'a> {
+    cfg: &'a UpdateConfig,
+    z: &'a ZoneConfig,
+    res: Resolver,
+    rw: &'a Rewriter,
+    matcher: &'a Matcher,
+    hostname: Option<&'a str>,
     mode: Mode,
-    report: &mut Report,
-) -> Result<()> {
-    let mut names = vec![z.name.clone()];
-    if let Some(h) = hostname.map(fqdn)
-        && in_zone(&h, &z.name)
-    {
-        names.push(h);
+}
+
+impl ZonePlan<'_> {
+    /// The RRset `name`/`rtype` the zone's server holds now.
+    fn rrset(&self, name: &str, rtype: RecordType) -> Result<Vec<Rr>> {
+        rrset(self.z, &self.res, name, rtype)
     }
-    names.extend(z.names.iter().cloned());
-    names.dedup();
-    let mut seen = std::collections::HashSet::new();
-    for name in names {
-        if !seen.insert(name.clone()) {
-            continue;
+
+    fn push(&self, report: &mut Report, p: Planned) {
+        push_change(report, self.z, self.mode, p);
+    }
+
+    /// A forward zone: the apex, the server's host name (when it is in
+    /// the zone) and the configured names, for A, AAAA and SPF TXT.
+    fn forward(&self, report: &mut Report) -> Result<()> {
+        let z = self.z;
+        let mut names = vec![z.name.clone()];
+        if let Some(h) = self.hostname.map(fqdn)
+            && in_zone(&h, &z.name)
+        {
+            names.push(h);
         }
-        for rtype in [RecordType::A, RecordType::AAAA] {
-            let before = rrset(z, res, &name, rtype)?;
-            let mut after: Vec<Rr> = Vec::new();
-            let mut reasons = Vec::new();
-            for r in &before {
-                let target = target_of(z, &name, &rtype.to_string());
-                report
-                    .findings
-                    .extend(findings(matcher, &target, &r.data.to_string()));
-                let moved = r
-                    .data
-                    .addr()
-                    .and_then(|a| rw.pair_for(a))
-                    .map(|p| (p.old, p.new));
-                let data = match moved {
-                    Some((old, new)) => {
-                        reasons.push(format!("{rtype} record of {name}: {old} becomes {new}"));
-                        match new {
-                            std::net::IpAddr::V4(a) => Rdata::A(a),
-                            std::net::IpAddr::V6(a) => Rdata::Aaaa(a),
-                        }
-                    }
-                    None => r.data.clone(),
-                };
-                let rr = Rr { data, ..r.clone() };
-                if !after.contains(&rr) {
-                    after.push(rr);
-                }
+        names.extend(z.names.iter().cloned());
+        names.dedup();
+        let mut seen = std::collections::HashSet::new();
+        for name in names {
+            if !seen.insert(name.clone()) {
+                continue;
             }
-            push_change(
-                report,
-                z,
-                mode,
-                Planned {
-                    name: &name,
-                    rtype: &rtype.to_string(),
-                    before: &before,
-                    after,
-                    reason: reasons.join("; "),
-                },
-            );
+            for rtype in [RecordType::A, RecordType::AAAA] {
+                self.addresses(&name, rtype, report)?;
+            }
+            self.txt(&name, report)?;
         }
-        let before = rrset(z, res, &name, RecordType::TXT)?;
-        let target = target_of(z, &name, "TXT");
+        Ok(())
+    }
+
+    /// The A or AAAA RRset of `name`: old addresses become new ones.
+    fn addresses(&self, name: &str, rtype: RecordType, report: &mut Report) -> Result<()> {
+        let before = self.rrset(name, rtype)?;
+        let target = target_of(self.z, name, &rtype.to_string());
+        let mut after: Vec<Rr> = Vec::new();
+        let mut reasons = Vec::new();
+        for r in &before {
+            report
+                .findings
+                .extend(findings(self.matcher, &target, &r.data.to_string()));
+            let moved = r
+                .data
+                .addr()
+                .and_then(|a| self.rw.pair_for(a))
+                .map(|p| (p.old, p.new));
+            let data = match moved {
+                Some((old, new)) => {
+                    reasons.push(format!("{rtype} record of {name}: {old} becomes {new}"));
+                    match new {
+                        std::net::IpAddr::V4(a) => Rdata::A(a),
+                        std::net::IpAddr::V6(a) => Rdata::Aaaa(a),
+                    }
+                }
+                None => r.data.clone(),
+            };
+            let rr = Rr { data, ..r.clone() };
+            if !after.contains(&rr) {
+                after.push(rr);
+            }
+        }
+        self.push(
+            report,
+            Planned {
+                name,
+                rtype: &rtype.to_string(),
+                before: &before,
+                after,
+                reason: reasons.join("; "),
+            },
+        );
+        Ok(())
+    }
+
+    /// The TXT RRset of `name`: SPF mechanisms naming an old address move
+    /// as in zone files ([`spf::plan_edits`]).
+    fn txt(&self, name: &str, report: &mut Report) -> Result<()> {
+        let before = self.rrset(name, RecordType::TXT)?;
+        let target = target_of(self.z, name, "TXT");
+        let place = format!("{name} TXT on {}", self.z.server);
         let mut after = Vec::new();
         let mut reasons = Vec::new();
         for r in &before {
@@ -474,17 +512,16 @@ fn plan_forward(
                 continue;
             };
             let text = r.data.txt_joined().unwrap_or_default();
-            let place = format!("{name} TXT on {}", z.server);
             let spf = spf::plan_edits(
                 &text,
                 &spf::Place {
-                    owner: &name,
+                    owner: name,
                     shown: &place,
                     target: &target,
                     surface: Surface::Dns,
                 },
-                matcher,
-                Some(rw),
+                self.matcher,
+                Some(self.rw),
             );
             report.findings.extend(spf.findings);
             report.warnings.extend(spf.warnings);
@@ -510,78 +547,86 @@ fn plan_forward(
                 ..r.clone()
             });
         }
-        push_change(
+        self.push(
             report,
-            z,
-            mode,
             Planned {
-                name: &name,
+                name,
                 rtype: "TXT",
                 before: &before,
                 after,
                 reason: reasons.join("; "),
             },
         );
+        Ok(())
     }
-    Ok(())
-}
 
-#[allow(clippy::too_many_arguments)]
-fn plan_reverse(
-    cfg: &UpdateConfig,
-    z: &ZoneConfig,
-    res: &Resolver,
-    rw: &Rewriter,
-    matcher: &Matcher,
-    hostname: Option<&str>,
-    mode: Mode,
-    report: &mut Report,
-) -> Result<()> {
-    for p in rw.pairs() {
+    /// A reverse zone: the PTR of each old address it holds moves to the
+    /// new reverse name (a deletion here, a creation where that name's
+    /// zone is configured), else the plan warns and leaves it.
+    fn reverse(&self, report: &mut Report) -> Result<()> {
+        for p in self.rw.pairs() {
+            let old_ptrs = self.old_ptr(p, report)?;
+            self.new_ptr(p, &old_ptrs, report)?;
+        }
+        Ok(())
+    }
+
+    /// The PTR of the old address, when this zone holds it: deleted when
+    /// the new reverse name's zone is configured (or its TTL lowered).
+    fn old_ptr(&self, p: &Pair, report: &mut Report) -> Result<Vec<Rr>> {
+        let (z, mode) = (self.z, self.mode);
         let old_name = format!("{}.", reverse_name(p.old));
         let new_name = format!("{}.", reverse_name(p.new));
-        let dest = cfg.zone_for(&new_name);
-        let src = cfg.zone_for(&old_name);
-        // The PTR of the old address, in this zone.
-        let old_ptrs = if src.is_some_and(|s| s.name == z.name) {
-            let before = rrset(z, res, &old_name, RecordType::PTR)?;
-            let target = target_of(z, &old_name, "PTR");
-            report
-                .findings
-                .extend(findings(matcher, &target, &old_name));
-            if !before.is_empty() {
-                match (mode, dest) {
-                    (Mode::LowerTtl(_), _) | (Mode::Move, Some(_)) => push_change(
-                        report,
-                        z,
-                        mode,
-                        Planned {
-                            name: &old_name,
-                            rtype: "PTR",
-                            before: &before,
-                            after: Vec::new(),
-                            reason: format!("PTR of {} moves to {new_name}", p.old),
-                        },
-                    ),
-                    (Mode::Move, None) => report.warnings.push(Notice::new(
-                        Code::DnsPtrNotServed,
-                        format!(
-                            "the reverse zone of {} is not in --dns-config: ask its provider for PTR {new_name} → {}; the old PTR {old_name} stays",
-                            p.new,
-                            before.iter().map(|r| r.data.to_string()).collect::<Vec<_>>().join(", ")
-                        ),
-                    )),
-                }
-            }
-            before
-        } else {
-            Vec::new()
-        };
-        // The PTR of the new address, when this zone holds it.
-        if mode != Mode::Move || dest.is_none_or(|d| d.name != z.name) {
-            continue;
+        if self
+            .cfg
+            .zone_for(&old_name)
+            .is_none_or(|s| s.name != z.name)
+        {
+            return Ok(Vec::new());
         }
-        let targets: Vec<(String, u32)> = match src {
+        let before = self.rrset(&old_name, RecordType::PTR)?;
+        let target = target_of(z, &old_name, "PTR");
+        report
+            .findings
+            .extend(findings(self.matcher, &target, &old_name));
+        if before.is_empty() {
+            return Ok(before);
+        }
+        match (mode, self.cfg.zone_for(&new_name)) {
+            (Mode::LowerTtl(_), _) | (Mode::Move, Some(_)) => self.push(
+                report,
+                Planned {
+                    name: &old_name,
+                    rtype: "PTR",
+                    before: &before,
+                    after: Vec::new(),
+                    reason: format!("PTR of {} moves to {new_name}", p.old),
+                },
+            ),
+            (Mode::Move, None) => report.warnings.push(Notice::new(
+                Code::DnsPtrNotServed,
+                format!(
+                    "the reverse zone of {} is not in --dns-config: ask its provider for PTR {new_name} → {}; the old PTR {old_name} stays",
+                    p.new,
+                    before.iter().map(|r| r.data.to_string()).collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        }
+        Ok(before)
+    }
+
+    /// The PTR of the new address, when this zone holds its name: it
+    /// names what the old PTR named (read from the old address's zone,
+    /// or `old_ptrs` when that is this one), else the server's host name.
+    fn new_ptr(&self, p: &Pair, old_ptrs: &[Rr], report: &mut Report) -> Result<()> {
+        let z = self.z;
+        let old_name = format!("{}.", reverse_name(p.old));
+        let new_name = format!("{}.", reverse_name(p.new));
+        let dest = self.cfg.zone_for(&new_name);
+        if self.mode != Mode::Move || dest.is_none_or(|d| d.name != z.name) {
+            return Ok(());
+        }
+        let targets: Vec<(String, u32)> = match self.cfg.zone_for(&old_name) {
             Some(s) if s.name == z.name => old_ptrs.iter().map(ptr_target).collect(),
             Some(s) => {
                 let r = Resolver::new(s.server, s.timeout)?;
@@ -590,9 +635,9 @@ fn plan_reverse(
                     .map(ptr_target)
                     .collect()
             }
-            None => hostname.map(|h| (fqdn(h), 3600)).into_iter().collect(),
+            None => self.hostname.map(|h| (fqdn(h), 3600)).into_iter().collect(),
         };
-        let before = rrset(z, res, &new_name, RecordType::PTR)?;
+        let before = self.rrset(&new_name, RecordType::PTR)?;
         let mut after = before.clone();
         for (t, ttl) in targets {
             let data = Rdata::Ptr(t);
@@ -605,10 +650,8 @@ fn plan_reverse(
                 });
             }
         }
-        push_change(
+        self.push(
             report,
-            z,
-            mode,
             Planned {
                 name: &new_name,
                 rtype: "PTR",
@@ -617,8 +660,8 @@ fn plan_reverse(
                 reason: format!("PTR of the new address {}", p.new),
             },
         );
+        Ok(())
     }
-    Ok(())
 }
 
 fn ptr_target(r: &Rr) -> (String, u32) {
