@@ -246,91 +246,37 @@ impl<'a> Doc<'a> {
                     .flatten()
             })
             .collect();
-        let moved: Vec<Option<&Pair>> = addrs
-            .iter()
-            .map(|a| a.and_then(|a| rw.pair_for(a.ip)))
-            .collect();
+        let moves = Moves {
+            moved: addrs
+                .iter()
+                .map(|a| a.and_then(|a| rw.pair_for(a.ip)))
+                .collect(),
+            addrs,
+        };
         let mut edits = Edits::default();
         for (i, it) in self.items.iter().enumerate() {
             match it.role {
                 Role::Address => {
-                    if moved[i].is_some() {
+                    if moves.moved[i].is_some() {
                         self.literal(i, ValueKind::OwnAddress, ctx, &mut edits, &mut report);
-                    }
-                    if let (Some(p), Some(a)) = (moved[i], addrs[i])
-                        && p.new_prefix_source == PrefixSource::Host
-                        && let Some(len) = a.prefix
-                    {
-                        report.warnings.push(Notice::new(
-                            Code::PrefixUnknown,
-                            format!(
-                                "{}:{}: the prefix of the new address {} is not known, so the written /{len} of {} is kept; pass --to {}/PREFIX if the new network differs",
-                                self.path, a.prefix_line, p.new, p.old, p.new
-                            ),
-                        ));
+                        self.warn_prefix_kept(i, &moves, &mut report);
                     }
                 }
                 Role::Value(kind) => self.literal(i, kind, ctx, &mut edits, &mut report),
                 Role::Gateway { .. } => {
                     self.literal(i, ValueKind::OtherHost, ctx, &mut edits, &mut report);
                 }
-                Role::Mask { of } => {
-                    let (Some(p), Some(a)) = (moved[of], addrs[of]) else {
-                        continue;
-                    };
-                    if p.new_prefix_source == PrefixSource::Host {
-                        continue;
-                    }
-                    let text = self.value(i);
-                    let Some((len, dotted)) = parse_mask(text, a.ip.is_ipv6()) else {
-                        continue;
-                    };
-                    if len != p.new_prefix {
-                        let new = if dotted {
-                            dotted_mask(p.new_prefix)
-                        } else {
-                            p.new_prefix.to_string()
-                        };
-                        edits.add(
-                            it,
-                            new,
-                            format!(
-                                "prefix of {} follows the new network {}",
-                                p.new,
-                                p.new_net()
-                            ),
-                        );
-                    }
-                }
+                Role::Mask { of } => self.mask(i, of, &moves, &mut edits),
                 Role::Network { of, broadcast } => {
-                    let (Some(p), Some(a)) = (moved[of], addrs[of]) else {
-                        continue;
-                    };
-                    let (Some(len), Some(new_net)) = (a.prefix, effective_net(p, a.prefix)) else {
-                        continue;
-                    };
-                    let Ok(old_net) = IpNet::new(p.old, len) else {
-                        continue;
-                    };
-                    let Some((written, _)) = parse_addr(self.value(i)) else {
-                        continue;
-                    };
-                    let (old, new, what) = if broadcast {
-                        (old_net.broadcast(), new_net.broadcast(), "broadcast")
-                    } else {
-                        (old_net.network(), new_net.network(), "network")
-                    };
-                    if written == old && old != new {
-                        edits.add(
-                            it,
-                            new.to_string(),
-                            format!("{what} address follows the new network {new_net}"),
-                        );
-                    }
+                    self.network(i, of, broadcast, &moves, &mut edits);
                 }
             }
         }
-        self.gateways(rw, &addrs, &moved, &mut edits, &mut report);
+        for (gi, g) in self.items.iter().enumerate() {
+            if let Role::Gateway { default } = g.role {
+                self.gateway(gi, default, rw, &moves, &mut edits, &mut report);
+            }
+        }
         report.changes.extend(edits.changes(surface, self));
         report
     }
@@ -357,106 +303,197 @@ impl<'a> Doc<'a> {
         }
     }
 
-    /// The gateway rule for every block with a moved address.
-    fn gateways(
+    /// A moved address whose new prefix is unknown keeps the prefix
+    /// written with it, and says so.
+    fn warn_prefix_kept(&self, i: usize, moves: &Moves, report: &mut Report) {
+        if let (Some(p), Some(a)) = (moves.moved[i], moves.addrs[i])
+            && p.new_prefix_source == PrefixSource::Host
+            && let Some(len) = a.prefix
+        {
+            report.warnings.push(Notice::new(
+                Code::PrefixUnknown,
+                format!(
+                    "{}:{}: the prefix of the new address {} is not known, so the written /{len} of {} is kept; pass --to {}/PREFIX if the new network differs",
+                    self.path, a.prefix_line, p.new, p.old, p.new
+                ),
+            ));
+        }
+    }
+
+    /// A netmask or prefix length (item `i`) of address item `of`: it
+    /// follows the new prefix, in the same spelling.
+    fn mask(&self, i: usize, of: usize, moves: &Moves, edits: &mut Edits) {
+        let (Some(p), Some(a)) = (moves.moved[of], moves.addrs[of]) else {
+            return;
+        };
+        if p.new_prefix_source == PrefixSource::Host {
+            return;
+        }
+        let Some((len, dotted)) = parse_mask(self.value(i), a.ip.is_ipv6()) else {
+            return;
+        };
+        if len == p.new_prefix {
+            return;
+        }
+        let new = if dotted {
+            dotted_mask(p.new_prefix)
+        } else {
+            p.new_prefix.to_string()
+        };
+        edits.add(
+            &self.items[i],
+            new,
+            format!(
+                "prefix of {} follows the new network {}",
+                p.new,
+                p.new_net()
+            ),
+        );
+    }
+
+    /// A network or broadcast address (item `i`) of address item `of`: it
+    /// follows the new network where it was the old one's.
+    fn network(&self, i: usize, of: usize, broadcast: bool, moves: &Moves, edits: &mut Edits) {
+        let (Some(p), Some(a)) = (moves.moved[of], moves.addrs[of]) else {
+            return;
+        };
+        let (Some(len), Some(new_net)) = (a.prefix, effective_net(p, a.prefix)) else {
+            return;
+        };
+        let Ok(old_net) = IpNet::new(p.old, len) else {
+            return;
+        };
+        let Some((written, _)) = parse_addr(self.value(i)) else {
+            return;
+        };
+        let (old, new, what) = if broadcast {
+            (old_net.broadcast(), new_net.broadcast(), "broadcast")
+        } else {
+            (old_net.network(), new_net.network(), "network")
+        };
+        if written == old && old != new {
+            edits.add(
+                &self.items[i],
+                new.to_string(),
+                format!("{what} address follows the new network {new_net}"),
+            );
+        }
+    }
+
+    /// The gateway rule for gateway item `gi`, when its block has a moved
+    /// address: a gateway inside the effective new network, or the
+    /// network of an address of the block that stays, is left alone;
+    /// otherwise see [`Doc::outside_gateway`].
+    fn gateway(
         &self,
+        gi: usize,
+        default: bool,
         rw: &Rewriter,
-        addrs: &[Option<Addr>],
-        moved: &[Option<&Pair>],
+        moves: &Moves,
         edits: &mut Edits,
         report: &mut Report,
     ) {
-        for (gi, g) in self.items.iter().enumerate() {
-            let Role::Gateway { default } = g.role else {
-                continue;
-            };
-            let text = self.value(gi);
-            let Some((gw, _)) = parse_addr(text) else {
-                continue;
-            };
-            if rw.pair_for(gw).is_some() || is_link_local(gw) || g.on_link {
-                // A gateway that is an old address moved literally; a
-                // link-local or on-link one is reachable on any prefix.
-                continue;
-            }
-            let same = |i: usize| {
-                self.items[i].block == g.block
-                    && addrs[i].is_some_and(|a| a.ip.is_ipv4() == gw.is_ipv4())
-            };
-            let movers: Vec<(&Pair, Option<IpNet>)> = (0..self.items.len())
-                .filter(|&i| same(i))
-                .filter_map(|i| {
-                    let p = moved[i]?;
-                    Some((p, effective_net(p, addrs[i]?.prefix)))
-                })
-                .collect();
-            if movers.is_empty() {
-                continue;
-            }
-            let staying = (0..self.items.len())
-                .filter(|&i| same(i) && moved[i].is_none())
-                .filter_map(|i| {
-                    let a = addrs[i]?;
-                    IpNet::new(a.ip, a.prefix?).ok().map(|n| n.trunc())
-                });
-            let known: Vec<IpNet> = movers.iter().filter_map(|(_, n)| *n).collect();
-            if known
-                .iter()
-                .copied()
-                .chain(staying)
-                .any(|n| n.contains(&gw))
-            {
-                continue;
-            }
-            let place = format!("{}:{}", self.path, g.line);
-            let unknown = known.len() < movers.len();
-            let given = rw.gateway().filter(|n| n.is_ipv4() == gw.is_ipv4());
-            let nets = known
-                .iter()
-                .map(IpNet::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            if !default {
-                if !unknown {
-                    report.warnings.push(Notice::new(
-                        Code::RouteViaOutsideNetwork,
-                        format!(
-                            "{place}: the route via {gw} is outside the new network {nets} and would not work after the move; zmreip changes only the default gateway, so fix this route by hand"
-                        ),
-                    ));
-                }
-                continue;
-            }
-            match given {
-                Some(n) if n == gw => {}
-                Some(n) => {
-                    let why = if unknown {
-                        format!(
-                            "default gateway {gw} becomes {n} as given with --gateway (the new network is not known)"
-                        )
-                    } else {
-                        format!(
-                            "default gateway {gw} is outside the new network {nets}; {n} as given with --gateway"
-                        )
-                    };
-                    edits.add(g, n.to_string(), why);
-                }
-                None if unknown => {
-                    let new = movers[0].0.new;
-                    report.warnings.push(Notice::new(
-                        Code::GatewayUnchecked,
-                        format!(
-                            "{place}: no prefix is known for the new address {new}, so zmreip cannot tell whether the gateway {gw} is in its network; pass --to {new}/PREFIX, and --gateway ADDR if the router changes"
-                        ),
-                    ));
-                }
-                None => report.warnings.push(Notice::new(
-                    Code::GatewayOutsideNetwork,
+        let g = &self.items[gi];
+        let Some((gw, _)) = parse_addr(self.value(gi)) else {
+            return;
+        };
+        if rw.pair_for(gw).is_some() || is_link_local(gw) || g.on_link {
+            // A gateway that is an old address moved literally; a
+            // link-local or on-link one is reachable on any prefix.
+            return;
+        }
+        let same = |i: usize| {
+            self.items[i].block == g.block
+                && moves.addrs[i].is_some_and(|a| a.ip.is_ipv4() == gw.is_ipv4())
+        };
+        let movers: Vec<(&Pair, Option<IpNet>)> = (0..self.items.len())
+            .filter(|&i| same(i))
+            .filter_map(|i| {
+                let p = moves.moved[i]?;
+                Some((p, effective_net(p, moves.addrs[i]?.prefix)))
+            })
+            .collect();
+        if movers.is_empty() {
+            return;
+        }
+        let staying = (0..self.items.len())
+            .filter(|&i| same(i) && moves.moved[i].is_none())
+            .filter_map(|i| {
+                let a = moves.addrs[i]?;
+                IpNet::new(a.ip, a.prefix?).ok().map(|n| n.trunc())
+            });
+        let known: Vec<IpNet> = movers.iter().filter_map(|(_, n)| *n).collect();
+        if known
+            .iter()
+            .copied()
+            .chain(staying)
+            .any(|n| n.contains(&gw))
+        {
+            return;
+        }
+        let outside = Outside {
+            gw,
+            item: g,
+            default,
+            new: movers[0].0.new,
+            nets: known,
+            unknown: movers.iter().any(|(_, n)| n.is_none()),
+        };
+        self.outside_gateway(&outside, rw, edits, report);
+    }
+
+    /// A gateway outside every network of its block after the move: a
+    /// default gateway becomes `--gateway` when given, else a warning; a
+    /// route's gateway is never changed, only named.
+    fn outside_gateway(&self, o: &Outside, rw: &Rewriter, edits: &mut Edits, report: &mut Report) {
+        let gw = o.gw;
+        let place = format!("{}:{}", self.path, o.item.line);
+        let nets = o
+            .nets
+            .iter()
+            .map(IpNet::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !o.default {
+            if !o.unknown {
+                report.warnings.push(Notice::new(
+                    Code::RouteViaOutsideNetwork,
                     format!(
-                        "{place}: the gateway {gw} is outside the new network {nets}; zmreip does not guess gateways: pass --gateway ADDR with the new network's router"
+                        "{place}: the route via {gw} is outside the new network {nets} and would not work after the move; zmreip changes only the default gateway, so fix this route by hand"
                     ),
-                )),
+                ));
             }
+            return;
+        }
+        match rw.gateway().filter(|n| n.is_ipv4() == gw.is_ipv4()) {
+            Some(n) if n == gw => {}
+            Some(n) => {
+                let why = if o.unknown {
+                    format!(
+                        "default gateway {gw} becomes {n} as given with --gateway (the new network is not known)"
+                    )
+                } else {
+                    format!(
+                        "default gateway {gw} is outside the new network {nets}; {n} as given with --gateway"
+                    )
+                };
+                edits.add(o.item, n.to_string(), why);
+            }
+            None if o.unknown => {
+                let new = o.new;
+                report.warnings.push(Notice::new(
+                    Code::GatewayUnchecked,
+                    format!(
+                        "{place}: no prefix is known for the new address {new}, so zmreip cannot tell whether the gateway {gw} is in its network; pass --to {new}/PREFIX, and --gateway ADDR if the router changes"
+                    ),
+                ));
+            }
+            None => report.warnings.push(Notice::new(
+                Code::GatewayOutsideNetwork,
+                format!(
+                    "{place}: the gateway {gw} is outside the new network {nets}; zmreip does not guess gateways: pass --gateway ADDR with the new network's router"
+                ),
+            )),
         }
     }
 
@@ -494,6 +531,26 @@ impl<'a> Doc<'a> {
 
 /// The network a moved address will be in: the new prefix when known, else
 /// the prefix the file keeps (`prefix`), else unknown.
+/// The address items of a file read, and the move of those that move
+/// (by item index; `None` for other items).
+struct Moves<'a> {
+    addrs: Vec<Option<Addr>>,
+    moved: Vec<Option<&'a Pair>>,
+}
+
+/// A gateway outside the networks of its block after the move.
+struct Outside<'d> {
+    gw: IpAddr,
+    item: &'d Item,
+    default: bool,
+    /// The new address of the first moved address of the block.
+    new: IpAddr,
+    /// The effective new networks that are known.
+    nets: Vec<IpNet>,
+    /// Whether some moved address's new network is not known.
+    unknown: bool,
+}
+
 fn effective_net(p: &Pair, prefix: Option<u8>) -> Option<IpNet> {
     if p.new_prefix_source != PrefixSource::Host {
         return Some(p.new_net());
