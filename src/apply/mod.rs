@@ -216,6 +216,25 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
     if let (Some(p), Some(t)) = (&opts.services, &services_text) {
         ctl = ctl.load(p, t)?;
     }
+    let (service_steps, manual) = service_steps(&plan, &ctl, opts);
+    steps.extend(service_steps);
+    Ok(Prepared {
+        plan_json: crate::plan::render::json(&plan),
+        plan,
+        steps,
+        manual,
+        services_text,
+        timeout: ctl.timeout.as_secs().max(1),
+        zimbra_home: host.zimbra_home().to_string(),
+        directory_prior,
+    })
+}
+
+/// The plan's service actions: steps for those zmreip runs, and those
+/// the admin runs by hand, with why (`--no-restart`, a snapshot's root,
+/// the network without `--restart-network`, no known command).
+fn service_steps(plan: &Plan, ctl: &Controller, opts: &Options) -> (Vec<Step>, Vec<Manual>) {
+    let mut steps = Vec::new();
     let snapshot = opts.services.is_none() && !is_slash(&opts.root);
     let mut manual = Vec::new();
     for a in &plan.actions {
@@ -252,16 +271,7 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
             }),
         }
     }
-    Ok(Prepared {
-        plan_json: crate::plan::render::json(&plan),
-        plan,
-        steps,
-        manual,
-        services_text,
-        timeout: ctl.timeout.as_secs().max(1),
-        zimbra_home: host.zimbra_home().to_string(),
-        directory_prior,
-    })
+    (steps, manual)
 }
 
 /// The live directory to write the plan's directory changes to: `None`
