@@ -7,6 +7,7 @@
 pub mod addr;
 pub mod apply;
 pub mod check;
+pub mod cluster;
 pub mod directory;
 pub mod discover;
 pub mod dns;

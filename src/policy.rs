@@ -193,10 +193,12 @@ pub struct Rewriter {
     staying: Staying,
 }
 
-/// What the rewriter knows of the other nodes of the deployment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Staying {
+/// What a plan knows of the other nodes of the deployment, the ones that
+/// stay where they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Staying {
     /// A single server: no other node.
+    #[default]
     Alone,
     /// The addresses of the nodes that stay.
     Known(Vec<IpAddr>),
@@ -224,21 +226,35 @@ impl Rewriter {
         self
     }
 
-    /// The addresses of the deployment's other nodes, which stay where
-    /// they are; `None` when some node's address is not known. A trust
-    /// network holding one of them (or, when unknown, any trust network)
-    /// stays and gains the new host instead of following the move.
-    pub fn with_staying(mut self, staying: Option<Vec<IpAddr>>) -> Rewriter {
-        self.staying = match staying {
-            Some(addrs) => Staying::Known(addrs),
-            None => Staying::Unknown,
-        };
+    /// The deployment's other nodes, which stay where they are. A trust
+    /// network holding one of them (or, when some address is unknown, any
+    /// trust network) stays and gains the new host instead of following
+    /// the move.
+    pub fn with_staying(mut self, staying: Staying) -> Rewriter {
+        self.staying = staying;
         self
     }
 
     /// The role the values are rewritten in.
     pub fn role(&self) -> Role {
         self.role
+    }
+
+    /// The rewriter of the deployment's directory, whichever node plans
+    /// it: the directory holds the moving node's own entry (its bind
+    /// addresses move with it), so its values are rewritten in the own
+    /// role, and the nodes that stay keep every trust network they live
+    /// in. A peer that plans it without knowing the other nodes assumes
+    /// any network may hold one.
+    pub fn for_directory(&self) -> Rewriter {
+        let mut rw = self.clone();
+        if rw.role == Role::Peer {
+            rw.role = Role::Own;
+            if rw.staying == Staying::Alone {
+                rw.staying = Staying::Unknown;
+            }
+        }
+        rw
     }
 
     /// The moves.
@@ -1018,7 +1034,10 @@ mod tests {
             ),
         ];
         for (staying, after, named) in cases {
-            let addrs = staying.map(|a| a.iter().map(|s| s.parse().unwrap()).collect());
+            let addrs = match staying {
+                Some(a) => Staying::Known(a.iter().map(|s| s.parse().unwrap()).collect()),
+                None => Staying::Unknown,
+            };
             let out = rw(V4).with_staying(addrs).rewrite(&before, mynet);
             assert_eq!(out.after, vec![after.to_string()], "{staying:?}");
             match named {
@@ -1032,7 +1051,7 @@ mod tests {
         }
         // Exact entries swap whoever else is around.
         let out = rw(V4)
-            .with_staying(Some(vec!["172.20.14.26".parse().unwrap()]))
+            .with_staying(Staying::Known(vec!["172.20.14.26".parse().unwrap()]))
             .rewrite(&["127.0.0.0/8 172.20.14.25"], mynet);
         assert_eq!(out.after, vec!["127.0.0.0/8 10.40.7.131".to_string()]);
     }

@@ -19,7 +19,8 @@
 //!
 //! Top-level dotted keys (`mta.reload = "..."`) are the same thing in
 //! TOML. Services: `ldap`, `mta`, `mailbox`, `proxy`, `memcached`,
-//! `dnsmasq`, `named`, `network`, `all`; actions: `reload`, `restart`.
+//! `dnsmasq`, `named`, `network`, `all`; actions: `reload`, `restart`,
+//! `flush` (mailbox).
 //! An action with no command of its own falls back to the service's
 //! `restart` command (a restart does everything a reload does).
 
@@ -85,6 +86,13 @@ const ZIMBRA_SCRIPTS: &[(Service, Action, &str)] = &[
     (Service::Mta, Action::Reload, "zmmtactl reload"),
     (Service::Mta, Action::Restart, "zmmtactl restart"),
     (Service::Mailbox, Action::Restart, "zmmailboxdctl restart"),
+    // The entry caches a changed value can live in (zimbra-config-model.md
+    // §9.2); zmprov asks this host's mailboxd.
+    (
+        Service::Mailbox,
+        Action::Flush,
+        "zmprov flushCache config,server,domain,cos,account",
+    ),
     (Service::Proxy, Action::Reload, "zmproxyctl reload"),
     (Service::Proxy, Action::Restart, "zmproxyctl restart"),
     (
@@ -188,6 +196,7 @@ impl Controller {
                         let action = match action.as_str() {
                             "reload" => Action::Reload,
                             "restart" => Action::Restart,
+                            "flush" => Action::Flush,
                             other => {
                                 return Err(bad(format!("unknown action `{name}.{other}`")));
                             }

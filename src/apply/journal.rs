@@ -26,8 +26,30 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::fsops;
 use crate::error::{Error, Result};
 
-/// Where runs live, under the root.
-pub const RUNS: &str = "var/lib/zmreip/runs";
+/// A kind of journaled run: where its runs live under the root, the file
+/// that marks a run as recorded, and the lock that keeps two processes
+/// from changing runs of this kind at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Runs {
+    pub dir: &'static str,
+    pub marker: &'static str,
+    pub lock: &'static str,
+}
+
+/// The runs of this host (`apply`, `rollback`, `resume`).
+pub const RUNS: Runs = Runs {
+    dir: "var/lib/zmreip/runs",
+    marker: "run.json",
+    lock: "var/lib/zmreip/lock",
+};
+
+/// The multi-server runs this host coordinated (`apply --cluster`): a
+/// lock of their own, as a cluster run drives this host's own runs.
+pub const CLUSTER_RUNS: Runs = Runs {
+    dir: "var/lib/zmreip/cluster",
+    marker: "cluster.json",
+    lock: "var/lib/zmreip/cluster.lock",
+};
 
 /// The state of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,10 +152,9 @@ pub struct Lock {
 
 /// Takes the lock of the root's runs, or fails at once naming the reason:
 /// two zmreip processes must never change one host at the same time.
-pub fn lock(root: &Path) -> Result<Lock> {
-    let base = root.join("var/lib/zmreip");
-    ensure_dirs(root)?;
-    let path = base.join("lock");
+pub fn lock(root: &Path, runs: &Runs) -> Result<Lock> {
+    ensure_dirs(root, runs)?;
+    let path = root.join(runs.lock);
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -151,20 +172,20 @@ pub fn lock(root: &Path) -> Result<Lock> {
 }
 
 /// Whether a process holds the lock now (for `history`).
-pub fn is_locked(root: &Path) -> bool {
-    let path = root.join("var/lib/zmreip/lock");
+pub fn is_locked(root: &Path, runs: &Runs) -> bool {
+    let path = root.join(runs.lock);
     match File::open(&path) {
         Ok(f) => matches!(f.try_lock_shared(), Err(fs::TryLockError::WouldBlock)),
         Err(_) => false,
     }
 }
 
-/// Creates `var/lib/zmreip/runs` under the root: `var/lib` as any system
+/// Creates the runs' directory under the root: `var/lib` as any system
 /// directory, zmreip's own ones 0700.
-fn ensure_dirs(root: &Path) -> Result<()> {
+fn ensure_dirs(root: &Path, runs: &Runs) -> Result<()> {
     let lib = root.join("var/lib");
     fs::create_dir_all(&lib).map_err(|e| Error::io("create", &lib, e))?;
-    for d in ["var/lib/zmreip", RUNS] {
+    for d in ["var/lib/zmreip", runs.dir] {
         let p = root.join(d);
         fsops::create_private_dir(&p).map_err(|e| Error::io("create", &p, e))?;
     }
@@ -173,10 +194,10 @@ fn ensure_dirs(root: &Path) -> Result<()> {
 
 impl Journal {
     /// Creates a new run directory with a fresh, sortable id.
-    pub fn create(root: &Path) -> Result<Journal> {
-        ensure_dirs(root)?;
-        let runs = root.join(RUNS);
-        let last = list(root)?.pop();
+    pub fn create(root: &Path, kind: &Runs) -> Result<Journal> {
+        ensure_dirs(root, kind)?;
+        let runs = root.join(kind.dir);
+        let last = list(root, kind)?.pop();
         for _ in 0..16 {
             let id = after(new_id(), last.as_deref());
             let dir = runs.join(&id);
@@ -206,24 +227,29 @@ impl Journal {
     }
 
     /// Opens run `id`, or the latest run when `None`.
-    pub fn open(root: &Path, id: Option<&str>) -> Result<Journal> {
-        let ids = list(root)?;
+    pub fn open(root: &Path, kind: &Runs, id: Option<&str>) -> Result<Journal> {
+        let ids = list(root, kind)?;
+        let history = if *kind == CLUSTER_RUNS {
+            "`zmreip history --cluster`"
+        } else {
+            "`zmreip history`"
+        };
         let id = match id {
             Some(id) => ids.iter().find(|i| *i == id).cloned().ok_or_else(|| {
                 Error::usage(
-                    format!("no run `{id}` under {}", root.join(RUNS).display()),
-                    "`zmreip history` lists the runs",
+                    format!("no run `{id}` under {}", root.join(kind.dir).display()),
+                    format!("{history} lists the runs"),
                 )
             })?,
             None => ids.last().cloned().ok_or_else(|| {
                 Error::usage(
-                    format!("no zmreip run under {}", root.join(RUNS).display()),
+                    format!("no zmreip run under {}", root.join(kind.dir).display()),
                     "check --root; runs are recorded by `zmreip apply`",
                 )
             })?,
         };
         Ok(Journal {
-            dir: root.join(RUNS).join(&id),
+            dir: root.join(kind.dir).join(&id),
             id,
         })
     }
@@ -295,8 +321,8 @@ impl Journal {
 }
 
 /// Run ids under the root, oldest first (ids sort by time).
-pub fn list(root: &Path) -> Result<Vec<String>> {
-    let runs = root.join(RUNS);
+pub fn list(root: &Path, kind: &Runs) -> Result<Vec<String>> {
+    let runs = root.join(kind.dir);
     let rd = match fs::read_dir(&runs) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -304,7 +330,7 @@ pub fn list(root: &Path) -> Result<Vec<String>> {
     };
     let mut ids: Vec<String> = rd
         .flatten()
-        .filter(|e| e.path().join("run.json").is_file())
+        .filter(|e| e.path().join(kind.marker).is_file())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| is_id(n))
         .collect();

@@ -354,12 +354,12 @@ pub struct RunSummary {
 
 /// Every run under the root, oldest first.
 pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
-    let locked = journal::is_locked(root);
+    let locked = journal::is_locked(root, &journal::RUNS);
     let mut out = Vec::new();
-    let ids = journal::list(root)?;
+    let ids = journal::list(root, &journal::RUNS)?;
     let latest = ids.last().cloned();
     for id in ids {
-        let j = journal::Journal::open(root, Some(&id))?;
+        let j = journal::Journal::open(root, &journal::RUNS, Some(&id))?;
         let info = run::read_info(&j)?;
         let events = j.events()?;
         let st = j.state()?;

@@ -393,8 +393,8 @@ impl Exec<'_> {
 /// (unless the plan's options say not to) and returns the error.
 pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) -> Result<Outcome> {
     let root = opts.root.as_path();
-    let _lock = journal::lock(root)?;
-    let j = Journal::create(root)?;
+    let _lock = journal::lock(root, &journal::RUNS)?;
+    let j = Journal::create(root, &journal::RUNS)?;
     let info = RunInfo {
         id: j.id.clone(),
         created: journal::rfc3339(journal::now()),
@@ -693,8 +693,8 @@ pub fn rollback(
     force: bool,
     report: &mut dyn FnMut(&str),
 ) -> Result<Outcome> {
-    let _lock = journal::lock(root)?;
-    let j = Journal::open(root, id)?;
+    let _lock = journal::lock(root, &journal::RUNS)?;
+    let j = Journal::open(root, &journal::RUNS, id)?;
     let info = read_info(&j)?;
     if j.state()? == State::RolledBack {
         return Ok(Outcome {
@@ -732,8 +732,8 @@ pub fn rollback(
 /// a step that began and did not finish is undone and done again, steps
 /// not begun are done. Idempotent: an applied run is left as it is.
 pub fn resume(root: &Path, id: Option<&str>, report: &mut dyn FnMut(&str)) -> Result<Outcome> {
-    let _lock = journal::lock(root)?;
-    let j = Journal::open(root, id)?;
+    let _lock = journal::lock(root, &journal::RUNS)?;
+    let j = Journal::open(root, &journal::RUNS, id)?;
     let info = read_info(&j)?;
     match j.state()? {
         State::Applied => {

@@ -10,7 +10,7 @@ use super::{DerivedFile, Plan, PlannedAction, SCHEMA};
 use crate::discover::{self, Sources};
 use crate::error::Result;
 use crate::model::{Change, Notice, Target};
-use crate::policy::Rewriter;
+use crate::policy::{Rewriter, Role, Staying};
 use crate::spec::{self, AddrArg, Pair, PrefixSource};
 use crate::surface::IfaceAddr;
 use crate::surface::zonefile::{self, Mode, ZoneFileArg};
@@ -33,13 +33,18 @@ pub struct Request {
     /// `--lower-ttl`: plan only the TTL reductions of the DNS records that
     /// will move (the first step of a migration window).
     pub lower_ttl: Option<u32>,
+    /// `--role`: whether the address is this host's (`own`) or another
+    /// node's (`peer`).
+    pub role: Role,
+    /// The deployment's other nodes, in a multi-server plan.
+    pub staying: Staying,
 }
 
 /// Order in which services are acted on: the network first (services bind
 /// to the new address), then LDAP (everything else reads it), then name
 /// service, then the rest; memcached is flushed before the proxy restarts
 /// so it does not refill stale routes.
-const SERVICE_ORDER: &[Service] = &[
+pub const SERVICE_ORDER: &[Service] = &[
     Service::Network,
     Service::Ldap,
     Service::Dnsmasq,
@@ -70,7 +75,9 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         .zip(&req.to)
         .map(|(f, t)| resolve_pair(*f, *t, &ifaces, &mut warnings))
         .collect();
-    let rewriter = Rewriter::new(pairs.clone(), req.gateway);
+    let rewriter = Rewriter::new(pairs.clone(), req.gateway)
+        .with_role(req.role)
+        .with_staying(req.staying.clone());
     let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
     let found = discover::run(sources, &olds, Some(&rewriter), progress)?;
     let hostname = server_hostname(sources);
@@ -98,7 +105,13 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     // dnsmasq answers from /etc/hosts too (unless `no-hosts`); a SIGHUP
     // (reload) makes it re-read the file.
     let dnsmasq_serves_hosts = sources.host.exists("/etc/dnsmasq.conf");
-    let actions = actions(&changes, &derived, req.restart_all, dnsmasq_serves_hosts);
+    let actions = actions(
+        &changes,
+        &derived,
+        req.restart_all,
+        dnsmasq_serves_hosts,
+        req.role,
+    );
     warnings.extend(report.warnings);
     if let Some(secs) = req.lower_ttl {
         warnings.push(Notice::new(
@@ -107,7 +120,17 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         ));
     }
     dedup(&mut warnings);
-    let mut handoffs = handoffs(&pairs, hostname.as_deref(), &changes);
+    let mut handoffs = match (req.role, &req.staying) {
+        // The moving node's plan says what must happen off the deployment.
+        (Role::Peer, _) => Vec::new(),
+        (Role::Own, Staying::Alone) => handoffs(&pairs, hostname.as_deref(), &changes),
+        // A multi-server plan covers the other nodes itself.
+        (Role::Own, _) => {
+            let mut h = handoffs(&pairs, hostname.as_deref(), &changes);
+            h.retain(|n| n.code != "other-nodes");
+            h
+        }
+    };
     // A PTR in a reverse zone served elsewhere is a request to its
     // provider, naming the exact record: it replaces the generic one.
     let (ptr, rest): (Vec<Notice>, Vec<Notice>) = warnings
@@ -174,6 +197,18 @@ fn dns_changes(
     Ok(report)
 }
 
+/// The moves of `from` and `to` on `host`, prefixes filled in as
+/// [`build`] fills them (its warnings aside).
+pub fn resolve_pairs(host: &crate::host::Host, from: &[AddrArg], to: &[AddrArg]) -> Result<Vec<Pair>> {
+    let ifaces = discover::interfaces(host)?;
+    let mut warnings = Vec::new();
+    Ok(from
+        .iter()
+        .zip(to)
+        .map(|(f, t)| resolve_pair(*f, *t, &ifaces, &mut warnings))
+        .collect())
+}
+
 /// Fills in prefixes the user did not give: from the OS network config
 /// when the address is configured there, else a host prefix (and says so).
 fn resolve_pair(
@@ -221,6 +256,7 @@ fn actions(
     derived: &[DerivedFile],
     restart_all: bool,
     dnsmasq_serves_hosts: bool,
+    role: Role,
 ) -> Vec<PlannedAction> {
     if restart_all {
         if changes.is_empty() {
@@ -249,7 +285,7 @@ fn actions(
         if dnsmasq_serves_hosts && c.surface == "hosts" {
             need(&mut by_service, Service::Dnsmasq, Action::Reload, &c.id);
         }
-        for (s, a) in actions_for(c) {
+        for (s, a) in actions_for(c, role) {
             need(&mut by_service, *s, *a, &c.id);
         }
     }
@@ -275,8 +311,9 @@ fn actions(
         .collect()
 }
 
-/// The actions one change needs, from the Zimbra tables.
-pub fn actions_for(c: &Change) -> &'static [(Service, Action)] {
+/// The actions one change needs on a host in `role`, from the Zimbra
+/// tables.
+pub fn actions_for(c: &Change, role: Role) -> &'static [(Service, Action)] {
     match (&c.target, c.surface.as_str()) {
         (Target::LocalconfigKey { key, .. }, _) => zimbra::localconfig_key(key)
             .map(|r| r.actions)
@@ -284,7 +321,7 @@ pub fn actions_for(c: &Change) -> &'static [(Service, Action)] {
         (Target::Ldap { attribute, .. }, _) => zimbra::attribute(attribute)
             .map(|r| r.actions)
             .unwrap_or(zimbra::UNKNOWN_SETTING_ACTIONS),
-        (_, surface) => zimbra::surface_actions(surface),
+        (_, surface) => zimbra::surface_actions(surface, role),
     }
 }
 

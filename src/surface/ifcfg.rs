@@ -24,6 +24,7 @@
 //! Files ending like editor or package backups (`.bak`, `~`, `.orig`,
 //! `.rpmnew`, `.rpmsave`) are skipped, as the network scripts skip them.
 
+use crate::policy::Scope;
 use std::ops::Range;
 
 use super::netcfg::{self, Doc, Role, parse_error, words};
@@ -46,6 +47,10 @@ const BLOCK: usize = 1;
 impl Surface for Ifcfg {
     fn name(&self) -> &'static str {
         "ifcfg"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::HostNetwork
     }
 
     fn files(&self, host: &Host) -> Result<Vec<String>> {

@@ -32,6 +32,7 @@
 //! file's directory, followed recursively), and `interfaces.d/*` even when
 //! not included: a stale copy of the old address there is worth seeing.
 
+use crate::policy::Scope;
 use std::collections::BTreeSet;
 use std::ops::Range;
 
@@ -76,6 +77,10 @@ const COMMANDS: &[&str] = &["up", "down", "pre-up", "post-up", "pre-down", "post
 impl Surface for Ifupdown {
     fn name(&self) -> &'static str {
         "ifupdown"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::HostNetwork
     }
 
     fn files(&self, host: &Host) -> Result<Vec<String>> {

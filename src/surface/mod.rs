@@ -12,7 +12,7 @@ use crate::addr::Matcher;
 use crate::error::Result;
 use crate::host::Host;
 use crate::model::{Change, Finding, Report, Target, Value};
-use crate::policy::{Rewriter, ValueKind};
+use crate::policy::{Rewriter, Scope, ValueKind};
 
 pub mod derived;
 pub mod dnsmasq;
@@ -62,6 +62,14 @@ pub trait Surface: Sync {
     /// Findings and proposed changes for one file. `path` is the host path.
     /// A file that does not parse is an error naming `path:line`.
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report>;
+
+    /// Which part of the host the surface's files belong to: the roles of
+    /// the policy decide whether they change ([`Role::changes`]).
+    ///
+    /// [`Role::changes`]: crate::policy::Role::changes
+    fn scope(&self) -> Scope {
+        Scope::Host
+    }
 
     /// Interface addresses configured in one file (OS network config
     /// surfaces only).

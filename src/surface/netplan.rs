@@ -29,6 +29,7 @@
 //!   host's address and `remote:` another host;
 //! * any other scalar is text, except secrets (`password`, ...), never read.
 
+use crate::policy::Scope;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -62,6 +63,10 @@ const DEVICE_TYPES: &[&str] = &[
 impl Surface for Netplan {
     fn name(&self) -> &'static str {
         "netplan"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::HostNetwork
     }
 
     fn files(&self, host: &Host) -> Result<Vec<String>> {

@@ -18,6 +18,7 @@
 //! * `DNS=` and `NTP=` (space-separated) are other hosts;
 //! * any other value is text.
 
+use crate::policy::Scope;
 use std::ops::Range;
 
 use super::netcfg::{Doc, Ini, Role, ini, words};
@@ -46,6 +47,10 @@ const KINDS: &[(&str, &str, ValueKind)] = &[
 impl Surface for Networkd {
     fn name(&self) -> &'static str {
         "networkd"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::HostNetwork
     }
 
     fn files(&self, host: &Host) -> Result<Vec<String>> {

@@ -23,6 +23,7 @@
 //! are never read. `method=` is not consulted: NetworkManager adds static
 //! addresses to automatic ones too.
 
+use crate::policy::Scope;
 use super::netcfg::{self, Doc, Ini, Role, ini, split};
 use super::{Ctx, IfaceAddr, Surface};
 use crate::error::Result;
@@ -41,6 +42,10 @@ const BLOCK: usize = 1;
 impl Surface for NmConnection {
     fn name(&self) -> &'static str {
         "nmconnection"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::HostNetwork
     }
 
     fn files(&self, host: &Host) -> Result<Vec<String>> {

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::policy::ValueKind;
+use crate::policy::{Role, ValueKind};
 
 mod tables;
 
@@ -30,6 +30,20 @@ pub enum Service {
 }
 
 impl Service {
+    /// The name of the Zimbra service behind this one, as
+    /// `zimbraServiceEnabled` lists it; `None` for what every host has
+    /// (the network, dnsmasq, named) and for `all`.
+    pub fn zimbra_name(self) -> Option<&'static str> {
+        match self {
+            Service::Ldap => Some("ldap"),
+            Service::Mta => Some("mta"),
+            Service::Mailbox => Some("mailbox"),
+            Service::Proxy => Some("proxy"),
+            Service::Memcached => Some("memcached"),
+            Service::Dnsmasq | Service::Named | Service::Network | Service::All => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Service::Ldap => "ldap",
@@ -45,7 +59,8 @@ impl Service {
     }
 }
 
-/// Reload (re-read config, keep serving) or restart (stop and start).
+/// Reload (re-read config, keep serving), restart (stop and start), or
+/// flush (drop the service's cached directory entries, keep serving).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
 )]
@@ -53,6 +68,10 @@ impl Service {
 pub enum Action {
     Reload,
     Restart,
+    /// mailboxd only (`zmprov flushCache`): enough on a mailbox server
+    /// whose own listeners do not move when a value it reads per request
+    /// from a cached entry changed ([`flushable`]).
+    Flush,
 }
 
 impl Action {
@@ -60,8 +79,19 @@ impl Action {
         match self {
             Action::Reload => "reload",
             Action::Restart => "restart",
+            Action::Flush => "flush",
         }
     }
+}
+
+/// Whether a running mailboxd picks up a change of this directory
+/// attribute once its caches are flushed (it reads the value per request
+/// from a cached entry), so that a mailbox server whose own listeners stay
+/// needs no restart for it.
+pub fn flushable(attribute: &str) -> bool {
+    tables::FLUSHABLE
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(attribute))
 }
 
 /// What zmreip knows about one address-bearing directory attribute or
@@ -119,17 +149,41 @@ pub fn is_secret_attribute(name: &str) -> bool {
             .any(|a| a.eq_ignore_ascii_case(name))
 }
 
+/// A port one Zimbra service of a server answers other servers on.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceEndpoint {
+    /// The service as `zimbraServiceEnabled` names it.
+    pub service: &'static str,
+    /// What answers (`ldap`, `lmtp`, `imap`, `smtp`).
+    pub protocol: &'static str,
+    /// The attribute (server entry, else global config) holding the port.
+    pub port_attribute: Option<&'static str>,
+    pub default_port: u16,
+    /// An attribute that turns the listener off when `FALSE`.
+    pub enabled_by: Option<&'static str>,
+}
+
+/// Where other servers reach a server's services: what a multi-server
+/// move verifies from every other node.
+pub fn endpoints() -> &'static [ServiceEndpoint] {
+    tables::ENDPOINTS
+}
+
 /// The files Zimbra regenerates.
 pub fn derived_files() -> &'static [Derived] {
     tables::DERIVED
 }
 
 /// The service actions a change on a file surface needs (`hosts`,
-/// `dnsmasq`, `netplan`, ...). Directory and localconfig changes use the
-/// rule of their attribute or key.
-pub fn surface_actions(surface: &str) -> &'static [(Service, Action)] {
-    tables::SURFACE_ACTIONS
-        .iter()
+/// `dnsmasq`, `netplan`, ...) on a host in `role`. Directory and
+/// localconfig changes use the rule of their attribute or key.
+pub fn surface_actions(surface: &str, role: Role) -> &'static [(Service, Action)] {
+    let peer: &[(&str, &[(Service, Action)])] = match role {
+        Role::Peer => tables::PEER_SURFACE_ACTIONS,
+        Role::Own => &[],
+    };
+    peer.iter()
+        .chain(tables::SURFACE_ACTIONS)
         .find(|(s, _)| *s == surface)
         .map(|(_, a)| *a)
         .unwrap_or(&[])

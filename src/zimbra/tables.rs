@@ -14,7 +14,7 @@
 //!   watches only some attributes (§3.2, §9.4): zmreip asks for the action
 //!   itself instead of waiting for a poll that may never notice.
 
-use super::{Action, Derived, Rule, Service};
+use super::{Action, Derived, Rule, Service, ServiceEndpoint};
 use crate::policy::ValueKind;
 
 use Action::{Reload, Restart};
@@ -393,6 +393,101 @@ pub(super) static SURFACE_ACTIONS: &[(&str, &[(Service, Action)])] = &[
     // not know; guessing a restart would be wrong, so the admin reloads
     // their owner (the plan says the change is a literal replacement).
     ("text", NONE),
+];
+
+const fn endpoint(
+    service: &'static str,
+    protocol: &'static str,
+    port_attribute: Option<&'static str>,
+    default_port: u16,
+    enabled_by: Option<&'static str>,
+) -> ServiceEndpoint {
+    ServiceEndpoint {
+        service,
+        protocol,
+        port_attribute,
+        default_port,
+        enabled_by,
+    }
+}
+
+/// The listeners other servers use (zimbra-config-model.md §1.2, §3.3,
+/// §8.1): every node reads the directory; MTAs deliver to the mailbox
+/// servers over LMTP (`lmtp:<host>:7025`); the proxy and clients reach
+/// IMAP; mailboxd sends through the MTA's SMTP. The proxy and memcached
+/// answer clients, not servers, and HTTP is left out: a mailbox server
+/// behind a proxy answers it on ports that vary with the proxy mode.
+pub(super) static ENDPOINTS: &[ServiceEndpoint] = &[
+    // localconfig ldap_port; every Zimbra LDAP server listens on 389.
+    endpoint("ldap", "ldap", None, 389, None),
+    endpoint(
+        "mailbox",
+        "lmtp",
+        Some("zimbraLmtpBindPort"),
+        7025,
+        Some("zimbraLmtpServerEnabled"),
+    ),
+    endpoint(
+        "mailbox",
+        "imap",
+        Some("zimbraImapBindPort"),
+        143,
+        Some("zimbraImapServerEnabled"),
+    ),
+    endpoint("mta", "smtp", Some("zimbraSmtpPort"), 25, None),
+];
+
+/// Attributes mailboxd reads per request from its cached global config,
+/// server, domain, COS or account entries (zimbra-config-model.md §9.1,
+/// §9.4), so `zmprov flushCache` makes a running mailboxd use the new
+/// value. Everything mailboxd builds at start (listeners, the DoSFilter
+/// and throttle exemptions, the SMTP host its callback sets) is not here:
+/// those need a restart.
+pub(super) static FLUSHABLE: &[&str] = &[
+    // ZimbraServlet.getTrustedIPs() re-reads it from the cached server
+    // entry on every call (§9.4).
+    "zimbraMailTrustedIP",
+    // Read from global config by the nginx-lookup servlet per request.
+    "zimbraReverseProxyAdminIPAddress",
+    "zimbraCsrfAllowedRefererHosts",
+    // Client allow lists checked per login against the cached domain,
+    // COS or account.
+    "zimbraDomainAllowedIPs",
+    "zimbraWebClientAllowedIPs",
+    "zimbraImapAllowedIPs",
+    "zimbraPop3AllowedIPs",
+    "zimbraMobileAllowedIPs",
+    "zimbraMapiAllowedIPs",
+    "zimbraZDAllowedIPs",
+    // Redirects handed to browsers, read from the domain per request.
+    "zimbraWebClientLoginURL",
+    "zimbraWebClientLogoutURL",
+    "zimbraAdminConsoleLoginURL",
+    "zimbraAdminConsoleLogoutURL",
+    "zimbraChangePasswordURL",
+    "zimbraWebClientLoginURLAllowedIP",
+    "zimbraWebClientLogoutURLAllowedIP",
+];
+
+/// Where a peer's change needs other actions than the moving host's
+/// (rows not here are the same for both).
+pub(super) static PEER_SURFACE_ACTIONS: &[(&str, &[(Service, Action)])] = &[
+    // The moved node's name now resolves to its new address; what on this
+    // node connects to it: postfix's LDAP maps and LMTP deliveries
+    // (`zmmtactl reload` renews them), mailboxd's DoSFilter whitelist of
+    // server addresses (built at start, §9.4) and its LDAP connections,
+    // nginx's generation-time upstream addresses and memcached's routes
+    // (§5.2, §5.3). This node's own slapd listens on its own URL: no
+    // restart.
+    (
+        "hosts",
+        &[
+            (Service::Mta, Reload),
+            (Service::Mailbox, Restart),
+            (Service::Proxy, Restart),
+            (Service::Memcached, Restart),
+        ],
+    ),
 ];
 
 #[cfg(test)]
