@@ -10,6 +10,7 @@ use crate::directory::ldap::{LdapDirectory, Overrides, Settings};
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::model::Report;
+use crate::notice::{Code, Notice};
 use crate::policy::Rewriter;
 use crate::surface::{self, Ctx, IfaceAddr, derived::DerivedHit};
 
@@ -79,7 +80,7 @@ pub struct Discovered {
 /// configuration (to learn prefixes and gateways).
 pub fn interfaces(host: &Host) -> Result<Vec<IfaceAddr>> {
     let mut out = Vec::new();
-    for s in surface::all() {
+    for (_, s) in surface::all() {
         for path in s.files(host)? {
             if let Some(text) = host.read(&path)? {
                 out.extend(s.interfaces(&path, &text)?);
@@ -91,11 +92,11 @@ pub fn interfaces(host: &Host) -> Result<Vec<IfaceAddr>> {
 
 /// A warning for every place a file the role leaves alone holds an old
 /// address (a peer's own network configuration naming the moved node).
-fn kept_notices(report: &Report, rw: &Rewriter) -> Vec<crate::model::Notice> {
-    let mut out: Vec<crate::model::Notice> = Vec::new();
+fn kept_notices(report: &Report, rw: &Rewriter) -> Vec<Notice> {
+    let mut out: Vec<Notice> = Vec::new();
     for f in &report.findings {
-        let n = crate::model::Notice::new(
-            "network-config-kept",
+        let n = Notice::new(
+            Code::NetworkConfigKept,
             format!(
                 "{} holds {} in this host's network configuration; in the {} role zmreip never changes it: edit it by hand if it should follow the move",
                 f.target,
@@ -130,12 +131,16 @@ pub fn run(
         ..ctx
     };
     let mut out = Discovered::default();
-    for s in surface::all() {
-        let kept = rewriter.filter(|rw| !rw.role().changes(s.scope()));
+    for (surface, s) in surface::all() {
+        let kept = rewriter.filter(|rw| !rw.role().changes(surface.scope()));
         for path in s.files(&sources.host)? {
             progress(&path);
             if let Some(text) = sources.host.read(&path)? {
-                let report = s.analyze(&path, &text, if kept.is_some() { &scan_only } else { &ctx })?;
+                let report = s.analyze(
+                    &path,
+                    &text,
+                    if kept.is_some() { &scan_only } else { &ctx },
+                )?;
                 if let Some(rw) = kept {
                     out.report.warnings.extend(kept_notices(&report, rw));
                 }

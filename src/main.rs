@@ -1,5 +1,8 @@
 //! The zmreip command line. Parsing only: every command calls the library.
 
+// The binary is where output is decided: it prints, the library does not.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -433,6 +436,7 @@ fn plan(a: PlanArgs) -> Result<()> {
         zone_files: a.zone_file,
         dns_config: a.dns_config,
         lower_ttl: a.lower_ttl,
+        ..Default::default()
     };
     let plan = zmreip::plan::build::build(&mut src, &req, &mut progress());
     clear_progress();
@@ -722,6 +726,7 @@ fn apply(a: ApplyArgs) -> Result<()> {
                 zone_files: a.zone_file.clone(),
                 dns_config: a.dns_config.clone(),
                 lower_ttl: a.lower_ttl,
+                ..Default::default()
             };
             let plan = zmreip::plan::build::build(&mut src, &req, &mut progress());
             clear_progress();

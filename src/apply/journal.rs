@@ -492,7 +492,7 @@ mod tests {
             Some(Event::Fail(1, "two lines".into()))
         );
         let d = tempfile::tempdir().unwrap();
-        let j = Journal::create(d.path()).unwrap();
+        let j = Journal::create(d.path(), &RUNS).unwrap();
         j.log(&Event::Begin(1)).unwrap();
         j.log(&Event::Done(1, None)).unwrap();
         // A crash in the middle of an append.
@@ -508,7 +508,7 @@ mod tests {
     fn run_dirs_are_private_and_found_again() {
         use std::os::unix::fs::MetadataExt;
         let d = tempfile::tempdir().unwrap();
-        let a = Journal::create(d.path()).unwrap();
+        let a = Journal::create(d.path(), &RUNS).unwrap();
         a.create_file("run.json", b"{}").unwrap();
         a.set_state(State::Running).unwrap();
         assert_eq!(a.state().unwrap(), State::Running);
@@ -534,19 +534,40 @@ mod tests {
                 "{f}"
             );
         }
-        assert_eq!(Journal::open(d.path(), None).unwrap().id, a.id);
-        assert_eq!(Journal::open(d.path(), Some(&a.id)).unwrap().dir, a.dir);
-        assert!(Journal::open(d.path(), Some("20000101T000000Z-0000")).is_err());
+        assert_eq!(Journal::open(d.path(), &RUNS, None).unwrap().id, a.id);
+        assert_eq!(Journal::open(d.path(), &RUNS, Some(&a.id)).unwrap().dir, a.dir);
+        assert!(Journal::open(d.path(), &RUNS, Some("20000101T000000Z-0000")).is_err());
     }
 
     #[test]
     fn lock_is_exclusive() {
         let d = tempfile::tempdir().unwrap();
-        let l = lock(d.path()).unwrap();
-        assert!(is_locked(d.path()));
-        assert!(lock(d.path()).is_err());
+        let l = lock(d.path(), &RUNS).unwrap();
+        assert!(is_locked(d.path(), &RUNS));
+        assert!(lock(d.path(), &RUNS).is_err());
+        // A cluster run drives this host's own runs: its lock is another.
+        let c = lock(d.path(), &CLUSTER_RUNS).unwrap();
+        assert!(is_locked(d.path(), &CLUSTER_RUNS));
         drop(l);
-        assert!(!is_locked(d.path()));
-        assert!(lock(d.path()).is_ok());
+        assert!(!is_locked(d.path(), &RUNS));
+        assert!(lock(d.path(), &RUNS).is_ok());
+        drop(c);
+        assert!(!is_locked(d.path(), &CLUSTER_RUNS));
+    }
+
+    #[test]
+    fn cluster_runs_live_apart_from_the_hosts_runs() {
+        let d = tempfile::tempdir().unwrap();
+        let a = Journal::create(d.path(), &RUNS).unwrap();
+        a.create_file("run.json", b"{}").unwrap();
+        let c = Journal::create(d.path(), &CLUSTER_RUNS).unwrap();
+        c.create_file("cluster.json", b"{}").unwrap();
+        assert!(c.dir.starts_with(d.path().join("var/lib/zmreip/cluster")));
+        assert_eq!(list(d.path(), &RUNS).unwrap(), vec![a.id.clone()]);
+        assert_eq!(list(d.path(), &CLUSTER_RUNS).unwrap(), vec![c.id.clone()]);
+        let Err(e) = Journal::open(d.path(), &CLUSTER_RUNS, Some(&a.id)) else {
+            panic!("a host run is no cluster run");
+        };
+        assert!(e.help().unwrap().contains("history --cluster"), "{e}");
     }
 }

@@ -14,11 +14,12 @@ use crate::directory::ldap::{Overrides, Settings};
 use crate::discover::Sources;
 use crate::error::{Error, Result};
 use crate::model::{Change, Target};
-use crate::plan::build::{self as single, SERVICE_ORDER};
+use crate::plan::build as single;
 use crate::plan::{Plan, PlannedAction};
 use crate::policy::{Rewriter, Role, Staying, ValueKind};
 use crate::spec::{self, AddrArg, Pair};
-use crate::zimbra::{self, Action, Service};
+use crate::services::{Action, Service};
+use crate::zimbra;
 
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]
@@ -583,12 +584,7 @@ fn distribute_directory_actions(nodes: &mut [ClusterNode], planned: &[Node], dir
             merge(&mut n.plan.actions, service, action, because);
         }
         n.plan.actions.retain(|a| node.runs(a.service));
-        n.plan.actions.sort_by_key(|a| {
-            SERVICE_ORDER
-                .iter()
-                .position(|s| *s == a.service)
-                .unwrap_or(usize::MAX)
-        });
+        n.plan.actions.sort_by_key(|a| a.service);
     }
 }
 
@@ -654,7 +650,7 @@ fn order(nodes: &[ClusterNode], moving: &str, dir_node: &str, master_moves: bool
             out.push(step(&n.name, Phase::Files));
         }
     }
-    for service in SERVICE_ORDER {
+    for service in Service::ALL {
         for n in nodes {
             for a in n.plan.actions.iter().filter(|a| a.service == *service) {
                 out.push(OrderStep {
@@ -684,7 +680,7 @@ mod tests {
     fn change(id: &str, dn: &str, attribute: &str) -> Change {
         Change {
             id: id.into(),
-            surface: "ldap".into(),
+            surface: crate::surface::Surface::Ldap,
             target: Target::Ldap {
                 dn: dn.into(),
                 attribute: attribute.into(),
@@ -698,7 +694,7 @@ mod tests {
     fn hosts_change(id: &str) -> Change {
         Change {
             id: id.into(),
-            surface: "hosts".into(),
+            surface: crate::surface::Surface::Hosts,
             target: Target::Line {
                 file: "/etc/hosts".into(),
                 line: 3,

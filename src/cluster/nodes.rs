@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::directory::{Entry, is_global_config, is_server};
 use crate::error::{Error, Result};
-use crate::zimbra::{self, Service};
+use crate::services::Service;
+use crate::zimbra;
 
 /// One server of the deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]

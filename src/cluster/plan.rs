@@ -13,7 +13,7 @@ use super::nodes::Endpoint;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::policy::Role;
-use crate::zimbra::{Action, Service};
+use crate::services::{Action, Service};
 
 /// The schema name written into every cluster plan.
 pub const SCHEMA: &str = "zmreip.cluster-plan/v1";

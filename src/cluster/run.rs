@@ -20,7 +20,7 @@ use super::plan::{self, ClusterNode, ClusterPlan, OrderStep, Phase};
 use crate::apply::fsops;
 use crate::apply::journal::{self, CLUSTER_RUNS, Event, Journal, State};
 use crate::error::{Error, Result};
-use crate::plan::build::SERVICE_ORDER;
+use crate::services::Service;
 use crate::policy::Role;
 
 /// How to apply a cluster plan.
@@ -565,7 +565,7 @@ fn roll_back(ctx: &mut Ctx) -> Result<Vec<String>> {
             lines.push(format!("{node} restored"));
         }
     }
-    for service in SERVICE_ORDER {
+    for service in Service::ALL {
         for (node, run) in &with_runs {
             let ran = ctx
                 .node(node)

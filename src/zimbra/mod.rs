@@ -1,98 +1,17 @@
 //! Zimbra knowledge as data: which directory attributes and localconfig
 //! keys hold addresses and what kind of value each is, which service action
-//! a change to each needs, and which files Zimbra regenerates.
+//! a change to each needs, and which files Zimbra regenerates. (What a
+//! change of a whole file surface needs is with the surface:
+//! [`crate::surface::Surface::actions`].)
 //!
 //! Facts come from Zimbra's source (see `../shared/reference/
 //! zimbra-config-model.md` §1, §2, §3, §7, §9.4). Code elsewhere looks
 //! things up here instead of naming attributes.
 
-use serde::Serialize;
-
-use crate::policy::{Role, ValueKind};
+use crate::policy::ValueKind;
+use crate::services::{Action, Service};
 
 mod tables;
-
-/// A service zmreip can reload or restart.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Service {
-    Ldap,
-    Mta,
-    Mailbox,
-    Proxy,
-    Memcached,
-    Dnsmasq,
-    Named,
-    Network,
-    All,
-}
-
-impl Service {
-    /// The name of the Zimbra service behind this one, as
-    /// `zimbraServiceEnabled` lists it; `None` for what every host has
-    /// (the network, dnsmasq, named) and for `all`.
-    pub fn zimbra_name(self) -> Option<&'static str> {
-        match self {
-            Service::Ldap => Some("ldap"),
-            Service::Mta => Some("mta"),
-            Service::Mailbox => Some("mailbox"),
-            Service::Proxy => Some("proxy"),
-            Service::Memcached => Some("memcached"),
-            Service::Dnsmasq | Service::Named | Service::Network | Service::All => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::Ldap => "ldap",
-            Service::Mta => "mta",
-            Service::Mailbox => "mailbox",
-            Service::Proxy => "proxy",
-            Service::Memcached => "memcached",
-            Service::Dnsmasq => "dnsmasq",
-            Service::Named => "named",
-            Service::Network => "network",
-            Service::All => "all",
-        }
-    }
-}
-
-/// Reload (re-read config, keep serving), restart (stop and start), or
-/// flush (drop the service's cached directory entries, keep serving).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Reload,
-    Restart,
-    /// mailboxd only (`zmprov flushCache`): enough on a mailbox server
-    /// whose own listeners do not move when a value it reads per request
-    /// from a cached entry changed ([`flushable`]).
-    Flush,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Reload => "reload",
-            Action::Restart => "restart",
-            Action::Flush => "flush",
-        }
-    }
-}
-
-/// Whether a running mailboxd picks up a change of this directory
-/// attribute once its caches are flushed (it reads the value per request
-/// from a cached entry), so that a mailbox server whose own listeners stay
-/// needs no restart for it.
-pub fn flushable(attribute: &str) -> bool {
-    tables::FLUSHABLE
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(attribute))
-}
 
 /// What zmreip knows about one address-bearing directory attribute or
 /// localconfig key.
@@ -149,6 +68,16 @@ pub fn is_secret_attribute(name: &str) -> bool {
             .any(|a| a.eq_ignore_ascii_case(name))
 }
 
+/// Whether a running mailboxd picks up a change of this directory
+/// attribute once its caches are flushed (it reads the value per request
+/// from a cached entry), so that a mailbox server whose own listeners stay
+/// needs no restart for it.
+pub fn flushable(attribute: &str) -> bool {
+    tables::FLUSHABLE
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(attribute))
+}
+
 /// A port one Zimbra service of a server answers other servers on.
 #[derive(Debug, Clone, Copy)]
 pub struct ServiceEndpoint {
@@ -172,21 +101,6 @@ pub fn endpoints() -> &'static [ServiceEndpoint] {
 /// The files Zimbra regenerates.
 pub fn derived_files() -> &'static [Derived] {
     tables::DERIVED
-}
-
-/// The service actions a change on a file surface needs (`hosts`,
-/// `dnsmasq`, `netplan`, ...) on a host in `role`. Directory and
-/// localconfig changes use the rule of their attribute or key.
-pub fn surface_actions(surface: &str, role: Role) -> &'static [(Service, Action)] {
-    let peer: &[(&str, &[(Service, Action)])] = match role {
-        Role::Peer => tables::PEER_SURFACE_ACTIONS,
-        Role::Own => &[],
-    };
-    peer.iter()
-        .chain(tables::SURFACE_ACTIONS)
-        .find(|(s, _)| *s == surface)
-        .map(|(_, a)| *a)
-        .unwrap_or(&[])
 }
 
 /// Actions for a directory attribute or localconfig key that is not in the
