@@ -136,11 +136,8 @@ pub fn run(
         for path in s.files(&sources.host)? {
             progress(&path);
             if let Some(text) = sources.host.read(&path)? {
-                let report = s.analyze(
-                    &path,
-                    &text,
-                    if kept.is_some() { &scan_only } else { &ctx },
-                )?;
+                let report =
+                    s.analyze(&path, &text, if kept.is_some() { &scan_only } else { &ctx })?;
                 if let Some(rw) = kept {
                     out.report.warnings.extend(kept_notices(&report, rw));
                 }

@@ -498,7 +498,10 @@ impl Rewriter {
             // the moving host's alone: it stays for that node.
             let shared = match &self.staying {
                 Staying::Alone => None,
-                Staying::Known(addrs) => addrs.iter().find(|a| e.net.contains(*a)).map(|a| a.to_string()),
+                Staying::Known(addrs) => addrs
+                    .iter()
+                    .find(|a| e.net.contains(*a))
+                    .map(ToString::to_string),
                 Staying::Unknown => Some("a node whose address is not known".to_string()),
             };
             let is_interface_net = is_interface_net && shared.is_none();
@@ -938,7 +941,8 @@ mod tests {
     fn peer_role_swaps_references_and_keeps_networks() {
         // (kind, before, after, warning codes): the moved address is another
         // node's, so its network is never this host's to follow.
-        let cases: &[(ValueKind, &[&str], &[&str], &[&str])] = &[
+        type Case<'a> = (ValueKind, &'a [&'a str], &'a [&'a str], &'a [&'a str]);
+        let cases: &[Case] = &[
             // The old node's network stays; the new host is trusted beside it.
             (
                 ValueKind::TrustList { loopback: true },
@@ -968,21 +972,36 @@ mod tests {
                 &[],
             ),
             // A hosts-file address names the moved node: swapped, no prefix.
-            (ValueKind::OwnAddress, &["172.20.14.25"], &["10.40.7.131"], &[]),
+            (
+                ValueKind::OwnAddress,
+                &["172.20.14.25"],
+                &["10.40.7.131"],
+                &[],
+            ),
             (
                 ValueKind::OwnAddress,
                 &["172.20.14.25/24"],
                 &["10.40.7.131/24"],
                 &[],
             ),
-            (ValueKind::OwnAddress, &["172.20.14.250"], &["172.20.14.250"], &[]),
+            (
+                ValueKind::OwnAddress,
+                &["172.20.14.250"],
+                &["172.20.14.250"],
+                &[],
+            ),
             (
                 ValueKind::Url,
                 &["ldap://172.20.14.25:389 ldap://172.20.14.2:389"],
                 &["ldap://10.40.7.131:389 ldap://172.20.14.2:389"],
                 &[],
             ),
-            (ValueKind::ExactList, &["172.20.14.25"], &["10.40.7.131"], &[]),
+            (
+                ValueKind::ExactList,
+                &["172.20.14.25"],
+                &["10.40.7.131"],
+                &[],
+            ),
             (
                 ValueKind::ExactList,
                 &["172.20.14.0/24"],
@@ -1001,7 +1020,8 @@ mod tests {
         // The same hosts address in the own role takes the new prefix.
         let own = rw(&[("172.20.14.25/24", "10.40.7.131/16")]);
         assert_eq!(
-            own.rewrite(&["172.20.14.25/24"], ValueKind::OwnAddress).after,
+            own.rewrite(&["172.20.14.25/24"], ValueKind::OwnAddress)
+                .after,
             vec!["10.40.7.131/16".to_string()]
         );
     }
@@ -1011,7 +1031,8 @@ mod tests {
         let mynet = ValueKind::TrustList { loopback: true };
         let before = ["127.0.0.0/8 172.20.14.0/24"];
         // (nodes that stay, after, the node the warning names)
-        let cases: &[(Option<&[&str]>, &str, Option<&str>)] = &[
+        type Case<'a> = (Option<&'a [&'a str]>, &'a str, Option<&'a str>);
+        let cases: &[Case] = &[
             // Alone on its network: the network follows the move.
             (Some(&["192.168.9.4"]), "127.0.0.0/8 10.40.7.0/24", None),
             // 172.20.14.26 stays in it: the network stays too.

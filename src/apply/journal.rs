@@ -65,6 +65,12 @@ pub enum State {
     RolledBack,
 }
 
+impl serde::Serialize for State {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl State {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -535,7 +541,10 @@ mod tests {
             );
         }
         assert_eq!(Journal::open(d.path(), &RUNS, None).unwrap().id, a.id);
-        assert_eq!(Journal::open(d.path(), &RUNS, Some(&a.id)).unwrap().dir, a.dir);
+        assert_eq!(
+            Journal::open(d.path(), &RUNS, Some(&a.id)).unwrap().dir,
+            a.dir
+        );
         assert!(Journal::open(d.path(), &RUNS, Some("20000101T000000Z-0000")).is_err());
     }
 

@@ -17,8 +17,8 @@ use crate::model::{Change, Target};
 use crate::plan::build as single;
 use crate::plan::{Plan, PlannedAction};
 use crate::policy::{Rewriter, Role, Staying, ValueKind};
-use crate::spec::{self, AddrArg, Pair};
 use crate::services::{Action, Service};
+use crate::spec::{self, AddrArg, Pair};
 use crate::zimbra;
 
 /// What the user asked for.
@@ -51,7 +51,11 @@ pub struct Planned {
 
 /// Builds the cluster plan for `req`, `sources` being this host and its
 /// directory.
-pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str)) -> Result<Planned> {
+pub fn build(
+    sources: &mut Sources,
+    req: &Request,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Planned> {
     spec::check_pairs(&req.plan.from, &req.plan.to)?;
     let Some(dir) = sources.directory.as_mut() else {
         return Err(Error::usage(
@@ -71,7 +75,10 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         let n = nodes::find(&all, s, "--skip-node")?;
         if n.name == moving || n.name == local {
             return Err(Error::usage(
-                format!("--skip-node {}: the node that moves and the node zmreip runs on cannot be left out", n.name),
+                format!(
+                    "--skip-node {}: the node that moves and the node zmreip runs on cannot be left out",
+                    n.name
+                ),
                 "leave out other nodes only",
             ));
         }
@@ -110,7 +117,14 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     // The moves, prefixes resolved where the moving node knows them.
     let moving_plan_remote = (moving != local).then(|| {
         progress(&format!("planning {moving}"));
-        remote_plan(&session, &moving, Role::Own, &req.plan.from, &req.plan.to, req)
+        remote_plan(
+            &session,
+            &moving,
+            Role::Own,
+            &req.plan.from,
+            &req.plan.to,
+            req,
+        )
     });
     let moving_plan_remote = moving_plan_remote.transpose()?;
     let (from, to) = match &moving_plan_remote {
@@ -134,7 +148,11 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     let staying = staying(&planned, &moving, &addresses, &olds);
 
     // This host in its role, with the directory, beside every remote peer.
-    let local_role = if local == moving { Role::Own } else { Role::Peer };
+    let local_role = if local == moving {
+        Role::Own
+    } else {
+        Role::Peer
+    };
     let mut local_req = req.plan.clone();
     local_req.from = from.clone();
     local_req.to = to.clone();
@@ -203,8 +221,8 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
             .iter()
             .any(|n| n.name == moving && n.services.iter().any(|s| s == "ldap"));
     let order = order(&cluster_nodes, &moving, &local, master_moves);
-    let from_text: Vec<String> = from.iter().map(|a| a.to_string()).collect();
-    let to_text: Vec<String> = to.iter().map(|a| a.to_string()).collect();
+    let from_text: Vec<String> = from.iter().map(ToString::to_string).collect();
+    let to_text: Vec<String> = to.iter().map(ToString::to_string).collect();
     let skipped = left_out
         .iter()
         .map(|n| Skipped {
@@ -248,7 +266,9 @@ fn local_node(sources: &Sources, all: &[Node]) -> Result<String> {
     };
     let Some(name) = name.filter(|n| !n.is_empty()) else {
         return Err(Error::usage(
-            format!("{path} names no zimbra_server_hostname, so zmreip cannot tell which node this host is"),
+            format!(
+                "{path} names no zimbra_server_hostname, so zmreip cannot tell which node this host is"
+            ),
             "run zmreip --cluster on a node of the deployment (or give --root the node's files)",
         ));
     };
@@ -290,8 +310,9 @@ fn addr_arg(addr: IpAddr, prefix: u8, source: spec::PrefixSource) -> AddrArg {
 fn args_of(list: &[String]) -> Result<Vec<AddrArg>> {
     list.iter()
         .map(|s| {
-            s.parse::<AddrArg>()
-                .map_err(|e| Error::other(format!("the moving node's plan: {e}"), "check its zmreip"))
+            s.parse::<AddrArg>().map_err(|e| {
+                Error::other(format!("the moving node's plan: {e}"), "check its zmreip")
+            })
         })
         .collect()
 }
@@ -363,18 +384,17 @@ fn remote_plan(
             args.extend(["--restart".into(), "all".into()]);
         }
     }
-    args.extend([
-        "--no-directory".into(),
-        "--format".into(),
-        "json".into(),
-    ]);
+    args.extend(["--no-directory".into(), "--format".into(), "json".into()]);
     let plan: Plan = session.json(name, &args, None, PLAN_TIMEOUT)?;
     let value = serde_json::to_value(&plan).expect("a plan serializes");
     if plan.schema != crate::plan::SCHEMA
         || plan.checksum.as_deref() != Some(crate::plan::checksum(&value).as_str())
     {
         return Err(Error::other(
-            format!("node {name}: its plan is not a sealed {} document", crate::plan::SCHEMA),
+            format!(
+                "node {name}: its plan is not a sealed {} document",
+                crate::plan::SCHEMA
+            ),
             format!("check the zmreip installed on {name}"),
         ));
     }
@@ -558,9 +578,7 @@ fn distribute_directory_actions(nodes: &mut [ClusterNode], planned: &[Node], dir
                 format!("{dir_node}:{}", c.id)
             };
             for (service, action) in single::actions_for(c, Role::Own) {
-                let e = needs
-                    .entry(*service)
-                    .or_insert((*action, Vec::new(), true));
+                let e = needs.entry(*service).or_insert((*action, Vec::new(), true));
                 if *action == Action::Restart {
                     e.0 = Action::Restart;
                 }
@@ -618,7 +636,12 @@ fn merge(actions: &mut Vec<PlannedAction>, service: Service, action: Action, bec
 /// then every other node's files, then the service actions service by
 /// service (ldap, mta, mailbox, proxy, ...) and node by node, then verify
 /// on every node.
-fn order(nodes: &[ClusterNode], moving: &str, dir_node: &str, master_moves: bool) -> Vec<OrderStep> {
+fn order(
+    nodes: &[ClusterNode],
+    moving: &str,
+    dir_node: &str,
+    master_moves: bool,
+) -> Vec<OrderStep> {
     let step = |node: &str, phase: Phase| OrderStep {
         node: node.to_string(),
         phase,
@@ -722,7 +745,7 @@ mod tests {
     fn node(name: &str, services: &[&str]) -> Node {
         Node {
             name: name.into(),
-            services: services.iter().map(|s| s.to_string()).collect(),
+            services: services.iter().map(ToString::to_string).collect(),
             endpoints: Vec::new(),
         }
     }
@@ -767,7 +790,11 @@ mod tests {
         dir_plan.changes = vec![
             hosts_change("c1"),
             // The moving server's own listener: its node only.
-            change("c2", "cn=mbox1,cn=servers,cn=zimbra", "zimbraImapBindAddress"),
+            change(
+                "c2",
+                "cn=mbox1,cn=servers,cn=zimbra",
+                "zimbraImapBindAddress",
+            ),
             // Global mynetworks: every MTA.
             change("c3", "cn=config,cn=zimbra", "zimbraMtaMyNetworks"),
             // Read per request by every mailbox: a flush where enough.
@@ -910,7 +937,10 @@ mod tests {
             .take(2)
             .map(OrderStep::describe)
             .collect();
-        assert_eq!(got, ["mbox1: change the directory", "mbox1: write its files"]);
+        assert_eq!(
+            got,
+            ["mbox1: change the directory", "mbox1: write its files"]
+        );
     }
 
     #[test]
@@ -923,8 +953,14 @@ mod tests {
         assert_eq!(pinned.replace('\u{0}', "H"), "ldaps://H:636/");
         assert!(pin("ldapi:///").is_none());
         assert!(pin("ldap://:389").is_none());
-        assert!(url_names("ldap://10.0.0.11:389", "10.0.0.11".parse().unwrap()));
-        assert!(!url_names("ldap://10.0.0.110:389", "10.0.0.11".parse().unwrap()));
+        assert!(url_names(
+            "ldap://10.0.0.11:389",
+            "10.0.0.11".parse().unwrap()
+        ));
+        assert!(!url_names(
+            "ldap://10.0.0.110:389",
+            "10.0.0.11".parse().unwrap()
+        ));
     }
 
     #[test]

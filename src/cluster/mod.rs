@@ -148,7 +148,7 @@ impl Session {
                 Err(Error::other(
                     errors
                         .iter()
-                        .map(|e| e.to_string())
+                        .map(ToString::to_string)
                         .collect::<Vec<_>>()
                         .join("\n"),
                     helps.join("\n      "),

@@ -178,7 +178,7 @@ mod tests {
             dn: dn.into(),
             attrs: attrs
                 .iter()
-                .map(|(n, v)| (n.to_string(), v.iter().map(|s| s.to_string()).collect()))
+                .map(|(n, v)| (n.to_string(), v.iter().map(ToString::to_string).collect()))
                 .collect(),
         }
     }
@@ -256,7 +256,9 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.contains("--node mta"), "{msg}");
         assert!(
-            e.help().unwrap().contains("mail.corp.example, mta.corp.example"),
+            e.help()
+                .unwrap()
+                .contains("mail.corp.example, mta.corp.example"),
             "{:?}",
             e.help()
         );
@@ -275,6 +277,9 @@ mod tests {
             ],
         ));
         let e = from_topology(&twins).unwrap_err().to_string();
-        assert!(e.contains("two server entries are named mta.corp.example"), "{e}");
+        assert!(
+            e.contains("two server entries are named mta.corp.example"),
+            "{e}"
+        );
     }
 }

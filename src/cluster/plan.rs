@@ -160,9 +160,9 @@ pub fn is_cluster_plan(value: &serde_json::Value) -> bool {
 /// over the whole document, and every node plan's own checksum.
 pub fn load(path: &Path, value: serde_json::Value) -> Result<ClusterPlan> {
     let shown = path.display().to_string();
-    let again = format!(
+    let again =
         "make the plan again with `zmreip plan --cluster --out FILE`; plans are not edited by hand"
-    );
+            .to_string();
     let Some(sum) = value.get("checksum").and_then(|s| s.as_str()) else {
         return Err(Error::other(
             format!("{shown}: the cluster plan has no checksum"),

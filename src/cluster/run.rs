@@ -20,8 +20,8 @@ use super::plan::{self, ClusterNode, ClusterPlan, OrderStep, Phase};
 use crate::apply::fsops;
 use crate::apply::journal::{self, CLUSTER_RUNS, Event, Journal, State};
 use crate::error::{Error, Result};
-use crate::services::Service;
 use crate::policy::Role;
+use crate::services::Service;
 
 /// How to apply a cluster plan.
 #[derive(Debug, Clone, Default)]
@@ -145,9 +145,7 @@ impl Ctx<'_> {
                     ],
                 );
                 let plan = self.plan_json(node)?;
-                let o: NodeOutcome =
-                    self.session
-                        .json(node, &args, Some(&plan), PHASE_TIMEOUT)?;
+                let o: NodeOutcome = self.session.json(node, &args, Some(&plan), PHASE_TIMEOUT)?;
                 self.set_node_run(node, &o.run)?;
                 o
             }
@@ -193,7 +191,12 @@ impl Ctx<'_> {
             }
         }
         // The nodes that stay keep the networks they live in.
-        for other in self.plan.nodes.iter().filter(|o| o.name != self.plan.moving) {
+        for other in self
+            .plan
+            .nodes
+            .iter()
+            .filter(|o| o.name != self.plan.moving)
+        {
             for a in &other.addresses {
                 args.extend(["--staying".into(), a.clone()]);
             }
@@ -205,9 +208,8 @@ impl Ctx<'_> {
         args.extend(directory_args(self.plan, self.opts, node));
         args.extend(["--format".into(), "json".into()]);
         let reply = self.session.run(node, &args, None, PHASE_TIMEOUT)?;
-        let report: serde_json::Value = serde_json::from_slice(&reply.stdout).map_err(|_| {
-            super::node_failed(node, &args, &reply)
-        })?;
+        let report: serde_json::Value = serde_json::from_slice(&reply.stdout)
+            .map_err(|_| super::node_failed(node, &args, &reply))?;
         let failed: Vec<String> = report["checks"]
             .as_array()
             .map(|cs| {
@@ -241,7 +243,7 @@ impl Ctx<'_> {
             Phase::Files => self.phase(&s.node, "files"),
             Phase::Directory => self.phase(&s.node, "directory"),
             Phase::Service => {
-                let service = s.service.map(|v| v.as_str()).unwrap_or("all");
+                let service = s.service.map(Service::as_str).unwrap_or("all");
                 self.phase(&s.node, service)
             }
             Phase::Verify => self.verify(&s.node),
@@ -283,7 +285,7 @@ fn apply_args(
     extra: &[&str],
 ) -> Vec<String> {
     let mut args = vec!["apply".to_string(), "--plan".into(), "-".into()];
-    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(ToString::to_string));
     args.extend(session.root_args(node, true));
     args.extend(directory_args(plan, opts, node));
     if let Some(s) = &opts.services {
@@ -327,7 +329,7 @@ fn check_all(plan: &ClusterPlan, session: &Session, opts: &Options) -> Result<()
             errors.len(),
             errors
                 .iter()
-                .map(|e| e.to_string())
+                .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("\n")
         ),
@@ -407,14 +409,14 @@ pub fn apply(
         let Some(run) = ctx.node_run(&node) else {
             continue;
         };
-        let mut args = vec![
-            "resume".to_string(),
-            run,
-            "--format".into(),
-            "json".into(),
-        ];
+        let mut args = vec!["resume".to_string(), run, "--format".into(), "json".into()];
         if opts.no_restart {
-            args.extend(["--only".into(), "files".into(), "--only".into(), "directory".into()]);
+            args.extend([
+                "--only".into(),
+                "files".into(),
+                "--only".into(),
+                "directory".into(),
+            ]);
         }
         args.extend(session.root_args(&node, false));
         match session.json::<NodeOutcome>(&node, &args, None, NODE_TIMEOUT) {
@@ -460,7 +462,11 @@ pub fn apply(
         ctx.run
             .nodes
             .iter()
-            .map(|n| format!("{} run {}", n.name, n.run.as_deref().unwrap_or("(nothing to do)")))
+            .map(|n| format!(
+                "{} run {}",
+                n.name,
+                n.run.as_deref().unwrap_or("(nothing to do)")
+            ))
             .collect::<Vec<_>>()
             .join(", ")
     )];
@@ -472,7 +478,12 @@ pub fn apply(
     let handoffs: Vec<String> = plan
         .nodes
         .iter()
-        .flat_map(|n| n.plan.handoffs.iter().map(|h| format!("    [{}] {}", h.code, h.message)))
+        .flat_map(|n| {
+            n.plan
+                .handoffs
+                .iter()
+                .map(|h| format!("    [{}] {}", h.code, h.message))
+        })
         .chain(
             plan.skipped
                 .iter()
@@ -484,7 +495,10 @@ pub fn apply(
         lines.extend(handoffs);
     }
     lines.push(format!("undo with `zmreip rollback --cluster {}`", j.id));
-    Ok(Outcome { id: j.id.clone(), lines })
+    Ok(Outcome {
+        id: j.id.clone(),
+        lines,
+    })
 }
 
 /// Step `k` failed: journal it, roll back unless told not to.
@@ -603,14 +617,17 @@ pub fn open(root: &Path, id: Option<&str>) -> Result<Recorded> {
     let damaged = |what: String| {
         Error::other(
             format!("cluster run {}: {what}", j.id),
-            format!("the run directory {} is damaged; inspect it by hand", j.dir.display()),
+            format!(
+                "the run directory {} is damaged; inspect it by hand",
+                j.dir.display()
+            ),
         )
     };
     let raw = j
         .read_file("cluster.json")?
         .ok_or_else(|| damaged("cluster.json is missing".into()))?;
-    let run: ClusterRun =
-        serde_json::from_slice(&raw).map_err(|e| damaged(format!("cluster.json does not read: {e}")))?;
+    let run: ClusterRun = serde_json::from_slice(&raw)
+        .map_err(|e| damaged(format!("cluster.json does not read: {e}")))?;
     let raw = j
         .read_file("cluster-plan.json")?
         .ok_or_else(|| damaged("cluster-plan.json is missing".into()))?;
@@ -742,7 +759,10 @@ pub fn history_text(runs: &[Summary]) -> String {
         for (node, run) in &r.nodes {
             s.push_str(&format!(
                 "    {node}: {}\n",
-                run.as_deref().map_or("no run (nothing done there)".to_string(), |r| format!("run {r}"))
+                run.as_deref()
+                    .map_or("no run (nothing done there)".to_string(), |r| format!(
+                        "run {r}"
+                    ))
             ));
         }
         if let Some(f) = &r.failed {

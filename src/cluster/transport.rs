@@ -206,7 +206,12 @@ impl Link {
     }
 
     /// Runs the node's zmreip with `args`, feeding `stdin`.
-    pub fn zmreip(&self, args: &[String], stdin: Option<&[u8]>, timeout: Duration) -> Result<Reply> {
+    pub fn zmreip(
+        &self,
+        args: &[String],
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<Reply> {
         match &self.via {
             Via::Local { exe, env } => {
                 let mut c = Command::new(exe);
@@ -218,7 +223,11 @@ impl Link {
             Via::Ssh { .. } => {
                 let mut words = vec![shell_quote(&self.program)];
                 words.extend(args.iter().map(|a| shell_quote(a)));
-                self.remote(&format!("RUST_BACKTRACE=0 {}", words.join(" ")), stdin, timeout)
+                self.remote(
+                    &format!("RUST_BACKTRACE=0 {}", words.join(" ")),
+                    stdin,
+                    timeout,
+                )
             }
         }
     }
@@ -387,9 +396,8 @@ fn run(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration, what: &str) ->
             let _ = done_tx.send(child.wait());
         });
         let status = match done_rx.recv_timeout(timeout) {
-            Ok(status) => status.map_err(|e| {
-                Error::other(format!("cannot wait for {what}: {e}"), "try again")
-            })?,
+            Ok(status) => status
+                .map_err(|e| Error::other(format!("cannot wait for {what}: {e}"), "try again"))?,
             Err(_) => {
                 // SAFETY: a signal to the process group this function
                 // created (process_group(0) above).
@@ -448,10 +456,16 @@ mod tests {
 
     #[test]
     fn command_lines_are_quoted_for_the_remote_shell() {
-        let args: Vec<String> = ["plan", "--from", "10.0.0.1/24", "--hostname", "a b; rm -rf /"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let args: Vec<String> = [
+            "plan",
+            "--from",
+            "10.0.0.1/24",
+            "--hostname",
+            "a b; rm -rf /",
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
         assert_eq!(
             Link::command_line(&args),
             "zmreip plan --from 10.0.0.1/24 --hostname 'a b; rm -rf /'"
