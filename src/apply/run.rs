@@ -654,7 +654,10 @@ fn undo_all(ex: &mut Exec, force: bool, only: &[Part]) -> Result<Vec<String>> {
         ex.j.log(&Event::Undone(k))?;
         crash::point(crash::AFTER_UNDO, k);
     }
-    let mut lines = vec![format!("{undone} step(s) undone")];
+    let mut lines = Vec::new();
+    if !undoable.is_empty() || only.is_empty() {
+        lines.push(format!("{undone} step(s) undone"));
+    }
     let services: Vec<usize> = prog
         .begun
         .iter()

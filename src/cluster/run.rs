@@ -85,6 +85,8 @@ struct Ctx<'a> {
     j: &'a Journal,
     run: ClusterRun,
     report: &'a mut dyn FnMut(&str),
+    /// Nodes whose run a phase finished (every step done).
+    finished: Vec<String>,
 }
 
 impl Ctx<'_> {
@@ -164,6 +166,9 @@ impl Ctx<'_> {
         };
         for l in &outcome.lines {
             (self.report)(&format!("    {node}: {l}"));
+        }
+        if outcome.state == "applied" {
+            self.finished.push(node.to_string());
         }
         Ok(())
     }
@@ -383,6 +388,7 @@ pub fn apply(
         j: &j,
         run,
         report,
+        finished: Vec::new(),
     };
     ctx.save()?;
     (ctx.report)(&format!("cluster run {} ({})", j.id, j.dir.display()));
@@ -409,6 +415,9 @@ pub fn apply(
         let Some(run) = ctx.node_run(&node) else {
             continue;
         };
+        if ctx.finished.contains(&node) {
+            continue;
+        }
         let mut args = vec!["resume".to_string(), run, "--format".into(), "json".into()];
         if opts.no_restart {
             args.extend([
@@ -678,6 +687,7 @@ pub fn rollback(
         j: &rec.journal,
         run: rec.run.clone(),
         report,
+        finished: Vec::new(),
     };
     let mut lines = vec![format!("rolled back cluster run {}", rec.journal.id)];
     lines.extend(roll_back(&mut ctx)?);

@@ -225,6 +225,14 @@ sshd_start() {
         </dev/null >> "$d/log/sshd.log" 2>&1 &
 }
 
+# sshd_stop NODE: the node's sshd stops (its PID file holds the PID as
+# the node's PID namespace numbers it, so it is signalled from inside).
+sshd_stop() {
+    local d=$LAB/$1
+    in_node "$1" sh -c "kill \$(cat '$d/run/sshd.pid'); for i in \$(seq 100); do [ -e /proc/\$(cat '$d/run/sshd.pid') ] || exit 0; sleep 0.02; done" 2>/dev/null
+    rm -f "$d/run/sshd.pid"
+}
+
 start_cluster() {
     local node i
     in_node mbox "$LAB/mbox/bin/ldap" start || return 1
