@@ -123,6 +123,14 @@ pub struct OrderStep {
 }
 
 impl OrderStep {
+    /// The kind of step, for timings: the phase, or the service.
+    pub fn kind(&self) -> String {
+        match (self.phase, self.service) {
+            (Phase::Service, Some(s)) => s.as_str().to_string(),
+            (p, _) => p.as_str().to_string(),
+        }
+    }
+
     /// One line for people: `mta1.example.com: mta reload`.
     pub fn describe(&self) -> String {
         match (self.phase, self.service, self.action) {

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -342,6 +342,30 @@ fn check_all(plan: &ClusterPlan, session: &Session, opts: &Options) -> Result<()
     ))
 }
 
+/// Where the time of an apply went, by kind of step, in order.
+#[derive(Default)]
+struct Timings(Vec<(String, Duration)>);
+
+impl Timings {
+    fn add(&mut self, kind: &str, since: Instant) {
+        let d = since.elapsed();
+        match self.0.iter_mut().find(|(k, _)| k == kind) {
+            Some((_, t)) => *t += d,
+            None => self.0.push((kind.to_string(), d)),
+        }
+    }
+
+    fn text(&self) -> String {
+        let total: Duration = self.0.iter().map(|(_, d)| *d).sum();
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|(k, d)| format!("{k} {:.2} s", d.as_secs_f64()))
+            .collect();
+        format!("{:.2} s ({})", total.as_secs_f64(), parts.join(", "))
+    }
+}
+
 /// What a finished cluster apply or rollback reports.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -358,7 +382,10 @@ pub fn apply(
     report: &mut dyn FnMut(&str),
 ) -> Result<Outcome> {
     report("checking every node's plan against the node");
+    let mut times = Timings::default();
+    let started = Instant::now();
     check_all(plan, session, opts)?;
+    times.add("check", started);
     let root = opts.root.as_path();
     let _lock = journal::lock(root, &CLUSTER_RUNS)?;
     let j = Journal::create(root, &CLUSTER_RUNS)?;
@@ -403,12 +430,15 @@ pub fn apply(
     let n = plan.order.len();
     for (k, s) in &steps {
         (ctx.report)(&format!("[{k}/{n}] {}", s.describe()));
+        let started = Instant::now();
         j.log(&Event::Begin(*k))?;
         if let Err(e) = ctx.step(s) {
             return Err(failed(&mut ctx, *k, s, e));
         }
         j.log(&Event::Done(*k, None))?;
+        times.add(&s.kind(), started);
     }
+    let started = Instant::now();
     // Every node's run finished: the steps no phase named (a network
     // action run by hand) are listed by the node.
     for node in plan.nodes.iter().map(|n| n.name.clone()) {
@@ -445,6 +475,7 @@ pub fn apply(
             }
         }
     }
+    times.add("finish", started);
     let mut verified = Vec::new();
     if !opts.no_verify && !opts.no_restart {
         for (k, s) in plan
@@ -455,11 +486,13 @@ pub fn apply(
             .filter(|(_, s)| s.phase == Phase::Verify)
         {
             (ctx.report)(&format!("[{k}/{n}] {}", s.describe()));
+            let started = Instant::now();
             j.log(&Event::Begin(k))?;
             if let Err(e) = ctx.step(s) {
                 return Err(failed(&mut ctx, k, s, e));
             }
             j.log(&Event::Done(k, None))?;
+            times.add("verify", started);
             verified.push(s.node.clone());
         }
     }
@@ -503,6 +536,7 @@ pub fn apply(
         lines.push("still to do off these nodes:".into());
         lines.extend(handoffs);
     }
+    lines.push(format!("time spent: {}", times.text()));
     lines.push(format!("undo with `zmreip rollback --cluster {}`", j.id));
     Ok(Outcome {
         id: j.id.clone(),

@@ -20,8 +20,10 @@
 #     /etc/resolv.conf, and the built zmreip as /usr/local/sbin/zmreip;
 #   - Debian's sshd on every node's own address, with host keys and a
 #     client key the lab generates, an ssh client config and known_hosts
-#     of its own (never ~/.ssh); a session's ZMREIP_ROOT is the node's
-#     fixture root, so zmreip there works on the node's files.
+#     of its own (never ~/.ssh: every node sees an empty /root, so the
+#     machine's own ~/.ssh and shell start-up files stay out); a
+#     session's ZMREIP_ROOT is the node's fixture root, so zmreip there
+#     works on the node's files.
 #
 # Nothing leaves the namespaces: the only addresses used are the lab's own
 # and loopback, and every mount is inside a node's mount namespace.
@@ -206,6 +208,7 @@ EOF
         mount -t tmpfs zmreip-lab /usr/local/sbin
         touch /usr/local/sbin/zmreip
         mount --bind '$ZMREIP' /usr/local/sbin/zmreip
+        mount -t tmpfs -o mode=700 zmreip-lab /root
     "
     in_node "$node" "$NODE/bin/lab-etc-sync"
 }
