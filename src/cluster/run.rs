@@ -20,6 +20,7 @@ use super::plan::{self, ClusterNode, ClusterPlan, OrderStep, Phase};
 use crate::apply::fsops;
 use crate::apply::journal::{self, CLUSTER_RUNS, Event, Journal, State};
 use crate::error::{Error, Result};
+use crate::notice::Code;
 use crate::policy::Role;
 use crate::services::Service;
 
@@ -529,7 +530,7 @@ pub fn apply(
         .chain(
             plan.skipped
                 .iter()
-                .map(|k| format!("    [skipped-node] on {}: {}", k.name, k.command)),
+                .map(|k| format!("    [{}] on {}: {}", Code::SkippedNode, k.name, k.command)),
         )
         .collect();
     if !handoffs.is_empty() {

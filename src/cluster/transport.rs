@@ -282,17 +282,17 @@ impl Link {
     }
 
     /// Copies `exe` (this zmreip) to a private temporary directory on
-    /// the node over the node's connection; later commands run it, and
-    /// [`Link::close`] removes it.
+    /// the node (under its `$TMPDIR`, else /tmp) over the node's
+    /// connection; later commands run it, and [`Link::close`] removes it.
     pub fn push_binary(&mut self, name: &str, exe: &Path) -> Result<()> {
         if self.is_local() {
             return Ok(());
         }
         let bytes = std::fs::read(exe).map_err(|e| Error::io("read", exe, e))?;
-        let line = "umask 077 && d=$(mktemp -d /tmp/zmreip-push.XXXXXX) && cat > \"$d/zmreip\" && chmod 700 \"$d/zmreip\" && echo \"$d\"";
+        let line = "umask 077 && d=$(mktemp -d \"${TMPDIR:-/tmp}/zmreip-push.XXXXXX\") && cat > \"$d/zmreip\" && chmod 700 \"$d/zmreip\" && echo \"$d\"";
         let reply = self.remote(line, Some(&bytes), Duration::from_secs(300))?;
         let dir = reply.text().trim().to_string();
-        if !reply.success() || !dir.starts_with("/tmp/zmreip-push.") {
+        if !reply.success() || !dir.starts_with('/') || !dir.contains("/zmreip-push.") {
             return Err(Error::other(
                 format!(
                     "cannot copy zmreip to node {name}: {}",
