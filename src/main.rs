@@ -33,6 +33,13 @@ use zmreip::{Error, Result};
 ///   zmreip history                         # runs, with their state
 ///   zmreip rollback                        # undo the latest run
 ///
+/// On a multi-server deployment, on the node whose address moves (every
+/// other node is reached with OpenSSH and plans its own files):
+///
+///   zmreip plan --cluster --from 172.20.14.25/24 --to 10.40.7.131/24 --out move.json
+///   zmreip apply --plan move.json          # every node, one transaction
+///   zmreip rollback --cluster              # undo it on every node
+///
 /// The directory is read live from the LDAP server localconfig.xml names;
 /// --ldif FILE reads a zmslapcat export instead.
 ///
@@ -82,12 +89,14 @@ enum Command {
     /// <root>/var/lib/zmreip/runs/<run-id>/.
     Apply(ApplyArgs),
     /// Undo a run: restore every file (bytes, owner, mode, symlink) and
-    /// directory value, then re-run the service actions it ran.
+    /// directory value, then re-run the service actions it ran. With
+    /// --cluster, a multi-server run on every node, in reverse order.
     Rollback(RollbackArgs),
     /// Finish a run that stopped half-way (a crash, a power cut, a
     /// --no-rollback failure whose cause was fixed).
     Resume(ResumeArgs),
-    /// List the runs recorded on this host.
+    /// List the runs recorded on this host (with --cluster, the
+    /// multi-server runs it coordinated and each node's run).
     History(HistoryArgs),
     /// Check a new address before moving: would it hurt mail?
     ///

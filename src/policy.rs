@@ -558,16 +558,16 @@ impl Rewriter {
             // unless something in the list already trusts it.
             let covered = seen.iter().any(|n| n.contains(&p.new));
             let why = match (&shared, self.role) {
-                (Some(node), _) => format!("it also holds {node}, which stays"),
-                (None, Role::Peer) => format!("{} is another node's address", p.old),
-                (None, Role::Own) => "it is not its interface network".to_string(),
+                (Some(node), _) => format!("but also holds {node}, which stays"),
+                (None, Role::Peer) => "of another node".to_string(),
+                (None, Role::Own) => "but is not its interface network".to_string(),
             };
             out.notes.push(Notice::new(
                 Code::TrustNetworkKept,
                 if covered {
-                    format!("{text} holds the old address {} but {why}; it stays ({} is already trusted by another entry)", p.old, p.new)
+                    format!("{text} holds the old address {} {why}; it stays ({} is already trusted by another entry)", p.old, p.new)
                 } else {
-                    format!("{text} holds the old address {} but {why}; it stays and {} is trusted beside it", p.old, p.new)
+                    format!("{text} holds the old address {} {why}; it stays and {} is trusted beside it", p.old, p.new)
                 },
             ));
             if covered {

@@ -249,7 +249,7 @@ fn every_node_is_planned_in_its_role() {
     // new address, on loopback, is trusted through 127.0.0.0/8 already).
     let warnings = nodes[0]["plan"]["warnings"].to_string();
     assert!(
-        warnings.contains("127.20.0.0/24 holds the old address 127.20.0.11 but it also holds a node whose address is not known"),
+        warnings.contains("127.20.0.0/24 holds the old address 127.20.0.11 but also holds a node whose address is not known"),
         "{warnings}"
     );
     // b.test runs a mailbox whose listeners stay: the trusted IP it reads
