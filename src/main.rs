@@ -1086,6 +1086,7 @@ fn cluster_apply(a: ApplyArgs, saved: Option<serde_json::Value>) -> Result<()> {
         Some(value) => {
             let path = a.plan.clone().unwrap_or_default();
             let plan = zmreip::cluster::plan::load(&path, value)?;
+            zmreip::cluster::build::check_this_node(&src.host, &plan)?;
             let session = zmreip::cluster::Session::open(zmreip::cluster::Connect {
                 local: &plan.directory.node,
                 root: src.host.root().to_path_buf(),
@@ -1176,6 +1177,7 @@ fn cluster_rollback(a: RollbackArgs) -> Result<()> {
     };
     let local = rec.plan.directory.node.clone();
     let host = zmreip::host::Host::open(root, None)?;
+    zmreip::cluster::build::check_this_node(&host, &rec.plan)?;
     let session = zmreip::cluster::Session::open(zmreip::cluster::Connect {
         local: &local,
         root: root.clone(),

@@ -318,6 +318,38 @@ fn every_node_is_planned_in_its_role() {
         zmreip::plan::checksum(&plan),
         plan["checksum"].as_str().unwrap()
     );
+    // A saved plan is applied from the node that made it, unchanged.
+    let saved = d.dir.path().join("cluster-plan.json");
+    std::fs::write(&saved, &out.stdout).unwrap();
+    let run = |root: &Path, plan: &Path| {
+        Command::new(BIN)
+            .args(["apply", "--yes", "--plan"])
+            .arg(plan)
+            .env("ZMREIP_ROOT", root)
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap()
+    };
+    let elsewhere = run(&d.root("b.test"), &saved);
+    let err = String::from_utf8_lossy(&elsewhere.stderr);
+    assert_eq!(elsewhere.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("this host is b.test, and the cluster plan was made on a.test"),
+        "{err}"
+    );
+    let tampered = d.dir.path().join("tampered.json");
+    std::fs::write(
+        &tampered,
+        String::from_utf8_lossy(&out.stdout).replace("\"proxy\"", "\"mta\""),
+    )
+    .unwrap();
+    let changed = run(&d.root("a.test"), &tampered);
+    let err = String::from_utf8_lossy(&changed.stderr);
+    assert_eq!(changed.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the plan was changed after it was made"),
+        "{err}"
+    );
     // Nothing of the pushed binaries is left on the nodes.
     for node in ["b.test", "c.test"] {
         let left: Vec<_> = std::fs::read_dir(d.root(node).join("tmp"))

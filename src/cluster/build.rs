@@ -259,19 +259,7 @@ pub fn handoff_command(from: &[String], to: &[String]) -> String {
 /// This host's node: the server entry named by localconfig's
 /// `zimbra_server_hostname`.
 fn local_node(sources: &Sources, all: &[Node]) -> Result<String> {
-    let path = sources.host.zimbra_path("conf/localconfig.xml");
-    let name = match sources.host.read(&path)? {
-        Some(text) => crate::surface::localconfig::value(&path, &text, "zimbra_server_hostname")?,
-        None => None,
-    };
-    let Some(name) = name.filter(|n| !n.is_empty()) else {
-        return Err(Error::usage(
-            format!(
-                "{path} names no zimbra_server_hostname, so zmreip cannot tell which node this host is"
-            ),
-            "run zmreip --cluster on a node of the deployment (or give --root the node's files)",
-        ));
-    };
+    let name = this_node(&sources.host)?;
     nodes::find(all, &name, "zimbra_server_hostname")
         .map(|n| n.name.clone())
         .map_err(|_| {
@@ -280,6 +268,44 @@ fn local_node(sources: &Sources, all: &[Node]) -> Result<String> {
                 "run zmreip --cluster on a node of the deployment",
             )
         })
+}
+
+/// This host's node name: localconfig's `zimbra_server_hostname`.
+pub fn this_node(host: &crate::host::Host) -> Result<String> {
+    let path = host.zimbra_path("conf/localconfig.xml");
+    let name = match host.read(&path)? {
+        Some(text) => crate::surface::localconfig::value(&path, &text, "zimbra_server_hostname")?,
+        None => None,
+    };
+    name.filter(|n| !n.is_empty())
+        .map(|n| n.to_ascii_lowercase())
+        .ok_or_else(|| {
+            Error::usage(
+                format!(
+                    "{path} names no zimbra_server_hostname, so zmreip cannot tell which node this host is"
+                ),
+                "run zmreip --cluster on a node of the deployment (or give --root the node's files)",
+            )
+        })
+}
+
+/// A saved cluster plan is applied (or rolled back) from the node that
+/// made it: the one that changes the directory and runs as `local`.
+pub fn check_this_node(host: &crate::host::Host, plan: &ClusterPlan) -> Result<()> {
+    let me = this_node(host)?;
+    if me == plan.directory.node {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!(
+            "this host is {me}, and the cluster plan was made on {} (which changes the directory and coordinates the nodes)",
+            plan.directory.node
+        ),
+        format!(
+            "run it on {}, or make a plan here with `zmreip plan --cluster`",
+            plan.directory.node
+        ),
+    ))
 }
 
 /// Principle 11: this host is the moving node only when an old address
