@@ -219,13 +219,7 @@ fn every_node_is_planned_in_its_role() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| {
-                format!(
-                    "{} {}",
-                    c["surface"].as_str().unwrap(),
-                    c["after"].to_string()
-                )
-            })
+            .map(|c| format!("{} {}", c["surface"].as_str().unwrap(), c["after"]))
             .collect()
     };
     // a.test and c.test move their hosts line for a.test; c.test its

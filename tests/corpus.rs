@@ -40,6 +40,9 @@
 //! shrinks. `ZMREIP_CORPUS=substring` runs the matching cases only (then
 //! the list is checked for those cases only).
 
+// The test prints its summary table (see .config/nextest.toml).
+#![allow(clippy::print_stdout)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -544,7 +547,7 @@ fn zmreip(args: &[String]) -> Run {
 }
 
 fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
+    list.iter().map(ToString::to_string).collect()
 }
 
 // -------------------------------------------------------------- checking
@@ -844,7 +847,7 @@ fn corpus() {
         .collect();
     let results: Mutex<Vec<(usize, Failures)>> = Mutex::new(Vec::new());
     let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {

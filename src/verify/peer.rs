@@ -83,7 +83,7 @@ fn own_addresses(ctx: &Ctx) -> Result<Vec<IpAddr>, String> {
             .unwrap_or_default()
     } else {
         let text = host.read("/etc/hosts").ok().flatten().unwrap_or_default();
-        names::hosts_lookup(&text, name)
+        crate::surface::hosts::lookup(&text, name)
             .into_iter()
             .map(|(_, a, _)| a)
             .filter(|a| !a.is_loopback())

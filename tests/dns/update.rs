@@ -10,7 +10,7 @@ use zmreip::dns::{RecordType, Resolver};
 use zmreip::model::{Change, Target, Value};
 use zmreip::policy::Rewriter;
 use zmreip::spec::{Pair, PrefixSource};
-use zmreip::surface::zonefile::Mode;
+use zmreip::surface::Mode;
 
 use crate::servers::{self, Key, Server, Zone};
 use crate::zmreip;

@@ -238,7 +238,7 @@ fn planned_edits_are_served_by_named_after_reload() {
 
 /// Today's date-style serial, `YYYYMMDD00`.
 fn serial_today() -> String {
-    let d = zmreip::surface::zonefile::Date::today();
+    let d = zmreip::dns::zone::serial::Date::today();
     format!("{:04}{:02}{:02}00", d.year, d.month, d.day)
 }
 
