@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, ToSocketAddrs};
-use std::time::Duration;
 
 use super::nodes::{self, Node};
 use super::plan::{ClusterNode, ClusterPlan, DirectoryRef, OrderStep, Phase, SCHEMA, Skipped};
@@ -469,12 +468,12 @@ fn directory_urls(
     let mut out = Vec::new();
     let mut moves = false;
     for url in &settings.write_urls {
-        let Some((host, pinned)) = pin(url) else {
+        let Some(pinned) = pin(url) else {
             out.push(url.clone());
             continue;
         };
-        for ip in host {
-            let at = pinned.replace("\u{0}", &bracket(ip));
+        for &ip in &pinned.addrs {
+            let at = pinned.at(ip);
             if olds.contains(&ip) {
                 moves = true;
                 let new = rw.rewrite(&[at.as_str()], ValueKind::Url).after.remove(0);
@@ -489,17 +488,28 @@ fn directory_urls(
     Ok(if moves { out } else { Vec::new() })
 }
 
-fn bracket(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v) => v.to_string(),
-        IpAddr::V6(v) => format!("[{v}]"),
+/// An `ldap://` or `ldaps://` URL taken apart: its host's addresses
+/// (resolved here) and the URL again with another host.
+struct Pinned {
+    addrs: Vec<IpAddr>,
+    scheme: String,
+    port: u16,
+    path: String,
+}
+
+impl Pinned {
+    /// The URL with `ip` as its host.
+    fn at(&self, ip: IpAddr) -> String {
+        let host = match ip {
+            IpAddr::V4(v) => v.to_string(),
+            IpAddr::V6(v) => format!("[{v}]"),
+        };
+        format!("{}://{host}:{}{}", self.scheme, self.port, self.path)
     }
 }
 
-/// The addresses an `ldap://host:port/` URL's host resolves to, and the
-/// URL with a NUL where the host was. `None` for URLs without a host
-/// (`ldapi://`).
-fn pin(url: &str) -> Option<(Vec<IpAddr>, String)> {
+/// `None` for URLs without a host (`ldapi://`) or that do not read.
+fn pin(url: &str) -> Option<Pinned> {
     let (scheme, rest) = url.split_once("://")?;
     if !scheme.eq_ignore_ascii_case("ldap") && !scheme.eq_ignore_ascii_case("ldaps") {
         return None;
@@ -518,14 +528,14 @@ fn pin(url: &str) -> Option<(Vec<IpAddr>, String)> {
     if host.is_empty() {
         return None;
     }
-    let port_num: u16 = match port {
+    let port: u16 = match port {
         Some(p) => p.parse().ok()?,
         None if scheme.eq_ignore_ascii_case("ldaps") => 636,
         None => 389,
     };
     let mut addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![ip],
-        Err(_) => (host, port_num)
+        Err(_) => (host, port)
             .to_socket_addrs()
             .ok()?
             .map(|a| a.ip())
@@ -533,8 +543,12 @@ fn pin(url: &str) -> Option<(Vec<IpAddr>, String)> {
     };
     addrs.sort();
     addrs.dedup();
-    let pinned = format!("{scheme}://\u{0}:{port_num}{path}");
-    Some((addrs, pinned))
+    Some(Pinned {
+        addrs,
+        scheme: scheme.to_string(),
+        port,
+        path: path.to_string(),
+    })
 }
 
 /// Whether `url` names the address `ip` as its host.
@@ -716,10 +730,6 @@ fn order(
     }
     out
 }
-
-/// How long one phase on a node may take: its service commands have
-/// their own timeout (the services file's, 900 s by default).
-pub const PHASE_TIMEOUT: Duration = Duration::from_secs(1800);
 
 #[cfg(test)]
 mod tests {
@@ -971,12 +981,17 @@ mod tests {
 
     #[test]
     fn urls_are_pinned_to_their_addresses() {
-        let (addrs, pinned) = pin("ldap://10.0.0.11:389").unwrap();
-        assert_eq!(addrs, vec!["10.0.0.11".parse::<IpAddr>().unwrap()]);
-        assert_eq!(pinned.replace('\u{0}', "H"), "ldap://H:389");
-        let (addrs, pinned) = pin("ldaps://[2001:db8::11]/").unwrap();
-        assert_eq!(addrs, vec!["2001:db8::11".parse::<IpAddr>().unwrap()]);
-        assert_eq!(pinned.replace('\u{0}', "H"), "ldaps://H:636/");
+        let p = pin("ldap://10.0.0.11:389").unwrap();
+        assert_eq!(p.addrs, vec!["10.0.0.11".parse::<IpAddr>().unwrap()]);
+        assert_eq!(p.at("10.9.0.1".parse().unwrap()), "ldap://10.9.0.1:389");
+        let p = pin("ldaps://[2001:db8::11]/").unwrap();
+        assert_eq!(p.addrs, vec!["2001:db8::11".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            p.at("2001:db8::9".parse().unwrap()),
+            "ldaps://[2001:db8::9]:636/"
+        );
+        assert_eq!(pin("LDAP://10.0.0.11").unwrap().port, 389);
+        assert!(pin("ldap://10.0.0.11:99999").is_none());
         assert!(pin("ldapi:///").is_none());
         assert!(pin("ldap://:389").is_none());
         assert!(url_names(

@@ -35,6 +35,10 @@ use transport::{ControlDir, Link, Reply, SshOptions};
 /// How long a node's planning may take (a large host's files).
 pub const PLAN_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// How long one phase on a node may take: its service commands have
+/// their own timeout (the services file's, 900 s by default).
+pub const PHASE_TIMEOUT: Duration = Duration::from_secs(1800);
+
 /// The connections to the nodes of one cluster plan or run: this host
 /// directly, the others over ssh, each checked to run this zmreip's
 /// version. Dropping it ends every connection and removes binaries pushed
@@ -120,7 +124,7 @@ impl Session {
                 .collect()
         });
         let mut links = BTreeMap::new();
-        links.insert(c.local.to_string(), Link::local(exe, Vec::new()));
+        links.insert(c.local.to_string(), Link::local(exe));
         let mut errors = Vec::new();
         for (name, r) in results {
             match r {

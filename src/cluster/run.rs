@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::Session;
-use super::build::PHASE_TIMEOUT;
 use super::plan::{self, ClusterNode, ClusterPlan, OrderStep, Phase};
+use super::{PHASE_TIMEOUT, Session};
 use crate::apply::fsops;
 use crate::apply::journal::{self, CLUSTER_RUNS, Event, Journal, State};
 use crate::error::{Error, Result};
