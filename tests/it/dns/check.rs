@@ -4,8 +4,9 @@
 
 use serde::Deserialize;
 
-use crate::servers::{self, Server, Zone};
-use crate::zmreip;
+use super::run;
+use crate::support::Zmreip;
+use crate::support::dns::{self as servers, Server, Zone};
 
 const EXAMPLE: &str = r#"$TTL 300
 @       IN SOA ns1.example.test. hostmaster.example.test. 2024010101 3600 600 86400 300
@@ -194,7 +195,7 @@ struct Notice {
 /// Runs `zmreip check` with `args` against `server`; returns the exit
 /// code and the parsed report (None when it failed).
 fn check(server: &std::net::SocketAddr, args: &[&str]) -> (i32, Option<Report>, String) {
-    let (code, out, err) = servers::run(zmreip().arg("check").args(args).args([
+    let (code, out, err) = run(Zmreip::new(["check"]).args(args).args([
         "--resolver",
         &server.to_string(),
         "--timeout",
@@ -536,7 +537,7 @@ fn an_unreachable_resolver_is_an_error() {
 #[test]
 fn text_output_names_the_hand_offs() {
     let Some(ns) = named() else { return };
-    let (code, out, _) = servers::run(zmreip().args([
+    let (code, out, _) = run(Zmreip::new([
         "check",
         "198.51.100.9",
         "--hostname",

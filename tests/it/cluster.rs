@@ -1,4 +1,4 @@
-//! Multi-server plans and runs over real OpenSSH (tests/support/sshd.rs):
+//! Multi-server plans and runs over real OpenSSH ([`super::support::sshd`]):
 //! three nodes of a deployment, each with its own files, the two others
 //! reached through sshd on loopback. The directory is an LDIF export on
 //! the node zmreip runs on. The full lab with namespaces and real
@@ -7,18 +7,13 @@
 //! node and a node without zmreip, and apply and rollback restoring every
 //! node's files byte for byte.
 
-#![allow(clippy::print_stderr)]
-
-#[path = "support/sshd.rs"]
-mod sshd;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_zmreip");
+use super::support::{Output, Zmreip, sshd};
+
 const OLD: &str = "127.20.0.11";
 const NEW: &str = "127.21.0.131";
 const NODES: [(&str, &str); 3] = [
@@ -127,20 +122,14 @@ fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
 /// Runs zmreip on node a.test (its files, its directory export) with the
 /// test's ssh configuration.
 fn zmreip(d: &Deployment, ssh: &sshd::Ssh, args: &[&str]) -> Output {
-    let out = Command::new(BIN)
-        .args(args)
+    Zmreip::new(args)
         .arg("--ssh-config")
         .arg(ssh.config())
         .env("ZMREIP_ROOT", d.root("a.test"))
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    if !out.status.success() {
-        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    }
-    out
+        .run()
 }
 
+/// `plan --cluster` moving a.test, its directory the export, then `extra`.
 fn plan_args(d: &Deployment, extra: &[&str]) -> Vec<String> {
     let mut a: Vec<String> = [
         "plan",
@@ -159,14 +148,8 @@ fn plan_args(d: &Deployment, extra: &[&str]) -> Vec<String> {
     a
 }
 
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }
 
 /// The deployment with sshd for b.test and c.test.
@@ -189,10 +172,8 @@ fn every_node_is_planned_in_its_role() {
         return;
     };
     let args = plan_args(&d, &["--push-binary", "--format", "json"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = zmreip(&d, &ssh, &args);
-    assert!(out.status.success());
-    let plan = json(&out);
+    let out = zmreip(&d, &ssh, &strs(&args)).status(0);
+    let plan = out.json();
     assert_eq!(plan["schema"], "zmreip.cluster-plan/v1");
     assert_eq!(plan["moving"], "a.test");
     let nodes = plan["nodes"].as_array().unwrap();
@@ -246,8 +227,6 @@ fn every_node_is_planned_in_its_role() {
         warnings.contains("127.20.0.0/24 holds the old address 127.20.0.11 but also holds a node whose address is not known"),
         "{warnings}"
     );
-    // b.test runs a mailbox whose listeners stay: the trusted IP it reads
-    // per request needs a cache flush there, not a restart.
     let actions = |i: usize| -> Vec<String> {
         nodes[i]["plan"]["actions"]
             .as_array()
@@ -263,7 +242,9 @@ fn every_node_is_planned_in_its_role() {
             .collect()
     };
     assert_eq!(actions(0), ["ldap restart", "mailbox restart"]);
-    // (mynetworks did not change: loopback trusts the new address.)
+    // b.test runs a mailbox whose listeners stay: the trusted IP it reads
+    // per request needs a cache flush there, not a restart (mynetworks
+    // did not change: loopback trusts the new address).
     assert_eq!(actions(1), ["mailbox flush"]);
     assert_eq!(actions(2), ["proxy restart"]);
     assert!(
@@ -315,34 +296,29 @@ fn every_node_is_planned_in_its_role() {
     // A saved plan is applied from the node that made it, unchanged.
     let saved = d.dir.path().join("cluster-plan.json");
     std::fs::write(&saved, &out.stdout).unwrap();
-    let run = |root: &Path, plan: &Path| {
-        Command::new(BIN)
-            .args(["apply", "--yes", "--plan"])
+    let apply = |root: &Path, plan: &Path| {
+        Zmreip::new(["apply", "--yes", "--plan"])
             .arg(plan)
             .env("ZMREIP_ROOT", root)
-            .env("RUST_BACKTRACE", "0")
-            .output()
-            .unwrap()
+            .run()
     };
-    let elsewhere = run(&d.root("b.test"), &saved);
-    let err = String::from_utf8_lossy(&elsewhere.stderr);
-    assert_eq!(elsewhere.status.code(), Some(2), "{err}");
+    let elsewhere = apply(&d.root("b.test"), &saved).status(2);
     assert!(
-        err.contains("this host is b.test, and the cluster plan was made on a.test"),
-        "{err}"
+        elsewhere
+            .stderr
+            .contains("this host is b.test, and the cluster plan was made on a.test"),
+        "{}",
+        elsewhere.stderr
     );
     let tampered = d.dir.path().join("tampered.json");
-    std::fs::write(
-        &tampered,
-        String::from_utf8_lossy(&out.stdout).replace("\"proxy\"", "\"mta\""),
-    )
-    .unwrap();
-    let changed = run(&d.root("a.test"), &tampered);
-    let err = String::from_utf8_lossy(&changed.stderr);
-    assert_eq!(changed.status.code(), Some(1), "{err}");
+    std::fs::write(&tampered, out.stdout.replace("\"proxy\"", "\"mta\"")).unwrap();
+    let changed = apply(&d.root("a.test"), &tampered).status(1);
     assert!(
-        err.contains("the plan was changed after it was made"),
-        "{err}"
+        changed
+            .stderr
+            .contains("the plan was changed after it was made"),
+        "{}",
+        changed.stderr
     );
     // Nothing of the pushed binaries is left on the nodes.
     for node in ["b.test", "c.test"] {
@@ -363,11 +339,8 @@ fn an_unreachable_node_is_named_and_can_be_left_out() {
     let mut ssh = sshd::Ssh::new();
     let _b = ssh.start("b.test", &d.root("b.test"));
     ssh.dead("c.test");
-    let args = plan_args(&d, &["--push-binary"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = zmreip(&d, &ssh, &args);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = zmreip(&d, &ssh, &strs(&plan_args(&d, &["--push-binary"]))).status(1);
+    let err = &out.stderr;
     assert!(err.contains("cannot reach node c.test over ssh"), "{err}");
     assert!(err.contains("Connection refused"), "{err}");
     assert!(
@@ -380,33 +353,27 @@ fn an_unreachable_node_is_named_and_can_be_left_out() {
         &d,
         &["--push-binary", "--skip-node", "c.test", "--format", "json"],
     );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = zmreip(&d, &ssh, &args);
-    assert!(out.status.success());
-    let plan = json(&out);
+    let plan = zmreip(&d, &ssh, &strs(&args)).status(0).json();
     assert_eq!(plan["nodes"].as_array().unwrap().len(), 2);
     assert_eq!(plan["skipped"][0]["name"], "c.test");
     assert_eq!(
         plan["skipped"][0]["command"],
         "zmreip apply --role peer --from 127.20.0.11/24 --to 127.21.0.131/24 --no-directory"
     );
-    // The node that moves cannot be left out.
-    let args = plan_args(&d, &["--skip-node", "a.test"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = zmreip(&d, &ssh, &args);
-    assert_eq!(out.status.code(), Some(2));
-    // Nor can a name the directory does not know be given.
-    let args = plan_args(&d, &["--skip-node", "d.test"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = zmreip(&d, &ssh, &args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("a.test, b.test, c.test"), "{err}");
+    // The node that moves cannot be left out, nor a name the directory
+    // does not know be given.
+    zmreip(&d, &ssh, &strs(&plan_args(&d, &["--skip-node", "a.test"]))).status(2);
+    let out = zmreip(&d, &ssh, &strs(&plan_args(&d, &["--skip-node", "d.test"]))).status(2);
+    assert!(
+        out.stderr.contains("a.test, b.test, c.test"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn a_node_without_zmreip_is_named() {
-    let in_path = Command::new("sh")
+    let in_path = std::process::Command::new("sh")
         .args(["-c", "command -v zmreip"])
         .output()
         .is_ok_and(|o| o.status.success());
@@ -417,18 +384,16 @@ fn a_node_without_zmreip_is_named() {
     let Some((d, ssh, _servers)) = up() else {
         return;
     };
-    let args = plan_args(&d, &[]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = zmreip(&d, &ssh, &args);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = zmreip(&d, &ssh, &strs(&plan_args(&d, &[]))).status(1);
     for node in ["b.test", "c.test"] {
         assert!(
-            err.contains(&format!("node {node} has no zmreip in its PATH")),
-            "{err}"
+            out.stderr
+                .contains(&format!("node {node} has no zmreip in its PATH")),
+            "{}",
+            out.stderr
         );
     }
-    assert!(err.contains("--push-binary"), "{err}");
+    assert!(out.stderr.contains("--push-binary"), "{}", out.stderr);
 }
 
 #[test]
@@ -449,12 +414,8 @@ fn apply_and_rollback_reach_every_node_and_restore_it() {
         ],
     );
     args[0] = "apply".into();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = zmreip(&d, &ssh, &args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("applied cluster run"), "{text}");
+    let out = zmreip(&d, &ssh, &strs(&args)).status(0);
+    assert!(out.stdout.contains("applied cluster run"), "{}", out.stdout);
     for name in ["a.test", "c.test"] {
         let hosts = std::fs::read_to_string(d.root(name).join("etc/hosts")).unwrap();
         assert!(hosts.contains(&format!("{NEW}\ta.test")), "{name}: {hosts}");
@@ -474,21 +435,19 @@ fn apply_and_rollback_reach_every_node_and_restore_it() {
     assert_eq!(log("b.test"), "apply mailbox flush\n");
     assert_eq!(log("c.test"), "resume proxy restart\n");
 
-    let out = Command::new(BIN)
-        .args(["history", "--cluster", "--format", "json"])
+    let runs = Zmreip::new(["history", "--cluster", "--format", "json"])
         .env("ZMREIP_ROOT", d.root("a.test"))
-        .output()
-        .unwrap();
-    let runs = json(&out);
+        .ok()
+        .json();
     assert_eq!(runs[0]["state"], "applied");
     assert!(runs[0]["nodes"]["c.test"].is_string());
 
-    let out = zmreip(
+    zmreip(
         &d,
         &ssh,
         &["rollback", "--cluster", "--yes", "--push-binary"],
-    );
-    assert!(out.status.success());
+    )
+    .status(0);
     assert_eq!(
         d.snapshot(),
         before,
@@ -498,11 +457,15 @@ fn apply_and_rollback_reach_every_node_and_restore_it() {
     assert!(log("a.test").ends_with("rollback ldap restart\nrollback mailbox restart\n"));
     assert!(log("c.test").ends_with("rollback proxy restart\n"));
     // A second rollback has nothing to do.
-    let out = zmreip(
+    let again = zmreip(
         &d,
         &ssh,
         &["rollback", "--cluster", "--yes", "--push-binary"],
+    )
+    .status(0);
+    assert!(
+        again.stdout.contains("already rolled back"),
+        "{}",
+        again.stdout
     );
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("already rolled back"));
 }

@@ -6,28 +6,15 @@
 //! (`CI=true`) a missing server fails the test instead, so a broken CI
 //! image cannot pass by skipping everything.
 
-#![allow(dead_code)]
-
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Whether `bin` can be run. Missing: fail on CI, else skip (false).
+/// Whether `bin` (named, dnsmasq and their tools) can be run (see
+/// [`super::available`]).
 pub fn available(bin: &str) -> bool {
-    let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-        .iter()
-        .any(|d| Path::new(d).join(bin).exists());
-    if found {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("`{bin}` is not installed on CI; scripts/debian-packages.txt must list its package");
-    }
-    eprintln!(
-        "skipping: `{bin}` is not installed (apt-get install bind9 bind9-utils bind9-dnsutils dnsmasq-base)"
-    );
-    false
+    super::available(bin, "bind9 bind9-utils bind9-dnsutils dnsmasq-base")
 }
 
 /// A port free for both UDP and TCP on 127.0.0.1.
@@ -46,7 +33,8 @@ pub fn free_port() -> u16 {
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
-    pub dir: tempfile::TempDir,
+    /// Holds the config, zone files and log; removed with the server.
+    _dir: tempfile::TempDir,
     log: PathBuf,
     what: &'static str,
 }
@@ -248,7 +236,7 @@ controls {{ }};
     Server {
         child,
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        dir,
+        _dir: dir,
         log,
         what: "named",
     }
@@ -283,7 +271,7 @@ pub fn dnsmasq(lines: &[String]) -> Server {
     Server {
         child,
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        dir,
+        _dir: dir,
         log,
         what: "dnsmasq",
     }

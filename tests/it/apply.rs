@@ -2,12 +2,7 @@
 //! host, through the real binary: crash at every step, drift, saved-plan
 //! validation, idempotence, service order and failures.
 
-// Tests say what they skipped and benchmarks print their figures.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
-
-mod apply_common;
-
-use apply_common::*;
+use crate::support::lab::*;
 
 use zmreip::apply::crash::{
     AFTER_STEP as CRASH_AFTER, AFTER_UNDO as CRASH_AFTER_UNDO, BEFORE_DONE as CRASH_BEFORE_DONE,
@@ -18,7 +13,7 @@ use zmreip::apply::crash::{
 fn clean_apply() -> (Tree, usize, Vec<String>) {
     let lab = Lab::new();
     let plan = lab.fixture_plan();
-    lab.apply_plan(&plan, &[], &[]).ok();
+    lab.apply(&plan).ok();
     (lab.snapshot(), steps_of_latest(&lab), lab.service_calls())
 }
 
@@ -27,7 +22,7 @@ fn clean_apply_writes_every_target_and_keeps_owner_and_mode() {
     let lab = Lab::new();
     let before = lab.snapshot();
     let plan = lab.fixture_plan();
-    let out = lab.apply_plan(&plan, &[], &[]).ok();
+    let out = lab.apply(&plan).ok();
     assert!(out.stdout.contains("applied run"), "{}", out.stdout);
     let after = lab.snapshot();
     let read = |p: &str| String::from_utf8(std::fs::read(lab.host(p)).unwrap()).unwrap();
@@ -133,8 +128,8 @@ fn crash_after_every_step_then_rollback_restores_the_tree() {
             assert_same(&reference, &lab.snapshot(), "fresh lab");
             let plan = lab.fixture_plan();
             let ks = k.to_string();
-            lab.apply_plan(&plan, &[], &[(hook, &ks)]).aborted();
-            let out = lab.rollback(&[]).ok();
+            lab.apply(&plan).env(hook, &ks).run().aborted();
+            let out = lab.rollback().ok();
             assert_same(
                 &reference,
                 &lab.snapshot(),
@@ -146,7 +141,7 @@ fn crash_after_every_step_then_rollback_restores_the_tree() {
             let rerun = calls.iter().filter(|c| c.starts_with("rollback ")).count();
             assert_eq!(applied, rerun, "{hook}={k}: {calls:?}\n{}", out.stdout);
             // Idempotent: a second rollback changes nothing.
-            let again = lab.rollback(&[]).ok();
+            let again = lab.rollback().ok();
             assert!(
                 again.stdout.contains("already rolled back"),
                 "{}",
@@ -173,7 +168,7 @@ fn crash_after_every_step_then_resume_equals_a_clean_apply() {
             let lab = Lab::new();
             let plan = lab.fixture_plan();
             let ks = k.to_string();
-            lab.apply_plan(&plan, &[], &[(hook, &ks)]).aborted();
+            lab.apply(&plan).env(hook, &ks).run().aborted();
             lab.resume().ok();
             assert_same(
                 &applied,
@@ -213,17 +208,15 @@ fn crash_during_rollback_then_rollback_again() {
     for k in 1..=5 {
         let lab = Lab::new();
         let plan = lab.fixture_plan();
-        lab.apply_plan(&plan, &[], &[]).ok();
+        lab.apply(&plan).ok();
         let ks = k.to_string();
-        lab.rollback(&[(CRASH_AFTER_UNDO, &ks)]).aborted();
-        let hist = lab
-            .run(&["history", "--root", lab.root().to_str().unwrap()], &[])
-            .ok();
+        lab.rollback().env(CRASH_AFTER_UNDO, &ks).run().aborted();
+        let hist = Zmreip::new(["history", "--root", lab.root().to_str().unwrap()]).ok();
         assert!(hist.stdout.contains("interrupted"), "{}", hist.stdout);
         // A run whose rollback began cannot be resumed.
-        let r = lab.resume().fails_with(2);
+        let r = lab.resume().fails(2);
         assert!(r.stderr.contains("rollback"), "{}", r.stderr);
-        lab.rollback(&[]).ok();
+        lab.rollback().ok();
         assert_same(
             &reference,
             &lab.snapshot(),
@@ -241,32 +234,29 @@ fn crash_points_of_a_generated_plan() {
     let reference = Lab::new().snapshot();
     let generate = |lab: &Lab| {
         let out = lab.path().join("plan.json");
-        lab.run(
-            &[
-                "plan",
-                "--root",
-                lab.root().to_str().unwrap(),
-                "--ldif",
-                lab.ldif().to_str().unwrap(),
-                "--from",
-                "172.20.14.25/24",
-                "--to",
-                "10.40.7.131/24",
-                "--gateway",
-                "10.40.7.1",
-                "--out",
-                out.to_str().unwrap(),
-                "--format",
-                "json",
-            ],
-            &[],
-        )
+        Zmreip::new([
+            "plan",
+            "--root",
+            lab.root().to_str().unwrap(),
+            "--ldif",
+            lab.ldif().to_str().unwrap(),
+            "--from",
+            "172.20.14.25/24",
+            "--to",
+            "10.40.7.131/24",
+            "--gateway",
+            "10.40.7.1",
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
         .ok();
         out
     };
     let clean = Lab::new();
     let plan = generate(&clean);
-    clean.apply_plan(&plan, &[], &[]).ok();
+    clean.apply(&plan).ok();
     let applied = clean.snapshot();
     let steps = steps_of_latest(&clean);
     assert!(
@@ -278,9 +268,8 @@ fn crash_points_of_a_generated_plan() {
         let ks = k.to_string();
         let lab = Lab::new();
         let plan = generate(&lab);
-        lab.apply_plan(&plan, &[], &[(CRASH_BEFORE_DONE, &ks)])
-            .aborted();
-        lab.rollback(&[]).ok();
+        lab.apply(&plan).env(CRASH_BEFORE_DONE, &ks).run().aborted();
+        lab.rollback().ok();
         assert_same(
             &reference,
             &lab.snapshot(),
@@ -288,7 +277,7 @@ fn crash_points_of_a_generated_plan() {
         );
         let lab = Lab::new();
         let plan = generate(&lab);
-        lab.apply_plan(&plan, &[], &[(CRASH_AFTER, &ks)]).aborted();
+        lab.apply(&plan).env(CRASH_AFTER, &ks).run().aborted();
         lab.resume().ok();
         assert_same(
             &applied,
@@ -300,26 +289,22 @@ fn crash_points_of_a_generated_plan() {
     eprintln!("crash points tested on the generated plan ({steps} steps): {points}");
 
     // Idempotence: after apply, the same change plans to nothing.
-    let out = clean
-        .run(
-            &[
-                "plan",
-                "--root",
-                clean.root().to_str().unwrap(),
-                "--ldif",
-                clean.ldif().to_str().unwrap(),
-                "--from",
-                "172.20.14.25/24",
-                "--to",
-                "10.40.7.131/24",
-                "--gateway",
-                "10.40.7.1",
-                "--format",
-                "json",
-            ],
-            &[],
-        )
-        .ok();
+    let out = Zmreip::new([
+        "plan",
+        "--root",
+        clean.root().to_str().unwrap(),
+        "--ldif",
+        clean.ldif().to_str().unwrap(),
+        "--from",
+        "172.20.14.25/24",
+        "--to",
+        "10.40.7.131/24",
+        "--gateway",
+        "10.40.7.1",
+        "--format",
+        "json",
+    ])
+    .ok();
     let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(
         plan["changes"].as_array().unwrap().len(),
@@ -349,7 +334,7 @@ fn apply_from_to_plans_and_applies_in_one_go() {
         "--services",
         services.to_str().unwrap(),
     ];
-    let out = lab.run(&args, &[]).ok();
+    let out = Zmreip::new(args).ok();
     assert!(out.stdout.contains("applied run"), "{}", out.stdout);
     // The hand-offs are repeated at the end: they are not done yet.
     assert!(
@@ -362,7 +347,7 @@ fn apply_from_to_plans_and_applies_in_one_go() {
     let lc = std::fs::read_to_string(lab.host("/opt/zimbra/conf/localconfig.xml")).unwrap();
     assert!(lc.contains("ldap://10.40.7.131:389"), "{lc}");
     // A second apply of the same change has nothing to do and records no run.
-    let again = lab.run(&args, &[]).ok();
+    let again = Zmreip::new(args).ok();
     assert!(
         again.stdout.contains("nothing to change"),
         "{}",
@@ -393,7 +378,7 @@ fn drift_is_refused_naming_every_target_and_nothing_is_written() {
     );
     std::fs::write(lab.ldif(), t).unwrap();
     let before = lab.snapshot();
-    let out = lab.apply_plan(&plan, &[], &[]).fails_with(1);
+    let out = lab.apply(&plan).fails(1);
     for want in [
         "at 3 place(s); nothing was written",
         "/etc/hosts:2: reads `172.20.14.26\tmail.corp.example\tmail`, the plan expected `172.20.14.25\tmail.corp.example\tmail`",
@@ -421,7 +406,7 @@ fn directory_values_compare_as_a_set() {
         "zimbraHttpThrottleSafeIPs: 172.20.14.250\nzimbraHttpThrottleSafeIPs: 172.20.14.25\n",
     );
     std::fs::write(lab.ldif(), t).unwrap();
-    lab.apply_plan(&plan, &[], &[]).ok();
+    lab.apply(&plan).ok();
 }
 
 #[test]
@@ -452,33 +437,29 @@ fn saved_plans_must_validate() {
         (&tampered, "the plan was changed after it was made"),
         (&other, "schema `zmreip.plan/v9` is not zmreip.plan/v1"),
     ] {
-        let out = lab.apply_plan(p, &[], &[]).fails_with(1);
+        let out = lab.apply(p).fails(1);
         assert!(out.stderr.contains(want), "{want}: {}", out.stderr);
     }
     assert_same(&before, &lab.snapshot(), "after refused plans");
     assert!(lab.runs().is_empty());
     // `plan --out` and `--format json` carry the checksum.
     let out = lab.path().join("p.json");
-    let printed = lab
-        .run(
-            &[
-                "plan",
-                "--root",
-                lab.root().to_str().unwrap(),
-                "--ldif",
-                lab.ldif().to_str().unwrap(),
-                "--from",
-                "172.20.14.25",
-                "--to",
-                "10.40.7.131",
-                "--format",
-                "json",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            &[],
-        )
-        .ok();
+    let printed = Zmreip::new([
+        "plan",
+        "--root",
+        lab.root().to_str().unwrap(),
+        "--ldif",
+        lab.ldif().to_str().unwrap(),
+        "--from",
+        "172.20.14.25",
+        "--to",
+        "10.40.7.131",
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
     let v: serde_json::Value = serde_json::from_str(&printed.stdout).unwrap();
     assert!(v["checksum"].as_str().unwrap().starts_with("sha256:"));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), printed.stdout);
@@ -489,24 +470,18 @@ fn without_yes_and_without_a_terminal_apply_refuses() {
     let lab = Lab::new();
     let plan = lab.fixture_plan();
     let before = lab.snapshot();
-    let out = lab
-        .run(
-            &[
-                "apply",
-                "--plan",
-                plan.to_str().unwrap(),
-                "--root",
-                lab.root().to_str().unwrap(),
-                "--ldif",
-                lab.ldif().to_str().unwrap(),
-            ],
-            &[],
-        )
-        .fails_with(2);
+    let out = Zmreip::new([
+        "apply",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--root",
+        lab.root().to_str().unwrap(),
+        "--ldif",
+        lab.ldif().to_str().unwrap(),
+    ])
+    .fails(2);
     assert!(out.stderr.contains("--yes"), "{}", out.stderr);
-    let out = lab
-        .run(&["rollback", "--root", lab.root().to_str().unwrap()], &[])
-        .fails_with(2);
+    let out = Zmreip::new(["rollback", "--root", lab.root().to_str().unwrap()]).fails(2);
     assert!(out.stderr.contains("--yes"), "{}", out.stderr);
     assert_same(&before, &lab.snapshot(), "after refusals");
 }
@@ -517,22 +492,18 @@ fn no_restart_runs_nothing_and_prints_the_commands() {
     let plan = lab.fixture_plan();
     let root = lab.root();
     let ldif = lab.ldif();
-    let out = lab
-        .run(
-            &[
-                "apply",
-                "--plan",
-                plan.to_str().unwrap(),
-                "--yes",
-                "--root",
-                root.to_str().unwrap(),
-                "--ldif",
-                ldif.to_str().unwrap(),
-                "--no-restart",
-            ],
-            &[],
-        )
-        .ok();
+    let out = Zmreip::new([
+        "apply",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--yes",
+        "--root",
+        root.to_str().unwrap(),
+        "--ldif",
+        ldif.to_str().unwrap(),
+        "--no-restart",
+    ])
+    .ok();
     assert!(lab.service_calls().is_empty());
     for want in [
         "not run (--no-restart); to finish, run:",
@@ -563,23 +534,19 @@ fn the_network_action_needs_restart_network() {
     let services = lab.services();
     // The services file maps network.restart, but without
     // --restart-network it is not run: the admin runs it from a console.
-    let out = lab
-        .run(
-            &[
-                "apply",
-                "--plan",
-                plan.to_str().unwrap(),
-                "--yes",
-                "--root",
-                root.to_str().unwrap(),
-                "--ldif",
-                ldif.to_str().unwrap(),
-                "--services",
-                services.to_str().unwrap(),
-            ],
-            &[],
-        )
-        .ok();
+    let out = Zmreip::new([
+        "apply",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--yes",
+        "--root",
+        root.to_str().unwrap(),
+        "--ldif",
+        ldif.to_str().unwrap(),
+        "--services",
+        services.to_str().unwrap(),
+    ])
+    .ok();
     assert!(
         out.stdout
             .contains("can cut your SSH session: run it from a console"),
@@ -610,7 +577,7 @@ fn a_failing_service_rolls_everything_back() {
     );
     std::fs::write(lab.services(), toml).unwrap();
     let plan = lab.fixture_plan();
-    let out = lab.apply_plan(&plan, &[], &[]).fails_with(1);
+    let out = lab.apply(&plan).fails(1);
     assert!(
         out.stderr
             .contains("step 10 of 12 (mailbox restart: test $ZMREIP_PHASE != apply) failed"),
@@ -637,18 +604,14 @@ fn a_failing_service_rolls_everything_back() {
             "rollback mta.reload"
         ]
     );
-    let hist = lab
-        .run(
-            &[
-                "history",
-                "--root",
-                lab.root().to_str().unwrap(),
-                "--format",
-                "json",
-            ],
-            &[],
-        )
-        .ok();
+    let hist = Zmreip::new([
+        "history",
+        "--root",
+        lab.root().to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .ok();
     let h: serde_json::Value = serde_json::from_str(&hist.stdout).unwrap();
     assert_eq!(h[0]["state"], "rolled-back");
     assert!(
@@ -669,7 +632,7 @@ fn no_rollback_leaves_a_failed_run_to_resume() {
     );
     std::fs::write(lab.services(), toml).unwrap();
     let plan = lab.fixture_plan();
-    let out = lab.apply_plan(&plan, &["--no-rollback"], &[]).fails_with(1);
+    let out = lab.apply(&plan).arg("--no-rollback").fails(1);
     assert!(
         out.stderr
             .contains("nothing was rolled back (--no-rollback)"),
@@ -677,9 +640,7 @@ fn no_rollback_leaves_a_failed_run_to_resume() {
         out.stderr
     );
     assert!(out.stderr.contains("zmreip resume"), "{}", out.stderr);
-    let hist = lab
-        .run(&["history", "--root", lab.root().to_str().unwrap()], &[])
-        .ok();
+    let hist = Zmreip::new(["history", "--root", lab.root().to_str().unwrap()]).ok();
     assert!(
         hist.stdout.contains(" failed ") && hist.stdout.contains("9/12 step(s) done"),
         "{}",
@@ -697,48 +658,38 @@ fn no_rollback_leaves_a_failed_run_to_resume() {
 fn history_lists_runs_and_rollback_takes_the_latest() {
     let lab = Lab::new();
     let root = lab.root();
-    let empty = lab
-        .run(&["history", "--root", root.to_str().unwrap()], &[])
-        .ok();
+    let empty = Zmreip::new(["history", "--root", root.to_str().unwrap()]).ok();
     assert!(empty.stdout.contains("no zmreip runs"), "{}", empty.stdout);
     let plan = lab.fixture_plan();
-    lab.apply_plan(&plan, &[], &[]).ok();
-    lab.rollback(&[]).ok();
-    lab.apply_plan(&plan, &[], &[]).ok();
+    lab.apply(&plan).ok();
+    lab.rollback().ok();
+    lab.apply(&plan).ok();
     let runs = lab.runs();
     assert_eq!(runs.len(), 2);
-    let hist = lab
-        .run(
-            &[
-                "history",
-                "--root",
-                root.to_str().unwrap(),
-                "--format",
-                "json",
-            ],
-            &[],
-        )
-        .ok();
+    let hist = Zmreip::new([
+        "history",
+        "--root",
+        root.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .ok();
     let h: serde_json::Value = serde_json::from_str(&hist.stdout).unwrap();
     assert_eq!(h[0]["id"], runs[0].as_str());
     assert_eq!(h[0]["state"], "rolled-back");
     assert_eq!(h[1]["state"], "applied");
     assert_eq!(h[1]["steps_done"], 12);
     // Rollback without an id: the latest run.
-    let out = lab.rollback(&[]).ok();
+    let out = lab.rollback().ok();
     assert!(out.stdout.contains(&runs[1]), "{}", out.stdout);
-    let out = lab
-        .run(
-            &[
-                "rollback",
-                "--yes",
-                "--root",
-                root.to_str().unwrap(),
-                "20000101T000000Z-0000",
-            ],
-            &[],
-        )
-        .fails_with(2);
+    let out = Zmreip::new([
+        "rollback",
+        "--yes",
+        "--root",
+        root.to_str().unwrap(),
+        "20000101T000000Z-0000",
+    ])
+    .fails(2);
     assert!(out.stderr.contains("no run"), "{}", out.stderr);
 }
 
@@ -747,13 +698,13 @@ fn rollback_refuses_to_clobber_later_edits_unless_forced() {
     let reference = Lab::new().snapshot();
     let lab = Lab::new();
     let plan = lab.fixture_plan();
-    lab.apply_plan(&plan, &[], &[]).ok();
+    lab.apply(&plan).ok();
     // Someone edits /etc/hosts after the apply.
     let hosts = lab.host("/etc/hosts");
     let mut t = std::fs::read_to_string(&hosts).unwrap();
     t.push_str("10.40.7.140\tnew.corp.example\n");
     std::fs::write(&hosts, t).unwrap();
-    let out = lab.rollback(&[]).fails_with(1);
+    let out = lab.rollback().fails(1);
     assert!(
         out.stderr.contains("changed after run") && out.stderr.contains("/etc/hosts"),
         "{}",
@@ -761,16 +712,13 @@ fn rollback_refuses_to_clobber_later_edits_unless_forced() {
     );
     assert!(out.stderr.contains("--force"), "{}", out.stderr);
     let root = lab.root();
-    lab.run(
-        &[
-            "rollback",
-            "--yes",
-            "--force",
-            "--root",
-            root.to_str().unwrap(),
-        ],
-        &[],
-    )
+    Zmreip::new([
+        "rollback",
+        "--yes",
+        "--force",
+        "--root",
+        root.to_str().unwrap(),
+    ])
     .ok();
     assert_same(&reference, &lab.snapshot(), "forced rollback");
 }

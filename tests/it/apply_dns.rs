@@ -1,22 +1,14 @@
 //! Apply, rollback and resume with DNS held elsewhere: a real BIND named
-//! (tests/lab/dns_servers.rs) serving the mail domain, updated with RFC
+//! (tests/it/support/dns.rs) serving the mail domain, updated with RFC
 //! 2136 and TSIG (`--dns-config`). Each RRset is one step; a crash at any
 //! step rolls back to the original records and files, and resumes to the
 //! state of a clean apply.
 
-// Tests say what they skipped and benchmarks print their figures.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
-
-#[path = "lab/dns_servers.rs"]
-mod servers;
-
-mod apply_common;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use apply_common::*;
-use servers::{Key, Server, Zone};
+use crate::support::dns::{self as servers, Key, Server, Zone};
+use crate::support::lab::*;
 use zmreip::dns::{RecordType, Resolver};
 
 const ZONE: &str = r#"$TTL 300
@@ -96,34 +88,31 @@ fn tree(lab: &Lab) -> Tree {
 
 fn plan(lab: &Lab, cfg: &Path) -> PathBuf {
     let out = lab.path().join("plan.json");
-    lab.run(
-        &[
-            "plan",
-            "--root",
-            lab.root().to_str().unwrap(),
-            "--ldif",
-            lab.ldif().to_str().unwrap(),
-            "--from",
-            "172.20.14.25/24",
-            "--to",
-            "10.40.7.131/24",
-            "--gateway",
-            "10.40.7.1",
-            "--dns-config",
-            cfg.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    )
+    Zmreip::new([
+        "plan",
+        "--root",
+        lab.root().to_str().unwrap(),
+        "--ldif",
+        lab.ldif().to_str().unwrap(),
+        "--from",
+        "172.20.14.25/24",
+        "--to",
+        "10.40.7.131/24",
+        "--gateway",
+        "10.40.7.1",
+        "--dns-config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
     .ok();
     out
 }
 
-fn apply(lab: &Lab, plan: &Path, cfg: &Path, env: &[(&str, &str)]) -> Out {
-    lab.apply_plan(plan, &["--dns-config", cfg.to_str().unwrap()], env)
+fn apply(lab: &Lab, plan: &Path, cfg: &Path) -> Zmreip {
+    lab.apply(plan).arg("--dns-config").arg(cfg)
 }
 
 #[test]
@@ -147,7 +136,7 @@ fn crash_after_every_step_with_dns_held_elsewhere() {
         .filter(|c| c["surface"] == "dns")
         .count();
     assert_eq!(dns_changes, 2, "the apex TXT and mail's A: {v}");
-    let out = apply(&clean, &p, &cfg, &[]).ok();
+    let out = apply(&clean, &p, &cfg).ok();
     assert!(!out.stdout.contains(&dns.key.secret) && !out.stderr.contains(&dns.key.secret));
     let applied = dns.records();
     assert!(
@@ -170,13 +159,13 @@ fn crash_after_every_step_with_dns_held_elsewhere() {
     let steps = steps_of_latest(&clean);
     // A saved plan without --dns-config cannot be applied: the keys are
     // not in it.
-    let refused = clean.apply_plan(&p, &[], &[]).fails_with(2);
+    let refused = clean.apply(&p).fails(2);
     assert!(
         refused.stderr.contains("--dns-config"),
         "{}",
         refused.stderr
     );
-    clean.rollback(&[]).ok();
+    clean.rollback().ok();
     assert_eq!(dns.records(), original, "clean apply, rolled back");
     assert_same(&files_before, &tree(&clean), "clean apply, rolled back");
 
@@ -187,8 +176,8 @@ fn crash_after_every_step_with_dns_held_elsewhere() {
         let l = Lab::new();
         let cfg = dns.config(&l);
         let p = plan(&l, &cfg);
-        apply(&l, &p, &cfg, &[hook]).aborted();
-        l.rollback(&[]).ok();
+        apply(&l, &p, &cfg).env(hook.0, hook.1).run().aborted();
+        l.rollback().ok();
         assert_eq!(dns.records(), original, "crash in step {k}, rollback: DNS");
         assert_same(
             &files_before,
@@ -199,7 +188,7 @@ fn crash_after_every_step_with_dns_held_elsewhere() {
         let l = Lab::new();
         let cfg = dns.config(&l);
         let p = plan(&l, &cfg);
-        apply(&l, &p, &cfg, &[hook]).aborted();
+        apply(&l, &p, &cfg).env(hook.0, hook.1).run().aborted();
         l.resume().ok();
         assert_eq!(dns.records(), applied, "crash in step {k}, resume: DNS");
         assert_same(
@@ -207,7 +196,7 @@ fn crash_after_every_step_with_dns_held_elsewhere() {
             &tree(&l),
             &format!("crash in step {k}, resume: files"),
         );
-        l.rollback(&[]).ok();
+        l.rollback().ok();
         assert_eq!(
             dns.records(),
             original,
@@ -243,7 +232,7 @@ fn dns_drift_is_refused_naming_the_record_set() {
     }
     let files = tree(&l);
     let before = dns.records();
-    let out = apply(&l, &p, &cfg, &[]).fails_with(1);
+    let out = apply(&l, &p, &cfg).fails(1);
     assert!(
         out.stderr
             .contains("mail.corp.example. A (zone corp.example.): the server holds"),

@@ -6,8 +6,6 @@
 //! a deployment has its own `/`, and a `TMPDIR` of its own under it.
 //! Dropping a server kills it.
 
-#![allow(dead_code)] // each test crate uses a part
-
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,22 +13,17 @@ use std::time::{Duration, Instant};
 
 pub const SSHD: &str = "/usr/sbin/sshd";
 
-/// Whether sshd can run here as it must (as root, to let root log in). A
-/// missing sshd skips the test with a message, except on CI
-/// (`CI=true`), where it is a failure.
+/// Whether sshd can run here as it must: installed (else skipped, but a
+/// failure on CI) and run as root, to let root log in.
 pub fn available() -> bool {
-    // SAFETY: geteuid cannot fail.
-    let root = unsafe { libc::geteuid() == 0 };
-    if Path::new(SSHD).exists() && root {
-        return true;
+    if !super::available(SSHD, "openssh-server") {
+        return false;
     }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "{SSHD} is missing or the tests do not run as root on CI: scripts/debian-packages.txt must list openssh-server"
-        );
+    if !super::is_root() {
+        eprintln!("skipped: sshd lets root log in only when it runs as root");
+        return false;
     }
-    eprintln!("skipped: {SSHD} is missing or the tests do not run as root");
-    false
+    true
 }
 
 /// The keys and client files of one test's servers.

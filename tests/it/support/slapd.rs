@@ -8,8 +8,6 @@
 //! the fixture (not the rootdn), so size limits and access rules apply to
 //! it as they do on a Zimbra server.
 
-#![allow(dead_code)] // each test crate uses a part
-
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -36,27 +34,19 @@ pub struct Slapd {
     pub port: u16,
 }
 
-/// Whether slapd can run here. A missing slapd skips the test with a
-/// message, except on CI (`CI=true`), where it is a failure.
+/// Whether slapd can run here (see [`super::available`]).
 pub fn available() -> bool {
-    if Path::new(SLAPD).exists() {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "{SLAPD} is missing on CI: scripts/debian-packages.txt must list slapd and ldap-utils"
-        );
-    }
-    eprintln!("skipped: {SLAPD} is missing (apt-get install slapd ldap-utils)");
-    false
+    super::available(SLAPD, "slapd and ldap-utils")
 }
 
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
+/// The project's Zimbra-subset test schema.
 pub fn schema() -> PathBuf {
-    repo().join("tests/lab/schema/zimbra-subset.schema")
+    super::repo("tests/lab/schema/zimbra-subset.schema")
+}
+
+/// The directory the slapd tests load: a small Zimbra deployment.
+pub fn fixture() -> PathBuf {
+    super::repo("tests/lab/ldap/zimbra.ldif")
 }
 
 impl Slapd {
@@ -166,10 +156,6 @@ impl Slapd {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("slapd.log")).unwrap_or_default()
     }
 }
 

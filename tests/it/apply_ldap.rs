@@ -1,22 +1,14 @@
 //! Apply, rollback and resume against a live directory: a real OpenLDAP
-//! slapd (tests/support/slapd.rs, loaded with tests/lab/ldap/zimbra.ldif)
+//! slapd (tests/it/support/slapd.rs, loaded with tests/lab/ldap/zimbra.ldif)
 //! and a host whose localconfig points at it. Each directory attribute is
 //! one step; a crash after any step rolls back to the original directory
 //! and files, and resumes to the state of a clean apply.
 
-// Tests say what they skipped and benchmarks print their figures.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
-
-#[path = "support/slapd.rs"]
-mod slapd;
-
-mod apply_common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use apply_common::*;
-use slapd::{ADMIN_DN, Options, Slapd};
+use crate::support::lab::*;
+use crate::support::slapd::{self, ADMIN_DN, Options, Slapd};
 use zmreip::directory::Directory;
 use zmreip::directory::ldif::LdifDirectory;
 
@@ -68,49 +60,39 @@ fn lab(s: &Slapd) -> Lab {
 
 fn plan(lab: &Lab) -> std::path::PathBuf {
     let out = lab.path().join("plan.json");
-    lab.run(
-        &[
-            "plan",
-            "--root",
-            lab.root().to_str().unwrap(),
-            "--from",
-            "172.20.14.25/24",
-            "--to",
-            "10.40.7.131/24",
-            "--gateway",
-            "10.40.7.1",
-            "--out",
-            out.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    )
+    Zmreip::new([
+        "plan",
+        "--root",
+        lab.root().to_str().unwrap(),
+        "--from",
+        "172.20.14.25/24",
+        "--to",
+        "10.40.7.131/24",
+        "--gateway",
+        "10.40.7.1",
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
     .ok();
     out
 }
 
-fn apply(lab: &Lab, plan: &Path, env: &[(&str, &str)]) -> Out {
-    lab.run(
-        &[
-            "apply",
-            "--plan",
-            plan.to_str().unwrap(),
-            "--yes",
-            "--root",
-            lab.root().to_str().unwrap(),
-            "--services",
-            lab.services().to_str().unwrap(),
-            "--restart-network",
-        ],
-        env,
-    )
+fn apply(lab: &Lab, plan: &Path) -> Zmreip {
+    Zmreip::new(["apply", "--plan"])
+        .arg(plan)
+        .arg("--yes")
+        .root(lab.root())
+        .arg("--services")
+        .arg(lab.services())
+        .arg("--restart-network")
 }
 
 #[test]
 fn crash_after_every_step_with_a_live_directory() {
     let Some(s) = Slapd::start(&Options {
-        fixture: Some(slapd::repo().join("tests/lab/ldap/zimbra.ldif")),
+        fixture: Some(slapd::fixture()),
         ..Options::default()
     }) else {
         return;
@@ -131,7 +113,7 @@ fn crash_after_every_step_with_a_live_directory() {
         .filter(|c| c["surface"] == "ldap")
         .count();
     assert!(dir_changes >= 5, "{plan_json}");
-    let out = apply(&clean, &p, &[]).ok();
+    let out = apply(&clean, &p).ok();
     assert!(!out.stdout.contains(PW) && !out.stderr.contains(PW));
     let applied = dump(&s);
     assert_ne!(applied, original);
@@ -164,30 +146,26 @@ fn crash_after_every_step_with_a_live_directory() {
     }
     // Planning again finds nothing left to change.
     let again: serde_json::Value = serde_json::from_str(
-        &clean
-            .run(
-                &[
-                    "plan",
-                    "--root",
-                    clean.root().to_str().unwrap(),
-                    "--from",
-                    "172.20.14.25/24",
-                    "--to",
-                    "10.40.7.131/24",
-                    "--gateway",
-                    "10.40.7.1",
-                    "--format",
-                    "json",
-                ],
-                &[],
-            )
-            .ok()
-            .stdout,
+        &Zmreip::new([
+            "plan",
+            "--root",
+            clean.root().to_str().unwrap(),
+            "--from",
+            "172.20.14.25/24",
+            "--to",
+            "10.40.7.131/24",
+            "--gateway",
+            "10.40.7.1",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .stdout,
     )
     .unwrap();
     assert_eq!(again["changes"].as_array().unwrap().len(), 0, "{again}");
     // Rollback restores directory and files.
-    clean.rollback(&[]).ok();
+    clean.rollback().ok();
     assert_eq!(dump(&s), original, "clean apply, rolled back");
     assert_same(&files_before, &clean.snapshot(), "clean apply, rolled back");
 
@@ -202,8 +180,8 @@ fn crash_after_every_step_with_a_live_directory() {
             let ks = k.to_string();
             let l = lab(&s);
             let p = plan(&l);
-            apply(&l, &p, &[(hook, &ks)]).aborted();
-            l.rollback(&[]).ok();
+            apply(&l, &p).env(hook, &ks).run().aborted();
+            l.rollback().ok();
             assert_eq!(dump(&s), original, "{hook}={k}, rollback: directory");
             assert_same(
                 &files_before,
@@ -213,7 +191,7 @@ fn crash_after_every_step_with_a_live_directory() {
 
             let l = lab(&s);
             let p = plan(&l);
-            apply(&l, &p, &[(hook, &ks)]).aborted();
+            apply(&l, &p).env(hook, &ks).run().aborted();
             l.resume().ok();
             assert_eq!(dump(&s), applied, "{hook}={k}, resume: directory");
             assert_same(
@@ -222,7 +200,7 @@ fn crash_after_every_step_with_a_live_directory() {
                 &format!("{hook}={k}, resume: files"),
             );
             // Back to the start for the next crash point.
-            l.rollback(&[]).ok();
+            l.rollback().ok();
             assert_eq!(dump(&s), original, "{hook}={k}, resumed then rolled back");
             points += 2;
         }
@@ -233,7 +211,7 @@ fn crash_after_every_step_with_a_live_directory() {
 #[test]
 fn live_drift_is_refused_naming_the_attribute() {
     let Some(s) = Slapd::start(&Options {
-        fixture: Some(slapd::repo().join("tests/lab/ldap/zimbra.ldif")),
+        fixture: Some(slapd::fixture()),
         ..Options::default()
     }) else {
         return;
@@ -247,7 +225,7 @@ fn live_drift_is_refused_naming_the_attribute() {
     );
     let before = dump(&s);
     let files = l.snapshot();
-    let out = apply(&l, &p, &[]).fails_with(1);
+    let out = apply(&l, &p).fails(1);
     assert!(
         out.stderr
             .contains("cn=config,cn=zimbra zimbraMailTrustedIP: holds"),

@@ -8,16 +8,11 @@
 //! disappears with the shell) and need root; without it they say so and
 //! pass without checking.
 
-// Tests say what they skipped and benchmarks print their figures.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
-
-mod apply_common;
-
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 
-use apply_common::*;
+use crate::support::lab::*;
 
 /// Whether `unshare -m` works here (root, and the tool present).
 fn can_unshare() -> bool {
@@ -29,18 +24,13 @@ fn can_unshare() -> bool {
 }
 
 /// Runs a shell script in a private mount namespace; returns its output.
-fn in_namespace(script: &str) -> Out {
+fn in_namespace(script: &str) -> Output {
     let out = Command::new("unshare")
         .args(["-m", "--propagation", "private", "sh", "-euc", script])
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    Out {
-        code: out.status.code(),
-        signal: None,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Output::of("unshare -m sh -euc SCRIPT", &out)
 }
 
 fn q(p: &Path) -> String {
@@ -58,32 +48,29 @@ fn symlinked_hosts_keeps_the_link_and_writes_its_target() {
     std::os::unix::fs::symlink("/etc/hosts.d/real", lab.host("/etc/hosts")).unwrap();
     let reference = lab.snapshot();
     let plan = lab.fixture_plan();
-    lab.apply_plan(&plan, &[], &[]).ok();
+    lab.apply(&plan).ok();
     assert_eq!(
         std::fs::read_link(lab.host("/etc/hosts")).unwrap(),
         Path::new("/etc/hosts.d/real")
     );
     let text = std::fs::read_to_string(&real).unwrap();
     assert!(text.contains("10.40.7.131\tmail.corp.example"), "{text}");
-    lab.rollback(&[]).ok();
+    lab.rollback().ok();
     assert_same(&reference, &lab.snapshot(), "symlinked hosts, rolled back");
 
     // An editor that replaced the link with a file: rollback puts the
     // link back.
-    lab.apply_plan(&plan, &[], &[]).ok();
+    lab.apply(&plan).ok();
     std::fs::remove_file(lab.host("/etc/hosts")).unwrap();
     std::fs::write(lab.host("/etc/hosts"), "edited by hand\n").unwrap();
     let root = lab.root();
-    lab.run(
-        &[
-            "rollback",
-            "--yes",
-            "--force",
-            "--root",
-            root.to_str().unwrap(),
-        ],
-        &[],
-    )
+    Zmreip::new([
+        "rollback",
+        "--yes",
+        "--force",
+        "--root",
+        root.to_str().unwrap(),
+    ])
     .ok();
     assert_same(
         &reference,
@@ -99,7 +86,7 @@ fn a_directory_where_a_file_was_expected_is_refused() {
     std::fs::remove_file(lab.host("/etc/dnsmasq.conf")).unwrap();
     std::fs::create_dir(lab.host("/etc/dnsmasq.conf")).unwrap();
     let before = lab.snapshot();
-    let out = lab.apply_plan(&plan, &[], &[]).fails_with(1);
+    let out = lab.apply(&plan).fails(1);
     assert!(
         out.stderr
             .contains("/etc/dnsmasq.conf: is a directory where a file was expected"),
@@ -124,9 +111,9 @@ fn an_immutable_file_is_refused_before_anything_is_written() {
         return;
     }
     let before = lab.snapshot();
-    let out = lab.apply_plan(&plan, &[], &[]);
+    let out = lab.apply(&plan).run();
     let _ = Command::new("chattr").arg("-i").arg(&target).status();
-    let out = out.fails_with(1);
+    let out = out.status(1);
     assert!(
         out.stderr.contains(
             "/etc/netplan/50-cloud-init.yaml: cannot be written: Operation not permitted"
@@ -158,7 +145,7 @@ fn a_read_only_mount_is_refused_before_anything_is_written() {
         ldif = q(&lab.ldif()),
         svc = q(&lab.services()),
     );
-    let out = in_namespace(&script).fails_with(1);
+    let out = in_namespace(&script).status(1);
     assert!(
         out.stderr
             .contains("/etc/netplan/50-cloud-init.yaml: cannot be written")
@@ -198,7 +185,7 @@ fn a_full_disk_fails_the_step_and_rolls_back() {
         ldif = q(&lab.ldif()),
         svc = q(&lab.services()),
     );
-    let out = in_namespace(&script).fails_with(1);
+    let out = in_namespace(&script).status(1);
     assert!(
         out.stderr
             .contains("step 3 of 12 (write /etc/netplan/50-cloud-init.yaml (c4, c5)) failed"),
@@ -271,7 +258,7 @@ fn a_bind_mounted_hosts_is_written_in_place() {
         ldif = q(&lab.ldif()),
         svc = q(&lab.services()),
     );
-    in_namespace(&script).ok();
+    in_namespace(&script).status(0);
     let applied = std::fs::read_to_string(&after_apply).unwrap();
     assert!(
         applied.contains("10.40.7.131\tmail.corp.example"),

@@ -1,21 +1,16 @@
-//! The live directory against a real OpenLDAP slapd (tests/support/slapd.rs)
+//! The live directory against a real OpenLDAP slapd (tests/it/support/slapd.rs)
 //! loaded with tests/lab/ldap/zimbra.ldif: scan and plan equal the LDIF
 //! backend on the same data, apply and rollback change exactly the planned
 //! values, concurrent edits survive, drift is refused, and failures are
 //! clear without ever showing the bind password.
 
-// Tests say what they skipped and benchmarks print their figures.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
-
-#[path = "support/slapd.rs"]
-mod slapd;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
-use slapd::{ADMIN_DN, Options, Slapd};
+
+use crate::support::Zmreip;
+use crate::support::slapd::{self, ADMIN_DN, Options, Slapd};
 use zmreip::directory::ldap::{LdapWriter, Overrides, Settings, rollback_edits};
 use zmreip::directory::ldif::LdifDirectory;
 use zmreip::directory::{Directory, DirectoryWriter, Entry, ValueEdit};
@@ -37,7 +32,7 @@ const MOVE: &[&str] = &[
 ];
 
 fn fixture() -> PathBuf {
-    slapd::repo().join("tests/lab/ldap/zimbra.ldif")
+    slapd::fixture()
 }
 
 fn start() -> Option<Slapd> {
@@ -74,54 +69,9 @@ fn host(urls: &str, password: &str) -> tempfile::TempDir {
     dir
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn ok(self) -> Run {
-        assert_eq!(
-            self.code,
-            Some(0),
-            "zmreip failed:\n{}\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
-    }
-
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
-fn zmreip<S: AsRef<str>>(args: &[S]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_zmreip"))
-        .args(args.iter().map(AsRef::as_ref))
-        .env("RUST_BACKTRACE", "0")
-        .env("NO_COLOR", "1")
-        .env_remove("ZMREIP_ROOT")
-        .output()
-        .expect("run zmreip");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
-fn args(base: &[&str], root: &Path, extra: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = base.iter().map(ToString::to_string).collect();
-    v.push("--root".into());
-    v.push(root.display().to_string());
-    v.extend(extra.iter().map(ToString::to_string));
-    v
+/// `zmreip BASE --root ROOT EXTRA`.
+fn zmreip(base: &[&str], root: &Path, extra: &[&str]) -> Zmreip {
+    Zmreip::new(base).root(root).args(extra)
 }
 
 fn scan_args() -> Vec<&'static str> {
@@ -191,12 +141,10 @@ fn sorted_strings(v: &Value) -> BTreeSet<String> {
 fn scan_equals_the_ldif_backend() {
     let Some(s) = start() else { return };
     let root = host(&s.url(), PW);
-    let live = zmreip(&args(&scan_args(), root.path(), &[])).ok().json();
-    let deep = zmreip(&args(&scan_args(), root.path(), &["--deep"]))
-        .ok()
-        .json();
+    let live = zmreip(&scan_args(), root.path(), &[]).ok().json();
+    let deep = zmreip(&scan_args(), root.path(), &["--deep"]).ok().json();
     let fx = fixture().display().to_string();
-    let ldif = zmreip(&args(&scan_args(), root.path(), &["--ldif", &fx]))
+    let ldif = zmreip(&scan_args(), root.path(), &["--ldif", &fx])
         .ok()
         .json();
 
@@ -279,10 +227,8 @@ fn plan_equals_the_ldif_backend() {
     let Some(s) = start() else { return };
     let root = host(&s.url(), PW);
     let fx = fixture().display().to_string();
-    let live = zmreip(&args(&plan_args(), root.path(), &["--deep"]))
-        .ok()
-        .json();
-    let ldif = zmreip(&args(&plan_args(), root.path(), &["--ldif", &fx]))
+    let live = zmreip(&plan_args(), root.path(), &["--deep"]).ok().json();
+    let ldif = zmreip(&plan_args(), root.path(), &["--ldif", &fx])
         .ok()
         .json();
     assert_eq!(changes(&live), changes(&ldif));
@@ -296,7 +242,7 @@ fn plan_equals_the_ldif_backend() {
 
     // Without --deep only Alice's signature and Carol's server attribute
     // are not planned.
-    let default = zmreip(&args(&plan_args(), root.path(), &[])).ok().json();
+    let default = zmreip(&plan_args(), root.path(), &[]).ok().json();
     let missed: Vec<String> = changes(&ldif)
         .difference(&changes(&default))
         .cloned()
@@ -386,9 +332,7 @@ fn settings(s: &Slapd, root: &Path) -> Settings {
 fn apply_and_rollback_change_exactly_the_planned_values() {
     let Some(s) = start() else { return };
     let root = host(&s.url(), PW);
-    let plan = zmreip(&args(&plan_args(), root.path(), &["--deep"]))
-        .ok()
-        .json();
+    let plan = zmreip(&plan_args(), root.path(), &["--deep"]).ok().json();
     let edits = ldap_edits(&plan);
     assert!(edits.len() >= 15);
     let original = dump(&s);
@@ -404,9 +348,7 @@ fn apply_and_rollback_change_exactly_the_planned_values() {
     assert_ne!(applied, original);
 
     // Planning again finds nothing left to change but kept networks.
-    let again = zmreip(&args(&plan_args(), root.path(), &["--deep"]))
-        .ok()
-        .json();
+    let again = zmreip(&plan_args(), root.path(), &["--deep"]).ok().json();
     assert!(ldap_edits(&again).is_empty(), "{:#?}", ldap_edits(&again));
 
     // Rollback from the journal's LDIF restores every value.
@@ -427,7 +369,7 @@ fn apply_and_rollback_change_exactly_the_planned_values() {
 fn a_concurrent_change_of_another_value_survives() {
     let Some(s) = start() else { return };
     let root = host(&s.url(), PW);
-    let plan = zmreip(&args(&plan_args(), root.path(), &[])).ok().json();
+    let plan = zmreip(&plan_args(), root.path(), &[]).ok().json();
     let edits = ldap_edits(&plan);
     // After the plan, another admin adds a trusted IP and edits another
     // attribute of the same entry.
@@ -463,7 +405,7 @@ zimbraDNSMasterIP: 192.0.2.53
 fn a_drifted_value_is_refused_and_nothing_is_written() {
     let Some(s) = start() else { return };
     let root = host(&s.url(), PW);
-    let plan = zmreip(&args(&plan_args(), root.path(), &[])).ok().json();
+    let plan = zmreip(&plan_args(), root.path(), &[]).ok().json();
     let edits = ldap_edits(&plan);
     s.ldapmodify(
         PW,
@@ -508,7 +450,7 @@ fn a_read_only_replica_is_named_and_left_unchanged() {
         return;
     };
     let root = host(&s.url(), PW);
-    let plan = zmreip(&args(&plan_args(), root.path(), &[])).ok().json();
+    let plan = zmreip(&plan_args(), root.path(), &[]).ok().json();
     let edits = ldap_edits(&plan);
     let before = dump(&s);
     let mut w = LdapWriter::open(&settings(&s, root.path())).unwrap();
@@ -529,7 +471,7 @@ fn a_size_limit_is_reported_not_truncated() {
         return;
     };
     let root = host(&s.url(), PW);
-    let run = zmreip(&args(&scan_args(), root.path(), &[]));
+    let run = zmreip(&scan_args(), root.path(), &[]).run();
     assert_eq!(run.code, Some(1), "{}", run.all());
     assert!(run.stderr.contains("stopped reading"), "{}", run.stderr);
     assert!(run.stderr.contains("sizeLimitExceeded"), "{}", run.stderr);
@@ -545,12 +487,12 @@ fn replicas_are_tried_in_order_and_unreachable_ones_listed() {
 
     // Failover: the first replica is down, the second answers.
     let root = host(&format!("ldap://127.0.0.1:{c1} {}", s.url()), PW);
-    let scan = zmreip(&args(&scan_args(), root.path(), &[])).ok().json();
+    let scan = zmreip(&scan_args(), root.path(), &[]).ok().json();
     assert!(!ldap_findings(&scan).is_empty());
 
     // None answers: every URL tried is named, --ldif suggested.
     let root = host(&dead, PW);
-    let run = zmreip(&args(&scan_args(), root.path(), &[]));
+    let run = zmreip(&scan_args(), root.path(), &[]).run();
     assert_eq!(run.code, Some(1), "{}", run.all());
     for c in [c1, c2] {
         assert!(
@@ -563,17 +505,17 @@ fn replicas_are_tried_in_order_and_unreachable_ones_listed() {
     assert!(!run.all().contains(PW));
 
     // --ldap-url overrides localconfig.
-    let run = zmreip(&args(&scan_args(), root.path(), &["--ldap-url", &s.url()]));
-    assert!(!ldap_findings(&run.ok().json()).is_empty());
+    let run = zmreip(&scan_args(), root.path(), &["--ldap-url", &s.url()]).ok();
+    assert!(!ldap_findings(&run.json()).is_empty());
 
     // --no-directory and --ldif never connect.
-    let run = zmreip(&args(&scan_args(), root.path(), &["--no-directory"])).ok();
+    let run = zmreip(&scan_args(), root.path(), &["--no-directory"]).ok();
     assert!(ldap_findings(&run.json()).is_empty());
     let fx = fixture().display().to_string();
-    zmreip(&args(&scan_args(), root.path(), &["--ldif", &fx])).ok();
+    zmreip(&scan_args(), root.path(), &["--ldif", &fx]).ok();
     // A host without localconfig has no directory.
     let bare = tempfile::tempdir().unwrap();
-    let run = zmreip(&args(&scan_args(), bare.path(), &[])).ok();
+    let run = zmreip(&scan_args(), bare.path(), &[]).ok();
     assert_eq!(run.json()["entries_read"], 0);
 }
 
@@ -593,21 +535,23 @@ fn the_bind_password_is_never_printed() {
         v
     };
     let runs = [
-        zmreip(&args(&scan_args(), root.path(), &[])),
-        zmreip(&args(&["scan", "--ip", OLD4], root.path(), &["--deep"])),
-        zmreip(&args(&plan_text, root.path(), &["--format", "markdown"])),
-        zmreip(&args(&plan_text, root.path(), &["--color", "always"])),
-        zmreip(&args(
+        zmreip(&scan_args(), root.path(), &[]).run(),
+        zmreip(&["scan", "--ip", OLD4], root.path(), &["--deep"]).run(),
+        zmreip(&plan_text, root.path(), &["--format", "markdown"]).run(),
+        zmreip(&plan_text, root.path(), &["--color", "always"]).run(),
+        zmreip(
             &scan_args(),
             root.path(),
             &["--bind-password-file", &pw_arg],
-        )),
-        zmreip(&args(&scan_args(), bad_root.path(), &[])),
-        zmreip(&args(
+        )
+        .run(),
+        zmreip(&scan_args(), bad_root.path(), &[]).run(),
+        zmreip(
             &scan_args(),
             root.path(),
             &["--bind-password-file", &wrong_arg],
-        )),
+        )
+        .run(),
     ];
     for (i, r) in runs.iter().enumerate() {
         let all = r.all();

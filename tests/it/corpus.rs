@@ -40,18 +40,16 @@
 //! shrinks. `ZMREIP_CORPUS=substring` runs the matching cases only (then
 //! the list is checked for those cases only).
 
-// The test prints its summary table (see .config/nextest.toml).
-#![allow(clippy::print_stdout)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
+
+use crate::support::{Output, Zmreip};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
@@ -512,38 +510,8 @@ fn added_entry(before: &str, after: &str, pairs: &[(IpAddr, IpAddr)]) -> bool {
 
 // ------------------------------------------------------------ the binary
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn panicked(&self) -> bool {
-        self.code == Some(101) || self.stderr.contains("panicked")
-    }
-
-    /// The first lines of stderr, for a failure report.
-    fn error(&self) -> String {
-        let e: Vec<&str> = self.stderr.lines().take(3).collect();
-        format!("exit {:?}: {}", self.code, e.join(" / "))
-    }
-}
-
-fn zmreip(args: &[String]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_zmreip"))
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .env("NO_COLOR", "1")
-        .env_remove("ZMREIP_ROOT")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run zmreip");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+fn zmreip(args: &[String]) -> Output {
+    Zmreip::new(args).run()
 }
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -604,13 +572,13 @@ fn run_case(case: &Case) -> Failures {
                 .any(|(i, m)| r.stderr[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
         });
         if r.panicked() {
-            fail.insert("panic", r.error());
+            fail.insert("panic", r.brief());
         } else if r.code != Some(1) || !names_line || !r.stderr.contains("help:") {
             fail.insert(
                 "invalid",
                 format!(
                     "wanted exit 1 naming FILE:LINE with help:, got {}",
-                    r.error()
+                    r.brief()
                 ),
             );
         }
@@ -631,11 +599,11 @@ fn run_case(case: &Case) -> Failures {
     a.extend(host.clone());
     let scan = zmreip(&a);
     if scan.panicked() {
-        fail.insert("panic", format!("scan: {}", scan.error()));
+        fail.insert("panic", format!("scan: {}", scan.brief()));
         return fail;
     }
     if scan.code != Some(0) {
-        fail.insert("refused", format!("scan: {}", scan.error()));
+        fail.insert("refused", format!("scan: {}", scan.brief()));
         return fail;
     }
     if pairs.is_empty() {
@@ -674,11 +642,11 @@ fn run_case(case: &Case) -> Failures {
     a.extend(host.clone());
     let plan = zmreip(&a);
     if plan.panicked() {
-        fail.insert("panic", format!("plan: {}", plan.error()));
+        fail.insert("panic", format!("plan: {}", plan.brief()));
         return fail;
     }
     if plan.code != Some(0) {
-        fail.insert("refused", format!("plan: {}", plan.error()));
+        fail.insert("refused", format!("plan: {}", plan.brief()));
         return fail;
     }
     let again = zmreip(&a);
@@ -741,11 +709,11 @@ fn run_case(case: &Case) -> Failures {
     a.extend(host.clone());
     let apply = zmreip(&a);
     if apply.panicked() {
-        fail.insert("panic", format!("apply: {}", apply.error()));
+        fail.insert("panic", format!("apply: {}", apply.brief()));
         return fail;
     }
     if apply.code != Some(0) {
-        fail.insert("apply", apply.error());
+        fail.insert("apply", apply.brief());
         return fail;
     }
     let mut a = args(&["scan", "--format", "json"]);
@@ -755,9 +723,9 @@ fn run_case(case: &Case) -> Failures {
     a.extend(host);
     let rescan = zmreip(&a);
     if rescan.panicked() {
-        fail.insert("panic", format!("rescan: {}", rescan.error()));
+        fail.insert("panic", format!("rescan: {}", rescan.brief()));
     } else if rescan.code != Some(0) {
-        fail.insert("reparse", format!("scan after apply: {}", rescan.error()));
+        fail.insert("reparse", format!("scan after apply: {}", rescan.brief()));
     } else {
         let v: Value = serde_json::from_str(&rescan.stdout).expect("scan JSON");
         let refound: BTreeSet<&str> = v["findings"]

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use zmreip::dns::{Answer, RecordType, Resolver};
 
-use crate::servers;
-use crate::zmreip;
+use super::run;
+use crate::support::Zmreip;
+use crate::support::dns as servers;
 
 const NAMED_CONF: &str = r#"// as on Debian, but in one file
 options {
@@ -84,19 +85,16 @@ fn checkzone(zone: &str, file: &Path) -> String {
 }
 
 fn plan_json(root: &Path, extra: &[&str]) -> serde_json::Value {
-    let (code, out, err) = servers::run(
-        zmreip()
-            .args(["plan", "--root", &root.display().to_string()])
-            .args([
-                "--from",
-                "192.0.2.10/24",
-                "--to",
-                "198.51.100.7/24",
-                "--format",
-                "json",
-            ])
-            .args(extra),
-    );
+    let (code, out, err) = run(Zmreip::new(["plan", "--root", &root.display().to_string()])
+        .args([
+            "--from",
+            "192.0.2.10/24",
+            "--to",
+            "198.51.100.7/24",
+            "--format",
+            "json",
+        ])
+        .args(extra));
     assert_eq!(code, 0, "{err}");
     serde_json::from_str(&out).unwrap()
 }
@@ -332,7 +330,7 @@ fn bad_zone_file_is_an_error_naming_the_line() {
         "/etc/bind/db.x",
         "$TTL 300\n@ SOA ns hm ( 1 2 3 4 5\nmail A 192.0.2.10\n",
     );
-    let (code, _, err) = servers::run(zmreip().args([
+    let (code, _, err) = run(Zmreip::new([
         "plan",
         "--root",
         &r.display().to_string(),

@@ -3,22 +3,21 @@
 //!
 //! One golden file pins the whole JSON plan
 //! (`tests/golden/single-server.plan.json`; regenerate with
-//! `ZMREIP_BLESS=1 cargo test --test example` after checking the diff). Every
-//! other test states one behaviour on its own, so a wrong golden file cannot
-//! hide a mishandled trap.
-
-// Tests say what they skipped and benchmarks print their figures.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+//! `ZMREIP_BLESS=1 cargo nextest run -E 'test(/^example::/)'` after
+//! checking the diff; `cli` pins the text and Markdown forms). Every other
+//! test states one behaviour on its own, so a wrong golden file cannot hide
+//! a mishandled trap.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
 use ipnet::IpNet;
 use serde_json::Value;
+
+use crate::support::Zmreip;
 
 const OLD4: &str = "172.20.14.25";
 const OLD6: &str = "2001:db8:14::25";
@@ -68,63 +67,17 @@ fn ldif() -> PathBuf {
     example_dir().join("zimbra.ldif")
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn ok(self) -> Run {
-        assert_eq!(
-            self.code,
-            Some(0),
-            "zmreip failed\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!("stdout is not JSON ({e}):\n{}", self.stdout);
-        })
-    }
-}
-
-/// Runs the built binary in `cwd` (the example by default) with no
-/// environment that could change its behaviour.
-fn zmreip_in<S: AsRef<str>>(cwd: &Path, args: &[S]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_zmreip"))
-        .args(args.iter().map(AsRef::as_ref))
-        .current_dir(cwd)
-        .env("RUST_BACKTRACE", "0")
-        .env("NO_COLOR", "1")
-        .env_remove("ZMREIP_ROOT")
-        .output()
-        .expect("run zmreip");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
-}
-
-/// `args` followed by `--root` and `--ldif` of `root`/`ldif`.
-fn with_host<S: AsRef<str>>(args: &[S], root: &Path, ldif: &Path) -> Vec<String> {
-    let mut v: Vec<String> = args.iter().map(|s| s.as_ref().to_string()).collect();
-    v.extend([
-        "--root".into(),
-        root.display().to_string(),
-        "--ldif".into(),
-        ldif.display().to_string(),
-    ]);
-    v
-}
-
-fn run_on_example<S: AsRef<str>>(args: &[S]) -> Run {
-    zmreip_in(&example_dir(), &with_host(args, &root(), &ldif()))
+/// `zmreip ARGS --root ROOT --ldif LDIF` on the example, run in its
+/// directory.
+fn on_example<I, S>(args: I) -> Zmreip
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Zmreip::new(args)
+        .root(root())
+        .ldif(ldif())
+        .current_dir(example_dir())
 }
 
 /// `plan` with the golden move and `extra`.
@@ -140,18 +93,14 @@ fn plan_args(extra: &[&str]) -> Vec<String> {
 /// The golden plan (JSON), computed once.
 fn plan() -> &'static Value {
     static PLAN: OnceLock<Value> = OnceLock::new();
-    PLAN.get_or_init(|| {
-        run_on_example(&plan_args(&["--format", "json"]))
-            .ok()
-            .json()
-    })
+    PLAN.get_or_init(|| on_example(plan_args(&["--format", "json"])).ok().json())
 }
 
 /// A scan for both old addresses (JSON), computed once.
 fn scan() -> &'static Value {
     static SCAN: OnceLock<Value> = OnceLock::new();
     SCAN.get_or_init(|| {
-        run_on_example(&["scan", "--ip", OLD4, "--ip", OLD6, "--format", "json"])
+        on_example(["scan", "--ip", OLD4, "--ip", OLD6, "--format", "json"])
             .ok()
             .json()
     })
@@ -328,43 +277,15 @@ fn test_helpers_read_addresses_strictly() {
 
 #[test]
 fn plan_json_matches_golden_file() {
-    let run = run_on_example(&plan_args(&["--format", "json"])).ok();
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/single-server.plan.json");
-    if std::env::var_os("ZMREIP_BLESS").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
-        std::fs::write(&golden, &run.stdout).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&golden).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); create it with ZMREIP_BLESS=1 cargo test --test example",
-            golden.display()
-        )
-    });
-    if want != run.stdout {
-        let first = want
-            .lines()
-            .zip(run.stdout.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or_else(|| want.lines().count().min(run.stdout.lines().count()));
-        panic!(
-            "plan differs from {} at line {}:\n  golden: {:?}\n  got:    {:?}\nIf the change is intended, check the plan and run ZMREIP_BLESS=1 cargo test --test example",
-            golden.display(),
-            first + 1,
-            want.lines().nth(first),
-            run.stdout.lines().nth(first)
-        );
-    }
+    on_example(plan_args(&["--format", "json"]))
+        .ok()
+        .stdout_matches("single-server.plan.json");
 }
 
 #[test]
 fn plan_is_deterministic() {
-    let a = run_on_example(&plan_args(&["--format", "json"]))
-        .ok()
-        .stdout;
-    let b = run_on_example(&plan_args(&["--format", "json"]))
-        .ok()
-        .stdout;
+    let a = on_example(plan_args(&["--format", "json"])).ok().stdout;
+    let b = on_example(plan_args(&["--format", "json"])).ok().stdout;
     assert_eq!(a, b);
 }
 
@@ -842,7 +763,7 @@ fn without_gateway_the_old_one_stays_and_a_warning_says_why() {
     let mut args = vec!["plan"];
     args.extend_from_slice(&MOVE[..8]);
     args.extend(["--format", "json"]);
-    let p = run_on_example(&args).ok().json();
+    let p = on_example(&args).ok().json();
     assert!(
         !changes(&p).iter().any(|c| texts(&c["before"])
             .iter()
@@ -867,7 +788,7 @@ fn without_gateway_the_old_one_stays_and_a_warning_says_why() {
 
 #[test]
 fn prefix_of_old_address_is_read_from_netplan() {
-    let p = run_on_example(&[
+    let p = on_example([
         "plan",
         "--from",
         OLD4,
@@ -889,7 +810,7 @@ fn prefix_of_old_address_is_read_from_netplan() {
 
 #[test]
 fn moving_only_ipv4_leaves_ipv6_alone() {
-    let p = run_on_example(&[
+    let p = on_example([
         "plan",
         "--from",
         "172.20.14.25/24",
@@ -920,7 +841,7 @@ fn moving_only_ipv4_leaves_ipv6_alone() {
 
 #[test]
 fn restart_all_is_one_full_restart() {
-    let p = run_on_example(&plan_args(&["--restart", "all", "--format", "json"]))
+    let p = on_example(plan_args(&["--restart", "all", "--format", "json"]))
         .ok()
         .json();
     let actions = p["actions"].as_array().unwrap();
@@ -1028,7 +949,7 @@ fn actions_are_the_least_set_in_order() {
 
 #[test]
 fn output_uses_host_paths_only() {
-    let run = run_on_example(&plan_args(&["--format", "json"])).ok();
+    let run = on_example(plan_args(&["--format", "json"])).ok();
     let root = root().display().to_string();
     assert!(!run.stdout.contains(&root), "--root leaks into the plan");
     for c in changes(&run.json()) {
@@ -1043,9 +964,7 @@ fn output_uses_host_paths_only() {
 
 #[test]
 fn markdown_report_has_its_sections() {
-    let md = run_on_example(&plan_args(&["--format", "markdown"]))
-        .ok()
-        .stdout;
+    let md = on_example(plan_args(&["--format", "markdown"])).ok().stdout;
     for h in [
         "# Change request: move Zimbra server from 172.20.14.25/24, 2001:db8:14::25/64 to 10.40.7.131/24, 2001:db8:7::131/64",
         "## Summary",
@@ -1062,14 +981,10 @@ fn markdown_report_has_its_sections() {
 
 #[test]
 fn text_plan_colours_only_when_asked() {
-    let never = run_on_example(&plan_args(&["--color", "never"]))
-        .ok()
-        .stdout;
+    let never = on_example(plan_args(&["--color", "never"])).ok().stdout;
     assert!(!never.contains('\x1b'));
     assert!(never.contains("== regenerated by Zimbra (never edited)"));
-    let always = run_on_example(&plan_args(&["--color", "always"]))
-        .ok()
-        .stdout;
+    let always = on_example(plan_args(&["--color", "always"])).ok().stdout;
     assert!(always.contains("\x1b["));
 }
 
@@ -1079,12 +994,16 @@ fn out_file_holds_the_json_plan_and_nothing_else_is_written() {
     let (r, l) = copy_example(tmp.path());
     let before = snapshot(tmp.path());
     let out = tmp.path().join("plan.json");
-    let args = with_host(
-        &plan_args(&["--format", "json", "--out", out.to_str().unwrap()]),
-        &r,
-        &l,
-    );
-    let run = zmreip_in(tmp.path(), &args).ok();
+    let run = Zmreip::new(plan_args(&[
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ]))
+    .root(&r)
+    .ldif(&l)
+    .current_dir(tmp.path())
+    .ok();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), run.stdout);
     let mut after = snapshot(tmp.path());
     after.remove(Path::new("plan.json"));
@@ -1313,7 +1232,7 @@ fn no_secret_in_any_output() {
         ("plan markdown", plan_args(&["--format", "markdown"])),
     ];
     for (what, args) in runs {
-        let run = run_on_example(&args).ok();
+        let run = on_example(&args).ok();
         assert_no_secret(&format!("{what} stdout"), &run.stdout);
         assert_no_secret(&format!("{what} stderr"), &run.stderr);
     }
@@ -1388,7 +1307,7 @@ fn fails<S: AsRef<str>>(
         })
         .collect();
     let before = snapshot(tmp.path());
-    let run = zmreip_in(tmp.path(), &args);
+    let run = Zmreip::new(&args).current_dir(tmp.path()).run();
     assert!(
         run.code.is_some_and(|c| codes.contains(&c)),
         "{args:?}: exit {:?}, want one of {codes:?}\n{}",

@@ -12,8 +12,9 @@ use zmreip::policy::Rewriter;
 use zmreip::spec::{Pair, PrefixSource};
 use zmreip::surface::Mode;
 
-use crate::servers::{self, Key, Server, Zone};
-use crate::zmreip;
+use super::run;
+use crate::support::Zmreip;
+use crate::support::dns::{self as servers, Key, Server, Zone};
 
 const DYN: &str = r#"$TTL 300
 @       IN SOA ns1.dyn.test. hostmaster.dyn.test. 1 3600 600 86400 300
@@ -367,7 +368,7 @@ fn cli_plan_json_has_dns_targets() {
     let Some(lab) = lab() else { return };
     let (cfg_path, _) = lab.config_with(&lab.key.file_text, None);
     let root = tempfile::tempdir().unwrap();
-    let (code, out, err) = servers::run(zmreip().args([
+    let (code, out, err) = run(Zmreip::new([
         "plan",
         "--root",
         &root.path().display().to_string(),

@@ -7,24 +7,14 @@
 //! (`zmmtactl`, `zmmailboxdctl`, ...) and `netplan apply`, so no Zimbra is
 //! needed and the order of actions can be checked.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_zmreip");
+pub use super::{BIN, Output, Zmreip, is_root};
 
 pub fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apply_fixture")
-}
-
-/// Whether the tests run as root (owners can be set, mounts made).
-pub fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    super::repo("tests/apply_fixture")
 }
 
 /// The uid/gid the fixture's Zimbra files get when the tests run as root
@@ -134,45 +124,27 @@ impl Lab {
         p
     }
 
-    /// Runs zmreip with `--root` (and the lab's env).
-    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
-        run_bin(args, env)
+    /// `apply --plan P --yes --root R --ldif L --services S
+    /// --restart-network`.
+    pub fn apply(&self, plan: &Path) -> Zmreip {
+        Zmreip::new(["apply", "--plan"])
+            .arg(plan)
+            .arg("--yes")
+            .root(self.root())
+            .ldif(self.ldif())
+            .arg("--services")
+            .arg(self.services())
+            .arg("--restart-network")
     }
 
-    /// `apply --plan P --yes --root R --ldif L --services S --restart-network`
-    /// plus `extra`.
-    pub fn apply_plan(&self, plan: &Path, extra: &[&str], env: &[(&str, &str)]) -> Out {
-        let root = self.root();
-        let ldif = self.ldif();
-        let services = self.services();
-        let mut args = vec![
-            "apply",
-            "--plan",
-            plan.to_str().unwrap(),
-            "--yes",
-            "--root",
-            root.to_str().unwrap(),
-            "--ldif",
-            ldif.to_str().unwrap(),
-            "--services",
-            services.to_str().unwrap(),
-            "--restart-network",
-        ];
-        args.extend_from_slice(extra);
-        run_bin(&args, env)
+    /// `rollback --yes --root R`.
+    pub fn rollback(&self) -> Zmreip {
+        Zmreip::new(["rollback", "--yes"]).root(self.root())
     }
 
-    pub fn rollback(&self, env: &[(&str, &str)]) -> Out {
-        let root = self.root();
-        run_bin(
-            &["rollback", "--yes", "--root", root.to_str().unwrap()],
-            env,
-        )
-    }
-
-    pub fn resume(&self) -> Out {
-        let root = self.root();
-        run_bin(&["resume", "--root", root.to_str().unwrap()], &[])
+    /// `resume --root R`.
+    pub fn resume(&self) -> Zmreip {
+        Zmreip::new(["resume"]).root(self.root())
     }
 
     /// The tree (host root and LDIF) without zmreip's own journal and the
@@ -296,68 +268,6 @@ fn copy_tree(from: &Path, to: &Path) {
         } else {
             std::fs::copy(e.path(), &dst).unwrap();
         }
-    }
-}
-
-/// A finished zmreip process.
-#[derive(Debug)]
-pub struct Out {
-    pub code: Option<i32>,
-    pub signal: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Out {
-    pub fn ok(self) -> Out {
-        assert_eq!(
-            self.code,
-            Some(0),
-            "zmreip failed\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    pub fn fails_with(self, code: i32) -> Out {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "expected exit {code}\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    /// The process aborted (the crash hook): SIGABRT, no exit code.
-    pub fn aborted(self) -> Out {
-        assert_eq!(
-            self.signal,
-            Some(libc::SIGABRT),
-            "expected an abort\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-}
-
-pub fn run_bin(args: &[&str], env: &[(&str, &str)]) -> Out {
-    let out = Command::new(BIN)
-        .args(args)
-        .envs(env.iter().copied())
-        .env_remove("ZMREIP_ROOT")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Out {
-        code: out.status.code(),
-        signal: out.status.signal(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 
