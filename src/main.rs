@@ -823,6 +823,68 @@ struct RootArg {
     root: PathBuf,
 }
 
+/// What rollback and resume need besides the run, for a host whose
+/// journal is not trusted (a root other than `/`) or whose directory
+/// moved.
+#[derive(Args)]
+struct AgainArgs {
+    /// TOML file mapping service actions to commands, as for `apply`. With
+    /// a --root other than `/` the commands recorded in the run's journal
+    /// are never run (a snapshot's journal is data); only these are.
+    #[arg(long, value_name = "FILE")]
+    services: Option<PathBuf>,
+
+    /// The LDIF export the run changed. With a --root other than `/` a
+    /// file outside the root is restored only when named here.
+    #[arg(long, value_name = "FILE")]
+    ldif: Option<PathBuf>,
+
+    /// The directory server to write to instead of the one the run
+    /// recorded (repeatable; for when that address is gone).
+    #[arg(long, value_name = "URL")]
+    ldap_url: Vec<String>,
+
+    /// DN to bind to the directory as, instead of the run's.
+    #[arg(long, value_name = "DN")]
+    bind_dn: Option<String>,
+
+    /// File whose first line is the bind password [default: the run's
+    /// password file (only with --root /), else localconfig's
+    /// zimbra_ldap_password].
+    #[arg(long, value_name = "FILE")]
+    bind_password_file: Option<PathBuf>,
+
+    /// The servers and keys of the DNS zones the run updated, instead of
+    /// the file it recorded (needed with a --root other than `/`).
+    #[arg(long, value_name = "FILE")]
+    dns_config: Option<PathBuf>,
+}
+
+impl AgainArgs {
+    fn again(
+        &self,
+        root: &std::path::Path,
+        id: Option<&str>,
+        only: &[zmreip::apply::Part],
+    ) -> zmreip::apply::run::Again {
+        zmreip::apply::run::Again {
+            root: root.to_path_buf(),
+            id: id.map(str::to_string),
+            services: self.services.clone(),
+            ldap: Overrides {
+                urls: self.ldap_url.clone(),
+                bind_dn: self.bind_dn.clone(),
+                password_file: self.bind_password_file.clone(),
+                deep: false,
+            },
+            ldif: self.ldif.clone(),
+            dns_config: self.dns_config.clone(),
+            only: only.to_vec(),
+            force: false,
+        }
+    }
+}
+
 #[derive(Args)]
 struct RollbackArgs {
     /// The run to undo [default: the latest].
@@ -830,6 +892,9 @@ struct RollbackArgs {
 
     #[command(flatten)]
     root: RootArg,
+
+    #[command(flatten)]
+    again: AgainArgs,
 
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
@@ -876,6 +941,9 @@ struct ResumeArgs {
 
     #[command(flatten)]
     root: RootArg,
+
+    #[command(flatten)]
+    again: AgainArgs,
 
     /// Run only these parts of the remaining steps (repeatable: `files`,
     /// `directory`, or a service) and leave the run waiting for the rest.
@@ -1140,13 +1208,9 @@ fn rollback(a: RollbackArgs) -> Result<()> {
         }
         confirm("Roll this run back?")?;
     }
-    let out = zmreip::apply::run::rollback(
-        root,
-        a.run_id.as_deref(),
-        a.force,
-        &a.only,
-        &mut step_report(),
-    )?;
+    let mut again = a.again.again(root, a.run_id.as_deref(), &a.only);
+    again.force = a.force;
+    let out = zmreip::apply::run::rollback(&again, &mut step_report())?;
     emit_outcome(&out, a.format)
 }
 
@@ -1179,18 +1243,16 @@ fn cluster_rollback(a: RollbackArgs) -> Result<()> {
         ssh: &ssh,
         push_binary: a.push_binary,
     })?;
-    let opts = cluster_options(root, None);
+    let mut opts = cluster_options(root, None);
+    opts.services = a.again.services.clone();
+    opts.ldif = a.again.ldif.clone();
     let out = zmreip::cluster::run::rollback(&rec, &session, &opts, &mut step_report())?;
     emit(&lines(&out.lines))
 }
 
 fn resume(a: ResumeArgs) -> Result<()> {
-    let out = zmreip::apply::run::resume(
-        &a.root.root,
-        a.run_id.as_deref(),
-        &a.only,
-        &mut step_report(),
-    )?;
+    let again = a.again.again(&a.root.root, a.run_id.as_deref(), &a.only);
+    let out = zmreip::apply::run::resume(&again, &mut step_report())?;
     emit_outcome(&out, a.format)
 }
 

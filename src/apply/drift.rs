@@ -4,9 +4,9 @@
 //! file or cannot be written).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::fsops::{self, FileState};
+use super::fsops::{self, FileState, Roots};
 use super::ldif::{parse_ldif, values_in};
 use super::step::{
     AttrEdit, FileRef, KeyEdit, LineEdit, Step, show_found_line, split_terminator, truncate, utf8,
@@ -34,9 +34,9 @@ impl std::fmt::Display for Problem {
 /// change's `before` holds, each file is a regular file that can be
 /// written, no two steps reach the same file through symlinks, and the
 /// new content can be made. Returns every problem found.
-pub fn check(steps: &[Step], root: &Path) -> Vec<Problem> {
+pub fn check(steps: &[Step], roots: &Roots) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut reached: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let mut reached: BTreeMap<(bool, String), String> = BTreeMap::new();
     for step in steps {
         let Some(file) = step.file() else { continue };
         let shown = file.shown();
@@ -44,14 +44,16 @@ pub fn check(steps: &[Step], root: &Path) -> Vec<Problem> {
             target: shown.clone(),
             message,
         };
-        let (real, state) = match open(file, root) {
+        let (root, _) = file.place(roots);
+        let (real, state) = match open(file, roots) {
             Ok(x) => x,
             Err(m) => {
                 problems.push(problem(m));
                 continue;
             }
         };
-        if let Some(other) = reached.insert(real.clone(), shown.clone()) {
+        let local = matches!(file, FileRef::Local(_));
+        if let Some(other) = reached.insert((local, real.clone()), shown.clone()) {
             problems.push(problem(format!(
                 "is the same file as {other} (through a symlink); the plan would write it twice"
             )));
@@ -62,10 +64,12 @@ pub fn check(steps: &[Step], root: &Path) -> Vec<Problem> {
             Step::Localconfig { edits, .. } => {
                 problems.extend(check_keys(&shown, &state.bytes, edits));
             }
-            Step::Ldif { edits, .. } => problems.extend(check_ldif(&real, &shown, edits)),
+            Step::Ldif { edits, .. } => {
+                problems.extend(check_ldif(&root.shown(&real), &shown, edits));
+            }
             Step::Directory { .. } | Step::Dns { .. } | Step::Service { .. } => {}
         }
-        if let Err(e) = fsops::check_writable(&real) {
+        if let Err(e) = fsops::check_writable(root, &real) {
             problems.push(problem(write_problem(&e)));
         }
         if problems.len() == before
@@ -77,14 +81,16 @@ pub fn check(steps: &[Step], root: &Path) -> Vec<Problem> {
     problems
 }
 
-/// Resolves a step's file and reads it, or says why not in words.
-pub fn open(file: &FileRef, root: &Path) -> std::result::Result<(PathBuf, FileState), String> {
-    let real = file.real(root);
-    let resolved = fsops::resolve(file.link_root(root), &real)
-        .map_err(|e| format!("cannot follow its symlink: {e}"))?;
-    match fsops::capture(&resolved.file) {
+/// Resolves a step's file (inside its root) and reads it, or says why
+/// not in words. Returns the resolved path in the file's root.
+pub fn open(file: &FileRef, roots: &Roots) -> std::result::Result<(String, FileState), String> {
+    let (root, path) = file.place(roots);
+    let resolved =
+        fsops::resolve(root, &path).map_err(|e| format!("cannot follow its symlink: {e}"))?;
+    match fsops::capture(root, &resolved.file) {
         Ok(st) => Ok((resolved.file, st)),
         Err(e) => Err(match e.kind() {
+            _ if crate::confine::Refusal::of(&e).is_some() => e.to_string(),
             std::io::ErrorKind::NotFound if resolved.link.is_some() => {
                 "is a symlink to a file that does not exist".into()
             }
@@ -239,12 +245,10 @@ fn attr_drift(e: &AttrEdit, current: &[String]) -> Option<String> {
 
 /// Checks the live directory steps: every attribute holds exactly its
 /// `before` values. Returns the prior values as LDIF (for the journal)
-/// and every drifted attribute. `scratch` is a directory for reading the
-/// LDIF back.
+/// and every drifted attribute.
 pub fn check_live(
     writer: &mut crate::directory::ldap::LdapWriter,
     steps: &[Step],
-    scratch: &Path,
 ) -> Result<(String, Vec<Problem>)> {
     let edits: Vec<&AttrEdit> = steps
         .iter()
@@ -258,7 +262,7 @@ pub fn check_live(
     }
     let ves: Vec<ValueEdit> = edits.iter().map(|e| e.value_edit()).collect();
     let prior = writer.prior_ldif(&ves)?;
-    let entries = parse_ldif(&prior, scratch)?;
+    let entries = parse_ldif(&prior, "the directory")?;
     let problems = edits
         .iter()
         .filter_map(|e| {
@@ -354,7 +358,7 @@ mod tests {
             change("c4", line("/etc/gone", 1), one("a"), one("b")),
         ]);
         let steps = write_steps(&plan, None, None, None).unwrap();
-        let problems: Vec<String> = check(&steps, root).iter().map(Problem::to_string).collect();
+        let problems: Vec<String> = check(&steps, &Roots::open(root).unwrap()).iter().map(Problem::to_string).collect();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(
             problems[0].starts_with("/etc/hosts:2: reads `172.20.14.25 mail`"),

@@ -239,11 +239,12 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         server.as_ref(),
         opts.dns_config.as_deref(),
     )?;
-    let mut problems = drift::check(&steps, &opts.root);
+    let roots = fsops::Roots::open(&opts.root).map_err(|e| Error::io("open", &opts.root, e))?;
+    let mut problems = drift::check(&steps, &roots);
     let mut directory_prior = None;
     if let Some(settings) = &live {
         let mut writer = LdapWriter::open(settings)?;
-        let (prior, drift) = drift::check_live(&mut writer, &steps, &std::env::temp_dir())?;
+        let (prior, drift) = drift::check_live(&mut writer, &steps)?;
         problems.extend(drift);
         directory_prior = Some(prior);
     }

@@ -14,7 +14,7 @@
 //! and a finding prints its whole line.
 
 use super::{Ctx, Surface, find};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{Finding, Target};
 
 /// A derived file that holds a searched address.
@@ -53,10 +53,8 @@ pub fn scan(ctx: &Ctx) -> Result<Vec<DerivedHit>> {
         };
         // Read as bytes: a file zmreip never edits need not be valid UTF-8
         // to be searched for addresses.
-        let bytes = match std::fs::read(ctx.host.real(&file)) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io("read", &file, e)),
+        let Some(bytes) = ctx.host.read_bytes(&file)? else {
+            continue;
         };
         let text = String::from_utf8_lossy(&bytes);
         let findings = scan_text(&file, &text, ctx);

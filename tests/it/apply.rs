@@ -711,14 +711,18 @@ fn rollback_refuses_to_clobber_later_edits_unless_forced() {
         out.stderr
     );
     assert!(out.stderr.contains("--force"), "{}", out.stderr);
-    let root = lab.root();
-    Zmreip::new([
-        "rollback",
-        "--yes",
-        "--force",
-        "--root",
-        root.to_str().unwrap(),
-    ])
-    .ok();
+    let out = lab.rollback().arg("--force").ok();
     assert_same(&reference, &lab.snapshot(), "forced rollback");
+    // The admin's later edit is not thrown away: the journal keeps it,
+    // and the outcome says where.
+    let kept = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("/etc/hosts had after the run wrote it is kept in"))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    let path = kept.rsplit(' ').next().unwrap();
+    assert!(path.ends_with(".later"), "{kept}");
+    let later = std::fs::read_to_string(path).unwrap();
+    assert!(later.contains("10.40.7.140\tnew.corp.example\n"), "{later}");
+    assert!(later.contains("10.40.7.131\tmail.corp.example"), "{later}");
 }

@@ -63,15 +63,7 @@ fn symlinked_hosts_keeps_the_link_and_writes_its_target() {
     lab.apply(&plan).ok();
     std::fs::remove_file(lab.host("/etc/hosts")).unwrap();
     std::fs::write(lab.host("/etc/hosts"), "edited by hand\n").unwrap();
-    let root = lab.root();
-    Zmreip::new([
-        "rollback",
-        "--yes",
-        "--force",
-        "--root",
-        root.to_str().unwrap(),
-    ])
-    .ok();
+    lab.rollback().arg("--force").ok();
     assert_same(
         &reference,
         &lab.snapshot(),
@@ -248,7 +240,7 @@ fn a_bind_mounted_hosts_is_written_in_place() {
         "mount --bind {outer} {hosts}; \
          {bin} apply --plan {plan} --yes --root {root} --ldif {ldif} --services {svc} --restart-network; \
          cp {outer} {after}; \
-         {bin} rollback --yes --root {root}",
+         {bin} rollback --yes --root {root} --ldif {ldif} --services {svc}",
         outer = q(&outer),
         hosts = q(&hosts),
         after = q(&after_apply),

@@ -442,12 +442,21 @@ fn apply_and_rollback_reach_every_node_and_restore_it() {
     assert_eq!(runs[0]["state"], "applied");
     assert!(runs[0]["nodes"]["c.test"].is_string());
 
-    zmreip(
-        &d,
-        &ssh,
-        &["rollback", "--cluster", "--yes", "--push-binary"],
-    )
-    .status(0);
+    // Every root here is a directory, not its node's `/`: the journals'
+    // commands run only through --services, the export is restored only
+    // when named.
+    let ldif = d.ldif().display().to_string();
+    let back = [
+        "rollback",
+        "--cluster",
+        "--yes",
+        "--push-binary",
+        "--services",
+        &services,
+        "--ldif",
+        &ldif,
+    ];
+    zmreip(&d, &ssh, &back).status(0);
     assert_eq!(
         d.snapshot(),
         before,
@@ -457,12 +466,7 @@ fn apply_and_rollback_reach_every_node_and_restore_it() {
     assert!(log("a.test").ends_with("rollback ldap restart\nrollback mailbox restart\n"));
     assert!(log("c.test").ends_with("rollback proxy restart\n"));
     // A second rollback has nothing to do.
-    let again = zmreip(
-        &d,
-        &ssh,
-        &["rollback", "--cluster", "--yes", "--push-binary"],
-    )
-    .status(0);
+    let again = zmreip(&d, &ssh, &back).status(0);
     assert!(
         again.stdout.contains("already rolled back"),
         "{}",

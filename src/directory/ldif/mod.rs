@@ -66,6 +66,21 @@ impl LdifDirectory {
     }
 }
 
+/// The entries of LDIF text held in memory (a journal's prior values, a
+/// read-back). `shown` names it in errors.
+pub fn parse_text(shown: &str, text: &str) -> Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    let mut chunks = Chunks::new(shown, text.as_bytes());
+    while let Some(chunk) = chunks.next()? {
+        if let Chunk::Record(rec) = chunk
+            && let Some(parsed) = rec.parse(shown)?
+        {
+            out.push(parsed.into_entry());
+        }
+    }
+    Ok(out)
+}
+
 fn open_error(path: &Path, e: std::io::Error) -> Error {
     Error::other(
         format!("cannot read the LDIF export `{}`: {e}", path.display()),
