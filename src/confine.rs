@@ -498,6 +498,33 @@ impl Root {
     /// component's symlinks are followed when `follow_last`. The last
     /// component need not exist.
     pub fn walk(&self, host: &str, follow_last: bool) -> io::Result<Walked> {
+        self.walk_making(host, follow_last, None)
+    }
+
+    /// Makes the directory at a host path and every missing one on the
+    /// way (`mkdir -p`, symlinks followed inside the root): the missing
+    /// ones on the way get mode 0755, the last one `mode`. Returns it.
+    pub fn create_dirs(&self, host: &str, mode: u32) -> io::Result<Dir> {
+        let w = self.walk_making(host, true, Some(0o755))?;
+        let Some(name) = w.name else {
+            return Ok(w.dir);
+        };
+        if w.dir.mkdir(&name, mode)? {
+            use std::os::unix::fs::PermissionsExt;
+            let f = w.dir.open(&name, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            w.dir.sync()?;
+        }
+        let f = w.dir.open(&name, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+        Ok(Dir {
+            fd: f.into(),
+            host: w.dir.host_of(&name),
+        })
+    }
+
+    /// [`Root::walk`], making missing directories on the way with mode
+    /// `make` when given.
+    fn walk_making(&self, host: &str, follow_last: bool, make: Option<u32>) -> io::Result<Walked> {
         let dup = |fd: &OwnedFd| fd.try_clone();
         let mut stack: Vec<(OwnedFd, String)> = vec![(dup(&self.fd)?, String::new())];
         let mut todo: VecDeque<String> = components(Path::new(host))
@@ -523,7 +550,14 @@ impl Root {
                     last = Some(c);
                     break;
                 }
-                None => return Err(io::Error::from(io::ErrorKind::NotFound)),
+                None => match make {
+                    Some(mode) => {
+                        top.mkdir(&c, mode)?;
+                        let f = top.open(&c, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+                        stack.push((f.into(), c));
+                    }
+                    None => return Err(io::Error::from(io::ErrorKind::NotFound)),
+                },
                 Some(st) if st.is_symlink() && (follow_last || !is_last) => {
                     links += 1;
                     if links > MAX_LINKS {

@@ -202,16 +202,15 @@ pub fn is_locked(root: &Path, runs: &Runs) -> bool {
 }
 
 /// Creates the runs' directory under the root: `var/lib` as any system
-/// directory, zmreip's own ones 0700; all of it inside the root.
+/// directory, zmreip's own ones 0700; all of it inside the root (a
+/// snapshot's `/var/lib/zmreip` linking elsewhere leads to its own
+/// elsewhere).
 fn ensure_dirs(root: &Root, runs: &Runs) -> Result<()> {
-    for d in ["var", "var/lib"] {
-        let made = root
-            .parent(d)
-            .and_then(|(dir, name)| dir.mkdir(&name, 0o755));
-        made.map_err(|e| Error::io("create", root.shown(d), e))?;
-    }
+    root.create_dirs("var/lib", 0o755)
+        .map_err(|e| Error::io("create", root.shown("var/lib"), e))?;
     for d in ["var/lib/zmreip", runs.dir] {
-        fsops::create_private_dir(root, d).map_err(|e| Error::io("create", root.shown(d), e))?;
+        root.create_dirs(d, 0o700)
+            .map_err(|e| Error::io("create", root.shown(d), e))?;
     }
     Ok(())
 }

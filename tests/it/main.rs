@@ -8,6 +8,7 @@
 //! | `example` | the single-server example: the golden plan, every trap of its README |
 //! | `cli` | help, text and Markdown output pinned as snapshots |
 //! | `cluster` | multi-server plans, apply and rollback over real sshd |
+//! | `confine` | the root is a jail: symlinks, `..` and includes of a snapshot, its journal, hostile files |
 //! | `apply`, `apply_fs` | apply, rollback, resume, history on a copy of a fixture host; crashes at every step; file-system traps |
 //! | `apply_ldap`, `apply_dns` | the same against a live slapd and a named taking RFC 2136 updates |
 //! | `ldap`, `ldap_bench` | the live directory backend against slapd |
@@ -26,6 +27,7 @@ mod apply_fs;
 mod apply_ldap;
 mod cli;
 mod cluster;
+mod confine;
 mod corpus;
 mod dns;
 mod example;
