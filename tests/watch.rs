@@ -1,0 +1,12 @@
+//! `zmreip watch` against real parts: network namespaces the tests
+//! create, address changes made with `ip addr`, BIND named with TSIG, a
+//! dyndns2 server in the test (standing in for a provider, none being
+//! reachable), the binary run as a daemon and with `--once`.
+
+#[path = "lab/dns_servers.rs"]
+mod servers;
+
+mod watch {
+    pub mod netlink;
+    pub mod support;
+}
