@@ -7,6 +7,8 @@
 mod servers;
 
 mod watch {
+    pub mod daemon;
+    pub mod dyndns2;
     pub mod netlink;
     pub mod support;
 }

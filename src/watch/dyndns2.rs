@@ -149,13 +149,13 @@ impl Updater for Provider {
             // No dyndns2 answer at all: judge by the HTTP status.
             return match resp.status {
                 401 | 403 => Outcome::Stop(format!(
-                    "{}: HTTP {}: the user name or password is wrong; fix it, then reload (the provider is not asked again before)",
+                    "{}: HTTP {}: the user name or password is wrong",
                     self.what(),
                     resp.status
                 )),
                 s if s >= 500 || s == 429 => Outcome::Retry(format!("{}: HTTP {s}", self.what())),
                 s => Outcome::Stop(format!(
-                    "{}: HTTP {s} with {words}; check `server`, then reload",
+                    "{}: HTTP {s} with {words}: check `server`",
                     self.what()
                 )),
             };
@@ -180,10 +180,7 @@ impl Updater for Provider {
                 Outcome::Done(Record::holding(&job.want))
             }
             Kind::Wait => Outcome::Wait(format!("{}: `{code}`: {words}", self.what()), WAIT),
-            Kind::Fatal => Outcome::Stop(format!(
-                "{}: `{code}`: {words}; the provider is not asked again until its entry or password file changes (then reload)",
-                self.what()
-            )),
+            Kind::Fatal => Outcome::Stop(format!("{}: `{code}`: {words}", self.what())),
         }
     }
 

@@ -508,7 +508,9 @@ impl Engine {
                 self.failed = true;
             }
             Outcome::Stop(why) => {
-                log::error(&why);
+                log::error(&format!(
+                    "{why}; not asked again until its configuration (or a file it names) changes, then reload"
+                ));
                 self.state.stopped.insert(
                     id.to_string(),
                     Stopped {

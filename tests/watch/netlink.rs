@@ -73,7 +73,13 @@ impl Lab {
     }
 
     fn start(&self, config: &Path, tag: &str) -> Daemon {
-        Daemon::start(Some(&self.ns), config, &[], &[], &self.dir.path().join(format!("{tag}.log")))
+        Daemon::start(
+            Some(&self.ns),
+            config,
+            &[],
+            &[],
+            &self.dir.path().join(format!("{tag}.log")),
+        )
     }
 }
 
@@ -90,33 +96,48 @@ fn follows_ipv4_and_ipv6_changes() {
     lab.ns.add("fd00:77::5/64");
     let cfg = lab.config(true, "");
     let mut d = lab.start(&cfg, "watch");
-    lab.ns.wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
-    lab.ns.wait_answer("mail.dyn.test", "AAAA", "fd00:77::5", 10 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "AAAA", "fd00:77::5", 10 * SECOND);
     d.wait_for("updated", 2, 5 * SECOND);
 
     lab.ns.add("10.201.0.9/24");
     lab.ns.del("10.201.0.5/24");
-    let took = lab.ns.wait_answer("mail.dyn.test", "A", "10.201.0.9", 5 * SECOND);
-    eprintln!("ipv4 change published in {took:?} ({} interface)", lab.ns.kind);
+    let took = lab
+        .ns
+        .wait_answer("mail.dyn.test", "A", "10.201.0.9", 5 * SECOND);
+    eprintln!(
+        "ipv4 change published in {took:?} ({} interface)",
+        lab.ns.kind
+    );
 
     // Into another subnet.
     lab.ns.add("10.202.7.131/16");
     lab.ns.del("10.201.0.9/24");
-    lab.ns.wait_answer("mail.dyn.test", "A", "10.202.7.131", 5 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "A", "10.202.7.131", 5 * SECOND);
 
     lab.ns.add("fd00:77::9/64");
     lab.ns.del("fd00:77::5/64");
-    lab.ns.wait_answer("mail.dyn.test", "AAAA", "fd00:77::9", 5 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "AAAA", "fd00:77::9", 5 * SECOND);
 
     // With duplicate address detection the new address is tentative at
     // first and must not be published before it is usable.
     lab.ns.ip(&["addr", "add", "fd00:78::1/64", "dev", "wd0"]);
-    let tentative = lab.ns.exec(&["ip", "-6", "addr", "show", "dev", "wd0"]).contains("tentative");
+    let tentative = lab
+        .ns
+        .exec(&["ip", "-6", "addr", "show", "dev", "wd0"])
+        .contains("tentative");
     lab.ns.del("fd00:77::9/64");
-    lab.ns.wait_answer("mail.dyn.test", "AAAA", "fd00:78::1", 10 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "AAAA", "fd00:78::1", 10 * SECOND);
     if tentative {
         let log = d.log();
-        let none = log.find("ipv6: no address").expect("the tentative address was taken for usable");
+        let none = log
+            .find("ipv6: no address")
+            .expect("the tentative address was taken for usable");
         let found = log.find("ipv6: fd00:78::1/64").expect("logged");
         assert!(none < found, "{log}");
     }
@@ -140,7 +161,8 @@ fn a_flap_sends_no_update_storm() {
     lab.ns.add("10.201.0.5/24");
     let cfg = lab.config(false, "settle = 1.0");
     let mut d = lab.start(&cfg, "watch");
-    lab.ns.wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
     d.wait_for("updated", 1, 5 * SECOND);
     let serial = lab.ns.serial("dyn.test");
 
@@ -150,7 +172,12 @@ fn a_flap_sends_no_update_storm() {
     lab.ns.add("10.201.0.5/24");
     lab.ns.del("10.201.0.9/24");
     std::thread::sleep(3 * SECOND);
-    assert_eq!(lab.ns.serial("dyn.test"), serial, "an update was sent for a flap:\n{}", d.log());
+    assert_eq!(
+        lab.ns.serial("dyn.test"),
+        serial,
+        "an update was sent for a flap:\n{}",
+        d.log()
+    );
     assert_eq!(lab.ns.dig("mail.dyn.test", "A"), "10.201.0.5");
     assert_eq!(d.count("updating to"), 1, "{}", d.log());
 
@@ -158,9 +185,11 @@ fn a_flap_sends_no_update_storm() {
     // update, to the last address.
     for i in 10..20 {
         lab.ns.add(&format!("10.201.0.{i}/24"));
-        lab.ns.del(&format!("10.201.0.{}/24", if i == 10 { 5 } else { i - 1 }));
+        lab.ns
+            .del(&format!("10.201.0.{}/24", if i == 10 { 5 } else { i - 1 }));
     }
-    lab.ns.wait_answer("mail.dyn.test", "A", "10.201.0.19", 10 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "A", "10.201.0.19", 10 * SECOND);
     std::thread::sleep(2 * SECOND);
     assert_eq!(lab.ns.serial("dyn.test"), serial + 1, "{}", d.log());
     assert_eq!(d.count("updating to"), 2, "{}", d.log());
@@ -177,7 +206,8 @@ fn a_flap_sends_no_update_storm() {
     std::thread::sleep(Duration::from_millis(600));
     lab.ns.add("10.201.0.19/24");
     lab.ns.del("10.201.0.30/24");
-    lab.ns.wait_answer("mail.dyn.test", "A", "10.201.0.19", 10 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "A", "10.201.0.19", 10 * SECOND);
     std::thread::sleep(2 * SECOND);
     assert_eq!(lab.ns.dig("mail.dyn.test", "A"), "10.201.0.19");
     let sent = lab.ns.serial("dyn.test") - serial;
@@ -192,7 +222,8 @@ fn a_restart_resumes_from_state() {
     lab.ns.add("10.201.0.5/24");
     let cfg = lab.config(false, "");
     let mut d = lab.start(&cfg, "first");
-    lab.ns.wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
     d.wait_for("updated", 1, 5 * SECOND);
     assert!(d.stop().success());
     let serial = lab.ns.serial("dyn.test");
@@ -210,7 +241,8 @@ fn a_restart_resumes_from_state() {
     lab.ns.add("10.201.0.6/24");
     lab.ns.del("10.201.0.5/24");
     let mut d = lab.start(&cfg, "third");
-    lab.ns.wait_answer("mail.dyn.test", "A", "10.201.0.6", 10 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "A", "10.201.0.6", 10 * SECOND);
     d.wait_for("updated 10.201.0.5 → 10.201.0.6", 1, 5 * SECOND);
     assert_eq!(lab.ns.serial("dyn.test"), serial + 1);
 }
@@ -223,7 +255,8 @@ fn a_failed_update_keeps_the_state_and_is_retried() {
     lab.ns.add("10.201.0.5/24");
     let cfg = lab.config(false, "");
     let mut d = lab.start(&cfg, "watch");
-    lab.ns.wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
     d.wait_for("updated", 1, 5 * SECOND);
     let before = std::fs::read_to_string(lab.state()).unwrap();
 
@@ -235,20 +268,32 @@ fn a_failed_update_keeps_the_state_and_is_retried() {
     lab.ns.del("10.201.0.5/24");
     d.wait_for("the state is unchanged; retry 1", 1, 15 * SECOND);
     d.wait_for("the state is unchanged; retry 2", 1, 15 * SECOND);
-    assert_eq!(std::fs::read_to_string(lab.state()).unwrap(), before, "state written after a failure");
+    assert_eq!(
+        std::fs::read_to_string(lab.state()).unwrap(),
+        before,
+        "state written after a failure"
+    );
     // SAFETY: as above.
     unsafe { libc::kill(pid, libc::SIGCONT) };
-    lab.ns.wait_answer("mail.dyn.test", "A", "10.201.0.9", 30 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "A", "10.201.0.9", 30 * SECOND);
     // Named may apply a request that timed out once it runs again; the
     // retry then finds the address already there. Either way the state
     // follows only once an answer said so.
     let t0 = std::time::Instant::now();
     while std::fs::read_to_string(lab.state()).unwrap() == before {
-        assert!(t0.elapsed() < 30 * SECOND, "state not written after the retry:\n{}", d.log());
+        assert!(
+            t0.elapsed() < 30 * SECOND,
+            "state not written after the retry:\n{}",
+            d.log()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let st = state(&lab.state());
-    assert_eq!(st["targets"]["rfc2136 dyn.test. mail.dyn.test. A"]["addresses"]["ipv4"], "10.201.0.9/24");
+    assert_eq!(
+        st["targets"]["rfc2136 dyn.test. mail.dyn.test. A"]["addresses"]["ipv4"],
+        "10.201.0.9/24"
+    );
 }
 
 fn nsupdate(lab: &Lab, data: &str) {
@@ -257,7 +302,12 @@ fn nsupdate(lab: &Lab, data: &str) {
     );
     let f = lab.dir.path().join("nsupdate.txt");
     std::fs::write(&f, script).unwrap();
-    lab.ns.exec(&["nsupdate", "-k", lab.key_file().to_str().unwrap(), f.to_str().unwrap()]);
+    lab.ns.exec(&[
+        "nsupdate",
+        "-k",
+        lab.key_file().to_str().unwrap(),
+        f.to_str().unwrap(),
+    ]);
 }
 
 /// Published DNS is checked, not trusted: a record changed behind the
@@ -270,13 +320,19 @@ fn a_record_changed_behind_its_back_is_repaired() {
     lab.ns.add("10.201.0.5/24");
     let cfg = lab.config(false, "verify_interval = 1");
     let mut d = lab.start(&cfg, "watch");
-    lab.ns.wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
     d.wait_for("updated", 1, 5 * SECOND);
 
     nsupdate(&lab, "192.0.2.99");
     assert_eq!(lab.ns.dig("mail.dyn.test", "A"), "192.0.2.99");
-    lab.ns.wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
-    d.wait_for("was changed behind zmreip's back: it holds 192.0.2.99", 1, 5 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
+    d.wait_for(
+        "was changed behind zmreip's back: it holds 192.0.2.99",
+        1,
+        5 * SECOND,
+    );
     d.wait_for("repaired 192.0.2.99 → 10.201.0.5", 1, 5 * SECOND);
     assert!(d.stop().success());
 
