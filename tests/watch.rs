@@ -3,6 +3,9 @@
 //! dyndns2 server in the test (standing in for a provider, none being
 //! reachable), the binary run as a daemon and with `--once`.
 
+// Tests say what they skip and measure.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 #[path = "lab/dns_servers.rs"]
 mod servers;
 

@@ -638,7 +638,7 @@ fn method(
 fn command(cx: &Cx, key: &str, c: Spanned<Cmd>) -> Result<Cmd> {
     let empty = match c.get_ref() {
         Cmd::Shell(s) => s.trim().is_empty(),
-        Cmd::Argv(v) => v.first().is_none_or(|w| w.is_empty()),
+        Cmd::Argv(v) => v.first().is_none_or(String::is_empty),
     };
     if empty {
         return Err(cx.error(
@@ -1007,7 +1007,7 @@ fn zimbra(cx: &Cx, raw: Option<RawZimbra>) -> Result<Zimbra> {
     if !root.is_dir() {
         return Err(cx.error(
             "zimbra.root",
-            z.root.as_ref().map(|r| r.span()).unwrap_or(0..0),
+            z.root.as_ref().map_or(0..0, Spanned::span),
             &format!("`{}` is not a directory", root.display()),
             "give the directory holding the host's files (`/` for this host)",
         ));

@@ -529,10 +529,10 @@ impl Engine {
         let repair = self.cfg.repair;
         match verdict {
             None | Some(Verdict::Holds) => {
-                log::debug(&format!("{id}: published data holds {}", describe(want)))
+                log::debug(&format!("{id}: published data holds {}", describe(want)));
             }
             Some(Verdict::Unknown(why)) => {
-                log::warn(&format!("{id}: cannot check the published data: {why}"))
+                log::warn(&format!("{id}: cannot check the published data: {why}"));
             }
             Some(Verdict::Differs(what)) if repair => {
                 log::warn(&format!(

@@ -60,11 +60,8 @@ fn usable(a: &IfAddr) -> bool {
         IpAddr::V6(v6) => v6.is_unicast_link_local(),
     };
     let bad = AddressFlags::Tentative | AddressFlags::Dadfailed | AddressFlags::Deprecated;
-    a.global
-        && !link_local
-        && !a.addr.is_loopback()
-        && !a.flags.intersects(bad)
-        && !(a.addr.is_ipv6() && a.flags.contains(AddressFlags::Secondary))
+    let temporary = a.addr.is_ipv6() && a.flags.contains(AddressFlags::Secondary);
+    a.global && !link_local && !a.addr.is_loopback() && !a.flags.intersects(bad) && !temporary
 }
 
 /// A private address (RFC 1918, shared 100.64/10, IPv6 ULA): published
@@ -320,11 +317,8 @@ pub async fn follow(specs: Vec<Spec>, settle: Duration, tx: mpsc::UnboundedSende
                 break;
             };
             log::debug(&format!("netlink: {}", describe(&first.payload)));
-            loop {
-                match tokio::time::timeout(settle, events.next()).await {
-                    Ok(Some((m, _))) => log::debug(&format!("netlink: {}", describe(&m.payload))),
-                    Ok(None) | Err(_) => break,
-                }
+            while let Ok(Some((m, _))) = tokio::time::timeout(settle, events.next()).await {
+                log::debug(&format!("netlink: {}", describe(&m.payload)));
             }
         }
         task.abort();
@@ -423,7 +417,9 @@ mod tests {
             a(2, "2001:db8::10", 64, AddressFlags::Permanent),
             a(3, "198.51.100.7", 24, NONE),
         ]);
-        let table: &[(Family, Option<&str>, Option<&str>, Option<&str>)] = &[
+        // (family, interface, previous choice, expected choice)
+        type Row<'a> = (Family, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+        let table: &[Row] = &[
             // Public before private; a primary before a secondary.
             (Family::V4, None, None, Some("192.0.2.10/24 interface eth0")),
             // The previous choice stays while usable (make before break).

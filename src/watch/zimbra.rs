@@ -42,7 +42,7 @@ impl ZimbraTarget {
         let mut o = self.cfg.ldap.clone();
         if o.urls.is_empty() {
             let home = self.cfg.zimbra_home.as_deref().unwrap_or("/opt/zimbra");
-            let socket = crate::apply::fsops::under_root(
+            let socket = fsops::under_root(
                 &self.cfg.root,
                 Path::new(&format!("{home}/data/ldap/state/run/ldapi")),
             );
@@ -114,8 +114,7 @@ impl ZimbraTarget {
         }
         fsops::create_private_dir(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let stamp =
-            crate::apply::journal::rfc3339(crate::apply::journal::now()).replace([':', '-'], "");
+        let stamp = apply::journal::rfc3339(apply::journal::now()).replace([':', '-'], "");
         let json = dir.join(format!("plan-{stamp}.json"));
         let text = dir.join(format!("plan-{stamp}.txt"));
         fsops::replace_private(&json, render::json(plan).as_bytes())
@@ -125,7 +124,8 @@ impl ZimbraTarget {
         Ok(json)
     }
 
-    fn apply(&self, plan: Plan, pairs: &[(AddrArg, AddrArg)]) -> Result<String, Outcome> {
+    /// Applies the plan; `record` is what to keep when it succeeded.
+    fn apply(&self, plan: Plan, pairs: &[(AddrArg, AddrArg)], mut record: Record) -> Outcome {
         let mut opts = apply::Options {
             root: self.cfg.root.clone(),
             zimbra_home: self.cfg.zimbra_home.clone(),
@@ -134,8 +134,10 @@ impl ZimbraTarget {
             ..apply::Options::default()
         };
         // Nothing is written when a precondition fails: worth a retry.
-        let prepared = apply::prepare(plan, &opts)
-            .map_err(|e| Outcome::Retry(format!("zimbra: {}", with_help(&e))))?;
+        let prepared = match apply::prepare(plan, &opts) {
+            Ok(p) => p,
+            Err(e) => return Outcome::Retry(format!("zimbra: {}", with_help(&e))),
+        };
         let mut req = VerifyRequest::new(&self.cfg.root, pairs.iter().map(|p| p.1).collect());
         req.old = pairs.iter().map(|p| p.0).collect();
         req.zimbra_home = self.cfg.zimbra_home.clone();
@@ -149,17 +151,24 @@ impl ZimbraTarget {
             .map(|d| d.file.clone())
             .collect();
         opts.verify = Some(req);
-        let out = apply::run::apply(&prepared, &opts, &mut |line: &str| log::info(&format!("zimbra: {line}")))
-            .map_err(|e| {
-                Outcome::Hold(format!(
-                    "zimbra: the apply failed: {} (rolled back unless it says otherwise; `zmreip history` shows the run); it is tried again when the address changes or on reload",
-                    with_help(&e)
-                ))
-            })?;
-        for line in &out.lines {
-            log::info(&format!("zimbra: {line}"));
+        let mut report = |line: &str| log::info(&format!("zimbra: {line}"));
+        match apply::run::apply(&prepared, &opts, &mut report) {
+            Ok(out) => {
+                for line in &out.lines {
+                    log::info(&format!("zimbra: {line}"));
+                }
+                log::info(&format!(
+                    "zimbra: applied and verified (run {})",
+                    out.run_id
+                ));
+                record.run = Some(out.run_id);
+                Outcome::Done(record)
+            }
+            Err(e) => Outcome::Hold(format!(
+                "zimbra: the apply failed: {} (rolled back unless it says otherwise; `zmreip history` shows the run); it is tried again when the address changes or on reload",
+                with_help(&e)
+            )),
         }
-        Ok(out.run_id)
     }
 }
 
@@ -270,14 +279,7 @@ impl Updater for ZimbraTarget {
             record.plan = Some(path.display().to_string());
             return Outcome::Done(record);
         }
-        match self.apply(plan, &pairs) {
-            Ok(run) => {
-                log::info(&format!("zimbra: applied and verified (run {run})"));
-                record.run = Some(run);
-                Outcome::Done(record)
-            }
-            Err(outcome) => outcome,
-        }
+        self.apply(plan, &pairs, record)
     }
 
     fn fingerprint(&self) -> String {
