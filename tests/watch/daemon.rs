@@ -298,3 +298,60 @@ fn secrets_never_appear() {
         assert!(!seen.contains(s), "a secret was shown:\n{seen}");
     }
 }
+
+/// The shipped unit: Type=notify with readiness, reload by SIGHUP, the
+/// daemons it restarts survive its stop, and systemd reads every line of
+/// it without a complaint.
+#[test]
+fn the_systemd_unit_reads_clean() {
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contrib/zmreip-watch.service"
+    ))
+    .unwrap();
+    for line in [
+        "Type=notify",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "KillMode=process",
+        "RestartPreventExitStatus=2",
+        "StateDirectory=zmreip",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "missing `{line}`");
+    }
+    // Zimbra's scripts use su and sudo, and the JVM needs W^X memory.
+    for line in [
+        "NoNewPrivileges=yes",
+        "MemoryDenyWriteExecute=yes",
+        "CapabilityBoundingSet=",
+    ] {
+        assert!(
+            !unit.lines().any(|l| l == line),
+            "`{line}` would break Zimbra's services"
+        );
+    }
+    if !servers::available("systemd-analyze") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("zmreip-watch.service");
+    std::fs::write(
+        &local,
+        unit.replace("/usr/local/bin/zmreip", env!("CARGO_BIN_EXE_zmreip")),
+    )
+    .unwrap();
+    let out = Command::new("timeout")
+        .args(["60", "systemd-analyze", "verify"])
+        .arg(&local)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "systemd-analyze verify: {said}"
+    );
+}
