@@ -14,4 +14,5 @@ mod watch {
     pub mod dyndns2;
     pub mod netlink;
     pub mod support;
+    pub mod zimbra;
 }

@@ -230,16 +230,20 @@ impl Engine {
         ));
     }
 
-    fn start_detectors(&mut self) {
-        let specs: Vec<netlink::Spec> = self
-            .cfg
+    /// The families that follow an interface.
+    fn interface_specs(&self) -> Vec<netlink::Spec> {
+        self.cfg
             .watch
             .iter()
             .filter_map(|w| match &w.source {
                 Source::Interface(name) => Some((w.family, name.clone())),
                 Source::Public(_) => None,
             })
-            .collect();
+            .collect()
+    }
+
+    fn start_detectors(&mut self) {
+        let specs = self.interface_specs();
         if !specs.is_empty() {
             self.detectors.push(tokio::spawn(netlink::follow(
                 specs,
@@ -267,15 +271,7 @@ impl Engine {
 
     /// `--once`: every family detected once, straight away.
     async fn detect_once(&mut self) -> Result<()> {
-        let specs: Vec<netlink::Spec> = self
-            .cfg
-            .watch
-            .iter()
-            .filter_map(|w| match &w.source {
-                Source::Interface(name) => Some((w.family, name.clone())),
-                Source::Public(_) => None,
-            })
-            .collect();
+        let specs = self.interface_specs();
         if !specs.is_empty() {
             let found = netlink::detect_once(&specs)
                 .await

@@ -134,8 +134,11 @@ impl Store {
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         if !dir.is_dir() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-            let _ = crate::apply::fsops::create_private_dir(dir);
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+            }
+            crate::apply::fsops::create_private_dir(dir)
+                .map_err(|e| Error::io("create", dir, e))?;
         }
         let lock_path = PathBuf::from(format!("{}.lock", path.display()));
         let lock = OpenOptions::new()
@@ -227,6 +230,11 @@ mod tests {
         store.save(&s).unwrap();
         assert_eq!(store.load().unwrap(), s);
         use std::os::unix::fs::PermissionsExt;
+        let dir_mode = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(dir_mode & 0o777, 0o700);
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600

@@ -115,8 +115,15 @@ impl ZimbraTarget {
         fsops::create_private_dir(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let stamp = apply::journal::rfc3339(apply::journal::now()).replace([':', '-'], "");
-        let json = dir.join(format!("plan-{stamp}.json"));
-        let text = dir.join(format!("plan-{stamp}.txt"));
+        let to = plan.to.join("+").replace(['/', ':'], "_");
+        let mut base = format!("plan-{stamp}-to-{to}");
+        let mut n = 1;
+        while dir.join(format!("{base}.json")).exists() {
+            n += 1;
+            base = format!("plan-{stamp}-to-{to}-{n}");
+        }
+        let json = dir.join(format!("{base}.json"));
+        let text = dir.join(format!("{base}.txt"));
         fsops::replace_private(&json, render::json(plan).as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
         fsops::replace_private(&text, render::text(plan, false).as_bytes())
