@@ -1,22 +1,20 @@
 //! Building a plan: resolve prefixes, run discovery with a rewriter, then
-//! number the changes and derive the least set of service actions from the
-//! Zimbra tables.
+//! number the changes and derive the least set of service actions from
+//! the surfaces and the Zimbra tables.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
 
 use super::{DerivedFile, Plan, PlannedAction, SCHEMA};
 use crate::discover::{self, Sources};
 use crate::error::Result;
 use crate::model::{Change, Target};
 use crate::notice::{Code, Notice};
-use crate::policy::Rewriter;
+use crate::policy::{Rewriter, Role, Staying};
 use crate::services::{Action, Service};
 use crate::spec::{self, AddrArg, Pair, PrefixSource};
 use crate::surface::IfaceAddr;
-use crate::surface::zonefile::{self, Mode, ZoneFileArg};
-use crate::surface::{Actions, Surface};
+use crate::surface::{Actions, Mode, Surface, localconfig};
 use crate::zimbra;
 
 /// What the user asked for.
@@ -29,13 +27,14 @@ pub struct Request {
     pub gateway: Option<IpAddr>,
     /// `--restart all`: one documented full restart instead of the least set.
     pub restart_all: bool,
-    /// `--zone-file`: zone files served here besides named.conf's.
-    pub zone_files: Vec<ZoneFileArg>,
-    /// `--dns-config`: zones held elsewhere, updated with RFC 2136.
-    pub dns_config: Option<PathBuf>,
     /// `--lower-ttl`: plan only the TTL reductions of the DNS records that
     /// will move (the first step of a migration window).
     pub lower_ttl: Option<u32>,
+    /// `--role`: whether the address is this host's (`own`) or another
+    /// node's (`peer`).
+    pub role: Role,
+    /// The deployment's other nodes, in a multi-server plan.
+    pub staying: Staying,
 }
 
 /// Builds the plan for `req` on `sources`.
@@ -49,7 +48,7 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
             "give a gateway of the same family as the new address",
         ));
     }
-    let ifaces = discover::interfaces(&sources.host)?;
+    let ifaces = discover::interfaces(sources)?;
     let mut warnings = Vec::new();
     let pairs: Vec<Pair> = req
         .from
@@ -57,18 +56,20 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         .zip(&req.to)
         .map(|(f, t)| resolve_pair(*f, *t, &ifaces, &mut warnings))
         .collect();
-    let rewriter = Rewriter::new(pairs.clone(), req.gateway);
+    let rewriter = Rewriter::new(pairs.clone(), req.gateway)
+        .with_role(req.role)
+        .with_staying(req.staying.clone());
     let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
-    let found = discover::run(sources, &olds, Some(&rewriter), progress)?;
-    let hostname = server_hostname(sources);
-    let report = dns_changes(
-        sources,
-        req,
-        &rewriter,
-        &olds,
-        hostname.as_deref(),
-        found.report,
-    )?;
+    let mode = req.lower_ttl.map_or(Mode::Move, Mode::LowerTtl);
+    let found = discover::run(sources, &olds, Some(&rewriter), mode, progress)?;
+    let hostname = localconfig::server_hostname(&sources.host);
+    let mut report = found.report;
+    if mode != Mode::Move {
+        // The first step of a window changes DNS only.
+        report
+            .changes
+            .retain(|c| matches!(c.surface, Surface::Zonefile | Surface::Dns));
+    }
 
     let mut changes = report.changes;
     for (i, c) in changes.iter_mut().enumerate() {
@@ -85,7 +86,13 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     // dnsmasq answers from /etc/hosts too (unless `no-hosts`); a SIGHUP
     // (reload) makes it re-read the file.
     let dnsmasq_serves_hosts = sources.host.exists("/etc/dnsmasq.conf");
-    let actions = actions(&changes, &derived, req.restart_all, dnsmasq_serves_hosts);
+    let actions = actions(
+        &changes,
+        &derived,
+        req.restart_all,
+        dnsmasq_serves_hosts,
+        req.role,
+    );
     warnings.extend(report.warnings);
     if let Some(secs) = req.lower_ttl {
         warnings.push(Notice::new(
@@ -94,7 +101,17 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         ));
     }
     dedup(&mut warnings);
-    let mut handoffs = handoffs(&pairs, hostname.as_deref(), &changes);
+    let mut handoffs = match (req.role, &req.staying) {
+        // The moving node's plan says what must happen off the deployment.
+        (Role::Peer, _) => Vec::new(),
+        (Role::Own, Staying::Alone) => handoffs(&pairs, hostname.as_deref(), &changes),
+        // A multi-server plan covers the other nodes itself.
+        (Role::Own, Staying::Known(_) | Staying::Unknown) => {
+            let mut h = handoffs(&pairs, hostname.as_deref(), &changes);
+            h.retain(|n| n.code != Code::OtherNodes);
+            h
+        }
+    };
     // A PTR in a reverse zone served elsewhere is a request to its
     // provider, naming the exact record: it replaces the generic one.
     let (ptr, rest): (Vec<Notice>, Vec<Notice>) = warnings
@@ -121,46 +138,16 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     Ok(plan)
 }
 
-/// Zone files named on the command line and `--lower-ttl` re-run the
-/// zonefile surface over every zone (a PTR moves between zones only when
-/// both are known); `--dns-config` adds RFC 2136 changes. With
-/// `--lower-ttl` only DNS changes remain.
-fn dns_changes(
-    sources: &Sources,
-    req: &Request,
-    rewriter: &Rewriter,
-    olds: &[IpAddr],
-    hostname: Option<&str>,
-    mut report: crate::model::Report,
-) -> Result<crate::model::Report> {
-    let mode = req.lower_ttl.map_or(Mode::Move, Mode::LowerTtl);
-    if !req.zone_files.is_empty() || req.lower_ttl.is_some() {
-        report.changes.retain(|c| c.surface != Surface::Zonefile);
-        report.findings.retain(|f| f.surface != Surface::Zonefile);
-        report
-            .warnings
-            .retain(|w| !w.code.as_str().starts_with("zone-"));
-        let matcher = crate::addr::Matcher::new(olds);
-        let ctx = crate::surface::Ctx {
-            host: &sources.host,
-            matcher: &matcher,
-            rewriter: Some(rewriter),
-        };
-        report.extend(zonefile::analyze_all(
-            &sources.host,
-            &req.zone_files,
-            &ctx,
-            mode,
-        )?);
-    }
-    if req.lower_ttl.is_some() {
-        report.changes.retain(|c| c.surface == Surface::Zonefile);
-    }
-    if let Some(path) = &req.dns_config {
-        let cfg = crate::dns::update::UpdateConfig::load(path)?;
-        report.extend(crate::dns::update::plan(&cfg, rewriter, hostname, mode)?);
-    }
-    Ok(report)
+/// The moves of `from` and `to` on the host of `sources`, prefixes filled
+/// in as [`build`] fills them (its warnings aside).
+pub fn resolve_pairs(sources: &Sources, from: &[AddrArg], to: &[AddrArg]) -> Result<Vec<Pair>> {
+    let ifaces = discover::interfaces(sources)?;
+    let mut warnings = Vec::new();
+    Ok(from
+        .iter()
+        .zip(to)
+        .map(|(f, t)| resolve_pair(*f, *t, &ifaces, &mut warnings))
+        .collect())
 }
 
 /// Fills in prefixes the user did not give: from the OS network config
@@ -210,6 +197,7 @@ fn actions(
     derived: &[DerivedFile],
     restart_all: bool,
     dnsmasq_serves_hosts: bool,
+    role: Role,
 ) -> Vec<PlannedAction> {
     if restart_all {
         if changes.is_empty() {
@@ -238,7 +226,7 @@ fn actions(
         if dnsmasq_serves_hosts && c.surface == Surface::Hosts {
             need(&mut by_service, Service::Dnsmasq, Action::Reload, &c.id);
         }
-        for (s, a) in actions_for(c) {
+        for (s, a) in actions_for(c, role) {
             need(&mut by_service, *s, *a, &c.id);
         }
     }
@@ -264,8 +252,8 @@ fn actions(
 
 /// The actions one change needs: its surface's, or for a setting
 /// (localconfig key, directory attribute) its rule's in the Zimbra tables.
-pub fn actions_for(c: &Change) -> &'static [(Service, Action)] {
-    match c.surface.actions() {
+pub fn actions_for(c: &Change, role: Role) -> &'static [(Service, Action)] {
+    match c.surface.actions_in(role) {
         Actions::Fixed(actions) => actions,
         Actions::OfSetting => {
             let rule = match &c.target {
@@ -276,15 +264,6 @@ pub fn actions_for(c: &Change) -> &'static [(Service, Action)] {
             rule.map_or(zimbra::UNKNOWN_SETTING_ACTIONS, |r| r.actions)
         }
     }
-}
-
-/// The server's host name from localconfig, if readable.
-fn server_hostname(sources: &Sources) -> Option<String> {
-    let path = sources.host.zimbra_path("conf/localconfig.xml");
-    let text = sources.host.read(&path).ok()??;
-    crate::surface::localconfig::value(&path, &text, "zimbra_server_hostname")
-        .ok()?
-        .filter(|v| !v.is_empty() && v != "localhost")
 }
 
 /// What must happen off this host.

@@ -16,6 +16,13 @@
 //! | `names` | the host name resolves to the new address through the host's resolver and the split-DNS server |
 //! | `derived` | postfix `mynetworks` holds the new address and not the old one; no regenerated file still names the old address |
 //! | `rescan` | no source of truth still refers to the old address |
+//! | `reach` | (a peer, `--peer NAME`) the moved node's services answer at its new address from here |
+//!
+//! With `--peer NAME` the host is verified as another node of a
+//! multi-server deployment whose node NAME moved (see [`peer`]): its own
+//! listeners and SMTP answer on its own address, NAME resolves to the new
+//! address here, the moved node's services answer there, and nothing
+//! here refers to the old address but the trust networks that stay.
 //!
 //! # JSON output, schema `zmreip.verify/v1`
 //!
@@ -44,7 +51,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::discover::DirectoryArgs;
+use crate::discover::SourceArgs;
 use crate::host::Host;
 use crate::spec::AddrArg;
 
@@ -52,6 +59,7 @@ pub mod derived;
 pub mod directory;
 pub mod listeners;
 pub mod names;
+pub mod peer;
 pub mod postfix;
 pub mod rescan;
 pub mod smtp;
@@ -66,11 +74,10 @@ pub const RELAY_PROBE_RECIPIENT: &str = "zmreip-relay-probe@example.com";
 /// What to verify and how.
 #[derive(Debug, Clone)]
 pub struct VerifyRequest {
-    /// The host's files: `/` for this host, or the root the change was
-    /// applied to.
-    pub root: PathBuf,
-    /// Zimbra's home on the host (default as in [`Host::open`]).
-    pub zimbra_home: Option<String>,
+    /// The host's files (`/` for this host, or the root the change was
+    /// applied to), its Zimbra home and directory, and the files named
+    /// besides (`--include`): what the rescan reads, as `scan` does.
+    pub sources: SourceArgs,
     /// The new addresses, with their prefix when known (then mynetworks
     /// is also expected to hold the new interface network).
     pub new: Vec<AddrArg>,
@@ -86,11 +93,6 @@ pub struct VerifyRequest {
     /// An address of this host outside mynetworks, to prove relaying is
     /// refused. `None`: that check is skipped.
     pub outside_source: Option<IpAddr>,
-    /// Which directory the rescan reads (as `scan` does: an LDIF export,
-    /// or the live directory localconfig names).
-    pub directory: DirectoryArgs,
-    /// Extra files the rescan reads (`--include`, host path globs).
-    pub include: Vec<String>,
     /// Regenerated files the plan listed (host paths), checked besides
     /// the ones Zimbra is known to regenerate.
     pub derived: Vec<String>,
@@ -98,6 +100,24 @@ pub struct VerifyRequest {
     pub relay_recipient: String,
     /// Timeout of each connection attempt, reply and DNS query.
     pub timeout: Duration,
+    /// `--peer NAME`: this host is another node of the deployment, and
+    /// NAME is the node whose address moved.
+    pub peer: Option<String>,
+    /// `--reach PORT`: ports of the moved node's services that must answer
+    /// at its new address (with `peer`).
+    pub reach: Vec<u16>,
+    /// `--staying ADDR`: addresses of the deployment's nodes that stay; a
+    /// trust network holding one is expected to stay.
+    pub staying: Vec<IpAddr>,
+}
+
+impl VerifyRequest {
+    /// Whether a trust network holding an old address stays by design: on
+    /// a peer every network does (the moved address is another node's),
+    /// on the moving node one that a node that stays lives in.
+    pub fn network_stays(&self, net: ipnet::IpNet) -> bool {
+        self.peer.is_some() || self.staying.iter().any(|a| net.contains(a))
+    }
 }
 
 impl VerifyRequest {
@@ -105,18 +125,18 @@ impl VerifyRequest {
     /// addresses.
     pub fn new(root: impl Into<PathBuf>, new: Vec<AddrArg>) -> VerifyRequest {
         VerifyRequest {
-            root: root.into(),
-            zimbra_home: None,
+            sources: SourceArgs::new(root),
             new,
             old: Vec::new(),
             hostname: None,
             dns_server: None,
             outside_source: None,
-            directory: DirectoryArgs::default(),
-            include: Vec::new(),
             derived: Vec::new(),
             relay_recipient: RELAY_PROBE_RECIPIENT.to_string(),
             timeout: Duration::from_secs(3),
+            peer: None,
+            reach: Vec::new(),
+            staying: Vec::new(),
         }
     }
 }
@@ -243,45 +263,11 @@ impl Ctx<'_> {
 /// Runs every check. Never fails as a whole: a check that cannot run
 /// reports `fail` (or `skip` when it does not apply) with the reason.
 pub fn run(req: &VerifyRequest) -> Report {
-    let mut checks = Vec::new();
-    let host = match Host::open(&req.root, req.zimbra_home.as_deref()) {
-        Ok(h) => Some(h),
-        Err(e) => {
-            checks.push(Check::fail(
-                "host",
-                "root",
-                format!("cannot open the host: {e}"),
-            ));
-            None
-        }
-    };
-    let localconfig = host.as_ref().and_then(|h| {
-        let path = h.zimbra_path("conf/localconfig.xml");
-        match h.read(&path) {
-            Ok(Some(text)) => Some((path, text)),
-            _ => None,
-        }
-    });
-    let mut ctx = Ctx {
-        req,
-        host,
-        hostname: None,
-        hostname_source: String::new(),
-        localconfig,
-        new: req.new.iter().map(|a| a.addr).collect(),
-        old: req.old.iter().map(|a| a.addr).collect(),
-    };
-    if let Some(h) = &req.hostname {
-        ctx.hostname = Some(h.trim_end_matches('.').to_string());
-        ctx.hostname_source = "--hostname".into();
-    } else if let Some(h) = ctx.lc("zimbra_server_hostname").filter(|h| !h.is_empty()) {
-        ctx.hostname = Some(h);
-        ctx.hostname_source = match &ctx.localconfig {
-            Some((path, _)) => format!("{path} key zimbra_server_hostname"),
-            None => String::new(),
-        };
+    if let Some(moved) = &req.peer {
+        return peer::run(req, moved);
     }
-
+    let mut checks = Vec::new();
+    let mut ctx = Ctx::open(req, &mut checks);
     checks.extend(listeners::check(&ctx));
     checks.extend(smtp::check(&ctx));
     checks.extend(names::check(&ctx));
@@ -291,8 +277,55 @@ pub fn run(req: &VerifyRequest) -> Report {
         schema: SCHEMA,
         ip: req.new.iter().map(|a| a.addr.to_string()).collect(),
         old: req.old.iter().map(|a| a.addr.to_string()).collect(),
-        hostname: ctx.hostname,
+        hostname: ctx.hostname.take(),
         checks,
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// The host of `req`, its localconfig and host name (`--hostname`,
+    /// else localconfig's); a host that cannot be opened is a failed
+    /// check pushed to `checks`.
+    pub fn open(req: &'a VerifyRequest, checks: &mut Vec<Check>) -> Ctx<'a> {
+        let host = match Host::open(&req.sources.root, req.sources.zimbra_home.as_deref()) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                checks.push(Check::fail(
+                    "host",
+                    "root",
+                    format!("cannot open the host: {e}"),
+                ));
+                None
+            }
+        };
+        let localconfig = host.as_ref().and_then(|h| {
+            let path = h.zimbra_path("conf/localconfig.xml");
+            match h.read(&path) {
+                Ok(Some(text)) => Some((path, text)),
+                _ => None,
+            }
+        });
+        let mut ctx = Ctx {
+            req,
+            host,
+            hostname: None,
+            hostname_source: String::new(),
+            localconfig,
+            new: req.new.iter().map(|a| a.addr).collect(),
+            old: req.old.iter().map(|a| a.addr).collect(),
+        };
+        if let Some(h) = &req.hostname {
+            ctx.hostname = Some(h.trim_end_matches('.').to_string());
+            ctx.hostname_source = "--hostname".into();
+        } else if let Some(h) = ctx.lc("zimbra_server_hostname").filter(|h| !h.is_empty()) {
+            ctx.hostname = Some(h);
+            ctx.hostname_source = match &ctx.localconfig {
+                Some((path, _)) => format!("{path} key zimbra_server_hostname"),
+                None => String::new(),
+            };
+        }
+
+        ctx
     }
 }
 
@@ -361,9 +394,11 @@ pub fn json(r: &Report) -> String {
 /// The `zmreip verify` command that runs `req` again, for messages.
 pub fn command_line(req: &VerifyRequest) -> String {
     let mut words = vec!["zmreip".to_string(), "verify".to_string()];
-    if req.root != std::path::Path::new("/") {
+    if req.sources.root != std::path::Path::new("/") {
         words.push("--root".into());
-        words.push(crate::services::shell_quote(&req.root.to_string_lossy()));
+        words.push(crate::services::shell_quote(
+            &req.sources.root.to_string_lossy(),
+        ));
     }
     for a in &req.new {
         words.push(format!("--ip {a}"));
@@ -372,7 +407,7 @@ pub fn command_line(req: &VerifyRequest) -> String {
         words.push(format!("--old {a}"));
     }
     let q = |p: &std::path::Path| crate::services::shell_quote(&p.to_string_lossy());
-    let dir = &req.directory;
+    let dir = &req.sources.directory;
     if let Some(p) = &dir.ldif {
         words.push(format!("--ldif {}", q(p)));
     }
@@ -396,6 +431,15 @@ pub fn command_line(req: &VerifyRequest) -> String {
     }
     if let Some(s) = req.outside_source {
         words.push(format!("--outside-source {s}"));
+    }
+    if let Some(p) = &req.peer {
+        words.push(format!("--peer {}", crate::services::shell_quote(p)));
+    }
+    for p in &req.reach {
+        words.push(format!("--reach {p}"));
+    }
+    for a in &req.staying {
+        words.push(format!("--staying {a}"));
     }
     words.join(" ")
 }
@@ -493,19 +537,19 @@ mod tests {
             command_line(&req),
             "zmreip verify --ip 10.40.7.131/24 --old 172.20.14.25/24"
         );
-        req.root = "/srv/snap shot".into();
+        req.sources.root = "/srv/snap shot".into();
         req.outside_source = Some("198.51.100.9".parse().unwrap());
         req.dns_server = Some("127.0.0.1:5353".parse().unwrap());
         assert_eq!(
             command_line(&req),
             "zmreip verify --root '/srv/snap shot' --ip 10.40.7.131/24 --old 172.20.14.25/24 --dns-server 127.0.0.1:5353 --outside-source 198.51.100.9"
         );
-        req.root = "/".into();
+        req.sources.root = "/".into();
         req.dns_server = None;
         req.outside_source = None;
-        req.directory.ldap.urls = vec!["ldapi://%2Frun%2Fldapi".into()];
-        req.directory.ldap.bind_dn = Some("uid=zimbra,cn=admins,cn=zimbra".into());
-        req.directory.ldap.password_file = Some("/root/ldap.pw".into());
+        req.sources.directory.ldap.urls = vec!["ldapi://%2Frun%2Fldapi".into()];
+        req.sources.directory.ldap.bind_dn = Some("uid=zimbra,cn=admins,cn=zimbra".into());
+        req.sources.directory.ldap.password_file = Some("/root/ldap.pw".into());
         assert_eq!(
             command_line(&req),
             "zmreip verify --ip 10.40.7.131/24 --old 172.20.14.25/24 --ldap-url ldapi://%2Frun%2Fldapi --bind-dn uid=zimbra,cn=admins,cn=zimbra --bind-password-file /root/ldap.pw"

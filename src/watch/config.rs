@@ -18,11 +18,13 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use crate::directory::ldap::{Overrides, Secret};
+use crate::discover::{DirectoryArgs, SourceArgs};
 use crate::dns::RecordType;
 use crate::dns::update::{self, ZoneConfig};
+use crate::dns::zone::ZoneFileArg;
 use crate::error::{Error, Result};
 use crate::services::Cmd;
-use crate::surface::zonefile::ZoneFileArg;
+use crate::surface::Extra;
 
 use super::Family;
 
@@ -162,12 +164,11 @@ pub enum Mode {
 pub struct Zimbra {
     pub mode: Mode,
     pub apply_with_warnings: bool,
-    pub root: PathBuf,
-    pub zimbra_home: Option<String>,
-    pub ldap: Overrides,
+    /// The host (`root`, `zimbra_home`), its directory (`ldap_url`,
+    /// `bind_dn`, `bind_password_file`) and the files named besides
+    /// (`include`, `zone_files`), as `plan` takes them.
+    pub sources: SourceArgs,
     pub services: Option<PathBuf>,
-    pub include: Vec<String>,
-    pub zone_files: Vec<ZoneFileArg>,
     pub plan_dir: PathBuf,
     pub outside_source: Option<IpAddr>,
 }
@@ -917,12 +918,8 @@ fn zimbra(cx: &Cx, raw: Option<RawZimbra>) -> Result<Zimbra> {
         return Ok(Zimbra {
             mode: Mode::Off,
             apply_with_warnings: false,
-            root: PathBuf::from("/"),
-            zimbra_home: None,
-            ldap: Overrides::default(),
+            sources: SourceArgs::new("/"),
             services: None,
-            include: Vec::new(),
-            zone_files: Vec::new(),
             plan_dir: PathBuf::from(DEFAULT_PLAN_DIR),
             outside_source: None,
         });
@@ -1025,28 +1022,38 @@ fn zimbra(cx: &Cx, raw: Option<RawZimbra>) -> Result<Zimbra> {
             ))
         }
     };
+    let password_file = z
+        .bind_password_file
+        .as_ref()
+        .map(|p| existing("zimbra.bind_password_file", p))
+        .transpose()?;
     Ok(Zimbra {
         mode,
         apply_with_warnings: z.apply_with_warnings.unwrap_or(false),
-        root,
-        zimbra_home,
-        ldap: Overrides {
-            urls: ldap_urls,
-            bind_dn: z.bind_dn.clone(),
-            password_file: z
-                .bind_password_file
-                .as_ref()
-                .map(|p| existing("zimbra.bind_password_file", p))
-                .transpose()?,
-            deep: false,
+        sources: SourceArgs {
+            root,
+            zimbra_home,
+            directory: DirectoryArgs {
+                ldif: None,
+                ldap: Overrides {
+                    urls: ldap_urls,
+                    bind_dn: z.bind_dn.clone(),
+                    password_file,
+                    deep: false,
+                },
+                none: false,
+            },
+            extra: Extra {
+                include: z.include.clone(),
+                zone_files,
+            },
+            dns_config: None,
         },
         services: z
             .services
             .as_ref()
             .map(|p| existing("zimbra.services", p))
             .transpose()?,
-        include: z.include.clone(),
-        zone_files,
         plan_dir: z
             .plan_dir
             .as_ref()

@@ -18,8 +18,7 @@ use super::state::{Record, address_of};
 use super::target::{Job, Outcome, Updater};
 use super::{Family, Seen, log};
 use crate::apply::{self, fsops};
-use crate::directory::ldap::Overrides;
-use crate::discover::{DirectoryArgs, Sources};
+use crate::discover::{SourceArgs, Sources};
 use crate::plan::{Plan, build, render};
 use crate::spec::AddrArg;
 use crate::verify::VerifyRequest;
@@ -34,35 +33,27 @@ impl ZimbraTarget {
         ZimbraTarget { cfg }
     }
 
-    /// The directory as watch reaches it. The OS address has already
-    /// moved when watch acts, and localconfig's `ldap_url` names a host
-    /// that still resolves to the old address: unless `ldap_url` is set,
+    /// The host as watch reads it. The OS address has already moved
+    /// when watch acts, and localconfig's `ldap_url` names a host that
+    /// still resolves to the old address: unless `ldap_url` is set,
     /// Zimbra's slapd is reached on its local socket when it has one.
-    fn ldap(&self) -> Overrides {
-        let mut o = self.cfg.ldap.clone();
-        if o.urls.is_empty() {
-            let home = self.cfg.zimbra_home.as_deref().unwrap_or("/opt/zimbra");
+    fn sources(&self) -> SourceArgs {
+        let mut s = self.cfg.sources.clone();
+        if s.directory.ldap.urls.is_empty() {
+            let home = s.zimbra_home.as_deref().unwrap_or("/opt/zimbra");
             let socket = fsops::under_root(
-                &self.cfg.root,
+                &s.root,
                 Path::new(&format!("{home}/data/ldap/state/run/ldapi")),
             );
             use std::os::unix::fs::FileTypeExt;
             if std::fs::metadata(&socket).is_ok_and(|m| m.file_type().is_socket()) {
-                o.urls = vec![format!(
+                s.directory.ldap.urls = vec![format!(
                     "ldapi://{}",
                     socket.display().to_string().replace('/', "%2F")
                 )];
             }
         }
-        o
-    }
-
-    fn directory(&self) -> DirectoryArgs {
-        DirectoryArgs {
-            ldif: None,
-            ldap: self.ldap(),
-            none: false,
-        }
+        s
     }
 
     /// The addresses Zimbra's configuration holds: the record's, or,
@@ -74,7 +65,7 @@ impl ZimbraTarget {
         };
         let from: Vec<&String> = configured.values().collect();
         let to: Vec<&String> = prev.addresses.values().collect();
-        let applied = apply::history(&self.cfg.root).is_ok_and(|runs| {
+        let applied = apply::history(&self.cfg.sources.root).is_ok_and(|runs| {
             runs.iter().any(|r| {
                 r.state == "applied"
                     && r.from.iter().collect::<Vec<_>>() == from
@@ -89,16 +80,10 @@ impl ZimbraTarget {
     }
 
     fn plan(&self, pairs: &[(AddrArg, AddrArg)]) -> crate::Result<Plan> {
-        let mut src = Sources::open(
-            &self.cfg.root,
-            self.cfg.zimbra_home.as_deref(),
-            &self.directory(),
-            &self.cfg.include,
-        )?;
+        let mut src = Sources::open(&self.sources())?;
         let req = build::Request {
             from: pairs.iter().map(|p| p.0).collect(),
             to: pairs.iter().map(|p| p.1).collect(),
-            zone_files: self.cfg.zone_files.clone(),
             ..build::Request::default()
         };
         build::build(&mut src, &req, &mut |_| {})
@@ -133,11 +118,12 @@ impl ZimbraTarget {
 
     /// Applies the plan; `record` is what to keep when it succeeded.
     fn apply(&self, plan: Plan, pairs: &[(AddrArg, AddrArg)], mut record: Record) -> Outcome {
+        let sources = self.sources();
         let mut opts = apply::Options {
-            root: self.cfg.root.clone(),
-            zimbra_home: self.cfg.zimbra_home.clone(),
+            root: sources.root.clone(),
+            zimbra_home: sources.zimbra_home.clone(),
             services: self.cfg.services.clone(),
-            ldap: self.ldap(),
+            ldap: sources.directory.ldap.clone(),
             ..apply::Options::default()
         };
         // Nothing is written when a precondition fails: worth a retry.
@@ -145,11 +131,9 @@ impl ZimbraTarget {
             Ok(p) => p,
             Err(e) => return Outcome::Retry(format!("zimbra: {}", with_help(&e))),
         };
-        let mut req = VerifyRequest::new(&self.cfg.root, pairs.iter().map(|p| p.1).collect());
+        let mut req = VerifyRequest::new(&sources.root, pairs.iter().map(|p| p.1).collect());
+        req.sources = sources;
         req.old = pairs.iter().map(|p| p.0).collect();
-        req.zimbra_home = self.cfg.zimbra_home.clone();
-        req.directory = self.directory();
-        req.include = self.cfg.include.clone();
         req.outside_source = self.cfg.outside_source;
         req.derived = prepared
             .plan
@@ -290,6 +274,6 @@ impl Updater for ZimbraTarget {
     }
 
     fn fingerprint(&self) -> String {
-        format!("{:?} {}", self.cfg.mode, self.cfg.root.display())
+        format!("{:?} {}", self.cfg.mode, self.cfg.sources.root.display())
     }
 }

@@ -8,8 +8,8 @@
 # apply the move by itself, verified: mail is accepted on the new address,
 # and the directory, /etc/hosts and dnsmasq hold it.
 #
-# Uses the lab (lib.sh) and the assertions of scripts/lab-e2e (scenario,
-# ok, scenario_end, starts, contains).
+# Uses the lab (tests/lab/e2e/lib.sh), the assertions of tests/lab/assert.sh
+# and the helpers of scripts/lab-e2e (ldapi, probe_addr, mail_count).
 
 # watch_pid: the daemon's PID as the lab's driver sees it (nsenter forks
 # it into the server's PID namespace).
