@@ -355,6 +355,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Config> {
     for (i, d) in raw.dns.dyndns2.into_iter().enumerate() {
         dyndns2.push(provider(&cx, i, d, &mut notes)?);
     }
+    let asks_a_service = watch.iter().any(|w| match &w.source {
+        Source::Public(m) => m.iter().any(|m| !matches!(m.kind, MethodKind::Command(_))),
+        Source::Interface(_) => false,
+    });
+    if asks_a_service && interval < Duration::from_secs(60) {
+        notes.push(format!(
+            "interval = {}: public address services expect a minute or more between polls",
+            interval.as_secs()
+        ));
+    }
     let zimbra = zimbra(&cx, raw.zimbra)?;
     if zimbra.mode != Mode::Off
         && !watch

@@ -131,6 +131,20 @@ fn a_full_configuration_reads() {
 }
 
 #[test]
+fn polling_a_service_every_few_seconds_is_said() {
+    let c =
+        load_text("interval = 5\n[ipv4]\npublic = [{ url = \"https://ip.example\" }]\n").unwrap();
+    assert!(
+        c.notes.iter().any(|n| n.contains("interval = 5")),
+        "{:?}",
+        c.notes
+    );
+    // A command asks no one.
+    let c = load_text("interval = 5\n[ipv4]\npublic = [{ command = \"wan-ip\" }]\n").unwrap();
+    assert!(c.notes.is_empty(), "{:?}", c.notes);
+}
+
+#[test]
 fn defaults() {
     let c = load_text("[ipv4]\n").unwrap();
     assert_eq!(c.state, PathBuf::from(DEFAULT_STATE));
