@@ -454,24 +454,10 @@ impl Rewriter {
             if p.old.is_ipv4() != e.net.addr().is_ipv4() {
                 continue;
             }
-            let host_len = p.host_prefix();
-            if e.net.addr() == p.old && (e.prefix.is_none() || e.net.prefix_len() == host_len) {
-                // The old address itself: swap, same spelling.
-                let new_text = swap_spelling(text, p.old, p.new);
-                let new_net = ipnet::IpNet::new(p.new, host_len).expect("host prefix");
-                if seen.contains(&new_net) {
-                    push_unique(
-                        &mut out.reasons,
-                        vec![format!("{} dropped: {} is already trusted", p.old, p.new)],
-                    );
-                    return TrustDecision::Drop;
-                }
-                seen.push(new_net);
-                push_unique(
-                    &mut out.reasons,
-                    vec![format!("trusted host {} becomes {}", p.old, p.new)],
-                );
-                return TrustDecision::Replace(new_text);
+            if e.net.addr() == p.old
+                && (e.prefix.is_none() || e.net.prefix_len() == p.host_prefix())
+            {
+                return trust_host(p, text, seen, out);
             }
             if !e.net.contains(&p.old) {
                 continue;
@@ -504,84 +490,129 @@ impl Rewriter {
                     .map(ToString::to_string),
                 Staying::Unknown => Some("a node whose address is not known".to_string()),
             };
-            let is_interface_net = is_interface_net && shared.is_none();
-            let new_host = ipnet::IpNet::new(p.new, host_len).expect("host prefix");
-            if is_interface_net {
-                let widen = p.new_prefix < e.net.prefix_len() || p.new_prefix == 0;
-                if p.new_prefix_source == PrefixSource::Host || widen {
-                    if widen {
-                        out.notes.push(Notice::new(
-                            Code::TrustNotWidened,
-                            format!(
-                                "the new network {} is wider than the trusted {text}; only the host {} is trusted instead",
-                                p.new_net(),
-                                p.new
-                            ),
-                        ));
-                    }
-                    if seen.contains(&new_host) {
-                        return TrustDecision::Drop;
-                    }
-                    seen.push(new_host);
-                    push_unique(
-                        &mut out.reasons,
-                        vec![format!(
-                            "old interface network {text} becomes host {}",
-                            p.new
-                        )],
-                    );
-                    return TrustDecision::Replace(spell_host(text, p.new));
-                }
-                let new_net = p.new_net();
-                if seen.contains(&new_net) {
-                    push_unique(
-                        &mut out.reasons,
-                        vec![format!("{text} dropped: {new_net} is already trusted")],
-                    );
-                    return TrustDecision::Drop;
-                }
-                seen.push(new_net);
-                // Keep host bits if the entry was written with them (`192.168.2.1/24`).
-                let shown = if e.net.addr() == p.old {
-                    ipnet::IpNet::new(p.new, p.new_prefix).expect("prefix")
-                } else {
-                    new_net
-                };
-                push_unique(
-                    &mut out.reasons,
-                    vec![format!("old interface network {text} becomes {new_net}")],
-                );
-                return TrustDecision::Replace(spell_net(text, shown));
+            if is_interface_net && shared.is_none() {
+                return trust_interface_net(p, text, e, seen, out);
             }
-            // Another network that happens to hold the old address: it names
-            // other hosts, so it stays; the new host is added beside it
-            // unless something in the list already trusts it.
-            let covered = seen.iter().any(|n| n.contains(&p.new));
             let why = match (&shared, self.role) {
                 (Some(node), _) => format!("but also holds {node}, which stays"),
                 (None, Role::Peer) => "of another node".to_string(),
                 (None, Role::Own) => "but is not its interface network".to_string(),
             };
-            out.notes.push(Notice::new(
-                Code::TrustNetworkKept,
-                if covered {
-                    format!("{text} holds the old address {} {why}; it stays ({} is already trusted by another entry)", p.old, p.new)
-                } else {
-                    format!("{text} holds the old address {} {why}; it stays and {} is trusted beside it", p.old, p.new)
-                },
-            ));
-            if covered {
-                return TrustDecision::Keep;
-            }
-            seen.push(new_host);
-            push_unique(
-                &mut out.reasons,
-                vec![format!("{} trusted beside {text}", p.new)],
-            );
-            return TrustDecision::KeepAndAdd(spell_host(text, p.new));
+            return trust_beside(p, text, &why, seen, out);
         }
         TrustDecision::Keep
     }
+}
+
+/// The old address itself: it becomes the new one, in the same spelling.
+fn trust_host(
+    p: &Pair,
+    text: &str,
+    seen: &mut Vec<ipnet::IpNet>,
+    out: &mut Outcome,
+) -> TrustDecision {
+    let new_net = ipnet::IpNet::new(p.new, p.host_prefix()).expect("host prefix");
+    if seen.contains(&new_net) {
+        push_unique(
+            &mut out.reasons,
+            vec![format!("{} dropped: {} is already trusted", p.old, p.new)],
+        );
+        return TrustDecision::Drop;
+    }
+    seen.push(new_net);
+    push_unique(
+        &mut out.reasons,
+        vec![format!("trusted host {} becomes {}", p.old, p.new)],
+    );
+    TrustDecision::Replace(swap_spelling(text, p.old, p.new))
+}
+
+/// The old interface network: it becomes the new interface network, or
+/// the new host alone where that network is unknown or wider than the
+/// old entry.
+fn trust_interface_net(
+    p: &Pair,
+    text: &str,
+    e: &Entry,
+    seen: &mut Vec<ipnet::IpNet>,
+    out: &mut Outcome,
+) -> TrustDecision {
+    let widen = p.new_prefix < e.net.prefix_len() || p.new_prefix == 0;
+    if p.new_prefix_source == PrefixSource::Host || widen {
+        if widen {
+            out.notes.push(Notice::new(
+                Code::TrustNotWidened,
+                format!(
+                    "the new network {} is wider than the trusted {text}; only the host {} is trusted instead",
+                    p.new_net(),
+                    p.new
+                ),
+            ));
+        }
+        let new_host = ipnet::IpNet::new(p.new, p.host_prefix()).expect("host prefix");
+        if seen.contains(&new_host) {
+            return TrustDecision::Drop;
+        }
+        seen.push(new_host);
+        push_unique(
+            &mut out.reasons,
+            vec![format!(
+                "old interface network {text} becomes host {}",
+                p.new
+            )],
+        );
+        return TrustDecision::Replace(spell_host(text, p.new));
+    }
+    let new_net = p.new_net();
+    if seen.contains(&new_net) {
+        push_unique(
+            &mut out.reasons,
+            vec![format!("{text} dropped: {new_net} is already trusted")],
+        );
+        return TrustDecision::Drop;
+    }
+    seen.push(new_net);
+    // Keep host bits if the entry was written with them (`192.168.2.1/24`).
+    let shown = if e.net.addr() == p.old {
+        ipnet::IpNet::new(p.new, p.new_prefix).expect("prefix")
+    } else {
+        new_net
+    };
+    push_unique(
+        &mut out.reasons,
+        vec![format!("old interface network {text} becomes {new_net}")],
+    );
+    TrustDecision::Replace(spell_net(text, shown))
+}
+
+/// Another network that happens to hold the old address (`why` says how):
+/// it names other hosts, so it stays; the new host is added beside it
+/// unless something in the list already trusts it.
+fn trust_beside(
+    p: &Pair,
+    text: &str,
+    why: &str,
+    seen: &mut Vec<ipnet::IpNet>,
+    out: &mut Outcome,
+) -> TrustDecision {
+    let covered = seen.iter().any(|n| n.contains(&p.new));
+    out.notes.push(Notice::new(
+        Code::TrustNetworkKept,
+        if covered {
+            format!("{text} holds the old address {} {why}; it stays ({} is already trusted by another entry)", p.old, p.new)
+        } else {
+            format!("{text} holds the old address {} {why}; it stays and {} is trusted beside it", p.old, p.new)
+        },
+    ));
+    if covered {
+        return TrustDecision::Keep;
+    }
+    seen.push(ipnet::IpNet::new(p.new, p.host_prefix()).expect("host prefix"));
+    push_unique(
+        &mut out.reasons,
+        vec![format!("{} trusted beside {text}", p.new)],
+    );
+    TrustDecision::KeepAndAdd(spell_host(text, p.new))
 }
 
 enum TrustDecision {

@@ -32,13 +32,17 @@ use crate::services::{self, Cmd, Controller};
 use crate::services::{Action, Service};
 
 pub mod crash;
+pub mod drift;
 pub mod fsops;
 pub mod journal;
+pub mod ldif;
 pub mod run;
+pub mod step;
 pub mod steps;
 
+pub use drift::Problem;
 pub use journal::State;
-pub use steps::{Problem, Step};
+pub use step::Step;
 
 /// How to apply.
 #[derive(Debug, Clone, Default)]
@@ -220,7 +224,7 @@ pub fn plan_of(shown: &str, value: serde_json::Value) -> Result<Plan> {
 pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
     let host = Host::open(&opts.root, opts.zimbra_home.as_deref())?;
     let live = live_directory(&plan, &host, opts)?;
-    let server = live.as_ref().map(|s| steps::LiveServer {
+    let server = live.as_ref().map(|s| step::LiveServer {
         urls: s.write_urls.clone(),
         bind_dn: s.bind_dn.clone(),
         password_file: opts
@@ -235,11 +239,11 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         server.as_ref(),
         opts.dns_config.as_deref(),
     )?;
-    let mut problems = steps::check(&steps, &opts.root);
+    let mut problems = drift::check(&steps, &opts.root);
     let mut directory_prior = None;
     if let Some(settings) = &live {
         let mut writer = LdapWriter::open(settings)?;
-        let (prior, drift) = steps::check_live(&mut writer, &steps, &std::env::temp_dir())?;
+        let (prior, drift) = drift::check_live(&mut writer, &steps, &std::env::temp_dir())?;
         problems.extend(drift);
         directory_prior = Some(prior);
     }
@@ -247,7 +251,7 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         && let Some(path) = &opts.dns_config
     {
         let cfg = crate::dns::update::UpdateConfig::load(path)?;
-        problems.extend(steps::check_dns(&cfg, &steps)?);
+        problems.extend(drift::check_dns(&cfg, &steps)?);
     }
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
@@ -269,6 +273,25 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
     if let (Some(p), Some(t)) = (&opts.services, &services_text) {
         ctl = ctl.load(p, t)?;
     }
+    let (service_steps, manual) = service_steps(&plan, &ctl, opts);
+    steps.extend(service_steps);
+    Ok(Prepared {
+        plan_json: crate::plan::render::json(&plan),
+        plan,
+        steps,
+        manual,
+        services_text,
+        timeout: ctl.timeout.as_secs().max(1),
+        zimbra_home: host.zimbra_home().to_string(),
+        directory_prior,
+    })
+}
+
+/// The plan's service actions: steps for those zmreip runs, and those
+/// the admin runs by hand, with why (`--no-restart`, a snapshot's root,
+/// the network without `--restart-network`, no known command).
+fn service_steps(plan: &Plan, ctl: &Controller, opts: &Options) -> (Vec<Step>, Vec<Manual>) {
+    let mut steps = Vec::new();
     let snapshot = opts.services.is_none() && !is_slash(&opts.root);
     let mut manual = Vec::new();
     for a in &plan.actions {
@@ -305,16 +328,7 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
             }),
         }
     }
-    Ok(Prepared {
-        plan_json: crate::plan::render::json(&plan),
-        plan,
-        steps,
-        manual,
-        services_text,
-        timeout: ctl.timeout.as_secs().max(1),
-        zimbra_home: host.zimbra_home().to_string(),
-        directory_prior,
-    })
+    (steps, manual)
 }
 
 /// The live directory to write the plan's directory changes to: `None`

@@ -16,8 +16,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::drift::{rrset_live, rrset_of, write_problem};
 use super::journal::{self, Event, Journal, State};
-use super::steps::{self, AttrEdit, FileRef, LdifFile, LiveServer, Step};
+use super::ldif::{LdifFile, parse_ldif, prior_ldif, value_edits, values_in};
+use super::step::{AttrEdit, FileRef, LiveServer, Step};
 use super::{Outcome, Part, Prepared, RunInfo, selects};
 use super::{crash, fsops};
 use crate::directory::ldap::{LdapWriter, Overrides, Settings, rollback_edits};
@@ -191,12 +193,12 @@ impl Exec<'_> {
     ) -> Result<(Vec<String>, Vec<Entry>)> {
         let scratch = self.j.dir.clone();
         let text = self.writer(server)?.prior_ldif(&[edit.value_edit()])?;
-        let now = steps::parse_ldif(&text, &scratch)?;
+        let now = parse_ldif(&text, &scratch)?;
         let prior = match self.j.read_file("directory-before.ldif")? {
-            Some(bytes) => steps::parse_ldif(&String::from_utf8_lossy(&bytes), &scratch)?,
+            Some(bytes) => parse_ldif(&String::from_utf8_lossy(&bytes), &scratch)?,
             None => return Err(damaged(self.j, "directory-before.ldif is missing")),
         };
-        Ok((steps::values_in(&now, &edit.dn, &edit.attribute), prior))
+        Ok((values_in(&now, &edit.dn, &edit.attribute), prior))
     }
 
     fn step(&self, k: usize) -> &Step {
@@ -297,7 +299,7 @@ impl Exec<'_> {
                         shown: file.shown(),
                         state: &st,
                     }
-                    .apply(&steps::value_edits(edits))?,
+                    .apply(&value_edits(edits))?,
                     _ => {
                         let current =
                             std::fs::read(&target).map_err(|e| Error::io("read", &target, e))?;
@@ -305,7 +307,7 @@ impl Exec<'_> {
                         fsops::write_atomic(&target, &new, meta.uid, meta.gid, meta.mode).map_err(
                             |e| {
                                 Error::other(
-                                    format!("{}: {}", file.shown(), steps::write_problem(&e)),
+                                    format!("{}: {}", file.shown(), write_problem(&e)),
                                     "nothing of this file was changed",
                                 )
                             },
@@ -356,7 +358,7 @@ impl Exec<'_> {
     fn undo(&mut self, k: usize) -> Result<bool> {
         if let Step::Dns { config, change } = self.step(k).clone() {
             let cfg = self.dns_config(&config)?;
-            if steps::rrset_live(cfg, &change)? == steps::rrset_of(&change.before)? {
+            if rrset_live(cfg, &change)? == rrset_of(&change.before)? {
                 return Ok(false);
             }
             crate::dns::update::rollback(cfg, &change)?;
@@ -364,7 +366,7 @@ impl Exec<'_> {
         }
         if let Step::Directory { server, edit, .. } = self.step(k).clone() {
             let (now, prior) = self.directory_state(&server, &edit)?;
-            let was = steps::values_in(&prior, &edit.dn, &edit.attribute);
+            let was = values_in(&prior, &edit.dn, &edit.attribute);
             if same_set(&now, &was) {
                 return Ok(false);
             }
@@ -399,7 +401,7 @@ impl Exec<'_> {
                     format!(
                         "cannot restore {}: {}",
                         meta.target.shown(),
-                        steps::write_problem(&e)
+                        write_problem(&e)
                     ),
                     format!(
                         "its backup is {}",
@@ -440,8 +442,8 @@ pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) 
     for s in &p.steps {
         match s {
             Step::Ldif { edits, .. } => {
-                j.create_file("directory-before.ldif", steps::prior_ldif(edits).as_bytes())?;
-                dir_edits.extend(steps::value_edits(edits));
+                j.create_file("directory-before.ldif", prior_ldif(edits).as_bytes())?;
+                dir_edits.extend(value_edits(edits));
             }
             Step::Directory { edit, .. } => dir_edits.push(edit.value_edit()),
             _ => {}
@@ -702,14 +704,13 @@ fn changed_since(ex: &mut Exec, k: usize, prog: &Progress) -> Result<Option<Stri
     };
     if let Step::Dns { config, change } = ex.step(k).clone() {
         let cfg = ex.dns_config(&config)?;
-        let now = steps::rrset_live(cfg, &change)?;
-        let moved =
-            now != steps::rrset_of(&change.after)? && now != steps::rrset_of(&change.before)?;
+        let now = rrset_live(cfg, &change)?;
+        let moved = now != rrset_of(&change.after)? && now != rrset_of(&change.before)?;
         return Ok(moved.then(|| change.target.to_string()));
     }
     if let Step::Directory { server, edit, .. } = ex.step(k).clone() {
         let (now, prior) = ex.directory_state(&server, &edit)?;
-        let was = steps::values_in(&prior, &edit.dn, &edit.attribute);
+        let was = values_in(&prior, &edit.dn, &edit.attribute);
         let moved = !same_set(&now, &edit.after) && !same_set(&now, &was);
         return Ok(moved.then(|| format!("{} {}", edit.dn, edit.attribute)));
     }
