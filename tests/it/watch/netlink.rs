@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::support::available;
 use crate::support::dns::{self as servers, Server, Zone};
-use crate::watch::support::{Daemon, Netns, root, state};
+use crate::watch::support::{Daemon, Netns, root, state, wait_state};
 
 const ZONE: &str = "$TTL 300
 @     IN SOA ns1.dyn.test. hostmaster.dyn.test. 1 3600 600 86400 300
@@ -142,7 +142,10 @@ fn follows_ipv4_and_ipv6_changes() {
     }
     assert_eq!(lab.ns.dig("mail.dyn.test", "A"), "10.202.7.131");
 
-    let st = state(&lab.state());
+    let st = wait_state(&lab.state(), |st| {
+        st["targets"]["rfc2136 dyn.test. mail.dyn.test. AAAA"]["addresses"]["ipv6"]
+            == "fd00:78::1/64"
+    });
     let a = &st["targets"]["rfc2136 dyn.test. mail.dyn.test. A"];
     assert_eq!(a["addresses"]["ipv4"], "10.202.7.131/16");
     assert_eq!(a["rrset"][0], "mail.dyn.test. 60 IN A 10.202.7.131");

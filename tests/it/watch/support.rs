@@ -476,3 +476,24 @@ fn decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Waits (bounded) until the state file satisfies `ok`: the daemon writes
+/// it once the engine has a job's outcome, a moment after the job logged
+/// and the server answered.
+pub fn wait_state(path: &Path, ok: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let t0 = Instant::now();
+    loop {
+        if path.exists() {
+            let st = state(path);
+            if ok(&st) {
+                return st;
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "{} never held what was expected",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

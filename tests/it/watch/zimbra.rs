@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::watch::support::{Daemon, Netns, root, state};
+use crate::watch::support::{Daemon, Netns, root, wait_state};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -97,7 +97,9 @@ fn a_plan_with_warnings_is_written_not_applied() {
         hosts_before
     );
     assert!(!host.join("var/lib/zmreip/runs").exists());
-    let st = state(&dir.path().join("state/watch.json"));
+    let st = wait_state(&dir.path().join("state/watch.json"), |st| {
+        !st["targets"]["zimbra"]["configured"].is_null()
+    });
     assert_eq!(
         st["targets"]["zimbra"]["configured"]["ipv4"],
         "10.201.0.5/24"
