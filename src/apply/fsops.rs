@@ -370,6 +370,22 @@ pub fn replace_private(root: &Root, path: &str, bytes: &[u8]) -> io::Result<()> 
     write_atomic(root, path, bytes, &owner).map(drop)
 }
 
+/// [`replace_private`] for a file of this machine named by a local path
+/// (zmreip's own state and plan files, outside any `--root`).
+pub fn replace_private_local(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    replace_private(&Root::open(Path::new("/"))?, &local(path)?, bytes)
+}
+
+/// [`create_private_dir`] for a directory of this machine.
+pub fn create_private_dir_local(path: &Path) -> io::Result<()> {
+    create_private_dir(&Root::open(Path::new("/"))?, &local(path)?)
+}
+
+/// A local path as a path in this machine's root.
+fn local(path: &Path) -> io::Result<String> {
+    Ok(std::path::absolute(path)?.to_string_lossy().into_owned())
+}
+
 /// Creates one directory (its parent must exist) with mode 0700 and
 /// fsyncs the parent so the new entry survives a crash. An existing
 /// directory is left as it is.
