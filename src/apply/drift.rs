@@ -12,6 +12,7 @@ use super::step::{
     AttrEdit, FileRef, KeyEdit, LineEdit, Step, show_found_line, split_terminator, truncate, utf8,
 };
 use crate::directory::{Directory, ValueEdit, ldif};
+use crate::addr::Matcher;
 use crate::error::Result;
 use crate::model::{Change, Value};
 use crate::zimbra;
@@ -34,7 +35,7 @@ impl std::fmt::Display for Problem {
 /// change's `before` holds, each file is a regular file that can be
 /// written, no two steps reach the same file through symlinks, and the
 /// new content can be made. Returns every problem found.
-pub fn check(steps: &[Step], roots: &Roots) -> Vec<Problem> {
+pub fn check(steps: &[Step], roots: &Roots, old: &Matcher) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut reached: BTreeMap<(bool, String), String> = BTreeMap::new();
     for step in steps {
@@ -65,7 +66,7 @@ pub fn check(steps: &[Step], roots: &Roots) -> Vec<Problem> {
                 problems.extend(check_keys(&shown, &state.bytes, edits));
             }
             Step::Ldif { edits, .. } => {
-                problems.extend(check_ldif(&root.shown(&real), &shown, edits));
+                problems.extend(check_ldif(&root.shown(&real), &shown, edits, old));
             }
             Step::Directory { .. } | Step::Dns { .. } | Step::Service { .. } => {}
         }
@@ -179,7 +180,7 @@ fn check_keys(shown: &str, bytes: &[u8], edits: &[KeyEdit]) -> Vec<Problem> {
         .collect()
 }
 
-fn check_ldif(real: &Path, shown: &str, edits: &[AttrEdit]) -> Vec<Problem> {
+fn check_ldif(real: &Path, shown: &str, edits: &[AttrEdit], old: &Matcher) -> Vec<Problem> {
     let wanted: BTreeSet<String> = edits.iter().map(|e| e.dn.to_ascii_lowercase()).collect();
     let mut found: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     let mut present: BTreeSet<String> = BTreeSet::new();
@@ -223,32 +224,57 @@ fn check_ldif(real: &Path, shown: &str, edits: &[AttrEdit]) -> Vec<Problem> {
                 .get(&(dn, e.attribute.to_ascii_lowercase()))
                 .cloned()
                 .unwrap_or_default();
-            attr_drift(e, &cur).map(|message| Problem { target, message })
+            attr_drift(e, &cur, old).map(|message| Problem { target, message })
         })
         .collect()
 }
 
-/// Why an attribute holding `current` does not fit the edit's `before`
-/// (compared as sets), or `None`.
-fn attr_drift(e: &AttrEdit, current: &[String]) -> Option<String> {
-    let cur_set: BTreeSet<&str> = current.iter().map(String::as_str).collect();
-    let want: BTreeSet<&str> = e.before.iter().map(String::as_str).collect();
-    if cur_set == want {
+/// Why an attribute holding `current` no longer fits the edit, or `None`.
+///
+/// The concurrent-edit rule (README, "Apply, rollback, resume"): edits
+/// are value-level, so every value the plan read (`before`) must still be
+/// there and none it adds may be there yet; a value someone else added
+/// since the plan stays as it is, unless it holds one of the moved
+/// addresses (`old`): the plan never decided about it, and keeping it
+/// could leave the old address trusted.
+fn attr_drift(e: &AttrEdit, current: &[String], old: &Matcher) -> Option<String> {
+    let cur: BTreeSet<&str> = current.iter().map(String::as_str).collect();
+    let before: BTreeSet<&str> = e.before.iter().map(String::as_str).collect();
+    let after: BTreeSet<&str> = e.after.iter().map(String::as_str).collect();
+    let missing: Vec<&str> = before.difference(&cur).copied().collect();
+    let present: Vec<&str> = after
+        .difference(&before)
+        .filter(|v| cur.contains(*v))
+        .copied()
+        .collect();
+    let gained: Vec<&str> = cur
+        .difference(&before)
+        .filter(|v| !after.contains(*v) && !old.find(v).is_empty())
+        .copied()
+        .collect();
+    if missing.is_empty() && present.is_empty() && gained.is_empty() {
         return None;
     }
     Some(if zimbra::is_secret_attribute(&e.attribute) {
         "holds other values (not shown: a secret)".into()
+    } else if !missing.is_empty() {
+        format!("no longer holds {missing:?}, which the plan read")
+    } else if !present.is_empty() {
+        format!("holds {present:?} already, which the plan adds")
     } else {
-        format!("holds {cur_set:?}, the plan expected {want:?}")
+        format!(
+            "gained {gained:?} since the plan was made: it holds an address being moved, and the plan never decided about it"
+        )
     })
 }
 
-/// Checks the live directory steps: every attribute holds exactly its
-/// `before` values. Returns the prior values as LDIF (for the journal)
-/// and every drifted attribute.
+/// Checks the live directory steps by the concurrent-edit rule (see
+/// `attr_drift`). Returns the prior values as LDIF (for the journal) and
+/// every drifted attribute.
 pub fn check_live(
     writer: &mut crate::directory::ldap::LdapWriter,
     steps: &[Step],
+    old: &Matcher,
 ) -> Result<(String, Vec<Problem>)> {
     let edits: Vec<&AttrEdit> = steps
         .iter()
@@ -266,7 +292,7 @@ pub fn check_live(
     let problems = edits
         .iter()
         .filter_map(|e| {
-            attr_drift(e, &values_in(&entries, &e.dn, &e.attribute)).map(|message| Problem {
+            attr_drift(e, &values_in(&entries, &e.dn, &e.attribute), old).map(|message| Problem {
                 target: format!("{} {}", e.dn, e.attribute),
                 message,
             })
@@ -358,7 +384,7 @@ mod tests {
             change("c4", line("/etc/gone", 1), one("a"), one("b")),
         ]);
         let steps = write_steps(&plan, None, None, None).unwrap();
-        let problems: Vec<String> = check(&steps, &Roots::open(root).unwrap()).iter().map(Problem::to_string).collect();
+        let problems: Vec<String> = check(&steps, &Roots::open(root).unwrap(), &Matcher::new(&[])).iter().map(Problem::to_string).collect();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(
             problems[0].starts_with("/etc/hosts:2: reads `172.20.14.25 mail`"),

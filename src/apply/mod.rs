@@ -240,11 +240,12 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         opts.dns_config.as_deref(),
     )?;
     let roots = fsops::Roots::open(&opts.root).map_err(|e| Error::io("open", &opts.root, e))?;
-    let mut problems = drift::check(&steps, &roots);
+    let old = crate::addr::Matcher::new(&plan_addresses(&plan.from));
+    let mut problems = drift::check(&steps, &roots, &old);
     let mut directory_prior = None;
     if let Some(settings) = &live {
         let mut writer = LdapWriter::open(settings)?;
-        let (prior, drift) = drift::check_live(&mut writer, &steps)?;
+        let (prior, drift) = drift::check_live(&mut writer, &steps, &old)?;
         problems.extend(drift);
         directory_prior = Some(prior);
     }
@@ -286,6 +287,14 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         zimbra_home: host.zimbra_home().to_string(),
         directory_prior,
     })
+}
+
+/// The addresses of a plan's `from` or `to` (`ADDR/PREFIX`); one that
+/// does not read is left out (the plan's checks refuse it).
+fn plan_addresses(list: &[String]) -> Vec<std::net::IpAddr> {
+    list.iter()
+        .filter_map(|a| crate::addr::parse_with_prefix(a).map(|(ip, _)| ip))
+        .collect()
 }
 
 /// The plan's service actions: steps for those zmreip runs, and those

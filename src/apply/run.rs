@@ -77,12 +77,6 @@ fn sha256(bytes: &[u8]) -> String {
     s
 }
 
-fn same_set(a: &[String], b: &[String]) -> bool {
-    let a: BTreeSet<&String> = a.iter().collect();
-    let b: BTreeSet<&String> = b.iter().collect();
-    a == b
-}
-
 /// Reads `run.json`.
 pub fn read_info(j: &Journal) -> Result<RunInfo> {
     let raw = j
@@ -1019,9 +1013,14 @@ fn changed_since(ex: &mut Exec, k: usize, prog: &Progress) -> Result<Option<Stri
         return Ok(moved.then(|| change.target.to_string()));
     }
     if let Step::Directory { server, edit, .. } = ex.step(k).clone() {
+        // Value level, as the undo: only the values the run added and
+        // removed count; others (another admin's) stay either way.
         let now = ex.directory_now(&server, &edit)?;
-        let moved = !same_set(&now, &edit.after) && !same_set(&now, &edit.before);
-        return Ok(moved.then(|| format!("{} {}", edit.dn, edit.attribute)));
+        let added = edit.after.iter().filter(|v| !edit.before.contains(v));
+        let removed = edit.before.iter().filter(|v| !edit.after.contains(v));
+        let applied = added.clone().all(|v| now.contains(v)) && !removed.clone().any(|v| now.contains(v));
+        let undone = !added.clone().any(|v| now.contains(v)) && removed.clone().all(|v| now.contains(v));
+        return Ok((!applied && !undone).then(|| format!("{} {}", edit.dn, edit.attribute)));
     }
     let Some((meta, _)) = ex.read_backup(k)? else {
         return Ok(None);

@@ -16,8 +16,9 @@ use crate::error::{Error, Result};
 /// where RFC 2849 requires it and folded at 76 columns. Values that are
 /// neither going nor coming keep their lines untouched.
 ///
-/// Fails on drift: an entry that is gone or an attribute whose text
-/// values, as a set, are not `before`. The output is then incomplete:
+/// Fails on drift: an entry that is gone, an attribute that lost a value
+/// of `before`, or one that holds a value the edit adds already; a value
+/// someone else added is kept. The output is then incomplete:
 /// write to a temporary file and keep it only on success. Edits of secret
 /// attributes are refused.
 pub fn rewrite_values<R: BufRead, W: Write>(
@@ -130,18 +131,31 @@ fn plan_record<'e>(
                 lines.push((i, v));
             }
         }
+        // Value level, as a live modify: the values the edit reads must
+        // be there and those it adds not yet; any other value (another
+        // admin's) stays as it is.
         let current: BTreeSet<&str> = lines.iter().map(|(_, v)| *v).collect();
         let before: BTreeSet<&str> = e.before.iter().map(String::as_str).collect();
-        if current != before {
+        let after: BTreeSet<&str> = e.after.iter().map(String::as_str).collect();
+        let missing: Vec<&str> = before.difference(&current).copied().collect();
+        let present: Vec<&str> = after
+            .difference(&before)
+            .filter(|v| current.contains(*v))
+            .copied()
+            .collect();
+        if !missing.is_empty() || !present.is_empty() {
+            let what = if crate::zimbra::is_secret_attribute(&e.attribute) {
+                "other values (not shown: a secret)".to_string()
+            } else if !missing.is_empty() {
+                format!("no longer {missing:?}")
+            } else {
+                format!("{present:?} already")
+            };
             return Err(Error::other(
-                format!(
-                    "`{}` of `{}` holds {:?}, the plan expected {:?}",
-                    e.attribute, e.dn, current, before
-                ),
+                format!("`{}` of `{}` holds {what}", e.attribute, e.dn),
                 "the directory changed since the plan was made; run `zmreip plan` again",
             ));
         }
-        let after: BTreeSet<&str> = e.after.iter().map(String::as_str).collect();
         let mut adds: Vec<&str> = Vec::new();
         for v in &e.after {
             if !before.contains(v.as_str()) && !adds.contains(&v.as_str()) {
@@ -150,7 +164,7 @@ fn plan_record<'e>(
         }
         let mut adds = adds.into_iter();
         for (i, v) in lines {
-            if after.contains(v) {
+            if after.contains(v) || !before.contains(v) {
                 continue;
             }
             plan.replace[i] = Some(
@@ -285,6 +299,20 @@ zimbraServiceHostname: mail.corp.example
                     "zimbraMailTrustedIP: 10.40.7.131\n",
                 ),
             ),
+            // A value someone else added since the plan (172.20.14.250 is
+            // not in `before`) stays as it is.
+            (
+                vec![edit(
+                    "cn=config,cn=zimbra",
+                    "zimbraMailTrustedIP",
+                    &["172.20.14.25"],
+                    &["10.40.7.131"],
+                )],
+                EXPORT.replace(
+                    "zimbraMailTrustedIP: 172.20.14.25\n",
+                    "zimbraMailTrustedIP: 10.40.7.131\n",
+                ),
+            ),
             // A value added beside the others goes after the last one.
             (
                 vec![edit(
@@ -404,14 +432,15 @@ zimbraServiceHostname: mail.corp.example
     #[test]
     fn rewrite_refuses_drift_and_secrets() {
         let cases: &[(ValueEdit, &str)] = &[
+            // A value the edit reads is gone.
             (
                 edit(
                     "cn=config,cn=zimbra",
                     "zimbraMailTrustedIP",
-                    &["172.20.14.25"],
+                    &["172.20.14.26"],
                     &["10.40.7.131"],
                 ),
-                "the plan expected",
+                "holds no longer [\"172.20.14.26\"]",
             ),
             (
                 edit(
@@ -420,7 +449,17 @@ zimbraServiceHostname: mail.corp.example
                     &["172.20.14.25"],
                     &[],
                 ),
-                "holds {}",
+                "holds no longer",
+            ),
+            // A value the edit adds is there already.
+            (
+                edit(
+                    "cn=config,cn=zimbra",
+                    "zimbraMailTrustedIP",
+                    &["172.20.14.25"],
+                    &["172.20.14.250"],
+                ),
+                "holds [\"172.20.14.250\"] already",
             ),
             (
                 edit("cn=gone,cn=servers,cn=zimbra", "cn", &["gone"], &["x"]),
