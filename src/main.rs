@@ -1209,7 +1209,26 @@ fn apply(a: ApplyArgs) -> Result<()> {
         verify: None,
         only: a.only.clone(),
     };
-    let prepared = zmreip::apply::prepare(plan, &opts)?;
+    let prepared = match zmreip::apply::prepare(plan.clone(), &opts) {
+        Ok(p) => p,
+        // A plan applied already (the host holds its `after`, a run of it
+        // is recorded) is done, not an error.
+        Err(e) => match zmreip::apply::applied_as(&plan, &opts) {
+            Some(out) => return emit_outcome(&out, a.format),
+            None => return Err(e),
+        },
+    };
+    if let Some(lines) = zmreip::apply::nothing_to_run(&prepared) {
+        // Recording a run with no step would only give `rollback` a run
+        // to pick that undoes nothing.
+        return match a.format {
+            Format::Text => emit(&self::lines(&lines)),
+            Format::Json => {
+                let v = serde_json::json!({"run": null, "state": "nothing to do", "lines": lines});
+                emit(&format!("{v}\n"))
+            }
+        };
+    }
     if a.check {
         let mut s = String::from("every change's precondition holds; nothing was written");
         s.push_str(&zmreip::apply::summary(&prepared));

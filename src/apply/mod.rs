@@ -360,6 +360,55 @@ fn live_directory(plan: &Plan, host: &Host, opts: &Options) -> Result<Option<Set
     Settings::resolve(host, &opts.ldap)
 }
 
+/// When `plan` does not apply because it is applied already: the host
+/// holds every change's `after` (the plan with `before` and `after`
+/// swapped passes every check) and a recorded run of this very plan (same
+/// checksum) is applied. The outcome says so and names the run.
+pub fn applied_as(plan: &Plan, opts: &Options) -> Option<Outcome> {
+    let sum = plan.checksum.as_ref()?;
+    let id = journal::list(&opts.root, &journal::RUNS)
+        .ok()?
+        .into_iter()
+        .rev()
+        .find(|id| {
+            let Ok(j) = journal::Journal::open(&opts.root, &journal::RUNS, Some(id)) else {
+                return false;
+            };
+            let recorded = j
+                .read_file("plan.json")
+                .ok()
+                .flatten()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+            j.state().ok() == Some(State::Applied)
+                && recorded.is_some_and(|v| v["checksum"].as_str() == Some(sum))
+        })?;
+    let mut inverse = plan.clone();
+    for c in &mut inverse.changes {
+        std::mem::swap(&mut c.before, &mut c.after);
+    }
+    inverse.actions.clear();
+    prepare(inverse, opts).ok()?;
+    Some(Outcome {
+        run_id: id.clone(),
+        state: State::Applied,
+        lines: vec![format!(
+            "already applied (run {id}): the host holds every change of this plan; nothing to do"
+        )],
+    })
+}
+
+/// When a prepared plan has no step to run (no change, and its service
+/// actions all left to the admin): what to say instead of recording an
+/// empty run.
+pub fn nothing_to_run(p: &Prepared) -> Option<Vec<String>> {
+    if !p.steps.is_empty() {
+        return None;
+    }
+    let mut lines = vec!["nothing to run: the plan changes nothing here, so no run is recorded".to_string()];
+    lines.extend(manual_lines(&p.manual, "run by hand"));
+    Some(lines)
+}
+
 /// What apply will do, for the confirmation question.
 pub fn summary(p: &Prepared) -> String {
     let mut s = String::from("\nzmreip will, journaling each step so it can be undone:\n");
@@ -430,8 +479,9 @@ pub fn parse_plan(shown: &str, text: &str) -> Result<Plan> {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
     pub id: String,
-    /// The recorded state, or `interrupted` for a run whose process
-    /// stopped while running or rolling back.
+    /// The recorded state; `interrupted` for a run whose process stopped
+    /// while running or rolling back; `damaged` for a run whose journal
+    /// does not read (it is skipped by a plain `rollback` and `resume`).
     pub state: String,
     pub created: String,
     pub from: Vec<String>,
@@ -439,12 +489,18 @@ pub struct RunSummary {
     pub changes: usize,
     pub steps: usize,
     pub steps_done: usize,
-    /// The failure message of the last failed step, if any.
+    /// The failure message of the last failed step, if any (for a
+    /// damaged run: what is damaged).
     pub failed: Option<String>,
+    /// The command that finishes an interrupted or failed run, or undoes
+    /// it, when there is one to run.
+    pub next: Vec<String>,
     pub dir: String,
 }
 
-/// Every run under the root, oldest first.
+/// Every run under the root, oldest first. A run whose journal does not
+/// read is listed as `damaged`, not an error: one bad run must not hide
+/// the others.
 pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
     let locked = journal::is_locked(root, &journal::RUNS);
     let mut out = Vec::new();
@@ -452,9 +508,26 @@ pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
     let latest = ids.last().cloned();
     for id in ids {
         let j = journal::Journal::open(root, &journal::RUNS, Some(&id))?;
-        let info = run::read_info(&j)?;
-        let events = j.events()?;
-        let st = j.state()?;
+        let read = run::read_info(&j).and_then(|info| Ok((info, j.events()?, j.state()?)));
+        let (info, events, st) = match read {
+            Ok(x) => x,
+            Err(e) => {
+                out.push(RunSummary {
+                    id,
+                    state: "damaged".into(),
+                    created: String::new(),
+                    from: Vec::new(),
+                    to: Vec::new(),
+                    changes: 0,
+                    steps: 0,
+                    steps_done: 0,
+                    failed: Some(e.to_string()),
+                    next: Vec::new(),
+                    dir: j.dir.display().to_string(),
+                });
+                continue;
+            }
+        };
         let steps_done = (1..=info.steps.len())
             .filter(|k| {
                 events
@@ -471,6 +544,17 @@ pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
             State::Running | State::RollingBack if !live => "interrupted".to_string(),
             s => s.as_str().to_string(),
         };
+        // What works from here: a run stopped while rolling back can only
+        // be rolled back (resume refuses it).
+        let next = match st {
+            _ if live => Vec::new(),
+            State::Running | State::Failed => vec![
+                format!("zmreip resume {id}"),
+                format!("zmreip rollback {id}"),
+            ],
+            State::RollingBack => vec![format!("zmreip rollback {id}")],
+            State::Applied | State::RolledBack => Vec::new(),
+        };
         out.push(RunSummary {
             id,
             state,
@@ -481,6 +565,7 @@ pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
             steps: info.steps.len(),
             steps_done,
             failed,
+            next,
             dir: j.dir.display().to_string(),
         });
     }
@@ -494,6 +579,15 @@ pub fn history_text(runs: &[RunSummary]) -> String {
     }
     let mut s = String::new();
     for r in runs {
+        if r.state == "damaged" {
+            s.push_str(&format!(
+                "{}  damaged: its journal does not read; `rollback` and `resume` skip it\n    {}\n    inspect {} by hand\n",
+                r.id,
+                r.failed.as_deref().unwrap_or_default(),
+                r.dir
+            ));
+            continue;
+        }
         s.push_str(&format!(
             "{}  {:<12} {}  {} -> {}  {} change(s), {}/{} step(s) done\n",
             r.id,
@@ -508,11 +602,14 @@ pub fn history_text(runs: &[RunSummary]) -> String {
         if let Some(f) = &r.failed {
             s.push_str(&format!("    failed at {f}\n"));
         }
-        if r.state == "interrupted" {
-            s.push_str(&format!(
-                "    finish it: `zmreip resume {}` or undo it: `zmreip rollback {}`\n",
-                r.id, r.id
-            ));
+        match r.next.as_slice() {
+            [resume, rollback] => s.push_str(&format!(
+                "    finish it: `{resume}` or undo it: `{rollback}`\n"
+            )),
+            [rollback] => s.push_str(&format!(
+                "    a rollback of it stopped half-way; finish it: `{rollback}`\n"
+            )),
+            _ => {}
         }
     }
     s

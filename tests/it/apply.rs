@@ -213,6 +213,16 @@ fn crash_during_rollback_then_rollback_again() {
         lab.rollback().env(CRASH_AFTER_UNDO, &ks).run().aborted();
         let hist = Zmreip::new(["history", "--root", lab.root().to_str().unwrap()]).ok();
         assert!(hist.stdout.contains("interrupted"), "{}", hist.stdout);
+        // History names the command that works: rollback, not resume.
+        let id = lab.runs().pop().unwrap();
+        assert!(
+            hist.stdout.contains(&format!(
+                "a rollback of it stopped half-way; finish it: `zmreip rollback {id}`"
+            )),
+            "{}",
+            hist.stdout
+        );
+        assert!(!hist.stdout.contains("zmreip resume"), "{}", hist.stdout);
         // A run whose rollback began cannot be resumed.
         let r = lab.resume().fails(2);
         assert!(r.stderr.contains("rollback"), "{}", r.stderr);

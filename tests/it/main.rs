@@ -13,6 +13,7 @@
 //! | `apply_ldap`, `apply_dns` | the same against a live slapd and a named taking RFC 2136 updates |
 //! | `ldap`, `ldap_bench` | the live directory backend against slapd |
 //! | `dns` | `check`, RFC 2136 and zone files against named and dnsmasq |
+//! | `rerun` | re-applying an applied plan, empty applies, damaged runs, stale temporary files |
 //! | `corpus` | every upstream configuration file of `tests/corpus/` |
 //! | `watch` | `zmreip watch`: netlink events in namespaces, RFC 2136, dyndns2, Zimbra hand-over, daemon life |
 //!
@@ -34,5 +35,6 @@ mod dns;
 mod example;
 mod ldap;
 mod ldap_bench;
+mod rerun;
 mod support;
 mod watch;
