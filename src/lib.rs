@@ -17,6 +17,7 @@ pub mod discover;
 pub mod dns;
 pub mod error;
 pub mod host;
+pub mod ifaddrs;
 pub mod model;
 pub mod notice;
 pub mod plan;

@@ -345,6 +345,14 @@ struct PlanArgs {
     #[arg(long, value_enum, value_name = "ROLE", conflicts_with = "cluster")]
     role: Option<RoleArg>,
 
+    /// Plan --from as this host's address even when nothing on the host
+    /// says it is (not its OS network configuration, interfaces,
+    /// localconfig's own-address keys, its server entry's bind addresses
+    /// or /etc/hosts for its name): for a snapshot copied without its OS
+    /// network configuration. Without it such a --from is refused.
+    #[arg(long)]
+    assume_own: bool,
+
     #[command(flatten)]
     cluster: ClusterArgs,
 }
@@ -696,6 +704,7 @@ fn plan(a: PlanArgs) -> Result<()> {
         restart_all: a.restart.is_some(),
         lower_ttl: a.lower_ttl,
         role: a.role.map(Into::into).unwrap_or_default(),
+        assume_own: a.assume_own,
         ..Default::default()
     };
     let plan = zmreip::plan::build::build(&mut src, &req, &mut progress());
@@ -744,6 +753,7 @@ fn cluster_plan(a: PlanArgs) -> Result<()> {
         gateway: a.gateway,
         restart_all: a.restart.is_some(),
         lower_ttl: a.lower_ttl,
+        assume_own: a.assume_own,
         ..Default::default()
     };
     let req = cluster_request(a.from.clone(), a.to.clone(), single, &a.cluster, &a.host);
@@ -934,6 +944,10 @@ struct ApplyArgs {
     /// Whose address moves, as for `plan`.
     #[arg(long, value_enum, value_name = "ROLE", conflicts_with = "cluster")]
     role: Option<RoleArg>,
+
+    /// Plan --from as this host's address without evidence, as for `plan`.
+    #[arg(long, conflicts_with = "plan")]
+    assume_own: bool,
 
     /// Run only these parts of the steps (repeatable: `files`,
     /// `directory`, or a service such as `ldap`, `mta`) and leave the run
@@ -1175,6 +1189,7 @@ fn apply(a: ApplyArgs) -> Result<()> {
                 restart_all: a.restart.is_some(),
                 lower_ttl: a.lower_ttl,
                 role: a.role.map(Into::into).unwrap_or_default(),
+                assume_own: a.assume_own,
                 ..Default::default()
             };
             let plan = zmreip::plan::build::build(&mut src, &req, &mut progress());
@@ -1326,6 +1341,7 @@ fn cluster_apply(a: ApplyArgs, saved: Option<serde_json::Value>) -> Result<()> {
                 gateway: a.gateway,
                 restart_all: a.restart.is_some(),
                 lower_ttl: a.lower_ttl,
+                assume_own: a.assume_own,
                 ..Default::default()
             };
             let req = cluster_request(a.from.clone(), a.to.clone(), single, &a.cluster, &a.host);

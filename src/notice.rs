@@ -13,6 +13,9 @@ named_enum! {
         /// A prefix was neither given nor found in the OS network
         /// configuration; the address is treated as a host address.
         PrefixUnknown = "prefix-unknown",
+        /// `--from` was given with a prefix the OS network configuration
+        /// contradicts; trust lists follow the given one.
+        PrefixDiffers = "prefix-differs",
         /// `--lower-ttl`: this plan only lowers TTLs, the move comes later.
         LowerTtlFirstStep = "lower-ttl-first-step",
         // --- OS network configuration ---

@@ -11,6 +11,7 @@ use crate::notice::Notice;
 use crate::services::{Action, Service};
 
 pub mod build;
+pub mod own;
 pub mod render;
 
 /// The schema name written into every plan.

@@ -87,6 +87,9 @@ impl ZimbraTarget {
         let req = build::Request {
             from: pairs.iter().map(|p| p.0).collect(),
             to: pairs.iter().map(|p| p.1).collect(),
+            // Watch saw the old address on this machine's interface: that
+            // is the evidence (the interface has moved on since).
+            assume_own: true,
             ..build::Request::default()
         };
         build::build(&mut src, &req, &mut |_| {})

@@ -53,6 +53,21 @@ pub fn localconfig_key(name: &str) -> Option<&'static Rule> {
     tables::LOCALCONFIG.iter().find(|r| r.name == name)
 }
 
+/// Whether a localconfig key names this host's own address (a bind
+/// address, or the URL its slapd listens on): evidence that an address
+/// is this host's (DESIGN principle 11).
+pub fn is_own_address_key(name: &str) -> bool {
+    tables::OWN_URL_KEYS.contains(&name)
+        || localconfig_key(name).is_some_and(|r| r.kind == ValueKind::OwnAddress)
+}
+
+/// Whether a directory attribute of a server entry is one of its own
+/// addresses (a bind address): evidence that an address is that
+/// server's.
+pub fn is_own_address_attribute(name: &str) -> bool {
+    attribute(name).is_some_and(|r| r.kind == ValueKind::OwnAddress)
+}
+
 /// Whether a localconfig key holds a secret (never scanned, never printed).
 pub fn is_secret_key(name: &str) -> bool {
     tables::SECRET_KEYS.contains(&name) || name.contains("password") || name.ends_with("_secret")

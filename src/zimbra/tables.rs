@@ -236,6 +236,11 @@ pub(super) static LOCALCONFIG: &[Rule] = &[
 /// localconfig keys holding secrets (LC.java plus installer-set keys).
 /// Every one says `password`, which [`super::is_secret_key`] also catches
 /// in keys not listed; the list documents the known ones.
+/// Localconfig keys that name one of this host's own listeners by URL
+/// (slapd listens where `ldap_bind_url` says): with the keys whose rule
+/// is an own address, evidence that an address is this host's.
+pub(super) static OWN_URL_KEYS: &[&str] = &["ldap_bind_url"];
+
 pub(super) static SECRET_KEYS: &[&str] = &[
     "zimbra_ldap_password",
     "ldap_root_password",

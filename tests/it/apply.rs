@@ -382,9 +382,11 @@ fn drift_is_refused_naming_every_target_and_nothing_is_written() {
         .unwrap()
         .replace("ldap://172.20.14.25:389", "ldap://172.20.14.99:389");
     std::fs::write(&lc, t).unwrap();
+    // Another admin replaced the value the plan moves (a value added
+    // beside it would be kept: see apply_ldap's concurrent-edit rule).
     let t = std::fs::read_to_string(lab.ldif()).unwrap().replace(
-        "zimbraMailTrustedIP: 172.20.14.25",
-        "zimbraMailTrustedIP: 172.20.14.25\nzimbraMailTrustedIP: 172.20.14.7",
+        "zimbraMailTrustedIP: 172.20.14.25\n",
+        "zimbraMailTrustedIP: 172.20.14.7\n",
     );
     std::fs::write(lab.ldif(), t).unwrap();
     let before = lab.snapshot();
@@ -393,7 +395,7 @@ fn drift_is_refused_naming_every_target_and_nothing_is_written() {
         "at 3 place(s); nothing was written",
         "/etc/hosts:2: reads `172.20.14.26\tmail.corp.example\tmail`, the plan expected `172.20.14.25\tmail.corp.example\tmail`",
         "/opt/zimbra/conf/localconfig.xml key ldap_bind_url: holds `ldap://172.20.14.99:389`",
-        "cn=config,cn=zimbra zimbraMailTrustedIP: holds",
+        "cn=config,cn=zimbra zimbraMailTrustedIP: no longer holds [\"172.20.14.25\"], which the plan read",
     ] {
         assert!(
             out.stderr.contains(want),

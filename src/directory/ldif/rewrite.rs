@@ -389,10 +389,12 @@ zimbraServiceHostname: mail.corp.example
             // No edits: byte-identical.
             (Vec::new(), EXPORT.to_string()),
         ];
+        let orig = entries(EXPORT).unwrap();
         for (edits, expected) in &cases {
             let got = rewrite(EXPORT, edits).unwrap();
             assert_eq!(got, *expected, "{edits:?}");
-            // And it reads back as intended.
+            // And it reads back as intended: `after`, and the values the
+            // edit did not read (someone else's) as they were.
             let back = entries(&got).unwrap();
             for e in edits {
                 let entry = back
@@ -401,6 +403,12 @@ zimbraServiceHostname: mail.corp.example
                     .unwrap();
                 let mut got: Vec<String> = entry.get(&e.attribute).unwrap_or(&[]).to_vec();
                 let mut want = e.after.clone();
+                let was = orig.iter().find(|x| x.dn.eq_ignore_ascii_case(&e.dn));
+                for v in was.and_then(|x| x.get(&e.attribute)).unwrap_or(&[]) {
+                    if !e.before.contains(v) && !want.contains(v) {
+                        want.push(v.clone());
+                    }
+                }
                 got.sort();
                 want.sort();
                 assert_eq!(got, want, "{e:?}");
