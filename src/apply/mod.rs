@@ -39,6 +39,7 @@ pub mod ldif;
 pub mod run;
 pub mod step;
 pub mod steps;
+pub mod trust;
 
 pub use drift::Problem;
 pub use journal::State;
@@ -222,6 +223,18 @@ pub fn plan_of(shown: &str, value: serde_json::Value) -> Result<Plan> {
 /// listing every problem, if any change's precondition does not hold or
 /// a file cannot be written; nothing is written either way.
 pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
+    let broken = trust::check(&plan);
+    if !broken.is_empty() {
+        let list: Vec<String> = broken.iter().map(|p| format!("  {p}")).collect();
+        return Err(Error::other(
+            format!(
+                "the plan breaks zmreip's trust rules at {} place(s); nothing was written:\n{}",
+                broken.len(),
+                list.join("\n")
+            ),
+            "zmreip's rules never make such a plan (was it edited? its checksum proves only that it was not damaged): make it again with `zmreip plan --out FILE`",
+        ));
+    }
     let host = Host::open(&opts.root, opts.zimbra_home.as_deref())?;
     let live = live_directory(&plan, &host, opts)?;
     let server = live.as_ref().map(|s| step::LiveServer {

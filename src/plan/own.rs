@@ -17,7 +17,7 @@ use crate::addr::Matcher;
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::model::{Finding, Target};
-use crate::surface::{IfaceAddr, Surface};
+use crate::surface::IfaceAddr;
 
 /// What was looked at for evidence, for the refusal.
 pub struct Looked<'a> {
@@ -60,13 +60,16 @@ impl Looked<'_> {
                 {
                     out.push(format!("{dn} {attribute}"));
                 }
-                Target::Line { file, line }
-                    if f.surface == Surface::Hosts
-                        && self.hostname.is_some_and(|h| names_host(&f.context, addr, h)) =>
-                {
-                    out.push(format!("{file}:{line} names {}", self.hostname.unwrap_or("")));
-                }
                 _ => {}
+            }
+        }
+        if let Some(h) = self.hostname
+            && let Ok(Some(text)) = self.host.read("/etc/hosts")
+        {
+            for (i, line) in text.lines().enumerate() {
+                if names_host(line, addr, h) {
+                    out.push(format!("/etc/hosts:{} names {h}", i + 1));
+                }
             }
         }
         out.dedup();

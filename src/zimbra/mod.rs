@@ -68,6 +68,21 @@ pub fn is_own_address_attribute(name: &str) -> bool {
     attribute(name).is_some_and(|r| r.kind == ValueKind::OwnAddress)
 }
 
+/// Whether a directory attribute is a trust list (networks and hosts
+/// trusted, or an exact-match list of trusted addresses).
+pub fn is_trust_attribute(name: &str) -> bool {
+    attribute(name).is_some_and(|r| is_trust(r.kind))
+}
+
+/// Whether a localconfig key is a trust list.
+pub fn is_trust_key(name: &str) -> bool {
+    localconfig_key(name).is_some_and(|r| is_trust(r.kind))
+}
+
+fn is_trust(kind: ValueKind) -> bool {
+    matches!(kind, ValueKind::TrustList { .. } | ValueKind::ExactList)
+}
+
 /// Whether a localconfig key holds a secret (never scanned, never printed).
 pub fn is_secret_key(name: &str) -> bool {
     tables::SECRET_KEYS.contains(&name) || name.contains("password") || name.ends_with("_secret")
