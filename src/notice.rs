@@ -47,6 +47,9 @@ named_enum! {
         /// resolv.conf is generated; the change lasts until it is
         /// generated again.
         ResolvGenerated = "resolv-generated",
+        /// A line of an `--include` file carries a credential and holds an
+        /// old address: it is neither shown nor changed.
+        SecretLineUnchanged = "secret-line-unchanged",
         /// localconfig.xml sets a key twice; the last one is used.
         LocalconfigDuplicateKey = "localconfig-duplicate-key",
         // --- zone files served here ---

@@ -845,10 +845,7 @@ fn verify_after(
     let mut head = format!("verify failed after all {n} steps: {}", ids.join(", "));
     for c in report.failures() {
         head.push_str(&format!("\n    {}: {}", c.id, c.summary));
-        for e in crate::verify::rescan::capped(c.evidence.clone())
-            .iter()
-            .take(6)
-        {
+        for e in crate::verify::rescan::capped(c.evidence.clone(), 6) {
             head.push_str(&format!("\n        {e}"));
         }
     }

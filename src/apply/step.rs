@@ -284,11 +284,7 @@ fn drift_error(message: String) -> Error {
 /// secret (it is not in the plan, so nobody reviewed it).
 pub(super) fn show_found_line(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    let lower = text.to_ascii_lowercase();
-    if ["pass", "secret", "key", "token", "credential"]
-        .iter()
-        .any(|w| lower.contains(w))
-    {
+    if crate::zimbra::holds_secret(&text) {
         return "something else (not shown: it may hold a secret)".into();
     }
     format!("`{}`", truncate(&text, 200))

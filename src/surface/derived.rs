@@ -11,7 +11,7 @@
 //! Zimbra copies passwords into some of these files
 //! (`zm_lookup_master_auth_password` in the nginx lookup include,
 //! `bind_password` in amavisd.conf, `bind_pw` in the postfix LDAP maps),
-//! and a finding prints its whole line.
+//! and a finding prints its whole line ([`crate::zimbra::holds_secret`]).
 
 use super::{Ctx, Surface, find};
 use crate::error::Result;
@@ -24,23 +24,6 @@ pub struct DerivedHit {
     pub regenerated_by: crate::services::Service,
     pub findings: Vec<Finding>,
 }
-
-/// A line naming one of these (in any case) carries a credential and is
-/// not scanned. Broad on purpose: a skipped line costs a finding in a file
-/// that is regenerated anyway; a printed secret cannot be taken back.
-const SECRET_MARKERS: &[&str] = &[
-    // nginx `zm_lookup_master_auth_password`, amavisd `bind_password`,
-    // saslauthd `ldap_password`, `ssl_password_file`.
-    "password",
-    "passwd",
-    // postfix ldap_table(5) `bind_pw`, slapd `rootpw`, `bindpw`.
-    "_pw",
-    "rootpw",
-    "bindpw",
-    // syncrepl `credentials=`, `*_secret`, shared secrets.
-    "credentials",
-    "secret",
-];
 
 /// Scans every derived file present on the host.
 pub fn scan(ctx: &Ctx) -> Result<Vec<DerivedHit>> {
@@ -72,9 +55,10 @@ pub fn scan(ctx: &Ctx) -> Result<Vec<DerivedHit>> {
 /// Findings in the text of one derived file.
 fn scan_text(file: &str, text: &str, ctx: &Ctx) -> Vec<Finding> {
     let mut out = Vec::new();
+    let secret = crate::zimbra::secret_lines(text);
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if !ctx.matcher.may_match(line) || holds_secret(line) {
+        if !ctx.matcher.may_match(line) || secret[i] {
             continue;
         }
         let target = Target::Line {
@@ -84,12 +68,6 @@ fn scan_text(file: &str, text: &str, ctx: &Ctx) -> Vec<Finding> {
         out.extend(find(ctx.matcher, Surface::Derived, &target, line));
     }
     out
-}
-
-/// Whether a line names a credential (see [`SECRET_MARKERS`]).
-fn holds_secret(line: &str) -> bool {
-    let lower = line.to_ascii_lowercase();
-    SECRET_MARKERS.iter().any(|m| lower.contains(m))
 }
 
 #[cfg(test)]

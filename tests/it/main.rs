@@ -14,6 +14,7 @@
 //! | `ldap`, `ldap_bench` | the live directory backend against slapd |
 //! | `dns` | `check`, RFC 2136 and zone files against named and dnsmasq |
 //! | `rerun` | re-applying an applied plan, empty applies, damaged runs, stale temporary files |
+//! | `secrets` | lines carrying credentials in `--include` files are neither shown nor changed |
 //! | `targets` | wrong targets and impossible addresses: own-address evidence, loopback, no Zimbra, a resealed plan past the trust rules |
 //! | `corpus` | every upstream configuration file of `tests/corpus/` |
 //! | `watch` | `zmreip watch`: netlink events in namespaces, RFC 2136, dyndns2, Zimbra hand-over, daemon life |
@@ -37,6 +38,7 @@ mod example;
 mod ldap;
 mod ldap_bench;
 mod rerun;
+mod secrets;
 mod targets;
 mod support;
 mod watch;
