@@ -212,8 +212,23 @@ impl Host {
     }
 }
 
-/// A file's bytes as text, or the line where it stops being UTF-8.
+/// A file's bytes as text, or the line where it stops being UTF-8. A
+/// UTF-8 byte order mark is refused, saying so: the daemons reading these
+/// files take it for part of the first line (XML, which allows one, is
+/// read as it is).
 pub fn text(host_path: &str, bytes: Vec<u8>) -> Result<String> {
+    if let Some(rest) = bytes.strip_prefix(b"\xef\xbb\xbf")
+        && !rest.trim_ascii_start().starts_with(b"<")
+    {
+        return Err(Error::Parse {
+            path: host_path.to_string(),
+            line: 1,
+            message: "the file starts with a UTF-8 byte order mark (BOM), which the software reading it takes for part of its first line".into(),
+            help: Some(format!(
+                "remove it: sed -i '1s/^\\xEF\\xBB\\xBF//' {host_path}"
+            )),
+        });
+    }
     String::from_utf8(bytes).map_err(|e| {
         let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -239,4 +254,21 @@ pub fn read_local(what: &str, path: &Path) -> Result<String> {
         Error::io("read", path, e)
     })?;
     text(&path.display().to_string(), bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_said_so_except_in_xml() {
+        let bom = |t: &str| [b"\xef\xbb\xbf".as_slice(), t.as_bytes()].concat();
+        let e = text("/etc/hosts", bom("127.0.0.1 localhost\n")).unwrap_err();
+        let shown = format!("{e} {}", e.help().unwrap_or_default());
+        assert!(shown.starts_with("/etc/hosts:1: the file starts with a UTF-8 byte order mark"), "{shown}");
+        assert!(shown.contains("sed -i"), "{shown}");
+        let xml = text("/opt/zimbra/conf/localconfig.xml", bom("<?xml version=\"1.0\"?>\n<localconfig/>")).unwrap();
+        assert!(xml.starts_with('\u{feff}'));
+        assert_eq!(text("/etc/hosts", b"x\n".to_vec()).unwrap(), "x\n");
+    }
 }

@@ -24,6 +24,7 @@ pub mod plan;
 pub mod policy;
 pub mod scan;
 pub mod services;
+pub mod shown;
 pub mod spec;
 pub mod surface;
 pub mod verify;

@@ -601,9 +601,9 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("zmreip: error: {e}");
+            eprintln!("zmreip: error: {}", zmreip::shown::escape(&e.to_string()));
             if let Some(help) = e.help() {
-                eprintln!("help: {help}");
+                eprintln!("help: {}", zmreip::shown::escape(help));
             }
             ExitCode::from(e.exit_code())
         }
@@ -663,7 +663,7 @@ fn progress() -> impl FnMut(&str) {
     move |what: &str| {
         if tty {
             let mut e = std::io::stderr();
-            let _ = write!(e, "\r\x1b[2Kreading {what}");
+            let _ = write!(e, "\r\x1b[2Kreading {}", zmreip::shown::escape(what));
             let _ = e.flush();
         }
     }
@@ -719,12 +719,11 @@ fn plan(a: PlanArgs) -> Result<()> {
         ColorArg::Never => false,
         ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let out = match a.format {
-        PlanFormat::Text => zmreip::plan::render::text(&plan, color),
-        PlanFormat::Json => zmreip::plan::render::json(&plan),
-        PlanFormat::Markdown => zmreip::plan::render::markdown(&plan),
-    };
-    emit(&out)
+    match a.format {
+        PlanFormat::Text => emit_rendered(&zmreip::plan::render::text(&plan, color)),
+        PlanFormat::Json => emit(&zmreip::plan::render::json(&plan)),
+        PlanFormat::Markdown => emit(&zmreip::plan::render::markdown(&plan)),
+    }
 }
 
 /// The cluster request of `plan --cluster` / `apply --cluster`.
@@ -765,11 +764,11 @@ fn cluster_plan(a: PlanArgs) -> Result<()> {
         std::fs::write(path, zmreip::cluster::plan::json(plan))
             .map_err(|e| Error::io("write", path, e))?;
     }
-    emit(&match a.format {
-        PlanFormat::Text => zmreip::cluster::plan::text(plan, use_color(a.color)),
-        PlanFormat::Json => zmreip::cluster::plan::json(plan),
-        PlanFormat::Markdown => zmreip::cluster::plan::markdown(plan),
-    })
+    match a.format {
+        PlanFormat::Text => emit_rendered(&zmreip::cluster::plan::text(plan, use_color(a.color))),
+        PlanFormat::Json => emit(&zmreip::cluster::plan::json(plan)),
+        PlanFormat::Markdown => emit(&zmreip::cluster::plan::markdown(plan)),
+    }
 }
 
 /// The verify request for `ips` and `old` on the host, probing as asked.
@@ -850,8 +849,16 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(report.exit_code()))
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is not an error.
+/// Writes text for people to stdout, every terminal control from the
+/// host's files shown escaped ([`zmreip::shown`]).
 fn emit(s: &str) -> Result<()> {
+    emit_rendered(&zmreip::shown::escape(s))
+}
+
+/// Writes output whose renderer escaped the host's text itself (a plan,
+/// coloured with escape sequences of zmreip's own); a closed pipe
+/// (`| head`) is not an error.
+fn emit_rendered(s: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
@@ -1157,7 +1164,7 @@ fn confirm(question: &str) -> Result<()> {
 
 /// Step progress on stderr.
 fn step_report() -> impl FnMut(&str) {
-    |line: &str| eprintln!("{line}")
+    |line: &str| eprintln!("{}", zmreip::shown::escape(line))
 }
 
 fn apply(a: ApplyArgs) -> Result<()> {
@@ -1262,7 +1269,7 @@ fn apply(a: ApplyArgs) -> Result<()> {
         opts.verify = Some(req);
     }
     if !a.yes {
-        emit(&zmreip::plan::render::text(&prepared.plan, color))?;
+        emit_rendered(&zmreip::plan::render::text(&prepared.plan, color))?;
         emit(&zmreip::apply::summary(&prepared))?;
         confirm("Apply these changes?")?;
     }
@@ -1352,7 +1359,7 @@ fn cluster_apply(a: ApplyArgs, saved: Option<serde_json::Value>) -> Result<()> {
         }
     };
     if !a.yes {
-        emit(&zmreip::cluster::plan::text(&plan, color))?;
+        emit_rendered(&zmreip::cluster::plan::text(&plan, color))?;
         confirm("Apply this plan on every node?")?;
     }
     let mut opts = cluster_options(&a.host.root, Some(&a.host));

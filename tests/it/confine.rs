@@ -306,3 +306,50 @@ fn fifos_devices_and_huge_files_are_refused_without_hanging() {
         assert!(out.stderr.contains("help: "), "{}", out.stderr);
     }
 }
+
+#[test]
+fn terminal_escapes_from_files_are_shown_escaped() {
+    let lab = Lab::new();
+    let mut hosts = std::fs::read_to_string(lab.host("/etc/hosts")).unwrap();
+    hosts = hosts.replace(
+        "172.20.14.25\tmail.corp.example\tmail",
+        "172.20.14.25\tmail.corp.example\tmail # \x1b]0;owned\x07\x1b[8mhidden\x1b[2J\u{202e}",
+    );
+    std::fs::write(lab.host("/etc/hosts"), hosts).unwrap();
+    for args in [
+        &["plan", "--from", "172.20.14.25/24", "--to", "10.40.7.131/24"][..],
+        &["plan", "--from", "172.20.14.25/24", "--to", "10.40.7.131/24", "--color", "always"],
+        &["plan", "--from", "172.20.14.25/24", "--to", "10.40.7.131/24", "--format", "markdown"],
+        &["scan", "--ip", "172.20.14.25"],
+    ] {
+        let out = Zmreip::new(args).root(lab.root()).ldif(lab.ldif()).ok();
+        let colored = args.contains(&"always");
+        for (i, c) in out.stdout.char_indices() {
+            // zmreip's own colours are SGR sequences; nothing else.
+            if c == '\x1b' {
+                assert!(colored && out.stdout[i..].starts_with("\x1b["), "{args:?}");
+                let sgr = &out.stdout[i + 2..];
+                let end = sgr.find('m').unwrap();
+                assert!(sgr[..end].bytes().all(|b| b.is_ascii_digit() || b == b';'), "{args:?}: {:?}", &sgr[..end]);
+                assert_ne!(&sgr[..end], "8", "{args:?}: the file's conceal code passed");
+            } else {
+                assert!(!c.is_control() || c == '\n' || c == '\t', "{args:?}: {c:?}");
+                assert_ne!(c, '\u{202e}', "{args:?}");
+            }
+        }
+        if args[0] == "plan" {
+            assert!(out.stdout.contains("\\u{1b}[8mhidden"), "{args:?}: {}", out.stdout);
+        }
+    }
+    // An error quoting a file's text escapes it too.
+    let mut conf = std::fs::read_to_string(lab.host("/etc/dnsmasq.conf")).unwrap();
+    conf.push_str("port=5\x1b[2J3\n");
+    std::fs::write(lab.host("/etc/dnsmasq.conf"), conf).unwrap();
+    let out = Zmreip::new(["verify", "--ip", "10.40.7.131/24", "--old", "172.20.14.25/24"])
+        .root(lab.root())
+        .ldif(lab.ldif())
+        .args(["--probe-timeout", "0.2"])
+        .run();
+    assert!(!out.all().contains('\x1b'), "{}", out.all());
+    assert!(out.all().contains("5\\u{1b}[2J3"), "{}", out.all());
+}

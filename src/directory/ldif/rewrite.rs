@@ -56,6 +56,7 @@ pub fn rewrite_values<R: BufRead, W: Write>(
         path,
         ends_line: true,
     };
+    let mut unique = super::Unique::default();
     let mut chunks = Chunks::new(path, input);
     while let Some(chunk) = chunks.next()? {
         let rec = match chunk {
@@ -66,7 +67,10 @@ pub fn rewrite_values<R: BufRead, W: Write>(
             Chunk::Record(rec) => rec,
         };
         let mine = match rec.parse(path)? {
-            Some(p) => by_dn.get(&p.dn.to_ascii_lowercase()).map(|ix| (p, ix)),
+            Some(p) => {
+                unique.check(path, &p.dn, rec.line())?;
+                by_dn.get(&p.dn.to_ascii_lowercase()).map(|ix| (p, ix))
+            }
             None => None,
         };
         let Some((parsed, ix)) = mine else {
