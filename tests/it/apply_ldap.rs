@@ -392,3 +392,35 @@ fn a_directory_write_refused_at_the_last_moment_is_not_undone() {
     let again = l.rollback().ok();
     assert!(again.stdout.contains("already rolled back"), "{}", again.stdout);
 }
+
+/// The directory's address the run recorded is gone (the server moved,
+/// or its name resolves elsewhere now): rollback says it cannot reach it,
+/// and reaches it with --ldap-url.
+#[test]
+fn rollback_reaches_a_moved_directory_with_ldap_url() {
+    let Some(s) = Slapd::start(&Options {
+        fixture: Some(slapd::fixture()),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let original = dump(&s);
+    let l = lab(&s);
+    let files = l.snapshot();
+    let p = plan(&l);
+    apply(&l, &p).ok();
+    assert_ne!(dump(&s), original);
+    let id = l.runs().pop().unwrap();
+    let info = l.root().join("var/lib/zmreip/runs").join(&id).join("run.json");
+    let gone = format!("ldap://127.0.0.1:{}", slapd::closed_port());
+    let text = std::fs::read_to_string(&info).unwrap().replace(&s.url(), &gone);
+    std::fs::write(&info, text).unwrap();
+    let applied = dump(&s);
+    let out = l.rollback().fails(1);
+    assert!(out.stderr.contains(&gone), "{}", out.stderr);
+    assert_eq!(dump(&s), applied, "nothing was undone");
+    let out = l.rollback().args(["--ldap-url", &s.url()]).ok();
+    assert!(out.stdout.contains(&format!("rolled back run {id}")), "{}", out.stdout);
+    assert_eq!(dump(&s), original, "the directory as before");
+    assert_same(&files, &l.snapshot(), "files rolled back");
+}
