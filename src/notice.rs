@@ -46,6 +46,9 @@ named_enum! {
         ResolvGenerated = "resolv-generated",
         /// localconfig.xml sets a key twice; the last one is used.
         LocalconfigDuplicateKey = "localconfig-duplicate-key",
+        /// Lines of ifupdown2 template code (Mako) are not read; one
+        /// holding an old address must be changed by hand.
+        IfupdownTemplate = "ifupdown-template",
         // --- zone files served here ---
         /// A `$GENERATE` line produces an old address; edit it by hand.
         ZoneGenerateUnchanged = "zone-generate-unchanged",
