@@ -49,6 +49,9 @@ named_enum! {
         /// Lines of ifupdown2 template code (Mako) are not read; one
         /// holding an old address must be changed by hand.
         IfupdownTemplate = "ifupdown-template",
+        /// A line of an ifcfg file is not a shell assignment zmreip can
+        /// read; NetworkManager ignores it and so does zmreip.
+        IfcfgLineIgnored = "ifcfg-line-ignored",
         // --- zone files served here ---
         /// A `$GENERATE` line produces an old address; edit it by hand.
         ZoneGenerateUnchanged = "zone-generate-unchanged",

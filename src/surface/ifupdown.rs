@@ -48,7 +48,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 
 use super::netcfg::syntax::{self, logical_lines, parse_error, words};
-use super::netcfg::{Doc, Role};
+use super::netcfg::{Doc, Role, iproute};
 use super::{Ctx, FileSurface, IfaceAddr, Surface, find};
 use crate::error::Result;
 use crate::model::{Report, Target};
@@ -550,78 +550,14 @@ fn command(doc: &mut Doc, block: usize, args: &[(usize, Range<usize>)], lines: &
         let program = text(first).rsplit('/').next().unwrap_or("");
         let words: Vec<&str> = cmd.iter().map(text).collect();
         let roles = match program {
-            "ip" => ip_roles(&words),
-            "route" => route_roles(&words),
+            "ip" => iproute::ip_command(&words),
+            "route" => iproute::route_command(&words),
             _ => vec![Role::Value(ValueKind::Text); words.len()],
         };
         for (w, role) in cmd.iter().zip(roles).skip(1) {
             doc.push(w.0, w.1.clone(), role, block);
         }
     }
-}
-
-fn is_default_dest(w: &str) -> bool {
-    matches!(w, "default" | "0.0.0.0/0" | "::/0")
-}
-
-/// Roles of the words of an `ip` command (word 0 is `ip`).
-fn ip_roles(words: &[&str]) -> Vec<Role> {
-    let text = Role::Value(ValueKind::Text);
-    let mut roles = vec![text; words.len()];
-    let mut i = 1;
-    // Global options: `-4`, `-6`, `-f inet`, `-family inet6`, ...
-    while i < words.len() && words[i].starts_with('-') {
-        i += if matches!(words[i], "-f" | "-family") {
-            2
-        } else {
-            1
-        };
-    }
-    let object = words.get(i).copied().unwrap_or("");
-    // `ip` takes any prefix of an object name: `a`, `addr`, `r`, `ro`.
-    let is_addr = !object.is_empty() && "address".starts_with(object);
-    let is_route = !object.is_empty() && "route".starts_with(object);
-    i += 2; // object and verb
-    if is_addr {
-        if words.get(i) == Some(&"local") {
-            i += 1;
-        }
-        if i < words.len() {
-            roles[i] = Role::Address;
-        }
-        for j in i + 1..words.len() {
-            if words[j - 1] == "peer" {
-                roles[j] = Role::Value(ValueKind::OtherHost);
-            }
-        }
-    } else if is_route {
-        let via = words.iter().position(|w| *w == "via");
-        let default = words[i.min(words.len())..via.unwrap_or(words.len())]
-            .iter()
-            .any(|w| is_default_dest(w));
-        for j in i..words.len() {
-            match words[j - 1] {
-                "via" => roles[j] = Role::Gateway { default },
-                "src" => roles[j] = Role::Value(ValueKind::OwnAddress),
-                _ => {}
-            }
-        }
-    }
-    roles
-}
-
-/// Roles of the words of a net-tools `route` command.
-fn route_roles(words: &[&str]) -> Vec<Role> {
-    let default = words.iter().any(|w| is_default_dest(w));
-    (0..words.len())
-        .map(|j| {
-            if j > 0 && words[j - 1] == "gw" {
-                Role::Gateway { default }
-            } else {
-                Role::Value(ValueKind::Text)
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

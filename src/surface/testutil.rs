@@ -69,6 +69,13 @@ impl Fixture {
         }
     }
 
+    /// The same fixture with `--gateway` given.
+    pub fn with_gateway(mut self, gateway: Option<&str>) -> Fixture {
+        let pairs = self.rewriter.pairs().to_vec();
+        self.rewriter = Rewriter::new(pairs, gateway.map(|g| g.parse().unwrap()));
+        self
+    }
+
     /// Writes a host file (parents created).
     pub fn write(&self, host_path: &str, text: &str) {
         let real = self.host.real(host_path);
