@@ -44,6 +44,9 @@ named_enum! {
         /// resolv.conf is generated; the change lasts until it is
         /// generated again.
         ResolvGenerated = "resolv-generated",
+        /// A line of a hosts file does not start with an address; the
+        /// resolver skips it and so does zmreip.
+        HostsLineIgnored = "hosts-line-ignored",
         /// localconfig.xml sets a key twice; the last one is used.
         LocalconfigDuplicateKey = "localconfig-duplicate-key",
         /// Lines of ifupdown2 template code (Mako) are not read; one

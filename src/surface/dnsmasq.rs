@@ -200,11 +200,18 @@ impl FileSurface for Dnsmasq {
             .into_iter()
             .find(|(p, _)| p == path)
             .map_or(Format::Conf, |(_, f)| f);
-        analyze_lines(Surface::Dnsmasq, path, text, ctx, |n, line| match format {
-            Format::Conf => Ok(line_fields(line)),
-            Format::Hosts => hosts::line_fields(path, n, line),
-            Format::Resolv => Ok(resolv::line_fields(line)),
-        })
+        let mut report = analyze_lines(Surface::Dnsmasq, path, text, ctx, |_, line| {
+            Ok(match format {
+                Format::Conf => line_fields(line),
+                Format::Hosts => hosts::line_fields(line),
+                Format::Resolv => resolv::line_fields(line),
+            })
+        })?;
+        if format == Format::Hosts {
+            // dnsmasq skips them too ("bad address at line N").
+            report.extend(hosts::stray_lines(Surface::Dnsmasq, path, text, ctx));
+        }
+        Ok(report)
     }
 }
 
@@ -1026,17 +1033,32 @@ mod tests {
     }
 
     #[test]
-    fn a_malformed_extra_hosts_file_is_an_error() {
+    fn a_stray_line_of_an_extra_hosts_file_is_skipped_and_named() {
         let fx = Fixture::new(V4);
         fx.write(MAIN, "addn-hosts=/etc/hosts.dnsmasq\n");
-        fx.write("/etc/hosts.dnsmasq", "# ok\nmail 192.168.2.1\n");
-        let err = Dnsmasq
-            .analyze("/etc/hosts.dnsmasq", "# ok\nmail 192.168.2.1\n", &fx.scan())
-            .unwrap_err();
-        assert!(
-            matches!(err, Error::Parse { ref path, line: 2, .. } if path == "/etc/hosts.dnsmasq"),
-            "{err:?}"
+        let text = "# ok\nmail 192.168.2.1\n192.168.2.1 mail\n";
+        fx.write("/etc/hosts.dnsmasq", text);
+        let r = Dnsmasq
+            .analyze("/etc/hosts.dnsmasq", text, &fx.plan())
+            .unwrap();
+        assert_eq!(
+            changes(&r),
+            [(3, "192.168.2.1 mail".into(), "10.40.7.131 mail".into())]
         );
+        assert_eq!(r.warnings.len(), 1);
+        assert_eq!(r.warnings[0].code, crate::notice::Code::HostsLineIgnored);
+        assert!(
+            r.warnings[0]
+                .message
+                .starts_with("/etc/hosts.dnsmasq:2: `mail`")
+        );
+        assert!(r.findings.iter().all(|f| f.surface == Surface::Dnsmasq));
+        // The same line in a dnsmasq options file is an option, not a stray
+        // hosts line.
+        let r = Dnsmasq
+            .analyze(MAIN, "mail 192.168.2.1\n", &fx.plan())
+            .unwrap();
+        assert!(r.warnings.is_empty());
     }
 
     #[test]
