@@ -593,18 +593,25 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("zmreip: error: {e}");
-            if let Some(help) = e.help() {
-                eprintln!("help: {help}");
+            for e in e.all() {
+                print_error(&e.to_string(), e.help());
             }
             ExitCode::from(e.exit_code())
         }
     }
 }
 
+/// An error as zmreip prints every one: what and where, then what to do.
+fn print_error(error: &str, help: Option<&str>) {
+    eprintln!("zmreip: error: {error}");
+    if let Some(help) = help {
+        eprintln!("help: {help}");
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Scan(a) => scan(a).map(|()| ExitCode::SUCCESS),
+        Command::Scan(a) => scan(a),
         Command::Plan(a) => plan(a).map(|()| ExitCode::SUCCESS),
         Command::Check(a) => check(a),
         Command::Watch(a) => watch(a),
@@ -667,7 +674,9 @@ fn clear_progress() {
     }
 }
 
-fn scan(a: ScanArgs) -> Result<()> {
+/// Scans, and reports every file it could not read after what it found
+/// in the others (exit status 1 when there is one).
+fn scan(a: ScanArgs) -> Result<ExitCode> {
     let mut src = Sources::open(&source_args(&a.host, &[], None))?;
     let result = zmreip::scan::scan(&mut src, &a.ips, &mut progress());
     clear_progress();
@@ -680,7 +689,15 @@ fn scan(a: ScanArgs) -> Result<()> {
             s
         }
     };
-    emit(&out)
+    emit(&out)?;
+    for u in &result.unreadable {
+        print_error(&u.error, u.help.as_deref());
+    }
+    Ok(if result.unreadable.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn plan(a: PlanArgs) -> Result<()> {

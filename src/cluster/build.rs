@@ -129,7 +129,7 @@ pub fn build(
     let (from, to) = match &moving_plan_remote {
         Some(p) => (args_of(&p.from)?, args_of(&p.to)?),
         None => {
-            let pairs = single::resolve_pairs(sources, &req.plan.from, &req.plan.to)?;
+            let pairs = single::resolve_pairs(sources, &req.plan.from, &req.plan.to);
             evidence(&pairs, &local)?;
             (
                 pairs

@@ -48,7 +48,7 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
             "give a gateway of the same family as the new address",
         ));
     }
-    let ifaces = discover::interfaces(sources)?;
+    let ifaces = discover::interfaces(sources);
     let mut warnings = Vec::new();
     let pairs: Vec<Pair> = req
         .from
@@ -62,6 +62,11 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
     let mode = req.lower_ttl.map_or(Mode::Move, Mode::LowerTtl);
     let found = discover::run(sources, &olds, Some(&rewriter), mode, progress)?;
+    if !found.unreadable.is_empty() {
+        return Err(crate::Error::Unreadable {
+            errors: found.unreadable,
+        });
+    }
     let hostname = localconfig::server_hostname(&sources.host);
     let mut report = found.report;
     if mode != Mode::Move {
@@ -140,14 +145,13 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
 
 /// The moves of `from` and `to` on the host of `sources`, prefixes filled
 /// in as [`build`] fills them (its warnings aside).
-pub fn resolve_pairs(sources: &Sources, from: &[AddrArg], to: &[AddrArg]) -> Result<Vec<Pair>> {
-    let ifaces = discover::interfaces(sources)?;
+pub fn resolve_pairs(sources: &Sources, from: &[AddrArg], to: &[AddrArg]) -> Vec<Pair> {
+    let ifaces = discover::interfaces(sources);
     let mut warnings = Vec::new();
-    Ok(from
-        .iter()
+    from.iter()
         .zip(to)
         .map(|(f, t)| resolve_pair(*f, *t, &ifaces, &mut warnings))
-        .collect())
+        .collect()
 }
 
 /// Fills in prefixes the user did not give: from the OS network config

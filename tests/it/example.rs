@@ -1492,12 +1492,31 @@ fn malformed_localconfig_names_the_host_file() {
         &[&at],
         break_it,
     );
-    fails(
-        &["scan", "--ip", OLD4, "--root", "ROOT", "--ldif", "LDIF"],
-        &[1],
-        &[&at],
-        break_it,
+    // scan names the file, exits 1, and still reports every other place
+    // (one bad file hides nothing else); nothing is written either.
+    let tmp = tempfile::tempdir().unwrap();
+    let (r, l) = copy_example(tmp.path());
+    break_it(&r, &l);
+    let before = tree(tmp.path());
+    let run = Zmreip::new(["scan", "--ip", OLD4])
+        .root(&r)
+        .ldif(&l)
+        .run()
+        .status(1);
+    assert!(run.stderr.contains(&at), "{}", run.stderr);
+    assert!(run.stderr.contains("help: "), "{}", run.stderr);
+    assert_no_secret("error output", &run.stderr);
+    assert!(
+        run.stdout.contains("/etc/hosts:5  172.20.14.25"),
+        "{}",
+        run.stdout
     );
+    assert!(
+        run.stdout.contains("1 file could not be read"),
+        "{}",
+        run.stdout
+    );
+    assert!(before == tree(tmp.path()), "scan changed the tree");
 }
 
 #[test]
