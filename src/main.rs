@@ -293,9 +293,11 @@ struct PlanArgs {
     to: Vec<AddrArg>,
 
     /// New default gateway, written where the old gateway lies outside the
-    /// new network. Without it zmreip never guesses and warns instead.
+    /// new network. Once per address family: give it twice on a dual-stack
+    /// host (the IPv4 router and the IPv6 router). Without it zmreip never
+    /// guesses and warns instead.
     #[arg(long, value_name = "ADDR")]
-    gateway: Option<IpAddr>,
+    gateway: Vec<IpAddr>,
 
     /// `all`: plan one full `zmcontrol restart` instead of the least set of
     /// reloads and restarts.
@@ -709,7 +711,7 @@ fn plan(a: PlanArgs) -> Result<()> {
     let req = zmreip::plan::build::Request {
         from: a.from,
         to: a.to,
-        gateway: a.gateway,
+        gateways: a.gateway,
         restart_all: a.restart.is_some(),
         lower_ttl: a.lower_ttl,
         role: a.role.map(Into::into).unwrap_or_default(),
@@ -758,7 +760,7 @@ fn cluster_request(
 fn cluster_plan(a: PlanArgs) -> Result<()> {
     let mut src = Sources::open(&source_args(&a.host, &a.zone_file, a.dns_config.as_ref()))?;
     let single = zmreip::plan::build::Request {
-        gateway: a.gateway,
+        gateways: a.gateway,
         restart_all: a.restart.is_some(),
         lower_ttl: a.lower_ttl,
         ..Default::default()
@@ -887,9 +889,9 @@ struct ApplyArgs {
     #[arg(long, value_name = "ADDR[/PREFIX]", required_unless_present = "plan")]
     to: Vec<AddrArg>,
 
-    /// New default gateway, as for `plan`.
+    /// New default gateway (once per address family), as for `plan`.
     #[arg(long, value_name = "ADDR")]
-    gateway: Option<IpAddr>,
+    gateway: Vec<IpAddr>,
 
     /// `all`: one full `zmcontrol restart` instead of the least set.
     #[arg(long, value_enum, value_name = "WHAT")]
@@ -1120,7 +1122,7 @@ fn apply(a: ApplyArgs) -> Result<()> {
             let req = zmreip::plan::build::Request {
                 from: a.from.clone(),
                 to: a.to.clone(),
-                gateway: a.gateway,
+                gateways: a.gateway,
                 restart_all: a.restart.is_some(),
                 lower_ttl: a.lower_ttl,
                 role: a.role.map(Into::into).unwrap_or_default(),
@@ -1253,7 +1255,7 @@ fn cluster_apply(a: ApplyArgs, saved: Option<serde_json::Value>) -> Result<()> {
         }
         None => {
             let single = zmreip::plan::build::Request {
-                gateway: a.gateway,
+                gateways: a.gateway,
                 restart_all: a.restart.is_some(),
                 lower_ttl: a.lower_ttl,
                 ..Default::default()

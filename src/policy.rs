@@ -188,7 +188,7 @@ pub struct Outcome {
 pub struct Rewriter {
     pairs: Vec<Pair>,
     matcher: Matcher,
-    gateway: Option<IpAddr>,
+    gateways: Vec<IpAddr>,
     role: Role,
     staying: Staying,
 }
@@ -208,13 +208,13 @@ pub enum Staying {
 
 impl Rewriter {
     /// A rewriter for these moves, in the [`Role::Own`] role of a single
-    /// server. `gateway` is `--gateway`, if given.
-    pub fn new(pairs: Vec<Pair>, gateway: Option<IpAddr>) -> Rewriter {
+    /// server. `gateways` are `--gateway`: at most one per address family.
+    pub fn new(pairs: Vec<Pair>, gateways: Vec<IpAddr>) -> Rewriter {
         let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
         Rewriter {
             matcher: Matcher::new(&olds),
             pairs,
-            gateway,
+            gateways,
             role: Role::Own,
             staying: Staying::Alone,
         }
@@ -267,9 +267,12 @@ impl Rewriter {
         self.pairs.iter().find(|p| p.old == old)
     }
 
-    /// The gateway given with `--gateway`, if any.
-    pub fn gateway(&self) -> Option<IpAddr> {
-        self.gateway
+    /// The gateway given with `--gateway` for the family of `of`, if any.
+    pub fn gateway_for(&self, of: IpAddr) -> Option<IpAddr> {
+        self.gateways
+            .iter()
+            .copied()
+            .find(|g| g.is_ipv4() == of.is_ipv4())
     }
 
     /// Rewrites the values of one field (a line's value, a localconfig
@@ -766,7 +769,7 @@ mod tests {
     }
 
     fn rw(pairs: &[(&str, &str)]) -> Rewriter {
-        Rewriter::new(pairs.iter().map(|(o, n)| pair(o, n)).collect(), None)
+        Rewriter::new(pairs.iter().map(|(o, n)| pair(o, n)).collect(), Vec::new())
     }
 
     const V4: &[(&str, &str)] = &[("172.20.14.25/24", "10.40.7.131/24")];

@@ -485,7 +485,7 @@ impl<'a> Doc<'a> {
             }
             return;
         }
-        match rw.gateway().filter(|n| n.is_ipv4() == gw.is_ipv4()) {
+        match rw.gateway_for(gw) {
             Some(n) if n == gw => {}
             Some(n) => {
                 let why = if o.unknown {
@@ -511,7 +511,7 @@ impl<'a> Doc<'a> {
             None => report.warnings.push(Notice::new(
                 Code::GatewayOutsideNetwork,
                 format!(
-                    "{place}: the gateway {gw} is outside the new network {nets}; zmreip does not guess gateways: pass --gateway ADDR with the new network's router"
+                    "{place}: the gateway {gw} is outside the new network {nets}; zmreip does not guess gateways: pass --gateway ADDR with the new network's router (one --gateway per address family)"
                 ),
             )),
         }
