@@ -47,6 +47,9 @@ named_enum! {
         /// A line of a hosts file does not start with an address; the
         /// resolver skips it and so does zmreip.
         HostsLineIgnored = "hosts-line-ignored",
+        /// A dnsmasq DHCP range has an end at the old address or lies in
+        /// the old network; pools of client addresses are never rewritten.
+        DnsmasqDhcpRangeKept = "dnsmasq-dhcp-range-kept",
         /// localconfig.xml sets a key twice; the last one is used.
         LocalconfigDuplicateKey = "localconfig-duplicate-key",
         /// Lines of ifupdown2 template code (Mako) are not read; one

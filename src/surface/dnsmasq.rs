@@ -28,16 +28,27 @@
 //!
 //! Paths are host paths, read through [`Host`] (so under `--root`);
 //! relative paths are taken from `/`, dnsmasq's working directory.
+//!
+//! DHCP ranges (`dhcp-range=`) are pools of client addresses: zmreip never
+//! rewrites one, whoever's it is (DESIGN principle 4: nothing is widened or
+//! moved on a guess). It reports them instead ([`dhcp_ranges`]): a range
+//! with an end at the old address is a finding, named by a
+//! `dnsmasq-dhcp-range-kept` warning, and so is, when the old network
+//! moves, a range inside it: after the move dnsmasq offers no lease on a
+//! network none of its interfaces is on, so the admin sets the new
+//! network's pool by hand.
 
 use std::collections::{HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
 
-use super::{Ctx, Field, FileSurface, Surface, analyze_lines, hosts, resolv};
+use super::{Ctx, Field, FileSurface, Surface, analyze_lines, find, hosts, resolv};
 use crate::error::{Error, Result};
 use crate::host::Host;
-use crate::model::Report;
+use crate::model::{Report, Target};
+use crate::notice::{Code, Notice};
 use crate::policy::ValueKind::{self, OtherHost, OwnAddress, Text, TrustList};
+use crate::spec::PrefixSource;
 
 /// The `dnsmasq` surface.
 pub struct Dnsmasq;
@@ -165,8 +176,8 @@ static OPTIONS: &[(&str, Layout)] = &[
     ("no-dhcp-interface", Skip),
     ("ipset", Skip),
     ("nftset", Skip),
-    // Ranges and subnets of client addresses, not of this server: changing
-    // an end that equals the old address would break the range.
+    // Ranges of client addresses, not of this server: never changed, read
+    // and reported by `dhcp_ranges`.
     ("dhcp-range", Skip),
     ("domain", Skip),
     ("synth-domain", Skip),
@@ -207,9 +218,11 @@ impl FileSurface for Dnsmasq {
                 Format::Resolv => resolv::line_fields(line),
             })
         })?;
-        if format == Format::Hosts {
+        match format {
             // dnsmasq skips them too ("bad address at line N").
-            report.extend(hosts::stray_lines(Surface::Dnsmasq, path, text, ctx));
+            Format::Hosts => report.extend(hosts::stray_lines(Surface::Dnsmasq, path, text, ctx)),
+            Format::Conf => report.extend(dhcp_ranges(path, text, ctx)),
+            Format::Resolv => {}
         }
         Ok(report)
     }
@@ -329,6 +342,78 @@ fn line_fields(line: &str) -> Vec<Field> {
     }
     out.retain(|f| !f.span.is_empty());
     out
+}
+
+/// The ends of the DHCP range of a `dhcp-range=` value
+/// (`[tag:T,][set:T,]START[,END|MODE][,NETMASK|PREFIX][,...]`): its
+/// first one or two sub-fields that are addresses.
+fn range_ends(line: &str, value: Range<usize>) -> Vec<(Range<usize>, IpAddr)> {
+    subfields(line, value)
+        .into_iter()
+        .skip_while(|r| {
+            let f = &line[r.clone()];
+            f.starts_with("tag:") || f.starts_with("set:")
+        })
+        .take(2)
+        .map_while(|r| {
+            let ip = line[r.clone()].parse::<IpAddr>().ok()?;
+            Some((r, ip))
+        })
+        .collect()
+}
+
+/// What the `dhcp-range=` lines of an options file mean for the move
+/// (they never change): a finding for an end that is an old address, and
+/// in a plan a `dnsmasq-dhcp-range-kept` warning for a range with such an
+/// end or inside an old network that moves.
+pub fn dhcp_ranges(path: &str, text: &str, ctx: &Ctx) -> Report {
+    let mut report = Report::default();
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if !line.trim_start().starts_with("dhcp-range") {
+            continue;
+        }
+        let Some(d) = directive(line).filter(|d| d.key == "dhcp-range") else {
+            continue;
+        };
+        let ends = range_ends(line, d.value.clone());
+        let target = Target::Line {
+            file: path.to_string(),
+            line: i + 1,
+        };
+        let mut found = Vec::new();
+        for (r, _) in &ends {
+            found.extend(find(
+                ctx.matcher,
+                Surface::Dnsmasq,
+                &target,
+                &line[r.clone()],
+            ));
+        }
+        let written = &line[d.value.clone()];
+        if let Some(rw) = ctx.rewriter {
+            let why = match found.first() {
+                Some(f) => Some(format!("an end of the DHCP range `{written}` is the old address {}", f.matched)),
+                None => rw.pairs().iter().find_map(|p| {
+                    let moves = p.old_prefix_source != PrefixSource::Host && p.old_net() != p.new_net();
+                    let inside = !ends.is_empty() && ends.iter().all(|(_, ip)| p.old_net().contains(ip));
+                    (moves && inside).then(|| {
+                        format!("the DHCP range `{written}` lies in the old network {}, which becomes {}", p.old_net(), p.new_net())
+                    })
+                }),
+            };
+            if let Some(why) = why {
+                report.warnings.push(Notice::new(
+                    Code::DnsmasqDhcpRangeKept,
+                    format!(
+                        "{target}: {why}; zmreip never rewrites a pool of client addresses, and dnsmasq offers no lease on a network none of its interfaces is on: set the new network's range by hand"
+                    ),
+                ));
+            }
+        }
+        report.findings.extend(found);
+    }
+    report
 }
 
 /// The part of `line[r]` after a leading `/domain/.../` list.
@@ -692,6 +777,100 @@ mod tests {
                 ("except-interface=eth1", None),
             ],
         );
+    }
+
+    #[test]
+    fn dhcp_ranges_are_reported_never_rewritten() {
+        // (moves, line, finding, warning's words)
+        type Want<'a> = (&'a [(&'a str, &'a str)], &'a str, bool, Option<&'a str>);
+        let cases: &[Want] = &[
+            (
+                V4,
+                "dhcp-range=192.168.2.1,192.168.2.200,12h",
+                true,
+                Some("is the old address 192.168.2.1"),
+            ),
+            (
+                V4,
+                "dhcp-range=192.168.2.20,192.168.2.1",
+                true,
+                Some("is the old address"),
+            ),
+            // 192.168.2.1 is not inside 192.168.2.10 or 192.168.2.100; the
+            // pool is in the old network, which moves.
+            (
+                V4,
+                "dhcp-range=192.168.2.10,192.168.2.100,255.255.255.0,12h",
+                false,
+                Some("lies in the old network 192.168.2.0/24, which becomes 10.40.7.0/24"),
+            ),
+            (
+                V4,
+                "dhcp-range=set:red,tag:!blue,192.168.2.1,static",
+                true,
+                Some("is the old address"),
+            ),
+            // Another network's pool, and the old network not moving.
+            (V4, "dhcp-range=192.168.5.10,192.168.5.20", false, None),
+            (
+                &[("192.168.2.1/24", "192.168.2.7/24")],
+                "dhcp-range=192.168.2.10,192.168.2.100",
+                false,
+                None,
+            ),
+            // The old prefix unknown: nothing is known of its network.
+            (
+                &[("192.168.2.1", "10.40.7.131")],
+                "dhcp-range=192.168.2.10,192.168.2.100",
+                false,
+                None,
+            ),
+            // A pool ending in the new network too still warns: the old
+            // end is the point.
+            (
+                DUAL,
+                "dhcp-range=2001:db8:14::25,ra-only",
+                true,
+                Some("is the old address 2001:db8:14::25"),
+            ),
+            (
+                DUAL,
+                "dhcp-range=2001:db8:14::1:10,2001:db8:14::1:ff,64,12h",
+                false,
+                Some("lies in the old network 2001:db8:14::/64"),
+            ),
+            (DUAL, "dhcp-range=constructor:eth0,::1,::400", false, None),
+            (V4, "# dhcp-range=192.168.2.1,192.168.2.200", false, None),
+            // Not dhcp-range: an unknown option, read as text.
+            (V4, "dhcp-rangex=192.168.2.1,192.168.2.200", true, None),
+        ];
+        for (moves, line, finding, warning) in cases {
+            let fx = Fixture::new(moves);
+            let r = Dnsmasq.analyze(PATH, line, &fx.plan()).unwrap();
+            // (An unknown option is text: its literal address moves.)
+            if line.starts_with("dhcp-range=") {
+                assert!(r.changes.is_empty(), "{line}: {:?}", r.changes);
+            }
+            let range_warnings: Vec<&Notice> = r
+                .warnings
+                .iter()
+                .filter(|w| w.code == Code::DnsmasqDhcpRangeKept)
+                .collect();
+            match warning {
+                Some(words) => {
+                    assert_eq!(range_warnings.len(), 1, "{line}: {:?}", r.warnings);
+                    let m = &range_warnings[0].message;
+                    assert!(
+                        m.starts_with(&format!("{PATH}:1: ")) && m.contains(words),
+                        "{line}: {m}"
+                    );
+                }
+                None => assert!(range_warnings.is_empty(), "{line}: {range_warnings:?}"),
+            }
+            let s = Dnsmasq.analyze(PATH, line, &fx.scan()).unwrap();
+            assert_eq!(!s.findings.is_empty(), *finding, "{line}: {:?}", s.findings);
+            assert!(s.warnings.is_empty(), "{line}: a scan plans nothing");
+        }
     }
 
     #[test]
