@@ -429,6 +429,11 @@ PreferredSource=172.20.14.25
             },
         ];
         check(Surface::Networkd, NETDEV, cases);
+        never_panics(
+            Surface::Networkd,
+            NETDEV,
+            "[NetDev]\nName=gre1\n[Tunnel]\nLocal=172.20.14.25\nRemote=172.20.14.26\n[WireGuardPeer]\nEndpoint=[2001:db8::1]:51820\n",
+        );
         let r = scan(
             Surface::Networkd,
             NETDEV,

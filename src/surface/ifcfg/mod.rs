@@ -531,6 +531,21 @@ IPV6_DEFAULTGW=2001:db8:14::1%eth0
             PATH,
             "A='x\nIPADDR=\"172.20.14.25\\\n\" # c\nB=$'\\'' C=a\\ b;\n",
         );
+        never_panics(
+            Surface::Ifcfg,
+            ROUTE,
+            "ADDRESS0=0.0.0.0\nGATEWAY0=172.20.14.1\nOPTIONS0=\"src 172.20.14.25 via\"\n",
+        );
+        never_panics(
+            Surface::Ifcfg,
+            ROUTE,
+            "default via 172.20.14.1 src 172.20.14.25\nvia inet6\n",
+        );
+        never_panics(
+            Surface::Ifcfg,
+            NETWORK,
+            "GATEWAY=172.20.14.1\nIPV6_DEFAULTGW=fe80::1%eth0\n",
+        );
     }
 
     #[test]
