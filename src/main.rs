@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use zmreip::directory::ldap::Overrides;
 use zmreip::discover::{DirectoryArgs, Sources};
@@ -344,8 +344,17 @@ enum ColorArg {
 }
 
 fn main() -> ExitCode {
+    // Packaging asks the binary itself for its man pages and completions,
+    // so they are written from this very definition (src/manual.rs).
+    if let Some(dir) = std::env::var_os(zmreip::manual::ENV) {
+        return report(write_manual(PathBuf::from(dir)));
+    }
     let cli = Cli::parse();
-    match run(cli) {
+    report(run(cli))
+}
+
+fn report(outcome: Result<ExitCode>) -> ExitCode {
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("zmreip: error: {e}");
@@ -355,6 +364,13 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+fn write_manual(dir: PathBuf) -> Result<ExitCode> {
+    let written = zmreip::manual::write(Cli::command(), &dir)?;
+    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    emit(&lines(&names))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
