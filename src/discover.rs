@@ -79,7 +79,7 @@ pub struct Discovered {
 /// configuration (to learn prefixes and gateways).
 pub fn interfaces(host: &Host) -> Result<Vec<IfaceAddr>> {
     let mut out = Vec::new();
-    for s in surface::all() {
+    for (_, s) in surface::all() {
         for path in s.files(host)? {
             if let Some(text) = host.read(&path)? {
                 out.extend(s.interfaces(&path, &text)?);
@@ -103,7 +103,7 @@ pub fn run(
         rewriter,
     };
     let mut out = Discovered::default();
-    for s in surface::all() {
+    for (_, s) in surface::all() {
         for path in s.files(&sources.host)? {
             progress(&path);
             if let Some(text) = sources.host.read(&path)? {

@@ -4,6 +4,9 @@
 //! verify. Each stage is a module with one plain data type flowing to the
 //! next. The binary (`src/main.rs`) only parses the command line.
 
+#[macro_use]
+mod macros;
+
 pub mod addr;
 pub mod apply;
 pub mod check;
@@ -14,6 +17,7 @@ pub mod error;
 pub mod host;
 pub mod manual;
 pub mod model;
+pub mod notice;
 pub mod plan;
 pub mod policy;
 pub mod scan;

@@ -1,5 +1,8 @@
 //! The zmreip command line. Parsing only: every command calls the library.
 
+// The binary is where output is decided: it prints, the library does not.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;

@@ -1,9 +1,11 @@
-//! The plain data that flows between stages: findings (scan), changes,
-//! warnings and hand-offs (plan).
+//! The plain data that flows between stages: findings (scan), changes
+//! and the warnings that come with them (plan; see [`crate::notice`]).
 
 use serde::{Deserialize, Serialize};
 
 use crate::addr::MatchKind;
+use crate::notice::Notice;
+use crate::surface::Surface;
 
 /// Where a finding or a change lives. Paths are paths on the host, never
 /// prefixed by `--root`.
@@ -49,8 +51,8 @@ pub enum Value {
 /// One place where a searched address occurs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    /// Surface name (`hosts`, `dnsmasq`, `ldap`, `derived`, ...).
-    pub surface: String,
+    /// Where it was found (`hosts`, `dnsmasq`, `ldap`, `derived`, ...).
+    pub surface: Surface,
     /// Where.
     pub target: Target,
     /// The matched text (e.g. `[172.20.14.25]:25`).
@@ -68,29 +70,12 @@ pub struct Finding {
 pub struct Change {
     /// `c1`, `c2`, ... assigned by the plan in output order.
     pub id: String,
-    pub surface: String,
+    pub surface: Surface,
     pub target: Target,
     pub before: Value,
     pub after: Value,
     /// Why, in words an admin reads in a diff.
     pub reason: String,
-}
-
-/// A warning or a hand-off: a stable code for machines, a sentence for
-/// humans.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Notice {
-    pub code: String,
-    pub message: String,
-}
-
-impl Notice {
-    pub fn new(code: &str, message: impl Into<String>) -> Notice {
-        Notice {
-            code: code.to_string(),
-            message: message.into(),
-        }
-    }
 }
 
 /// What one surface found in one file (or entry, or key) and what it

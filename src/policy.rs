@@ -13,7 +13,7 @@
 use std::net::IpAddr;
 
 use crate::addr::{Match, MatchKind, Matcher};
-use crate::model::Notice;
+use crate::notice::{Code, Notice};
 use crate::spec::{Pair, PrefixSource};
 
 /// What a value means, which decides how it may change.
@@ -125,7 +125,7 @@ impl Rewriter {
             if m.kind == MatchKind::NetworkContains {
                 if kind != ValueKind::OtherHost {
                     notes.push(Notice::new(
-                        "network-unchanged",
+                        Code::NetworkUnchanged,
                         format!(
                             "`{}` contains the old address {} but is not a trust list zmreip knows; left unchanged",
                             &value[m.span.clone()],
@@ -246,7 +246,7 @@ impl Rewriter {
                 out.reasons
                     .push("127.0.0.0/8 added: postfix must trust loopback".into());
                 out.notes.push(Notice::new(
-                    "mynetworks-loopback-added",
+                    Code::MynetworksLoopbackAdded,
                     "mynetworks lacked 127.0.0.0/8; zmreip adds it, as Zimbra's own services relay through loopback",
                 ));
             }
@@ -289,7 +289,7 @@ impl Rewriter {
             }
             if e.net.prefix_len() == 0 {
                 out.notes.push(Notice::new(
-                    "trust-everything",
+                    Code::TrustEverything,
                     format!("`{text}` trusts every address (an open relay if this is mynetworks); zmreip leaves it but never writes one"),
                 ));
                 return TrustDecision::Keep;
@@ -310,7 +310,7 @@ impl Rewriter {
                 if p.new_prefix_source == PrefixSource::Host || widen {
                     if widen {
                         out.notes.push(Notice::new(
-                            "trust-not-widened",
+                            Code::TrustNotWidened,
                             format!(
                                 "the new network {} is wider than the trusted {text}; only the host {} is trusted instead",
                                 p.new_net(),
@@ -357,7 +357,7 @@ impl Rewriter {
             // unless something in the list already trusts it.
             let covered = seen.iter().any(|n| n.contains(&p.new));
             out.notes.push(Notice::new(
-                "trust-network-kept",
+                Code::TrustNetworkKept,
                 if covered {
                     format!("{text} holds the old address {} but is not its interface network; it stays ({} is already trusted by another entry)", p.old, p.new)
                 } else {
@@ -734,6 +734,6 @@ mod tests {
     fn network_in_unknown_value_is_reported_not_changed() {
         let out = rw(V4).rewrite(&["allow 172.20.14.0/24"], ValueKind::Text);
         assert_eq!(out.after, vec!["allow 172.20.14.0/24".to_string()]);
-        assert_eq!(out.notes[0].code, "network-unchanged");
+        assert_eq!(out.notes[0].code, Code::NetworkUnchanged);
     }
 }

@@ -2,13 +2,16 @@
 //! host, through the real binary: crash at every step, drift, saved-plan
 //! validation, idempotence, service order and failures.
 
+// Tests say what they skipped and benchmarks print their figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod apply_common;
 
 use apply_common::*;
 
-const CRASH_AFTER: &str = "ZMREIP_TEST_CRASH_AFTER_STEP";
-const CRASH_BEFORE_DONE: &str = "ZMREIP_TEST_CRASH_BEFORE_DONE";
-const CRASH_AFTER_UNDO: &str = "ZMREIP_TEST_CRASH_AFTER_UNDO";
+use zmreip::apply::crash::{
+    AFTER_STEP as CRASH_AFTER, AFTER_UNDO as CRASH_AFTER_UNDO, BEFORE_DONE as CRASH_BEFORE_DONE,
+};
 
 /// The tree after a clean, complete apply of the fixture plan, and the
 /// number of steps it took.

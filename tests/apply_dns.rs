@@ -4,6 +4,9 @@
 //! step rolls back to the original records and files, and resumes to the
 //! state of a clean apply.
 
+// Tests say what they skipped and benchmarks print their figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 #[path = "lab/dns_servers.rs"]
 mod servers;
 
@@ -180,7 +183,7 @@ fn crash_after_every_step_with_dns_held_elsewhere() {
     let mut points = 0;
     for k in 1..=steps {
         let ks = k.to_string();
-        let hook = ("ZMREIP_TEST_CRASH_BEFORE_DONE", ks.as_str());
+        let hook = (zmreip::apply::crash::BEFORE_DONE, ks.as_str());
         let l = Lab::new();
         let cfg = dns.config(&l);
         let p = plan(&l, &cfg);

@@ -8,6 +8,9 @@
 //! disappears with the shell) and need root; without it they say so and
 //! pass without checking.
 
+// Tests say what they skipped and benchmarks print their figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod apply_common;
 
 use std::os::unix::fs::MetadataExt;

@@ -4,6 +4,9 @@
 //! one step; a crash after any step rolls back to the original directory
 //! and files, and resumes to the state of a clean apply.
 
+// Tests say what they skipped and benchmarks print their figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 #[path = "support/slapd.rs"]
 mod slapd;
 
@@ -194,7 +197,7 @@ fn crash_after_every_step_with_a_live_directory() {
     // step k+1 begins, and a clean apply for the last k), at half the
     // time: each directory write is a synced modify on slapd.
     {
-        let hook = "ZMREIP_TEST_CRASH_BEFORE_DONE";
+        let hook = zmreip::apply::crash::BEFORE_DONE;
         for k in 1..=steps {
             let ks = k.to_string();
             let l = lab(&s);

@@ -5,6 +5,9 @@
 //! Every query goes to a server the test started on 127.0.0.1 at a free
 //! port; `--resolver` is always given.
 
+// Tests say what they skipped and benchmarks print their figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 #[path = "lab/dns_servers.rs"]
 mod servers;
 

@@ -7,6 +7,9 @@
 //! other test states one behaviour on its own, so a wrong golden file cannot
 //! hide a mishandled trap.
 
+// Tests say what they skipped and benchmarks print their figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
@@ -130,7 +133,7 @@ fn plan_args(extra: &[&str]) -> Vec<String> {
         .iter()
         .chain(MOVE)
         .chain(extra)
-        .map(|s| s.to_string())
+        .map(ToString::to_string)
         .collect()
 }
 
@@ -1296,7 +1299,7 @@ fn no_secret_in_any_output() {
         ["scan", "--ip", OLD4, "--ip", OLD6]
             .iter()
             .chain(extra)
-            .map(|s| s.to_string())
+            .map(ToString::to_string)
             .collect()
     };
     let runs: Vec<(&str, Vec<String>)> = vec![
@@ -1434,7 +1437,7 @@ fn plan_with(moves: &[&str]) -> Vec<String> {
         .iter()
         .chain(moves)
         .chain(PLAN_OUT)
-        .map(|s| s.to_string())
+        .map(ToString::to_string)
         .collect()
 }
 

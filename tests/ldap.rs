@@ -4,6 +4,9 @@
 //! values, concurrent edits survive, drift is refused, and failures are
 //! clear without ever showing the bind password.
 
+// Tests say what they skipped and benchmarks print their figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 #[path = "support/slapd.rs"]
 mod slapd;
 
@@ -114,10 +117,10 @@ fn zmreip<S: AsRef<str>>(args: &[S]) -> Run {
 }
 
 fn args(base: &[&str], root: &Path, extra: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+    let mut v: Vec<String> = base.iter().map(ToString::to_string).collect();
     v.push("--root".into());
     v.push(root.display().to_string());
-    v.extend(extra.iter().map(|s| s.to_string()));
+    v.extend(extra.iter().map(ToString::to_string));
     v
 }
 
@@ -140,7 +143,7 @@ fn ldap_findings(scan: &Value) -> BTreeSet<String> {
         .unwrap()
         .iter()
         .filter(|f| f["surface"] == "ldap")
-        .map(|f| f.to_string())
+        .map(ToString::to_string)
         .collect()
 }
 
@@ -180,7 +183,7 @@ fn sorted_strings(v: &Value) -> BTreeSet<String> {
     v.as_array()
         .unwrap()
         .iter()
-        .map(|x| x.to_string())
+        .map(ToString::to_string)
         .collect()
 }
 
@@ -444,7 +447,7 @@ zimbraDNSMasterIP: 192.0.2.53
     w.apply(&edits).unwrap();
     let d = dump(&s);
     let config = &d["cn=config,cn=zimbra"];
-    let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    let set = |v: &[&str]| v.iter().map(ToString::to_string).collect::<BTreeSet<_>>();
     assert_eq!(
         config["zimbramailtrustedip"],
         set(&["10.40.7.131", "172.20.14.250", "192.0.2.99"])

@@ -7,6 +7,9 @@
 //! (one value each side). Prints `apply_seconds=<s>` for the whole
 //! [`DirectoryWriter::apply`], precondition reads included.
 
+// Tests say what they skipped and benchmarks print their figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::time::Instant;
 
 use zmreip::directory::ldap::{LdapWriter, Overrides, Settings};

@@ -873,6 +873,8 @@ fn random_texts_keep_the_invariants() {
 
 /// Rough throughput of `find` and `may_match` over LDIF-like text. Run
 /// with `cargo test --release --lib addr -- --ignored --nocapture`.
+// An ignored benchmark: its figures are its output.
+#[allow(clippy::print_stderr)]
 #[test]
 #[ignore]
 fn throughput() {

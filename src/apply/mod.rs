@@ -16,12 +16,8 @@
 //!    leaves the old state or a journal from which [`run::rollback`] or
 //!    [`run::resume`] finishes; both are idempotent.
 //!
-//! Test-only crash hooks (for the crash tests; never set them on a real
-//! host): `ZMREIP_TEST_CRASH_AFTER_STEP=k` aborts the process (no
-//! unwinding, no cleanup) right after `done k` is journaled;
-//! `ZMREIP_TEST_CRASH_BEFORE_DONE=k` aborts after step k took effect but
-//! before `done k`; `ZMREIP_TEST_CRASH_AFTER_UNDO=k` aborts a rollback
-//! right after step k was undone.
+//! The crash tests abort the process at chosen instants through the
+//! test-only hooks of [`crash`].
 
 use std::path::{Path, PathBuf};
 
@@ -33,8 +29,9 @@ use crate::host::Host;
 use crate::model::Target;
 use crate::plan::{Plan, SCHEMA};
 use crate::services::{self, Cmd, Controller};
-use crate::zimbra::{Action, Service};
+use crate::services::{Action, Service};
 
+pub mod crash;
 pub mod fsops;
 pub mod journal;
 pub mod run;

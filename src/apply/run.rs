@@ -16,10 +16,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::fsops;
 use super::journal::{self, Event, Journal, State};
 use super::steps::{self, AttrEdit, FileRef, LdifFile, LiveServer, Step};
 use super::{Outcome, Prepared, RunInfo};
+use super::{crash, fsops};
 use crate::directory::ldap::{LdapWriter, Overrides, Settings, rollback_edits};
 use crate::directory::{DirectoryWriter, Entry};
 use crate::dns::update::UpdateConfig;
@@ -73,17 +73,6 @@ fn damaged(j: &Journal, what: &str) -> Error {
             j.dir.display()
         ),
     )
-}
-
-/// The test-only crash hooks (see the module doc of [`super`]).
-fn crash_hook(var: &str, k: usize) {
-    if std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        == Some(k)
-    {
-        std::process::abort();
-    }
 }
 
 /// The step log, summarized.
@@ -240,17 +229,17 @@ impl Exec<'_> {
         if let Step::Dns { config, change } = &step {
             self.j.log(&Event::Begin(k))?;
             crate::dns::update::apply(self.dns_config(config)?, change)?;
-            crash_hook("ZMREIP_TEST_CRASH_BEFORE_DONE", k);
+            crash::point(crash::BEFORE_DONE, k);
             self.j.log(&Event::Done(k, None))?;
-            crash_hook("ZMREIP_TEST_CRASH_AFTER_STEP", k);
+            crash::point(crash::AFTER_STEP, k);
             return Ok(());
         }
         if let Step::Directory { server, edit, .. } = &step {
             self.j.log(&Event::Begin(k))?;
             self.writer(server)?.apply(&[edit.value_edit()])?;
-            crash_hook("ZMREIP_TEST_CRASH_BEFORE_DONE", k);
+            crash::point(crash::BEFORE_DONE, k);
             self.j.log(&Event::Done(k, None))?;
-            crash_hook("ZMREIP_TEST_CRASH_AFTER_STEP", k);
+            crash::point(crash::AFTER_STEP, k);
             return Ok(());
         }
         match step.file() {
@@ -289,17 +278,17 @@ impl Exec<'_> {
                     }
                 }
                 let written = std::fs::read(&target).map_err(|e| Error::io("read", &target, e))?;
-                crash_hook("ZMREIP_TEST_CRASH_BEFORE_DONE", k);
+                crash::point(crash::BEFORE_DONE, k);
                 self.j.log(&Event::Done(k, Some(sha256(&written))))?;
             }
             None => {
                 self.j.log(&Event::Begin(k))?;
                 self.run_service(k)?;
-                crash_hook("ZMREIP_TEST_CRASH_BEFORE_DONE", k);
+                crash::point(crash::BEFORE_DONE, k);
                 self.j.log(&Event::Done(k, None))?;
             }
         }
-        crash_hook("ZMREIP_TEST_CRASH_AFTER_STEP", k);
+        crash::point(crash::AFTER_STEP, k);
         Ok(())
     }
 
@@ -621,7 +610,7 @@ fn undo_all(ex: &mut Exec, force: bool) -> Result<Vec<String>> {
             (ex.report)(&msg);
         }
         ex.j.log(&Event::Undone(k))?;
-        crash_hook("ZMREIP_TEST_CRASH_AFTER_UNDO", k);
+        crash::point(crash::AFTER_UNDO, k);
     }
     let mut lines = vec![format!("{undone} step(s) undone")];
     let services: Vec<usize> = prog

@@ -16,7 +16,8 @@ use crate::error::{Error, Result};
 use crate::model::{Change, Target, Value};
 use crate::plan::Plan;
 use crate::services::Cmd;
-use crate::zimbra::{self, Action, Service};
+use crate::services::{Action, Service};
+use crate::zimbra;
 
 /// A file a step writes: a host path (under `--root`) or, for an LDIF
 /// export given with `--ldif`, a path on this machine.
@@ -347,12 +348,11 @@ pub fn write_steps(
                         c.id
                     )));
                 };
-                // `before` is one line. Only the zone-file surface appends
-                // lines (a PTR moved into another zone served here follows
-                // the zone's last line), so only its `after` may hold several:
-                // set_lines writes it verbatim in place of that line, and
-                // later edits address original line numbers.
-                let appends = c.surface == crate::surface::zonefile::NAME;
+                // `before` is one line; only a surface that appends lines
+                // may have several in `after`: set_lines writes it verbatim
+                // in place of that line, and later edits address original
+                // line numbers.
+                let appends = c.surface.appends_lines();
                 if *line == 0 || before.contains('\n') || (after.contains('\n') && !appends) {
                     return Err(invalid(format!(
                         "change {} on {file}:{line} is not one line",
@@ -592,7 +592,7 @@ pub fn check(steps: &[Step], root: &Path) -> Vec<Problem> {
         match step {
             Step::Lines { edits, .. } => problems.extend(check_lines(&shown, &state.bytes, edits)),
             Step::Localconfig { edits, .. } => {
-                problems.extend(check_keys(&shown, &state.bytes, edits))
+                problems.extend(check_keys(&shown, &state.bytes, edits));
             }
             Step::Ldif { edits, .. } => problems.extend(check_ldif(&real, &shown, edits)),
             Step::Directory { .. } | Step::Dns { .. } | Step::Service { .. } => {}
@@ -900,6 +900,7 @@ pub fn value_edits(edits: &[AttrEdit]) -> Vec<ValueEdit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::surface::Surface;
 
     fn edit(line: usize, before: &str, after: &str) -> LineEdit {
         LineEdit {
@@ -962,7 +963,7 @@ mod tests {
         assert!(!err.contains("secret1"), "{err}");
     }
 
-    fn plan_with(changes: Vec<crate::model::Change>) -> Plan {
+    fn plan_with(changes: Vec<Change>) -> Plan {
         Plan {
             schema: crate::plan::SCHEMA.into(),
             from: vec![],
@@ -976,10 +977,10 @@ mod tests {
         }
     }
 
-    fn change(id: &str, target: Target, before: Value, after: Value) -> crate::model::Change {
-        crate::model::Change {
+    fn change(id: &str, target: Target, before: Value, after: Value) -> Change {
+        Change {
             id: id.into(),
-            surface: "hosts".into(),
+            surface: Surface::Hosts,
             target,
             before,
             after,
@@ -1047,10 +1048,10 @@ mod tests {
             one("@ IN NS ns1."),
             one("@ IN NS ns1.\n131.7 IN PTR mail.corp.example."),
         );
-        c.surface = crate::surface::zonefile::NAME.into();
+        c.surface = Surface::Zonefile;
         assert!(write_steps(&plan_with(vec![c.clone()]), None, None, None).is_ok());
         // The same change from a surface that never appends is inconsistent.
-        c.surface = "hosts".into();
+        c.surface = Surface::Hosts;
         assert!(write_steps(&plan_with(vec![c]), None, None, None).is_err());
     }
 

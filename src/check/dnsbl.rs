@@ -374,7 +374,7 @@ mod tests {
             }
             assert_eq!(
                 r.answer,
-                answers.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+                answers.iter().map(ToString::to_string).collect::<Vec<_>>()
             );
         }
     }

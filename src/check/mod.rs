@@ -39,7 +39,7 @@ use serde::Serialize;
 
 use crate::dns::{Resolver, fqdn};
 use crate::error::{Error, Result};
-use crate::model::Notice;
+use crate::notice::{Code, Notice};
 
 pub mod dnsbl;
 pub mod ptr;
@@ -126,7 +126,10 @@ impl Report {
 pub fn run(req: &Request) -> Result<Report> {
     let res = Resolver::new(req.resolver, req.timeout)?;
     let zones: Vec<String> = if req.dnsbl.is_empty() {
-        dnsbl::DEFAULT_ZONES.iter().map(|z| z.to_string()).collect()
+        dnsbl::DEFAULT_ZONES
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     } else {
         req.dnsbl.clone()
     };
@@ -180,9 +183,9 @@ pub fn run(req: &Request) -> Result<Report> {
             )),
             dnsbl::Status::Error | dnsbl::Status::Unknown => warnings.push(Notice::new(
                 if l.status == dnsbl::Status::Error {
-                    "dnsbl-error"
+                    Code::DnsblError
                 } else {
-                    "dnsbl-unknown"
+                    Code::DnsblUnknown
                 },
                 format!(
                     "{}: {}",
@@ -197,7 +200,7 @@ pub fn run(req: &Request) -> Result<Report> {
         problems.push(format!("no FCrDNS: {}", ptr.reason));
     }
     if ptr.status == ptr::PtrStatus::Mismatch {
-        warnings.push(Notice::new("ptr-mismatch", ptr.reason.clone()));
+        warnings.push(Notice::new(Code::PtrMismatch, ptr.reason.clone()));
     }
     if let Some(s) = &spf {
         match s.result {
@@ -211,7 +214,7 @@ pub fn run(req: &Request) -> Result<Report> {
             }
             spf::SpfResult::Temperror | spf::SpfResult::None | spf::SpfResult::Neutral => {
                 warnings.push(Notice::new(
-                    "spf-not-pass",
+                    Code::SpfNotPass,
                     format!(
                         "SPF of {} gives {}: {}",
                         s.domain,
@@ -225,7 +228,7 @@ pub fn run(req: &Request) -> Result<Report> {
     }
     if probe.is_some() && problems.iter().any(|p| p.contains(" is listed in ")) {
         warnings.push(Notice::new(
-            "dnsbl-unreliable",
+            Code::DnsblUnreliable,
             "the listings above come through a resolver that rewrites non-existent names; check them with a resolver that does not",
         ));
     }
@@ -285,7 +288,7 @@ fn rewrite_probe(res: &Resolver, zones: &[String]) -> Result<Option<Notice>> {
     for (n, a) in names.iter().zip(answers) {
         if let Some(r) = a.records().first() {
             return Ok(Some(Notice::new(
-                "resolver-rewrites-nxdomain",
+                Code::ResolverRewritesNxdomain,
                 format!(
                     "the resolver {} answers {} for {n}, a name that cannot exist: it rewrites NXDOMAIN, so blocklist results through it are unreliable; use a resolver that does not (your own unbound or BIND)",
                     res.server(),
@@ -351,7 +354,8 @@ pub fn suggest(record: Option<&str>, domain: &str, new: IpAddr, old: Option<IpAd
             &target,
             &matcher,
             Some(&rw),
-            "check",
+            // Only the edits are used: no finding leaves this function.
+            crate::surface::Surface::Dns,
         );
         if !out.edits.is_empty() {
             let after =

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::addr::Matcher;
 use crate::dns::{Answer, Rdata, RecordType, Resolver, Rr, fqdn};
-use crate::model::Notice;
+use crate::notice::{Code, Notice};
 
 /// A record set that will change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -87,7 +87,7 @@ pub fn check(
             && !addrs.contains(&new)
         {
             warnings.push(Notice::new(
-                "check-unexpected-address",
+                Code::CheckUnexpectedAddress,
                 format!(
                     "{name} ({what}) resolves to {} through {}, neither {o} nor {new}; if this resolver serves an internal view (split DNS), change the record there too",
                     addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),

@@ -781,7 +781,7 @@ mod tests {
                 dn: dn.to_string(),
                 attrs: attrs
                     .iter()
-                    .map(|(a, vs)| (a.to_string(), vs.iter().map(|v| v.to_string()).collect()))
+                    .map(|(a, vs)| (a.to_string(), vs.iter().map(ToString::to_string).collect()))
                     .collect(),
             })
             .collect();
@@ -1003,8 +1003,8 @@ mod tests {
         ValueEdit {
             dn: dn.into(),
             attribute: attr.into(),
-            before: before.iter().map(|s| s.to_string()).collect(),
-            after: after.iter().map(|s| s.to_string()).collect(),
+            before: before.iter().map(ToString::to_string).collect(),
+            after: after.iter().map(ToString::to_string).collect(),
         }
     }
 

@@ -1,12 +1,14 @@
-//! The Zimbra directory behind one trait: an LDIF export (`--ldif`, what
-//! `zmslapcat` writes) today, live LDAP later. Both stream entries, so a
-//! directory of 100,000 entries is never held in memory at once.
+//! The Zimbra directory behind one trait ([`Directory`]): an LDIF export
+//! (`--ldif`, what `zmslapcat` writes, [`ldif`]) or the live directory
+//! (LDAP, [`ldap`]). Both stream entries, so a directory of 100,000
+//! entries is never held in memory at once; both are changed through
+//! [`DirectoryWriter`].
 
 use crate::addr::Matcher;
 use crate::error::Result;
 use crate::model::{Change, Report, Target, Value};
 use crate::policy::ValueKind;
-use crate::surface::{Ctx, at, find};
+use crate::surface::{Ctx, Surface, at, find};
 use crate::zimbra;
 
 pub mod ldap;
@@ -97,9 +99,6 @@ const SKIPPED: &[&str] = &[
     "subschemaSubentry",
 ];
 
-/// The surface name of directory findings and changes.
-pub const SURFACE: &str = "ldap";
-
 /// Whether [`analyze`] searches the values of an attribute description:
 /// not bookkeeping, not a secret.
 fn searched_attribute(desc: &str) -> bool {
@@ -141,7 +140,7 @@ pub fn analyze(entry: &Entry, ctx: &Ctx) -> Report {
         for v in values {
             report
                 .findings
-                .extend(find(ctx.matcher, SURFACE, &target, v));
+                .extend(find(ctx.matcher, Surface::Ldap, &target, v));
         }
         let Some(rw) = ctx.rewriter else {
             continue;
@@ -158,7 +157,7 @@ pub fn analyze(entry: &Entry, ctx: &Ctx) -> Report {
         if out.changed {
             report.changes.push(Change {
                 id: String::new(),
-                surface: SURFACE.to_string(),
+                surface: Surface::Ldap,
                 target,
                 before: Value::Many(values.clone()),
                 after: Value::Many(out.after),
@@ -265,7 +264,7 @@ zimbraWebClientAllowedIPs: 192.168.0.0/16
     }
 
     fn many(v: &[&str]) -> Value {
-        Value::Many(v.iter().map(|s| s.to_string()).collect())
+        Value::Many(v.iter().map(ToString::to_string).collect())
     }
 
     #[test]
@@ -363,7 +362,7 @@ zimbraWebClientAllowedIPs: 192.168.0.0/16
             .iter()
             .map(|c| match &c.target {
                 Target::Ldap { dn, attribute } => {
-                    assert_eq!(c.surface, "ldap");
+                    assert_eq!(c.surface, Surface::Ldap);
                     (dn.as_str(), attribute.as_str(), &c.before, &c.after)
                 }
                 t => panic!("{t:?}"),
@@ -393,7 +392,7 @@ zimbraWebClientAllowedIPs: 192.168.0.0/16
             report
                 .warnings
                 .iter()
-                .any(|w| w.code == "trust-network-kept"
+                .any(|w| w.code == crate::notice::Code::TrustNetworkKept
                     && w.message.contains("zimbraHttpThrottleSafeIPs")),
             "{:?}",
             report.warnings

@@ -59,12 +59,11 @@ use super::resolver::code_name;
 use super::{Answer, Rdata, RecordType, Resolver, Rr, fqdn, to_hickory};
 use crate::addr::{Matcher, reverse_name};
 use crate::error::{Error, Result};
-use crate::model::{Change, Finding, Notice, Report, Target, Value};
+use crate::model::{Change, Finding, Report, Target, Value};
+use crate::notice::{Code, Notice};
 use crate::policy::Rewriter;
+use crate::surface::Surface;
 use crate::surface::zonefile::{self, Mode, parse::in_zone};
-
-/// The surface name of RFC 2136 changes.
-pub const SURFACE: &str = "dns";
 
 /// How long a question or an update may take unless configured.
 const DEFAULT_TIMEOUT: u64 = 5;
@@ -211,7 +210,7 @@ mod parse {
 fn read_key(path: &Path, want: Option<&str>) -> Result<TsigKey> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-    let stmts = crate::surface::zonefile::namedconf::parse_conf(&shown, &text)?;
+    let stmts = zonefile::namedconf::parse_conf(&shown, &text)?;
     let keys: Vec<_> = stmts
         .iter()
         .filter(|s| s.words.first().map(String::as_str) == Some("key") && s.block.is_some())
@@ -341,7 +340,7 @@ fn change(
     };
     Change {
         id: String::new(),
-        surface: SURFACE.into(),
+        surface: Surface::Dns,
         target: Target::Dns {
             zone: z.name.clone(),
             name: name.to_string(),
@@ -486,8 +485,15 @@ fn plan_forward(
             };
             let text = r.data.txt_joined().unwrap_or_default();
             let place = format!("{name} TXT on {}", z.server);
-            let spf =
-                zonefile::spf_edits(&text, &name, &place, &target, matcher, Some(rw), SURFACE);
+            let spf = zonefile::spf_edits(
+                &text,
+                &name,
+                &place,
+                &target,
+                matcher,
+                Some(rw),
+                Surface::Dns,
+            );
             report.findings.extend(spf.findings);
             report.warnings.extend(spf.warnings);
             if spf.edits.is_empty() {
@@ -497,7 +503,7 @@ fn plan_forward(
             let new = zonefile::edit_strings(strings, &spf.edits);
             if let Some(long) = new.iter().find(|s| s.len() > 255) {
                 report.warnings.push(Notice::new(
-                    "dns-txt-too-long",
+                    Code::DnsTxtTooLong,
                     format!(
                         "the SPF record of {name} would hold a string of {} bytes after the change (at most 255); split it and plan again",
                         long.len()
@@ -566,7 +572,7 @@ fn plan_reverse(
                         },
                     ),
                     (Mode::Move, None) => report.warnings.push(Notice::new(
-                        "dns-ptr-not-served",
+                        Code::DnsPtrNotServed,
                         format!(
                             "the reverse zone of {} is not in --dns-config: ask its provider for PTR {new_name} → {}; the old PTR {old_name} stays",
                             p.new,
@@ -636,7 +642,7 @@ fn target_of(z: &ZoneConfig, name: &str, rtype: &str) -> Target {
 }
 
 fn findings(matcher: &Matcher, target: &Target, text: &str) -> Vec<Finding> {
-    crate::surface::find(matcher, SURFACE, target, text)
+    crate::surface::find(matcher, Surface::Dns, target, text)
 }
 
 /// Sends the change: requires `before`, writes `after`.

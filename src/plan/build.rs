@@ -9,12 +9,15 @@ use std::path::PathBuf;
 use super::{DerivedFile, Plan, PlannedAction, SCHEMA};
 use crate::discover::{self, Sources};
 use crate::error::Result;
-use crate::model::{Change, Notice, Target};
+use crate::model::{Change, Target};
+use crate::notice::{Code, Notice};
 use crate::policy::Rewriter;
+use crate::services::{Action, Service};
 use crate::spec::{self, AddrArg, Pair, PrefixSource};
 use crate::surface::IfaceAddr;
 use crate::surface::zonefile::{self, Mode, ZoneFileArg};
-use crate::zimbra::{self, Action, Service};
+use crate::surface::{Actions, Surface};
+use crate::zimbra;
 
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]
@@ -34,22 +37,6 @@ pub struct Request {
     /// will move (the first step of a migration window).
     pub lower_ttl: Option<u32>,
 }
-
-/// Order in which services are acted on: the network first (services bind
-/// to the new address), then LDAP (everything else reads it), then name
-/// service, then the rest; memcached is flushed before the proxy restarts
-/// so it does not refill stale routes.
-const SERVICE_ORDER: &[Service] = &[
-    Service::Network,
-    Service::Ldap,
-    Service::Dnsmasq,
-    Service::Named,
-    Service::Mta,
-    Service::Mailbox,
-    Service::Memcached,
-    Service::Proxy,
-    Service::All,
-];
 
 /// Builds the plan for `req` on `sources`.
 pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str)) -> Result<Plan> {
@@ -102,7 +89,7 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     warnings.extend(report.warnings);
     if let Some(secs) = req.lower_ttl {
         warnings.push(Notice::new(
-            "lower-ttl-first-step",
+            Code::LowerTtlFirstStep,
             format!("this plan only lowers the TTLs of the DNS records that will move, to {secs} s; apply it, wait at least as long as the longest old TTL, then plan the move itself"),
         ));
     }
@@ -112,11 +99,11 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     // provider, naming the exact record: it replaces the generic one.
     let (ptr, rest): (Vec<Notice>, Vec<Notice>) = warnings
         .into_iter()
-        .partition(|w| w.code == "zone-ptr-not-served" || w.code == "dns-ptr-not-served");
+        .partition(|w| matches!(w.code, Code::ZonePtrNotServed | Code::DnsPtrNotServed));
     let warnings = rest;
     if !ptr.is_empty() {
-        handoffs.retain(|h| h.code != "ptr");
-        handoffs.extend(ptr.into_iter().map(|w| Notice::new("ptr", w.message)));
+        handoffs.retain(|h| h.code != Code::Ptr);
+        handoffs.extend(ptr.into_iter().map(|w| Notice::new(Code::Ptr, w.message)));
     }
 
     let mut plan = Plan {
@@ -148,9 +135,11 @@ fn dns_changes(
 ) -> Result<crate::model::Report> {
     let mode = req.lower_ttl.map_or(Mode::Move, Mode::LowerTtl);
     if !req.zone_files.is_empty() || req.lower_ttl.is_some() {
-        report.changes.retain(|c| c.surface != "zonefile");
-        report.findings.retain(|f| f.surface != "zonefile");
-        report.warnings.retain(|w| !w.code.starts_with("zone-"));
+        report.changes.retain(|c| c.surface != Surface::Zonefile);
+        report.findings.retain(|f| f.surface != Surface::Zonefile);
+        report
+            .warnings
+            .retain(|w| !w.code.as_str().starts_with("zone-"));
         let matcher = crate::addr::Matcher::new(olds);
         let ctx = crate::surface::Ctx {
             host: &sources.host,
@@ -165,7 +154,7 @@ fn dns_changes(
         )?);
     }
     if req.lower_ttl.is_some() {
-        report.changes.retain(|c| c.surface == "zonefile");
+        report.changes.retain(|c| c.surface == Surface::Zonefile);
     }
     if let Some(path) = &req.dns_config {
         let cfg = crate::dns::update::UpdateConfig::load(path)?;
@@ -194,7 +183,7 @@ fn resolve_pair(
             return (i.prefix.unwrap_or(host_len), PrefixSource::OsConfig);
         }
         warnings.push(Notice::new(
-            "prefix-unknown",
+            Code::PrefixUnknown,
             format!(
                 "the prefix of {} was not given and is not in the OS network config; it is treated as a host address (/{host_len}), so trust lists get host entries only. Pass {flag} {}/PREFIX to move its network too",
                 arg.addr, arg.addr
@@ -215,7 +204,7 @@ fn resolve_pair(
 }
 
 /// The least set of actions: each change's table entry, merged per service
-/// (a restart covers a reload), in [`SERVICE_ORDER`].
+/// (a restart covers a reload), in the order of [`Service`].
 fn actions(
     changes: &[Change],
     derived: &[DerivedFile],
@@ -246,7 +235,7 @@ fn actions(
         }
     };
     for c in changes {
-        if dnsmasq_serves_hosts && c.surface == "hosts" {
+        if dnsmasq_serves_hosts && c.surface == Surface::Hosts {
             need(&mut by_service, Service::Dnsmasq, Action::Reload, &c.id);
         }
         for (s, a) in actions_for(c) {
@@ -263,28 +252,29 @@ fn actions(
             need(&mut by_service, d.regenerated_by, action, &d.file);
         }
     }
-    SERVICE_ORDER
-        .iter()
-        .filter_map(|s| {
-            by_service.remove(s).map(|(action, because)| PlannedAction {
-                service: *s,
-                action,
-                because,
-            })
+    by_service
+        .into_iter()
+        .map(|(service, (action, because))| PlannedAction {
+            service,
+            action,
+            because,
         })
         .collect()
 }
 
-/// The actions one change needs, from the Zimbra tables.
+/// The actions one change needs: its surface's, or for a setting
+/// (localconfig key, directory attribute) its rule's in the Zimbra tables.
 pub fn actions_for(c: &Change) -> &'static [(Service, Action)] {
-    match (&c.target, c.surface.as_str()) {
-        (Target::LocalconfigKey { key, .. }, _) => zimbra::localconfig_key(key)
-            .map(|r| r.actions)
-            .unwrap_or(zimbra::UNKNOWN_SETTING_ACTIONS),
-        (Target::Ldap { attribute, .. }, _) => zimbra::attribute(attribute)
-            .map(|r| r.actions)
-            .unwrap_or(zimbra::UNKNOWN_SETTING_ACTIONS),
-        (_, surface) => zimbra::surface_actions(surface),
+    match c.surface.actions() {
+        Actions::Fixed(actions) => actions,
+        Actions::OfSetting => {
+            let rule = match &c.target {
+                Target::LocalconfigKey { key, .. } => zimbra::localconfig_key(key),
+                Target::Ldap { attribute, .. } => zimbra::attribute(attribute),
+                Target::Line { .. } | Target::Dns { .. } => None,
+            };
+            rule.map_or(zimbra::UNKNOWN_SETTING_ACTIONS, |r| r.actions)
+        }
     }
 }
 
@@ -304,23 +294,23 @@ fn handoffs(pairs: &[Pair], hostname: Option<&str>, changes: &[Change]) -> Vec<N
     for p in pairs {
         if is_public(p.new) {
             out.push(Notice::new(
-                "ptr",
+                Code::Ptr,
                 format!("ask the provider of {} for a PTR record {} → {name} (mail servers check that it matches)", p.new, p.new),
             ));
         }
         let rr = if p.new.is_ipv4() { "A" } else { "AAAA" };
         out.push(Notice::new(
-            "dns",
+            Code::Dns,
             format!("change the {rr} record of {name} (and any MX target or SPF ip{}: mechanism naming {}) to {} at the DNS that serves it outside this host", if p.new.is_ipv4() { 4 } else { 6 }, p.old, p.new),
         ));
         out.push(Notice::new(
-            "peers",
+            Code::Peers,
             format!("tell other servers, relay hosts, firewalls and partners that trust or relay to {} about {} (they are not on this host)", p.old, p.new),
         ));
     }
-    if changes.iter().any(|c| c.surface == "ldap") {
+    if changes.iter().any(|c| c.surface == Surface::Ldap) {
         out.push(Notice::new(
-            "other-nodes",
+            Code::OtherNodes,
             "on a multi-server deployment, run zmreip on every other node too: each keeps its own /etc/hosts and localconfig",
         ));
     }
@@ -345,5 +335,5 @@ fn is_public(a: IpAddr) -> bool {
 
 fn dedup(v: &mut Vec<Notice>) {
     let mut seen = std::collections::HashSet::new();
-    v.retain(|n| seen.insert((n.code.clone(), n.message.clone())));
+    v.retain(|n| seen.insert((n.code, n.message.clone())));
 }

@@ -6,8 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Change, Notice};
-use crate::zimbra::{Action, Service};
+use crate::model::Change;
+use crate::notice::Notice;
+use crate::services::{Action, Service};
 
 pub mod build;
 pub mod render;

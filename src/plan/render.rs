@@ -8,6 +8,7 @@ use owo_colors::OwoColorize;
 
 use super::Plan;
 use crate::model::{Change, Value};
+use crate::surface::Surface;
 
 /// The plan as pretty-printed `zmreip.plan/v1` JSON (with a final newline).
 pub fn json(plan: &Plan) -> String {
@@ -17,12 +18,12 @@ pub fn json(plan: &Plan) -> String {
 }
 
 /// Surfaces in the order changes are grouped, with a heading each.
-fn groups(plan: &Plan) -> Vec<(&str, Vec<&Change>)> {
-    let mut out: Vec<(&str, Vec<&Change>)> = Vec::new();
+fn groups(plan: &Plan) -> Vec<(Surface, Vec<&Change>)> {
+    let mut out: Vec<(Surface, Vec<&Change>)> = Vec::new();
     for c in &plan.changes {
         match out.iter_mut().find(|(s, _)| *s == c.surface) {
             Some((_, v)) => v.push(c),
-            None => out.push((&c.surface, vec![c])),
+            None => out.push((c.surface, vec![c])),
         }
     }
     out

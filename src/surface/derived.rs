@@ -13,7 +13,7 @@
 //! `bind_password` in amavisd.conf, `bind_pw` in the postfix LDAP maps),
 //! and a finding prints its whole line.
 
-use super::{Ctx, find};
+use super::{Ctx, Surface, find};
 use crate::error::{Error, Result};
 use crate::model::{Finding, Target};
 
@@ -21,12 +21,9 @@ use crate::model::{Finding, Target};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DerivedHit {
     pub file: String,
-    pub regenerated_by: crate::zimbra::Service,
+    pub regenerated_by: crate::services::Service,
     pub findings: Vec<Finding>,
 }
-
-/// The surface name used in output.
-const NAME: &str = "derived";
 
 /// A line naming one of these (in any case) carries a credential and is
 /// not scanned. Broad on purpose: a skipped line costs a finding in a file
@@ -86,7 +83,7 @@ fn scan_text(file: &str, text: &str, ctx: &Ctx) -> Vec<Finding> {
             file: file.to_string(),
             line: i + 1,
         };
-        out.extend(find(ctx.matcher, NAME, &target, line));
+        out.extend(find(ctx.matcher, Surface::Derived, &target, line));
     }
     out
 }
@@ -100,8 +97,8 @@ fn holds_secret(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::Service;
     use crate::surface::testutil::{DUAL, Fixture, V4};
-    use crate::zimbra::Service;
 
     const MAIN_CF: &str = "# change zimbraMtaMyNetworks, never 192.168.2.1 here\n\
         myhostname = mail.corp.example\n\
@@ -175,7 +172,7 @@ mod tests {
         assert!(
             hits.iter()
                 .flat_map(|h| &h.findings)
-                .all(|f| f.surface == "derived")
+                .all(|f| f.surface == Surface::Derived)
         );
     }
 

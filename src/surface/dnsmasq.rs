@@ -32,7 +32,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 
-use super::{Ctx, Field, Surface, analyze_lines, hosts, resolv};
+use super::{Ctx, Field, FileSurface, Surface, analyze_lines, hosts, resolv};
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::model::Report;
@@ -183,11 +183,7 @@ static OPTIONS: &[(&str, Layout)] = &[
     ("log-facility", Skip),
 ];
 
-impl Surface for Dnsmasq {
-    fn name(&self) -> &'static str {
-        "dnsmasq"
-    }
-
+impl FileSurface for Dnsmasq {
     fn files(&self, host: &Host) -> Result<Vec<String>> {
         Ok(config(host)?.into_keys().collect())
     }
@@ -197,7 +193,7 @@ impl Surface for Dnsmasq {
         // it, so the (small, cheaply scanned) graph is walked again; a file
         // outside it is read as options.
         let format = config(ctx.host)?.get(path).copied().unwrap_or(Format::Conf);
-        analyze_lines(self.name(), path, text, ctx, |n, line| match format {
+        analyze_lines(Surface::Dnsmasq, path, text, ctx, |n, line| match format {
             Format::Conf => Ok(line_fields(line)),
             Format::Hosts => hosts::line_fields(path, n, line),
             Format::Resolv => Ok(resolv::line_fields(line)),
@@ -497,7 +493,7 @@ mod tests {
                 .map(|a| (1, line.to_string(), a.to_string()))
                 .collect();
             assert_eq!(changes(&r), want, "{line:?}");
-            assert!(r.changes.iter().all(|c| c.surface == "dnsmasq"));
+            assert!(r.changes.iter().all(|c| c.surface == Surface::Dnsmasq));
         }
     }
 
@@ -748,7 +744,7 @@ mod tests {
         for (line, after, codes) in cases {
             let r = Dnsmasq.analyze(PATH, line, &fx.plan()).unwrap();
             let got: Vec<String> = changes(&r).into_iter().map(|c| c.2).collect();
-            let want: Vec<String> = after.iter().map(|a| a.to_string()).collect();
+            let want: Vec<String> = after.iter().map(ToString::to_string).collect();
             assert_eq!(got, want, "{line}");
             let got: Vec<&str> = r.warnings.iter().map(|w| w.code.as_str()).collect();
             assert_eq!(got, *codes, "{line}");

@@ -15,7 +15,7 @@
 //! The same parser reads the extra hosts files dnsmasq serves
 //! (`addn-hosts=`, see [`super::dnsmasq`]).
 
-use super::{Ctx, Field, Surface, analyze_lines};
+use super::{Ctx, Field, FileSurface, Surface, analyze_lines};
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::model::Report;
@@ -27,11 +27,7 @@ pub struct Hosts;
 /// The system hosts file.
 const FILE: &str = "/etc/hosts";
 
-impl Surface for Hosts {
-    fn name(&self) -> &'static str {
-        "hosts"
-    }
-
+impl FileSurface for Hosts {
     fn files(&self, host: &Host) -> Result<Vec<String>> {
         Ok(if host.exists(FILE) {
             vec![FILE.to_string()]
@@ -41,7 +37,7 @@ impl Surface for Hosts {
     }
 
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
-        analyze_lines(self.name(), path, text, ctx, |n, line| {
+        analyze_lines(Surface::Hosts, path, text, ctx, |n, line| {
             line_fields(path, n, line)
         })
     }
@@ -168,7 +164,7 @@ mod tests {
                 .map(|(n, b, a)| (*n, b.to_string(), a.to_string()))
                 .collect();
             assert_eq!(changes(&r), want, "{text:?}");
-            assert!(r.changes.iter().all(|c| c.surface == "hosts"));
+            assert!(r.changes.iter().all(|c| c.surface == Surface::Hosts));
         }
     }
 
@@ -211,7 +207,7 @@ mod tests {
         let r = Hosts.analyze(PATH, text, &fx.scan()).unwrap();
         assert!(r.changes.is_empty());
         assert_eq!(found(&r), vec![(2, "192.168.2.1".to_string())]);
-        assert_eq!(r.findings[0].surface, "hosts");
+        assert_eq!(r.findings[0].surface, Surface::Hosts);
     }
 
     #[test]

@@ -27,7 +27,7 @@
 use std::ops::Range;
 
 use super::netcfg::{self, Doc, Role, parse_error, words};
-use super::{Ctx, IfaceAddr, Surface};
+use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
 use crate::host::Host;
 use crate::model::Report;
@@ -43,11 +43,7 @@ const IGNORED: &[&str] = &[".orig", ".rpmnew", ".rpmsave", ".rpmorig"];
 
 const BLOCK: usize = 1;
 
-impl Surface for Ifcfg {
-    fn name(&self) -> &'static str {
-        "ifcfg"
-    }
-
+impl FileSurface for Ifcfg {
     fn files(&self, host: &Host) -> Result<Vec<String>> {
         Ok(host
             .glob(GLOB)?
@@ -57,11 +53,33 @@ impl Surface for Ifcfg {
     }
 
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
-        Ok(parse(path, text)?.analyze(self.name(), ctx))
+        Ok(parse(path, text)?.analyze(Surface::Ifcfg, ctx))
     }
 
     fn interfaces(&self, path: &str, text: &str) -> Result<Vec<IfaceAddr>> {
         Ok(parse(path, text)?.interfaces())
+    }
+}
+
+/// How a changed ifcfg file comes up: NetworkManager (which reads ifcfg
+/// files on RHEL 7 and later) reloads and activates the connection again,
+/// named by `NAME`, else `DEVICE`, else the file name after `ifcfg-`.
+pub fn bring_up(file: &str, text: &str, _line: usize) -> String {
+    let value = |want: &str| {
+        text.lines().enumerate().find_map(|(i, line)| {
+            let (key, span) = assignment(file, i + 1, line).ok()??;
+            (key == want && !span.is_empty()).then(|| line[span].to_string())
+        })
+    };
+    let name = value("NAME")
+        .or_else(|| value("DEVICE"))
+        .or_else(|| netcfg::file_stem(file).map(|s| s.trim_start_matches("ifcfg-").to_string()));
+    match name {
+        Some(n) => format!(
+            "nmcli connection reload && nmcli connection up id {}",
+            crate::services::shell_quote(&n)
+        ),
+        None => "nmcli connection reload".into(),
     }
 }
 
@@ -359,7 +377,7 @@ IPV6_DEFAULTGW=2001:db8:14::1%eth0
                 warnings: &[],
             },
         ];
-        check(&Ifcfg, PATH, cases);
+        check(Surface::Ifcfg, PATH, cases);
     }
 
     #[test]
@@ -377,13 +395,13 @@ IPV6_DEFAULTGW=2001:db8:14::1%eth0
             ("1KEY=x\n", 1, "not a KEY=value"),
         ];
         for (text, line, msg) in cases {
-            let err = plan(&Ifcfg, PATH, text, V4, None).unwrap_err();
+            let err = plan(Surface::Ifcfg, PATH, text, V4, None).unwrap_err();
             let s = err.to_string();
             assert!(s.starts_with(&format!("{PATH}:{line}: ")), "{s}");
             assert!(s.contains(msg), "{s}");
             assert!(err.help().is_some());
         }
-        never_panics(&Ifcfg, PATH, FILE);
+        never_panics(Surface::Ifcfg, PATH, FILE);
     }
 
     #[test]
@@ -417,7 +435,7 @@ IPV6_DEFAULTGW=2001:db8:14::1%eth0
 
     #[test]
     fn scan_skips_comments() {
-        let r = scan(&Ifcfg, PATH, FILE, &["172.20.14.25"]);
+        let r = scan(Surface::Ifcfg, PATH, FILE, &["172.20.14.25"]);
         let lines: Vec<String> = r.findings.iter().map(|f| f.target.to_string()).collect();
         assert_eq!(lines, [format!("{PATH}:5"), format!("{PATH}:11")]);
     }

@@ -36,7 +36,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 
 use super::netcfg::{self, Doc, Role, logical_lines, parse_error, words};
-use super::{Ctx, IfaceAddr, Surface};
+use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
 use crate::host::Host;
 use crate::model::Report;
@@ -73,11 +73,7 @@ const OPTION_KINDS: &[(&str, ValueKind)] = &[
 /// Options whose value is a shell command.
 const COMMANDS: &[&str] = &["up", "down", "pre-up", "post-up", "pre-down", "post-down"];
 
-impl Surface for Ifupdown {
-    fn name(&self) -> &'static str {
-        "ifupdown"
-    }
-
+impl FileSurface for Ifupdown {
     fn files(&self, host: &Host) -> Result<Vec<String>> {
         let mut queue: Vec<String> = Vec::new();
         if host.exists(MAIN) {
@@ -107,7 +103,7 @@ impl Surface for Ifupdown {
     }
 
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
-        Ok(parse(path, text)?.analyze(self.name(), ctx))
+        Ok(parse(path, text)?.analyze(Surface::Ifupdown, ctx))
     }
 
     fn interfaces(&self, path: &str, text: &str) -> Result<Vec<IfaceAddr>> {
@@ -162,6 +158,31 @@ fn run_parts_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// How a changed interfaces file comes up: the interface of the `iface`
+/// stanza holding line `line` goes down and up again. `ifdown` with the
+/// edited file cannot remove the old address (it no longer knows it), so
+/// global addresses are flushed by hand. A line outside any stanza
+/// restarts the whole networking service.
+pub fn bring_up(_file: &str, text: &str, line: usize) -> String {
+    let lines = netcfg::lines(text);
+    let iface = stanza_lines(&lines)
+        .into_iter()
+        .take_while(|l| l.first().is_some_and(|(n, _)| *n <= line))
+        .filter_map(|l| {
+            let ws = line_words(&lines, &l);
+            let word = |k: usize| ws.get(k).map(|(n, r)| &lines[n - 1][r.clone()]);
+            (word(0) == Some("iface")).then(|| word(1)).flatten()
+        })
+        .last();
+    match iface {
+        Some(i) => {
+            let i = crate::services::shell_quote(i);
+            format!("{{ ifdown --force {i}; ip addr flush dev {i} scope global; ifup {i}; }}")
+        }
+        None => "systemctl restart networking".into(),
+    }
 }
 
 /// The logical lines of an interfaces file: `#` starts a comment only at
@@ -620,7 +641,7 @@ iface eth0 inet static
                 warnings: &[],
             },
         ];
-        check(&Ifupdown, PATH, cases);
+        check(Surface::Ifupdown, PATH, cases);
     }
 
     #[test]
@@ -641,7 +662,7 @@ iface eth0 inet static
             ),
         ];
         for (text, line, msg) in cases {
-            let err = plan(&Ifupdown, PATH, text, V4, None).unwrap_err();
+            let err = plan(Surface::Ifupdown, PATH, text, V4, None).unwrap_err();
             let s = err.to_string();
             assert!(s.starts_with(&format!("{PATH}:{line}: ")), "{s}");
             assert!(s.contains(msg), "{s}");
@@ -649,7 +670,7 @@ iface eth0 inet static
             assert!(Ifupdown.interfaces(PATH, text).is_err());
         }
         never_panics(
-            &Ifupdown,
+            Surface::Ifupdown,
             PATH,
             "iface eth0 inet static\n address 172.20.14.25\n netmask 255.255.255.0\n up ip -f inet route add default via 172.20.14.1 ; ip a add 172.20.14.25 \\\n  dev eth0\n",
         );
@@ -709,7 +730,7 @@ iface eth1 inet static
 
     #[test]
     fn scan_finds_values_not_comments() {
-        let r = scan(&Ifupdown, PATH, BASIC, &["172.20.14.25"]);
+        let r = scan(Surface::Ifupdown, PATH, BASIC, &["172.20.14.25"]);
         let lines: Vec<String> = r.findings.iter().map(|f| f.target.to_string()).collect();
         assert_eq!(lines, [format!("{PATH}:4")]);
         assert!(r.changes.is_empty() && r.warnings.is_empty());
@@ -717,7 +738,7 @@ iface eth1 inet static
 
     #[test]
     fn unchanged_lines_stay_byte_identical() {
-        let r = plan(&Ifupdown, PATH, BASIC, V4, Some("10.40.7.1")).unwrap();
+        let r = plan(Surface::Ifupdown, PATH, BASIC, V4, Some("10.40.7.1")).unwrap();
         assert_eq!(
             apply(BASIC, &r),
             BASIC

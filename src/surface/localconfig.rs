@@ -20,10 +20,11 @@ use std::ops::Range;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
-use super::{Ctx, Surface, at, find};
+use super::{Ctx, FileSurface, Surface, at, find};
 use crate::error::{Error, Result};
 use crate::host::Host;
-use crate::model::{Change, Notice, Report, Target, Value};
+use crate::model::{Change, Report, Target, Value};
+use crate::notice::{Code, Notice};
 use crate::policy::ValueKind;
 use crate::zimbra;
 
@@ -33,11 +34,7 @@ pub struct Localconfig;
 /// The file, relative to Zimbra's home.
 const FILE: &str = "conf/localconfig.xml";
 
-impl Surface for Localconfig {
-    fn name(&self) -> &'static str {
-        "localconfig"
-    }
-
+impl FileSurface for Localconfig {
     fn files(&self, host: &Host) -> Result<Vec<String>> {
         let path = host.zimbra_path(FILE);
         Ok(if host.exists(&path) {
@@ -58,7 +55,7 @@ impl Surface for Localconfig {
             }
             if let Some(later) = slots[i + 1..].iter().find(|s| s.key == slot.key) {
                 report.warnings.push(Notice::new(
-                    "localconfig-duplicate-key",
+                    Code::LocalconfigDuplicateKey,
                     format!(
                         "{path}:{}: key `{}` appears again on line {}; Zimbra uses the last one, so only that one is read and changed",
                         slot.line, slot.key, later.line
@@ -70,9 +67,12 @@ impl Surface for Localconfig {
                 file: path.to_string(),
                 key: slot.key.clone(),
             };
-            report
-                .findings
-                .extend(find(ctx.matcher, self.name(), &target, &slot.value));
+            report.findings.extend(find(
+                ctx.matcher,
+                Surface::Localconfig,
+                &target,
+                &slot.value,
+            ));
             let Some(rw) = ctx.rewriter else {
                 continue;
             };
@@ -87,7 +87,7 @@ impl Surface for Localconfig {
             if out.changed {
                 report.changes.push(Change {
                     id: String::new(),
-                    surface: self.name().to_string(),
+                    surface: Surface::Localconfig,
                     target,
                     before: Value::One(slot.value.clone()),
                     after: Value::One(out.after.concat()),

@@ -1,24 +1,33 @@
-//! Surfaces: the kinds of places an address lives on a host, one module
-//! each. A surface knows which files it owns and how to read them; the
-//! [`Rewriter`](crate::policy::Rewriter) decides what changes.
+//! Surfaces: the kinds of places an address lives on a host.
 //!
-//! Parsers take text, never paths: opening files and `--root` live in
-//! [`Host`](crate::host::Host).
+//! [`Surface`] names each one; it is what plans, scans and reports say
+//! (`"surface": "hosts"`). Everything zmreip knows about a surface as a
+//! whole is an exhaustive `match` on it here: the module that reads its
+//! files ([`Surface::reader`]), the service actions a change needs
+//! ([`Surface::actions`]) and the command that brings a changed OS
+//! network file up ([`Surface::bring_up`]). A new surface is a variant, a
+//! module, and the arms the compiler asks for.
+//!
+//! A file surface knows which files it owns and how to read them
+//! ([`FileSurface`]); the [`Rewriter`](crate::policy::Rewriter) decides
+//! what changes. Parsers take text, never paths: opening files and
+//! `--root` live in [`Host`].
 
 use std::net::IpAddr;
-use std::ops::Range;
 
 use crate::addr::Matcher;
 use crate::error::Result;
 use crate::host::Host;
-use crate::model::{Change, Finding, Report, Target, Value};
-use crate::policy::{Rewriter, ValueKind};
+use crate::model::Report;
+use crate::policy::Rewriter;
+use crate::services::{Action, Service};
 
 pub mod derived;
 pub mod dnsmasq;
 pub mod hosts;
 pub mod ifcfg;
 pub mod ifupdown;
+mod lines;
 pub mod localconfig;
 pub mod netcfg;
 pub mod netplan;
@@ -29,6 +38,151 @@ pub mod resolv;
 pub(crate) mod testutil;
 pub mod text;
 pub mod zonefile;
+
+pub use lines::{Field, analyze_lines, at, find};
+
+named_enum! {
+    /// A kind of place where addresses live, as plans and scans name it.
+    /// Discovery reads the surfaces in this order, so it is the order of
+    /// a plan's changes.
+    pub enum Surface {
+        /// `/etc/hosts`.
+        Hosts = "hosts",
+        /// `/etc/resolv.conf` and resolvconf's sources.
+        Resolv = "resolv",
+        /// dnsmasq's configuration and every file it reads.
+        Dnsmasq = "dnsmasq",
+        /// Debian's `/etc/network/interfaces`.
+        Ifupdown = "ifupdown",
+        /// netplan YAML.
+        Netplan = "netplan",
+        /// NetworkManager keyfiles.
+        NmConnection = "nmconnection",
+        /// RHEL's `ifcfg-*` files.
+        Ifcfg = "ifcfg",
+        /// systemd-networkd `.network` files.
+        Networkd = "networkd",
+        /// Zimbra's localconfig.xml.
+        Localconfig = "localconfig",
+        /// BIND zone files served here.
+        Zonefile = "zonefile",
+        /// Files the admin named with `--include`.
+        Text = "text",
+        /// Files Zimbra regenerates: found, never changed.
+        Derived = "derived",
+        /// The Zimbra directory (live LDAP or an LDIF export).
+        Ldap = "ldap",
+        /// DNS zones held elsewhere, updated with RFC 2136.
+        Dns = "dns",
+    }
+}
+
+/// The service actions a change on a surface needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actions {
+    /// The same for every change of the surface.
+    Fixed(&'static [(Service, Action)]),
+    /// Those of the changed setting's rule in the Zimbra tables (a
+    /// localconfig key, a directory attribute).
+    OfSetting,
+}
+
+/// The command that brings up the addresses of a changed OS network
+/// file: called with the file's host path, its text before the change and
+/// the 1-based line that changes.
+pub type BringUp = fn(file: &str, text: &str, line: usize) -> String;
+
+const NETWORK: &[(Service, Action)] = &[(Service::Network, Action::Restart)];
+/// Read again by whoever uses it next; no process holds it.
+const NONE: &[(Service, Action)] = &[];
+
+impl Surface {
+    /// The module that reads this surface's files; `None` for surfaces
+    /// that are not files discovery lists (the directory, DNS servers,
+    /// regenerated files).
+    pub fn reader(self) -> Option<&'static dyn FileSurface> {
+        Some(match self {
+            Surface::Hosts => &hosts::Hosts,
+            Surface::Resolv => &resolv::Resolv,
+            Surface::Dnsmasq => &dnsmasq::Dnsmasq,
+            Surface::Ifupdown => &ifupdown::Ifupdown,
+            Surface::Netplan => &netplan::Netplan,
+            Surface::NmConnection => &nmconnection::NmConnection,
+            Surface::Ifcfg => &ifcfg::Ifcfg,
+            Surface::Networkd => &networkd::Networkd,
+            Surface::Localconfig => &localconfig::Localconfig,
+            Surface::Zonefile => &zonefile::Zonefile,
+            Surface::Text | Surface::Derived | Surface::Ldap | Surface::Dns => return None,
+        })
+    }
+
+    /// The least service actions a change on this surface needs
+    /// (DESIGN principle 7; facts from zimbra-config-model.md §9.4).
+    pub fn actions(self) -> Actions {
+        Actions::Fixed(match self {
+            // Names keep resolving, to the new address, but nothing in
+            // zmconfigd notices: slapd resolves its listen URL at start,
+            // nginx wrote resolved addresses at generation, mailboxd's
+            // DoSFilter resolved server names at start, and memcached holds
+            // routes with old addresses.
+            Surface::Hosts => &[
+                (Service::Ldap, Action::Restart),
+                (Service::Mailbox, Action::Restart),
+                (Service::Proxy, Action::Restart),
+                (Service::Memcached, Action::Restart),
+            ],
+            // dnsmasq re-reads its configuration only on a restart.
+            Surface::Dnsmasq => &[(Service::Dnsmasq, Action::Restart)],
+            // The resolver library re-reads resolv.conf on its own.
+            Surface::Resolv => NONE,
+            Surface::Ifupdown
+            | Surface::Netplan
+            | Surface::NmConnection
+            | Surface::Ifcfg
+            | Surface::Networkd => NETWORK,
+            Surface::Zonefile => &[(Service::Named, Action::Reload)],
+            Surface::Localconfig | Surface::Ldap => return Actions::OfSetting,
+            // Files the admin listed with --include belong to software
+            // zmreip does not know; guessing a restart would be wrong, so
+            // the admin reloads their owner (the plan says the change is a
+            // literal replacement).
+            Surface::Text => NONE,
+            // Never changed: the action of the service that regenerates
+            // the file is planned from the derived list.
+            Surface::Derived => NONE,
+            // The server that holds the zone serves the update at once.
+            Surface::Dns => NONE,
+        })
+    }
+
+    /// How a changed OS network file of this surface is brought up;
+    /// `None` for surfaces that are not OS network configuration.
+    pub fn bring_up(self) -> Option<BringUp> {
+        match self {
+            Surface::Netplan => Some(netplan::bring_up),
+            Surface::Networkd => Some(networkd::bring_up),
+            Surface::Ifupdown => Some(ifupdown::bring_up),
+            Surface::NmConnection => Some(nmconnection::bring_up),
+            Surface::Ifcfg => Some(ifcfg::bring_up),
+            Surface::Hosts
+            | Surface::Resolv
+            | Surface::Dnsmasq
+            | Surface::Localconfig
+            | Surface::Zonefile
+            | Surface::Text
+            | Surface::Derived
+            | Surface::Ldap
+            | Surface::Dns => None,
+        }
+    }
+
+    /// Whether a change's `after` may hold more lines than its `before`:
+    /// only a zone file gains a record (a PTR moved into another zone
+    /// served here follows the zone's last line).
+    pub fn appends_lines(self) -> bool {
+        self == Surface::Zonefile
+    }
+}
 
 /// What a surface needs to analyze a file.
 pub struct Ctx<'a> {
@@ -51,11 +205,8 @@ pub struct IfaceAddr {
     pub line: usize,
 }
 
-/// A kind of place where addresses live.
-pub trait Surface: Sync {
-    /// The surface name used in output (`hosts`, `dnsmasq`, `netplan`, ...).
-    fn name(&self) -> &'static str;
-
+/// A surface made of files on the host.
+pub trait FileSurface: Sync {
     /// Host paths of this surface's files that exist on the host, sorted.
     fn files(&self, host: &Host) -> Result<Vec<String>>;
 
@@ -71,124 +222,69 @@ pub trait Surface: Sync {
     }
 }
 
-/// Every file surface, in output order. The directory (LDAP/LDIF) is not a
-/// file surface; see [`crate::directory`].
-pub fn all() -> Vec<&'static dyn Surface> {
-    vec![
-        &hosts::Hosts,
-        &resolv::Resolv,
-        &dnsmasq::Dnsmasq,
-        &ifupdown::Ifupdown,
-        &netplan::Netplan,
-        &nmconnection::NmConnection,
-        &ifcfg::Ifcfg,
-        &networkd::Networkd,
-        &localconfig::Localconfig,
-        &zonefile::Zonefile,
-    ]
+/// Every file surface with its reader, in output order. The directory
+/// (LDAP/LDIF) is not a file surface; see [`crate::directory`].
+pub fn all() -> impl Iterator<Item = (Surface, &'static dyn FileSurface)> {
+    Surface::ALL
+        .iter()
+        .filter_map(|s| s.reader().map(|r| (*s, r)))
 }
 
-/// One value inside a line: its byte range in the line and what it means.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Field {
-    pub span: Range<usize>,
-    pub kind: ValueKind,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Field {
-    pub fn new(span: Range<usize>, kind: ValueKind) -> Field {
-        Field { span, kind }
-    }
-}
-
-/// The shared engine of line-oriented surfaces. `fields` is called for
-/// every line (1-based number, text without the line terminator) and
-/// returns the fields that hold values; text outside fields (comments,
-/// keys) is never matched or changed. Each changed line becomes one
-/// [`Change`] whose `before`/`after` are the whole line.
-pub fn analyze_lines<F>(
-    surface: &str,
-    path: &str,
-    text: &str,
-    ctx: &Ctx,
-    mut fields: F,
-) -> Result<Report>
-where
-    F: FnMut(usize, &str) -> Result<Vec<Field>>,
-{
-    let mut report = Report::default();
-    for (i, raw) in text.split('\n').enumerate() {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let n = i + 1;
-        if !ctx.matcher.may_match(line) {
-            // Still let the parser see the line (it may track sections).
-            fields(n, line)?;
-            continue;
+    #[test]
+    fn names_round_trip_as_plans_write_them() {
+        for s in Surface::ALL {
+            let json = serde_json::to_string(s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+            assert_eq!(serde_json::from_str::<Surface>(&json).unwrap(), *s);
+            assert_eq!(s.as_str().parse::<Surface>(), Ok(*s));
         }
-        let fs = fields(n, line)?;
-        let target = Target::Line {
-            file: path.to_string(),
-            line: n,
+        assert_eq!(Surface::NmConnection.as_str(), "nmconnection");
+        assert!("no-such-surface".parse::<Surface>().is_err());
+    }
+
+    #[test]
+    fn actions_per_surface() {
+        let fixed = |s: Surface| match s.actions() {
+            Actions::Fixed(a) => a,
+            Actions::OfSetting => panic!("{s} has per-setting actions"),
         };
-        let mut after = String::new();
-        let mut last = 0;
-        let mut reasons = Vec::new();
-        for f in &fs {
-            let value = &line[f.span.clone()];
-            report
-                .findings
-                .extend(find(ctx.matcher, surface, &target, value));
-            if let Some(rw) = ctx.rewriter {
-                let out = rw.rewrite(&[value], f.kind);
-                after.push_str(&line[last..f.span.start]);
-                // A trust list may gain an entry as a value of its own;
-                // inside one line, entries are joined with a space.
-                after.push_str(&out.after.join(" "));
-                last = f.span.end;
-                reasons.extend(out.reasons);
-                report.warnings.extend(at(out.notes, &target));
-            }
+        assert_eq!(
+            fixed(Surface::Dnsmasq),
+            &[(Service::Dnsmasq, Action::Restart)]
+        );
+        assert_eq!(fixed(Surface::Netplan), NETWORK);
+        assert_eq!(
+            fixed(Surface::Zonefile),
+            &[(Service::Named, Action::Reload)]
+        );
+        assert!(fixed(Surface::Resolv).is_empty());
+        assert!(fixed(Surface::Text).is_empty());
+        for s in [
+            Service::Ldap,
+            Service::Mailbox,
+            Service::Proxy,
+            Service::Memcached,
+        ] {
+            assert!(
+                fixed(Surface::Hosts).contains(&(s, Action::Restart)),
+                "hosts needs {s}"
+            );
         }
-        after.push_str(&line[last..]);
-        if ctx.rewriter.is_some() && after != line {
-            report.changes.push(Change {
-                id: String::new(),
-                surface: surface.to_string(),
-                target,
-                before: Value::One(line.to_string()),
-                after: Value::One(after),
-                reason: reasons.join("; "),
-            });
+        assert_eq!(Surface::Localconfig.actions(), Actions::OfSetting);
+        assert_eq!(Surface::Ldap.actions(), Actions::OfSetting);
+        // Every surface whose changes bring an address up needs the
+        // network action, and the other way round.
+        for s in Surface::ALL {
+            let network = matches!(s.actions(), Actions::Fixed(a) if a == NETWORK);
+            assert_eq!(
+                s.bring_up().is_some(),
+                network,
+                "{s}: bring-up and network action disagree"
+            );
         }
     }
-    Ok(report)
-}
-
-/// Findings for every match of `matcher` in `value`.
-pub fn find(matcher: &Matcher, surface: &str, target: &Target, value: &str) -> Vec<Finding> {
-    if !matcher.may_match(value) {
-        return Vec::new();
-    }
-    matcher
-        .find(value)
-        .into_iter()
-        .map(|m| Finding {
-            surface: surface.to_string(),
-            target: target.clone(),
-            matched: value[m.span.clone()].to_string(),
-            kind: m.kind,
-            context: value.to_string(),
-        })
-        .collect()
-}
-
-/// Notes of a rewrite, with the place they apply to appended.
-pub fn at(notes: Vec<crate::model::Notice>, target: &Target) -> Vec<crate::model::Notice> {
-    notes
-        .into_iter()
-        .map(|mut n| {
-            n.message = format!("{} (at {target})", n.message);
-            n
-        })
-        .collect()
 }

@@ -40,10 +40,11 @@ use std::ops::Range;
 
 use ipnet::IpNet;
 
-use super::{Ctx, IfaceAddr, at, find};
+use super::{Ctx, IfaceAddr, Surface, at, find};
 use crate::addr::MatchKind;
 use crate::error::{Error, Result};
-use crate::model::{Change, Notice, Report, Target, Value};
+use crate::model::{Change, Report, Target, Value};
+use crate::notice::{Code, Notice};
 use crate::policy::{Rewriter, ValueKind};
 use crate::spec::{Pair, PrefixSource};
 
@@ -217,7 +218,7 @@ impl<'a> Doc<'a> {
 
     /// Findings for every value; with a rewriter, the changes and warnings
     /// of the rules in the module documentation.
-    pub fn analyze(&self, surface: &str, ctx: &Ctx) -> Report {
+    pub fn analyze(&self, surface: Surface, ctx: &Ctx) -> Report {
         let mut report = Report::default();
         for (i, it) in self.items.iter().enumerate() {
             let mut found = find(ctx.matcher, surface, &self.target(it.line), self.value(i));
@@ -254,7 +255,7 @@ impl<'a> Doc<'a> {
                         && let Some(len) = a.prefix
                     {
                         report.warnings.push(Notice::new(
-                            "prefix-unknown",
+                            Code::PrefixUnknown,
                             format!(
                                 "{}:{}: the prefix of the new address {} is not known, so the written /{len} of {} is kept; pass --to {}/PREFIX if the new network differs",
                                 self.path, a.prefix_line, p.new, p.old, p.new
@@ -411,7 +412,7 @@ impl<'a> Doc<'a> {
             if !default {
                 if !unknown {
                     report.warnings.push(Notice::new(
-                        "route-via-outside-network",
+                        Code::RouteViaOutsideNetwork,
                         format!(
                             "{place}: the route via {gw} is outside the new network {nets} and would not work after the move; zmreip changes only the default gateway, so fix this route by hand"
                         ),
@@ -436,14 +437,14 @@ impl<'a> Doc<'a> {
                 None if unknown => {
                     let new = movers[0].0.new;
                     report.warnings.push(Notice::new(
-                        "gateway-unchecked",
+                        Code::GatewayUnchecked,
                         format!(
                             "{place}: no prefix is known for the new address {new}, so zmreip cannot tell whether the gateway {gw} is in its network; pass --to {new}/PREFIX, and --gateway ADDR if the router changes"
                         ),
                     ));
                 }
                 None => report.warnings.push(Notice::new(
-                    "gateway-outside-network",
+                    Code::GatewayOutsideNetwork,
                     format!(
                         "{place}: the gateway {gw} is outside the new network {nets}; zmreip does not guess gateways: pass --gateway ADDR with the new network's router"
                     ),
@@ -514,7 +515,7 @@ impl Edits {
             .push((it.span.clone(), new, reason));
     }
 
-    fn changes(mut self, surface: &str, doc: &Doc) -> Vec<Change> {
+    fn changes(mut self, surface: Surface, doc: &Doc) -> Vec<Change> {
         let mut out = Vec::new();
         for (line, mut edits) in std::mem::take(&mut self.by_line) {
             edits.sort_by_key(|(span, _, _)| span.start);
@@ -534,7 +535,7 @@ impl Edits {
             if after != before {
                 out.push(Change {
                     id: String::new(),
-                    surface: surface.to_string(),
+                    surface,
                     target: doc.target(line),
                     before: Value::One(before.to_string()),
                     after: Value::One(after),
@@ -577,6 +578,13 @@ pub fn parse_mask(s: &str, v6: bool) -> Option<(u8, bool)> {
 pub fn dotted_mask(len: u8) -> String {
     let bits = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
     Ipv4Addr::from(bits).to_string()
+}
+
+/// The file name of a host path without its extension.
+pub fn file_stem(file: &str) -> Option<String> {
+    std::path::Path::new(file)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
 }
 
 /// Whether a setting holds a secret (Wi-Fi keys, 802.1X and VPN passwords):
@@ -939,7 +947,7 @@ pub mod testing {
 
     /// Runs `analyze` with a rewriter for `moves`.
     pub fn plan(
-        s: &dyn Surface,
+        s: Surface,
         path: &str,
         text: &str,
         moves: &[(&str, &str)],
@@ -956,11 +964,11 @@ pub mod testing {
             matcher: &matcher,
             rewriter: Some(&rw),
         };
-        s.analyze(path, text, &ctx)
+        s.reader().unwrap().analyze(path, text, &ctx)
     }
 
     /// Runs `analyze` without a rewriter (a scan for `ips`).
-    pub fn scan(s: &dyn Surface, path: &str, text: &str, ips: &[&str]) -> Report {
+    pub fn scan(s: Surface, path: &str, text: &str, ips: &[&str]) -> Report {
         let dir = tempfile::TempDir::new().unwrap();
         let host = Host::open(dir.path(), None).unwrap();
         let ips: Vec<IpAddr> = ips.iter().map(|i| i.parse().unwrap()).collect();
@@ -970,12 +978,12 @@ pub mod testing {
             matcher: &matcher,
             rewriter: None,
         };
-        s.analyze(path, text, &ctx).unwrap()
+        s.reader().unwrap().analyze(path, text, &ctx).unwrap()
     }
 
     /// Checks every case: changes (line, whole-line before and after),
     /// surface name, warning codes, and that warnings name the file.
-    pub fn check(s: &dyn Surface, path: &str, cases: &[Case]) {
+    pub fn check(s: Surface, path: &str, cases: &[Case]) {
         for c in cases {
             let report = plan(s, path, c.text, c.moves, c.gateway)
                 .unwrap_or_else(|e| panic!("{}: {e}", c.name));
@@ -988,7 +996,7 @@ pub mod testing {
                         panic!("{}: target {:?}", c.name, ch.target)
                     };
                     assert_eq!(file, path, "{}", c.name);
-                    assert_eq!(ch.surface, s.name(), "{}", c.name);
+                    assert_eq!(ch.surface, s, "{}", c.name);
                     assert_eq!(
                         ch.before,
                         Value::One(lines[line - 1].to_string()),
@@ -1019,7 +1027,7 @@ pub mod testing {
 
     /// Every truncation of `text` and every text with one byte removed
     /// parses or fails with an error, never a panic.
-    pub fn never_panics(s: &dyn Surface, path: &str, text: &str) {
+    pub fn never_panics(s: Surface, path: &str, text: &str) {
         let mut variants: Vec<String> = (0..=text.len())
             .filter(|&i| text.is_char_boundary(i))
             .map(|i| text[..i].to_string())
@@ -1037,9 +1045,10 @@ pub mod testing {
             matcher: &matcher,
             rewriter: Some(&rw),
         };
+        let r = s.reader().unwrap();
         for v in variants {
-            let _ = s.analyze(path, &v, &ctx);
-            let _ = s.interfaces(path, &v);
+            let _ = r.analyze(path, &v, &ctx);
+            let _ = r.interfaces(path, &v);
         }
     }
 

@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::netcfg::{self, Doc, Role, parse_error};
-use super::{Ctx, IfaceAddr, Surface};
+use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::model::Report;
@@ -59,11 +59,7 @@ const DEVICE_TYPES: &[&str] = &[
     "nm-devices",
 ];
 
-impl Surface for Netplan {
-    fn name(&self) -> &'static str {
-        "netplan"
-    }
-
+impl FileSurface for Netplan {
     fn files(&self, host: &Host) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for g in GLOBS {
@@ -74,12 +70,17 @@ impl Surface for Netplan {
     }
 
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
-        Ok(parse(path, text)?.analyze(self.name(), ctx))
+        Ok(parse(path, text)?.analyze(Surface::Netplan, ctx))
     }
 
     fn interfaces(&self, path: &str, text: &str) -> Result<Vec<IfaceAddr>> {
         Ok(parse(path, text)?.interfaces())
     }
+}
+
+/// How a changed netplan file comes up: netplan renders every file again.
+pub fn bring_up(_file: &str, _text: &str, _line: usize) -> String {
+    "netplan apply".into()
 }
 
 fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
@@ -856,12 +857,12 @@ network:
                 warnings: &[],
             },
         ];
-        check(&Netplan, PATH, cases);
+        check(Surface::Netplan, PATH, cases);
     }
 
     #[test]
     fn edits_keep_the_file_byte_identical_elsewhere() {
-        let r = plan(&Netplan, PATH, BLOCK, V4, Some("10.40.7.1")).unwrap();
+        let r = plan(Surface::Netplan, PATH, BLOCK, V4, Some("10.40.7.1")).unwrap();
         let want = BLOCK
             .replacen("- 172.20.14.25/24", "- 10.40.7.131/24", 1)
             .replace("gateway4: 172.20.14.1", "gateway4: 10.40.7.1")
@@ -900,7 +901,7 @@ network:
             ),
         ];
         for (text, line, msg) in cases {
-            let err = plan(&Netplan, PATH, text, V4, None).unwrap_err();
+            let err = plan(Surface::Netplan, PATH, text, V4, None).unwrap_err();
             let s = err.to_string();
             assert!(s.starts_with(&format!("{PATH}:{line}: ")), "{s}");
             assert!(s.contains(msg), "{s}");
@@ -911,9 +912,9 @@ network:
 
     #[test]
     fn odd_yaml_never_panics() {
-        never_panics(&Netplan, PATH, BLOCK);
+        never_panics(Surface::Netplan, PATH, BLOCK);
         never_panics(
-            &Netplan,
+            Surface::Netplan,
             PATH,
             "network:\n  ethernets:\n    \"eth0\":\n      addresses: [ \"172.20.14.25/24\", {\"a\": [1, 'b''c']} ]  # x\n      routes:\n      - - to: default\n      -\n        via: \"é\"\n      x: |\n        172.20.14.25\n---\n",
         );
@@ -964,7 +965,7 @@ network:
 
     #[test]
     fn scan_finds_values_not_comments() {
-        let r = scan(&Netplan, PATH, BLOCK, &["172.20.14.25"]);
+        let r = scan(Surface::Netplan, PATH, BLOCK, &["172.20.14.25"]);
         let lines: Vec<String> = r.findings.iter().map(|f| f.target.to_string()).collect();
         assert_eq!(lines, [format!("{PATH}:7"), format!("{PATH}:14")]);
     }

@@ -21,7 +21,7 @@
 use std::ops::Range;
 
 use super::netcfg::{Doc, Ini, Role, ini, words};
-use super::{Ctx, IfaceAddr, Surface};
+use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
 use crate::host::Host;
 use crate::model::Report;
@@ -43,17 +43,13 @@ const KINDS: &[(&str, &str, ValueKind)] = &[
     ("Route", "PreferredSource", ValueKind::OwnAddress),
 ];
 
-impl Surface for Networkd {
-    fn name(&self) -> &'static str {
-        "networkd"
-    }
-
+impl FileSurface for Networkd {
     fn files(&self, host: &Host) -> Result<Vec<String>> {
         host.glob(GLOB)
     }
 
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
-        Ok(parse(path, text)?.analyze(self.name(), ctx))
+        Ok(parse(path, text)?.analyze(Surface::Networkd, ctx))
     }
 
     fn interfaces(&self, path: &str, text: &str) -> Result<Vec<IfaceAddr>> {
@@ -72,6 +68,11 @@ struct Section {
     gateways: Vec<usize>,
     destination: Option<bool>,
     on_link: bool,
+}
+
+/// How a changed `.network` file comes up: networkd reads them all again.
+pub fn bring_up(_file: &str, _text: &str, _line: usize) -> String {
+    "systemctl restart systemd-networkd".into()
 }
 
 fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
@@ -297,7 +298,7 @@ PreferredSource=172.20.14.25
                 warnings: &["prefix-unknown"],
             },
         ];
-        check(&Networkd, PATH, cases);
+        check(Surface::Networkd, PATH, cases);
     }
 
     #[test]
@@ -312,13 +313,13 @@ PreferredSource=172.20.14.25
             ("[Network]\n = x\n", 2, "no key"),
         ];
         for (text, line, msg) in cases {
-            let err = plan(&Networkd, PATH, text, V4, None).unwrap_err();
+            let err = plan(Surface::Networkd, PATH, text, V4, None).unwrap_err();
             let s = err.to_string();
             assert!(s.starts_with(&format!("{PATH}:{line}: ")), "{s}");
             assert!(s.contains(msg), "{s}");
             assert!(err.help().is_some());
         }
-        never_panics(&Networkd, PATH, FILE);
+        never_panics(Surface::Networkd, PATH, FILE);
     }
 
     #[test]
@@ -354,7 +355,7 @@ PreferredSource=172.20.14.25
 
     #[test]
     fn scan_skips_comments() {
-        let r = scan(&Networkd, PATH, FILE, &["172.20.14.25"]);
+        let r = scan(Surface::Networkd, PATH, FILE, &["172.20.14.25"]);
         let lines: Vec<String> = r.findings.iter().map(|f| f.target.to_string()).collect();
         assert_eq!(
             lines,

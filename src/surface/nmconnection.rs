@@ -24,7 +24,7 @@
 //! addresses to automatic ones too.
 
 use super::netcfg::{self, Doc, Ini, Role, ini, split};
-use super::{Ctx, IfaceAddr, Surface};
+use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
 use crate::host::Host;
 use crate::model::Report;
@@ -38,21 +38,48 @@ const GLOB: &str = "/etc/NetworkManager/system-connections/*.nmconnection";
 /// The whole file is one block: a keyfile is one connection.
 const BLOCK: usize = 1;
 
-impl Surface for NmConnection {
-    fn name(&self) -> &'static str {
-        "nmconnection"
-    }
-
+impl FileSurface for NmConnection {
     fn files(&self, host: &Host) -> Result<Vec<String>> {
         host.glob(GLOB)
     }
 
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
-        Ok(parse(path, text)?.analyze(self.name(), ctx))
+        Ok(parse(path, text)?.analyze(Surface::NmConnection, ctx))
     }
 
     fn interfaces(&self, path: &str, text: &str) -> Result<Vec<IfaceAddr>> {
         Ok(parse(path, text)?.interfaces())
+    }
+}
+
+/// How a changed keyfile comes up: NetworkManager reloads its files and
+/// activates the connection again, named by its `[connection] id` (else
+/// NetworkManager names it after the file).
+pub fn bring_up(file: &str, text: &str, _line: usize) -> String {
+    let lines = netcfg::lines(text);
+    let mut section = String::new();
+    let id = ini(file, &lines, &['#'], false)
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|e| match e {
+            Ini::Section { name, .. } => {
+                section = name;
+                None
+            }
+            Ini::Pair { key, value } if section == "connection" && key == "id" => {
+                let (n, r) = value.first()?.clone();
+                Some(lines[n - 1][r].to_string())
+            }
+            Ini::Pair { .. } => None,
+        })
+        .filter(|id| !id.is_empty())
+        .or_else(|| netcfg::file_stem(file));
+    match id {
+        Some(id) => format!(
+            "nmcli connection reload && nmcli connection up id {}",
+            crate::services::shell_quote(&id)
+        ),
+        None => "nmcli connection reload".into(),
     }
 }
 
@@ -254,7 +281,7 @@ psk=172.20.14.25
                 warnings: &["prefix-unknown"],
             },
         ];
-        check(&NmConnection, PATH, cases);
+        check(Surface::NmConnection, PATH, cases);
     }
 
     #[test]
@@ -274,13 +301,13 @@ psk=172.20.14.25
             ),
         ];
         for (text, line, msg) in cases {
-            let err = plan(&NmConnection, PATH, text, V4, None).unwrap_err();
+            let err = plan(Surface::NmConnection, PATH, text, V4, None).unwrap_err();
             let s = err.to_string();
             assert!(s.starts_with(&format!("{PATH}:{line}: ")), "{s}");
             assert!(s.contains(msg), "{s}");
             assert!(err.help().is_some());
         }
-        never_panics(&NmConnection, PATH, FILE);
+        never_panics(Surface::NmConnection, PATH, FILE);
     }
 
     #[test]
@@ -325,7 +352,7 @@ psk=172.20.14.25
 
     #[test]
     fn scan_skips_comments_and_secrets() {
-        let r = scan(&NmConnection, PATH, FILE, &["172.20.14.25"]);
+        let r = scan(Surface::NmConnection, PATH, FILE, &["172.20.14.25"]);
         let lines: Vec<String> = r.findings.iter().map(|f| f.target.to_string()).collect();
         assert_eq!(lines, [format!("{PATH}:8"), format!("{PATH}:10")]);
     }

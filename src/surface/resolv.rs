@@ -22,10 +22,11 @@
 //! resolves correctly right away, with a warning that it lasts only until
 //! the file is generated again.
 
-use super::{Ctx, Field, Surface, analyze_lines};
+use super::{Ctx, Field, FileSurface, Surface, analyze_lines};
 use crate::error::Result;
 use crate::host::Host;
-use crate::model::{Notice, Report};
+use crate::model::Report;
+use crate::notice::{Code, Notice};
 use crate::policy::ValueKind;
 
 /// The `resolv` surface.
@@ -41,28 +42,24 @@ const FILES: &[&str] = &[
     "/etc/resolvconf/resolv.conf.d/tail",
 ];
 
-impl Surface for Resolv {
-    fn name(&self) -> &'static str {
-        "resolv"
-    }
-
+impl FileSurface for Resolv {
     fn files(&self, host: &Host) -> Result<Vec<String>> {
         Ok(FILES
             .iter()
             .filter(|f| host.exists(f))
-            .map(|f| f.to_string())
+            .map(ToString::to_string)
             .collect())
     }
 
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
-        let mut report = analyze_lines(self.name(), path, text, ctx, |_, line| {
+        let mut report = analyze_lines(Surface::Resolv, path, text, ctx, |_, line| {
             Ok(line_fields(line))
         })?;
         if !report.changes.is_empty()
             && let Some(source) = generated_from(ctx.host, path)
         {
             report.warnings.push(Notice::new(
-                "resolv-generated",
+                Code::ResolvGenerated,
                 format!(
                     "{path} links to `{source}`, which is generated: the change lasts until it is generated again; change the DNS servers where they come from too (netplan or networkd, resolvconf's head/base/tail, the DHCP server)"
                 ),

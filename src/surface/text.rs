@@ -7,17 +7,14 @@
 //! Networks that contain the old address are reported, never rewritten.
 //! Comments are not recognised: the user asked for the whole file.
 
-use super::{Ctx, Field, analyze_lines};
+use super::{Ctx, Field, Surface, analyze_lines};
 use crate::error::Result;
 use crate::model::Report;
 use crate::policy::ValueKind;
 
-/// The surface name used in output.
-const NAME: &str = "text";
-
 /// Analyzes a user-listed file: every line is a value of unknown kind.
 pub fn analyze(path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
-    analyze_lines(NAME, path, text, ctx, |_, line| {
+    analyze_lines(Surface::Text, path, text, ctx, |_, line| {
         Ok(vec![Field::new(0..line.len(), ValueKind::Text)])
     })
 }
@@ -60,7 +57,7 @@ mod tests {
                 .collect();
             assert_eq!(changes(&r), want, "{line:?}");
             for c in &r.changes {
-                assert_eq!(c.surface, "text");
+                assert_eq!(c.surface, Surface::Text);
                 assert!(c.reason.contains("literal replacement"), "{}", c.reason);
             }
         }

@@ -32,11 +32,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 use std::ops::Range;
 
-use super::{Ctx, Surface, at, find};
+use super::{Ctx, FileSurface, Surface, at, find};
 use crate::addr::{MatchKind, reverse_name};
 use crate::error::{Error, Result};
 use crate::host::Host;
-use crate::model::{Change, Finding, Notice, Report, Target, Value};
+use crate::model::{Change, Finding, Report, Target, Value};
+use crate::notice::{Code, Notice};
 use crate::policy::ValueKind;
 
 pub mod namedconf;
@@ -48,9 +49,6 @@ use parse::{Item, Record, Tok, absolute, in_zone, relative_to, reverse_addr};
 
 /// The `zonefile` surface.
 pub struct Zonefile;
-
-/// The surface name.
-pub const NAME: &str = "zonefile";
 
 /// Longest character-string in a TXT record (RFC 1035 §3.3).
 const MAX_TXT_STRING: usize = 255;
@@ -172,11 +170,7 @@ fn is_date_serial(s: u32) -> bool {
     (1990..=2099).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d)
 }
 
-impl Surface for Zonefile {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
+impl FileSurface for Zonefile {
     fn files(&self, host: &Host) -> Result<Vec<String>> {
         let mut files: Vec<String> = universe(host, &[])?.into_iter().map(|z| z.file).collect();
         files.sort();
@@ -457,10 +451,10 @@ pub fn analyze_zone(
     for (file, line, toks) in &loaded.generates {
         let t = target(file, *line);
         let text = loaded.line(file, *line);
-        let found = find(ctx.matcher, NAME, &t, text);
+        let found = find(ctx.matcher, Surface::Zonefile, &t, text);
         if !found.is_empty() {
             out.warnings.push(Notice::new(
-                "zone-generate-unchanged",
+                Code::ZoneGenerateUnchanged,
                 format!(
                     "{file}:{line}: a $GENERATE line ({} tokens) holds an old address; zmreip does not expand $GENERATE, change it by hand",
                     toks.len()
@@ -479,7 +473,7 @@ pub fn analyze_zone(
         if let Some(why) = &zone.blocked {
             out.edits.clear();
             out.warnings
-                .push(Notice::new("zone-not-edited", why.clone()));
+                .push(Notice::new(Code::ZoneNotEdited, why.clone()));
         } else {
             bump_serial(zone, &loaded, today, &mut out);
         }
@@ -507,7 +501,12 @@ fn address_record(
     let Some(t) = r.rdata.first() else {
         return false;
     };
-    let found = find(ctx.matcher, NAME, &target(&r.file, t.line), &t.raw);
+    let found = find(
+        ctx.matcher,
+        Surface::Zonefile,
+        &target(&r.file, t.line),
+        &t.raw,
+    );
     if found.is_empty() {
         return false;
     }
@@ -639,7 +638,7 @@ pub(crate) fn spf_edits(
     target: &Target,
     ctx_matcher: &crate::addr::Matcher,
     rewriter: Option<&crate::policy::Rewriter>,
-    surface: &str,
+    surface: Surface,
 ) -> SpfOutcome {
     let mut out = SpfOutcome::default();
     if !ctx_matcher.may_match(text) || ctx_matcher.find(text).is_empty() {
@@ -649,7 +648,7 @@ pub(crate) fn spf_edits(
         out.findings
             .extend(find(ctx_matcher, surface, target, text));
         out.warnings.push(Notice::new(
-            "zone-txt-unchanged",
+            Code::ZoneTxtUnchanged,
             format!(
                 "{place}: the TXT record of {owner} mentions an old address but is not SPF; change it by hand if it matters"
             ),
@@ -678,9 +677,9 @@ pub(crate) fn spf_edits(
         };
         if !term.positive() {
             let (code, what) = if term.qualifier == "?" {
-                ("zone-spf-neutral-unchanged", "is neutral about")
+                (Code::ZoneSpfNeutralUnchanged, "is neutral about")
             } else {
-                ("zone-spf-deny-unchanged", "denies")
+                (Code::ZoneSpfDenyUnchanged, "denies")
             };
             out.warnings.push(Notice::new(
                 code,
@@ -762,7 +761,7 @@ fn txt_record(r: &Record, ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
         &tgt,
         ctx.matcher,
         ctx.rewriter,
-        NAME,
+        Surface::Zonefile,
     );
     out.findings.extend(spf.findings);
     out.warnings.extend(spf.warnings);
@@ -798,7 +797,7 @@ fn txt_record(r: &Record, ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
     }
     if let Some(k) = sizes.iter().position(|s| *s > MAX_TXT_STRING) {
         out.warnings.push(Notice::new(
-            "zone-txt-too-long",
+            Code::ZoneTxtTooLong,
             format!(
                 "{}:{}: the SPF record of {} would hold a string of {} bytes after the change (at most {MAX_TXT_STRING}); split that string in two by hand and plan again",
                 r.file, r.rdata[k].line, r.owner, sizes[k]
@@ -856,7 +855,7 @@ fn ptr_record(
     let line = r.owner_tok.as_ref().map(|t| t.line).unwrap_or(r.line);
     let line_text = loaded.line(&r.file, line);
     out.findings.push(Finding {
-        surface: NAME.into(),
+        surface: Surface::Zonefile,
         target: target(&r.file, line),
         matched: r.owner.clone(),
         kind: MatchKind::ReverseName,
@@ -880,7 +879,7 @@ fn ptr_record(
             // Same zone: rename the owner in place.
             let Some(t) = &r.owner_tok else {
                 out.warnings.push(Notice::new(
-                    "zone-ptr-unchanged",
+                    Code::ZonePtrUnchanged,
                     format!(
                         "{}:{line}: the PTR of {ip} inherits its owner name from the record before it; move it to {new_name} by hand",
                         r.file
@@ -890,7 +889,7 @@ fn ptr_record(
             };
             if next.is_some_and(|n| n.owner_tok.is_none()) {
                 out.warnings.push(Notice::new(
-                    "zone-ptr-unchanged",
+                    Code::ZonePtrUnchanged,
                     format!(
                         "{}:{line}: records after the PTR of {ip} inherit its owner name; move the PTR to {new_name} by hand",
                         r.file
@@ -913,7 +912,7 @@ fn ptr_record(
         }
         Some(d) if d.blocked.is_none() => match unmovable(r, next) {
             Some(why) => out.warnings.push(Notice::new(
-                "zone-ptr-unchanged",
+                Code::ZonePtrUnchanged,
                 format!(
                     "{}:{line}: the PTR of {ip} cannot be moved to zone {} because {why}; move it by hand",
                     r.file, d.name
@@ -931,7 +930,7 @@ fn ptr_record(
             }
         },
         _ => out.warnings.push(Notice::new(
-            "zone-ptr-not-served",
+            Code::ZonePtrNotServed,
             format!(
                 "{}:{line}: the reverse zone of {} is not served here: ask its provider for PTR {new_name} → {ptr_target}; the old PTR {} stays until the old address is handed back",
                 r.file, pair.new, r.owner
@@ -1029,13 +1028,18 @@ fn incoming_ptrs(
 
 fn other_record(r: &Record, ctx: &Ctx, loaded: &Loaded, out: &mut Out) {
     for t in &r.rdata {
-        let found = find(ctx.matcher, NAME, &target(&r.file, t.line), &t.raw);
+        let found = find(
+            ctx.matcher,
+            Surface::Zonefile,
+            &target(&r.file, t.line),
+            &t.raw,
+        );
         if found.is_empty() {
             continue;
         }
         out.findings.extend(found);
         out.warnings.push(Notice::new(
-            "zone-record-unchanged",
+            Code::ZoneRecordUnchanged,
             format!(
                 "{}:{}: the {} record of {} holds an old address (`{}`); zmreip changes only A, AAAA, SPF and PTR records, change it by hand",
                 r.file,
@@ -1089,7 +1093,7 @@ fn bump_serial(zone: &Zone, loaded: &Loaded, today: Date, out: &mut Out) {
         .find(|r| r.rtype == "SOA" && r.owner == zone.name);
     let Some((file, t)) = soa.and_then(|s| s.rdata.get(2).map(|t| (&s.file, t))) else {
         out.warnings.push(Notice::new(
-            "zone-no-soa",
+            Code::ZoneNoSoa,
             format!(
                 "{} has no SOA record for {}, so no serial was raised; raise the serial of the zone that includes it by hand",
                 zone.file, zone.name
@@ -1099,7 +1103,7 @@ fn bump_serial(zone: &Zone, loaded: &Loaded, today: Date, out: &mut Out) {
     };
     let Ok(old) = t.raw.parse::<u32>() else {
         out.warnings.push(Notice::new(
-            "zone-serial-unchanged",
+            Code::ZoneSerialUnchanged,
             format!(
                 "{file}:{}: the SOA serial `{}` is not a number; raise it by hand",
                 t.line, t.raw
@@ -1153,7 +1157,7 @@ fn finish(loaded: &Loaded, out: Out) -> Report {
         }
         report.changes.push(Change {
             id: String::new(),
-            surface: NAME.into(),
+            surface: Surface::Zonefile,
             target: target(&file, line),
             before: Value::One(before.to_string()),
             after: Value::One(after),

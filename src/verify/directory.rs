@@ -181,7 +181,7 @@ mod tests {
             dn: dn.into(),
             attrs: attrs
                 .iter()
-                .map(|(n, v)| (n.to_string(), v.iter().map(|s| s.to_string()).collect()))
+                .map(|(n, v)| (n.to_string(), v.iter().map(ToString::to_string).collect()))
                 .collect(),
         }
     }

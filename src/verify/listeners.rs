@@ -130,7 +130,7 @@ pub fn check(ctx: &Ctx) -> Vec<Check> {
     let name_of = |port: u16| {
         names
             .get(&port)
-            .map(|n| n.to_string())
+            .map(ToString::to_string)
             .unwrap_or_else(|| port_name(port))
     };
     let many = ctx.new.len() > 1;

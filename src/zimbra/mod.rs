@@ -1,68 +1,17 @@
 //! Zimbra knowledge as data: which directory attributes and localconfig
 //! keys hold addresses and what kind of value each is, which service action
-//! a change to each needs, and which files Zimbra regenerates.
+//! a change to each needs, and which files Zimbra regenerates. (What a
+//! change of a whole file surface needs is with the surface:
+//! [`crate::surface::Surface::actions`].)
 //!
 //! Facts come from Zimbra's source (see `../shared/reference/
 //! zimbra-config-model.md` §1, §2, §3, §7, §9.4). Code elsewhere looks
 //! things up here instead of naming attributes.
 
-use serde::Serialize;
-
 use crate::policy::ValueKind;
+use crate::services::{Action, Service};
 
 mod tables;
-
-/// A service zmreip can reload or restart.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Service {
-    Ldap,
-    Mta,
-    Mailbox,
-    Proxy,
-    Memcached,
-    Dnsmasq,
-    Named,
-    Network,
-    All,
-}
-
-impl Service {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::Ldap => "ldap",
-            Service::Mta => "mta",
-            Service::Mailbox => "mailbox",
-            Service::Proxy => "proxy",
-            Service::Memcached => "memcached",
-            Service::Dnsmasq => "dnsmasq",
-            Service::Named => "named",
-            Service::Network => "network",
-            Service::All => "all",
-        }
-    }
-}
-
-/// Reload (re-read config, keep serving) or restart (stop and start).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Reload,
-    Restart,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Reload => "reload",
-            Action::Restart => "restart",
-        }
-    }
-}
 
 /// What zmreip knows about one address-bearing directory attribute or
 /// localconfig key.
@@ -122,17 +71,6 @@ pub fn is_secret_attribute(name: &str) -> bool {
 /// The files Zimbra regenerates.
 pub fn derived_files() -> &'static [Derived] {
     tables::DERIVED
-}
-
-/// The service actions a change on a file surface needs (`hosts`,
-/// `dnsmasq`, `netplan`, ...). Directory and localconfig changes use the
-/// rule of their attribute or key.
-pub fn surface_actions(surface: &str) -> &'static [(Service, Action)] {
-    tables::SURFACE_ACTIONS
-        .iter()
-        .find(|(s, _)| *s == surface)
-        .map(|(_, a)| *a)
-        .unwrap_or(&[])
 }
 
 /// Actions for a directory attribute or localconfig key that is not in the

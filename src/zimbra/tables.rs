@@ -14,8 +14,9 @@
 //!   watches only some attributes (§3.2, §9.4): zmreip asks for the action
 //!   itself instead of waiting for a poll that may never notice.
 
-use super::{Action, Derived, Rule, Service};
+use super::{Derived, Rule};
 use crate::policy::ValueKind;
+use crate::services::{Action, Service};
 
 use Action::{Reload, Restart};
 use ValueKind::{ExactList, HostPort, OtherHost, OwnAddress, Regex, Url};
@@ -360,46 +361,10 @@ pub(super) static DERIVED: &[Derived] = &[
     derived("mailboxd/start.d/setuid.ini", Service::Mailbox),
 ];
 
-const NETWORK: &[(Service, Action)] = &[(Service::Network, Restart)];
-
-/// Actions for changes on file surfaces. Directory and localconfig
-/// changes use their attribute's or key's rule.
-pub(super) static SURFACE_ACTIONS: &[(&str, &[(Service, Action)])] = &[
-    // Names keep resolving, to the new address, but nothing in zmconfigd
-    // notices (§9.4): slapd resolves its listen URL at start, nginx wrote
-    // resolved addresses at generation, mailboxd's DoSFilter resolved
-    // server names at start, and memcached holds routes with old
-    // addresses.
-    (
-        "hosts",
-        &[
-            (Service::Ldap, Restart),
-            (Service::Mailbox, Restart),
-            (Service::Proxy, Restart),
-            (Service::Memcached, Restart),
-        ],
-    ),
-    ("dnsmasq", &[(Service::Dnsmasq, Restart)]),
-    // The resolver library re-reads resolv.conf on its own.
-    ("resolv", NONE),
-    ("ifupdown", NETWORK),
-    ("netplan", NETWORK),
-    ("nmconnection", NETWORK),
-    ("ifcfg", NETWORK),
-    ("networkd", NETWORK),
-    ("named", &[(Service::Named, Reload)]),
-    ("zonefile", &[(Service::Named, Reload)]),
-    // Files the admin listed with --include belong to software zmreip does
-    // not know; guessing a restart would be wrong, so the admin reloads
-    // their owner (the plan says the change is a literal replacement).
-    ("text", NONE),
-];
-
 #[cfg(test)]
 mod tests {
     use super::super::{
         attribute, derived_files, is_secret_attribute, is_secret_key, localconfig_key,
-        surface_actions,
     };
     use super::*;
     use std::collections::HashSet;
@@ -546,10 +511,6 @@ mod tests {
         for d in DERIVED {
             assert!(seen.insert(d.path), "derived {} twice", d.path);
         }
-        let mut seen = HashSet::new();
-        for (s, _) in SURFACE_ACTIONS {
-            assert!(seen.insert(*s), "surface {s} twice");
-        }
     }
 
     #[test]
@@ -623,35 +584,5 @@ mod tests {
         );
         assert_eq!(by("mailboxd/etc/jetty.xml"), Some(Service::Mailbox));
         assert_eq!(by("conf/localconfig.xml"), None);
-    }
-
-    #[test]
-    fn surfaces() {
-        assert_eq!(surface_actions("dnsmasq"), &[(Service::Dnsmasq, Restart)]);
-        assert_eq!(surface_actions("netplan"), &[(Service::Network, Restart)]);
-        assert_eq!(surface_actions("zonefile"), &[(Service::Named, Reload)]);
-        assert!(surface_actions("resolv").is_empty());
-        assert!(surface_actions("text").is_empty());
-        assert!(surface_actions("no-such-surface").is_empty());
-        let hosts = surface_actions("hosts");
-        for s in [
-            Service::Ldap,
-            Service::Mailbox,
-            Service::Proxy,
-            Service::Memcached,
-        ] {
-            assert!(hosts.contains(&(s, Restart)), "hosts needs {s:?}");
-        }
-        // Every file surface of the crate has a row.
-        for s in crate::surface::all() {
-            let name = s.name();
-            if name == "localconfig" {
-                continue;
-            }
-            assert!(
-                SURFACE_ACTIONS.iter().any(|(n, _)| *n == name),
-                "surface {name} has no row"
-            );
-        }
     }
 }

@@ -223,7 +223,7 @@ pub type Tree = BTreeMap<String, Meta>;
 
 fn walk(base: &Path, dir: &Path, out: &mut Tree) {
     let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
+    entries.sort_by_key(std::fs::DirEntry::file_name);
     for e in entries {
         let p = e.path();
         let rel = p.strip_prefix(base).unwrap().to_string_lossy().into_owned();

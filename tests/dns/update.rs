@@ -130,7 +130,7 @@ fn rewriter() -> Rewriter {
 }
 
 fn many(v: &[&str]) -> Value {
-    Value::Many(v.iter().map(|s| s.to_string()).collect())
+    Value::Many(v.iter().map(ToString::to_string).collect())
 }
 
 fn target(zone: &str, name: &str, rtype: &str) -> Target {
@@ -242,7 +242,7 @@ fn snapshot(lab: &Lab) -> Vec<Vec<String>> {
 fn mail_change() -> Change {
     Change {
         id: "c7".into(),
-        surface: "dns".into(),
+        surface: zmreip::surface::Surface::Dns,
         target: target("dyn.test.", "mail.dyn.test.", "A"),
         before: many(&[
             "mail.dyn.test. 300 IN A 192.0.2.10",
@@ -286,7 +286,7 @@ fn drift_is_refused_and_changes_nothing() {
     // Creating a PTR that already exists is drift as well.
     let create = Change {
         id: "c9".into(),
-        surface: "dns".into(),
+        surface: zmreip::surface::Surface::Dns,
         target: target("2.0.192.in-addr.arpa.", "10.2.0.192.in-addr.arpa.", "PTR"),
         before: many(&[]),
         after: many(&["10.2.0.192.in-addr.arpa. 300 IN PTR other.dyn.test."]),

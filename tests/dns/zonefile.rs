@@ -210,7 +210,7 @@ fn planned_edits_are_served_by_named_after_reload() {
     assert_eq!(
         a.records()
             .iter()
-            .map(|r| r.to_string())
+            .map(ToString::to_string)
             .collect::<Vec<_>>(),
         vec!["mail.example.test. 300 IN A 198.51.100.7"]
     );

@@ -303,33 +303,33 @@ pub fn to_entry(re: ResultEntry) -> std::result::Result<Entry, String> {
     let bad = || "the server sent a malformed entry".to_string();
     let mut parts =
         re.0.match_id(4)
-            .and_then(|t| t.expect_constructed())
+            .and_then(ldap3::asn1::StructureTag::expect_constructed)
             .ok_or_else(bad)?
             .into_iter();
     let dn = parts
         .next()
-        .and_then(|t| t.expect_primitive())
+        .and_then(ldap3::asn1::StructureTag::expect_primitive)
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(bad)?;
     let list = parts
         .next()
-        .and_then(|t| t.expect_constructed())
+        .and_then(ldap3::asn1::StructureTag::expect_constructed)
         .ok_or_else(bad)?;
     let mut attrs = Vec::with_capacity(list.len());
     for pa in list {
         let mut pa = pa.expect_constructed().ok_or_else(bad)?.into_iter();
         let name = pa
             .next()
-            .and_then(|t| t.expect_primitive())
+            .and_then(ldap3::asn1::StructureTag::expect_primitive)
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(bad)?;
         let vals = pa
             .next()
-            .and_then(|t| t.expect_constructed())
+            .and_then(ldap3::asn1::StructureTag::expect_constructed)
             .ok_or_else(bad)?;
         let values: Vec<String> = vals
             .into_iter()
-            .filter_map(|v| v.expect_primitive())
+            .filter_map(ldap3::asn1::StructureTag::expect_primitive)
             .filter_map(|b| String::from_utf8(b).ok())
             .collect();
         if !values.is_empty() {

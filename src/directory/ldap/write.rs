@@ -114,7 +114,7 @@ impl LdapWriter {
                     let Some(e) = next.next() else { break };
                     let mut l: Ldap = ldap.clone();
                     let (dn, attr) = (e.dn.clone(), e.attribute.clone());
-                    pending.push_back(ldap3::tokio::spawn(async move {
+                    pending.push_back(tokio::spawn(async move {
                         l.with_timeout(timeout)
                             .search(&dn, Scope::Base, "(objectClass=*)", vec![attr])
                             .await
@@ -417,8 +417,8 @@ mod tests {
         ValueEdit {
             dn: dn.into(),
             attribute: attr.into(),
-            before: before.iter().map(|s| s.to_string()).collect(),
-            after: after.iter().map(|s| s.to_string()).collect(),
+            before: before.iter().map(ToString::to_string).collect(),
+            after: after.iter().map(ToString::to_string).collect(),
         }
     }
 

@@ -507,7 +507,7 @@ mod tests {
                 let got = narrowed(text, &self.matcher, block);
                 match (&want, got) {
                     (Err(w), Err(g)) => {
-                        assert_eq!(format!("{w:?}"), format!("{g:?}"), "{shown:?}")
+                        assert_eq!(format!("{w:?}"), format!("{g:?}"), "{shown:?}");
                     }
                     (Ok(all), Ok((visited, left))) => {
                         assert_eq!(visited.len() + left, all.len(), "{shown:?}");

@@ -540,7 +540,7 @@ fn spf_string_limit_is_kept() {
         r.report
             .warnings
             .iter()
-            .any(|w| w.code == "zone-txt-too-long"),
+            .any(|w| w.code == Code::ZoneTxtTooLong),
         "{:?}",
         r.report.warnings
     );
@@ -632,7 +632,7 @@ fn ptr_for_a_zone_served_elsewhere_is_a_handoff() {
         .report
         .warnings
         .iter()
-        .find(|w| w.code == "zone-ptr-not-served")
+        .find(|w| w.code == Code::ZonePtrNotServed)
         .expect("hand-off");
     assert!(
         w.message
@@ -659,7 +659,7 @@ fn ptr_with_inheriting_successor_is_not_moved() {
         r.report
             .warnings
             .iter()
-            .any(|w| w.code == "zone-ptr-unchanged")
+            .any(|w| w.code == Code::ZonePtrUnchanged)
     );
 }
 
@@ -737,7 +737,7 @@ fn blocked_zone_reports_and_warns() {
     )
     .unwrap();
     assert!(r.changes.is_empty());
-    assert!(r.warnings.iter().any(|w| w.code == "zone-not-edited"));
+    assert!(r.warnings.iter().any(|w| w.code == Code::ZoneNotEdited));
 }
 
 const NAMED_CONF: &str = "// Debian layout

@@ -1,0 +1,141 @@
+//! Warnings and hand-offs: a stable [`Code`] for machines, a sentence for
+//! people. Every code zmreip writes is in the one table below, serialized
+//! as the string shown (`zmreip.plan/v1` `warnings[].code`,
+//! `handoffs[].code`; `zmreip.check/v1` `warnings[].code`).
+
+use serde::{Deserialize, Serialize};
+
+named_enum! {
+    /// The code of a warning or hand-off. Codes are a public contract:
+    /// added, never renamed.
+    pub enum Code {
+        // --- planning ---
+        /// A prefix was neither given nor found in the OS network
+        /// configuration; the address is treated as a host address.
+        PrefixUnknown = "prefix-unknown",
+        /// `--lower-ttl`: this plan only lowers TTLs, the move comes later.
+        LowerTtlFirstStep = "lower-ttl-first-step",
+        // --- OS network configuration ---
+        /// The OS default gateway is outside the new network (pass
+        /// `--gateway`).
+        GatewayOutsideNetwork = "gateway-outside-network",
+        /// No prefix is known anywhere, so a gateway could not be checked.
+        GatewayUnchecked = "gateway-unchecked",
+        /// A route's gateway is outside the new network and stays.
+        RouteViaOutsideNetwork = "route-via-outside-network",
+        // --- trust lists (DESIGN principle 4) ---
+        /// A wider network holding the old address stays; the new host is
+        /// trusted beside it.
+        TrustNetworkKept = "trust-network-kept",
+        /// The new network is wider than the trusted old one; only the
+        /// host is trusted.
+        TrustNotWidened = "trust-not-widened",
+        /// `127.0.0.0/8` was missing from mynetworks and is added.
+        MynetworksLoopbackAdded = "mynetworks-loopback-added",
+        /// A `0.0.0.0/0`-style entry trusts everyone.
+        TrustEverything = "trust-everything",
+        /// A network holding the old address in a value zmreip does not
+        /// know as a trust list.
+        NetworkUnchanged = "network-unchanged",
+        // --- surfaces ---
+        /// resolv.conf is generated; the change lasts until it is
+        /// generated again.
+        ResolvGenerated = "resolv-generated",
+        /// localconfig.xml sets a key twice; the last one is used.
+        LocalconfigDuplicateKey = "localconfig-duplicate-key",
+        // --- zone files served here ---
+        /// A `$GENERATE` line produces an old address; edit it by hand.
+        ZoneGenerateUnchanged = "zone-generate-unchanged",
+        /// The zone file must not be edited (dynamic, shared, ...).
+        ZoneNotEdited = "zone-not-edited",
+        /// A TXT record that is not SPF names an old address.
+        ZoneTxtUnchanged = "zone-txt-unchanged",
+        /// A neutral (`?`) SPF mechanism names the old address; it stays.
+        ZoneSpfNeutralUnchanged = "zone-spf-neutral-unchanged",
+        /// A denying (`-`, `~`) SPF mechanism names the old address; it
+        /// stays.
+        ZoneSpfDenyUnchanged = "zone-spf-deny-unchanged",
+        /// The SPF edit would make a TXT string longer than 255 bytes.
+        ZoneTxtTooLong = "zone-txt-too-long",
+        /// A PTR record of an old address cannot be moved.
+        ZonePtrUnchanged = "zone-ptr-unchanged",
+        /// The new reverse zone is not served here (becomes a `ptr`
+        /// hand-off).
+        ZonePtrNotServed = "zone-ptr-not-served",
+        /// A record of another type holds an old address.
+        ZoneRecordUnchanged = "zone-record-unchanged",
+        /// A changed zone has no SOA, so no serial to bump.
+        ZoneNoSoa = "zone-no-soa",
+        /// The SOA serial could not be bumped.
+        ZoneSerialUnchanged = "zone-serial-unchanged",
+        // --- zones held elsewhere (RFC 2136) ---
+        /// The SPF edit would make a TXT string longer than 255 bytes.
+        DnsTxtTooLong = "dns-txt-too-long",
+        /// The new reverse zone is not configured (becomes a `ptr`
+        /// hand-off).
+        DnsPtrNotServed = "dns-ptr-not-served",
+        // --- hand-offs: what must happen off this host ---
+        /// Ask the address's provider for a PTR record.
+        Ptr = "ptr",
+        /// Change the DNS records that are served elsewhere.
+        Dns = "dns",
+        /// Tell other servers and partners that trust or relay to the old
+        /// address.
+        Peers = "peers",
+        /// Run zmreip on the other nodes of a multi-server deployment.
+        OtherNodes = "other-nodes",
+        // --- `zmreip check` ---
+        /// A record about to change holds an address that is neither old
+        /// nor new.
+        CheckUnexpectedAddress = "check-unexpected-address",
+        /// The PTR does not name the host name.
+        PtrMismatch = "ptr-mismatch",
+        /// SPF neither passes nor fails the new address.
+        SpfNotPass = "spf-not-pass",
+        /// A blocklist gave an error.
+        DnsblError = "dnsbl-error",
+        /// A blocklist gave an answer it does not document.
+        DnsblUnknown = "dnsbl-unknown",
+        /// Listings came through a resolver that rewrites NXDOMAIN.
+        DnsblUnreliable = "dnsbl-unreliable",
+        /// The resolver rewrites NXDOMAIN.
+        ResolverRewritesNxdomain = "resolver-rewrites-nxdomain",
+    }
+}
+
+/// A warning or a hand-off: a stable code for machines, a sentence for
+/// humans.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Notice {
+    pub code: Code,
+    pub message: String,
+}
+
+impl Notice {
+    pub fn new(code: Code, message: impl Into<String>) -> Notice {
+        Notice {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_kebab_case_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Code::ALL {
+            let s = c.as_str();
+            assert!(seen.insert(s), "{s} twice");
+            assert!(
+                !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{s}"
+            );
+            assert_eq!(serde_json::to_string(c).unwrap(), format!("\"{s}\""));
+            assert_eq!(s.parse::<Code>(), Ok(*c));
+        }
+    }
+}
