@@ -1,5 +1,6 @@
-//! Discovery: runs every surface over the host and the directory, and
-//! collects what they found and propose. Shared by `scan` and `plan`.
+//! Discovery: runs every surface over the host, its directory and the DNS
+//! zones held elsewhere, and collects what they found and propose. Shared
+//! by `scan`, `plan` and verify's rescan.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -7,19 +8,36 @@ use std::path::PathBuf;
 use crate::addr::Matcher;
 use crate::directory::Directory;
 use crate::directory::ldap::{LdapDirectory, Overrides, Settings};
-use crate::error::{Error, Result};
+use crate::dns::update::UpdateConfig;
+use crate::error::Result;
 use crate::host::Host;
 use crate::model::Report;
 use crate::policy::Rewriter;
-use crate::surface::{self, Ctx, IfaceAddr, derived::DerivedHit};
+use crate::surface::{self, Ctx, Extra, IfaceAddr, Mode, derived::DerivedHit};
 
-/// Where to look: the host and, optionally, its directory and extra files.
-pub struct Sources {
-    pub host: Host,
-    /// The Zimbra directory (LDIF export or live LDAP), if given.
-    pub directory: Option<Box<dyn Directory>>,
-    /// Extra files (`--include GLOB`, host paths).
-    pub include: Vec<String>,
+/// Where to look, as the command line says it.
+#[derive(Debug, Clone, Default)]
+pub struct SourceArgs {
+    /// `--root`: the host's files (`/`, or a snapshot).
+    pub root: PathBuf,
+    /// `--zimbra-home`, when given.
+    pub zimbra_home: Option<String>,
+    /// Which directory to read.
+    pub directory: DirectoryArgs,
+    /// Files named besides the host's own (`--include`, `--zone-file`).
+    pub extra: Extra,
+    /// `--dns-config`: zones held elsewhere, updated with RFC 2136.
+    pub dns_config: Option<PathBuf>,
+}
+
+impl SourceArgs {
+    /// The sources of the host at `root`, with defaults for the rest.
+    pub fn new(root: impl Into<PathBuf>) -> SourceArgs {
+        SourceArgs {
+            root: root.into(),
+            ..SourceArgs::default()
+        }
+    }
 }
 
 /// Which Zimbra directory to read.
@@ -33,19 +51,27 @@ pub struct DirectoryArgs {
     pub none: bool,
 }
 
+/// Where to look, opened.
+pub struct Sources {
+    pub host: Host,
+    /// The Zimbra directory (LDIF export or live LDAP), if given.
+    pub directory: Option<Box<dyn Directory>>,
+    /// Files named besides the host's own.
+    pub extra: Extra,
+    /// Zones held elsewhere, planned with RFC 2136 (planning only: a
+    /// scan does not ask DNS servers).
+    pub dns: Option<UpdateConfig>,
+}
+
 impl Sources {
-    /// Opens the host at `root` and its directory: the LDIF export when
-    /// given; else the live directory when a connection flag is given or
-    /// the host's localconfig.xml sets `ldap_url` (connecting now, so an
-    /// unreachable server fails before any work); else none (a host or
-    /// snapshot without Zimbra's localconfig).
-    pub fn open(
-        root: &std::path::Path,
-        zimbra_home: Option<&str>,
-        dir: &DirectoryArgs,
-        include: &[String],
-    ) -> Result<Sources> {
-        let host = Host::open(root, zimbra_home)?;
+    /// Opens the host and its directory: the LDIF export when given; else
+    /// the live directory when a connection flag is given or the host's
+    /// localconfig.xml sets `ldap_url` (connecting now, so an unreachable
+    /// server fails before any work); else none (a host or snapshot
+    /// without Zimbra's localconfig). Reads `--dns-config` now too.
+    pub fn open(args: &SourceArgs) -> Result<Sources> {
+        let host = Host::open(&args.root, args.zimbra_home.as_deref())?;
+        let dir = &args.directory;
         let directory: Option<Box<dyn Directory>> = if dir.none {
             None
         } else if let Some(p) = &dir.ldif {
@@ -56,10 +82,15 @@ impl Sources {
                 None => None,
             }
         };
+        let dns = match &args.dns_config {
+            Some(p) => Some(UpdateConfig::load(p)?),
+            None => None,
+        };
         Ok(Sources {
             host,
             directory,
-            include: include.to_vec(),
+            extra: args.extra.clone(),
+            dns,
         })
     }
 }
@@ -77,11 +108,13 @@ pub struct Discovered {
 
 /// Reads the interface addresses configured in the host's OS network
 /// configuration (to learn prefixes and gateways).
-pub fn interfaces(host: &Host) -> Result<Vec<IfaceAddr>> {
+pub fn interfaces(sources: &Sources) -> Result<Vec<IfaceAddr>> {
+    let matcher = Matcher::new(&[]);
+    let ctx = Ctx::new(&sources.host, &matcher, None).with_extra(&sources.extra);
     let mut out = Vec::new();
     for (_, s) in surface::all() {
-        for path in s.files(host)? {
-            if let Some(text) = host.read(&path)? {
+        for path in s.files(&ctx)? {
+            if let Some(text) = sources.host.read(&path)? {
                 out.extend(s.interfaces(&path, &text)?);
             }
         }
@@ -94,37 +127,19 @@ pub fn run(
     sources: &mut Sources,
     targets: &[IpAddr],
     rewriter: Option<&Rewriter>,
+    mode: Mode,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Discovered> {
     let matcher = Matcher::new(targets);
-    let ctx = Ctx {
-        host: &sources.host,
-        matcher: &matcher,
-        rewriter,
-    };
+    let ctx = Ctx::new(&sources.host, &matcher, rewriter)
+        .with_mode(mode)
+        .with_extra(&sources.extra);
     let mut out = Discovered::default();
     for (_, s) in surface::all() {
-        for path in s.files(&sources.host)? {
+        for path in s.files(&ctx)? {
             progress(&path);
             if let Some(text) = sources.host.read(&path)? {
                 out.report.extend(s.analyze(&path, &text, &ctx)?);
-                out.files_read += 1;
-            }
-        }
-    }
-    for pattern in &sources.include {
-        let files = sources.host.glob(pattern)?;
-        if files.is_empty() {
-            return Err(Error::usage(
-                format!("--include `{pattern}` matches no file under the root"),
-                "give a glob of host paths, e.g. --include '/etc/myapp/*.conf'",
-            ));
-        }
-        for path in files {
-            progress(&path);
-            if let Some(text) = sources.host.read(&path)? {
-                out.report
-                    .extend(surface::text::analyze(&path, &text, &ctx)?);
                 out.files_read += 1;
             }
         }
@@ -141,6 +156,16 @@ pub fn run(
             Ok(())
         })?;
         out.entries_read = entries + dir.left_out();
+    }
+    if let (Some(cfg), Some(rw)) = (&sources.dns, rewriter) {
+        progress("DNS zones held elsewhere");
+        let hostname = surface::localconfig::server_hostname(&sources.host);
+        out.report.extend(crate::dns::update::plan(
+            cfg,
+            rw,
+            hostname.as_deref(),
+            mode,
+        )?);
     }
     Ok(out)
 }

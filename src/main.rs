@@ -11,8 +11,9 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use zmreip::directory::ldap::Overrides;
-use zmreip::discover::{DirectoryArgs, Sources};
+use zmreip::discover::{DirectoryArgs, SourceArgs, Sources};
 use zmreip::spec::AddrArg;
+use zmreip::surface::Extra;
 use zmreip::{Error, Result};
 
 /// Change the IP address of a Zimbra server safely.
@@ -206,7 +207,7 @@ struct PlanArgs {
     /// zone as ZONE=PATH when the file has no $ORIGIN. Zones declared in
     /// /etc/bind/named.conf or /etc/named.conf are found without this.
     #[arg(long, value_name = "[ZONE=]PATH")]
-    zone_file: Vec<zmreip::surface::zonefile::ZoneFileArg>,
+    zone_file: Vec<zmreip::dns::zone::ZoneFileArg>,
 
     /// Plan RFC 2136 updates (signed with TSIG) for zones served
     /// elsewhere, as configured in this TOML file: [[zone]] tables with
@@ -389,9 +390,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn sources(h: &HostArgs) -> Result<Sources> {
-    let dir = directory_args(h);
-    Sources::open(&h.root, h.zimbra_home.as_deref(), &dir, &h.include)
+/// Where the host arguments say to look, with the zone files and DNS
+/// configuration `plan` and `apply` name besides.
+fn source_args(
+    h: &HostArgs,
+    zone_files: &[zmreip::dns::zone::ZoneFileArg],
+    dns_config: Option<&PathBuf>,
+) -> SourceArgs {
+    SourceArgs {
+        root: h.root.clone(),
+        zimbra_home: h.zimbra_home.clone(),
+        directory: directory_args(h),
+        extra: Extra {
+            include: h.include.clone(),
+            zone_files: zone_files.to_vec(),
+        },
+        dns_config: dns_config.cloned(),
+    }
 }
 
 /// Which directory the host arguments name.
@@ -427,7 +442,7 @@ fn clear_progress() {
 }
 
 fn scan(a: ScanArgs) -> Result<()> {
-    let mut src = sources(&a.host)?;
+    let mut src = Sources::open(&source_args(&a.host, &[], None))?;
     let result = zmreip::scan::scan(&mut src, &a.ips, &mut progress());
     clear_progress();
     let result = result?;
@@ -443,14 +458,12 @@ fn scan(a: ScanArgs) -> Result<()> {
 }
 
 fn plan(a: PlanArgs) -> Result<()> {
-    let mut src = sources(&a.host)?;
+    let mut src = Sources::open(&source_args(&a.host, &a.zone_file, a.dns_config.as_ref()))?;
     let req = zmreip::plan::build::Request {
         from: a.from,
         to: a.to,
         gateway: a.gateway,
         restart_all: a.restart.is_some(),
-        zone_files: a.zone_file,
-        dns_config: a.dns_config,
         lower_ttl: a.lower_ttl,
     };
     let plan = zmreip::plan::build::build(&mut src, &req, &mut progress());
@@ -482,9 +495,7 @@ fn verify_request(
 ) -> zmreip::verify::VerifyRequest {
     let mut req = zmreip::verify::VerifyRequest::new(&h.root, ips);
     req.old = old;
-    req.zimbra_home = h.zimbra_home.clone();
-    req.directory = directory_args(h);
-    req.include = h.include.clone();
+    req.sources = source_args(h, &[], None);
     req.hostname = p.hostname.clone();
     req.dns_server = p.dns_server;
     req.outside_source = p.outside_source;
@@ -512,7 +523,7 @@ fn verify(a: VerifyArgs) -> Result<()> {
 fn check(a: CheckArgs) -> Result<ExitCode> {
     let resolver = match a.resolver {
         Some(r) => r,
-        None => system_resolver()?,
+        None => zmreip::check::system_resolver()?,
     };
     let req = zmreip::check::Request {
         address: a.address,
@@ -534,23 +545,6 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
     };
     emit(&out)?;
     Ok(ExitCode::from(report.exit_code()))
-}
-
-/// The first `nameserver` of /etc/resolv.conf, read here so that the
-/// resolver asked is always one address, shown in the report.
-fn system_resolver() -> Result<std::net::SocketAddr> {
-    let path = "/etc/resolv.conf";
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-    text.lines()
-        .filter_map(|l| l.split('#').next())
-        .filter_map(|l| l.trim().strip_prefix("nameserver"))
-        .find_map(|rest| zmreip::dns::parse_server(rest.trim()).ok())
-        .ok_or_else(|| {
-            Error::usage(
-                "no nameserver in /etc/resolv.conf",
-                "give the resolver to ask: --resolver IP:PORT",
-            )
-        })
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
@@ -594,7 +588,7 @@ struct ApplyArgs {
 
     /// Also edit this BIND zone file, as for `plan`.
     #[arg(long, value_name = "[ZONE=]PATH")]
-    zone_file: Vec<zmreip::surface::zonefile::ZoneFileArg>,
+    zone_file: Vec<zmreip::dns::zone::ZoneFileArg>,
 
     /// Zones held elsewhere, updated with RFC 2136 and TSIG, as for
     /// `plan`; needed with --plan when the plan updates such zones.
@@ -732,14 +726,13 @@ fn apply(a: ApplyArgs) -> Result<()> {
     let plan = match &a.plan {
         Some(path) => zmreip::apply::load_plan(path)?,
         None => {
-            let mut src = sources(&a.host)?;
+            let mut src =
+                Sources::open(&source_args(&a.host, &a.zone_file, a.dns_config.as_ref()))?;
             let req = zmreip::plan::build::Request {
                 from: a.from.clone(),
                 to: a.to.clone(),
                 gateway: a.gateway,
                 restart_all: a.restart.is_some(),
-                zone_files: a.zone_file.clone(),
-                dns_config: a.dns_config.clone(),
                 lower_ttl: a.lower_ttl,
             };
             let plan = zmreip::plan::build::build(&mut src, &req, &mut progress());

@@ -33,7 +33,7 @@ pub fn scan(
     ips: &[IpAddr],
     progress: &mut dyn FnMut(&str),
 ) -> Result<ScanResult> {
-    let found = discover::run(sources, ips, None, progress)?;
+    let found = discover::run(sources, ips, None, crate::surface::Mode::Move, progress)?;
     Ok(ScanResult {
         schema: SCHEMA,
         ips: ips.iter().map(ToString::to_string).collect(),

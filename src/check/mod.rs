@@ -347,19 +347,16 @@ pub fn suggest(record: Option<&str>, domain: &str, new: IpAddr, old: Option<IpAd
             name: name.clone(),
             rtype: "TXT".into(),
         };
-        let out = crate::surface::zonefile::spf_edits(
-            rec,
-            &name,
-            &name,
-            &target,
-            &matcher,
-            Some(&rw),
+        let place = crate::dns::spf::Place {
+            owner: &name,
+            shown: &name,
+            target: &target,
             // Only the edits are used: no finding leaves this function.
-            crate::surface::Surface::Dns,
-        );
+            surface: crate::surface::Surface::Dns,
+        };
+        let out = crate::dns::spf::plan_edits(rec, &place, &matcher, Some(&rw));
         if !out.edits.is_empty() {
-            let after =
-                crate::surface::zonefile::edit_strings(&[rec.as_bytes().to_vec()], &out.edits);
+            let after = crate::dns::spf::edit_strings(&[rec.as_bytes().to_vec()], &out.edits);
             return Suggestion {
                 name,
                 before: Some(rec.to_string()),
@@ -376,6 +373,23 @@ pub fn suggest(record: Option<&str>, domain: &str, new: IpAddr, old: Option<IpAd
         before: Some(rec.to_string()),
         after,
     }
+}
+
+/// The resolver `check` asks by default: the first `nameserver` of this
+/// machine's /etc/resolv.conf that is an address, so that the resolver
+/// asked is always one address, shown in the report.
+pub fn system_resolver() -> Result<SocketAddr> {
+    let path = "/etc/resolv.conf";
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    crate::surface::resolv::nameservers(&text)
+        .into_iter()
+        .find_map(|ns| crate::dns::parse_server(ns).ok())
+        .ok_or_else(|| {
+            Error::usage(
+                "no nameserver in /etc/resolv.conf",
+                "give the resolver to ask: --resolver IP:PORT",
+            )
+        })
 }
 
 /// The report for people.

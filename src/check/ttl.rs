@@ -156,7 +156,7 @@ pub fn safe_move(entries: &[TtlEntry], now: u64) -> Option<SafeMove> {
 
 /// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn rfc3339(t: u64) -> String {
-    let d = crate::surface::zonefile::Date::from_days(i64::try_from(t / 86_400).unwrap_or(0));
+    let d = crate::dns::zone::serial::Date::from_days(i64::try_from(t / 86_400).unwrap_or(0));
     let s = t % 86_400;
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",

@@ -251,11 +251,7 @@ zimbraWebClientAllowedIPs: 192.168.0.0/16
             }],
             None,
         );
-        let ctx = Ctx {
-            host: &host,
-            matcher: &matcher,
-            rewriter: rewrite.then_some(&rw),
-        };
+        let ctx = Ctx::new(&host, &matcher, rewrite.then_some(&rw));
         let mut report = Report::default();
         for e in read_all() {
             report.extend(analyze(&e, &ctx));
@@ -489,11 +485,7 @@ zimbraWebClientAllowedIPs: 192.168.0.0/16
         let host = Host::open(dir.path(), None).unwrap();
         let old = "172.20.14.25".parse().unwrap();
         let matcher = Matcher::new(&[old]);
-        let ctx = Ctx {
-            host: &host,
-            matcher: &matcher,
-            rewriter: None,
-        };
+        let ctx = Ctx::new(&host, &matcher, None);
         let mut d = ldif::LdifDirectory::open(&p).unwrap();
         let mut left = Vec::new();
         d.for_each(&mut |e| {

@@ -10,10 +10,12 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::error::{Error, Result};
-use crate::surface::zonefile::parse;
+use zone::parse;
 
 pub mod resolver;
+pub mod spf;
 pub mod update;
+pub mod zone;
 
 pub use hickory_proto::rr::RecordType;
 pub use resolver::{Answer, Resolver};

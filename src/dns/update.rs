@@ -56,14 +56,16 @@ use hickory_proto::rr::{Name, RecordSet, TSigner};
 use serde::Deserialize;
 
 use super::resolver::code_name;
+use super::spf;
+use super::zone::parse::{absolute, in_zone};
 use super::{Answer, Rdata, RecordType, Resolver, Rr, fqdn, to_hickory};
 use crate::addr::{Matcher, reverse_name};
 use crate::error::{Error, Result};
 use crate::model::{Change, Finding, Report, Target, Value};
 use crate::notice::{Code, Notice};
 use crate::policy::Rewriter;
+use crate::surface::Mode;
 use crate::surface::Surface;
-use crate::surface::zonefile::{self, Mode, parse::in_zone};
 
 /// How long a question or an update may take unless configured.
 const DEFAULT_TIMEOUT: u64 = 5;
@@ -163,7 +165,9 @@ impl UpdateConfig {
             let names = z
                 .names
                 .iter()
-                .map(|n| parse::absolute_in(n, &name))
+                // Relative to the zone unless absolute; `name` is never
+                // empty, so every name resolves.
+                .filter_map(|n| absolute(n.trim(), &name))
                 .collect();
             zones.push(ZoneConfig {
                 name,
@@ -191,26 +195,12 @@ impl UpdateConfig {
     }
 }
 
-/// Names in the config are relative to their zone unless absolute.
-mod parse {
-    pub(super) fn absolute_in(n: &str, zone: &str) -> String {
-        let n = n.trim().to_ascii_lowercase();
-        if n == "@" {
-            zone.to_string()
-        } else if n.ends_with('.') {
-            n
-        } else {
-            format!("{n}.{zone}")
-        }
-    }
-}
-
 /// Reads a BIND key file (`key "name" { algorithm hmac-sha256; secret
 /// "..."; };`, as `tsig-keygen` writes it).
 fn read_key(path: &Path, want: Option<&str>) -> Result<TsigKey> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-    let stmts = zonefile::namedconf::parse_conf(&shown, &text)?;
+    let stmts = super::zone::namedconf::parse_conf(&shown, &text)?;
     let keys: Vec<_> = stmts
         .iter()
         .filter(|s| s.words.first().map(String::as_str) == Some("key") && s.block.is_some())
@@ -485,14 +475,16 @@ fn plan_forward(
             };
             let text = r.data.txt_joined().unwrap_or_default();
             let place = format!("{name} TXT on {}", z.server);
-            let spf = zonefile::spf_edits(
+            let spf = spf::plan_edits(
                 &text,
-                &name,
-                &place,
-                &target,
+                &spf::Place {
+                    owner: &name,
+                    shown: &place,
+                    target: &target,
+                    surface: Surface::Dns,
+                },
                 matcher,
                 Some(rw),
-                Surface::Dns,
             );
             report.findings.extend(spf.findings);
             report.warnings.extend(spf.warnings);
@@ -500,7 +492,7 @@ fn plan_forward(
                 after.push(r.clone());
                 continue;
             }
-            let new = zonefile::edit_strings(strings, &spf.edits);
+            let new = spf::edit_strings(strings, &spf.edits);
             if let Some(long) = new.iter().find(|s| s.len() > 255) {
                 report.warnings.push(Notice::new(
                     Code::DnsTxtTooLong,

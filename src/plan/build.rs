@@ -1,10 +1,9 @@
 //! Building a plan: resolve prefixes, run discovery with a rewriter, then
-//! number the changes and derive the least set of service actions from the
-//! Zimbra tables.
+//! number the changes and derive the least set of service actions from
+//! the surfaces and the Zimbra tables.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
 
 use super::{DerivedFile, Plan, PlannedAction, SCHEMA};
 use crate::discover::{self, Sources};
@@ -15,8 +14,7 @@ use crate::policy::Rewriter;
 use crate::services::{Action, Service};
 use crate::spec::{self, AddrArg, Pair, PrefixSource};
 use crate::surface::IfaceAddr;
-use crate::surface::zonefile::{self, Mode, ZoneFileArg};
-use crate::surface::{Actions, Surface};
+use crate::surface::{Actions, Mode, Surface, localconfig};
 use crate::zimbra;
 
 /// What the user asked for.
@@ -29,10 +27,6 @@ pub struct Request {
     pub gateway: Option<IpAddr>,
     /// `--restart all`: one documented full restart instead of the least set.
     pub restart_all: bool,
-    /// `--zone-file`: zone files served here besides named.conf's.
-    pub zone_files: Vec<ZoneFileArg>,
-    /// `--dns-config`: zones held elsewhere, updated with RFC 2136.
-    pub dns_config: Option<PathBuf>,
     /// `--lower-ttl`: plan only the TTL reductions of the DNS records that
     /// will move (the first step of a migration window).
     pub lower_ttl: Option<u32>,
@@ -49,7 +43,7 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
             "give a gateway of the same family as the new address",
         ));
     }
-    let ifaces = discover::interfaces(&sources.host)?;
+    let ifaces = discover::interfaces(sources)?;
     let mut warnings = Vec::new();
     let pairs: Vec<Pair> = req
         .from
@@ -59,16 +53,16 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         .collect();
     let rewriter = Rewriter::new(pairs.clone(), req.gateway);
     let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
-    let found = discover::run(sources, &olds, Some(&rewriter), progress)?;
-    let hostname = server_hostname(sources);
-    let report = dns_changes(
-        sources,
-        req,
-        &rewriter,
-        &olds,
-        hostname.as_deref(),
-        found.report,
-    )?;
+    let mode = req.lower_ttl.map_or(Mode::Move, Mode::LowerTtl);
+    let found = discover::run(sources, &olds, Some(&rewriter), mode, progress)?;
+    let hostname = localconfig::server_hostname(&sources.host);
+    let mut report = found.report;
+    if mode != Mode::Move {
+        // The first step of a window changes DNS only.
+        report
+            .changes
+            .retain(|c| matches!(c.surface, Surface::Zonefile | Surface::Dns));
+    }
 
     let mut changes = report.changes;
     for (i, c) in changes.iter_mut().enumerate() {
@@ -119,48 +113,6 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     };
     plan.seal();
     Ok(plan)
-}
-
-/// Zone files named on the command line and `--lower-ttl` re-run the
-/// zonefile surface over every zone (a PTR moves between zones only when
-/// both are known); `--dns-config` adds RFC 2136 changes. With
-/// `--lower-ttl` only DNS changes remain.
-fn dns_changes(
-    sources: &Sources,
-    req: &Request,
-    rewriter: &Rewriter,
-    olds: &[IpAddr],
-    hostname: Option<&str>,
-    mut report: crate::model::Report,
-) -> Result<crate::model::Report> {
-    let mode = req.lower_ttl.map_or(Mode::Move, Mode::LowerTtl);
-    if !req.zone_files.is_empty() || req.lower_ttl.is_some() {
-        report.changes.retain(|c| c.surface != Surface::Zonefile);
-        report.findings.retain(|f| f.surface != Surface::Zonefile);
-        report
-            .warnings
-            .retain(|w| !w.code.as_str().starts_with("zone-"));
-        let matcher = crate::addr::Matcher::new(olds);
-        let ctx = crate::surface::Ctx {
-            host: &sources.host,
-            matcher: &matcher,
-            rewriter: Some(rewriter),
-        };
-        report.extend(zonefile::analyze_all(
-            &sources.host,
-            &req.zone_files,
-            &ctx,
-            mode,
-        )?);
-    }
-    if req.lower_ttl.is_some() {
-        report.changes.retain(|c| c.surface == Surface::Zonefile);
-    }
-    if let Some(path) = &req.dns_config {
-        let cfg = crate::dns::update::UpdateConfig::load(path)?;
-        report.extend(crate::dns::update::plan(&cfg, rewriter, hostname, mode)?);
-    }
-    Ok(report)
 }
 
 /// Fills in prefixes the user did not give: from the OS network config
@@ -276,15 +228,6 @@ pub fn actions_for(c: &Change) -> &'static [(Service, Action)] {
             rule.map_or(zimbra::UNKNOWN_SETTING_ACTIONS, |r| r.actions)
         }
     }
-}
-
-/// The server's host name from localconfig, if readable.
-fn server_hostname(sources: &Sources) -> Option<String> {
-    let path = sources.host.zimbra_path("conf/localconfig.xml");
-    let text = sources.host.read(&path).ok()??;
-    crate::surface::localconfig::value(&path, &text, "zimbra_server_hostname")
-        .ok()?
-        .filter(|v| !v.is_empty() && v != "localhost")
 }
 
 /// What must happen off this host.

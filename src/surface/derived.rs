@@ -222,11 +222,7 @@ mod tests {
         let host = crate::host::Host::open(dir.path(), None).unwrap();
         assert_eq!(host.zimbra_home(), "/opt/zextras");
         let fx = Fixture::new(DUAL);
-        let ctx = Ctx {
-            host: &host,
-            matcher: &fx.matcher,
-            rewriter: Some(&fx.rewriter),
-        };
+        let ctx = Ctx::new(&host, &fx.matcher, Some(&fx.rewriter));
         let hits = scan(&ctx).unwrap();
         assert_eq!(
             flat(&hits),

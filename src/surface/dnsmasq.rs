@@ -29,7 +29,8 @@
 //! Paths are host paths, read through [`Host`] (so under `--root`);
 //! relative paths are taken from `/`, dnsmasq's working directory.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{HashSet, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
 
 use super::{Ctx, Field, FileSurface, Surface, analyze_lines, hosts, resolv};
@@ -184,15 +185,21 @@ static OPTIONS: &[(&str, Layout)] = &[
 ];
 
 impl FileSurface for Dnsmasq {
-    fn files(&self, host: &Host) -> Result<Vec<String>> {
-        Ok(config(host)?.into_keys().collect())
+    fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
+        let host = ctx.host;
+        let mut files: Vec<String> = config(host)?.into_iter().map(|(p, _)| p).collect();
+        files.sort();
+        Ok(files)
     }
 
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
         // The format of a file is known only from the directive that named
         // it, so the (small, cheaply scanned) graph is walked again; a file
         // outside it is read as options.
-        let format = config(ctx.host)?.get(path).copied().unwrap_or(Format::Conf);
+        let format = config(ctx.host)?
+            .into_iter()
+            .find(|(p, _)| p == path)
+            .map_or(Format::Conf, |(_, f)| f);
         analyze_lines(Surface::Dnsmasq, path, text, ctx, |n, line| match format {
             Format::Conf => Ok(line_fields(line)),
             Format::Hosts => hosts::line_fields(path, n, line),
@@ -343,8 +350,9 @@ fn server_fields(line: &str, r: Range<usize>, out: &mut Vec<Field>) {
 }
 
 /// Every file dnsmasq reads on this host (except those owned by other
-/// surfaces), with its format.
-fn config(host: &Host) -> Result<BTreeMap<String, Format>> {
+/// surfaces), with its format, in the order they are found: the main
+/// file, the drop-in directory, then what they pull in.
+fn config(host: &Host) -> Result<Vec<(String, Format)>> {
     let mut queue: VecDeque<(String, Format)> = VecDeque::new();
     queue.push_back((MAIN.to_string(), Format::Conf));
     let drop_in = match host.read(DEBIAN_DEFAULTS)? {
@@ -356,9 +364,10 @@ fn config(host: &Host) -> Result<BTreeMap<String, Format>> {
             queue.push_back((f, Format::Conf));
         }
     }
-    let mut files = BTreeMap::new();
+    let mut files: Vec<(String, Format)> = Vec::new();
+    let mut seen = HashSet::new();
     while let Some((path, format)) = queue.pop_front() {
-        if files.contains_key(&path) || OWNED_ELSEWHERE.contains(&path.as_str()) {
+        if OWNED_ELSEWHERE.contains(&path.as_str()) || !seen.insert(path.clone()) {
             continue;
         }
         if host.real(&path).is_dir() {
@@ -367,7 +376,7 @@ fn config(host: &Host) -> Result<BTreeMap<String, Format>> {
         let Some(text) = host.read(&path)? else {
             continue;
         };
-        files.insert(path, format);
+        files.push((path, format));
         if format != Format::Conf {
             continue;
         }
@@ -402,6 +411,57 @@ fn config(host: &Host) -> Result<BTreeMap<String, Format>> {
         }
     }
     Ok(files)
+}
+
+/// Where this host's dnsmasq answers DNS: its first `listen-address`
+/// (127.0.0.1 when it listens everywhere) and its `port` (53 unless set;
+/// the last setting wins), with the place that says so. `None` when no
+/// dnsmasq configuration is on the host or DNS is off (`port=0`).
+pub fn dns_server(host: &Host) -> Result<Option<(SocketAddr, String)>> {
+    let files: Vec<String> = config(host)?
+        .into_iter()
+        .filter(|(_, f)| *f == Format::Conf)
+        .map(|(p, _)| p)
+        .collect();
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let mut port: u16 = 53;
+    let mut listen: Option<(IpAddr, String)> = None;
+    for path in &files {
+        let Some(text) = host.read(path)? else {
+            continue;
+        };
+        for (i, line) in text.lines().enumerate() {
+            let Some(d) = directive(line) else {
+                continue;
+            };
+            let value = line[d.value].trim();
+            match d.key {
+                "port" => {
+                    port = value.parse().map_err(|_| {
+                        Error::parse(path, i + 1, format!("`port={value}` is not a port number"))
+                    })?;
+                }
+                "listen-address" => {
+                    let first = value.split(',').next().unwrap_or("").trim();
+                    let ip = first.parse::<IpAddr>().map_err(|_| {
+                        Error::parse(path, i + 1, format!("`{first}` is not an address"))
+                    })?;
+                    listen.get_or_insert_with(|| (ip, format!("{path}:{}", i + 1)));
+                }
+                _ => {}
+            }
+        }
+    }
+    if port == 0 {
+        return Ok(None);
+    }
+    let (ip, from) = listen.unwrap_or((IpAddr::V4(Ipv4Addr::LOCALHOST), files.join(", ")));
+    Ok(Some((
+        SocketAddr::new(ip, port),
+        format!("dnsmasq, {from}"),
+    )))
 }
 
 /// The last `CONFIG_DIR=` assignment of Debian's defaults file.
@@ -816,7 +876,7 @@ mod tests {
     }
 
     fn files_of(fx: &Fixture) -> Vec<String> {
-        Dnsmasq.files(&fx.host).unwrap()
+        Dnsmasq.files(&fx.scan()).unwrap()
     }
 
     #[test]
@@ -983,5 +1043,39 @@ mod tests {
     fn no_dnsmasq_no_files() {
         let fx = Fixture::new(V4);
         assert!(files_of(&fx).is_empty());
+    }
+
+    #[test]
+    fn dns_server_is_the_first_listen_address_and_the_last_port() {
+        let fx = Fixture::new(V4);
+        assert_eq!(dns_server(&fx.host).unwrap(), None);
+        // Only the drop-in directory: everywhere, on its port.
+        fx.write("/etc/dnsmasq.d/split.conf", "port=5354\n");
+        let (sa, why) = dns_server(&fx.host).unwrap().unwrap();
+        assert_eq!(sa.to_string(), "127.0.0.1:5354");
+        assert_eq!(why, "dnsmasq, /etc/dnsmasq.d/split.conf");
+        // Comments (whole-line and inline), blanks around `=`, lists.
+        fx.write(
+            "/etc/dnsmasq.conf",
+            "# split DNS for the mail server\n#listen-address=10.0.0.1\nport = 5353 # was 53\nlisten-address=10.40.7.131,172.20.14.25\nlisten-address=::1\n",
+        );
+        let (sa, why) = dns_server(&fx.host).unwrap().unwrap();
+        // The drop-in is read after the main file: its port wins.
+        assert_eq!(sa.to_string(), "10.40.7.131:5354");
+        assert_eq!(why, "dnsmasq, /etc/dnsmasq.conf:4");
+        // A file pulled in by conf-dir counts too.
+        fx.write(
+            "/etc/dnsmasq.d/split.conf",
+            "conf-dir=/etc/dnsmasq.more,*.conf\n",
+        );
+        fx.write("/etc/dnsmasq.more/port.conf", "port=0\n");
+        assert_eq!(dns_server(&fx.host).unwrap(), None);
+        // Bad values name the file and line.
+        fx.write("/etc/dnsmasq.more/port.conf", "\nport=dns\n");
+        let e = dns_server(&fx.host).unwrap_err().to_string();
+        assert!(e.starts_with("/etc/dnsmasq.more/port.conf:2: "), "{e}");
+        fx.write("/etc/dnsmasq.more/port.conf", "listen-address=eth0\n");
+        let e = dns_server(&fx.host).unwrap_err().to_string();
+        assert!(e.contains("`eth0` is not an address"), "{e}");
     }
 }

@@ -12,12 +12,15 @@
 //!
 //! A line whose first field is not an IP address is an error: resolvers
 //! skip it silently, and zmreip will not guess what it was meant to say.
-//! The same parser reads the extra hosts files dnsmasq serves
-//! (`addn-hosts=`, see [`super::dnsmasq`]).
+//! The same parser ([`entry`]) reads the extra hosts files dnsmasq serves
+//! (`addn-hosts=`, see [`super::dnsmasq`]) and answers verify's name
+//! lookups ([`lookup`]).
+
+use std::net::IpAddr;
+use std::ops::Range;
 
 use super::{Ctx, Field, FileSurface, Surface, analyze_lines};
 use crate::error::{Error, Result};
-use crate::host::Host;
 use crate::model::Report;
 use crate::policy::ValueKind;
 
@@ -28,7 +31,8 @@ pub struct Hosts;
 const FILE: &str = "/etc/hosts";
 
 impl FileSurface for Hosts {
-    fn files(&self, host: &Host) -> Result<Vec<String>> {
+    fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
+        let host = ctx.host;
         Ok(if host.exists(FILE) {
             vec![FILE.to_string()]
         } else {
@@ -43,43 +47,84 @@ impl FileSurface for Hosts {
     }
 }
 
-/// The address field of one hosts-format line (none for blank and comment
-/// lines). `path` and `n` name the line in an error.
-pub(crate) fn line_fields(path: &str, n: usize, line: &str) -> Result<Vec<Field>> {
+/// One entry of a hosts file: the address and the names it gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry<'a> {
+    /// The address, without an IPv6 `%zone`.
+    pub addr: IpAddr,
+    /// Where the address is written in the line (zone included).
+    pub span: Range<usize>,
+    /// The canonical name and the aliases.
+    pub names: Vec<&'a str>,
+}
+
+/// Reads one hosts-format line: `None` for blank and comment lines, an
+/// error naming `path:n` when the first field is not an address.
+pub fn entry<'a>(path: &str, n: usize, line: &'a str) -> Result<Option<Entry<'a>>> {
     let body = line.find('#').map_or(line, |c| &line[..c]);
     let start = body.len() - body.trim_start().len();
     let len = body[start..]
         .find(char::is_whitespace)
         .unwrap_or(body.len() - start);
     if len == 0 {
-        return Ok(Vec::new());
+        return Ok(None);
     }
-    let addr = &body[start..start + len];
-    if !is_address(addr) {
+    let written = &body[start..start + len];
+    let Some(addr) = address(written) else {
         return Err(Error::Parse {
             path: path.to_string(),
             line: n,
             message: format!(
-                "`{addr}` is not an IP address; a hosts line starts with the address, then the names"
+                "`{written}` is not an IP address; a hosts line starts with the address, then the names"
             ),
             help: Some(
                 "fix or comment out the line (resolvers skip it, so it has no effect today)".into(),
             ),
         });
-    }
-    Ok(vec![Field::new(start..start + len, ValueKind::OwnAddress)])
+    };
+    Ok(Some(Entry {
+        addr,
+        span: start..start + len,
+        names: body[start + len..].split_whitespace().collect(),
+    }))
 }
 
-/// An IPv4 or IPv6 address, the latter with an optional `%zone`.
-fn is_address(s: &str) -> bool {
+/// The address field of one hosts-format line (none for blank and comment
+/// lines). `path` and `n` name the line in an error.
+pub(crate) fn line_fields(path: &str, n: usize, line: &str) -> Result<Vec<Field>> {
+    Ok(entry(path, n, line)?
+        .map(|e| Field::new(e.span, ValueKind::OwnAddress))
+        .into_iter()
+        .collect())
+}
+
+/// The entries of a hosts file that give `name` (any case, a trailing dot
+/// ignored), as the resolver reads them: lines that are not entries are
+/// skipped. Each with its 1-based line and the line's text.
+pub fn lookup(text: &str, name: &str) -> Vec<(usize, IpAddr, String)> {
+    let name = name.trim_end_matches('.');
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let e = entry("", i + 1, line).ok()??;
+            e.names
+                .iter()
+                .any(|n| n.trim_end_matches('.').eq_ignore_ascii_case(name))
+                .then(|| (i + 1, e.addr, line.trim_end().to_string()))
+        })
+        .collect()
+}
+
+/// An IPv4 or IPv6 address, the latter with an optional `%zone` (not
+/// part of the address).
+fn address(s: &str) -> Option<IpAddr> {
     let (addr, zone) = match s.split_once('%') {
         Some((a, z)) => (a, Some(z)),
         None => (s, None),
     };
-    match addr.parse::<std::net::IpAddr>() {
-        Ok(ip) => zone.is_none_or(|z| ip.is_ipv6() && !z.is_empty()),
-        Err(_) => false,
-    }
+    let ip = addr.parse::<IpAddr>().ok()?;
+    zone.is_none_or(|z| ip.is_ipv6() && !z.is_empty())
+        .then_some(ip)
 }
 
 #[cfg(test)]
@@ -252,8 +297,47 @@ mod tests {
     #[test]
     fn files_lists_etc_hosts_when_present() {
         let fx = Fixture::new(V4);
-        assert!(Hosts.files(&fx.host).unwrap().is_empty());
+        assert!(Hosts.files(&fx.scan()).unwrap().is_empty());
         fx.write("/etc/hosts", "127.0.0.1 localhost\n");
-        assert_eq!(Hosts.files(&fx.host).unwrap(), vec!["/etc/hosts"]);
+        assert_eq!(Hosts.files(&fx.scan()).unwrap(), vec!["/etc/hosts"]);
+    }
+
+    const HOSTS: &str = "\
+127.0.0.1\tlocalhost
+# 172.20.14.25 mail.corp.example (commented out)
+172.20.14.250 mail2.corp.example mail2
+10.40.7.131   MAIL.corp.example.  mail   # the server
+2001:db8::25 mail.corp.example
+fe80::1%eth0 mail.corp.example
+not-an-address mail.corp.example
+10.40.7.1 gw.corp.example mail.corp.example.evil
+192.0.2.9%eth0 mail.corp.example
+10.40.7.9 alias.corp.example mail.corp.example#old name
+10.40.7.10 other.corp.example # mail.corp.example
+";
+
+    #[test]
+    fn lookup_gives_the_lines_naming_a_host() {
+        let got: Vec<(usize, String)> = lookup(HOSTS, "mail.corp.example")
+            .into_iter()
+            .map(|(n, a, _)| (n, a.to_string()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (4, "10.40.7.131".to_string()),
+                (5, "2001:db8::25".to_string()),
+                (6, "fe80::1".to_string()),
+                // A comment glued to the name is not part of it; an IPv4
+                // address has no zone (line 9 is skipped, like line 7).
+                (10, "10.40.7.9".to_string()),
+            ]
+        );
+        assert_eq!(lookup(HOSTS, "mail2.corp.example").len(), 1);
+        assert!(lookup(HOSTS, "corp.example").is_empty());
+        assert_eq!(
+            lookup(HOSTS, "mail.corp.example.")[0].2,
+            "10.40.7.131   MAIL.corp.example.  mail   # the server"
+        );
     }
 }

@@ -29,7 +29,6 @@ use std::ops::Range;
 use super::netcfg::{self, Doc, Role, parse_error, words};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
-use crate::host::Host;
 use crate::model::Report;
 use crate::policy::ValueKind;
 
@@ -44,7 +43,8 @@ const IGNORED: &[&str] = &[".orig", ".rpmnew", ".rpmsave", ".rpmorig"];
 const BLOCK: usize = 1;
 
 impl FileSurface for Ifcfg {
-    fn files(&self, host: &Host) -> Result<Vec<String>> {
+    fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
+        let host = ctx.host;
         Ok(host
             .glob(GLOB)?
             .into_iter()
@@ -240,6 +240,7 @@ fn assignment<'l>(path: &str, n: usize, line: &'l str) -> Result<Option<(&'l str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::Host;
     use crate::surface::netcfg::testing::{Case, check, never_panics, plan, scan};
 
     const PATH: &str = "/etc/sysconfig/network-scripts/ifcfg-eth0";
@@ -456,7 +457,7 @@ IPV6_DEFAULTGW=2001:db8:14::1%eth0
         }
         let host = Host::open(dir.path(), None).unwrap();
         assert_eq!(
-            Ifcfg.files(&host).unwrap(),
+            crate::surface::testutil::listed(&Ifcfg, &host).unwrap(),
             [
                 "/etc/sysconfig/network-scripts/ifcfg-eth0",
                 "/etc/sysconfig/network-scripts/ifcfg-lo"

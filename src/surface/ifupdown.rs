@@ -38,7 +38,6 @@ use std::ops::Range;
 use super::netcfg::{self, Doc, Role, logical_lines, parse_error, words};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
-use crate::host::Host;
 use crate::model::Report;
 use crate::policy::ValueKind;
 
@@ -74,7 +73,8 @@ const OPTION_KINDS: &[(&str, ValueKind)] = &[
 const COMMANDS: &[&str] = &["up", "down", "pre-up", "post-up", "pre-down", "post-down"];
 
 impl FileSurface for Ifupdown {
-    fn files(&self, host: &Host) -> Result<Vec<String>> {
+    fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
+        let host = ctx.host;
         let mut queue: Vec<String> = Vec::new();
         if host.exists(MAIN) {
             queue.push(MAIN.to_string());
@@ -458,6 +458,7 @@ fn route_roles(words: &[&str]) -> Vec<Role> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::Host;
     use crate::surface::netcfg::testing::{Case, apply, check, never_panics, plan, scan};
 
     const PATH: &str = "/etc/network/interfaces";
@@ -772,7 +773,7 @@ iface eth1 inet static
         w("/etc/network/interfaces.d/eth2.bak", "");
         let host = Host::open(root, None).unwrap();
         assert_eq!(
-            Ifupdown.files(&host).unwrap(),
+            crate::surface::testutil::listed(&Ifupdown, &host).unwrap(),
             [
                 "/etc/network/extra/a.cfg",
                 "/etc/network/interfaces",
@@ -783,6 +784,10 @@ iface eth1 inet static
         );
         let empty = tempfile::TempDir::new().unwrap();
         let host = Host::open(empty.path(), None).unwrap();
-        assert!(Ifupdown.files(&host).unwrap().is_empty());
+        assert!(
+            crate::surface::testutil::listed(&Ifupdown, &host)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

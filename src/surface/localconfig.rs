@@ -35,7 +35,8 @@ pub struct Localconfig;
 const FILE: &str = "conf/localconfig.xml";
 
 impl FileSurface for Localconfig {
-    fn files(&self, host: &Host) -> Result<Vec<String>> {
+    fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
+        let host = ctx.host;
         let path = host.zimbra_path(FILE);
         Ok(if host.exists(&path) {
             vec![path]
@@ -137,6 +138,16 @@ pub fn value(path: &str, text: &str, key: &str) -> Result<Option<String>> {
         .map(|s| (s.key.as_str(), s.value.as_str()))
         .collect();
     Ok(map.get(key).map(|v| expand(v, &map, &mut vec![key])))
+}
+
+/// The server's host name (`zimbra_server_hostname`) from the host's
+/// localconfig.xml, when it can be read and names a host.
+pub fn server_hostname(host: &Host) -> Option<String> {
+    let path = host.zimbra_path(FILE);
+    let text = host.read(&path).ok()??;
+    value(&path, &text, "zimbra_server_hostname")
+        .ok()?
+        .filter(|v| !v.is_empty() && v != "localhost")
 }
 
 /// Expands `${name}` references, refusing cycles (left as written).
@@ -827,11 +838,7 @@ mod tests {
         let old = "172.20.14.25".parse().unwrap();
         let matcher = Matcher::new(&[old]);
         let rw = Rewriter::new(vec![pair("172.20.14.25", "10.40.7.131", 24)], None);
-        let ctx = Ctx {
-            host: &host,
-            matcher: &matcher,
-            rewriter: Some(&rw),
-        };
+        let ctx = Ctx::new(&host, &matcher, Some(&rw));
         let rep = Localconfig.analyze(PATH, LC, &ctx).unwrap();
         let keys: Vec<&str> = rep
             .changes
@@ -884,11 +891,7 @@ mod tests {
         assert!(again.changes.is_empty(), "{:?}", again.changes);
 
         // A scan finds without proposing.
-        let scan = Ctx {
-            host: &host,
-            matcher: &matcher,
-            rewriter: None,
-        };
+        let scan = Ctx::new(&host, &matcher, None);
         let rep = Localconfig.analyze(PATH, LC, &scan).unwrap();
         assert_eq!(rep.findings.len(), 3);
         assert!(rep.changes.is_empty());
@@ -898,9 +901,16 @@ mod tests {
     fn files_lists_the_file_when_present() {
         let dir = tempfile::tempdir().unwrap();
         let host = Host::open(dir.path(), None).unwrap();
-        assert!(Localconfig.files(&host).unwrap().is_empty());
+        assert!(
+            crate::surface::testutil::listed(&Localconfig, &host)
+                .unwrap()
+                .is_empty()
+        );
         std::fs::create_dir_all(dir.path().join("opt/zimbra/conf")).unwrap();
         std::fs::write(dir.path().join("opt/zimbra/conf/localconfig.xml"), LC).unwrap();
-        assert_eq!(Localconfig.files(&host).unwrap(), vec![PATH.to_string()]);
+        assert_eq!(
+            crate::surface::testutil::listed(&Localconfig, &host).unwrap(),
+            vec![PATH.to_string()]
+        );
     }
 }

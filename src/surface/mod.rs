@@ -16,6 +16,7 @@
 use std::net::IpAddr;
 
 use crate::addr::Matcher;
+use crate::dns::zone::ZoneFileArg;
 use crate::error::Result;
 use crate::host::Host;
 use crate::model::Report;
@@ -97,9 +98,9 @@ const NETWORK: &[(Service, Action)] = &[(Service::Network, Action::Restart)];
 const NONE: &[(Service, Action)] = &[];
 
 impl Surface {
-    /// The module that reads this surface's files; `None` for surfaces
-    /// that are not files discovery lists (the directory, DNS servers,
-    /// regenerated files).
+    /// The module that lists and reads this surface's files; `None` for
+    /// surfaces that are not files (the directory, DNS servers) or never
+    /// change (regenerated files).
     pub fn reader(self) -> Option<&'static dyn FileSurface> {
         Some(match self {
             Surface::Hosts => &hosts::Hosts,
@@ -112,7 +113,8 @@ impl Surface {
             Surface::Networkd => &networkd::Networkd,
             Surface::Localconfig => &localconfig::Localconfig,
             Surface::Zonefile => &zonefile::Zonefile,
-            Surface::Text | Surface::Derived | Surface::Ldap | Surface::Dns => return None,
+            Surface::Text => &text::Text,
+            Surface::Derived | Surface::Ldap | Surface::Dns => return None,
         })
     }
 
@@ -184,13 +186,67 @@ impl Surface {
     }
 }
 
-/// What a surface needs to analyze a file.
+/// What the analysis is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Move to the new addresses.
+    Move,
+    /// Only lower the TTL of every DNS record that will move to at most
+    /// this many seconds (`plan --lower-ttl`): the first step of a
+    /// migration window.
+    LowerTtl(u32),
+}
+
+/// Files the admin names besides those the host's own configuration
+/// lists.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// `--include GLOB`: host path globs, read as text.
+    pub include: Vec<String>,
+    /// `--zone-file [ZONE=]PATH`: zone files served here besides
+    /// named.conf's.
+    pub zone_files: Vec<ZoneFileArg>,
+}
+
+/// Nothing named besides the host's configuration.
+static NO_EXTRA: Extra = Extra {
+    include: Vec::new(),
+    zone_files: Vec::new(),
+};
+
+/// What a surface needs to list and analyze files.
 pub struct Ctx<'a> {
     pub host: &'a Host,
     /// Finds the searched (old) addresses.
     pub matcher: &'a Matcher,
     /// Present when planning; `None` for a scan.
     pub rewriter: Option<&'a Rewriter>,
+    pub mode: Mode,
+    pub extra: &'a Extra,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for moving (with a rewriter) or scanning (without) the
+    /// host's own files.
+    pub fn new(host: &'a Host, matcher: &'a Matcher, rewriter: Option<&'a Rewriter>) -> Ctx<'a> {
+        Ctx {
+            host,
+            matcher,
+            rewriter,
+            mode: Mode::Move,
+            extra: &NO_EXTRA,
+        }
+    }
+
+    /// The same context for `mode`.
+    pub fn with_mode(self, mode: Mode) -> Ctx<'a> {
+        Ctx { mode, ..self }
+    }
+
+    /// The same context with files the admin named.
+    pub fn with_extra(self, extra: &'a Extra) -> Ctx<'a> {
+        Ctx { extra, ..self }
+    }
 }
 
 /// An address configured on an interface, as read from OS network config.
@@ -207,8 +263,9 @@ pub struct IfaceAddr {
 
 /// A surface made of files on the host.
 pub trait FileSurface: Sync {
-    /// Host paths of this surface's files that exist on the host, sorted.
-    fn files(&self, host: &Host) -> Result<Vec<String>>;
+    /// Host paths of this surface's files that exist on the host (and
+    /// those of `ctx.extra` it reads), sorted.
+    fn files(&self, ctx: &Ctx) -> Result<Vec<String>>;
 
     /// Findings and proposed changes for one file. `path` is the host path.
     /// A file that does not parse is an error naming `path:line`.
@@ -223,7 +280,9 @@ pub trait FileSurface: Sync {
 }
 
 /// Every file surface with its reader, in output order. The directory
-/// (LDAP/LDIF) is not a file surface; see [`crate::directory`].
+/// (LDAP/LDIF, [`crate::directory`]), zones held elsewhere
+/// ([`crate::dns::update`]) and regenerated files ([`derived`]) are not
+/// file surfaces.
 pub fn all() -> impl Iterator<Item = (Surface, &'static dyn FileSurface)> {
     Surface::ALL
         .iter()

@@ -959,11 +959,7 @@ pub mod testing {
         let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
         let matcher = Matcher::new(&olds);
         let rw = Rewriter::new(pairs, gateway.map(|g| g.parse().unwrap()));
-        let ctx = Ctx {
-            host: &host,
-            matcher: &matcher,
-            rewriter: Some(&rw),
-        };
+        let ctx = Ctx::new(&host, &matcher, Some(&rw));
         s.reader().unwrap().analyze(path, text, &ctx)
     }
 
@@ -973,11 +969,7 @@ pub mod testing {
         let host = Host::open(dir.path(), None).unwrap();
         let ips: Vec<IpAddr> = ips.iter().map(|i| i.parse().unwrap()).collect();
         let matcher = Matcher::new(&ips);
-        let ctx = Ctx {
-            host: &host,
-            matcher: &matcher,
-            rewriter: None,
-        };
+        let ctx = Ctx::new(&host, &matcher, None);
         s.reader().unwrap().analyze(path, text, &ctx).unwrap()
     }
 
@@ -1040,11 +1032,7 @@ pub mod testing {
         let p = pair("172.20.14.25/24", "10.40.7.131/24");
         let matcher = Matcher::new(&[p.old]);
         let rw = Rewriter::new(vec![p], Some("10.40.7.1".parse().unwrap()));
-        let ctx = Ctx {
-            host: &host,
-            matcher: &matcher,
-            rewriter: Some(&rw),
-        };
+        let ctx = Ctx::new(&host, &matcher, Some(&rw));
         let r = s.reader().unwrap();
         for v in variants {
             let _ = r.analyze(path, &v, &ctx);

@@ -35,7 +35,6 @@ use std::ops::Range;
 use super::netcfg::{self, Doc, Role, parse_error};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::{Error, Result};
-use crate::host::Host;
 use crate::model::Report;
 use crate::policy::ValueKind;
 
@@ -60,7 +59,8 @@ const DEVICE_TYPES: &[&str] = &[
 ];
 
 impl FileSurface for Netplan {
-    fn files(&self, host: &Host) -> Result<Vec<String>> {
+    fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
+        let host = ctx.host;
         let mut out = Vec::new();
         for g in GLOBS {
             out.extend(host.glob(g)?);
@@ -662,6 +662,7 @@ fn unquote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::Host;
     use crate::surface::netcfg::testing::{Case, apply, check, never_panics, plan, scan};
 
     const PATH: &str = "/etc/netplan/50-cloud-init.yaml";
@@ -980,7 +981,7 @@ network:
         }
         let host = Host::open(dir.path(), None).unwrap();
         assert_eq!(
-            Netplan.files(&host).unwrap(),
+            crate::surface::testutil::listed(&Netplan, &host).unwrap(),
             ["/etc/netplan/01-a.yaml", "/etc/netplan/02-b.yml"]
         );
     }

@@ -23,7 +23,6 @@ use std::ops::Range;
 use super::netcfg::{Doc, Ini, Role, ini, words};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
-use crate::host::Host;
 use crate::model::Report;
 use crate::policy::ValueKind;
 
@@ -44,7 +43,8 @@ const KINDS: &[(&str, &str, ValueKind)] = &[
 ];
 
 impl FileSurface for Networkd {
-    fn files(&self, host: &Host) -> Result<Vec<String>> {
+    fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
+        let host = ctx.host;
         host.glob(GLOB)
     }
 

@@ -26,7 +26,6 @@
 use super::netcfg::{self, Doc, Ini, Role, ini, split};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
-use crate::host::Host;
 use crate::model::Report;
 use crate::policy::ValueKind;
 
@@ -39,7 +38,8 @@ const GLOB: &str = "/etc/NetworkManager/system-connections/*.nmconnection";
 const BLOCK: usize = 1;
 
 impl FileSurface for NmConnection {
-    fn files(&self, host: &Host) -> Result<Vec<String>> {
+    fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
+        let host = ctx.host;
         host.glob(GLOB)
     }
 

@@ -22,6 +22,8 @@
 //! resolves correctly right away, with a warning that it lasts only until
 //! the file is generated again.
 
+use std::ops::Range;
+
 use super::{Ctx, Field, FileSurface, Surface, analyze_lines};
 use crate::error::Result;
 use crate::host::Host;
@@ -43,7 +45,8 @@ const FILES: &[&str] = &[
 ];
 
 impl FileSurface for Resolv {
-    fn files(&self, host: &Host) -> Result<Vec<String>> {
+    fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
+        let host = ctx.host;
         Ok(FILES
             .iter()
             .filter(|f| host.exists(f))
@@ -77,17 +80,24 @@ fn generated_from(host: &Host, path: &str) -> Option<String> {
     target.contains("/run/").then(|| target.into_owned())
 }
 
+/// One option line as the resolver reads it: the keyword in the first
+/// column and the byte ranges of the words after it. `None` for comments
+/// (`#` or `;` first), indented and blank lines, which it skips.
+fn option(line: &str) -> Option<(&str, impl Iterator<Item = Range<usize>> + '_)> {
+    let mut words = words(line);
+    let first = words.next()?;
+    if first.start != 0 || line.starts_with(['#', ';']) {
+        return None;
+    }
+    Some((&line[first], words))
+}
+
 /// The address fields of one resolv.conf line.
 pub(crate) fn line_fields(line: &str) -> Vec<Field> {
-    let mut words = words(line);
-    let Some(first) = words.next() else {
+    let Some((keyword, mut words)) = option(line) else {
         return Vec::new();
     };
-    // Indented lines and comments: the resolver skips them.
-    if first.start != 0 || line.starts_with(['#', ';']) {
-        return Vec::new();
-    }
-    match &line[first] {
+    match keyword {
         "nameserver" => words
             .next()
             .map(|w| Field::new(w, ValueKind::OtherHost))
@@ -109,8 +119,19 @@ pub(crate) fn line_fields(line: &str) -> Vec<Field> {
     }
 }
 
+/// The `nameserver` addresses of a resolv.conf, in order, as written.
+pub fn nameservers(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter_map(|line| {
+            let (keyword, mut words) = option(line)?;
+            let w = words.next()?;
+            (keyword == "nameserver").then(|| &line[w])
+        })
+        .collect()
+}
+
 /// Byte ranges of the blank-separated words of `line`.
-fn words(line: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+fn words(line: &str) -> impl Iterator<Item = Range<usize>> + '_ {
     let mut pos = 0;
     std::iter::from_fn(move || {
         let rest = &line[pos..];
@@ -177,6 +198,13 @@ mod tests {
                 .collect();
             assert_eq!(changes(&r), want, "{line:?}");
         }
+    }
+
+    #[test]
+    fn nameservers_as_the_resolver_reads_them() {
+        let text = "# nameserver 10.0.0.1\n; nameserver 10.0.0.2\n  nameserver 10.0.0.3\nnameserver 127.0.0.53 # local\nnameserverx 10.0.0.4\nnameserver\tfe80::1%eth0\r\nsearch corp.example\nnameserver\n";
+        assert_eq!(nameservers(text), ["127.0.0.53", "fe80::1%eth0"]);
+        assert!(nameservers("").is_empty());
     }
 
     #[test]
@@ -249,7 +277,7 @@ mod tests {
     #[test]
     fn files_are_those_present() {
         let fx = Fixture::new(V4);
-        assert!(Resolv.files(&fx.host).unwrap().is_empty());
+        assert!(Resolv.files(&fx.scan()).unwrap().is_empty());
         fx.write("/etc/resolvconf/resolv.conf.d/head", "");
         fx.write(
             "/etc/resolvconf/resolv.conf.d/original",
@@ -257,7 +285,7 @@ mod tests {
         );
         fx.write("/etc/resolv.conf", "nameserver 127.0.0.1\n");
         assert_eq!(
-            Resolv.files(&fx.host).unwrap(),
+            Resolv.files(&fx.scan()).unwrap(),
             vec!["/etc/resolv.conf", "/etc/resolvconf/resolv.conf.d/head"]
         );
     }

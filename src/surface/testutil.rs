@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use tempfile::TempDir;
 
-use super::Ctx;
+use super::{Ctx, FileSurface};
 use crate::addr::Matcher;
 use crate::host::Host;
 use crate::model::{Report, Target, Value};
@@ -78,21 +78,18 @@ impl Fixture {
 
     /// A context for planning.
     pub fn plan(&self) -> Ctx<'_> {
-        Ctx {
-            host: &self.host,
-            matcher: &self.matcher,
-            rewriter: Some(&self.rewriter),
-        }
+        Ctx::new(&self.host, &self.matcher, Some(&self.rewriter))
     }
 
     /// A context for a scan (no rewriter).
     pub fn scan(&self) -> Ctx<'_> {
-        Ctx {
-            host: &self.host,
-            matcher: &self.matcher,
-            rewriter: None,
-        }
+        Ctx::new(&self.host, &self.matcher, None)
     }
+}
+
+/// The files a surface lists on `host` (nothing named besides).
+pub(crate) fn listed(s: &dyn FileSurface, host: &Host) -> crate::error::Result<Vec<String>> {
+    s.files(&Ctx::new(host, &Matcher::new(&[]), None))
 }
 
 /// The changes of a report as `(line, before, after)`.

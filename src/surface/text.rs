@@ -7,16 +7,39 @@
 //! Networks that contain the old address are reported, never rewritten.
 //! Comments are not recognised: the user asked for the whole file.
 
-use super::{Ctx, Field, Surface, analyze_lines};
-use crate::error::Result;
+use super::{Ctx, Field, FileSurface, Surface, analyze_lines};
+use crate::error::{Error, Result};
 use crate::model::Report;
 use crate::policy::ValueKind;
 
-/// Analyzes a user-listed file: every line is a value of unknown kind.
-pub fn analyze(path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
-    analyze_lines(Surface::Text, path, text, ctx, |_, line| {
-        Ok(vec![Field::new(0..line.len(), ValueKind::Text)])
-    })
+/// The `text` surface.
+pub struct Text;
+
+impl FileSurface for Text {
+    /// The files of every `--include` glob, in the order given; a glob
+    /// that matches nothing is a usage error (a typo would otherwise
+    /// leave its files unchanged without a word).
+    fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for pattern in &ctx.extra.include {
+            let files = ctx.host.glob(pattern)?;
+            if files.is_empty() {
+                return Err(Error::usage(
+                    format!("--include `{pattern}` matches no file under the root"),
+                    "give a glob of host paths, e.g. --include '/etc/myapp/*.conf'",
+                ));
+            }
+            out.extend(files);
+        }
+        Ok(out)
+    }
+
+    /// Every line is a value of unknown kind.
+    fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
+        analyze_lines(Surface::Text, path, text, ctx, |_, line| {
+            Ok(vec![Field::new(0..line.len(), ValueKind::Text)])
+        })
+    }
 }
 
 #[cfg(test)]
@@ -50,7 +73,7 @@ mod tests {
         ];
         let fx = Fixture::new(V4);
         for (line, after) in cases {
-            let r = analyze(PATH, line, &fx.plan()).unwrap();
+            let r = Text.analyze(PATH, line, &fx.plan()).unwrap();
             let want: Vec<(usize, String, String)> = after
                 .iter()
                 .map(|a| (1, line.to_string(), a.to_string()))
@@ -66,7 +89,9 @@ mod tests {
     #[test]
     fn networks_are_warned_about() {
         let fx = Fixture::new(V4);
-        let r = analyze(PATH, "allow 192.168.2.0/24\n", &fx.plan()).unwrap();
+        let r = Text
+            .analyze(PATH, "allow 192.168.2.0/24\n", &fx.plan())
+            .unwrap();
         assert!(r.changes.is_empty());
         assert_eq!(found(&r), vec![(1, "192.168.2.0/24".into())]);
         let codes: Vec<&str> = r.warnings.iter().map(|w| w.code.as_str()).collect();
@@ -78,7 +103,7 @@ mod tests {
     fn multi_line_file_with_crlf_and_ipv6() {
         let fx = Fixture::new(DUAL);
         let text = "a=192.168.2.1\r\nb=[2001:db8:14::25]:443\r\nc=2001:db8:14::250\r\n";
-        let r = analyze(PATH, text, &fx.plan()).unwrap();
+        let r = Text.analyze(PATH, text, &fx.plan()).unwrap();
         assert_eq!(
             changes(&r),
             vec![
@@ -90,7 +115,7 @@ mod tests {
                 ),
             ]
         );
-        let r = analyze(PATH, text, &fx.scan()).unwrap();
+        let r = Text.analyze(PATH, text, &fx.scan()).unwrap();
         assert!(r.changes.is_empty());
         assert_eq!(r.findings.len(), 2);
     }

@@ -273,22 +273,18 @@ mod tests {
              dn: uid=a,ou=people,dc=corp,dc=example\nobjectClass: zimbraAccount\nuid: a\n",
         )
         .unwrap();
-        let dir = crate::discover::DirectoryArgs {
-            ldif: Some(ldif),
-            ..Default::default()
-        };
-        let mut src = Sources::open(d.path(), None, &dir, &[]).unwrap();
+        let mut args = crate::discover::SourceArgs::new(d.path());
+        args.directory.ldif = Some(ldif);
+        let mut src = Sources::open(&args).unwrap();
         let cfg = read(&mut src, "MAIL.corp.example").unwrap().unwrap();
         assert_eq!(cfg.server.unwrap().dn, SERVER);
         assert_eq!(
             cfg.global.unwrap().get("zimbraImapBindPort").unwrap(),
             ["143"]
         );
-        let none = crate::discover::DirectoryArgs {
-            none: true,
-            ..Default::default()
-        };
-        let mut src = Sources::open(d.path(), None, &none, &[]).unwrap();
+        let mut args = crate::discover::SourceArgs::new(d.path());
+        args.directory.none = true;
+        let mut src = Sources::open(&args).unwrap();
         assert!(read(&mut src, "mail.corp.example").unwrap().is_none());
     }
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 
 use super::{Check, Ctx, directory, is_local, postfix};
-use crate::discover::Sources;
+use crate::discover::{SourceArgs, Sources};
 
 const FAMILY: &str = "listeners";
 
@@ -290,8 +290,11 @@ fn expected_ports(ctx: &Ctx, sockets: &[Listen], out: &mut Vec<Check>) -> Expect
     }
     if let Some(name) = &ctx.hostname {
         let req = ctx.req;
-        let cfg = Sources::open(&req.root, req.zimbra_home.as_deref(), &req.directory, &[])
-            .and_then(|mut src| directory::read(&mut src, name));
+        let cfg = Sources::open(&SourceArgs {
+            extra: Default::default(),
+            ..req.sources.clone()
+        })
+        .and_then(|mut src| directory::read(&mut src, name));
         match cfg {
             Ok(Some(cfg)) => {
                 for (port, name, why) in cfg.expected(&ctx.new) {

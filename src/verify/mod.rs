@@ -44,7 +44,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::discover::DirectoryArgs;
+use crate::discover::SourceArgs;
 use crate::host::Host;
 use crate::spec::AddrArg;
 
@@ -66,11 +66,10 @@ pub const RELAY_PROBE_RECIPIENT: &str = "zmreip-relay-probe@example.com";
 /// What to verify and how.
 #[derive(Debug, Clone)]
 pub struct VerifyRequest {
-    /// The host's files: `/` for this host, or the root the change was
-    /// applied to.
-    pub root: PathBuf,
-    /// Zimbra's home on the host (default as in [`Host::open`]).
-    pub zimbra_home: Option<String>,
+    /// The host's files (`/` for this host, or the root the change was
+    /// applied to), its Zimbra home and directory, and the files named
+    /// besides (`--include`): what the rescan reads, as `scan` does.
+    pub sources: SourceArgs,
     /// The new addresses, with their prefix when known (then mynetworks
     /// is also expected to hold the new interface network).
     pub new: Vec<AddrArg>,
@@ -86,11 +85,6 @@ pub struct VerifyRequest {
     /// An address of this host outside mynetworks, to prove relaying is
     /// refused. `None`: that check is skipped.
     pub outside_source: Option<IpAddr>,
-    /// Which directory the rescan reads (as `scan` does: an LDIF export,
-    /// or the live directory localconfig names).
-    pub directory: DirectoryArgs,
-    /// Extra files the rescan reads (`--include`, host path globs).
-    pub include: Vec<String>,
     /// Regenerated files the plan listed (host paths), checked besides
     /// the ones Zimbra is known to regenerate.
     pub derived: Vec<String>,
@@ -105,15 +99,12 @@ impl VerifyRequest {
     /// addresses.
     pub fn new(root: impl Into<PathBuf>, new: Vec<AddrArg>) -> VerifyRequest {
         VerifyRequest {
-            root: root.into(),
-            zimbra_home: None,
+            sources: SourceArgs::new(root),
             new,
             old: Vec::new(),
             hostname: None,
             dns_server: None,
             outside_source: None,
-            directory: DirectoryArgs::default(),
-            include: Vec::new(),
             derived: Vec::new(),
             relay_recipient: RELAY_PROBE_RECIPIENT.to_string(),
             timeout: Duration::from_secs(3),
@@ -244,7 +235,7 @@ impl Ctx<'_> {
 /// reports `fail` (or `skip` when it does not apply) with the reason.
 pub fn run(req: &VerifyRequest) -> Report {
     let mut checks = Vec::new();
-    let host = match Host::open(&req.root, req.zimbra_home.as_deref()) {
+    let host = match Host::open(&req.sources.root, req.sources.zimbra_home.as_deref()) {
         Ok(h) => Some(h),
         Err(e) => {
             checks.push(Check::fail(
@@ -361,9 +352,11 @@ pub fn json(r: &Report) -> String {
 /// The `zmreip verify` command that runs `req` again, for messages.
 pub fn command_line(req: &VerifyRequest) -> String {
     let mut words = vec!["zmreip".to_string(), "verify".to_string()];
-    if req.root != std::path::Path::new("/") {
+    if req.sources.root != std::path::Path::new("/") {
         words.push("--root".into());
-        words.push(crate::services::shell_quote(&req.root.to_string_lossy()));
+        words.push(crate::services::shell_quote(
+            &req.sources.root.to_string_lossy(),
+        ));
     }
     for a in &req.new {
         words.push(format!("--ip {a}"));
@@ -372,7 +365,7 @@ pub fn command_line(req: &VerifyRequest) -> String {
         words.push(format!("--old {a}"));
     }
     let q = |p: &std::path::Path| crate::services::shell_quote(&p.to_string_lossy());
-    let dir = &req.directory;
+    let dir = &req.sources.directory;
     if let Some(p) = &dir.ldif {
         words.push(format!("--ldif {}", q(p)));
     }
@@ -493,19 +486,19 @@ mod tests {
             command_line(&req),
             "zmreip verify --ip 10.40.7.131/24 --old 172.20.14.25/24"
         );
-        req.root = "/srv/snap shot".into();
+        req.sources.root = "/srv/snap shot".into();
         req.outside_source = Some("198.51.100.9".parse().unwrap());
         req.dns_server = Some("127.0.0.1:5353".parse().unwrap());
         assert_eq!(
             command_line(&req),
             "zmreip verify --root '/srv/snap shot' --ip 10.40.7.131/24 --old 172.20.14.25/24 --dns-server 127.0.0.1:5353 --outside-source 198.51.100.9"
         );
-        req.root = "/".into();
+        req.sources.root = "/".into();
         req.dns_server = None;
         req.outside_source = None;
-        req.directory.ldap.urls = vec!["ldapi://%2Frun%2Fldapi".into()];
-        req.directory.ldap.bind_dn = Some("uid=zimbra,cn=admins,cn=zimbra".into());
-        req.directory.ldap.password_file = Some("/root/ldap.pw".into());
+        req.sources.directory.ldap.urls = vec!["ldapi://%2Frun%2Fldapi".into()];
+        req.sources.directory.ldap.bind_dn = Some("uid=zimbra,cn=admins,cn=zimbra".into());
+        req.sources.directory.ldap.password_file = Some("/root/ldap.pw".into());
         assert_eq!(
             command_line(&req),
             "zmreip verify --ip 10.40.7.131/24 --old 172.20.14.25/24 --ldap-url ldapi://%2Frun%2Fldapi --bind-dn uid=zimbra,cn=admins,cn=zimbra --bind-password-file /root/ldap.pw"

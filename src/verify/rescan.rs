@@ -63,13 +63,8 @@ pub fn check(ctx: &Ctx) -> Vec<Check> {
         )];
     }
     let req = ctx.req;
-    let result = Sources::open(
-        &req.root,
-        req.zimbra_home.as_deref(),
-        &req.directory,
-        &req.include,
-    )
-    .and_then(|mut src| crate::scan::scan(&mut src, &ctx.old, &mut |_| {}));
+    let result = Sources::open(&req.sources)
+        .and_then(|mut src| crate::scan::scan(&mut src, &ctx.old, &mut |_| {}));
     let result = match result {
         Ok(r) => r,
         Err(e) => {

@@ -488,11 +488,7 @@ mod tests {
         /// parted by empty lines; where lines of other white space part
         /// them, a long slice is cut there, which depends on the blocks.
         fn same(&self, text: &[u8]) -> (usize, usize) {
-            let scan = Ctx {
-                host: &self.host,
-                matcher: &self.matcher,
-                rewriter: None,
-            };
+            let scan = Ctx::new(&self.host, &self.matcher, None);
             let plan = Ctx {
                 rewriter: Some(&self.rewriter),
                 ..scan

@@ -1,0 +1,134 @@
+//! What people read, pinned as snapshots (`tests/golden/`, refreshed with
+//! `ZMREIP_BLESS=1`): the help of every command, the plan as text and
+//! Markdown, the scan as text, apply's report and `history`, and the
+//! errors of bad input. The JSON plan is pinned in `example`.
+
+use crate::support::lab::Lab;
+use crate::support::{Zmreip, repo};
+
+/// Every command, as `zmreip help COMMAND` names it.
+const COMMANDS: &[&str] = &[
+    "scan", "plan", "verify", "apply", "rollback", "resume", "history", "check",
+];
+
+/// The move of the example's golden plan.
+const MOVE: &[&str] = &[
+    "--from",
+    "172.20.14.25/24",
+    "--to",
+    "10.40.7.131/24",
+    "--from",
+    "2001:db8:14::25/64",
+    "--to",
+    "2001:db8:7::131/64",
+    "--gateway",
+    "10.40.7.1",
+];
+
+/// `zmreip ARGS` on the single-server example.
+fn on_example(args: &[&str]) -> Zmreip {
+    Zmreip::new(args)
+        .root(repo("examples/single-server/root"))
+        .ldif(repo("examples/single-server/zimbra.ldif"))
+}
+
+#[test]
+fn help_of_every_command() {
+    Zmreip::new(["--help"])
+        .ok()
+        .stdout_matches("help/zmreip.txt");
+    for c in COMMANDS {
+        let help = Zmreip::new(["help", c]).ok();
+        help.stdout_matches(&format!("help/{c}.txt"));
+        // `--help` after the command says the same.
+        assert_eq!(Zmreip::new([c, "--help"]).ok().stdout, help.stdout, "{c}");
+    }
+}
+
+#[test]
+fn plan_as_text_and_markdown() {
+    let plan = |format: &str| {
+        let mut args = vec!["plan"];
+        args.extend_from_slice(MOVE);
+        args.extend(["--format", format]);
+        on_example(&args).ok()
+    };
+    plan("text").stdout_matches("single-server.plan.txt");
+    plan("markdown").stdout_matches("single-server.plan.md");
+}
+
+#[test]
+fn scan_as_text() {
+    on_example(&["scan", "--ip", "172.20.14.25", "--ip", "2001:db8:14::25"])
+        .ok()
+        .stdout_matches("single-server.scan.txt");
+}
+
+#[test]
+fn apply_rollback_and_history_reports() {
+    let lab = Lab::new();
+    let plan = lab.fixture_plan();
+    let applied = lab.apply(&plan).ok();
+    let id = lab.runs().pop().expect("a run");
+    let shown = lab.path().display().to_string();
+    let history = Zmreip::new(["history"]).root(lab.root()).ok();
+    let rolled_back = lab.rollback().ok();
+    for (out, name) in [
+        (applied, "apply.txt"),
+        (history, "history.txt"),
+        (rolled_back, "rollback.txt"),
+    ] {
+        // What changes from run to run: the lab's directory, the run id
+        // and the time it was made.
+        let out = out.redact(&shown, "[LAB]").redact(&id, "[RUN]");
+        let created = out
+            .stdout
+            .split_whitespace()
+            .find(|w| w.ends_with('Z') && w.contains('T'))
+            .map(str::to_string);
+        let out = match created {
+            Some(t) => out.redact(&t, "[TIME]"),
+            None => out,
+        };
+        out.stdout_matches(&format!("lab/{name}"));
+    }
+}
+
+#[test]
+fn errors_say_what_and_where_then_what_to_do() {
+    // Each: arguments, exit status, snapshot of stderr.
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["plan", "--from", "172.20.14.25", "--to", "172.20.14.25"],
+            2,
+            "same-address",
+        ),
+        (
+            &["plan", "--from", "172.20.14.256", "--to", "10.40.7.131"],
+            2,
+            "bad-address",
+        ),
+        (
+            &["plan", "--from", "172.20.14.25", "--to", "2001:db8::1"],
+            2,
+            "family-mismatch",
+        ),
+        (
+            &[
+                "scan",
+                "--ip",
+                "172.20.14.25",
+                "--include",
+                "/etc/nothing/*.conf",
+            ],
+            2,
+            "include-matches-nothing",
+        ),
+    ];
+    for (args, code, name) in cases {
+        let out = on_example(args).fails(*code);
+        assert!(out.stdout.is_empty(), "{name}: {}", out.stdout);
+        out.redact(&repo("").display().to_string(), "[REPO]/")
+            .stderr_matches(&format!("errors/{name}.txt"));
+    }
+}

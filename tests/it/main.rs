@@ -1,0 +1,34 @@
+//! zmreip's integration tests: one binary that runs the real `zmreip`
+//! (through [`support::Zmreip`]) against example hosts, copies of them,
+//! and real servers the tests start on loopback or in namespaces they
+//! create (slapd, named, dnsmasq: [`support`]).
+//!
+//! | module | what |
+//! |---|---|
+//! | `example` | the single-server example: the golden plan, every trap of its README |
+//! | `cli` | help, text and Markdown output pinned as snapshots |
+//! | `apply`, `apply_fs` | apply, rollback, resume, history on a copy of a fixture host; crashes at every step; file-system traps |
+//! | `apply_ldap`, `apply_dns` | the same against a live slapd and a named taking RFC 2136 updates |
+//! | `ldap`, `ldap_bench` | the live directory backend against slapd |
+//! | `dns` | `check`, RFC 2136 and zone files against named and dnsmasq |
+//! | `corpus` | every upstream configuration file of `tests/corpus/` |
+//! | `manual` | man pages and completions the binary writes, against its help |
+//!
+//! Snapshots (`tests/golden/`) are refreshed with `ZMREIP_BLESS=1`.
+
+// Tests say what they skipped, benchmarks and the corpus print their
+// figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod apply;
+mod apply_dns;
+mod apply_fs;
+mod apply_ldap;
+mod cli;
+mod corpus;
+mod dns;
+mod example;
+mod ldap;
+mod ldap_bench;
+mod manual;
+mod support;
