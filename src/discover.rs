@@ -12,6 +12,7 @@ use crate::dns::update::UpdateConfig;
 use crate::error::Result;
 use crate::host::Host;
 use crate::model::Report;
+use crate::notice::{Code, Notice};
 use crate::policy::Rewriter;
 use crate::surface::{self, Ctx, Extra, IfaceAddr, Mode, derived::DerivedHit};
 
@@ -122,6 +123,27 @@ pub fn interfaces(sources: &Sources) -> Result<Vec<IfaceAddr>> {
     Ok(out)
 }
 
+/// A warning for every place a file the role leaves alone holds an old
+/// address (a peer's own network configuration naming the moved node).
+fn kept_notices(report: &Report, rw: &Rewriter) -> Vec<Notice> {
+    let mut out: Vec<Notice> = Vec::new();
+    for f in &report.findings {
+        let n = Notice::new(
+            Code::NetworkConfigKept,
+            format!(
+                "{} holds {} in this host's network configuration; in the {} role zmreip never changes it: edit it by hand if it should follow the move",
+                f.target,
+                f.matched,
+                rw.role().as_str()
+            ),
+        );
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
+}
+
 /// Runs every surface. `rewriter` is `None` for a scan.
 pub fn run(
     sources: &mut Sources,
@@ -134,12 +156,24 @@ pub fn run(
     let ctx = Ctx::new(&sources.host, &matcher, rewriter)
         .with_mode(mode)
         .with_extra(&sources.extra);
+    // Files of a scope the rewriter's role does not change are searched
+    // as for a scan, and what they hold is reported.
+    let scan_only = Ctx {
+        rewriter: None,
+        ..ctx
+    };
     let mut out = Discovered::default();
-    for (_, s) in surface::all() {
+    for (surface, s) in surface::all() {
+        let kept = rewriter.filter(|rw| !rw.role().changes(surface.scope()));
         for path in s.files(&ctx)? {
             progress(&path);
             if let Some(text) = sources.host.read(&path)? {
-                out.report.extend(s.analyze(&path, &text, &ctx)?);
+                let report =
+                    s.analyze(&path, &text, if kept.is_some() { &scan_only } else { &ctx })?;
+                if let Some(rw) = kept {
+                    out.report.warnings.extend(kept_notices(&report, rw));
+                }
+                out.report.extend(report);
                 out.files_read += 1;
             }
         }
@@ -148,6 +182,11 @@ pub fn run(
     if let Some(dir) = sources.directory.as_mut() {
         progress(&dir.describe());
         dir.narrow(targets);
+        let shared = rewriter.map(Rewriter::for_directory);
+        let ctx = Ctx {
+            rewriter: shared.as_ref(),
+            ..ctx
+        };
         let mut entries = 0usize;
         let report = &mut out.report;
         dir.for_each(&mut |entry| {

@@ -10,6 +10,7 @@ mod macros;
 pub mod addr;
 pub mod apply;
 pub mod check;
+pub mod cluster;
 pub mod directory;
 pub mod discover;
 pub mod dns;

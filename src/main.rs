@@ -34,6 +34,13 @@ use zmreip::{Error, Result};
 ///   zmreip history                         # runs, with their state
 ///   zmreip rollback                        # undo the latest run
 ///
+/// On a multi-server deployment, on the node whose address moves (every
+/// other node is reached with OpenSSH and plans its own files):
+///
+///   zmreip plan --cluster --from 172.20.14.25/24 --to 10.40.7.131/24 --out move.json
+///   zmreip apply --plan move.json          # every node, one transaction
+///   zmreip rollback --cluster              # undo it on every node
+///
 /// The directory is read live from the LDAP server localconfig.xml names;
 /// --ldif FILE reads a zmslapcat export instead.
 ///
@@ -83,12 +90,14 @@ enum Command {
     /// <root>/var/lib/zmreip/runs/<run-id>/.
     Apply(ApplyArgs),
     /// Undo a run: restore every file (bytes, owner, mode, symlink) and
-    /// directory value, then re-run the service actions it ran.
+    /// directory value, then re-run the service actions it ran. With
+    /// --cluster, a multi-server run on every node, in reverse order.
     Rollback(RollbackArgs),
     /// Finish a run that stopped half-way (a crash, a power cut, a
     /// --no-rollback failure whose cause was fixed).
     Resume(ResumeArgs),
-    /// List the runs recorded on this host.
+    /// List the runs recorded on this host (with --cluster, the
+    /// multi-server runs it coordinated and each node's run).
     History(HistoryArgs),
     /// Check a new address before moving: would it hurt mail?
     ///
@@ -222,6 +231,94 @@ struct PlanArgs {
     /// out the old TTLs, then plan the move.
     #[arg(long, value_name = "SECONDS")]
     lower_ttl: Option<u32>,
+
+    /// Whose address moves: `own` (this host's) or `peer` (another node
+    /// of the deployment: references to it swap, trusted networks stay
+    /// and gain the new address, this host's network configuration never
+    /// changes). `--cluster` chooses for every node itself.
+    #[arg(long, value_enum, value_name = "ROLE", conflicts_with = "cluster")]
+    role: Option<RoleArg>,
+
+    #[command(flatten)]
+    cluster: ClusterArgs,
+}
+
+/// A multi-server plan and how the other nodes are reached.
+#[derive(Args)]
+struct ClusterArgs {
+    /// Plan (or apply) every node of the deployment: the nodes are the
+    /// directory's servers; this host plans the directory once and each
+    /// other node plans its own files with its own zmreip, reached with
+    /// OpenSSH. Run it on the node whose address moves.
+    #[arg(long)]
+    cluster: bool,
+
+    /// Only these nodes (repeatable; names as the directory's
+    /// zimbraServiceHostname). This host and the moving node are always in.
+    #[arg(long, value_name = "NAME", requires = "cluster")]
+    node: Vec<String>,
+
+    /// The node whose address moves, when zmreip runs on another node.
+    #[arg(long, value_name = "NAME", requires = "cluster")]
+    node_moving: Option<String>,
+
+    /// Leave this node out (repeatable): it is listed as a hand-off with
+    /// the command to run on it later.
+    #[arg(long, value_name = "NAME", requires = "cluster")]
+    skip_node: Vec<String>,
+
+    /// An ssh option for every node (repeatable; ssh's `-o OPT`, e.g.
+    /// `User=root` or `Port=2222`).
+    #[arg(long, value_name = "OPT")]
+    ssh_option: Vec<String>,
+
+    /// An ssh client configuration file instead of ~/.ssh/config (ssh's
+    /// `-F FILE`).
+    #[arg(long, value_name = "FILE")]
+    ssh_config: Option<PathBuf>,
+
+    /// Copy this zmreip binary to each remote node for the run (over the
+    /// same ssh connection, into a private temporary directory, removed
+    /// afterwards) instead of using the one installed there.
+    #[arg(long)]
+    push_binary: bool,
+}
+
+impl ClusterArgs {
+    fn ssh(&self) -> zmreip::cluster::transport::SshOptions {
+        zmreip::cluster::transport::SshOptions {
+            config: self.ssh_config.clone(),
+            options: self.ssh_option.clone(),
+        }
+    }
+
+    /// The ssh options make sense only with a multi-server plan.
+    fn check_used(&self, cluster: bool) -> Result<()> {
+        if !cluster
+            && (!self.ssh_option.is_empty() || self.ssh_config.is_some() || self.push_binary)
+        {
+            return Err(Error::usage(
+                "--ssh-option, --ssh-config and --push-binary reach other nodes, and this is a single-server run",
+                "add --cluster (or give --plan a cluster plan) to plan or apply every node",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Own,
+    Peer,
+}
+
+impl From<RoleArg> for zmreip::policy::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Own => zmreip::policy::Role::Own,
+            RoleArg::Peer => zmreip::policy::Role::Peer,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -280,6 +377,24 @@ struct VerifyArgs {
 
     #[command(flatten)]
     probe: ProbeArgs,
+
+    /// Verify this host as another node of a multi-server deployment whose
+    /// node NAME moved to --ip: NAME resolves to the new address here, the
+    /// services of NAME answer there (--reach), this host's own services
+    /// answer, and nothing here refers to the old address but the trust
+    /// networks that stay.
+    #[arg(long, value_name = "NAME")]
+    peer: Option<String>,
+
+    /// A port of the moved node's services that must answer at its new
+    /// address (repeatable; with --peer).
+    #[arg(long, value_name = "PORT", requires = "peer")]
+    reach: Vec<u16>,
+
+    /// An address of another node of the deployment, which stays
+    /// (repeatable): trust networks it lives in are expected to stay.
+    #[arg(long, value_name = "ADDR")]
+    staying: Vec<IpAddr>,
 
     /// Output format: a table for people or the zmreip.verify/v1 JSON
     /// document.
@@ -458,6 +573,10 @@ fn scan(a: ScanArgs) -> Result<()> {
 }
 
 fn plan(a: PlanArgs) -> Result<()> {
+    a.cluster.check_used(a.cluster.cluster)?;
+    if a.cluster.cluster {
+        return cluster_plan(a);
+    }
     let mut src = Sources::open(&source_args(&a.host, &a.zone_file, a.dns_config.as_ref()))?;
     let req = zmreip::plan::build::Request {
         from: a.from,
@@ -465,6 +584,8 @@ fn plan(a: PlanArgs) -> Result<()> {
         gateway: a.gateway,
         restart_all: a.restart.is_some(),
         lower_ttl: a.lower_ttl,
+        role: a.role.map(Into::into).unwrap_or_default(),
+        ..Default::default()
     };
     let plan = zmreip::plan::build::build(&mut src, &req, &mut progress());
     clear_progress();
@@ -486,6 +607,50 @@ fn plan(a: PlanArgs) -> Result<()> {
     emit(&out)
 }
 
+/// The cluster request of `plan --cluster` / `apply --cluster`.
+fn cluster_request(
+    from: Vec<AddrArg>,
+    to: Vec<AddrArg>,
+    plan: zmreip::plan::build::Request,
+    c: &ClusterArgs,
+    h: &HostArgs,
+) -> zmreip::cluster::build::Request {
+    zmreip::cluster::build::Request {
+        plan: zmreip::plan::build::Request { from, to, ..plan },
+        nodes: c.node.clone(),
+        moving: c.node_moving.clone(),
+        skip: c.skip_node.clone(),
+        ssh: c.ssh(),
+        push_binary: c.push_binary,
+        ldap: directory_args(h).ldap,
+        ldif: h.ldif.is_some(),
+    }
+}
+
+fn cluster_plan(a: PlanArgs) -> Result<()> {
+    let mut src = Sources::open(&source_args(&a.host, &a.zone_file, a.dns_config.as_ref()))?;
+    let single = zmreip::plan::build::Request {
+        gateway: a.gateway,
+        restart_all: a.restart.is_some(),
+        lower_ttl: a.lower_ttl,
+        ..Default::default()
+    };
+    let req = cluster_request(a.from.clone(), a.to.clone(), single, &a.cluster, &a.host);
+    let planned = zmreip::cluster::build::build(&mut src, &req, &mut progress());
+    clear_progress();
+    let planned = planned?;
+    let plan = &planned.plan;
+    if let Some(path) = &a.out {
+        std::fs::write(path, zmreip::cluster::plan::json(plan))
+            .map_err(|e| Error::io("write", path, e))?;
+    }
+    emit(&match a.format {
+        PlanFormat::Text => zmreip::cluster::plan::text(plan, use_color(a.color)),
+        PlanFormat::Json => zmreip::cluster::plan::json(plan),
+        PlanFormat::Markdown => zmreip::cluster::plan::markdown(plan),
+    })
+}
+
 /// The verify request for `ips` and `old` on the host, probing as asked.
 fn verify_request(
     ips: Vec<AddrArg>,
@@ -504,7 +669,10 @@ fn verify_request(
 }
 
 fn verify(a: VerifyArgs) -> Result<()> {
-    let req = verify_request(a.ips, a.old, &a.host, &a.probe);
+    let mut req = verify_request(a.ips, a.old, &a.host, &a.probe);
+    req.peer = a.peer;
+    req.reach = a.reach;
+    req.staying = a.staying;
     let report = zmreip::verify::run(&req);
     emit(&match a.format {
         Format::Text => zmreip::verify::text(&report, a.verbose),
@@ -561,10 +729,12 @@ fn emit(s: &str) -> Result<()> {
 
 #[derive(Args)]
 struct ApplyArgs {
-    /// Apply this saved plan (from `zmreip plan --out FILE`) instead of
-    /// planning now. It is refused if its checksum does not match or any
-    /// change's `before` no longer holds on the host.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "gateway", "restart", "include", "zone_file", "lower_ttl"])]
+    /// Apply this saved plan (from `zmreip plan --out FILE`; `-` reads it
+    /// from standard input) instead of planning now. It is refused if its
+    /// checksum does not match or any change's `before` no longer holds on
+    /// the host. A cluster plan (`plan --cluster --out FILE`) is applied on
+    /// every node.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "gateway", "restart", "include", "zone_file", "lower_ttl", "role", "cluster"])]
     plan: Option<PathBuf>,
 
     /// Old address, optionally with prefix, as for `plan`.
@@ -635,6 +805,30 @@ struct ApplyArgs {
     /// Colour the plan shown before confirmation.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
+
+    /// Whose address moves, as for `plan`.
+    #[arg(long, value_enum, value_name = "ROLE", conflicts_with = "cluster")]
+    role: Option<RoleArg>,
+
+    /// Run only these parts of the steps (repeatable: `files`,
+    /// `directory`, or a service such as `ldap`, `mta`) and leave the run
+    /// waiting for `zmreip resume RUN`. A cluster apply drives each node's
+    /// run part by part this way.
+    #[arg(long, value_name = "PART", conflicts_with = "cluster")]
+    only: Vec<zmreip::apply::Part>,
+
+    /// Check every change's precondition against the host and say what
+    /// would be done; write nothing.
+    #[arg(long, conflicts_with = "cluster")]
+    check: bool,
+
+    /// Output: lines for people, or a JSON object (`run`, `state`,
+    /// `lines`) for programs.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    #[command(flatten)]
+    cluster: ClusterArgs,
 }
 
 /// The host whose runs are meant.
@@ -660,6 +854,35 @@ struct RollbackArgs {
     /// Restore files even if they changed after the run wrote them.
     #[arg(long)]
     force: bool,
+
+    /// Undo only these parts (repeatable: `files`, `directory`, or a
+    /// service whose actions are run again) and leave the run rolling
+    /// back; a plain rollback finishes it.
+    #[arg(long, value_name = "PART", conflicts_with = "cluster")]
+    only: Vec<zmreip::apply::Part>,
+
+    /// Roll back a cluster run (`apply --cluster`) on every node, in
+    /// reverse order; RUN-ID is then a cluster run's id (`history
+    /// --cluster`).
+    #[arg(long)]
+    cluster: bool,
+
+    /// An ssh option for every node, as for `plan --cluster`.
+    #[arg(long, value_name = "OPT", requires = "cluster")]
+    ssh_option: Vec<String>,
+
+    /// An ssh client configuration file, as for `plan --cluster`.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    ssh_config: Option<PathBuf>,
+
+    /// Copy this zmreip to each remote node for the rollback, as for
+    /// `plan --cluster`.
+    #[arg(long, requires = "cluster")]
+    push_binary: bool,
+
+    /// Output: lines for people, or a JSON object for programs.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 #[derive(Args)]
@@ -669,12 +892,25 @@ struct ResumeArgs {
 
     #[command(flatten)]
     root: RootArg,
+
+    /// Run only these parts of the remaining steps (repeatable: `files`,
+    /// `directory`, or a service) and leave the run waiting for the rest.
+    #[arg(long, value_name = "PART")]
+    only: Vec<zmreip::apply::Part>,
+
+    /// Output: lines for people, or a JSON object for programs.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 #[derive(Args)]
 struct HistoryArgs {
     #[command(flatten)]
     root: RootArg,
+
+    /// List the cluster runs this host coordinated, with each node's run.
+    #[arg(long)]
+    cluster: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -719,12 +955,23 @@ fn step_report() -> impl FnMut(&str) {
 
 fn apply(a: ApplyArgs) -> Result<()> {
     let color = use_color(a.color);
-    if !a.yes && !std::io::stdin().is_terminal() {
+    let saved = match &a.plan {
+        Some(path) => Some(read_plan(path)?),
+        None => None,
+    };
+    let cluster_saved = saved
+        .as_ref()
+        .is_some_and(|(_, v)| zmreip::cluster::plan::is_cluster_plan(v));
+    a.cluster.check_used(a.cluster.cluster || cluster_saved)?;
+    if !a.yes && !a.check && !std::io::stdin().is_terminal() {
         // Refuse before planning: nothing to show to nobody.
         confirm("")?;
     }
-    let plan = match &a.plan {
-        Some(path) => zmreip::apply::load_plan(path)?,
+    if a.cluster.cluster || cluster_saved {
+        return cluster_apply(a, saved.map(|(_, v)| v));
+    }
+    let plan = match saved {
+        Some((shown, value)) => zmreip::apply::plan_of(&shown, value)?,
         None => {
             let mut src =
                 Sources::open(&source_args(&a.host, &a.zone_file, a.dns_config.as_ref()))?;
@@ -734,6 +981,8 @@ fn apply(a: ApplyArgs) -> Result<()> {
                 gateway: a.gateway,
                 restart_all: a.restart.is_some(),
                 lower_ttl: a.lower_ttl,
+                role: a.role.map(Into::into).unwrap_or_default(),
+                ..Default::default()
             };
             let plan = zmreip::plan::build::build(&mut src, &req, &mut progress());
             clear_progress();
@@ -741,7 +990,12 @@ fn apply(a: ApplyArgs) -> Result<()> {
         }
     };
     if plan.changes.is_empty() && plan.actions.is_empty() {
-        return emit("nothing to change: the plan has no changes and no service actions\n");
+        return match a.format {
+            Format::Text => {
+                emit("nothing to change: the plan has no changes and no service actions\n")
+            }
+            Format::Json => emit("{\"run\": null, \"state\": \"nothing to do\", \"lines\": []}\n"),
+        };
     }
     let mut opts = zmreip::apply::Options {
         root: a.host.root.clone(),
@@ -760,8 +1014,14 @@ fn apply(a: ApplyArgs) -> Result<()> {
         no_directory: a.host.no_directory,
         dns_config: a.dns_config.clone(),
         verify: None,
+        only: a.only.clone(),
     };
     let prepared = zmreip::apply::prepare(plan, &opts)?;
+    if a.check {
+        let mut s = String::from("every change's precondition holds; nothing was written");
+        s.push_str(&zmreip::apply::summary(&prepared));
+        return emit(&s);
+    }
     if !a.no_verify {
         let to = zmreip::verify::plan_addrs(&prepared.plan.to)?;
         let from = zmreip::verify::plan_addrs(&prepared.plan.from)?;
@@ -780,6 +1040,100 @@ fn apply(a: ApplyArgs) -> Result<()> {
         confirm("Apply these changes?")?;
     }
     let out = zmreip::apply::run::apply(&prepared, &opts, &mut step_report())?;
+    emit_outcome(&out, a.format)
+}
+
+/// A saved plan's JSON, from a file or (`-`) standard input.
+fn read_plan(path: &std::path::Path) -> Result<(String, serde_json::Value)> {
+    let (shown, text) = if path == std::path::Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| Error::io("read", "standard input", e))?;
+        ("standard input".to_string(), text)
+    } else {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        (path.display().to_string(), text)
+    };
+    let value = serde_json::from_str(&text).map_err(|e| Error::Parse {
+        path: shown.clone(),
+        line: e.line(),
+        message: format!("not JSON: {e}"),
+        help: Some("give a plan written by `zmreip plan --out FILE`".into()),
+    })?;
+    Ok((shown, value))
+}
+
+/// An apply, resume or rollback outcome, as lines or as JSON.
+fn emit_outcome(out: &zmreip::apply::Outcome, format: Format) -> Result<()> {
+    match format {
+        Format::Text => emit(&lines(&out.lines)),
+        Format::Json => {
+            let mut s = serde_json::to_string(out).expect("outcomes serialize");
+            s.push('\n');
+            emit(&s)
+        }
+    }
+}
+
+/// The cluster apply options of `apply --cluster` / `rollback --cluster`.
+fn cluster_options(root: &std::path::Path, h: Option<&HostArgs>) -> zmreip::cluster::run::Options {
+    zmreip::cluster::run::Options {
+        root: root.to_path_buf(),
+        ldif: h.and_then(|h| h.ldif.clone()),
+        bind_dn: h.and_then(|h| h.bind_dn.clone()),
+        password_file: h.and_then(|h| h.bind_password_file.clone()),
+        ..Default::default()
+    }
+}
+
+fn cluster_apply(a: ApplyArgs, saved: Option<serde_json::Value>) -> Result<()> {
+    let color = use_color(a.color);
+    let mut src = Sources::open(&source_args(&a.host, &a.zone_file, a.dns_config.as_ref()))?;
+    let (plan, session) = match saved {
+        Some(value) => {
+            let path = a.plan.clone().unwrap_or_default();
+            let plan = zmreip::cluster::plan::load(&path, value)?;
+            zmreip::cluster::build::check_this_node(&src.host, &plan)?;
+            let session = zmreip::cluster::Session::open(zmreip::cluster::Connect {
+                local: &plan.directory.node,
+                root: src.host.root().to_path_buf(),
+                zimbra_home: Some(src.host.zimbra_home().to_string()),
+                remote: plan
+                    .nodes
+                    .iter()
+                    .filter(|n| n.via != "local")
+                    .map(|n| n.name.clone())
+                    .collect(),
+                ssh: &a.cluster.ssh(),
+                push_binary: a.cluster.push_binary,
+            })?;
+            (plan, session)
+        }
+        None => {
+            let single = zmreip::plan::build::Request {
+                gateway: a.gateway,
+                restart_all: a.restart.is_some(),
+                lower_ttl: a.lower_ttl,
+                ..Default::default()
+            };
+            let req = cluster_request(a.from.clone(), a.to.clone(), single, &a.cluster, &a.host);
+            let planned = zmreip::cluster::build::build(&mut src, &req, &mut progress());
+            clear_progress();
+            let planned = planned?;
+            (planned.plan, planned.session)
+        }
+    };
+    if !a.yes {
+        emit(&zmreip::cluster::plan::text(&plan, color))?;
+        confirm("Apply this plan on every node?")?;
+    }
+    let mut opts = cluster_options(&a.host.root, Some(&a.host));
+    opts.services = a.services.clone();
+    opts.no_restart = a.no_restart;
+    opts.no_verify = a.no_verify;
+    opts.no_rollback = a.no_rollback;
+    opts.probe_timeout = Some(a.probe.probe_timeout);
+    let out = zmreip::cluster::run::apply(&plan, &session, &opts, &mut step_report())?;
     emit(&lines(&out.lines))
 }
 
@@ -787,6 +1141,9 @@ fn rollback(a: RollbackArgs) -> Result<()> {
     let root = &a.root.root;
     if !a.yes && !std::io::stdin().is_terminal() {
         confirm("")?;
+    }
+    if a.cluster {
+        return cluster_rollback(a);
     }
     if !a.yes {
         let runs = zmreip::apply::history(root)?;
@@ -799,16 +1156,72 @@ fn rollback(a: RollbackArgs) -> Result<()> {
         }
         confirm("Roll this run back?")?;
     }
-    let out = zmreip::apply::run::rollback(root, a.run_id.as_deref(), a.force, &mut step_report())?;
+    let out = zmreip::apply::run::rollback(
+        root,
+        a.run_id.as_deref(),
+        a.force,
+        &a.only,
+        &mut step_report(),
+    )?;
+    emit_outcome(&out, a.format)
+}
+
+fn cluster_rollback(a: RollbackArgs) -> Result<()> {
+    let root = &a.root.root;
+    let rec = zmreip::cluster::run::open(root, a.run_id.as_deref())?;
+    if !a.yes {
+        let runs = zmreip::cluster::run::history(root)?;
+        if let Some(r) = runs.iter().find(|r| r.id == rec.run.id) {
+            emit(&zmreip::cluster::run::history_text(std::slice::from_ref(r)))?;
+        }
+        confirm("Roll this cluster run back on every node?")?;
+    }
+    let ssh = zmreip::cluster::transport::SshOptions {
+        config: a.ssh_config.clone(),
+        options: a.ssh_option.clone(),
+    };
+    let local = rec.plan.directory.node.clone();
+    let host = zmreip::host::Host::open(root, None)?;
+    zmreip::cluster::build::check_this_node(&host, &rec.plan)?;
+    let session = zmreip::cluster::Session::open(zmreip::cluster::Connect {
+        local: &local,
+        root: root.clone(),
+        zimbra_home: Some(host.zimbra_home().to_string()),
+        remote: rec
+            .nodes_with_runs()
+            .into_iter()
+            .filter(|n| *n != local)
+            .collect(),
+        ssh: &ssh,
+        push_binary: a.push_binary,
+    })?;
+    let opts = cluster_options(root, None);
+    let out = zmreip::cluster::run::rollback(&rec, &session, &opts, &mut step_report())?;
     emit(&lines(&out.lines))
 }
 
 fn resume(a: ResumeArgs) -> Result<()> {
-    let out = zmreip::apply::run::resume(&a.root.root, a.run_id.as_deref(), &mut step_report())?;
-    emit(&lines(&out.lines))
+    let out = zmreip::apply::run::resume(
+        &a.root.root,
+        a.run_id.as_deref(),
+        &a.only,
+        &mut step_report(),
+    )?;
+    emit_outcome(&out, a.format)
 }
 
 fn history(a: HistoryArgs) -> Result<()> {
+    if a.cluster {
+        let runs = zmreip::cluster::run::history(&a.root.root)?;
+        return match a.format {
+            Format::Text => emit(&zmreip::cluster::run::history_text(&runs)),
+            Format::Json => {
+                let mut s = serde_json::to_string_pretty(&runs).expect("history serializes");
+                s.push('\n');
+                emit(&s)
+            }
+        };
+    }
     let runs = zmreip::apply::history(&a.root.root)?;
     match a.format {
         Format::Text => emit(&zmreip::apply::history_text(&runs)),

@@ -37,6 +37,9 @@ named_enum! {
         /// A network holding the old address in a value zmreip does not
         /// know as a trust list.
         NetworkUnchanged = "network-unchanged",
+        /// A peer's own OS network configuration names the moved node's
+        /// address; a peer's network configuration never changes.
+        NetworkConfigKept = "network-config-kept",
         // --- surfaces ---
         /// resolv.conf is generated; the change lasts until it is
         /// generated again.
@@ -84,6 +87,9 @@ named_enum! {
         Peers = "peers",
         /// Run zmreip on the other nodes of a multi-server deployment.
         OtherNodes = "other-nodes",
+        /// A node left out of a multi-server plan (`--skip-node`): the
+        /// command to run there later.
+        SkippedNode = "skipped-node",
         // --- `zmreip check` ---
         /// A record about to change holds an address that is neither old
         /// nor new.

@@ -9,6 +9,32 @@
 //! stays and gets the new host beside it, with a warning; networks holding
 //! both stay; `127.0.0.0/8` is kept (and added to mynetworks where missing);
 //! `0.0.0.0/0` and `::/0` are never written.
+//!
+//! # Roles (DESIGN.md principle 11)
+//!
+//! Whose address moves decides what becomes of a value, and that decision
+//! lives here, not in the surfaces: a surface says what a value *is*
+//! ([`ValueKind`], and the [`Scope`] of its file); the [`Role`] of the
+//! rewriter maps each kind to a [`Treatment`] and says which scopes
+//! change at all.
+//!
+//! | kind | [`Role::Own`] (this host moves) | [`Role::Peer`] (another node moves) |
+//! |---|---|---|
+//! | own address | moves, prefix follows | swaps exactly (it names the other node) |
+//! | trust list | principle 4 | exact entries swap; networks stay and gain the new host |
+//! | exact list, URL, host:port, regex, other host, text | swap | swap |
+//! | OS network configuration ([`Scope::HostNetwork`]) | changes | never changes (reported) |
+//!
+//! In a multi-server plan the rewriter of the own role also knows the
+//! addresses of the nodes that stay ([`Rewriter::with_staying`]): a trust
+//! network that holds one of them is not the moving host's alone, so it
+//! stays and gains the new host instead of following the move.
+//!
+//! Roles to come fit the same two tables: `bound` (`zmreip bind`: which of
+//! this host's addresses a service uses) and a make-before-break window
+//! that trusts both addresses add a [`Role`] variant, choose a
+//! [`Treatment`] per kind and the scopes they change, and add a treatment
+//! where none of these fits (a window's "keep the old, add the new").
 
 use std::net::IpAddr;
 
@@ -45,6 +71,104 @@ pub enum ValueKind {
     Text,
 }
 
+/// Whose address moves, from the point of view of the host whose values
+/// are rewritten.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// This host moves: its interfaces, listeners and trust network
+    /// follow (the single-server move).
+    #[default]
+    Own,
+    /// Another node of the deployment moves: exact references to its
+    /// address swap, trusted networks that held it stay and gain the new
+    /// address as an entry of its own, nothing of this host's own network
+    /// configuration changes.
+    Peer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Own => "own",
+            Role::Peer => "peer",
+        }
+    }
+
+    /// What this role does with a value of `kind`.
+    pub fn treatment(self, kind: ValueKind) -> Treatment {
+        match (self, kind) {
+            (Role::Own, ValueKind::OwnAddress) => Treatment::Move,
+            (Role::Own, ValueKind::TrustList { .. }) => Treatment::TrustFollow,
+            (Role::Peer, ValueKind::TrustList { .. }) => Treatment::TrustKeep,
+            (Role::Own | Role::Peer, ValueKind::ExactList) => Treatment::SwapExact,
+            (Role::Own | Role::Peer, ValueKind::Text) => Treatment::Literal,
+            (Role::Peer, ValueKind::OwnAddress)
+            | (
+                Role::Own | Role::Peer,
+                ValueKind::Url | ValueKind::HostPort | ValueKind::Regex | ValueKind::OtherHost,
+            ) => Treatment::Swap,
+        }
+    }
+
+    /// Whether values of files in `scope` change under this role (files
+    /// of a scope that does not change are still searched and reported).
+    pub fn changes(self, scope: Scope) -> bool {
+        match (self, scope) {
+            (_, Scope::Host) => true,
+            (Role::Own, Scope::HostNetwork) => true,
+            (Role::Peer, Scope::HostNetwork) => false,
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Role, String> {
+        match s {
+            "own" => Ok(Role::Own),
+            "peer" => Ok(Role::Peer),
+            _ => Err(format!("`{s}` is not a role (own or peer)")),
+        }
+    }
+}
+
+/// What becomes of an occurrence of an old address, by role and kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Treatment {
+    /// Every occurrence moves; a `/prefix` written with it becomes the new
+    /// prefix when that is known.
+    Move,
+    /// Where the value *is* the old address (also inside a URL, `host:port`,
+    /// a regular expression), it becomes the new one in the same
+    /// spelling; a network that merely holds it is left alone.
+    Swap,
+    /// Like [`Treatment::Swap`], but only whole entries equal to the old
+    /// address (string-equality lists).
+    SwapExact,
+    /// Principle 4: the old address becomes the new one, the old interface
+    /// network becomes the new one (never wider), other networks holding
+    /// the old address stay and gain the new host.
+    TrustFollow,
+    /// The old address becomes the new one; every network holding the old
+    /// address stays and gains the new host as an entry of its own.
+    TrustKeep,
+    /// Every literal occurrence is replaced, marked as a literal
+    /// replacement (a value zmreip does not know).
+    Literal,
+}
+
+/// Which part of a host a file belongs to, for [`Role::changes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The host's OS network configuration (interfaces, addresses,
+    /// gateways, routes).
+    HostNetwork,
+    /// Everything else: names, services, Zimbra's settings.
+    Host,
+}
+
 /// What became of a value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
@@ -65,17 +189,72 @@ pub struct Rewriter {
     pairs: Vec<Pair>,
     matcher: Matcher,
     gateway: Option<IpAddr>,
+    role: Role,
+    staying: Staying,
+}
+
+/// What a plan knows of the other nodes of the deployment, the ones that
+/// stay where they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Staying {
+    /// A single server: no other node.
+    #[default]
+    Alone,
+    /// The addresses of the nodes that stay.
+    Known(Vec<IpAddr>),
+    /// Some node's address is not known: any network may hold it.
+    Unknown,
 }
 
 impl Rewriter {
-    /// A rewriter for these moves. `gateway` is `--gateway`, if given.
+    /// A rewriter for these moves, in the [`Role::Own`] role of a single
+    /// server. `gateway` is `--gateway`, if given.
     pub fn new(pairs: Vec<Pair>, gateway: Option<IpAddr>) -> Rewriter {
         let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
         Rewriter {
             matcher: Matcher::new(&olds),
             pairs,
             gateway,
+            role: Role::Own,
+            staying: Staying::Alone,
         }
+    }
+
+    /// The same moves seen in another role.
+    pub fn with_role(mut self, role: Role) -> Rewriter {
+        self.role = role;
+        self
+    }
+
+    /// The deployment's other nodes, which stay where they are. A trust
+    /// network holding one of them (or, when some address is unknown, any
+    /// trust network) stays and gains the new host instead of following
+    /// the move.
+    pub fn with_staying(mut self, staying: Staying) -> Rewriter {
+        self.staying = staying;
+        self
+    }
+
+    /// The role the values are rewritten in.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The rewriter of the deployment's directory, whichever node plans
+    /// it: the directory holds the moving node's own entry (its bind
+    /// addresses move with it), so its values are rewritten in the own
+    /// role, and the nodes that stay keep every trust network they live
+    /// in. A peer that plans it without knowing the other nodes assumes
+    /// any network may hold one.
+    pub fn for_directory(&self) -> Rewriter {
+        let mut rw = self.clone();
+        if rw.role == Role::Peer {
+            rw.role = Role::Own;
+            if rw.staying == Staying::Alone {
+                rw.staying = Staying::Unknown;
+            }
+        }
+        rw
     }
 
     /// The moves.
@@ -96,12 +275,15 @@ impl Rewriter {
     /// Rewrites the values of one field (a line's value, a localconfig
     /// value, or all values of one directory attribute).
     pub fn rewrite(&self, values: &[&str], kind: ValueKind) -> Outcome {
-        match kind {
-            ValueKind::TrustList { loopback } => self.rewrite_trust(values, loopback),
+        let treatment = self.role.treatment(kind);
+        match (kind, treatment) {
+            (ValueKind::TrustList { loopback }, Treatment::TrustFollow | Treatment::TrustKeep) => {
+                self.rewrite_trust(values, loopback, treatment == Treatment::TrustFollow)
+            }
             _ => {
                 let mut out = Outcome::default();
                 for v in values {
-                    let (after, reasons, notes) = self.rewrite_literal(v, kind);
+                    let (after, reasons, notes) = self.rewrite_literal(v, kind, treatment);
                     out.changed |= after != *v;
                     out.after.push(after);
                     push_unique(&mut out.reasons, reasons);
@@ -112,8 +294,14 @@ impl Rewriter {
         }
     }
 
-    /// Replaces every literal occurrence of an old address in `value`.
-    fn rewrite_literal(&self, value: &str, kind: ValueKind) -> (String, Vec<String>, Vec<Notice>) {
+    /// Replaces the occurrences of an old address in `value` that
+    /// `treatment` moves.
+    fn rewrite_literal(
+        &self,
+        value: &str,
+        kind: ValueKind,
+        treatment: Treatment,
+    ) -> (String, Vec<String>, Vec<Notice>) {
         let mut out = String::with_capacity(value.len() + 8);
         let mut reasons = Vec::new();
         let mut notes = Vec::new();
@@ -135,13 +323,11 @@ impl Rewriter {
                 }
                 continue;
             }
-            if kind == ValueKind::ExactList && m.kind != MatchKind::Exact {
+            if treatment == Treatment::SwapExact && m.kind != MatchKind::Exact {
                 continue;
             }
-            let new_prefix = match (kind, m.prefix) {
-                (ValueKind::OwnAddress, Some(_))
-                    if pair.new_prefix_source != PrefixSource::Host =>
-                {
+            let new_prefix = match (treatment, m.prefix) {
+                (Treatment::Move, Some(_)) if pair.new_prefix_source != PrefixSource::Host => {
                     Some(pair.new_prefix)
                 }
                 _ => None,
@@ -149,14 +335,16 @@ impl Rewriter {
             out.push_str(&value[last..m.span.start]);
             out.push_str(&m.replace(value, pair.new, new_prefix));
             last = m.span.end;
-            reasons.push(literal_reason(kind, &m, pair));
+            reasons.push(literal_reason(kind, self.role, &m, pair));
         }
         out.push_str(&value[last..]);
         (out, reasons, notes)
     }
 
-    /// Principle 4 over every entry of every value.
-    fn rewrite_trust(&self, values: &[&str], loopback: bool) -> Outcome {
+    /// Principle 4 over every entry of every value; `follow`: the old
+    /// interface network may follow the move (else every network holding
+    /// the old address stays).
+    fn rewrite_trust(&self, values: &[&str], loopback: bool, follow: bool) -> Outcome {
         let mut out = Outcome::default();
         let mut seen: Vec<ipnet::IpNet> = Vec::new();
         for v in values {
@@ -187,7 +375,7 @@ impl Rewriter {
                     toks.get(1).map(|t| t.sep).unwrap_or(" ")
                 };
                 let sep = if sep.is_empty() { " " } else { sep };
-                let replaced = self.trust_entry(tok.text, &entry, &mut seen, &mut out);
+                let replaced = self.trust_entry(tok.text, &entry, follow, &mut seen, &mut out);
                 match replaced {
                     TrustDecision::Keep => rebuilt.push_str(tok.text),
                     TrustDecision::Replace(s) => rebuilt.push_str(&s),
@@ -258,6 +446,7 @@ impl Rewriter {
         &self,
         text: &str,
         e: &Entry,
+        follow: bool,
         seen: &mut Vec<ipnet::IpNet>,
         out: &mut Outcome,
     ) -> TrustDecision {
@@ -265,24 +454,10 @@ impl Rewriter {
             if p.old.is_ipv4() != e.net.addr().is_ipv4() {
                 continue;
             }
-            let host_len = p.host_prefix();
-            if e.net.addr() == p.old && (e.prefix.is_none() || e.net.prefix_len() == host_len) {
-                // The old address itself: swap, same spelling.
-                let new_text = swap_spelling(text, p.old, p.new);
-                let new_net = ipnet::IpNet::new(p.new, host_len).expect("host prefix");
-                if seen.contains(&new_net) {
-                    push_unique(
-                        &mut out.reasons,
-                        vec![format!("{} dropped: {} is already trusted", p.old, p.new)],
-                    );
-                    return TrustDecision::Drop;
-                }
-                seen.push(new_net);
-                push_unique(
-                    &mut out.reasons,
-                    vec![format!("trusted host {} becomes {}", p.old, p.new)],
-                );
-                return TrustDecision::Replace(new_text);
+            if e.net.addr() == p.old
+                && (e.prefix.is_none() || e.net.prefix_len() == p.host_prefix())
+            {
+                return trust_host(p, text, seen, out);
             }
             if !e.net.contains(&p.old) {
                 continue;
@@ -301,81 +476,143 @@ impl Rewriter {
                 );
                 return TrustDecision::Keep;
             }
-            let is_interface_net = p.old_prefix_source != PrefixSource::Host
+            let is_interface_net = follow
+                && p.old_prefix_source != PrefixSource::Host
                 && e.net.prefix_len() == p.old_prefix
                 && e.net.trunc() == p.old_net();
-            let new_host = ipnet::IpNet::new(p.new, host_len).expect("host prefix");
-            if is_interface_net {
-                let widen = p.new_prefix < e.net.prefix_len() || p.new_prefix == 0;
-                if p.new_prefix_source == PrefixSource::Host || widen {
-                    if widen {
-                        out.notes.push(Notice::new(
-                            Code::TrustNotWidened,
-                            format!(
-                                "the new network {} is wider than the trusted {text}; only the host {} is trusted instead",
-                                p.new_net(),
-                                p.new
-                            ),
-                        ));
-                    }
-                    if seen.contains(&new_host) {
-                        return TrustDecision::Drop;
-                    }
-                    seen.push(new_host);
-                    push_unique(
-                        &mut out.reasons,
-                        vec![format!(
-                            "old interface network {text} becomes host {}",
-                            p.new
-                        )],
-                    );
-                    return TrustDecision::Replace(spell_host(text, p.new));
-                }
-                let new_net = p.new_net();
-                if seen.contains(&new_net) {
-                    push_unique(
-                        &mut out.reasons,
-                        vec![format!("{text} dropped: {new_net} is already trusted")],
-                    );
-                    return TrustDecision::Drop;
-                }
-                seen.push(new_net);
-                // Keep host bits if the entry was written with them (`192.168.2.1/24`).
-                let shown = if e.net.addr() == p.old {
-                    ipnet::IpNet::new(p.new, p.new_prefix).expect("prefix")
-                } else {
-                    new_net
-                };
-                push_unique(
-                    &mut out.reasons,
-                    vec![format!("old interface network {text} becomes {new_net}")],
-                );
-                return TrustDecision::Replace(spell_net(text, shown));
+            // A network another node of the deployment lives in is not
+            // the moving host's alone: it stays for that node.
+            let shared = match &self.staying {
+                Staying::Alone => None,
+                Staying::Known(addrs) => addrs
+                    .iter()
+                    .find(|a| e.net.contains(*a))
+                    .map(ToString::to_string),
+                Staying::Unknown => Some("a node whose address is not known".to_string()),
+            };
+            if is_interface_net && shared.is_none() {
+                return trust_interface_net(p, text, e, seen, out);
             }
-            // Another network that happens to hold the old address: it names
-            // other hosts, so it stays; the new host is added beside it
-            // unless something in the list already trusts it.
-            let covered = seen.iter().any(|n| n.contains(&p.new));
-            out.notes.push(Notice::new(
-                Code::TrustNetworkKept,
-                if covered {
-                    format!("{text} holds the old address {} but is not its interface network; it stays ({} is already trusted by another entry)", p.old, p.new)
-                } else {
-                    format!("{text} holds the old address {} but is not its interface network; it stays and {} is trusted beside it", p.old, p.new)
-                },
-            ));
-            if covered {
-                return TrustDecision::Keep;
-            }
-            seen.push(new_host);
-            push_unique(
-                &mut out.reasons,
-                vec![format!("{} trusted beside {text}", p.new)],
-            );
-            return TrustDecision::KeepAndAdd(spell_host(text, p.new));
+            let why = match (&shared, self.role) {
+                (Some(node), _) => format!("but also holds {node}, which stays"),
+                (None, Role::Peer) => "of another node".to_string(),
+                (None, Role::Own) => "but is not its interface network".to_string(),
+            };
+            return trust_beside(p, text, &why, seen, out);
         }
         TrustDecision::Keep
     }
+}
+
+/// The old address itself: it becomes the new one, in the same spelling.
+fn trust_host(
+    p: &Pair,
+    text: &str,
+    seen: &mut Vec<ipnet::IpNet>,
+    out: &mut Outcome,
+) -> TrustDecision {
+    let new_net = ipnet::IpNet::new(p.new, p.host_prefix()).expect("host prefix");
+    if seen.contains(&new_net) {
+        push_unique(
+            &mut out.reasons,
+            vec![format!("{} dropped: {} is already trusted", p.old, p.new)],
+        );
+        return TrustDecision::Drop;
+    }
+    seen.push(new_net);
+    push_unique(
+        &mut out.reasons,
+        vec![format!("trusted host {} becomes {}", p.old, p.new)],
+    );
+    TrustDecision::Replace(swap_spelling(text, p.old, p.new))
+}
+
+/// The old interface network: it becomes the new interface network, or
+/// the new host alone where that network is unknown or wider than the
+/// old entry.
+fn trust_interface_net(
+    p: &Pair,
+    text: &str,
+    e: &Entry,
+    seen: &mut Vec<ipnet::IpNet>,
+    out: &mut Outcome,
+) -> TrustDecision {
+    let widen = p.new_prefix < e.net.prefix_len() || p.new_prefix == 0;
+    if p.new_prefix_source == PrefixSource::Host || widen {
+        if widen {
+            out.notes.push(Notice::new(
+                Code::TrustNotWidened,
+                format!(
+                    "the new network {} is wider than the trusted {text}; only the host {} is trusted instead",
+                    p.new_net(),
+                    p.new
+                ),
+            ));
+        }
+        let new_host = ipnet::IpNet::new(p.new, p.host_prefix()).expect("host prefix");
+        if seen.contains(&new_host) {
+            return TrustDecision::Drop;
+        }
+        seen.push(new_host);
+        push_unique(
+            &mut out.reasons,
+            vec![format!(
+                "old interface network {text} becomes host {}",
+                p.new
+            )],
+        );
+        return TrustDecision::Replace(spell_host(text, p.new));
+    }
+    let new_net = p.new_net();
+    if seen.contains(&new_net) {
+        push_unique(
+            &mut out.reasons,
+            vec![format!("{text} dropped: {new_net} is already trusted")],
+        );
+        return TrustDecision::Drop;
+    }
+    seen.push(new_net);
+    // Keep host bits if the entry was written with them (`192.168.2.1/24`).
+    let shown = if e.net.addr() == p.old {
+        ipnet::IpNet::new(p.new, p.new_prefix).expect("prefix")
+    } else {
+        new_net
+    };
+    push_unique(
+        &mut out.reasons,
+        vec![format!("old interface network {text} becomes {new_net}")],
+    );
+    TrustDecision::Replace(spell_net(text, shown))
+}
+
+/// Another network that happens to hold the old address (`why` says how):
+/// it names other hosts, so it stays; the new host is added beside it
+/// unless something in the list already trusts it.
+fn trust_beside(
+    p: &Pair,
+    text: &str,
+    why: &str,
+    seen: &mut Vec<ipnet::IpNet>,
+    out: &mut Outcome,
+) -> TrustDecision {
+    let covered = seen.iter().any(|n| n.contains(&p.new));
+    out.notes.push(Notice::new(
+        Code::TrustNetworkKept,
+        if covered {
+            format!("{text} holds the old address {} {why}; it stays ({} is already trusted by another entry)", p.old, p.new)
+        } else {
+            format!("{text} holds the old address {} {why}; it stays and {} is trusted beside it", p.old, p.new)
+        },
+    ));
+    if covered {
+        return TrustDecision::Keep;
+    }
+    seen.push(ipnet::IpNet::new(p.new, p.host_prefix()).expect("host prefix"));
+    push_unique(
+        &mut out.reasons,
+        vec![format!("{} trusted beside {text}", p.new)],
+    );
+    TrustDecision::KeepAndAdd(spell_host(text, p.new))
 }
 
 enum TrustDecision {
@@ -472,8 +709,9 @@ fn spell_net(like: &str, net: ipnet::IpNet) -> String {
     }
 }
 
-fn literal_reason(kind: ValueKind, m: &Match, p: &Pair) -> String {
+fn literal_reason(kind: ValueKind, role: Role, m: &Match, p: &Pair) -> String {
     let what = match kind {
+        ValueKind::OwnAddress if role == Role::Peer => "address of the moved node",
         ValueKind::OwnAddress => "own address",
         ValueKind::ExactList => "exact-match entry",
         ValueKind::Url => "URL host",
@@ -728,6 +966,157 @@ mod tests {
             assert_eq!(out.after, vec![after.to_string()], "{kind:?} {before}");
             assert_eq!(out.changed, before != after);
         }
+    }
+
+    #[test]
+    fn peer_role_swaps_references_and_keeps_networks() {
+        // (kind, before, after, warning codes): the moved address is another
+        // node's, so its network is never this host's to follow.
+        type Case<'a> = (ValueKind, &'a [&'a str], &'a [&'a str], &'a [&'a str]);
+        let cases: &[Case] = &[
+            // The old node's network stays; the new host is trusted beside it.
+            (
+                ValueKind::TrustList { loopback: true },
+                &["127.0.0.0/8 172.20.14.0/24"],
+                &["127.0.0.0/8 172.20.14.0/24 10.40.7.131"],
+                &["trust-network-kept"],
+            ),
+            // One entry per value: a value of its own.
+            (
+                ValueKind::TrustList { loopback: false },
+                &["172.20.14.0/24"],
+                &["172.20.14.0/24", "10.40.7.131"],
+                &["trust-network-kept"],
+            ),
+            // The exact entry swaps, in its spelling.
+            (
+                ValueKind::TrustList { loopback: true },
+                &["127.0.0.0/8 172.20.14.25/32"],
+                &["127.0.0.0/8 10.40.7.131/32"],
+                &[],
+            ),
+            // A neighbour of the old address is a third host: untouched.
+            (
+                ValueKind::TrustList { loopback: true },
+                &["127.0.0.0/8 172.20.14.250"],
+                &["127.0.0.0/8 172.20.14.250"],
+                &[],
+            ),
+            // A hosts-file address names the moved node: swapped, no prefix.
+            (
+                ValueKind::OwnAddress,
+                &["172.20.14.25"],
+                &["10.40.7.131"],
+                &[],
+            ),
+            (
+                ValueKind::OwnAddress,
+                &["172.20.14.25/24"],
+                &["10.40.7.131/24"],
+                &[],
+            ),
+            (
+                ValueKind::OwnAddress,
+                &["172.20.14.250"],
+                &["172.20.14.250"],
+                &[],
+            ),
+            (
+                ValueKind::Url,
+                &["ldap://172.20.14.25:389 ldap://172.20.14.2:389"],
+                &["ldap://10.40.7.131:389 ldap://172.20.14.2:389"],
+                &[],
+            ),
+            (
+                ValueKind::ExactList,
+                &["172.20.14.25"],
+                &["10.40.7.131"],
+                &[],
+            ),
+            (
+                ValueKind::ExactList,
+                &["172.20.14.0/24"],
+                &["172.20.14.0/24"],
+                &["network-unchanged"],
+            ),
+        ];
+        // The new prefix differs: an own move would write /16.
+        let r = rw(&[("172.20.14.25/24", "10.40.7.131/16")]).with_role(Role::Peer);
+        for (kind, before, after, codes) in cases {
+            let out = r.rewrite(before, *kind);
+            assert_eq!(out.after, *after, "{kind:?} {before:?}");
+            let got: Vec<&str> = out.notes.iter().map(|n| n.code.as_str()).collect();
+            assert_eq!(got, *codes, "{kind:?} {before:?}");
+        }
+        // The same hosts address in the own role takes the new prefix.
+        let own = rw(&[("172.20.14.25/24", "10.40.7.131/16")]);
+        assert_eq!(
+            own.rewrite(&["172.20.14.25/24"], ValueKind::OwnAddress)
+                .after,
+            vec!["10.40.7.131/16".to_string()]
+        );
+    }
+
+    #[test]
+    fn own_role_keeps_networks_other_nodes_live_in() {
+        let mynet = ValueKind::TrustList { loopback: true };
+        let before = ["127.0.0.0/8 172.20.14.0/24"];
+        // (nodes that stay, after, the node the warning names)
+        type Case<'a> = (Option<&'a [&'a str]>, &'a str, Option<&'a str>);
+        let cases: &[Case] = &[
+            // Alone on its network: the network follows the move.
+            (Some(&["192.168.9.4"]), "127.0.0.0/8 10.40.7.0/24", None),
+            // 172.20.14.26 stays in it: the network stays too.
+            (
+                Some(&["192.168.9.4", "172.20.14.26"]),
+                "127.0.0.0/8 172.20.14.0/24 10.40.7.131",
+                Some("172.20.14.26"),
+            ),
+            // Trap: 172.20.14.2 vs 172.20.14.250, both inside the /24.
+            (
+                Some(&["172.20.14.250"]),
+                "127.0.0.0/8 172.20.14.0/24 10.40.7.131",
+                Some("172.20.14.250"),
+            ),
+            // A node whose address nobody knows may live there.
+            (
+                None,
+                "127.0.0.0/8 172.20.14.0/24 10.40.7.131",
+                Some("not known"),
+            ),
+        ];
+        for (staying, after, named) in cases {
+            let addrs = match staying {
+                Some(a) => Staying::Known(a.iter().map(|s| s.parse().unwrap()).collect()),
+                None => Staying::Unknown,
+            };
+            let out = rw(V4).with_staying(addrs).rewrite(&before, mynet);
+            assert_eq!(out.after, vec![after.to_string()], "{staying:?}");
+            match named {
+                Some(n) => {
+                    assert_eq!(out.notes.len(), 1, "{staying:?}");
+                    assert_eq!(out.notes[0].code, Code::TrustNetworkKept);
+                    assert!(out.notes[0].message.contains(n), "{}", out.notes[0].message);
+                }
+                None => assert!(out.notes.is_empty(), "{:?}", out.notes),
+            }
+        }
+        // Exact entries swap whoever else is around.
+        let out = rw(V4)
+            .with_staying(Staying::Known(vec!["172.20.14.26".parse().unwrap()]))
+            .rewrite(&["127.0.0.0/8 172.20.14.25"], mynet);
+        assert_eq!(out.after, vec!["127.0.0.0/8 10.40.7.131".to_string()]);
+    }
+
+    #[test]
+    fn roles_decide_which_scopes_change() {
+        assert!(Role::Own.changes(Scope::HostNetwork));
+        assert!(Role::Own.changes(Scope::Host));
+        assert!(!Role::Peer.changes(Scope::HostNetwork));
+        assert!(Role::Peer.changes(Scope::Host));
+        assert_eq!("peer".parse::<Role>(), Ok(Role::Peer));
+        assert_eq!("own".parse::<Role>(), Ok(Role::Own));
+        assert!("bound".parse::<Role>().is_err());
     }
 
     #[test]

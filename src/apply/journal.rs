@@ -26,8 +26,30 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::fsops;
 use crate::error::{Error, Result};
 
-/// Where runs live, under the root.
-pub const RUNS: &str = "var/lib/zmreip/runs";
+/// A kind of journaled run: where its runs live under the root, the file
+/// that marks a run as recorded, and the lock that keeps two processes
+/// from changing runs of this kind at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Runs {
+    pub dir: &'static str,
+    pub marker: &'static str,
+    pub lock: &'static str,
+}
+
+/// The runs of this host (`apply`, `rollback`, `resume`).
+pub const RUNS: Runs = Runs {
+    dir: "var/lib/zmreip/runs",
+    marker: "run.json",
+    lock: "var/lib/zmreip/lock",
+};
+
+/// The multi-server runs this host coordinated (`apply --cluster`): a
+/// lock of their own, as a cluster run drives this host's own runs.
+pub const CLUSTER_RUNS: Runs = Runs {
+    dir: "var/lib/zmreip/cluster",
+    marker: "cluster.json",
+    lock: "var/lib/zmreip/cluster.lock",
+};
 
 /// The state of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +63,12 @@ pub enum State {
     /// A rollback started (and, if the state stays so, did not finish).
     RollingBack,
     RolledBack,
+}
+
+impl serde::Serialize for State {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 impl State {
@@ -130,10 +158,9 @@ pub struct Lock {
 
 /// Takes the lock of the root's runs, or fails at once naming the reason:
 /// two zmreip processes must never change one host at the same time.
-pub fn lock(root: &Path) -> Result<Lock> {
-    let base = root.join("var/lib/zmreip");
-    ensure_dirs(root)?;
-    let path = base.join("lock");
+pub fn lock(root: &Path, runs: &Runs) -> Result<Lock> {
+    ensure_dirs(root, runs)?;
+    let path = root.join(runs.lock);
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -151,20 +178,20 @@ pub fn lock(root: &Path) -> Result<Lock> {
 }
 
 /// Whether a process holds the lock now (for `history`).
-pub fn is_locked(root: &Path) -> bool {
-    let path = root.join("var/lib/zmreip/lock");
+pub fn is_locked(root: &Path, runs: &Runs) -> bool {
+    let path = root.join(runs.lock);
     match File::open(&path) {
         Ok(f) => matches!(f.try_lock_shared(), Err(fs::TryLockError::WouldBlock)),
         Err(_) => false,
     }
 }
 
-/// Creates `var/lib/zmreip/runs` under the root: `var/lib` as any system
+/// Creates the runs' directory under the root: `var/lib` as any system
 /// directory, zmreip's own ones 0700.
-fn ensure_dirs(root: &Path) -> Result<()> {
+fn ensure_dirs(root: &Path, runs: &Runs) -> Result<()> {
     let lib = root.join("var/lib");
     fs::create_dir_all(&lib).map_err(|e| Error::io("create", &lib, e))?;
-    for d in ["var/lib/zmreip", RUNS] {
+    for d in ["var/lib/zmreip", runs.dir] {
         let p = root.join(d);
         fsops::create_private_dir(&p).map_err(|e| Error::io("create", &p, e))?;
     }
@@ -173,10 +200,10 @@ fn ensure_dirs(root: &Path) -> Result<()> {
 
 impl Journal {
     /// Creates a new run directory with a fresh, sortable id.
-    pub fn create(root: &Path) -> Result<Journal> {
-        ensure_dirs(root)?;
-        let runs = root.join(RUNS);
-        let last = list(root)?.pop();
+    pub fn create(root: &Path, kind: &Runs) -> Result<Journal> {
+        ensure_dirs(root, kind)?;
+        let runs = root.join(kind.dir);
+        let last = list(root, kind)?.pop();
         for _ in 0..16 {
             let id = after(new_id(), last.as_deref());
             let dir = runs.join(&id);
@@ -206,24 +233,29 @@ impl Journal {
     }
 
     /// Opens run `id`, or the latest run when `None`.
-    pub fn open(root: &Path, id: Option<&str>) -> Result<Journal> {
-        let ids = list(root)?;
+    pub fn open(root: &Path, kind: &Runs, id: Option<&str>) -> Result<Journal> {
+        let ids = list(root, kind)?;
+        let history = if *kind == CLUSTER_RUNS {
+            "`zmreip history --cluster`"
+        } else {
+            "`zmreip history`"
+        };
         let id = match id {
             Some(id) => ids.iter().find(|i| *i == id).cloned().ok_or_else(|| {
                 Error::usage(
-                    format!("no run `{id}` under {}", root.join(RUNS).display()),
-                    "`zmreip history` lists the runs",
+                    format!("no run `{id}` under {}", root.join(kind.dir).display()),
+                    format!("{history} lists the runs"),
                 )
             })?,
             None => ids.last().cloned().ok_or_else(|| {
                 Error::usage(
-                    format!("no zmreip run under {}", root.join(RUNS).display()),
+                    format!("no zmreip run under {}", root.join(kind.dir).display()),
                     "check --root; runs are recorded by `zmreip apply`",
                 )
             })?,
         };
         Ok(Journal {
-            dir: root.join(RUNS).join(&id),
+            dir: root.join(kind.dir).join(&id),
             id,
         })
     }
@@ -295,8 +327,8 @@ impl Journal {
 }
 
 /// Run ids under the root, oldest first (ids sort by time).
-pub fn list(root: &Path) -> Result<Vec<String>> {
-    let runs = root.join(RUNS);
+pub fn list(root: &Path, kind: &Runs) -> Result<Vec<String>> {
+    let runs = root.join(kind.dir);
     let rd = match fs::read_dir(&runs) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -304,7 +336,7 @@ pub fn list(root: &Path) -> Result<Vec<String>> {
     };
     let mut ids: Vec<String> = rd
         .flatten()
-        .filter(|e| e.path().join("run.json").is_file())
+        .filter(|e| e.path().join(kind.marker).is_file())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| is_id(n))
         .collect();
@@ -466,7 +498,7 @@ mod tests {
             Some(Event::Fail(1, "two lines".into()))
         );
         let d = tempfile::tempdir().unwrap();
-        let j = Journal::create(d.path()).unwrap();
+        let j = Journal::create(d.path(), &RUNS).unwrap();
         j.log(&Event::Begin(1)).unwrap();
         j.log(&Event::Done(1, None)).unwrap();
         // A crash in the middle of an append.
@@ -482,7 +514,7 @@ mod tests {
     fn run_dirs_are_private_and_found_again() {
         use std::os::unix::fs::MetadataExt;
         let d = tempfile::tempdir().unwrap();
-        let a = Journal::create(d.path()).unwrap();
+        let a = Journal::create(d.path(), &RUNS).unwrap();
         a.create_file("run.json", b"{}").unwrap();
         a.set_state(State::Running).unwrap();
         assert_eq!(a.state().unwrap(), State::Running);
@@ -508,19 +540,43 @@ mod tests {
                 "{f}"
             );
         }
-        assert_eq!(Journal::open(d.path(), None).unwrap().id, a.id);
-        assert_eq!(Journal::open(d.path(), Some(&a.id)).unwrap().dir, a.dir);
-        assert!(Journal::open(d.path(), Some("20000101T000000Z-0000")).is_err());
+        assert_eq!(Journal::open(d.path(), &RUNS, None).unwrap().id, a.id);
+        assert_eq!(
+            Journal::open(d.path(), &RUNS, Some(&a.id)).unwrap().dir,
+            a.dir
+        );
+        assert!(Journal::open(d.path(), &RUNS, Some("20000101T000000Z-0000")).is_err());
     }
 
     #[test]
     fn lock_is_exclusive() {
         let d = tempfile::tempdir().unwrap();
-        let l = lock(d.path()).unwrap();
-        assert!(is_locked(d.path()));
-        assert!(lock(d.path()).is_err());
+        let l = lock(d.path(), &RUNS).unwrap();
+        assert!(is_locked(d.path(), &RUNS));
+        assert!(lock(d.path(), &RUNS).is_err());
+        // A cluster run drives this host's own runs: its lock is another.
+        let c = lock(d.path(), &CLUSTER_RUNS).unwrap();
+        assert!(is_locked(d.path(), &CLUSTER_RUNS));
         drop(l);
-        assert!(!is_locked(d.path()));
-        assert!(lock(d.path()).is_ok());
+        assert!(!is_locked(d.path(), &RUNS));
+        assert!(lock(d.path(), &RUNS).is_ok());
+        drop(c);
+        assert!(!is_locked(d.path(), &CLUSTER_RUNS));
+    }
+
+    #[test]
+    fn cluster_runs_live_apart_from_the_hosts_runs() {
+        let d = tempfile::tempdir().unwrap();
+        let a = Journal::create(d.path(), &RUNS).unwrap();
+        a.create_file("run.json", b"{}").unwrap();
+        let c = Journal::create(d.path(), &CLUSTER_RUNS).unwrap();
+        c.create_file("cluster.json", b"{}").unwrap();
+        assert!(c.dir.starts_with(d.path().join("var/lib/zmreip/cluster")));
+        assert_eq!(list(d.path(), &RUNS).unwrap(), vec![a.id.clone()]);
+        assert_eq!(list(d.path(), &CLUSTER_RUNS).unwrap(), vec![c.id.clone()]);
+        let Err(e) = Journal::open(d.path(), &CLUSTER_RUNS, Some(&a.id)) else {
+            panic!("a host run is no cluster run");
+        };
+        assert!(e.help().unwrap().contains("history --cluster"), "{e}");
     }
 }

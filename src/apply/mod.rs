@@ -32,13 +32,17 @@ use crate::services::{self, Cmd, Controller};
 use crate::services::{Action, Service};
 
 pub mod crash;
+pub mod drift;
 pub mod fsops;
 pub mod journal;
+pub mod ldif;
 pub mod run;
+pub mod step;
 pub mod steps;
 
+pub use drift::Problem;
 pub use journal::State;
-pub use steps::{Problem, Step};
+pub use step::Step;
 
 /// How to apply.
 #[derive(Debug, Clone, Default)]
@@ -66,6 +70,64 @@ pub struct Options {
     /// Verify the host after the last step; a failed check rolls the run
     /// back (unless `no_rollback`). `None`: not verified.
     pub verify: Option<crate::verify::VerifyRequest>,
+    /// `--only`: run only these parts of the steps (all when empty) and
+    /// leave the run waiting for the rest (`resume --only`).
+    pub only: Vec<Part>,
+}
+
+/// A part of a run's steps. A multi-server apply runs a node's run part
+/// by part, in the order of the deployment (`--only`), and rolls it back
+/// the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Every write but the directory's: files, and DNS records held
+    /// elsewhere.
+    Files,
+    /// The directory's values (live, or in an LDIF export).
+    Directory,
+    /// One service's actions.
+    Service(Service),
+}
+
+impl Part {
+    /// Whether step `s` is of this part.
+    pub fn holds(self, s: &Step) -> bool {
+        match (self, s) {
+            (Part::Files, Step::Lines { .. } | Step::Localconfig { .. } | Step::Dns { .. }) => true,
+            (Part::Directory, Step::Ldif { .. } | Step::Directory { .. }) => true,
+            (Part::Service(want), Step::Service { service, .. }) => want == *service,
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for Part {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Part, String> {
+        match s {
+            "files" => Ok(Part::Files),
+            "directory" => Ok(Part::Directory),
+            other => other.parse::<Service>().map(Part::Service).map_err(|_| {
+                format!("`{other}` is not a part of a run: files, directory, or a service (ldap, mta, mailbox, ...)")
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Part::Files => f.write_str("files"),
+            Part::Directory => f.write_str("directory"),
+            Part::Service(s) => f.write_str(s.as_str()),
+        }
+    }
+}
+
+/// Whether `parts` (empty: every part) selects step `s`.
+pub fn selects(parts: &[Part], s: &Step) -> bool {
+    parts.is_empty() || parts.iter().any(|p| p.holds(s))
 }
 
 /// A service action that is not run by zmreip: the admin runs it.
@@ -118,14 +180,13 @@ pub struct Prepared {
 /// Reads a saved plan and validates it: JSON, the `zmreip.plan/v1`
 /// schema, and the checksum over its content.
 pub fn load_plan(path: &Path) -> Result<Plan> {
-    let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Parse {
-        path: shown.clone(),
-        line: e.line(),
-        message: format!("not JSON: {e}"),
-        help: Some("give a plan written by `zmreip plan --out FILE`".into()),
-    })?;
+    parse_plan(&path.display().to_string(), &text)
+}
+
+/// Validates a plan read as JSON: the `zmreip.plan/v1` schema and the
+/// checksum over its content. `shown` names it in errors.
+pub fn plan_of(shown: &str, value: serde_json::Value) -> Result<Plan> {
     let schema = value.get("schema").and_then(|s| s.as_str()).unwrap_or("");
     if schema != SCHEMA {
         return Err(Error::other(
@@ -163,7 +224,7 @@ pub fn load_plan(path: &Path) -> Result<Plan> {
 pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
     let host = Host::open(&opts.root, opts.zimbra_home.as_deref())?;
     let live = live_directory(&plan, &host, opts)?;
-    let server = live.as_ref().map(|s| steps::LiveServer {
+    let server = live.as_ref().map(|s| step::LiveServer {
         urls: s.write_urls.clone(),
         bind_dn: s.bind_dn.clone(),
         password_file: opts
@@ -178,11 +239,11 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         server.as_ref(),
         opts.dns_config.as_deref(),
     )?;
-    let mut problems = steps::check(&steps, &opts.root);
+    let mut problems = drift::check(&steps, &opts.root);
     let mut directory_prior = None;
     if let Some(settings) = &live {
         let mut writer = LdapWriter::open(settings)?;
-        let (prior, drift) = steps::check_live(&mut writer, &steps, &std::env::temp_dir())?;
+        let (prior, drift) = drift::check_live(&mut writer, &steps, &std::env::temp_dir())?;
         problems.extend(drift);
         directory_prior = Some(prior);
     }
@@ -190,7 +251,7 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         && let Some(path) = &opts.dns_config
     {
         let cfg = crate::dns::update::UpdateConfig::load(path)?;
-        problems.extend(steps::check_dns(&cfg, &steps)?);
+        problems.extend(drift::check_dns(&cfg, &steps)?);
     }
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
@@ -212,6 +273,25 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
     if let (Some(p), Some(t)) = (&opts.services, &services_text) {
         ctl = ctl.load(p, t)?;
     }
+    let (service_steps, manual) = service_steps(&plan, &ctl, opts);
+    steps.extend(service_steps);
+    Ok(Prepared {
+        plan_json: crate::plan::render::json(&plan),
+        plan,
+        steps,
+        manual,
+        services_text,
+        timeout: ctl.timeout.as_secs().max(1),
+        zimbra_home: host.zimbra_home().to_string(),
+        directory_prior,
+    })
+}
+
+/// The plan's service actions: steps for those zmreip runs, and those
+/// the admin runs by hand, with why (`--no-restart`, a snapshot's root,
+/// the network without `--restart-network`, no known command).
+fn service_steps(plan: &Plan, ctl: &Controller, opts: &Options) -> (Vec<Step>, Vec<Manual>) {
+    let mut steps = Vec::new();
     let snapshot = opts.services.is_none() && !is_slash(&opts.root);
     let mut manual = Vec::new();
     for a in &plan.actions {
@@ -248,16 +328,7 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
             }),
         }
     }
-    Ok(Prepared {
-        plan_json: crate::plan::render::json(&plan),
-        plan,
-        steps,
-        manual,
-        services_text,
-        timeout: ctl.timeout.as_secs().max(1),
-        zimbra_home: host.zimbra_home().to_string(),
-        directory_prior,
-    })
+    (steps, manual)
 }
 
 /// The live directory to write the plan's directory changes to: `None`
@@ -322,13 +393,27 @@ fn is_slash(root: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// What a finished apply, rollback or resume reports.
-#[derive(Debug, Clone)]
+/// What a finished apply, rollback or resume reports (`--format json`
+/// writes it as `{"run", "state", "lines"}`).
+#[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
+    #[serde(rename = "run")]
     pub run_id: String,
     pub state: State,
     /// Lines for people, in order.
     pub lines: Vec<String>,
+}
+
+/// Reads a plan given as text (`--plan -` reads standard input) and
+/// validates it as [`load_plan`] does; `shown` names it in errors.
+pub fn parse_plan(shown: &str, text: &str) -> Result<Plan> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| Error::Parse {
+        path: shown.to_string(),
+        line: e.line(),
+        message: format!("not JSON: {e}"),
+        help: Some("give a plan written by `zmreip plan --out FILE`".into()),
+    })?;
+    plan_of(shown, value)
 }
 
 /// One run as `history` shows it.
@@ -351,12 +436,12 @@ pub struct RunSummary {
 
 /// Every run under the root, oldest first.
 pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
-    let locked = journal::is_locked(root);
+    let locked = journal::is_locked(root, &journal::RUNS);
     let mut out = Vec::new();
-    let ids = journal::list(root)?;
+    let ids = journal::list(root, &journal::RUNS)?;
     let latest = ids.last().cloned();
     for id in ids {
-        let j = journal::Journal::open(root, Some(&id))?;
+        let j = journal::Journal::open(root, &journal::RUNS, Some(&id))?;
         let info = run::read_info(&j)?;
         let events = j.events()?;
         let st = j.state()?;

@@ -16,9 +16,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::drift::{rrset_live, rrset_of, write_problem};
 use super::journal::{self, Event, Journal, State};
-use super::steps::{self, AttrEdit, FileRef, LdifFile, LiveServer, Step};
-use super::{Outcome, Prepared, RunInfo};
+use super::ldif::{LdifFile, parse_ldif, prior_ldif, value_edits, values_in};
+use super::step::{AttrEdit, FileRef, LiveServer, Step};
+use super::{Outcome, Part, Prepared, RunInfo, selects};
 use super::{crash, fsops};
 use crate::directory::ldap::{LdapWriter, Overrides, Settings, rollback_edits};
 use crate::directory::{DirectoryWriter, Entry};
@@ -80,6 +82,9 @@ struct Progress {
     begun: BTreeSet<usize>,
     /// Step → hash of the file it wrote (empty for service steps).
     done: BTreeMap<usize, String>,
+    /// Service steps re-run by the rollback under way (a rollback never
+    /// begins a step, so: since the last `begin`).
+    rerun: BTreeSet<usize>,
 }
 
 impl Progress {
@@ -87,20 +92,52 @@ impl Progress {
         let mut p = Progress {
             begun: BTreeSet::new(),
             done: BTreeMap::new(),
+            rerun: BTreeSet::new(),
         };
         for e in j.events()? {
             match e {
                 Event::Begin(k) => {
                     p.begun.insert(k);
+                    p.rerun.clear();
                 }
                 Event::Done(k, h) => {
                     p.done.insert(k, h.unwrap_or_default());
+                }
+                Event::RerunDone(k) => {
+                    p.rerun.insert(k);
                 }
                 _ => {}
             }
         }
         Ok(p)
     }
+}
+
+/// When only some parts of a run were asked for (`--only`) and steps of
+/// other parts remain, the outcome that leaves the run waiting for them.
+fn waiting(j: &Journal, info: &RunInfo, only: &[Part]) -> Result<Option<Outcome>> {
+    if only.is_empty() {
+        return Ok(None);
+    }
+    let prog = Progress::read(j)?;
+    let left = (1..=info.steps.len())
+        .filter(|k| !prog.done.contains_key(k))
+        .count();
+    if left == 0 {
+        return Ok(None);
+    }
+    let parts: Vec<String> = only.iter().map(Part::to_string).collect();
+    Ok(Some(Outcome {
+        run_id: j.id.clone(),
+        state: State::Running,
+        lines: vec![format!(
+            "run {}: {} done; {left} of {} step(s) wait (`zmreip resume {}`)",
+            j.id,
+            parts.join(", "),
+            info.steps.len(),
+            j.id
+        )],
+    }))
 }
 
 /// Carries out steps of one run.
@@ -156,12 +193,12 @@ impl Exec<'_> {
     ) -> Result<(Vec<String>, Vec<Entry>)> {
         let scratch = self.j.dir.clone();
         let text = self.writer(server)?.prior_ldif(&[edit.value_edit()])?;
-        let now = steps::parse_ldif(&text, &scratch)?;
+        let now = parse_ldif(&text, &scratch)?;
         let prior = match self.j.read_file("directory-before.ldif")? {
-            Some(bytes) => steps::parse_ldif(&String::from_utf8_lossy(&bytes), &scratch)?,
+            Some(bytes) => parse_ldif(&String::from_utf8_lossy(&bytes), &scratch)?,
             None => return Err(damaged(self.j, "directory-before.ldif is missing")),
         };
-        Ok((steps::values_in(&now, &edit.dn, &edit.attribute), prior))
+        Ok((values_in(&now, &edit.dn, &edit.attribute), prior))
     }
 
     fn step(&self, k: usize) -> &Step {
@@ -262,7 +299,7 @@ impl Exec<'_> {
                         shown: file.shown(),
                         state: &st,
                     }
-                    .apply(&steps::value_edits(edits))?,
+                    .apply(&value_edits(edits))?,
                     _ => {
                         let current =
                             std::fs::read(&target).map_err(|e| Error::io("read", &target, e))?;
@@ -270,7 +307,7 @@ impl Exec<'_> {
                         fsops::write_atomic(&target, &new, meta.uid, meta.gid, meta.mode).map_err(
                             |e| {
                                 Error::other(
-                                    format!("{}: {}", file.shown(), steps::write_problem(&e)),
+                                    format!("{}: {}", file.shown(), write_problem(&e)),
                                     "nothing of this file was changed",
                                 )
                             },
@@ -321,7 +358,7 @@ impl Exec<'_> {
     fn undo(&mut self, k: usize) -> Result<bool> {
         if let Step::Dns { config, change } = self.step(k).clone() {
             let cfg = self.dns_config(&config)?;
-            if steps::rrset_live(cfg, &change)? == steps::rrset_of(&change.before)? {
+            if rrset_live(cfg, &change)? == rrset_of(&change.before)? {
                 return Ok(false);
             }
             crate::dns::update::rollback(cfg, &change)?;
@@ -329,7 +366,7 @@ impl Exec<'_> {
         }
         if let Step::Directory { server, edit, .. } = self.step(k).clone() {
             let (now, prior) = self.directory_state(&server, &edit)?;
-            let was = steps::values_in(&prior, &edit.dn, &edit.attribute);
+            let was = values_in(&prior, &edit.dn, &edit.attribute);
             if same_set(&now, &was) {
                 return Ok(false);
             }
@@ -364,7 +401,7 @@ impl Exec<'_> {
                     format!(
                         "cannot restore {}: {}",
                         meta.target.shown(),
-                        steps::write_problem(&e)
+                        write_problem(&e)
                     ),
                     format!(
                         "its backup is {}",
@@ -382,8 +419,8 @@ impl Exec<'_> {
 /// (unless the plan's options say not to) and returns the error.
 pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) -> Result<Outcome> {
     let root = opts.root.as_path();
-    let _lock = journal::lock(root)?;
-    let j = Journal::create(root)?;
+    let _lock = journal::lock(root, &journal::RUNS)?;
+    let j = Journal::create(root, &journal::RUNS)?;
     let info = RunInfo {
         id: j.id.clone(),
         created: journal::rfc3339(journal::now()),
@@ -405,8 +442,8 @@ pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) 
     for s in &p.steps {
         match s {
             Step::Ldif { edits, .. } => {
-                j.create_file("directory-before.ldif", steps::prior_ldif(edits).as_bytes())?;
-                dir_edits.extend(steps::value_edits(edits));
+                j.create_file("directory-before.ldif", prior_ldif(edits).as_bytes())?;
+                dir_edits.extend(value_edits(edits));
             }
             Step::Directory { edit, .. } => dir_edits.push(edit.value_edit()),
             _ => {}
@@ -433,9 +470,15 @@ pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) 
         dns: None,
     };
     for k in 1..=info.steps.len() {
+        if !selects(&opts.only, ex.step(k)) {
+            continue;
+        }
         if let Err(e) = ex.forward(k, true) {
             return Err(failed(&mut ex, k, e));
         }
+    }
+    if let Some(out) = waiting(&j, &info, &opts.only)? {
+        return Ok(out);
     }
     let verified = match &opts.verify {
         Some(req) => verify_after(&mut ex, req, opts.no_restart)?,
@@ -538,7 +581,7 @@ fn roll_back_after(ex: &mut Exec, head: String) -> Error {
     // The service steps may have restarted the directory server: the
     // connection apply opened is gone, so undoing connects afresh.
     ex.ldap = None;
-    match undo_all(ex, true) {
+    match undo_all(ex, true, &[]) {
         Ok(lines) => Error::other(
             format!("{head}\nrolled back: {}", lines.join("; ")),
             format!(
@@ -571,15 +614,16 @@ fn finish(j: &Journal, info: &RunInfo) -> Result<Outcome> {
 }
 
 /// Undoes every begun file step (last first) and re-runs the service
-/// steps that had begun. `force` skips the check that files are still as
-/// the run left them.
-fn undo_all(ex: &mut Exec, force: bool) -> Result<Vec<String>> {
+/// steps that had begun, of the parts `only` names (all when empty);
+/// service steps this rollback re-ran already are not run again. `force`
+/// skips the check that files are still as the run left them.
+fn undo_all(ex: &mut Exec, force: bool, only: &[Part]) -> Result<Vec<String>> {
     let prog = Progress::read(ex.j)?;
     let undoable: Vec<usize> = prog
         .begun
         .iter()
         .copied()
-        .filter(|k| !ex.step(*k).is_service())
+        .filter(|k| !ex.step(*k).is_service() && selects(only, ex.step(*k)))
         .collect();
     if !force {
         let mut problems = Vec::new();
@@ -612,12 +656,16 @@ fn undo_all(ex: &mut Exec, force: bool) -> Result<Vec<String>> {
         ex.j.log(&Event::Undone(k))?;
         crash::point(crash::AFTER_UNDO, k);
     }
-    let mut lines = vec![format!("{undone} step(s) undone")];
+    let mut lines = Vec::new();
+    if !undoable.is_empty() || only.is_empty() {
+        lines.push(format!("{undone} step(s) undone"));
+    }
     let services: Vec<usize> = prog
         .begun
         .iter()
         .copied()
-        .filter(|k| ex.step(*k).is_service())
+        .filter(|k| ex.step(*k).is_service() && selects(only, ex.step(*k)))
+        .filter(|k| !prog.rerun.contains(k))
         .collect();
     let mut rerun = Vec::new();
     for k in services {
@@ -641,7 +689,9 @@ fn undo_all(ex: &mut Exec, force: bool) -> Result<Vec<String>> {
     if !rerun.is_empty() {
         lines.push(format!("re-ran {}", rerun.join(", ")));
     }
-    ex.j.set_state(State::RolledBack)?;
+    if only.is_empty() {
+        ex.j.set_state(State::RolledBack)?;
+    }
     Ok(lines)
 }
 
@@ -654,14 +704,13 @@ fn changed_since(ex: &mut Exec, k: usize, prog: &Progress) -> Result<Option<Stri
     };
     if let Step::Dns { config, change } = ex.step(k).clone() {
         let cfg = ex.dns_config(&config)?;
-        let now = steps::rrset_live(cfg, &change)?;
-        let moved =
-            now != steps::rrset_of(&change.after)? && now != steps::rrset_of(&change.before)?;
+        let now = rrset_live(cfg, &change)?;
+        let moved = now != rrset_of(&change.after)? && now != rrset_of(&change.before)?;
         return Ok(moved.then(|| change.target.to_string()));
     }
     if let Step::Directory { server, edit, .. } = ex.step(k).clone() {
         let (now, prior) = ex.directory_state(&server, &edit)?;
-        let was = steps::values_in(&prior, &edit.dn, &edit.attribute);
+        let was = values_in(&prior, &edit.dn, &edit.attribute);
         let moved = !same_set(&now, &edit.after) && !same_set(&now, &was);
         return Ok(moved.then(|| format!("{} {}", edit.dn, edit.attribute)));
     }
@@ -676,14 +725,18 @@ fn changed_since(ex: &mut Exec, k: usize, prog: &Progress) -> Result<Option<Stri
 
 /// Rolls back run `id` (the latest when `None`). Idempotent: a run
 /// already rolled back is left as it is.
+/// With `only`, undoes and re-runs only those parts and leaves the run
+/// rolling back: a multi-server rollback goes part by part, and a plain
+/// rollback finishes it.
 pub fn rollback(
     root: &Path,
     id: Option<&str>,
     force: bool,
+    only: &[Part],
     report: &mut dyn FnMut(&str),
 ) -> Result<Outcome> {
-    let _lock = journal::lock(root)?;
-    let j = Journal::open(root, id)?;
+    let _lock = journal::lock(root, &journal::RUNS)?;
+    let j = Journal::open(root, &journal::RUNS, id)?;
     let info = read_info(&j)?;
     if j.state()? == State::RolledBack {
         return Ok(Outcome {
@@ -704,8 +757,18 @@ pub fn rollback(
         ldap: None,
         dns: None,
     };
+    if !only.is_empty() {
+        let parts: Vec<String> = only.iter().map(Part::to_string).collect();
+        let mut lines = vec![format!("run {}: rolled back {}", j.id, parts.join(", "))];
+        lines.extend(undo_all(&mut ex, force, only)?);
+        return Ok(Outcome {
+            run_id: j.id.clone(),
+            state: State::RollingBack,
+            lines,
+        });
+    }
     let mut lines = vec![format!("rolled back run {}", j.id)];
-    lines.extend(undo_all(&mut ex, force)?);
+    lines.extend(undo_all(&mut ex, force, &[])?);
     lines.extend(super::manual_lines(
         &info.manual,
         "if you ran these by hand, run them again now",
@@ -720,9 +783,16 @@ pub fn rollback(
 /// Finishes run `id` (the latest when `None`) that stopped half-way:
 /// a step that began and did not finish is undone and done again, steps
 /// not begun are done. Idempotent: an applied run is left as it is.
-pub fn resume(root: &Path, id: Option<&str>, report: &mut dyn FnMut(&str)) -> Result<Outcome> {
-    let _lock = journal::lock(root)?;
-    let j = Journal::open(root, id)?;
+/// With `only`, does so for those parts and leaves the run waiting for
+/// the others.
+pub fn resume(
+    root: &Path,
+    id: Option<&str>,
+    only: &[Part],
+    report: &mut dyn FnMut(&str),
+) -> Result<Outcome> {
+    let _lock = journal::lock(root, &journal::RUNS)?;
+    let j = Journal::open(root, &journal::RUNS, id)?;
     let info = read_info(&j)?;
     match j.state()? {
         State::Applied => {
@@ -759,7 +829,7 @@ pub fn resume(root: &Path, id: Option<&str>, report: &mut dyn FnMut(&str)) -> Re
         dns: None,
     };
     for k in 1..=info.steps.len() {
-        if prog.done.contains_key(&k) {
+        if prog.done.contains_key(&k) || !selects(only, ex.step(k)) {
             continue;
         }
         let begun = prog.begun.contains(&k);
@@ -771,6 +841,9 @@ pub fn resume(root: &Path, id: Option<&str>, report: &mut dyn FnMut(&str)) -> Re
         if let Err(e) = r {
             return Err(failed(&mut ex, k, e));
         }
+    }
+    if let Some(out) = waiting(&j, &info, only)? {
+        return Ok(out);
     }
     let mut out = finish(&j, &info)?;
     out.lines[0] = format!("resumed and {}", out.lines[0]);

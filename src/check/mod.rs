@@ -169,11 +169,47 @@ pub fn run(req: &Request) -> Result<Report> {
     let earliest_safe_move = ttl::safe_move(&ttl, now);
 
     let mut problems = Vec::new();
-    for l in &lists {
+    judge_lists(req.address, &lists, &mut problems, &mut warnings);
+    if ptr.status.hurts_mail() {
+        problems.push(format!("no FCrDNS: {}", ptr.reason));
+    }
+    if ptr.status == ptr::PtrStatus::Mismatch {
+        warnings.push(Notice::new(Code::PtrMismatch, ptr.reason.clone()));
+    }
+    if let Some(s) = &spf {
+        judge_spf(s, &mut problems, &mut warnings);
+    }
+    if probe.is_some() && problems.iter().any(|p| p.contains(" is listed in ")) {
+        warnings.push(Notice::new(
+            Code::DnsblUnreliable,
+            "the listings above come through a resolver that rewrites non-existent names; check them with a resolver that does not",
+        ));
+    }
+    Ok(Report {
+        schema: SCHEMA,
+        address: req.address.to_string(),
+        resolver: req.resolver.to_string(),
+        dnsbl: lists,
+        ptr,
+        spf,
+        ttl,
+        earliest_safe_move,
+        problems,
+        warnings,
+    })
+}
+
+/// Listings are problems; lists that could not answer are warnings.
+fn judge_lists(
+    address: IpAddr,
+    lists: &[dnsbl::DnsblResult],
+    problems: &mut Vec<String>,
+    warnings: &mut Vec<Notice>,
+) {
+    for l in lists {
         match l.status {
             dnsbl::Status::Listed => problems.push(format!(
-                "{} is listed in {} ({}{})",
-                req.address,
+                "{address} is listed in {} ({}{})",
                 l.zone,
                 l.answer.join(", "),
                 l.reason
@@ -196,54 +232,25 @@ pub fn run(req: &Request) -> Result<Report> {
             dnsbl::Status::NotListed => {}
         }
     }
-    if ptr.status.hurts_mail() {
-        problems.push(format!("no FCrDNS: {}", ptr.reason));
-    }
-    if ptr.status == ptr::PtrStatus::Mismatch {
-        warnings.push(Notice::new(Code::PtrMismatch, ptr.reason.clone()));
-    }
-    if let Some(s) = &spf {
-        match s.result {
-            spf::SpfResult::Fail | spf::SpfResult::Softfail | spf::SpfResult::Permerror => {
-                problems.push(format!(
-                    "SPF of {} gives {}: {}",
-                    s.domain,
-                    s.result.as_str(),
-                    s.reason
-                ));
-            }
-            spf::SpfResult::Temperror | spf::SpfResult::None | spf::SpfResult::Neutral => {
-                warnings.push(Notice::new(
-                    Code::SpfNotPass,
-                    format!(
-                        "SPF of {} gives {}: {}",
-                        s.domain,
-                        s.result.as_str(),
-                        s.reason
-                    ),
-                ));
-            }
-            spf::SpfResult::Pass => {}
+}
+
+/// SPF failing the address is a problem; SPF not passing it, a warning.
+fn judge_spf(s: &SpfReport, problems: &mut Vec<String>, warnings: &mut Vec<Notice>) {
+    let said = format!(
+        "SPF of {} gives {}: {}",
+        s.domain,
+        s.result.as_str(),
+        s.reason
+    );
+    match s.result {
+        spf::SpfResult::Fail | spf::SpfResult::Softfail | spf::SpfResult::Permerror => {
+            problems.push(said);
         }
+        spf::SpfResult::Temperror | spf::SpfResult::None | spf::SpfResult::Neutral => {
+            warnings.push(Notice::new(Code::SpfNotPass, said));
+        }
+        spf::SpfResult::Pass => {}
     }
-    if probe.is_some() && problems.iter().any(|p| p.contains(" is listed in ")) {
-        warnings.push(Notice::new(
-            Code::DnsblUnreliable,
-            "the listings above come through a resolver that rewrites non-existent names; check them with a resolver that does not",
-        ));
-    }
-    Ok(Report {
-        schema: SCHEMA,
-        address: req.address.to_string(),
-        resolver: req.resolver.to_string(),
-        dnsbl: lists,
-        ptr,
-        spf,
-        ttl,
-        earliest_safe_move,
-        problems,
-        warnings,
-    })
 }
 
 /// Asks for names that cannot exist; an address in reply means the

@@ -126,6 +126,14 @@ struct Eval<'a> {
     void: usize,
 }
 
+/// A mechanism being evaluated: the record's domain, the mechanism
+/// without its qualifier, and its domain-spec when it has one.
+struct Term<'a> {
+    domain: &'a str,
+    body: &'a str,
+    spec: Option<&'a str>,
+}
+
 /// A mechanism matched, did not, or the evaluation stops.
 enum Step {
     Match,
@@ -259,174 +267,204 @@ impl Eval<'_> {
         )
     }
 
+    /// Evaluates one mechanism (`body`, without its qualifier) of the
+    /// record of `domain`.
     fn mechanism(&mut self, domain: &str, body: &str, depth: usize) -> Step {
         let (name, arg) = match body.find([':', '/']) {
             Some(i) => (&body[..i], &body[i..]),
             None => (body, ""),
         };
         let name = name.to_ascii_lowercase();
-        let spec = arg.strip_prefix(':');
-        let (spec, cidr) = match spec {
+        let (spec, cidr) = match arg.strip_prefix(':') {
             Some(s) => match s.find('/') {
                 Some(i) => (Some(&s[..i]), &s[i..]),
                 None => (Some(s), ""),
             },
             None => (None, arg),
         };
-        let target = |ev: &Eval, s: Option<&str>| -> Result<String, Outcome> {
-            match s {
-                Some(s) => ev.expand(s, domain),
-                None => Ok(domain.to_string()),
-            }
-        };
+        let term = Term { domain, body, spec };
         match name.as_str() {
             "all" => Step::Match,
-            "ip4" | "ip6" => {
-                // `ip4` alone has no value: not a valid mechanism.
-                let v = body.get(4..).unwrap_or("");
-                match spf::network(name == "ip6", v) {
-                    Some(n) if n.contains(&self.ip) => Step::Match,
-                    Some(_) => Step::NoMatch,
-                    None => self.stop(
-                        SpfResult::Permerror,
-                        format!("`{body}` is not a valid {name} mechanism"),
-                    ),
-                }
-            }
-            "include" => {
-                if let Some(s) = self.count_lookup(body) {
-                    return s;
-                }
-                let Some(spec) = spec else {
-                    return self.stop(SpfResult::Permerror, "include needs a domain".into());
-                };
-                let t = match target(self, Some(spec)) {
-                    Ok(t) => t,
-                    Err(o) => return Step::Stop(o),
-                };
-                if depth >= MAX_LOOKUPS {
-                    return self.stop(SpfResult::Permerror, "include loop".into());
-                }
-                let o = self.run(&t, depth + 1);
-                match o.result {
-                    SpfResult::Pass => Step::Match,
-                    SpfResult::Fail | SpfResult::Softfail | SpfResult::Neutral => Step::NoMatch,
-                    SpfResult::Temperror => Step::Stop(o),
-                    SpfResult::Permerror | SpfResult::None => self.stop(
-                        SpfResult::Permerror,
-                        format!("include:{t} gave {} ({})", o.result.as_str(), o.reason),
-                    ),
-                }
-            }
-            "a" | "mx" => {
-                if let Some(s) = self.count_lookup(body) {
-                    return s;
-                }
-                let t = match target(self, spec) {
-                    Ok(t) => t,
-                    Err(o) => return Step::Stop(o),
-                };
-                let Some(len) = cidr_len(cidr, self.ip) else {
-                    return self.stop(
-                        SpfResult::Permerror,
-                        format!("`{body}` has a bad prefix length"),
-                    );
-                };
-                let hosts = if name == "a" {
-                    vec![t]
-                } else {
-                    let mx = match self.query(&t, RecordType::MX) {
-                        Ok(m) => m,
-                        Err(s) => return s,
-                    };
-                    if mx.len() > MAX_NAMES {
-                        return self.stop(
-                            SpfResult::Permerror,
-                            format!("{t} has more than {MAX_NAMES} MX records"),
-                        );
-                    }
-                    mx.into_iter()
-                        .filter_map(|d| match d {
-                            Rdata::Mx(_, n) => Some(n),
-                            _ => None,
-                        })
-                        .collect()
-                };
-                let rtype = if self.ip.is_ipv4() {
-                    RecordType::A
-                } else {
-                    RecordType::AAAA
-                };
-                for h in hosts {
-                    let addrs = match self.query(&h, rtype) {
-                        Ok(a) => a,
-                        Err(s) => return s,
-                    };
-                    for a in addrs.iter().filter_map(Rdata::addr) {
-                        if IpNet::new(a, len).is_ok_and(|n| n.trunc().contains(&self.ip)) {
-                            return Step::Match;
-                        }
-                    }
-                }
-                Step::NoMatch
-            }
-            "ptr" => {
-                if let Some(s) = self.count_lookup(body) {
-                    return s;
-                }
-                let t = match target(self, spec) {
-                    Ok(t) => t,
-                    Err(o) => return Step::Stop(o),
-                };
-                let rev = format!("{}.", crate::addr::reverse_name(self.ip));
-                let names: Vec<String> = match self.res.lookup(&rev, RecordType::PTR) {
-                    Answer::Records(r) => r
-                        .into_iter()
-                        .filter_map(|r| match r.data {
-                            Rdata::Ptr(n) => Some(n),
-                            _ => None,
-                        })
-                        .take(MAX_NAMES)
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                let rtype = if self.ip.is_ipv4() {
-                    RecordType::A
-                } else {
-                    RecordType::AAAA
-                };
-                let want = fqdn(&t);
-                for n in names {
-                    if !(n == want || n.ends_with(&format!(".{want}"))) {
-                        continue;
-                    }
-                    if self
-                        .res
-                        .lookup(&n, rtype)
-                        .records()
-                        .iter()
-                        .any(|r| r.data.addr() == Some(self.ip))
-                    {
-                        return Step::Match;
-                    }
-                }
-                Step::NoMatch
-            }
-            "exists" => {
-                if let Some(s) = self.count_lookup(body) {
-                    return s;
-                }
-                let t = match target(self, spec) {
-                    Ok(t) => t,
-                    Err(o) => return Step::Stop(o),
-                };
-                match self.query(&t, RecordType::A) {
-                    Ok(a) if !a.is_empty() => Step::Match,
-                    Ok(_) => Step::NoMatch,
-                    Err(s) => s,
-                }
-            }
+            // `ip4` alone has no value: not a valid mechanism.
+            "ip4" | "ip6" => self.ip(&name, body, body.get(4..).unwrap_or("")),
+            "include" => self.include(&term, depth),
+            "a" => self.a_or_mx(&term, cidr, false),
+            "mx" => self.a_or_mx(&term, cidr, true),
+            "ptr" => self.ptr(&term),
+            "exists" => self.exists(&term),
             _ => self.stop(SpfResult::Permerror, format!("unknown mechanism `{body}`")),
+        }
+    }
+
+    /// The domain a mechanism's domain-spec names, macros expanded; the
+    /// current domain without one.
+    fn target(&self, term: &Term) -> Result<String, Outcome> {
+        match term.spec {
+            Some(s) => self.expand(s, term.domain),
+            None => Ok(term.domain.to_string()),
+        }
+    }
+
+    /// `ip4:NETWORK`, `ip6:NETWORK` (§5.6).
+    fn ip(&self, name: &str, body: &str, value: &str) -> Step {
+        match spf::network(name == "ip6", value) {
+            Some(n) if n.contains(&self.ip) => Step::Match,
+            Some(_) => Step::NoMatch,
+            None => self.stop(
+                SpfResult::Permerror,
+                format!("`{body}` is not a valid {name} mechanism"),
+            ),
+        }
+    }
+
+    /// `include:DOMAIN` (§5.2): matches when DOMAIN's record passes.
+    fn include(&mut self, term: &Term, depth: usize) -> Step {
+        if let Some(s) = self.count_lookup(term.body) {
+            return s;
+        }
+        if term.spec.is_none() {
+            return self.stop(SpfResult::Permerror, "include needs a domain".into());
+        }
+        let t = match self.target(term) {
+            Ok(t) => t,
+            Err(o) => return Step::Stop(o),
+        };
+        if depth >= MAX_LOOKUPS {
+            return self.stop(SpfResult::Permerror, "include loop".into());
+        }
+        let o = self.run(&t, depth + 1);
+        match o.result {
+            SpfResult::Pass => Step::Match,
+            SpfResult::Fail | SpfResult::Softfail | SpfResult::Neutral => Step::NoMatch,
+            SpfResult::Temperror => Step::Stop(o),
+            SpfResult::Permerror | SpfResult::None => self.stop(
+                SpfResult::Permerror,
+                format!("include:{t} gave {} ({})", o.result.as_str(), o.reason),
+            ),
+        }
+    }
+
+    /// `a[:DOMAIN][/CIDR]` (§5.3) and `mx[:DOMAIN][/CIDR]` (§5.4): the
+    /// address is in the network of one of the host's (or MX hosts')
+    /// addresses.
+    fn a_or_mx(&mut self, term: &Term, cidr: &str, mx: bool) -> Step {
+        if let Some(s) = self.count_lookup(term.body) {
+            return s;
+        }
+        let t = match self.target(term) {
+            Ok(t) => t,
+            Err(o) => return Step::Stop(o),
+        };
+        let Some(len) = cidr_len(cidr, self.ip) else {
+            return self.stop(
+                SpfResult::Permerror,
+                format!("`{}` has a bad prefix length", term.body),
+            );
+        };
+        let hosts = if mx {
+            match self.mx_hosts(&t) {
+                Ok(h) => h,
+                Err(s) => return s,
+            }
+        } else {
+            vec![t]
+        };
+        let rtype = self.address_type();
+        for h in hosts {
+            let addrs = match self.query(&h, rtype) {
+                Ok(a) => a,
+                Err(s) => return s,
+            };
+            for a in addrs.iter().filter_map(Rdata::addr) {
+                if IpNet::new(a, len).is_ok_and(|n| n.trunc().contains(&self.ip)) {
+                    return Step::Match;
+                }
+            }
+        }
+        Step::NoMatch
+    }
+
+    /// The MX hosts of `domain`, at most [`MAX_NAMES`].
+    fn mx_hosts(&mut self, domain: &str) -> Result<Vec<String>, Step> {
+        let mx = self.query(domain, RecordType::MX)?;
+        if mx.len() > MAX_NAMES {
+            return Err(self.stop(
+                SpfResult::Permerror,
+                format!("{domain} has more than {MAX_NAMES} MX records"),
+            ));
+        }
+        Ok(mx
+            .into_iter()
+            .filter_map(|d| match d {
+                Rdata::Mx(_, n) => Some(n),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// A or AAAA: the records of the evaluated address's family.
+    fn address_type(&self) -> RecordType {
+        if self.ip.is_ipv4() {
+            RecordType::A
+        } else {
+            RecordType::AAAA
+        }
+    }
+
+    /// `ptr[:DOMAIN]` (§5.5): a validated name of the address (PTR that
+    /// resolves back to it) is DOMAIN or below it.
+    fn ptr(&mut self, term: &Term) -> Step {
+        if let Some(s) = self.count_lookup(term.body) {
+            return s;
+        }
+        let t = match self.target(term) {
+            Ok(t) => t,
+            Err(o) => return Step::Stop(o),
+        };
+        let rev = format!("{}.", crate::addr::reverse_name(self.ip));
+        let names: Vec<String> = match self.res.lookup(&rev, RecordType::PTR) {
+            Answer::Records(r) => r
+                .into_iter()
+                .filter_map(|r| match r.data {
+                    Rdata::Ptr(n) => Some(n),
+                    _ => None,
+                })
+                .take(MAX_NAMES)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let rtype = self.address_type();
+        let want = fqdn(&t);
+        for n in names {
+            if !(n == want || n.ends_with(&format!(".{want}"))) {
+                continue;
+            }
+            if self
+                .res
+                .lookup(&n, rtype)
+                .records()
+                .iter()
+                .any(|r| r.data.addr() == Some(self.ip))
+            {
+                return Step::Match;
+            }
+        }
+        Step::NoMatch
+    }
+
+    /// `exists:DOMAIN` (§5.7): DOMAIN has an A record.
+    fn exists(&mut self, term: &Term) -> Step {
+        if let Some(s) = self.count_lookup(term.body) {
+            return s;
+        }
+        let t = match self.target(term) {
+            Ok(t) => t,
+            Err(o) => return Step::Stop(o),
+        };
+        match self.query(&t, RecordType::A) {
+            Ok(a) if !a.is_empty() => Step::Match,
+            Ok(_) => Step::NoMatch,
+            Err(s) => s,
         }
     }
 

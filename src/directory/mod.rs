@@ -54,6 +54,41 @@ pub trait Directory {
 
     /// Calls `visit` for every entry, in order. Stops at the first error.
     fn for_each(&mut self, visit: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()>;
+
+    /// The global config entry and the server entries (`objectClass:
+    /// zimbraServer`), every attribute: what a multi-server plan needs to
+    /// know of the deployment (its nodes, their services and ports).
+    /// Readers that can search override this read of everything.
+    fn topology(&mut self) -> Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        self.for_each(&mut |e| {
+            if is_server(&e) || is_global_config(&e) {
+                out.push(e);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+/// The object class of server entries (zimbra-config-model.md §8.1).
+pub const SERVER_CLASS: &str = "zimbraServer";
+
+/// Where server entries live.
+pub const SERVERS_BASE: &str = "cn=servers,cn=zimbra";
+
+/// The global config entry.
+pub const GLOBAL_CONFIG: &str = "cn=config,cn=zimbra";
+
+/// Whether an entry is a Zimbra server entry.
+pub fn is_server(e: &Entry) -> bool {
+    e.get("objectClass")
+        .is_some_and(|ocs| ocs.iter().any(|o| o.eq_ignore_ascii_case(SERVER_CLASS)))
+}
+
+/// Whether an entry is the global config entry.
+pub fn is_global_config(e: &Entry) -> bool {
+    e.dn.eq_ignore_ascii_case(GLOBAL_CONFIG)
 }
 
 /// One value-level change of a directory attribute: `before` is every

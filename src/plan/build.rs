@@ -10,7 +10,7 @@ use crate::discover::{self, Sources};
 use crate::error::Result;
 use crate::model::{Change, Target};
 use crate::notice::{Code, Notice};
-use crate::policy::Rewriter;
+use crate::policy::{Rewriter, Role, Staying};
 use crate::services::{Action, Service};
 use crate::spec::{self, AddrArg, Pair, PrefixSource};
 use crate::surface::IfaceAddr;
@@ -30,6 +30,11 @@ pub struct Request {
     /// `--lower-ttl`: plan only the TTL reductions of the DNS records that
     /// will move (the first step of a migration window).
     pub lower_ttl: Option<u32>,
+    /// `--role`: whether the address is this host's (`own`) or another
+    /// node's (`peer`).
+    pub role: Role,
+    /// The deployment's other nodes, in a multi-server plan.
+    pub staying: Staying,
 }
 
 /// Builds the plan for `req` on `sources`.
@@ -51,7 +56,9 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         .zip(&req.to)
         .map(|(f, t)| resolve_pair(*f, *t, &ifaces, &mut warnings))
         .collect();
-    let rewriter = Rewriter::new(pairs.clone(), req.gateway);
+    let rewriter = Rewriter::new(pairs.clone(), req.gateway)
+        .with_role(req.role)
+        .with_staying(req.staying.clone());
     let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
     let mode = req.lower_ttl.map_or(Mode::Move, Mode::LowerTtl);
     let found = discover::run(sources, &olds, Some(&rewriter), mode, progress)?;
@@ -79,7 +86,13 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     // dnsmasq answers from /etc/hosts too (unless `no-hosts`); a SIGHUP
     // (reload) makes it re-read the file.
     let dnsmasq_serves_hosts = sources.host.exists("/etc/dnsmasq.conf");
-    let actions = actions(&changes, &derived, req.restart_all, dnsmasq_serves_hosts);
+    let actions = actions(
+        &changes,
+        &derived,
+        req.restart_all,
+        dnsmasq_serves_hosts,
+        req.role,
+    );
     warnings.extend(report.warnings);
     if let Some(secs) = req.lower_ttl {
         warnings.push(Notice::new(
@@ -88,7 +101,17 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         ));
     }
     dedup(&mut warnings);
-    let mut handoffs = handoffs(&pairs, hostname.as_deref(), &changes);
+    let mut handoffs = match (req.role, &req.staying) {
+        // The moving node's plan says what must happen off the deployment.
+        (Role::Peer, _) => Vec::new(),
+        (Role::Own, Staying::Alone) => handoffs(&pairs, hostname.as_deref(), &changes),
+        // A multi-server plan covers the other nodes itself.
+        (Role::Own, Staying::Known(_) | Staying::Unknown) => {
+            let mut h = handoffs(&pairs, hostname.as_deref(), &changes);
+            h.retain(|n| n.code != Code::OtherNodes);
+            h
+        }
+    };
     // A PTR in a reverse zone served elsewhere is a request to its
     // provider, naming the exact record: it replaces the generic one.
     let (ptr, rest): (Vec<Notice>, Vec<Notice>) = warnings
@@ -113,6 +136,18 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     };
     plan.seal();
     Ok(plan)
+}
+
+/// The moves of `from` and `to` on the host of `sources`, prefixes filled
+/// in as [`build`] fills them (its warnings aside).
+pub fn resolve_pairs(sources: &Sources, from: &[AddrArg], to: &[AddrArg]) -> Result<Vec<Pair>> {
+    let ifaces = discover::interfaces(sources)?;
+    let mut warnings = Vec::new();
+    Ok(from
+        .iter()
+        .zip(to)
+        .map(|(f, t)| resolve_pair(*f, *t, &ifaces, &mut warnings))
+        .collect())
 }
 
 /// Fills in prefixes the user did not give: from the OS network config
@@ -162,6 +197,7 @@ fn actions(
     derived: &[DerivedFile],
     restart_all: bool,
     dnsmasq_serves_hosts: bool,
+    role: Role,
 ) -> Vec<PlannedAction> {
     if restart_all {
         if changes.is_empty() {
@@ -190,7 +226,7 @@ fn actions(
         if dnsmasq_serves_hosts && c.surface == Surface::Hosts {
             need(&mut by_service, Service::Dnsmasq, Action::Reload, &c.id);
         }
-        for (s, a) in actions_for(c) {
+        for (s, a) in actions_for(c, role) {
             need(&mut by_service, *s, *a, &c.id);
         }
     }
@@ -216,8 +252,8 @@ fn actions(
 
 /// The actions one change needs: its surface's, or for a setting
 /// (localconfig key, directory attribute) its rule's in the Zimbra tables.
-pub fn actions_for(c: &Change) -> &'static [(Service, Action)] {
-    match c.surface.actions() {
+pub fn actions_for(c: &Change, role: Role) -> &'static [(Service, Action)] {
+    match c.surface.actions_in(role) {
         Actions::Fixed(actions) => actions,
         Actions::OfSetting => {
             let rule = match &c.target {

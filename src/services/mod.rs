@@ -46,10 +46,15 @@ named_enum! {
 }
 
 named_enum! {
-    /// Reload (re-read config, keep serving) or restart (stop and start).
+    /// Reload (re-read config, keep serving), restart (stop and start), or
+    /// flush (drop the service's cached directory entries, keep serving).
     pub enum Action {
         Reload = "reload",
         Restart = "restart",
+        /// mailboxd only (`zmprov flushCache`): enough on a mailbox server
+        /// whose own listeners do not move, for a value it reads per
+        /// request from a cached entry ([`crate::zimbra::flushable`]).
+        Flush = "flush",
     }
 }
 
@@ -99,6 +104,8 @@ enum Defaults {
     Zimbra {
         reload: Option<&'static str>,
         restart: &'static str,
+        /// How to drop its caches without a restart, if it has a way.
+        flush: Option<&'static str>,
     },
     /// System tools, run as root.
     System {
@@ -111,6 +118,20 @@ enum Defaults {
 }
 
 impl Service {
+    /// The name of the Zimbra service behind this one, as
+    /// `zimbraServiceEnabled` lists it; `None` for what every host has
+    /// (the network, dnsmasq, named) and for `all`.
+    pub fn zimbra_name(self) -> Option<&'static str> {
+        match self {
+            Service::Ldap => Some("ldap"),
+            Service::Mta => Some("mta"),
+            Service::Mailbox => Some("mailbox"),
+            Service::Proxy => Some("proxy"),
+            Service::Memcached => Some("memcached"),
+            Service::Dnsmasq | Service::Named | Service::Network | Service::All => None,
+        }
+    }
+
     /// The documented commands of each service.
     fn defaults(self) -> Defaults {
         use Defaults::{FromPlan, System, Zimbra};
@@ -119,22 +140,30 @@ impl Service {
             Service::Ldap => Zimbra {
                 reload: None,
                 restart: "ldap restart",
+                flush: None,
             },
             Service::Mta => Zimbra {
                 reload: Some("zmmtactl reload"),
                 restart: "zmmtactl restart",
+                flush: None,
             },
             Service::Mailbox => Zimbra {
                 reload: None,
                 restart: "zmmailboxdctl restart",
+                // The entry caches a changed value can live in
+                // (zimbra-config-model.md §9.2); zmprov asks this host's
+                // mailboxd.
+                flush: Some("zmprov flushCache config,server,domain,cos,account"),
             },
             Service::Proxy => Zimbra {
                 reload: Some("zmproxyctl reload"),
                 restart: "zmproxyctl restart",
+                flush: None,
             },
             Service::Memcached => Zimbra {
                 reload: None,
                 restart: "zmmemcachedctl restart",
+                flush: None,
             },
             // dnsmasq re-reads its configuration only on a restart; a
             // reload (SIGHUP) re-reads the hosts files.
@@ -149,6 +178,7 @@ impl Service {
             Service::All => Zimbra {
                 reload: None,
                 restart: "zmcontrol restart",
+                flush: None,
             },
         }
     }
@@ -197,21 +227,28 @@ impl Controller {
                 return Some(c.clone());
             }
         }
-        let pick = |reload: Option<&'static str>, restart: &'static str| match action {
+        let pick = |reload: Option<&'static str>,
+                    restart: &'static str,
+                    flush: Option<&'static str>| match action {
             Action::Reload => reload.unwrap_or(restart),
             Action::Restart => restart,
+            Action::Flush => flush.unwrap_or(restart),
         };
         match service.defaults() {
             Defaults::FromPlan => self.network.clone(),
-            Defaults::Zimbra { reload, restart } => Some(Cmd::Argv(vec![
+            Defaults::Zimbra {
+                reload,
+                restart,
+                flush,
+            } => Some(Cmd::Argv(vec![
                 "su".into(),
                 "-".into(),
                 self.user.clone(),
                 "-c".into(),
-                pick(reload, restart).to_string(),
+                pick(reload, restart, flush).to_string(),
             ])),
             Defaults::System { reload, restart } => {
-                Some(Cmd::Shell(pick(reload, restart).to_string()))
+                Some(Cmd::Shell(pick(reload, restart, None).to_string()))
             }
         }
     }
@@ -294,6 +331,17 @@ mod tests {
             ),
             (Service::Dnsmasq, Action::Reload, "systemctl reload dnsmasq"),
             (Service::Named, Action::Reload, "rndc reload"),
+            (
+                Service::Mailbox,
+                Action::Flush,
+                "su - zimbra -c 'zmprov flushCache config,server,domain,cos,account'",
+            ),
+            // Only mailboxd can be flushed; a restart does it elsewhere.
+            (
+                Service::Proxy,
+                Action::Flush,
+                "su - zimbra -c 'zmproxyctl restart'",
+            ),
         ];
         for (s, a, want) in table {
             let got = ctl().command(*s, *a).map(|c| c.to_string());

@@ -26,7 +26,8 @@
 
 use std::ops::Range;
 
-use super::netcfg::{self, Doc, Role, parse_error, words};
+use super::netcfg::syntax::{self, parse_error, words};
+use super::netcfg::{Doc, Role};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
 use crate::model::Report;
@@ -73,7 +74,7 @@ pub fn bring_up(file: &str, text: &str, _line: usize) -> String {
     };
     let name = value("NAME")
         .or_else(|| value("DEVICE"))
-        .or_else(|| netcfg::file_stem(file).map(|s| s.trim_start_matches("ifcfg-").to_string()));
+        .or_else(|| syntax::file_stem(file).map(|s| s.trim_start_matches("ifcfg-").to_string()));
     match name {
         Some(n) => format!(
             "nmcli connection reload && nmcli connection up id {}",
@@ -116,7 +117,7 @@ fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
         let Some((key, span)) = assignment(path, n, line)? else {
             continue;
         };
-        if netcfg::is_secret_key(key) {
+        if syntax::is_secret_key(key) {
             continue;
         }
         if let Some((base, suffix)) = indexed(

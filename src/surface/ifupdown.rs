@@ -35,7 +35,8 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use super::netcfg::{self, Doc, Role, logical_lines, parse_error, words};
+use super::netcfg::syntax::{self, logical_lines, parse_error, words};
+use super::netcfg::{Doc, Role};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
 use crate::model::Report;
@@ -122,7 +123,7 @@ enum Include {
 
 /// The include lines of a file, paths made absolute.
 fn includes(path: &str, text: &str) -> Vec<Include> {
-    let lines = netcfg::lines(text);
+    let lines = syntax::lines(text);
     let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
     let mut out = Vec::new();
     for logical in stanza_lines(&lines) {
@@ -166,7 +167,7 @@ fn run_parts_name(name: &str) -> bool {
 /// global addresses are flushed by hand. A line outside any stanza
 /// restarts the whole networking service.
 pub fn bring_up(_file: &str, text: &str, line: usize) -> String {
-    let lines = netcfg::lines(text);
+    let lines = syntax::lines(text);
     let iface = stanza_lines(&lines)
         .into_iter()
         .take_while(|l| l.first().is_some_and(|(n, _)| *n <= line))
@@ -188,12 +189,12 @@ pub fn bring_up(_file: &str, text: &str, line: usize) -> String {
 /// The logical lines of an interfaces file: `#` starts a comment only at
 /// the start of a line (after blanks), and a comment line is never
 /// continued; a continued line takes the next one whatever it holds.
-fn stanza_lines(lines: &[&str]) -> Vec<netcfg::Logical> {
+fn stanza_lines(lines: &[&str]) -> Vec<syntax::Logical> {
     logical_lines(lines, &|l| l.trim_start().starts_with('#'), true, false)
 }
 
 /// Words of a logical line with their physical line numbers.
-fn line_words(lines: &[&str], logical: &netcfg::Logical) -> Vec<(usize, Range<usize>)> {
+fn line_words(lines: &[&str], logical: &syntax::Logical) -> Vec<(usize, Range<usize>)> {
     logical
         .iter()
         .flat_map(|(n, r)| {
@@ -335,7 +336,7 @@ fn option(
             doc.push(n, r, Role::Value(ValueKind::OtherHost), block);
         }
         _ if COMMANDS.contains(&kw) => command(doc, block, args, lines),
-        _ if netcfg::is_secret_key(kw) => {}
+        _ if syntax::is_secret_key(kw) => {}
         _ => {
             let kind = OPTION_KINDS
                 .iter()

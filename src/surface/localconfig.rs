@@ -311,84 +311,140 @@ enum State {
 }
 
 fn parse(path: &str, text: &str) -> Result<Vec<Slot>> {
-    let lines = LineIndex::new(text);
-    let bad = |pos: usize, msg: String| Error::Parse {
-        path: path.to_string(),
-        line: lines.line(pos),
-        message: msg,
-        help: Some(
-            "localconfig.xml must be well-formed; fix it by hand or restore it from a backup"
-                .into(),
-        ),
-    };
-    let mut reader = Reader::from_str(text);
-    let mut slots = Vec::new();
-    let mut state = State::Outside(false);
-    // Depth of elements zmreip does not read (other children of the root
-    // or of a key), skipped whole as Zimbra skips them.
-    let mut skipping = 0usize;
-    loop {
-        let start = reader.buffer_position() as usize;
-        let event = reader.read_event().map_err(|e| {
-            bad(
-                reader.error_position() as usize,
-                format!("not well-formed XML: {e}"),
-            )
-        })?;
-        let end = reader.buffer_position() as usize;
-        if matches!(event, Event::Eof) {
-            return match state {
-                State::Outside(true) => Ok(slots),
-                State::Outside(false) => Err(bad(
-                    start,
-                    "no `localconfig` element: the file is empty".into(),
-                )),
-                _ => Err(bad(
-                    start,
-                    "the document ends before `</localconfig>`".into(),
-                )),
+    Parser {
+        path,
+        text,
+        lines: LineIndex::new(text),
+        slots: Vec::new(),
+    }
+    .run()
+}
+
+/// Reads localconfig.xml event by event, through the [`State`]s.
+struct Parser<'t> {
+    path: &'t str,
+    text: &'t str,
+    lines: LineIndex,
+    slots: Vec<Slot>,
+}
+
+impl<'t> Parser<'t> {
+    /// An error at byte `pos`.
+    fn bad(&self, pos: usize, msg: String) -> Error {
+        Error::Parse {
+            path: self.path.to_string(),
+            line: self.lines.line(pos),
+            message: msg,
+            help: Some(
+                "localconfig.xml must be well-formed; fix it by hand or restore it from a backup"
+                    .into(),
+            ),
+        }
+    }
+
+    fn run(mut self) -> Result<Vec<Slot>> {
+        let mut reader = Reader::from_str(self.text);
+        let mut state = State::Outside(false);
+        // Depth of elements zmreip does not read (other children of the
+        // root or of a key), skipped whole as Zimbra skips them.
+        let mut skipping = 0usize;
+        loop {
+            let start = reader.buffer_position() as usize;
+            let event = reader.read_event().map_err(|e| {
+                self.bad(
+                    reader.error_position() as usize,
+                    format!("not well-formed XML: {e}"),
+                )
+            })?;
+            let end = reader.buffer_position() as usize;
+            if matches!(event, Event::Eof) {
+                return match state {
+                    State::Outside(true) => Ok(self.slots),
+                    State::Outside(false) => {
+                        Err(self.bad(start, "no `localconfig` element: the file is empty".into()))
+                    }
+                    _ => Err(self.bad(start, "the document ends before `</localconfig>`".into())),
+                };
+            }
+            if skipping > 0 {
+                match event {
+                    Event::Start(_) => skipping += 1,
+                    Event::End(_) => skipping -= 1,
+                    _ => {}
+                }
+                continue;
+            }
+            if matches!(
+                event,
+                Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_)
+            ) {
+                continue;
+            }
+            state = match state {
+                State::Outside(seen) => self.outside(seen, &event, start..end)?,
+                State::Value {
+                    name,
+                    line,
+                    start: vstart,
+                    text,
+                } => self.value(name, line, vstart..start, text, &event)?,
+                st @ (State::Root | State::Key { .. }) => {
+                    if matches!(event, Event::Start(ref e) if !self.is_read(&st, e)) {
+                        skipping = 1;
+                        st
+                    } else {
+                        self.element(st, &event, start..end)?
+                    }
+                }
             };
         }
-        if skipping > 0 {
-            match event {
-                Event::Start(_) => skipping += 1,
-                Event::End(_) => skipping -= 1,
-                _ => {}
-            }
-            continue;
-        }
-        if matches!(
-            event,
-            Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_)
-        ) {
-            continue;
-        }
-        state = match (state, event) {
-            (State::Outside(false), Event::Start(e) | Event::Empty(e)) => {
+    }
+
+    /// Before or after the root element.
+    fn outside(&self, seen: bool, event: &Event, at: Range<usize>) -> Result<State> {
+        match (seen, event) {
+            (false, Event::Start(e) | Event::Empty(e)) => {
                 let name = e.name().as_ref().to_string();
                 if name != "localconfig" {
-                    return Err(bad(
-                        start,
+                    return Err(self.bad(
+                        at.start,
                         format!(
                             "the root element is `{name}`, not `localconfig`: this is not a Zimbra localconfig file"
                         ),
                     ));
                 }
-                if text[start..end].ends_with("/>") {
+                Ok(if self.text[at].ends_with("/>") {
                     State::Outside(true)
                 } else {
                     State::Root
-                }
+                })
             }
-            (State::Outside(seen), Event::Text(t)) if t.trim().is_empty() => State::Outside(seen),
-            (State::Outside(_), _) => {
-                let raw = &text[start..end];
-                let at = start + raw.len() - raw.trim_start().len();
-                return Err(bad(at, "content outside the root element".into()));
+            (_, Event::Text(t)) if t.trim().is_empty() => Ok(State::Outside(seen)),
+            _ => {
+                let raw = &self.text[at.clone()];
+                let pos = at.start + raw.len() - raw.trim_start().len();
+                Err(self.bad(pos, "content outside the root element".into()))
             }
-            (State::Root, Event::Start(e)) if e.name().as_ref() == "key" => State::Key {
-                name: key_name(&e).map_err(|m| bad(start, m))?,
-                line: lines.line(start),
+        }
+    }
+
+    /// Whether an element opening in `state` is one zmreip reads: a `key`
+    /// of the root, the `value` of a key.
+    fn is_read(&self, state: &State, e: &BytesStart) -> bool {
+        match state {
+            State::Root => e.name().as_ref() == "key",
+            State::Key { .. } => e.name().as_ref() == "value",
+            State::Outside(_) | State::Value { .. } => false,
+        }
+    }
+
+    /// Inside the root or a key: keys open and close, values open. A key
+    /// without a value sets nothing; text between elements is indentation.
+    fn element(&mut self, state: State, event: &Event, at: Range<usize>) -> Result<State> {
+        Ok(match (state, event) {
+            (State::Root, Event::Start(e)) => State::Key {
+                name: key_name(e).map_err(|m| self.bad(at.start, m))?,
+                line: self.lines.line(at.start),
                 has_value: false,
             },
             (State::Root, Event::End(_)) => State::Outside(true),
@@ -402,80 +458,71 @@ fn parse(path: &str, text: &str) -> Result<Vec<Slot>> {
                 Event::Start(e) | Event::Empty(e),
             ) if e.name().as_ref() == "value" => {
                 if has_value {
-                    return Err(bad(start, format!("key `{name}` has a second `value`")));
+                    return Err(self.bad(at.start, format!("key `{name}` has a second `value`")));
                 }
-                if text[start..end].ends_with("/>") {
-                    slots.push(Slot {
-                        key: name.clone(),
-                        value: String::new(),
-                        line,
-                        span: start..end,
-                        self_closing: true,
-                    });
-                    State::Key {
+                if !self.text[at.clone()].ends_with("/>") {
+                    return Ok(State::Value {
                         name,
                         line,
-                        has_value: true,
-                    }
-                } else {
-                    State::Value {
-                        name,
-                        line,
-                        start: end,
+                        start: at.end,
                         text: String::new(),
-                    }
+                    });
                 }
-            }
-            (st @ (State::Root | State::Key { .. }), Event::Start(_)) => {
-                skipping = 1;
-                st
-            }
-            // A key without a value sets nothing; text between elements is
-            // indentation.
-            (st @ (State::Root | State::Key { .. }), _) => st,
-            (
-                State::Value {
+                self.slots.push(Slot {
+                    key: name.clone(),
+                    value: String::new(),
+                    line,
+                    span: at,
+                    self_closing: true,
+                });
+                State::Key {
                     name,
                     line,
-                    start: vstart,
-                    mut text,
-                },
-                ev,
-            ) => {
-                match ev {
-                    Event::Text(t) => text.push_str(&t.xml10_content()),
-                    Event::CData(c) => text.push_str(&c.xml10_content()),
-                    Event::GeneralRef(r) => text.push(resolve(&r).map_err(|m| bad(start, m))?),
-                    Event::End(_) => {
-                        slots.push(Slot {
-                            key: name.clone(),
-                            value: text,
-                            line,
-                            span: vstart..start,
-                            self_closing: false,
-                        });
-                        state = State::Key {
-                            name,
-                            line,
-                            has_value: true,
-                        };
-                        continue;
-                    }
-                    _ => {
-                        return Err(bad(
-                            start,
-                            format!("an element inside the value of `{name}`"),
-                        ));
-                    }
-                }
-                State::Value {
-                    name,
-                    line,
-                    start: vstart,
-                    text,
+                    has_value: true,
                 }
             }
-        };
+            (st, _) => st,
+        })
+    }
+
+    /// Inside the `value` of key `name`: its text up to `</value>`, which
+    /// ends at `span.end`.
+    fn value(
+        &mut self,
+        name: String,
+        line: usize,
+        span: Range<usize>,
+        mut text: String,
+        event: &Event,
+    ) -> Result<State> {
+        match event {
+            Event::Text(t) => text.push_str(&t.xml10_content()),
+            Event::CData(c) => text.push_str(&c.xml10_content()),
+            Event::GeneralRef(r) => text.push(resolve(r).map_err(|m| self.bad(span.end, m))?),
+            Event::End(_) => {
+                self.slots.push(Slot {
+                    key: name.clone(),
+                    value: text,
+                    line,
+                    span,
+                    self_closing: false,
+                });
+                return Ok(State::Key {
+                    name,
+                    line,
+                    has_value: true,
+                });
+            }
+            _ => {
+                return Err(self.bad(span.end, format!("an element inside the value of `{name}`")));
+            }
+        }
+        Ok(State::Value {
+            name,
+            line,
+            start: span.start,
+            text,
+        })
     }
 }
 

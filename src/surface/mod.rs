@@ -20,7 +20,7 @@ use crate::dns::zone::ZoneFileArg;
 use crate::error::Result;
 use crate::host::Host;
 use crate::model::Report;
-use crate::policy::Rewriter;
+use crate::policy::{Rewriter, Role, Scope};
 use crate::services::{Action, Service};
 
 pub mod derived;
@@ -155,6 +155,50 @@ impl Surface {
             // The server that holds the zone serves the update at once.
             Surface::Dns => NONE,
         })
+    }
+
+    /// The actions a change on this surface needs on a host in `role`:
+    /// where a peer differs from the moving host ([`Role::Peer`]), its own
+    /// set, else [`Surface::actions`].
+    pub fn actions_in(self, role: Role) -> Actions {
+        match (role, self) {
+            // The moved node's name now resolves to its new address; what
+            // on this node connects to it: postfix's LDAP maps and LMTP
+            // deliveries (`zmmtactl reload` renews them), mailboxd's
+            // DoSFilter whitelist of server addresses (built at start) and
+            // its LDAP connections, nginx's generation-time upstream
+            // addresses and memcached's routes (zimbra-config-model.md
+            // §5.2, §5.3, §9.4). This node's own slapd listens on its own
+            // URL: no restart.
+            (Role::Peer, Surface::Hosts) => Actions::Fixed(&[
+                (Service::Mta, Action::Reload),
+                (Service::Mailbox, Action::Restart),
+                (Service::Proxy, Action::Restart),
+                (Service::Memcached, Action::Restart),
+            ]),
+            _ => self.actions(),
+        }
+    }
+
+    /// Which part of the host the surface's files belong to; the role of
+    /// the policy decides whether they change ([`Role::changes`]).
+    pub fn scope(self) -> Scope {
+        match self {
+            Surface::Ifupdown
+            | Surface::Netplan
+            | Surface::NmConnection
+            | Surface::Ifcfg
+            | Surface::Networkd => Scope::HostNetwork,
+            Surface::Hosts
+            | Surface::Resolv
+            | Surface::Dnsmasq
+            | Surface::Localconfig
+            | Surface::Zonefile
+            | Surface::Text
+            | Surface::Derived
+            | Surface::Ldap
+            | Surface::Dns => Scope::Host,
+        }
     }
 
     /// How a changed OS network file of this surface is brought up;

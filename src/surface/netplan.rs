@@ -32,7 +32,8 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::netcfg::{self, Doc, Role, parse_error};
+use super::netcfg::syntax::{self, parse_error};
+use super::netcfg::{Doc, Role};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::{Error, Result};
 use crate::model::Report;
@@ -332,11 +333,11 @@ impl<'a> Parser<'a> {
         let limit = comment_start(line, col);
         for j in col..limit {
             if b[j] == b':' && (j + 1 == limit || b[j + 1] == b' ' || b[j + 1] == b'\t') {
-                let key = netcfg::trim(line, col..j);
+                let key = syntax::trim(line, col..j);
                 return Ok((key, j + 1, true));
             }
         }
-        Ok((netcfg::trim(line, col..limit), limit, false))
+        Ok((syntax::trim(line, col..limit), limit, false))
     }
 
     /// Reads a flow collection opening at `col` of line `n`; returns the
@@ -508,7 +509,7 @@ impl<'a> Parser<'a> {
             j += 1;
         }
         cur.col = j;
-        Ok((cur.n, netcfg::trim(line, start..j)))
+        Ok((cur.n, syntax::trim(line, start..j)))
     }
 
     fn item_id(&mut self) -> usize {
@@ -544,7 +545,7 @@ impl<'a> Parser<'a> {
             Seg::Key(k) => Some(k.as_str()),
             Seg::Item(_) => None,
         });
-        if last_key.is_some_and(netcfg::is_secret_key) {
+        if last_key.is_some_and(syntax::is_secret_key) {
             return None;
         }
         let text = Class::Role(Role::Value(ValueKind::Text));

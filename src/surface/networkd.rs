@@ -20,7 +20,8 @@
 
 use std::ops::Range;
 
-use super::netcfg::{Doc, Ini, Role, ini, words};
+use super::netcfg::syntax::{Ini, ini, words};
+use super::netcfg::{Doc, Role};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
 use crate::model::Report;

@@ -23,7 +23,8 @@
 //! are never read. `method=` is not consulted: NetworkManager adds static
 //! addresses to automatic ones too.
 
-use super::netcfg::{self, Doc, Ini, Role, ini, split};
+use super::netcfg::syntax::{self, Ini, ini, split};
+use super::netcfg::{Doc, Role};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
 use crate::model::Report;
@@ -56,7 +57,7 @@ impl FileSurface for NmConnection {
 /// activates the connection again, named by its `[connection] id` (else
 /// NetworkManager names it after the file).
 pub fn bring_up(file: &str, text: &str, _line: usize) -> String {
-    let lines = netcfg::lines(text);
+    let lines = syntax::lines(text);
     let mut section = String::new();
     let id = ini(file, &lines, &['#'], false)
         .unwrap_or_default()
@@ -73,7 +74,7 @@ pub fn bring_up(file: &str, text: &str, _line: usize) -> String {
             Ini::Pair { .. } => None,
         })
         .filter(|id| !id.is_empty())
-        .or_else(|| netcfg::file_stem(file));
+        .or_else(|| syntax::file_stem(file));
     match id {
         Some(id) => format!(
             "nmcli connection reload && nmcli connection up id {}",
@@ -102,7 +103,7 @@ fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
             Ini::Pair { key, value } => (key, value[0].0, value[0].1.clone()),
         };
         let line = lines[n - 1];
-        if netcfg::is_secret_key(&key) {
+        if syntax::is_secret_key(&key) {
             continue;
         }
         let ip = ip_section;

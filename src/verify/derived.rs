@@ -71,7 +71,15 @@ pub fn judge_mynetworks(ctx: &Ctx, value: &str) -> (Vec<String>, Vec<String>) {
             problems.push(format!("`{e}` trusts every address: an open relay"));
         }
     }
+    // A peer trusts the moved node's new address where it trusted the old
+    // one through a network (its plan adds the new host beside it).
+    let trusted_old = nets
+        .iter()
+        .any(|(_, n)| n.prefix_len() > 0 && ctx.old.iter().any(|o| n.contains(o)));
     for a in &ctx.req.new {
+        if ctx.req.peer.is_some() && !trusted_old {
+            continue;
+        }
         match nets.iter().find(|(_, n)| n.contains(&a.addr)) {
             Some((e, _)) => notes.push(format!("{} is trusted through `{e}`", a.addr)),
             None => problems.push(format!("{} is not in mynetworks", a.addr)),
@@ -93,7 +101,10 @@ pub fn judge_mynetworks(ctx: &Ctx, value: &str) -> (Vec<String>, Vec<String>) {
             let holds_new = ctx.new.iter().any(|a| n.contains(a));
             if n.prefix_len() == full(o.addr) {
                 problems.push(format!("`{e}` still trusts the old address"));
-            } else if rescan::is_old_interface_network(o, *n) && !holds_new {
+            } else if rescan::is_old_interface_network(o, *n)
+                && !holds_new
+                && !ctx.req.network_stays(*n)
+            {
                 problems.push(format!("`{e}` is the old interface network, still trusted"));
             } else if !holds_new {
                 notes.push(format!(

@@ -16,6 +16,13 @@
 //! | `names` | the host name resolves to the new address through the host's resolver and the split-DNS server |
 //! | `derived` | postfix `mynetworks` holds the new address and not the old one; no regenerated file still names the old address |
 //! | `rescan` | no source of truth still refers to the old address |
+//! | `reach` | (a peer, `--peer NAME`) the moved node's services answer at its new address from here |
+//!
+//! With `--peer NAME` the host is verified as another node of a
+//! multi-server deployment whose node NAME moved (see [`peer`]): its own
+//! listeners and SMTP answer on its own address, NAME resolves to the new
+//! address here, the moved node's services answer there, and nothing
+//! here refers to the old address but the trust networks that stay.
 //!
 //! # JSON output, schema `zmreip.verify/v1`
 //!
@@ -52,6 +59,7 @@ pub mod derived;
 pub mod directory;
 pub mod listeners;
 pub mod names;
+pub mod peer;
 pub mod postfix;
 pub mod rescan;
 pub mod smtp;
@@ -92,6 +100,24 @@ pub struct VerifyRequest {
     pub relay_recipient: String,
     /// Timeout of each connection attempt, reply and DNS query.
     pub timeout: Duration,
+    /// `--peer NAME`: this host is another node of the deployment, and
+    /// NAME is the node whose address moved.
+    pub peer: Option<String>,
+    /// `--reach PORT`: ports of the moved node's services that must answer
+    /// at its new address (with `peer`).
+    pub reach: Vec<u16>,
+    /// `--staying ADDR`: addresses of the deployment's nodes that stay; a
+    /// trust network holding one is expected to stay.
+    pub staying: Vec<IpAddr>,
+}
+
+impl VerifyRequest {
+    /// Whether a trust network holding an old address stays by design: on
+    /// a peer every network does (the moved address is another node's),
+    /// on the moving node one that a node that stays lives in.
+    pub fn network_stays(&self, net: ipnet::IpNet) -> bool {
+        self.peer.is_some() || self.staying.iter().any(|a| net.contains(a))
+    }
 }
 
 impl VerifyRequest {
@@ -108,6 +134,9 @@ impl VerifyRequest {
             derived: Vec::new(),
             relay_recipient: RELAY_PROBE_RECIPIENT.to_string(),
             timeout: Duration::from_secs(3),
+            peer: None,
+            reach: Vec::new(),
+            staying: Vec::new(),
         }
     }
 }
@@ -234,45 +263,11 @@ impl Ctx<'_> {
 /// Runs every check. Never fails as a whole: a check that cannot run
 /// reports `fail` (or `skip` when it does not apply) with the reason.
 pub fn run(req: &VerifyRequest) -> Report {
-    let mut checks = Vec::new();
-    let host = match Host::open(&req.sources.root, req.sources.zimbra_home.as_deref()) {
-        Ok(h) => Some(h),
-        Err(e) => {
-            checks.push(Check::fail(
-                "host",
-                "root",
-                format!("cannot open the host: {e}"),
-            ));
-            None
-        }
-    };
-    let localconfig = host.as_ref().and_then(|h| {
-        let path = h.zimbra_path("conf/localconfig.xml");
-        match h.read(&path) {
-            Ok(Some(text)) => Some((path, text)),
-            _ => None,
-        }
-    });
-    let mut ctx = Ctx {
-        req,
-        host,
-        hostname: None,
-        hostname_source: String::new(),
-        localconfig,
-        new: req.new.iter().map(|a| a.addr).collect(),
-        old: req.old.iter().map(|a| a.addr).collect(),
-    };
-    if let Some(h) = &req.hostname {
-        ctx.hostname = Some(h.trim_end_matches('.').to_string());
-        ctx.hostname_source = "--hostname".into();
-    } else if let Some(h) = ctx.lc("zimbra_server_hostname").filter(|h| !h.is_empty()) {
-        ctx.hostname = Some(h);
-        ctx.hostname_source = match &ctx.localconfig {
-            Some((path, _)) => format!("{path} key zimbra_server_hostname"),
-            None => String::new(),
-        };
+    if let Some(moved) = &req.peer {
+        return peer::run(req, moved);
     }
-
+    let mut checks = Vec::new();
+    let mut ctx = Ctx::open(req, &mut checks);
     checks.extend(listeners::check(&ctx));
     checks.extend(smtp::check(&ctx));
     checks.extend(names::check(&ctx));
@@ -282,8 +277,55 @@ pub fn run(req: &VerifyRequest) -> Report {
         schema: SCHEMA,
         ip: req.new.iter().map(|a| a.addr.to_string()).collect(),
         old: req.old.iter().map(|a| a.addr.to_string()).collect(),
-        hostname: ctx.hostname,
+        hostname: ctx.hostname.take(),
         checks,
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// The host of `req`, its localconfig and host name (`--hostname`,
+    /// else localconfig's); a host that cannot be opened is a failed
+    /// check pushed to `checks`.
+    pub fn open(req: &'a VerifyRequest, checks: &mut Vec<Check>) -> Ctx<'a> {
+        let host = match Host::open(&req.sources.root, req.sources.zimbra_home.as_deref()) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                checks.push(Check::fail(
+                    "host",
+                    "root",
+                    format!("cannot open the host: {e}"),
+                ));
+                None
+            }
+        };
+        let localconfig = host.as_ref().and_then(|h| {
+            let path = h.zimbra_path("conf/localconfig.xml");
+            match h.read(&path) {
+                Ok(Some(text)) => Some((path, text)),
+                _ => None,
+            }
+        });
+        let mut ctx = Ctx {
+            req,
+            host,
+            hostname: None,
+            hostname_source: String::new(),
+            localconfig,
+            new: req.new.iter().map(|a| a.addr).collect(),
+            old: req.old.iter().map(|a| a.addr).collect(),
+        };
+        if let Some(h) = &req.hostname {
+            ctx.hostname = Some(h.trim_end_matches('.').to_string());
+            ctx.hostname_source = "--hostname".into();
+        } else if let Some(h) = ctx.lc("zimbra_server_hostname").filter(|h| !h.is_empty()) {
+            ctx.hostname = Some(h);
+            ctx.hostname_source = match &ctx.localconfig {
+                Some((path, _)) => format!("{path} key zimbra_server_hostname"),
+                None => String::new(),
+            };
+        }
+
+        ctx
     }
 }
 
@@ -389,6 +431,15 @@ pub fn command_line(req: &VerifyRequest) -> String {
     }
     if let Some(s) = req.outside_source {
         words.push(format!("--outside-source {s}"));
+    }
+    if let Some(p) = &req.peer {
+        words.push(format!("--peer {}", crate::services::shell_quote(p)));
+    }
+    for p in &req.reach {
+        words.push(format!("--reach {p}"));
+    }
+    for a in &req.staying {
+        words.push(format!("--staying {a}"));
     }
     words.join(" ")
 }

@@ -5,7 +5,9 @@
 //! Not every finding is stale: principle 4 keeps a trust network wider
 //! than the old interface network (it gets the new host entry beside it),
 //! so a `network-contains` finding is stale only when it is exactly the
-//! old interface network and does not hold the new address.
+//! old interface network and does not hold the new address, and in a
+//! multi-server deployment not when a node that stays lives in it, nor on
+//! a peer (whose trust networks stay).
 
 use ipnet::IpNet;
 
@@ -40,7 +42,9 @@ pub fn is_stale(ctx: &Ctx, kind: MatchKind, matched: &str) -> bool {
         return true;
     };
     let holds_new = ctx.new.iter().any(|a| net.contains(a));
-    !holds_new && ctx.req.old.iter().any(|o| is_old_interface_network(o, net))
+    !holds_new
+        && ctx.req.old.iter().any(|o| is_old_interface_network(o, net))
+        && !ctx.req.network_stays(net)
 }
 
 /// At most [`MAX_EVIDENCE`] lines, then how many more.
@@ -150,6 +154,20 @@ mod tests {
         for (kind, matched, want) in cases {
             assert_eq!(is_stale(&ctx, kind, matched), want, "{matched}");
         }
+        // A node that stays lives in the old network: it stays.
+        let mut req3 = req.clone();
+        req3.staying = vec!["172.20.14.250".parse().unwrap()];
+        let ctx3 = Ctx {
+            req: &req3,
+            host: None,
+            hostname: None,
+            hostname_source: String::new(),
+            localconfig: None,
+            new: ctx.new.clone(),
+            old: ctx.old.clone(),
+        };
+        assert!(!is_stale(&ctx3, NetworkContains, "172.20.14.0/24"));
+        assert!(is_stale(&ctx3, Exact, "172.20.14.25"));
         // Without a known old prefix no network can be judged the old
         // interface network.
         let mut req2 = req.clone();

@@ -68,6 +68,36 @@ pub fn is_secret_attribute(name: &str) -> bool {
             .any(|a| a.eq_ignore_ascii_case(name))
 }
 
+/// Whether a running mailboxd picks up a change of this directory
+/// attribute once its caches are flushed (it reads the value per request
+/// from a cached entry), so that a mailbox server whose own listeners stay
+/// needs no restart for it.
+pub fn flushable(attribute: &str) -> bool {
+    tables::FLUSHABLE
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(attribute))
+}
+
+/// A port one Zimbra service of a server answers other servers on.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceEndpoint {
+    /// The service as `zimbraServiceEnabled` names it.
+    pub service: &'static str,
+    /// What answers (`ldap`, `lmtp`, `imap`, `smtp`).
+    pub protocol: &'static str,
+    /// The attribute (server entry, else global config) holding the port.
+    pub port_attribute: Option<&'static str>,
+    pub default_port: u16,
+    /// An attribute that turns the listener off when `FALSE`.
+    pub enabled_by: Option<&'static str>,
+}
+
+/// Where other servers reach a server's services: what a multi-server
+/// move verifies from every other node.
+pub fn endpoints() -> &'static [ServiceEndpoint] {
+    tables::ENDPOINTS
+}
+
 /// The files Zimbra regenerates.
 pub fn derived_files() -> &'static [Derived] {
     tables::DERIVED

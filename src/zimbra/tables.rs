@@ -14,7 +14,7 @@
 //!   watches only some attributes (§3.2, §9.4): zmreip asks for the action
 //!   itself instead of waiting for a poll that may never notice.
 
-use super::{Derived, Rule};
+use super::{Derived, Rule, ServiceEndpoint};
 use crate::policy::ValueKind;
 use crate::services::{Action, Service};
 
@@ -359,6 +359,80 @@ pub(super) static DERIVED: &[Derived] = &[
     derived("mailboxd/etc/jetty.xml", Service::Mailbox),
     derived("mailboxd/modules/setuid.mod", Service::Mailbox),
     derived("mailboxd/start.d/setuid.ini", Service::Mailbox),
+];
+
+/// Attributes mailboxd reads per request from its cached global config,
+/// server, domain, COS or account entries (zimbra-config-model.md §9.1,
+/// §9.4), so `zmprov flushCache` makes a running mailboxd use the new
+/// value. Everything mailboxd builds at start (listeners, the DoSFilter
+/// and throttle exemptions, the SMTP host its callback sets) is not here:
+/// those need a restart.
+pub(super) static FLUSHABLE: &[&str] = &[
+    // ZimbraServlet.getTrustedIPs() re-reads it from the cached server
+    // entry on every call (§9.4).
+    "zimbraMailTrustedIP",
+    // Read from global config by the nginx-lookup servlet per request.
+    "zimbraReverseProxyAdminIPAddress",
+    "zimbraCsrfAllowedRefererHosts",
+    // Client allow lists checked per login against the cached domain,
+    // COS or account.
+    "zimbraDomainAllowedIPs",
+    "zimbraWebClientAllowedIPs",
+    "zimbraImapAllowedIPs",
+    "zimbraPop3AllowedIPs",
+    "zimbraMobileAllowedIPs",
+    "zimbraMapiAllowedIPs",
+    "zimbraZDAllowedIPs",
+    // Redirects handed to browsers, read from the domain per request.
+    "zimbraWebClientLoginURL",
+    "zimbraWebClientLogoutURL",
+    "zimbraAdminConsoleLoginURL",
+    "zimbraAdminConsoleLogoutURL",
+    "zimbraChangePasswordURL",
+    "zimbraWebClientLoginURLAllowedIP",
+    "zimbraWebClientLogoutURLAllowedIP",
+];
+
+const fn endpoint(
+    service: &'static str,
+    protocol: &'static str,
+    port_attribute: Option<&'static str>,
+    default_port: u16,
+    enabled_by: Option<&'static str>,
+) -> ServiceEndpoint {
+    ServiceEndpoint {
+        service,
+        protocol,
+        port_attribute,
+        default_port,
+        enabled_by,
+    }
+}
+
+/// The listeners other servers use (zimbra-config-model.md §1.2, §3.3,
+/// §8.1): every node reads the directory; MTAs deliver to the mailbox
+/// servers over LMTP (`lmtp:<host>:7025`); the proxy and clients reach
+/// IMAP; mailboxd sends through the MTA's SMTP. The proxy and memcached
+/// answer clients, not servers, and HTTP is left out: a mailbox server
+/// behind a proxy answers it on ports that vary with the proxy mode.
+pub(super) static ENDPOINTS: &[ServiceEndpoint] = &[
+    // localconfig ldap_port; every Zimbra LDAP server listens on 389.
+    endpoint("ldap", "ldap", None, 389, None),
+    endpoint(
+        "mailbox",
+        "lmtp",
+        Some("zimbraLmtpBindPort"),
+        7025,
+        Some("zimbraLmtpServerEnabled"),
+    ),
+    endpoint(
+        "mailbox",
+        "imap",
+        Some("zimbraImapBindPort"),
+        143,
+        Some("zimbraImapServerEnabled"),
+    ),
+    endpoint("mta", "smtp", Some("zimbraSmtpPort"), 25, None),
 ];
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! zmreip's integration tests: one binary that runs the real `zmreip`
 //! (through [`support::Zmreip`]) against example hosts, copies of them,
 //! and real servers the tests start on loopback or in namespaces they
-//! create (slapd, named, dnsmasq: [`support`]).
+//! create (slapd, named, dnsmasq, sshd: [`support`]).
 //!
 //! | module | what |
 //! |---|---|
 //! | `example` | the single-server example: the golden plan, every trap of its README |
 //! | `cli` | help, text and Markdown output pinned as snapshots |
+//! | `cluster` | multi-server plans, apply and rollback over real sshd |
 //! | `apply`, `apply_fs` | apply, rollback, resume, history on a copy of a fixture host; crashes at every step; file-system traps |
 //! | `apply_ldap`, `apply_dns` | the same against a live slapd and a named taking RFC 2136 updates |
 //! | `ldap`, `ldap_bench` | the live directory backend against slapd |
@@ -25,6 +26,7 @@ mod apply_dns;
 mod apply_fs;
 mod apply_ldap;
 mod cli;
+mod cluster;
 mod corpus;
 mod dns;
 mod example;

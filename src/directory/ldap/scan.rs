@@ -75,6 +75,37 @@ impl Directory for LdapDirectory {
         format!("LDAP {} as {}", self.conn.url, self.bind_dn)
     }
 
+    /// Two searches: the global config entry and the servers branch.
+    fn topology(&mut self) -> Result<Vec<Entry>> {
+        use crate::directory::{GLOBAL_CONFIG, SERVER_CLASS, SERVERS_BASE};
+        let conn = &self.conn;
+        let ctx = Search {
+            ldap: conn.ldap.clone(),
+            paged: conn.dse.supports(PAGED_RESULTS),
+            page_size: self.page_size,
+            url: &conn.url,
+            bind_dn: &self.bind_dn,
+            timeout: conn.timeout,
+        };
+        let servers = format!("(objectClass={SERVER_CLASS})");
+        let mut out = Vec::new();
+        let mut keep = |e: Entry| {
+            out.push(e);
+            Ok(())
+        };
+        conn.block_on(async {
+            for (base, filter, what) in [
+                (GLOBAL_CONFIG, "(objectClass=*)", "the global config"),
+                (SERVERS_BASE, servers.as_str(), "the server entries"),
+            ] {
+                let mut s = ctx.start(base, filter, all_attrs()).await?;
+                ctx.drain(&mut s, what, &|_| false, &mut keep).await?;
+            }
+            Ok::<(), Error>(())
+        })?;
+        Ok(out)
+    }
+
     fn narrow(&mut self, targets: &[IpAddr]) {
         let mut t = targets.to_vec();
         t.sort();

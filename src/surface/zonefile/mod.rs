@@ -29,13 +29,10 @@
 //! Edits are in place: every other byte of a file stays as it is.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::ops::Range;
 
 use super::{Ctx, FileSurface, Mode, Surface, at, find};
-use crate::addr::{MatchKind, reverse_name};
-use crate::dns::spf;
-use crate::dns::zone::parse::{Record, absolute, in_zone, relative_to, reverse_addr};
+use crate::dns::zone::parse::{Record, in_zone};
 use crate::dns::zone::serial::{Date, next_serial};
 use crate::dns::zone::{self, Loaded, Zone};
 use crate::error::Result;
@@ -43,8 +40,10 @@ use crate::model::{Change, Finding, Report, Target, Value};
 use crate::notice::{Code, Notice};
 use crate::policy::ValueKind;
 
+mod ptr;
 #[cfg(test)]
 mod tests;
+mod txt;
 
 /// The `zonefile` surface.
 pub struct Zonefile;
@@ -72,6 +71,15 @@ impl FileSurface for Zonefile {
             None => Ok(Report::default()),
         }
     }
+}
+
+/// One zone being analyzed, with what its records are read against.
+struct ZoneRun<'a> {
+    zone: &'a Zone,
+    loaded: &'a Loaded,
+    /// Every zone served here (to find where a PTR moves).
+    universe: &'a [Zone],
+    ctx: &'a Ctx<'a>,
 }
 
 /// One in-place edit of a line.
@@ -118,6 +126,12 @@ pub fn analyze_zone(
     let mode = ctx.mode;
     let loaded = zone::load(ctx.host, zone, text)?;
     let mut out = Out::default();
+    let zr = ZoneRun {
+        zone,
+        loaded: &loaded,
+        universe,
+        ctx,
+    };
     let delegations = delegations(zone, &loaded.records);
     // RRsets (owner, type) that move: what --lower-ttl lowers.
     let mut moving: Vec<(String, String)> = Vec::new();
@@ -125,8 +139,8 @@ pub fn analyze_zone(
         let next = loaded.records.get(i + 1).filter(|n| n.file == r.file);
         let moved = match r.rtype.as_str() {
             "A" | "AAAA" => address_record(r, &delegations, ctx, mode, &mut out),
-            "TXT" | "SPF" => txt_record(r, ctx, mode, &mut out),
-            "PTR" => ptr_record(zone, r, next, &loaded, universe, ctx, mode, &mut out),
+            "TXT" | "SPF" => txt::txt_record(r, ctx, mode, &mut out),
+            "PTR" => ptr::ptr_record(&zr, r, next, &mut out),
             _ => {
                 other_record(r, ctx, &loaded, &mut out);
                 false
@@ -152,7 +166,7 @@ pub fn analyze_zone(
         }
     }
     if mode == Mode::Move && ctx.rewriter.is_some() {
-        incoming_ptrs(zone, &loaded, universe, ctx, &mut out)?;
+        ptr::incoming_ptrs(&zr, &mut out)?;
     }
     if let Mode::LowerTtl(secs) = mode {
         lower_ttls(&loaded, &moving, secs, &mut out);
@@ -219,305 +233,6 @@ fn address_record(
         out.edit(&r.file, t.line, t.span.clone(), res.after.concat(), reason);
     }
     true
-}
-
-/// Per byte of a joined TXT text: the token and the line range it came
-/// from.
-type ByteOrigins = Vec<(usize, Range<usize>)>;
-
-/// The logical text of a TXT record (its strings joined, RFC 7208 §3.3)
-/// and where each byte came from.
-fn txt_text(r: &Record) -> Option<(String, ByteOrigins)> {
-    let mut bytes = Vec::new();
-    let mut map = Vec::new();
-    for (k, t) in r.rdata.iter().enumerate() {
-        for (b, rng) in t.value().into_iter().zip(t.value_map()) {
-            bytes.push(b);
-            map.push((k, rng));
-        }
-    }
-    String::from_utf8(bytes).ok().map(|s| (s, map))
-}
-
-fn txt_record(r: &Record, ctx: &Ctx, mode: Mode, out: &mut Out) -> bool {
-    let Some((text, map)) = txt_text(r) else {
-        return false;
-    };
-    let line = r.rdata.first().map(|t| t.line).unwrap_or(r.line);
-    let tgt = target(&r.file, line);
-    let place = format!("{}:{line}", r.file);
-    let spf = spf::plan_edits(
-        &text,
-        &spf::Place {
-            owner: &r.owner,
-            shown: &place,
-            target: &tgt,
-            surface: Surface::Zonefile,
-        },
-        ctx.matcher,
-        ctx.rewriter,
-    );
-    out.findings.extend(spf.findings);
-    out.warnings.extend(spf.warnings);
-    let (edits, moved) = (spf.edits, spf.moved);
-    if mode != Mode::Move || edits.is_empty() {
-        return moved;
-    }
-    // Each string must stay within 255 bytes.
-    let mut sizes: Vec<usize> = r.rdata.iter().map(|t| t.value().len()).collect();
-    let mut line_edits = Vec::new();
-    for (range, repl, reason) in &edits {
-        let covered = &map[range.clone()];
-        let Some((first_tok, _)) = covered.first() else {
-            continue;
-        };
-        for (k, tok) in r.rdata.iter().enumerate() {
-            let bytes: Vec<&Range<usize>> = covered
-                .iter()
-                .filter(|(t, _)| *t == k)
-                .map(|(_, rng)| rng)
-                .collect();
-            let (Some(a), Some(b)) = (bytes.first(), bytes.last()) else {
-                continue;
-            };
-            let text = if k == *first_tok {
-                repl.clone()
-            } else {
-                String::new()
-            };
-            sizes[k] = sizes[k] + text.len() - bytes.len();
-            line_edits.push((tok.line, a.start..b.end, text, reason.clone()));
-        }
-    }
-    if let Some(k) = sizes.iter().position(|s| *s > MAX_TXT_STRING) {
-        out.warnings.push(Notice::new(
-            Code::ZoneTxtTooLong,
-            format!(
-                "{}:{}: the SPF record of {} would hold a string of {} bytes after the change (at most {MAX_TXT_STRING}); split that string in two by hand and plan again",
-                r.file, r.rdata[k].line, r.owner, sizes[k]
-            ),
-        ));
-        return moved;
-    }
-    for (line, span, text, reason) in line_edits {
-        out.edit(&r.file, line, span, text, reason);
-    }
-    moved
-}
-
-/// Why a record cannot be taken out of its file by commenting its line.
-fn unmovable(r: &Record, next: Option<&Record>) -> Option<String> {
-    if r.rdata.iter().any(|t| t.line != r.line) {
-        return Some("it spans several lines".into());
-    }
-    if r.owner_tok.is_some() && next.is_some_and(|n| n.owner_tok.is_none()) {
-        return Some(format!(
-            "the record on line {} inherits its owner name",
-            next.map(|n| n.line).unwrap_or(0)
-        ));
-    }
-    None
-}
-
-/// The zone serving `name`: the longest zone name holding it, in the same
-/// view when there are views.
-fn zone_for<'a>(name: &str, universe: &'a [Zone], view: Option<&str>) -> Option<&'a Zone> {
-    universe
-        .iter()
-        .filter(|z| in_zone(name, &z.name))
-        .filter(|z| view.is_none() || z.view.is_none() || z.view.as_deref() == view)
-        .max_by_key(|z| (z.name.len(), z.view.as_deref() == view))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn ptr_record(
-    zone: &Zone,
-    r: &Record,
-    next: Option<&Record>,
-    loaded: &Loaded,
-    universe: &[Zone],
-    ctx: &Ctx,
-    mode: Mode,
-    out: &mut Out,
-) -> bool {
-    let Some(ip) = reverse_addr(&r.owner) else {
-        return false;
-    };
-    if !ctx.matcher.targets().contains(&ip) {
-        return false;
-    }
-    let line = r.owner_tok.as_ref().map(|t| t.line).unwrap_or(r.line);
-    let line_text = loaded.line(&r.file, line);
-    out.findings.push(Finding {
-        surface: Surface::Zonefile,
-        target: target(&r.file, line),
-        matched: r.owner.clone(),
-        kind: MatchKind::ReverseName,
-        context: line_text.to_string(),
-    });
-    let Some(pair) = ctx.rewriter.and_then(|rw| rw.pair_for(ip)) else {
-        return false;
-    };
-    if mode != Mode::Move {
-        return true;
-    }
-    let ptr_target = r
-        .rdata
-        .first()
-        .and_then(|t| absolute(&t.raw, &r.origin))
-        .unwrap_or_default();
-    let new_name = format!("{}.", reverse_name(pair.new));
-    let dest = zone_for(&new_name, universe, zone.view.as_deref());
-    match dest {
-        Some(d) if d.file == zone.file => {
-            // Same zone: rename the owner in place.
-            let Some(t) = &r.owner_tok else {
-                out.warnings.push(Notice::new(
-                    Code::ZonePtrUnchanged,
-                    format!(
-                        "{}:{line}: the PTR of {ip} inherits its owner name from the record before it; move it to {new_name} by hand",
-                        r.file
-                    ),
-                ));
-                return true;
-            };
-            if next.is_some_and(|n| n.owner_tok.is_none()) {
-                out.warnings.push(Notice::new(
-                    Code::ZonePtrUnchanged,
-                    format!(
-                        "{}:{line}: records after the PTR of {ip} inherit its owner name; move the PTR to {new_name} by hand",
-                        r.file
-                    ),
-                ));
-                return true;
-            }
-            let spelled = if t.raw.ends_with('.') {
-                new_name.clone()
-            } else {
-                relative_to(&new_name, &r.origin)
-            };
-            out.edit(
-                &r.file,
-                t.line,
-                t.span.clone(),
-                spelled,
-                format!("PTR {ptr_target} moves from {} to {new_name}", r.owner),
-            );
-        }
-        Some(d) if d.blocked.is_none() => match unmovable(r, next) {
-            Some(why) => out.warnings.push(Notice::new(
-                Code::ZonePtrUnchanged,
-                format!(
-                    "{}:{line}: the PTR of {ip} cannot be moved to zone {} because {why}; move it by hand",
-                    r.file, d.name
-                ),
-            )),
-            None => {
-                let end = line_text.len();
-                out.edit(
-                    &r.file,
-                    line,
-                    0..end,
-                    format!("; {line_text} ; moved by zmreip to {new_name} in {}", d.file),
-                    format!("PTR {ptr_target} moves to {new_name} in zone {}", d.name),
-                );
-            }
-        },
-        _ => out.warnings.push(Notice::new(
-            Code::ZonePtrNotServed,
-            format!(
-                "{}:{line}: the reverse zone of {} is not served here: ask its provider for PTR {new_name} → {ptr_target}; the old PTR {} stays until the old address is handed back",
-                r.file, pair.new, r.owner
-            ),
-        )),
-    }
-    true
-}
-
-/// PTR records that move into `zone` from another zone served here.
-fn incoming_ptrs(
-    zone: &Zone,
-    loaded: &Loaded,
-    universe: &[Zone],
-    ctx: &Ctx,
-    out: &mut Out,
-) -> Result<()> {
-    let Some(rw) = ctx.rewriter else {
-        return Ok(());
-    };
-    let mut lines = Vec::new();
-    for pair in rw.pairs() {
-        let new_name = format!("{}.", reverse_name(pair.new));
-        let old_name = format!("{}.", reverse_name(pair.old));
-        if zone_for(&new_name, universe, zone.view.as_deref()).map(|z| &z.file) != Some(&zone.file)
-        {
-            continue;
-        }
-        let Some(src) = zone_for(&old_name, universe, zone.view.as_deref()) else {
-            continue;
-        };
-        if src.file == zone.file || src.blocked.is_some() {
-            continue;
-        }
-        let Some(text) = ctx.host.read(&src.file)? else {
-            continue;
-        };
-        let src_loaded = zone::load(ctx.host, src, &text)?;
-        for (i, r) in src_loaded.records.iter().enumerate() {
-            if r.rtype != "PTR" || r.owner != old_name {
-                continue;
-            }
-            let next = src_loaded.records.get(i + 1).filter(|n| n.file == r.file);
-            if unmovable(r, next).is_some() {
-                continue;
-            }
-            let Some(ptr_target) = r.rdata.first().and_then(|t| absolute(&t.raw, &r.origin)) else {
-                continue;
-            };
-            let exists = loaded.records.iter().any(|x| {
-                x.rtype == "PTR"
-                    && x.owner == new_name
-                    && x.rdata
-                        .first()
-                        .and_then(|t| absolute(&t.raw, &x.origin))
-                        .as_deref()
-                        == Some(ptr_target.as_str())
-            });
-            if exists {
-                continue;
-            }
-            let ttl = r.ttl.map(|t| format!("{t}\t")).unwrap_or_default();
-            lines.push((
-                format!("{new_name}\t{ttl}IN\tPTR\t{ptr_target}"),
-                format!(
-                    "PTR {ptr_target} moves here from {} ({})",
-                    r.owner, src.file
-                ),
-            ));
-        }
-    }
-    if lines.is_empty() {
-        return Ok(());
-    }
-    let text = loaded.texts.first().map(|(_, t)| t.as_str()).unwrap_or("");
-    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    let Some((n, last)) = text
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .last()
-    else {
-        return Ok(());
-    };
-    let added: String = lines.iter().map(|(l, _)| format!("{eol}{l}")).collect();
-    let reason = lines
-        .iter()
-        .map(|(_, r)| r.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
-    out.edit(&zone.file, n + 1, last.len()..last.len(), added, reason);
-    Ok(())
 }
 
 fn other_record(r: &Record, ctx: &Ctx, loaded: &Loaded, out: &mut Out) {
@@ -659,9 +374,4 @@ fn finish(loaded: &Loaded, out: Out) -> Report {
         });
     }
     report
-}
-
-/// The reverse name of an address with its trailing dot.
-pub fn reverse_fqdn(a: IpAddr) -> String {
-    format!("{}.", reverse_name(a))
 }

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use super::*;
+use crate::addr::MatchKind;
 use crate::addr::Matcher;
 use crate::dns::zone::tests::{LOCAL, TODAY};
 use crate::host::Host;

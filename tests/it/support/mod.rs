@@ -1,12 +1,13 @@
 //! What the tests share: the real binary ([`Zmreip`]), snapshots, the
-//! servers they start (slapd, named, dnsmasq) and the fixture host they
-//! apply plans to.
+//! servers they start (slapd, named, dnsmasq, sshd) and the fixture host
+//! they apply plans to.
 
 mod bin;
 pub mod dns;
 pub mod lab;
 pub mod slapd;
 pub mod snapshot;
+pub mod sshd;
 
 pub use bin::{BIN, Output, Zmreip};
 

@@ -78,23 +78,7 @@ lab_up() {
     ip -n "$NS_OUT" route add "$OLD_NET" dev "$IF_OUT"
     ip -n "$NS_OUT" route add "$NEW_NET" dev "$IF_OUT"
 
-    # The server's PID and mount namespaces, held by their init (which
-    # reaps daemons and takes them all along when killed).
-    ip netns exec "$NS_SRV" unshare --pid --fork --mount-proc "$E2E/bin/lab-init" \
-        </dev/null >/dev/null 2>&1 &
-    local launcher=$! mine i
-    mine=$(readlink /proc/self/ns/mnt)
-    HOLDER=
-    for i in $(seq 200); do
-        HOLDER=$(cat "/proc/$launcher/task/$launcher/children" 2>/dev/null | awk '{print $1}')
-        if [ -n "$HOLDER" ] && [ "$(readlink "/proc/$HOLDER/ns/pid" 2>/dev/null)" != "$(readlink /proc/self/ns/pid)" ] \
-            && [ "$(readlink "/proc/$HOLDER/ns/mnt" 2>/dev/null)" != "$mine" ]; then
-            break
-        fi
-        HOLDER=
-        sleep 0.02
-    done
-    [ -n "$HOLDER" ] || { say "lab: the server's namespaces did not come up"; return 1; }
+    ns_hold "$NS_SRV" || { say "lab: the server's namespaces did not come up"; return 1; }
     echo "$HOLDER" > "$LAB/holder.pid"
     MNTNS=$(readlink "/proc/$HOLDER/ns/mnt")
 
@@ -114,6 +98,28 @@ lab_up() {
     in_srv "$LAB/bin/lab-etc-sync"
     load_directory
     start_servers
+}
+
+# ns_hold NETNS: a PID and mount namespace inside the network namespace
+# NETNS, held by their init (tests/lab/e2e/bin/lab-init, which reaps
+# daemons and takes them all along when killed); sets HOLDER to its PID.
+# Commands enter them with `nsenter -t "$HOLDER" -m -n -p`.
+ns_hold() {
+    ip netns exec "$1" unshare --pid --fork --mount-proc "$E2E/bin/lab-init" \
+        </dev/null >/dev/null 2>&1 &
+    local launcher=$! mine i
+    mine=$(readlink /proc/self/ns/mnt)
+    HOLDER=
+    for i in $(seq 200); do
+        HOLDER=$(cat "/proc/$launcher/task/$launcher/children" 2>/dev/null | awk '{print $1}')
+        if [ -n "$HOLDER" ] && [ "$(readlink "/proc/$HOLDER/ns/pid" 2>/dev/null)" != "$(readlink /proc/self/ns/pid)" ] \
+            && [ "$(readlink "/proc/$HOLDER/ns/mnt" 2>/dev/null)" != "$mine" ]; then
+            return 0
+        fi
+        HOLDER=
+        sleep 0.02
+    done
+    return 1
 }
 
 # in_srv CMD...: runs in the server's network, mount and PID namespaces.
@@ -199,12 +205,13 @@ lab_down() {
     fi
 }
 
-# lab_sweep: removes the namespaces of labs whose driver died without
-# tearing down (killed with SIGKILL): their names carry the driver's PID.
+# lab_sweep [PREFIX]: removes the namespaces of labs whose driver died
+# without tearing down (killed with SIGKILL): their names are
+# PREFIX<driver PID>-<lab>-<role> (PREFIX `zl` by default).
 lab_sweep() {
-    local ns pid owner
+    local ns pid owner prefix=${1:-zl}
     for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-        [[ $ns =~ ^zl([0-9]+)-[0-9]+-[so]$ ]] || continue
+        [[ $ns =~ ^$prefix([0-9]+)-[0-9]+-[a-z0-9]+$ ]] || continue
         owner=${BASH_REMATCH[1]}
         [ -d "/proc/$owner" ] && continue
         for pid in $(ip netns pids "$ns" 2>/dev/null); do
@@ -252,12 +259,12 @@ ldap_answers() {
     in_srv ldapsearch -x -o nettimeout=2 -H "$1" -b "" -s base namingContexts >/dev/null 2>&1
 }
 
-# tree_digest: a digest of every file of the root zmreip may write or
-# whose content a run regenerates, for byte-identical comparisons. The
-# journal (var/lib/zmreip), postfix's queue and the lab's mailboxes are
-# run-time state and left out.
+# tree_digest [ROOT]: a digest of every file of the root ($ROOT by
+# default) zmreip may write or whose content a run regenerates, for
+# byte-identical comparisons. The journal (var/lib/zmreip), postfix's queue
+# and the lab's mailboxes are run-time state and left out.
 tree_digest() {
-    (cd "$ROOT" && find . -type f \
+    (cd "${1:-$ROOT}" && find . -type f \
         -not -path './var/lib/zmreip/*' \
         -not -path './opt/zimbra/data/*' \
         -not -path './opt/zimbra/log/*' \

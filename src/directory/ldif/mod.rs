@@ -1,6 +1,7 @@
 //! LDIF (RFC 2849) content files, as `zmslapcat` writes them: a streaming
-//! reader ([`LdifDirectory`]), a value-level rewriter ([`rewrite_values`])
-//! and a writer of change records for `ldapmodify` ([`change_records`]).
+//! reader ([`LdifDirectory`], here), a value-level rewriter
+//! ([`rewrite_values`], `rewrite`) and a writer of LDIF lines and change
+//! records for `ldapmodify` ([`change_records`], `write`).
 //!
 //! Syntax handled (RFC 2849):
 //!
@@ -22,16 +23,23 @@
 //! `plan`) goes block by block and builds entries only where an address
 //! may be (see the `narrow` module).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use base64::prelude::{BASE64_STANDARD, Engine as _};
 
-use super::{Directory, Entry, ValueEdit};
+use super::{Directory, Entry};
 use crate::addr::Matcher;
 use crate::error::{Error, Result};
+
+mod rewrite;
+mod write;
+
+pub use rewrite::rewrite_values;
+pub use write::change_records;
+pub(crate) use write::push_line;
 
 mod narrow;
 
@@ -105,7 +113,7 @@ impl Directory for LdifDirectory {
 
 /// One logical line: physical lines joined where folded.
 #[derive(Debug)]
-struct Line {
+pub(super) struct Line {
     /// 1-based number of its first physical line.
     no: usize,
     /// The physical lines as read, terminators included.
@@ -195,13 +203,13 @@ impl<'p, R: BufRead> Lines<'p, R> {
 }
 
 /// A record's lines (comments included), or blank lines between records.
-enum Chunk {
+pub(super) enum Chunk {
     Record(Record),
     Blank(Vec<u8>),
 }
 
 /// The lines of one record, as read.
-struct Record {
+pub(super) struct Record {
     lines: Vec<Line>,
     /// Whether this is the first record of the file (it may start with
     /// `version:`).
@@ -209,7 +217,7 @@ struct Record {
 }
 
 /// Groups logical lines into records and runs of blank lines.
-struct Chunks<'p, R> {
+pub(super) struct Chunks<'p, R> {
     lines: Lines<'p, R>,
     /// A logical line read ahead.
     pending: Option<Line>,
@@ -276,7 +284,7 @@ impl<'p, R: BufRead> Chunks<'p, R> {
 
 /// A value as written after the attribute description.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Spec {
+pub(super) enum Spec {
     Text(String),
     /// `attr::` whose decoded bytes are not UTF-8.
     Binary,
@@ -286,7 +294,7 @@ enum Spec {
 
 /// A record understood: its DN and, per line, the attribute it holds
 /// (`None` for comments and the `dn`/`version` lines).
-struct Parsed {
+pub(super) struct Parsed {
     dn: String,
     attrs: Vec<Option<(String, Spec)>>,
 }
@@ -431,334 +439,17 @@ fn parse_line(path: &str, line: &Line) -> Result<(String, Spec)> {
     Ok((desc.to_string(), spec))
 }
 
-/// Copies an LDIF stream to `out` with the values of `edits` changed and
-/// every other byte as it was: for each edit, the values that go are
-/// deleted, the values that come are written in their place (then after
-/// the attribute's last line, or at the end of the entry), with base64
-/// where RFC 2849 requires it and folded at 76 columns. Values that are
-/// neither going nor coming keep their lines untouched.
-///
-/// Fails on drift: an entry that is gone or an attribute whose text
-/// values, as a set, are not `before`. The output is then incomplete:
-/// write to a temporary file and keep it only on success. Edits of secret
-/// attributes are refused.
-pub fn rewrite_values<R: BufRead, W: Write>(
-    path: &str,
-    input: R,
-    out: W,
-    edits: &[ValueEdit],
-) -> Result<()> {
-    let mut by_dn: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, e) in edits.iter().enumerate() {
-        if crate::zimbra::is_secret_attribute(&e.attribute) {
-            return Err(Error::other(
-                format!(
-                    "refusing to change secret attribute `{}` of `{}`",
-                    e.attribute, e.dn
-                ),
-                "zmreip never edits secrets; this may indicate a bug in zmreip",
-            ));
-        }
-        let same = by_dn.entry(e.dn.to_ascii_lowercase()).or_default();
-        if same
-            .iter()
-            .any(|&j| edits[j].attribute.eq_ignore_ascii_case(&e.attribute))
-        {
-            return Err(Error::other(
-                format!("`{}` of `{}` is edited twice", e.attribute, e.dn),
-                "this may indicate a bug in zmreip",
-            ));
-        }
-        same.push(i);
-    }
-    let mut done = vec![false; edits.len()];
-    let mut out = Out {
-        w: out,
-        path,
-        ends_line: true,
-    };
-    let mut chunks = Chunks::new(path, input);
-    while let Some(chunk) = chunks.next()? {
-        let rec = match chunk {
-            Chunk::Blank(raw) => {
-                out.raw(&raw)?;
-                continue;
-            }
-            Chunk::Record(rec) => rec,
-        };
-        let mine = match rec.parse(path)? {
-            Some(p) => by_dn.get(&p.dn.to_ascii_lowercase()).map(|ix| (p, ix)),
-            None => None,
-        };
-        let Some((parsed, ix)) = mine else {
-            for l in &rec.lines {
-                out.raw(&l.raw)?;
-            }
-            continue;
-        };
-        let plan = plan_record(&rec, &parsed, ix.iter().map(|&i| &edits[i]))?;
-        write_record(&mut out, &rec, &plan)?;
-        for &i in ix {
-            done[i] = true;
-        }
-    }
-    if let Some(i) = done.iter().position(|d| !d) {
-        let e = &edits[i];
-        return Err(Error::other(
-            format!(
-                "{path}: entry `{}` is not in the LDIF (the plan changes its `{}`)",
-                e.dn, e.attribute
-            ),
-            "the directory changed since the plan was made; run `zmreip plan` again",
-        ));
-    }
-    out.w.flush().map_err(|e| Error::io("write", path, e))
-}
-
-/// What becomes of a record's lines.
-struct RecordPlan {
-    /// Per line: `None` keeps it; `Some(values)` writes these new lines
-    /// (attribute, value) instead, possibly none.
-    replace: Vec<Option<Vec<(String, String)>>>,
-    /// New lines after a line, per line.
-    after: Vec<Vec<(String, String)>>,
-    /// New lines at the end of the record.
-    end: Vec<(String, String)>,
-}
-
-fn plan_record<'e>(
-    rec: &Record,
-    parsed: &Parsed,
-    edits: impl Iterator<Item = &'e ValueEdit>,
-) -> Result<RecordPlan> {
-    let n = rec.lines.len();
-    let mut plan = RecordPlan {
-        replace: (0..n).map(|_| None).collect(),
-        after: (0..n).map(|_| Vec::new()).collect(),
-        end: Vec::new(),
-    };
-    for e in edits {
-        let mut lines: Vec<(usize, &str)> = Vec::new();
-        let mut spelled = e.attribute.as_str();
-        let mut last = None;
-        for (i, a) in parsed.attrs.iter().enumerate() {
-            let Some((desc, spec)) = a else { continue };
-            if !desc.eq_ignore_ascii_case(&e.attribute) {
-                continue;
-            }
-            spelled = desc;
-            last = Some(i);
-            if let Spec::Text(v) = spec {
-                lines.push((i, v));
-            }
-        }
-        let current: BTreeSet<&str> = lines.iter().map(|(_, v)| *v).collect();
-        let before: BTreeSet<&str> = e.before.iter().map(String::as_str).collect();
-        if current != before {
-            return Err(Error::other(
-                format!(
-                    "`{}` of `{}` holds {:?}, the plan expected {:?}",
-                    e.attribute, e.dn, current, before
-                ),
-                "the directory changed since the plan was made; run `zmreip plan` again",
-            ));
-        }
-        let after: BTreeSet<&str> = e.after.iter().map(String::as_str).collect();
-        let mut adds: Vec<&str> = Vec::new();
-        for v in &e.after {
-            if !before.contains(v.as_str()) && !adds.contains(&v.as_str()) {
-                adds.push(v);
-            }
-        }
-        let mut adds = adds.into_iter();
-        for (i, v) in lines {
-            if after.contains(v) {
-                continue;
-            }
-            plan.replace[i] = Some(
-                adds.next()
-                    .map(|a| vec![(spelled.to_string(), a.to_string())])
-                    .unwrap_or_default(),
-            );
-        }
-        let rest = adds.map(|a| (spelled.to_string(), a.to_string()));
-        match last {
-            Some(i) => plan.after[i].extend(rest),
-            None => plan.end.extend(rest),
-        }
-    }
-    Ok(plan)
-}
-
-fn write_record<W: Write>(out: &mut Out<W>, rec: &Record, plan: &RecordPlan) -> Result<()> {
-    let eol = match rec.lines.first() {
-        Some(l) if l.raw.ends_with(b"\r\n") => "\r\n",
-        _ => "\n",
-    };
-    for (i, line) in rec.lines.iter().enumerate() {
-        match &plan.replace[i] {
-            None => out.raw(&line.raw)?,
-            Some(new) => {
-                for (a, v) in new {
-                    out.value(a, v, eol)?;
-                }
-            }
-        }
-        for (a, v) in &plan.after[i] {
-            out.value(a, v, eol)?;
-        }
-    }
-    for (a, v) in &plan.end {
-        out.value(a, v, eol)?;
-    }
-    Ok(())
-}
-
-/// The output of [`rewrite_values`], tracking whether the last byte
-/// written ended a line (a file may end without a newline).
-struct Out<'p, W> {
-    w: W,
-    path: &'p str,
-    ends_line: bool,
-}
-
-impl<W: Write> Out<'_, W> {
-    fn raw(&mut self, bytes: &[u8]) -> Result<()> {
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        self.w
-            .write_all(bytes)
-            .map_err(|e| Error::io("write", self.path, e))?;
-        self.ends_line = bytes.ends_with(b"\n");
-        Ok(())
-    }
-
-    fn value(&mut self, attr: &str, value: &str, eol: &str) -> Result<()> {
-        if !self.ends_line {
-            self.raw(eol.as_bytes())?;
-        }
-        for phys in fold(&value_line(attr, value)) {
-            self.raw(phys.as_bytes())?;
-            self.raw(eol.as_bytes())?;
-        }
-        Ok(())
-    }
-}
-
-/// Whether a value must be base64-encoded (RFC 2849 SAFE-STRING: ASCII
-/// without NUL, CR, LF; not starting with space, `:` or `<`), or ends
-/// with a space (which readers may trim).
-fn needs_base64(v: &str) -> bool {
-    v.bytes()
-        .any(|b| b == 0 || b == b'\n' || b == b'\r' || b > 127)
-        || v.starts_with([' ', ':', '<'])
-        || v.ends_with(' ')
-}
-
-/// `attr: value`, `attr:: base64` or `attr:` (empty value), unfolded.
-fn value_line(attr: &str, v: &str) -> String {
-    if v.is_empty() {
-        format!("{attr}:")
-    } else if needs_base64(v) {
-        format!("{attr}:: {}", BASE64_STANDARD.encode(v))
-    } else {
-        format!("{attr}: {v}")
-    }
-}
-
-/// Appends one `attr: value` line (base64 and folding as RFC 2849 needs)
-/// to `out`: for writers of other LDIF, such as a journal's prior values.
-pub(crate) fn push_line(out: &mut String, attr: &str, value: &str) {
-    for phys in fold(&value_line(attr, value)) {
-        out.push_str(&phys);
-        out.push('\n');
-    }
-}
-
-/// Folds a line at 76 columns: the first physical line holds 76
-/// characters, each continuation a space and 75 more.
-fn fold(line: &str) -> Vec<String> {
-    const WIDTH: usize = 76;
-    let mut out = Vec::new();
-    let mut rest = line;
-    let mut width = WIDTH;
-    while rest.len() > width {
-        let mut cut = width;
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.push(if out.is_empty() {
-            rest[..cut].to_string()
-        } else {
-            format!(" {}", &rest[..cut])
-        });
-        rest = &rest[cut..];
-        width = WIDTH - 1;
-    }
-    out.push(if out.is_empty() {
-        rest.to_string()
-    } else {
-        format!(" {rest}")
-    });
-    out
-}
-
-/// LDIF change records an admin can feed to `ldapmodify` to make the same
-/// edits on a live directory: per edit, `delete:` of the values that go
-/// (so the server refuses if they are no longer there) and `add:` of the
-/// values that come, in one modify operation. Edits that change nothing
-/// are left out.
-pub fn change_records(edits: &[ValueEdit]) -> String {
-    let mut out = String::new();
-    let mut line = |s: &str| {
-        for phys in fold(s) {
-            out.push_str(&phys);
-            out.push('\n');
-        }
-    };
-    for e in edits {
-        let del: Vec<&String> = dedup(e.before.iter().filter(|v| !e.after.contains(v)));
-        let add: Vec<&String> = dedup(e.after.iter().filter(|v| !e.before.contains(v)));
-        if del.is_empty() && add.is_empty() {
-            continue;
-        }
-        line(&value_line("dn", &e.dn));
-        line("changetype: modify");
-        for (op, values) in [("delete", del), ("add", add)] {
-            if values.is_empty() {
-                continue;
-            }
-            line(&format!("{op}: {}", e.attribute));
-            for v in values {
-                line(&value_line(&e.attribute, v));
-            }
-            line("-");
-        }
-        line("");
-    }
-    out
-}
-
-fn dedup<'a>(it: impl Iterator<Item = &'a String>) -> Vec<&'a String> {
-    let mut v: Vec<&String> = Vec::new();
-    for s in it {
-        if !v.contains(&s) {
-            v.push(s);
-        }
-    }
-    v
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::directory::ValueEdit;
+    use std::io::Write;
 
-    const PATH: &str = "/tmp/ldap.bak";
+    pub(super) const PATH: &str = "/tmp/ldap.bak";
 
     /// The entries of an LDIF text, through the same code as
     /// [`LdifDirectory::for_each`].
-    fn entries(text: &str) -> Result<Vec<Entry>> {
+    pub(super) fn entries(text: &str) -> Result<Vec<Entry>> {
         let mut chunks = Chunks::new(PATH, text.as_bytes());
         let mut out = Vec::new();
         while let Some(c) = chunks.next()? {
@@ -999,319 +690,13 @@ mod tests {
         );
     }
 
-    fn edit(dn: &str, attr: &str, before: &[&str], after: &[&str]) -> ValueEdit {
+    pub(super) fn edit(dn: &str, attr: &str, before: &[&str], after: &[&str]) -> ValueEdit {
         ValueEdit {
             dn: dn.into(),
             attribute: attr.into(),
             before: before.iter().map(ToString::to_string).collect(),
             after: after.iter().map(ToString::to_string).collect(),
         }
-    }
-
-    fn rewrite(text: &str, edits: &[ValueEdit]) -> Result<String> {
-        let mut out = Vec::new();
-        rewrite_values(PATH, text.as_bytes(), &mut out, edits)?;
-        Ok(String::from_utf8(out).unwrap())
-    }
-
-    const EXPORT: &str = "\
-# zmslapcat export
-version: 1
-
-dn: cn=config,cn=zimbra
-objectClass: organizationalRole
-zimbraMtaMyNetworks: 127.0.0.0/8 [::1]/128 172.20.14.0/
- 24
-zimbraMailTrustedIP: 172.20.14.25
-zimbraMailTrustedIP: 172.20.14.250
-# keep me
-zimbraSpellCheckURL:: aHR0cDovLzE3Mi4yMC4xNC4yNTo3NzgwL2FzcGVsbC5waHA=
-jpegPhoto:: /9j/4AAQSkZJRg==
-zimbraMtaRelayHost: [172.20.14.1]:25
-
-dn: cn=mail.corp.example,cn=servers,cn=zimbra
-cn: mail.corp.example
-zimbraServiceHostname: mail.corp.example
-";
-
-    #[test]
-    fn rewrite_changes_only_those_values() {
-        // (edits, expected output)
-        let cases: Vec<(Vec<ValueEdit>, String)> = vec![
-            // A folded single value, replaced in place and refolded.
-            (
-                vec![edit(
-                    "cn=config,cn=zimbra",
-                    "zimbraMtaMyNetworks",
-                    &["127.0.0.0/8 [::1]/128 172.20.14.0/24"],
-                    &["127.0.0.0/8 [::1]/128 10.40.7.0/24"],
-                )],
-                EXPORT.replace(
-                    "zimbraMtaMyNetworks: 127.0.0.0/8 [::1]/128 172.20.14.0/\n 24\n",
-                    "zimbraMtaMyNetworks: 127.0.0.0/8 [::1]/128 10.40.7.0/24\n",
-                ),
-            ),
-            // One value of several; its neighbour stays byte for byte.
-            (
-                vec![edit(
-                    "cn=config,cn=zimbra",
-                    "zimbramailtrustedip",
-                    &["172.20.14.250", "172.20.14.25"],
-                    &["10.40.7.131", "172.20.14.250"],
-                )],
-                EXPORT.replace(
-                    "zimbraMailTrustedIP: 172.20.14.25\n",
-                    "zimbraMailTrustedIP: 10.40.7.131\n",
-                ),
-            ),
-            // A value added beside the others goes after the last one.
-            (
-                vec![edit(
-                    "cn=config,cn=zimbra",
-                    "zimbraMailTrustedIP",
-                    &["172.20.14.25", "172.20.14.250"],
-                    &["172.20.14.25", "172.20.14.250", "10.40.7.131"],
-                )],
-                EXPORT.replace(
-                    "zimbraMailTrustedIP: 172.20.14.250\n",
-                    "zimbraMailTrustedIP: 172.20.14.250\nzimbraMailTrustedIP: 10.40.7.131\n",
-                ),
-            ),
-            // A value removed; a base64 value rewritten in plain text; an
-            // attribute the entry lacks is added at its end; another entry.
-            (
-                vec![
-                    edit(
-                        "cn=config,cn=zimbra",
-                        "zimbraMailTrustedIP",
-                        &["172.20.14.25", "172.20.14.250"],
-                        &["172.20.14.250"],
-                    ),
-                    edit(
-                        "cn=config,cn=zimbra",
-                        "zimbraSpellCheckURL",
-                        &["http://172.20.14.25:7780/aspell.php"],
-                        &["http://10.40.7.131:7780/aspell.php"],
-                    ),
-                    edit(
-                        "CN=mail.corp.example,cn=servers,cn=zimbra",
-                        "zimbraMailBindAddress",
-                        &[],
-                        &["10.40.7.131"],
-                    ),
-                ],
-                EXPORT
-                    .replace("zimbraMailTrustedIP: 172.20.14.25\n", "")
-                    .replace(
-                        "zimbraSpellCheckURL:: aHR0cDovLzE3Mi4yMC4xNC4yNTo3NzgwL2FzcGVsbC5waHA=\n",
-                        "zimbraSpellCheckURL: http://10.40.7.131:7780/aspell.php\n",
-                    )
-                    .replace(
-                        "zimbraServiceHostname: mail.corp.example\n",
-                        "zimbraServiceHostname: mail.corp.example\nzimbraMailBindAddress: 10.40.7.131\n",
-                    ),
-            ),
-            // Values that need base64, and a long one folded at 76 columns.
-            (
-                vec![
-                    edit(
-                        "cn=config,cn=zimbra",
-                        "zimbraMtaRelayHost",
-                        &["[172.20.14.1]:25"],
-                        &[" [10.40.7.1]:25"],
-                    ),
-                    edit(
-                        "cn=mail.corp.example,cn=servers,cn=zimbra",
-                        "zimbraServiceHostname",
-                        &["mail.corp.example"],
-                        &["mail-with-a-very-long-name-that-does-not-fit.on-one-line.corp.example"],
-                    ),
-                ],
-                EXPORT
-                    .replace(
-                        "zimbraMtaRelayHost: [172.20.14.1]:25\n",
-                        "zimbraMtaRelayHost:: IFsxMC40MC43LjFdOjI1\n",
-                    )
-                    .replace(
-                        "zimbraServiceHostname: mail.corp.example\n",
-                        "zimbraServiceHostname: mail-with-a-very-long-name-that-does-not-fit.on-one-l\n ine.corp.example\n",
-                    ),
-            ),
-            // No edits: byte-identical.
-            (Vec::new(), EXPORT.to_string()),
-        ];
-        for (edits, expected) in &cases {
-            let got = rewrite(EXPORT, edits).unwrap();
-            assert_eq!(got, *expected, "{edits:?}");
-            // And it reads back as intended.
-            let back = entries(&got).unwrap();
-            for e in edits {
-                let entry = back
-                    .iter()
-                    .find(|x| x.dn.eq_ignore_ascii_case(&e.dn))
-                    .unwrap();
-                let mut got: Vec<String> = entry.get(&e.attribute).unwrap_or(&[]).to_vec();
-                let mut want = e.after.clone();
-                got.sort();
-                want.sort();
-                assert_eq!(got, want, "{e:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn rewrite_keeps_crlf_and_a_missing_final_newline() {
-        let text = "dn: cn=a\r\nzimbraMailTrustedIP: 172.20.14.25\r\ncn: a";
-        let got = rewrite(
-            text,
-            &[edit(
-                "cn=a",
-                "zimbraMailTrustedIP",
-                &["172.20.14.25"],
-                &["10.40.7.131"],
-            )],
-        )
-        .unwrap();
-        assert_eq!(got, "dn: cn=a\r\nzimbraMailTrustedIP: 10.40.7.131\r\ncn: a");
-        let got = rewrite(text, &[edit("cn=a", "cn", &["a"], &["a", "b"])]).unwrap();
-        assert_eq!(
-            got,
-            "dn: cn=a\r\nzimbraMailTrustedIP: 172.20.14.25\r\ncn: a\r\ncn: b\r\n"
-        );
-    }
-
-    #[test]
-    fn rewrite_refuses_drift_and_secrets() {
-        let cases: &[(ValueEdit, &str)] = &[
-            (
-                edit(
-                    "cn=config,cn=zimbra",
-                    "zimbraMailTrustedIP",
-                    &["172.20.14.25"],
-                    &["10.40.7.131"],
-                ),
-                "the plan expected",
-            ),
-            (
-                edit(
-                    "cn=config,cn=zimbra",
-                    "zimbraMailBindAddress",
-                    &["172.20.14.25"],
-                    &[],
-                ),
-                "holds {}",
-            ),
-            (
-                edit("cn=gone,cn=servers,cn=zimbra", "cn", &["gone"], &["x"]),
-                "entry `cn=gone,cn=servers,cn=zimbra` is not in the LDIF",
-            ),
-            (
-                edit(
-                    "cn=config,cn=zimbra",
-                    "userPassword",
-                    &["{SSHA}x"],
-                    &["{SSHA}y"],
-                ),
-                "secret",
-            ),
-        ];
-        for (e, msg) in cases {
-            let err = rewrite(EXPORT, std::slice::from_ref(e))
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(msg), "{e:?}: {err}");
-        }
-        let twice = [
-            edit("cn=a", "cn", &["a"], &["b"]),
-            edit("CN=A", "CN", &["b"], &["c"]),
-        ];
-        assert!(
-            rewrite("dn: cn=a\ncn: a\n", &twice)
-                .unwrap_err()
-                .to_string()
-                .contains("twice")
-        );
-    }
-
-    #[test]
-    fn change_records_for_ldapmodify() {
-        let edits = [
-            edit(
-                "cn=config,cn=zimbra",
-                "zimbraMailTrustedIP",
-                &["172.20.14.25", "172.20.14.250"],
-                &["172.20.14.250", "10.40.7.131"],
-            ),
-            edit(
-                "cn=mail,cn=servers,cn=zimbra",
-                "zimbraMailBindAddress",
-                &[],
-                &["10.40.7.131"],
-            ),
-            edit("cn=x", "cn", &["same"], &["same"]),
-            edit("cn=é", "description", &["x"], &[]),
-        ];
-        assert_eq!(
-            change_records(&edits),
-            "\
-dn: cn=config,cn=zimbra
-changetype: modify
-delete: zimbraMailTrustedIP
-zimbraMailTrustedIP: 172.20.14.25
--
-add: zimbraMailTrustedIP
-zimbraMailTrustedIP: 10.40.7.131
--
-
-dn: cn=mail,cn=servers,cn=zimbra
-changetype: modify
-add: zimbraMailBindAddress
-zimbraMailBindAddress: 10.40.7.131
--
-
-dn:: Y249w6k=
-changetype: modify
-delete: description
-description: x
--
-
-"
-        );
-        assert_eq!(change_records(&[]), "");
-    }
-
-    #[test]
-    fn encoding_rules() {
-        let cases: &[(&str, &str)] = &[
-            ("10.40.7.131", "a: 10.40.7.131"),
-            ("", "a:"),
-            (" x", "a:: IHg="),
-            (":x", "a:: Ong="),
-            ("<x", "a:: PHg="),
-            ("x ", "a:: eCA="),
-            ("a:b <c>", "a: a:b <c>"),
-            ("é", "a:: w6k="),
-            ("x\ny", "a:: eAp5"),
-        ];
-        for (v, line) in cases {
-            assert_eq!(value_line("a", v), *line, "{v:?}");
-        }
-        let long = "x".repeat(200);
-        let folded = fold(&format!("a: {long}"));
-        assert_eq!(folded[0].len(), 76);
-        assert!(
-            folded[1..]
-                .iter()
-                .all(|l| l.starts_with(' ') && l.len() <= 76)
-        );
-        let joined: String = folded
-            .iter()
-            .enumerate()
-            .map(|(i, l)| if i == 0 { l.as_str() } else { &l[1..] })
-            .collect();
-        assert_eq!(joined, format!("a: {long}"));
-        assert_eq!(fold("short"), ["short"]);
-        assert_eq!(fold(&"y".repeat(76)), ["y".repeat(76)]);
     }
 
     /// 100,000 entries stream through in well under 100 MiB.
