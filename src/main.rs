@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use zmreip::directory::ldap::Overrides;
 use zmreip::discover::{DirectoryArgs, SourceArgs, Sources};
@@ -591,8 +591,17 @@ enum ColorArg {
 }
 
 fn main() -> ExitCode {
+    // Packaging asks the binary itself for its man pages and completions,
+    // so they are written from this very definition (src/manual.rs).
+    if let Some(dir) = std::env::var_os(zmreip::manual::ENV) {
+        return report(write_manual(PathBuf::from(dir)));
+    }
     let cli = Cli::parse();
-    match run(cli) {
+    report(run(cli))
+}
+
+fn report(outcome: Result<ExitCode>) -> ExitCode {
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             for e in e.all() {
@@ -609,6 +618,13 @@ fn print_error(error: &str, help: Option<&str>) {
     if let Some(help) = help {
         eprintln!("help: {help}");
     }
+}
+
+fn write_manual(dir: PathBuf) -> Result<ExitCode> {
+    let written = zmreip::manual::write(Cli::command(), &dir)?;
+    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    emit(&lines(&names))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
