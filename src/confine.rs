@@ -263,12 +263,7 @@ impl Dir {
         };
         // SAFETY: the fd is open and `c` NUL-terminated.
         let fd = fd_result(unsafe {
-            libc::openat(
-                self.fd.as_raw_fd(),
-                c.as_ptr(),
-                flags,
-                mode as libc::c_uint,
-            )
+            libc::openat(self.fd.as_raw_fd(), c.as_ptr(), flags, mode as libc::c_uint)
         })?;
         Ok(File::from(fd))
     }
@@ -567,11 +562,7 @@ impl Root {
                     if target.is_absolute() {
                         stack.truncate(1);
                     }
-                    for part in components(&target)
-                        .collect::<Vec<_>>()
-                        .into_iter()
-                        .rev()
-                    {
+                    for part in components(&target).collect::<Vec<_>>().into_iter().rev() {
                         todo.push_front(part.to_string_lossy().into_owned());
                     }
                 }
@@ -762,8 +753,11 @@ mod tests {
         std::fs::write(outside.join("zimbra/conf/localconfig.xml"), "outside\n").unwrap();
         std::fs::write(root.join("etc/passwd"), "inside passwd\n").unwrap();
         std::fs::write(root.join("run/hosts"), "inside hosts\n").unwrap();
-        std::fs::write(root.join("elsewhere/zimbra/conf/localconfig.xml"), "inside lc\n")
-            .unwrap();
+        std::fs::write(
+            root.join("elsewhere/zimbra/conf/localconfig.xml"),
+            "inside lc\n",
+        )
+        .unwrap();
         // A directory link with an absolute target: the snapshot's own.
         symlink("/elsewhere/zimbra", root.join("opt/zimbra")).unwrap();
         // The same, but naming this machine's real path: it must be read
@@ -832,7 +826,10 @@ mod tests {
         let (_d, root_dir, _outside) = traps();
         let root = Root::open(&root_dir).unwrap();
         let cases = [
-            ("/opt/zimbra/conf/localconfig.xml", "/elsewhere/zimbra/conf/localconfig.xml"),
+            (
+                "/opt/zimbra/conf/localconfig.xml",
+                "/elsewhere/zimbra/conf/localconfig.xml",
+            ),
             ("/etc/hosts", "/run/hosts"),
             ("/var/lib/zmreip/runs", "/runs"),
             ("/../etc/./passwd", "/etc/passwd"),
@@ -843,11 +840,17 @@ mod tests {
         }
         // The parent is resolved, the last component is not followed.
         let (dir, name) = root.parent("/opt/zimbra/conf/localconfig.xml").unwrap();
-        assert_eq!((dir.host(), name.as_str()), ("/elsewhere/zimbra/conf", "localconfig.xml"));
+        assert_eq!(
+            (dir.host(), name.as_str()),
+            ("/elsewhere/zimbra/conf", "localconfig.xml")
+        );
         let (dir, name) = root.parent("/etc/hosts").unwrap();
         assert_eq!((dir.host(), name.as_str()), ("/etc", "hosts"));
         assert!(dir.lstat("hosts").unwrap().unwrap().is_symlink());
-        assert_eq!(root.read_link("/etc/hosts").unwrap(), Some("/run/hosts".into()));
+        assert_eq!(
+            root.read_link("/etc/hosts").unwrap(),
+            Some("/run/hosts".into())
+        );
         assert_eq!(root.read_link("/etc/passwd").unwrap(), None);
     }
 
@@ -890,7 +893,10 @@ mod tests {
         assert_eq!(root.read("/etc/small", 5).unwrap().unwrap(), b"12345");
         // This machine's /dev/zero named directly is a device: refused.
         let e = read_local(Path::new("/dev/zero"), READ_CAP).unwrap_err();
-        assert_eq!(Refusal::of(&e), Some(&Refusal::NotRegular("a character device")));
+        assert_eq!(
+            Refusal::of(&e),
+            Some(&Refusal::NotRegular("a character device"))
+        );
         let e = read_local(&r.join("etc/hosts"), READ_CAP).unwrap_err();
         assert_eq!(Refusal::of(&e), Some(&Refusal::NotRegular("a FIFO")));
     }

@@ -265,9 +265,16 @@ mod tests {
         let bom = |t: &str| [b"\xef\xbb\xbf".as_slice(), t.as_bytes()].concat();
         let e = text("/etc/hosts", bom("127.0.0.1 localhost\n")).unwrap_err();
         let shown = format!("{e} {}", e.help().unwrap_or_default());
-        assert!(shown.starts_with("/etc/hosts:1: the file starts with a UTF-8 byte order mark"), "{shown}");
+        assert!(
+            shown.starts_with("/etc/hosts:1: the file starts with a UTF-8 byte order mark"),
+            "{shown}"
+        );
         assert!(shown.contains("sed -i"), "{shown}");
-        let xml = text("/opt/zimbra/conf/localconfig.xml", bom("<?xml version=\"1.0\"?>\n<localconfig/>")).unwrap();
+        let xml = text(
+            "/opt/zimbra/conf/localconfig.xml",
+            bom("<?xml version=\"1.0\"?>\n<localconfig/>"),
+        )
+        .unwrap();
         assert!(xml.starts_with('\u{feff}'));
         assert_eq!(text("/etc/hosts", b"x\n".to_vec()).unwrap(), "x\n");
     }

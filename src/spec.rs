@@ -295,10 +295,16 @@ mod tests {
             ("255.255.255.255", Some("limited broadcast")),
             ("0.1.2.3", Some("0.0.0.0/8")),
             ("10.40.7.0/24", Some("the network address of 10.40.7.0/24")),
-            ("10.40.7.255/24", Some("the broadcast address of 10.40.7.0/24")),
+            (
+                "10.40.7.255/24",
+                Some("the broadcast address of 10.40.7.0/24"),
+            ),
             ("10.40.7.131/0", Some("a /0 prefix")),
             ("::ffff:10.40.7.131", Some("IPv4-mapped")),
-            ("2001:db8:7::/64", Some("subnet-router anycast address of 2001:db8:7::/64")),
+            (
+                "2001:db8:7::/64",
+                Some("subnet-router anycast address of 2001:db8:7::/64"),
+            ),
             ("2001:db8:7::131/64", None),
             ("2001:db8:7::/127", None),
             // /31 and /32 have no network or broadcast address.
@@ -311,12 +317,19 @@ mod tests {
         ];
         for (to, want) in cases {
             let a = arg(to);
-            let got = check_usable(("--from", "--to"), ("172.20.14.25".parse().unwrap(), Some(24)), (a.addr, a.prefix));
+            let got = check_usable(
+                ("--from", "--to"),
+                ("172.20.14.25".parse().unwrap(), Some(24)),
+                (a.addr, a.prefix),
+            );
             match want {
                 None => assert!(got.is_ok(), "{to}: {got:?}"),
                 Some(w) => {
                     let e = got.unwrap_err();
-                    assert!(e.to_string().starts_with(&format!("--to {to} is ")), "{to}: {e}");
+                    assert!(
+                        e.to_string().starts_with(&format!("--to {to} is ")),
+                        "{to}: {e}"
+                    );
                     assert!(e.to_string().contains(w), "{to}: {e}");
                     assert_eq!(e.exit_code(), 2);
                 }
@@ -342,7 +355,10 @@ mod tests {
                 None => assert!(got.is_ok(), "{from}: {got:?}"),
                 Some(w) => {
                     let e = got.unwrap_err().to_string();
-                    assert!(e.starts_with(&format!("--from {from} is ")) && e.contains(w), "{e}");
+                    assert!(
+                        e.starts_with(&format!("--from {from} is ")) && e.contains(w),
+                        "{e}"
+                    );
                 }
             }
         }

@@ -11,8 +11,8 @@ use super::ldif::{parse_ldif, values_in};
 use super::step::{
     AttrEdit, FileRef, KeyEdit, LineEdit, Step, show_found_line, split_terminator, truncate, utf8,
 };
-use crate::directory::{Directory, ValueEdit, ldif};
 use crate::addr::Matcher;
+use crate::directory::{Directory, ValueEdit, ldif};
 use crate::error::Result;
 use crate::model::{Change, Value};
 use crate::zimbra;
@@ -384,7 +384,10 @@ mod tests {
             change("c4", line("/etc/gone", 1), one("a"), one("b")),
         ]);
         let steps = write_steps(&plan, None, None, None).unwrap();
-        let problems: Vec<String> = check(&steps, &Roots::open(root).unwrap(), &Matcher::new(&[])).iter().map(Problem::to_string).collect();
+        let problems: Vec<String> = check(&steps, &Roots::open(root).unwrap(), &Matcher::new(&[]))
+            .iter()
+            .map(Problem::to_string)
+            .collect();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(
             problems[0].starts_with("/etc/hosts:2: reads `172.20.14.25 mail`"),

@@ -156,7 +156,9 @@ pub fn write_atomic(root: &Root, file: &str, bytes: &[u8], owner: &Owner) -> io:
     };
     let xattrs = match &owner.xattrs {
         Some(x) => x.clone(),
-        None if current.is_some() => xattrs(&dir.open(&name, libc::O_RDONLY | libc::O_NONBLOCK, 0)?)?,
+        None if current.is_some() => {
+            xattrs(&dir.open(&name, libc::O_RDONLY | libc::O_NONBLOCK, 0)?)?
+        }
         None => Vec::new(),
     };
     if current.is_some_and(|st| st.nlink() > 1) {
@@ -164,7 +166,8 @@ pub fn write_atomic(root: &Root, file: &str, bytes: &[u8], owner: &Owner) -> io:
         return Ok(Written::InPlace);
     }
     let tmp = temp_name(&name);
-    let result = write_temp(&dir, &tmp, bytes, owner, &xattrs).and_then(|()| dir.rename(&tmp, &name));
+    let result =
+        write_temp(&dir, &tmp, bytes, owner, &xattrs).and_then(|()| dir.rename(&tmp, &name));
     match result {
         Ok(()) => {
             dir.sync()?;
@@ -231,7 +234,11 @@ pub fn xattrs(f: &File) -> io::Result<Vec<Xattr>> {
     let n = unsafe { libc::flistxattr(fd, std::ptr::null_mut(), 0) };
     if n < 0 {
         let e = io::Error::last_os_error();
-        return if unsupported(&e) { Ok(Vec::new()) } else { Err(e) };
+        return if unsupported(&e) {
+            Ok(Vec::new())
+        } else {
+            Err(e)
+        };
     }
     let mut names = vec![0u8; n as usize];
     // SAFETY: the buffer's length is passed.
@@ -415,7 +422,7 @@ fn is_temp_of(candidate: &str, name: &str) -> bool {
     candidate
         .strip_prefix('.')
         .and_then(|c| c.strip_prefix(name))
-        .is_some_and(|rest| temp_tail(rest))
+        .is_some_and(temp_tail)
 }
 
 /// Whether `candidate` is a temporary file of zmreip for any name.
@@ -455,7 +462,9 @@ pub fn remove_stale_temps(root: &Root, file: &str) -> io::Result<Vec<String>> {
     let mut removed = Vec::new();
     for candidate in dir.names()? {
         if is_temp_of(&candidate, &name)
-            && dir.lstat(&candidate)?.is_some_and(|st| st.is_file() || st.is_symlink())
+            && dir
+                .lstat(&candidate)?
+                .is_some_and(|st| st.is_file() || st.is_symlink())
         {
             dir.unlink(&candidate)?;
             removed.push(dir.host_of(&candidate));
@@ -483,7 +492,10 @@ pub fn remove_temps_in(root: &Root, dir: &str) -> io::Result<Vec<String>> {
     };
     let mut removed = Vec::new();
     for candidate in d.names()? {
-        if is_temp(&candidate) && d.lstat(&candidate)?.is_some_and(|st| st.is_file() || st.is_symlink()) {
+        if is_temp(&candidate)
+            && d.lstat(&candidate)?
+                .is_some_and(|st| st.is_file() || st.is_symlink())
+        {
             d.unlink(&candidate)?;
             removed.push(d.host_of(&candidate));
         }
@@ -495,9 +507,7 @@ pub fn remove_temps_in(root: &Root, dir: &str) -> io::Result<Vec<String>> {
 /// is there atomically.
 pub fn set_symlink(root: &Root, path: &str, target: &Path) -> io::Result<()> {
     let (dir, name) = root.parent(path)?;
-    if dir.lstat(&name)?.is_some_and(|st| st.is_symlink())
-        && dir.read_link(&name)? == target
-    {
+    if dir.lstat(&name)?.is_some_and(|st| st.is_symlink()) && dir.read_link(&name)? == target {
         return Ok(());
     }
     let tmp = temp_name(&name);
@@ -517,7 +527,10 @@ pub fn same_state(root: &Root, file: &str, bytes: &[u8], owner: &Owner) -> bool 
             && st.owner.uid == owner.uid
             && st.owner.gid == owner.gid
             && st.owner.mode == owner.mode
-            && owner.xattrs.as_ref().is_none_or(|x| st.owner.xattrs.as_ref() == Some(x))
+            && owner
+                .xattrs
+                .as_ref()
+                .is_none_or(|x| st.owner.xattrs.as_ref() == Some(x))
     })
 }
 
@@ -579,29 +592,61 @@ mod tests {
         let file = fs::File::open(&f).unwrap();
         let name = CString::new("user.zmreip-test").unwrap();
         // SAFETY: the fd is open and the strings NUL-terminated.
-        let set = unsafe { libc::fsetxattr(file.as_raw_fd(), name.as_ptr(), b"v1".as_ptr().cast(), 2, 0) };
+        let set = unsafe {
+            libc::fsetxattr(file.as_raw_fd(), name.as_ptr(), b"v1".as_ptr().cast(), 2, 0)
+        };
         let has_xattrs = set == 0;
         let before = capture(&r, "/hosts").unwrap();
         // A hard-linked file is written in place: both names see it.
-        let how = write_atomic(&r, "/hosts", b"new\n", &Owner { xattrs: None, ..before.owner.clone() }).unwrap();
+        let how = write_atomic(
+            &r,
+            "/hosts",
+            b"new\n",
+            &Owner {
+                xattrs: None,
+                ..before.owner.clone()
+            },
+        )
+        .unwrap();
         assert_eq!(how, Written::InPlace);
         assert_eq!(fs::read(d.path().join("hosts.link")).unwrap(), b"new\n");
         fs::remove_file(d.path().join("hosts.link")).unwrap();
         // Renamed now (one link left); the attributes come along.
-        let how = write_atomic(&r, "/hosts", b"newer\n", &Owner { xattrs: None, ..before.owner.clone() }).unwrap();
+        let how = write_atomic(
+            &r,
+            "/hosts",
+            b"newer\n",
+            &Owner {
+                xattrs: None,
+                ..before.owner.clone()
+            },
+        )
+        .unwrap();
         assert_eq!(how, Written::Renamed);
         let after = capture(&r, "/hosts").unwrap();
         assert_eq!(after.owner.xattrs, before.owner.xattrs);
         if has_xattrs {
             assert!(
-                after.owner.xattrs.as_ref().unwrap().iter().any(|(n, v)| n == "user.zmreip-test" && v == b"v1"),
+                after
+                    .owner
+                    .xattrs
+                    .as_ref()
+                    .unwrap()
+                    .iter()
+                    .any(|(n, v)| n == "user.zmreip-test" && v == b"v1"),
                 "{:?}",
                 after.owner.xattrs
             );
             // A restore sets exactly what was recorded.
-            let none = Owner { xattrs: Some(Vec::new()), ..before.owner.clone() };
+            let none = Owner {
+                xattrs: Some(Vec::new()),
+                ..before.owner.clone()
+            };
             write_atomic(&r, "/hosts", b"x", &none).unwrap();
-            assert_eq!(capture(&r, "/hosts").unwrap().owner.xattrs, Some(Vec::new()));
+            assert_eq!(
+                capture(&r, "/hosts").unwrap().owner.xattrs,
+                Some(Vec::new())
+            );
             assert!(!same_state(&r, "/hosts", b"x", &before.owner));
             assert!(same_state(&r, "/hosts", b"x", &none));
         }
@@ -702,7 +747,10 @@ mod tests {
         }
         fs::write(d.path().join("hosts"), "x").unwrap();
         let removed = remove_stale_temps(&root(d.path()), "/hosts").unwrap();
-        assert_eq!(removed, ["/.hosts.zmreip-1-17.tmp", "/.hosts.zmreip-123-0.tmp"]);
+        assert_eq!(
+            removed,
+            ["/.hosts.zmreip-1-17.tmp", "/.hosts.zmreip-123-0.tmp"]
+        );
         let left = fs::read_dir(d.path()).unwrap().count();
         assert_eq!(left, cases.len() - 2 + 1);
     }

@@ -228,7 +228,9 @@ impl Journal {
             let id = after(new_id(), last.as_deref());
             let host = format!("{runs}/{id}");
             let shown = r.shown(&host);
-            let (parent, name) = r.parent(&host).map_err(|e| Error::io("create", &shown, e))?;
+            let (parent, name) = r
+                .parent(&host)
+                .map_err(|e| Error::io("create", &shown, e))?;
             match parent.mkdir(&name, 0o700) {
                 Ok(true) => {
                     fsops::create_private_dir(&r, &format!("{host}/backups"))
@@ -252,7 +254,10 @@ impl Journal {
             }
         }
         Err(Error::other(
-            format!("cannot find a free run id under {}", r.shown(&runs).display()),
+            format!(
+                "cannot find a free run id under {}",
+                r.shown(&runs).display()
+            ),
             "check the directory",
         ))
     }
@@ -320,10 +325,13 @@ impl Journal {
     /// Removes a file of the run, if it is there.
     pub fn remove_file(&self, name: &str) -> Result<()> {
         let host = self.host_of(name);
-        let r = self.root.parent(&host).and_then(|(dir, n)| match dir.unlink(&n) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            r => r,
-        });
+        let r = self
+            .root
+            .parent(&host)
+            .and_then(|(dir, n)| match dir.unlink(&n) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                r => r,
+            });
         r.map_err(|e| Error::io("remove", self.path(name), e))
     }
 
@@ -350,7 +358,11 @@ impl Journal {
         for d in [self.host.clone(), self.host_of("backups")] {
             let removed = fsops::remove_temps_in(&self.root, &d)
                 .map_err(|e| Error::io("clean", self.root.shown(&d), e))?;
-            out.extend(removed.iter().map(|h| self.root.shown(h).display().to_string()));
+            out.extend(
+                removed
+                    .iter()
+                    .map(|h| self.root.shown(h).display().to_string()),
+            );
         }
         Ok(out)
     }
@@ -569,7 +581,10 @@ mod tests {
         j.log(&Event::Begin(1)).unwrap();
         j.log(&Event::Done(1, None)).unwrap();
         // A crash in the middle of an append.
-        let mut f = std::fs::OpenOptions::new().append(true).open(j.path("log")).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(j.path("log"))
+            .unwrap();
         f.write_all(b"begi").unwrap();
         assert_eq!(
             j.events().unwrap(),

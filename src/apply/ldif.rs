@@ -4,8 +4,8 @@
 
 use super::drift::write_problem;
 use super::fsops::{self, Owner};
-use crate::confine::Root;
 use super::step::AttrEdit;
+use crate::confine::Root;
 use crate::directory::{DirectoryWriter, ValueEdit, ldif};
 use crate::error::{Error, Result};
 

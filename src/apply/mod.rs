@@ -235,6 +235,12 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
             "zmreip's rules never make such a plan (was it edited? its checksum proves only that it was not damaged): make it again with `zmreip plan --out FILE`",
         ));
     }
+    prepare_trusted(plan, opts)
+}
+
+/// [`prepare`] for a plan whose trust rules were checked (or that is only
+/// a probe and never runs, as in [`applied_as`]).
+fn prepare_trusted(plan: Plan, opts: &Options) -> Result<Prepared> {
     let host = Host::open(&opts.root, opts.zimbra_home.as_deref())?;
     let live = live_directory(&plan, &host, opts)?;
     let server = live.as_ref().map(|s| step::LiveServer {
@@ -395,12 +401,19 @@ pub fn applied_as(plan: &Plan, opts: &Options) -> Option<Outcome> {
             j.state().ok() == Some(State::Applied)
                 && recorded.is_some_and(|v| v["checksum"].as_str() == Some(sum))
         })?;
+    // The inverse only probes the host (it is never run), so the trust
+    // rules, which it breaks by design (it adds the old address back),
+    // are not asked of it; the plan itself passed them.
+    if !trust::check(plan).is_empty() {
+        return None;
+    }
     let mut inverse = plan.clone();
+    std::mem::swap(&mut inverse.from, &mut inverse.to);
     for c in &mut inverse.changes {
         std::mem::swap(&mut c.before, &mut c.after);
     }
     inverse.actions.clear();
-    prepare(inverse, opts).ok()?;
+    prepare_trusted(inverse, opts).ok()?;
     Some(Outcome {
         run_id: id.clone(),
         state: State::Applied,
@@ -417,7 +430,8 @@ pub fn nothing_to_run(p: &Prepared) -> Option<Vec<String>> {
     if !p.steps.is_empty() {
         return None;
     }
-    let mut lines = vec!["nothing to run: the plan changes nothing here, so no run is recorded".to_string()];
+    let mut lines =
+        vec!["nothing to run: the plan changes nothing here, so no run is recorded".to_string()];
     lines.extend(manual_lines(&p.manual, "run by hand"));
     Some(lines)
 }

@@ -263,7 +263,10 @@ impl Trust {
                         p.display(),
                         self.root.display()
                     ),
-                    format!("give --ldif {} if that is the export the run changed", p.display()),
+                    format!(
+                        "give --ldif {} if that is the export the run changed",
+                        p.display()
+                    ),
                 ));
             }
         }
@@ -382,12 +385,13 @@ impl Exec<'_> {
     fn writer(&mut self, server: &LiveServer) -> Result<&mut LdapWriter> {
         if self.ldap.is_none() {
             let host = Host::open(&self.trust.root, Some(&self.info.zimbra_home))?;
-            let settings = Settings::resolve(&host, &self.trust.server(server))?.ok_or_else(|| {
-                Error::other(
-                    "cannot reach the directory this run changed",
-                    "give --ldap-url, --bind-dn and --bind-password-file",
-                )
-            })?;
+            let settings =
+                Settings::resolve(&host, &self.trust.server(server))?.ok_or_else(|| {
+                    Error::other(
+                        "cannot reach the directory this run changed",
+                        "give --ldap-url, --bind-dn and --bind-password-file",
+                    )
+                })?;
             self.ldap = Some(LdapWriter::open(&settings)?);
         }
         Ok(self.ldap.as_mut().expect("connected above"))
@@ -944,7 +948,11 @@ fn undo_all(ex: &mut Exec, force: bool, only: &[Part]) -> Result<Vec<String>> {
     let mut undone = 0;
     for &k in undoable.iter().rev() {
         ex.j.log(&Event::Undo(k))?;
-        let keep = if force { prog.done.get(&k).map(String::as_str) } else { None };
+        let keep = if force {
+            prog.done.get(&k).map(String::as_str)
+        } else {
+            None
+        };
         if ex.undo(k, keep)? {
             undone += 1;
             let msg = format!("undone: {}", ex.step(k).describe());
@@ -1015,8 +1023,10 @@ fn changed_since(ex: &mut Exec, k: usize, prog: &Progress) -> Result<Option<Stri
         let now = ex.directory_now(&server, &edit)?;
         let added = edit.after.iter().filter(|v| !edit.before.contains(v));
         let removed = edit.before.iter().filter(|v| !edit.after.contains(v));
-        let applied = added.clone().all(|v| now.contains(v)) && !removed.clone().any(|v| now.contains(v));
-        let undone = !added.clone().any(|v| now.contains(v)) && removed.clone().all(|v| now.contains(v));
+        let applied =
+            added.clone().all(|v| now.contains(v)) && !removed.clone().any(|v| now.contains(v));
+        let undone =
+            !added.clone().any(|v| now.contains(v)) && removed.clone().all(|v| now.contains(v));
         return Ok((!applied && !undone).then(|| format!("{} {}", edit.dn, edit.attribute)));
     }
     let Some((meta, _)) = ex.read_backup(k)? else {
@@ -1087,7 +1097,10 @@ pub fn rollback(again: &Again, report: &mut dyn FnMut(&str)) -> Result<Outcome> 
     let (j, info, warnings) = open_run(again)?;
     if j.state()? == State::RolledBack {
         let mut lines = warnings;
-        lines.push(format!("run {} is already rolled back; nothing to do", j.id));
+        lines.push(format!(
+            "run {} is already rolled back; nothing to do",
+            j.id
+        ));
         return Ok(Outcome {
             run_id: j.id.clone(),
             state: State::RolledBack,

@@ -73,7 +73,9 @@ fn entries(v: &Value) -> Vec<IpNet> {
     };
     let mut out = Vec::new();
     for t in texts {
-        for word in t.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '=' | '"' | '\'')) {
+        for word in
+            t.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '=' | '"' | '\''))
+        {
             let w = word
                 .trim_start_matches("ip4:")
                 .trim_start_matches("ip6:")
@@ -123,7 +125,9 @@ fn change_problems(c: &Change, moves: &[IpNet]) -> Vec<String> {
     let trust = is_trust_list(c);
     for n in after.iter().filter(|n| !before.contains(n)) {
         if n.prefix_len() == 0 {
-            out.push(format!("adds {n}, which trusts every address; zmreip never writes it"));
+            out.push(format!(
+                "adds {n}, which trusts every address; zmreip never writes it"
+            ));
         } else if is_loopback(n) {
             continue;
         } else if is_host(n) {
@@ -133,11 +137,22 @@ fn change_problems(c: &Change, moves: &[IpNet]) -> Vec<String> {
                 ));
             }
         } else {
-            let within = moves
-                .iter()
-                .any(|m| n.contains(&m.addr()) && n.prefix_len() >= m.prefix_len());
             let no_wider = removed_widest.is_some_and(|p| n.prefix_len() >= p);
-            if !within || !no_wider {
+            let allowed = if !trust && n.addr() != n.network() {
+                // An interface address with its prefix (`10.40.7.131/24`
+                // in an OS network file), not a network: one of the new
+                // addresses, with the prefix --to gave or, without one,
+                // no wider than the entry it replaces.
+                moves
+                    .iter()
+                    .any(|m| m.addr() == n.addr() && (no_wider || n.prefix_len() >= m.prefix_len()))
+            } else {
+                no_wider
+                    && moves
+                        .iter()
+                        .any(|m| n.contains(&m.addr()) && n.prefix_len() >= m.prefix_len())
+            };
+            if !allowed {
                 out.push(format!(
                     "adds the network {n}, wider than the plan's rules allow (at most the new address's network, and never wider than the entry it replaces)"
                 ));
@@ -152,10 +167,14 @@ mod tests {
     use super::*;
 
     fn plan(changes: Vec<Change>) -> Plan {
+        plan_to("10.40.7.131/24", changes)
+    }
+
+    fn plan_to(to: &str, changes: Vec<Change>) -> Plan {
         Plan {
             schema: crate::plan::SCHEMA.into(),
             from: vec!["172.20.14.25/24".into()],
-            to: vec!["10.40.7.131/24".into()],
+            to: vec![to.into()],
             changes,
             derived: Vec::new(),
             actions: Vec::new(),
@@ -194,33 +213,181 @@ mod tests {
         }
     }
 
+    /// An interface address in an OS network file keeps the prefix of the
+    /// entry it replaces when --to gave none (the plan's `to` is then a
+    /// host address); it is checked as the address it is, not as a
+    /// network to trust.
+    #[test]
+    fn interface_addresses_are_checked_as_addresses() {
+        // (the plan's `to`, the line before and after, allowed)
+        let cases = [
+            ("10.40.7.131", "- 172.20.14.25/24", "- 10.40.7.131/24", true),
+            ("10.40.7.131", "- 172.20.14.25/24", "- 10.40.7.131/28", true),
+            (
+                "10.40.7.131",
+                "- 172.20.14.25/24",
+                "- 10.40.7.131/16",
+                false,
+            ),
+            ("10.40.7.131", "- 172.20.14.25/24", "- 10.40.7.99/24", false),
+            ("10.40.7.131", "- 172.20.14.25", "- 10.40.7.131/24", false),
+            (
+                "10.40.7.131/16",
+                "- 172.20.14.25/24",
+                "- 10.40.7.131/16",
+                true,
+            ),
+            (
+                "10.40.7.131/16",
+                "- 172.20.14.25/24",
+                "- 10.40.7.131/8",
+                false,
+            ),
+            // A network (no host bits) is still one to trust.
+            ("10.40.7.131", "- 172.20.14.0/24", "- 10.40.7.0/24", false),
+            ("10.40.7.131/24", "- 172.20.14.0/24", "- 10.40.7.0/24", true),
+        ];
+        for (to, before, after, allowed) in cases {
+            let got = check(&plan_to(to, vec![line(before, after)]));
+            assert_eq!(
+                got.is_empty(),
+                allowed,
+                "{to}: {before} -> {after}: {got:?}"
+            );
+            if !allowed {
+                assert!(
+                    got[0].message.contains("wider than the plan's rules allow"),
+                    "{got:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn changes_that_break_the_trust_rules_are_named() {
         const MYNET: &str = "zimbraMtaMyNetworks";
         // (change, what the refusal says; None: within the rules)
         let cases: Vec<(Change, Option<&str>)> = vec![
             // What the planner writes.
-            (ldap(MYNET, &["127.0.0.0/8 [::1]/128 172.20.14.0/24"], &["127.0.0.0/8 [::1]/128 10.40.7.0/24"]), None),
-            (ldap(MYNET, &["127.0.0.0/8 172.20.14.25/32"], &["127.0.0.0/8 10.40.7.131/32"]), None),
-            (ldap(MYNET, &["172.20.14.0/24"], &["127.0.0.0/8 10.40.7.0/24"]), None),
-            (ldap(MYNET, &["127.0.0.0/8 172.20.0.0/16"], &["127.0.0.0/8 172.20.0.0/16 10.40.7.131"]), None),
-            (ldap("zimbraMailTrustedIP", &["172.20.14.25"], &["10.40.7.131"]), None),
+            (
+                ldap(
+                    MYNET,
+                    &["127.0.0.0/8 [::1]/128 172.20.14.0/24"],
+                    &["127.0.0.0/8 [::1]/128 10.40.7.0/24"],
+                ),
+                None,
+            ),
+            (
+                ldap(
+                    MYNET,
+                    &["127.0.0.0/8 172.20.14.25/32"],
+                    &["127.0.0.0/8 10.40.7.131/32"],
+                ),
+                None,
+            ),
+            (
+                ldap(MYNET, &["172.20.14.0/24"], &["127.0.0.0/8 10.40.7.0/24"]),
+                None,
+            ),
+            (
+                ldap(
+                    MYNET,
+                    &["127.0.0.0/8 172.20.0.0/16"],
+                    &["127.0.0.0/8 172.20.0.0/16 10.40.7.131"],
+                ),
+                None,
+            ),
+            (
+                ldap("zimbraMailTrustedIP", &["172.20.14.25"], &["10.40.7.131"]),
+                None,
+            ),
             (line("172.20.14.25 mail", "10.40.7.131 mail"), None),
             (line("    via: 172.20.14.1", "    via: 10.40.7.1"), None),
             (line("- 172.20.14.25/24", "- 10.40.7.131/24"), None),
             // Edited plans.
-            (ldap(MYNET, &["127.0.0.0/8 172.20.14.0/24"], &["127.0.0.0/8 0.0.0.0/0"]), Some("adds 0.0.0.0/0")),
-            (ldap(MYNET, &["127.0.0.0/8 [::1]/128 172.20.14.0/24"], &["127.0.0.0/8 [::1]/128 ::/0 10.40.7.0/24"]), Some("adds ::/0")),
-            (ldap(MYNET, &["127.0.0.0/8 172.20.14.0/24"], &["10.40.7.0/24"]), Some("drops 127.0.0.0/8")),
-            (ldap(MYNET, &["127.0.0.0/8 [::1]/128 172.20.14.0/24"], &["127.0.0.0/8 10.40.7.0/24"]), Some("drops ::1/128")),
-            (ldap(MYNET, &["127.0.0.0/8 172.20.14.0/24"], &["127.0.0.0/8 10.0.0.0/8"]), Some("adds the network 10.0.0.0/8")),
-            (ldap(MYNET, &["127.0.0.0/8 172.20.14.0/24"], &["127.0.0.0/8 10.40.6.0/23"]), Some("adds the network 10.40.6.0/23")),
-            (ldap(MYNET, &["127.0.0.0/8 172.20.14.0/24"], &["127.0.0.0/8 192.0.2.0/24"]), Some("adds the network 192.0.2.0/24")),
-            (ldap(MYNET, &["127.0.0.0/8 172.20.14.25/32"], &["127.0.0.0/8 10.40.7.0/24"]), Some("adds the network 10.40.7.0/24")),
-            (ldap(MYNET, &["127.0.0.0/8 172.20.14.25"], &["127.0.0.0/8 10.40.7.131 192.0.2.66"]), Some("adds 192.0.2.66/32 to a trust list")),
-            (ldap("zimbraMailTrustedIP", &["172.20.14.25"], &["10.40.7.13"]), Some("adds 10.40.7.13/32 to a trust list")),
-            (line("allow 172.20.14.25", "allow 0.0.0.0/0"), Some("adds 0.0.0.0/0")),
-            (line("trusted_networks 127.0.0.1 172.20.14.25", "trusted_networks 10.40.7.131"), Some("drops 127.0.0.1/32")),
+            (
+                ldap(
+                    MYNET,
+                    &["127.0.0.0/8 172.20.14.0/24"],
+                    &["127.0.0.0/8 0.0.0.0/0"],
+                ),
+                Some("adds 0.0.0.0/0"),
+            ),
+            (
+                ldap(
+                    MYNET,
+                    &["127.0.0.0/8 [::1]/128 172.20.14.0/24"],
+                    &["127.0.0.0/8 [::1]/128 ::/0 10.40.7.0/24"],
+                ),
+                Some("adds ::/0"),
+            ),
+            (
+                ldap(MYNET, &["127.0.0.0/8 172.20.14.0/24"], &["10.40.7.0/24"]),
+                Some("drops 127.0.0.0/8"),
+            ),
+            (
+                ldap(
+                    MYNET,
+                    &["127.0.0.0/8 [::1]/128 172.20.14.0/24"],
+                    &["127.0.0.0/8 10.40.7.0/24"],
+                ),
+                Some("drops ::1/128"),
+            ),
+            (
+                ldap(
+                    MYNET,
+                    &["127.0.0.0/8 172.20.14.0/24"],
+                    &["127.0.0.0/8 10.0.0.0/8"],
+                ),
+                Some("adds the network 10.0.0.0/8"),
+            ),
+            (
+                ldap(
+                    MYNET,
+                    &["127.0.0.0/8 172.20.14.0/24"],
+                    &["127.0.0.0/8 10.40.6.0/23"],
+                ),
+                Some("adds the network 10.40.6.0/23"),
+            ),
+            (
+                ldap(
+                    MYNET,
+                    &["127.0.0.0/8 172.20.14.0/24"],
+                    &["127.0.0.0/8 192.0.2.0/24"],
+                ),
+                Some("adds the network 192.0.2.0/24"),
+            ),
+            (
+                ldap(
+                    MYNET,
+                    &["127.0.0.0/8 172.20.14.25/32"],
+                    &["127.0.0.0/8 10.40.7.0/24"],
+                ),
+                Some("adds the network 10.40.7.0/24"),
+            ),
+            (
+                ldap(
+                    MYNET,
+                    &["127.0.0.0/8 172.20.14.25"],
+                    &["127.0.0.0/8 10.40.7.131 192.0.2.66"],
+                ),
+                Some("adds 192.0.2.66/32 to a trust list"),
+            ),
+            (
+                ldap("zimbraMailTrustedIP", &["172.20.14.25"], &["10.40.7.13"]),
+                Some("adds 10.40.7.13/32 to a trust list"),
+            ),
+            (
+                line("allow 172.20.14.25", "allow 0.0.0.0/0"),
+                Some("adds 0.0.0.0/0"),
+            ),
+            (
+                line(
+                    "trusted_networks 127.0.0.1 172.20.14.25",
+                    "trusted_networks 10.40.7.131",
+                ),
+                Some("drops 127.0.0.1/32"),
+            ),
         ];
         for (c, want) in cases {
             let shown = format!("{:?} -> {:?}", c.before, c.after);

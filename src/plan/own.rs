@@ -90,13 +90,18 @@ impl Looked<'_> {
         let mut checked = vec![if self.os_files.is_empty() {
             "the OS network configuration (none under the root: no ifupdown, netplan, NetworkManager, ifcfg or networkd file)".to_string()
         } else {
-            format!("the OS network configuration ({})", self.os_files.join(", "))
+            format!(
+                "the OS network configuration ({})",
+                self.os_files.join(", ")
+            )
         }];
         if self.host.is_system_root() {
             checked.push("the interfaces of this machine".into());
         }
         let lc = self.host.zimbra_path("conf/localconfig.xml");
-        checked.push(format!("the own-address keys of {lc} (ldap_bind_url, bind addresses)"));
+        checked.push(format!(
+            "the own-address keys of {lc} (ldap_bind_url, bind addresses)"
+        ));
         checked.push(match (self.hostname, self.directory) {
             (Some(h), true) => format!("the bind addresses of the server entry {}", server_dn(h)),
             (None, true) => "no server entry (localconfig names no zimbra_server_hostname)".into(),
@@ -151,11 +156,19 @@ mod tests {
             ("# 172.20.14.25 mail.corp.example", a, false),
             ("172.20.14.25 relay # mail.corp.example", a, false),
             ("2001:db8:14:0::25 mail.corp.example", v6, true),
-            ("fe80::1%eth0 mail.corp.example", "fe80::1".parse().unwrap(), true),
+            (
+                "fe80::1%eth0 mail.corp.example",
+                "fe80::1".parse().unwrap(),
+                true,
+            ),
             ("", a, false),
         ];
         for (line, addr, want) in cases {
-            assert_eq!(names_host(line, *addr, "mail.corp.example"), *want, "{line}");
+            assert_eq!(
+                names_host(line, *addr, "mail.corp.example"),
+                *want,
+                "{line}"
+            );
         }
     }
 }

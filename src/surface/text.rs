@@ -125,15 +125,28 @@ mod tests {
         let lines: Vec<usize> = changes(&r).iter().map(|c| c.0).collect();
         assert_eq!(lines, [1, 7]);
         let shown = format!("{r:?}");
-        assert!(!shown.contains("FAKE@") && !shown.contains("pw@"), "{shown}");
+        assert!(
+            !shown.contains("FAKE@") && !shown.contains("pw@"),
+            "{shown}"
+        );
         let codes: Vec<(&str, &str)> = r
             .warnings
             .iter()
             .map(|w| (w.code.as_str(), w.message.as_str()))
             .collect();
         assert_eq!(codes.len(), 2, "{codes:?}");
-        assert!(codes[0].1.starts_with("/etc/myapp/app.conf:2 carries a credential"), "{codes:?}");
-        assert!(codes[1].1.starts_with("/etc/myapp/app.conf:4 carries a credential"), "{codes:?}");
+        assert!(
+            codes[0]
+                .1
+                .starts_with("/etc/myapp/app.conf:2 carries a credential"),
+            "{codes:?}"
+        );
+        assert!(
+            codes[1]
+                .1
+                .starts_with("/etc/myapp/app.conf:4 carries a credential"),
+            "{codes:?}"
+        );
         assert!(codes.iter().all(|(c, _)| *c == "secret-line-unchanged"));
         // A scan neither.
         let r = Text.analyze(PATH, text, &fx.scan()).unwrap();

@@ -311,7 +311,10 @@ mod tests {
             "zm_lookup_handlers https://172.20.14.25:7072/x;\n",
         )
         .unwrap();
-        assert_eq!(files(&ctx_for(&req), &host).status, crate::verify::Status::Fail);
+        assert_eq!(
+            files(&ctx_for(&req), &host).status,
+            crate::verify::Status::Fail
+        );
     }
 
     #[test]

@@ -88,7 +88,9 @@ fn is_trust(kind: ValueKind) -> bool {
 /// judged.
 pub fn holds_secret(line: &str) -> bool {
     let lower = line.to_ascii_lowercase();
-    tables::SECRET_LINE_MARKERS.iter().any(|m| lower.contains(m))
+    tables::SECRET_LINE_MARKERS
+        .iter()
+        .any(|m| lower.contains(m))
 }
 
 /// Which lines of a text carry a credential: those naming one, and an

@@ -285,7 +285,8 @@ fn xattrs_of(p: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         let cn = std::ffi::CString::new(name).unwrap();
         let mut v = vec![0u8; 4096];
         // SAFETY: as above.
-        let len = unsafe { libc::getxattr(c.as_ptr(), cn.as_ptr(), v.as_mut_ptr().cast(), v.len()) };
+        let len =
+            unsafe { libc::getxattr(c.as_ptr(), cn.as_ptr(), v.as_mut_ptr().cast(), v.len()) };
         assert!(len >= 0);
         v.truncate(len as usize);
         out.insert(String::from_utf8_lossy(name).into_owned(), v);
@@ -299,7 +300,15 @@ fn set_xattr(p: &Path, name: &str, value: &[u8]) -> bool {
     let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
     let n = std::ffi::CString::new(name).unwrap();
     // SAFETY: both strings are NUL-terminated; the value's length is passed.
-    unsafe { libc::setxattr(c.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) == 0 }
+    unsafe {
+        libc::setxattr(
+            c.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        ) == 0
+    }
 }
 
 /// A POSIX ACL as the kernel stores it (`system.posix_acl_access`): the
@@ -327,7 +336,10 @@ fn acls_xattrs_and_hard_links_survive_apply_and_rollback() {
     let link = lab.host("/etc/hosts.hardlink");
     std::fs::hard_link(&hosts, &link).unwrap();
     if !set_xattr(&hosts, "user.zmreip-test", b"kept") {
-        eprintln!("SKIPPED: the file system of {} has no extended attributes", hosts.display());
+        eprintln!(
+            "SKIPPED: the file system of {} has no extended attributes",
+            hosts.display()
+        );
         return;
     }
     let with_acl = set_xattr(&hosts, "system.posix_acl_access", &acl());

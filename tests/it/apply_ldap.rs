@@ -285,7 +285,11 @@ fn concurrent_edits_follow_the_value_level_rule() {
     // refusal says)
     let cases: Vec<(Vec<&str>, Vec<&str>, Option<&str>)> = vec![
         (vec![], vec!["192.0.2.7"], None),
-        (vec![], vec!["172.20.14.0/24"], Some("gained [\"172.20.14.0/24\"]")),
+        (
+            vec![],
+            vec!["172.20.14.0/24"],
+            Some("gained [\"172.20.14.0/24\"]"),
+        ),
         (vec![&moved], vec![], Some("no longer holds")),
         (vec![], vec![&added], Some("already, which the plan adds")),
     ];
@@ -302,14 +306,21 @@ fn concurrent_edits_follow_the_value_level_rule() {
                 let now = dump(&s);
                 let vals = &now[&DN.to_ascii_lowercase()][&ATTR.to_ascii_lowercase()];
                 for v in &add {
-                    assert!(vals.contains(*v), "{add:?}: the admin's value was lost: {vals:?}");
+                    assert!(
+                        vals.contains(*v),
+                        "{add:?}: the admin's value was lost: {vals:?}"
+                    );
                 }
                 assert!(vals.contains(&added) && !vals.contains(&moved), "{vals:?}");
                 l.rollback().ok();
             }
             Some(why) => {
                 let out = apply(&l, &p).fails(1);
-                assert!(out.stderr.contains(&format!("{DN} {ATTR}: ")), "{}", out.stderr);
+                assert!(
+                    out.stderr.contains(&format!("{DN} {ATTR}: ")),
+                    "{}",
+                    out.stderr
+                );
                 assert!(out.stderr.contains(why), "{why}: {}", out.stderr);
                 assert!(out.stderr.contains("nothing was written"), "{}", out.stderr);
                 assert_same(&files, &l.snapshot(), "after the refusal");
@@ -346,12 +357,16 @@ fn a_directory_write_refused_at_the_last_moment_is_not_undone() {
     let (k, dn, attr) = check
         .stdout
         .lines()
-        .filter_map(|line| {
+        .rev()
+        .find_map(|line| {
             let (num, rest) = line.trim().split_once(". directory: ")?;
             let mut w = rest.split(' ');
-            Some((num.parse::<usize>().ok()?, w.next()?.to_string(), w.next()?.to_string()))
+            Some((
+                num.parse::<usize>().ok()?,
+                w.next()?.to_string(),
+                w.next()?.to_string(),
+            ))
         })
-        .last()
         .unwrap_or_else(|| panic!("{}", check.stdout));
     assert!(k > 2, "{}", check.stdout);
     let (before, after) = planned(&p, &dn, &attr);
@@ -370,27 +385,45 @@ fn a_directory_write_refused_at_the_last_moment_is_not_undone() {
     let t = std::thread::spawn(move || run.run());
     let start = std::time::Instant::now();
     while !flag.exists() {
-        assert!(start.elapsed() < std::time::Duration::from_secs(120), "never paused");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "never paused"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // The admin's edit, at that moment.
     s.ldapmodify(PW, &edit(&dn, &attr, &gone, &["192.0.2.99"]));
     std::fs::remove_file(&flag).unwrap();
     let out = t.join().unwrap().status(1);
-    assert!(out.stderr.contains(&format!("step {k} of")), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("step {k} of")),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("rolled back:"), "{}", out.stderr);
-    assert!(!out.stderr.contains("the rollback failed"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("the rollback failed"),
+        "{}",
+        out.stderr
+    );
     assert_same(&files, &l.snapshot(), "rolled back after the refused write");
     assert_eq!(
         dump(&s),
         edited(original.clone(), &dn, &attr, &gone, &["192.0.2.99"]),
         "every other directory value back, the admin's edit kept"
     );
-    let h = Zmreip::new(["history", "--format", "json"]).root(l.root()).ok().json();
+    let h = Zmreip::new(["history", "--format", "json"])
+        .root(l.root())
+        .ok()
+        .json();
     assert_eq!(h[0]["state"], "rolled-back");
     // And a later rollback, with or without --force, has nothing to do.
     let again = l.rollback().ok();
-    assert!(again.stdout.contains("already rolled back"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("already rolled back"),
+        "{}",
+        again.stdout
+    );
 }
 
 /// The directory's address the run recorded is gone (the server moved,
@@ -411,16 +444,26 @@ fn rollback_reaches_a_moved_directory_with_ldap_url() {
     apply(&l, &p).ok();
     assert_ne!(dump(&s), original);
     let id = l.runs().pop().unwrap();
-    let info = l.root().join("var/lib/zmreip/runs").join(&id).join("run.json");
+    let info = l
+        .root()
+        .join("var/lib/zmreip/runs")
+        .join(&id)
+        .join("run.json");
     let gone = format!("ldap://127.0.0.1:{}", slapd::closed_port());
-    let text = std::fs::read_to_string(&info).unwrap().replace(&s.url(), &gone);
+    let text = std::fs::read_to_string(&info)
+        .unwrap()
+        .replace(&s.url(), &gone);
     std::fs::write(&info, text).unwrap();
     let applied = dump(&s);
     let out = l.rollback().fails(1);
     assert!(out.stderr.contains(&gone), "{}", out.stderr);
     assert_eq!(dump(&s), applied, "nothing was undone");
     let out = l.rollback().args(["--ldap-url", &s.url()]).ok();
-    assert!(out.stdout.contains(&format!("rolled back run {id}")), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("rolled back run {id}")),
+        "{}",
+        out.stdout
+    );
     assert_eq!(dump(&s), original, "the directory as before");
     assert_same(&files, &l.snapshot(), "files rolled back");
 }

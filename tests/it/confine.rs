@@ -82,9 +82,21 @@ fn the_journal_stays_inside_the_root_when_its_directory_is_a_symlink() {
     // Nothing outside: the backups hold localconfig's passwords.
     assert_eq!(std::fs::read_dir(&away).unwrap().count(), 0);
     let inside = lab.host(&format!("{}/runs", away.display()));
-    assert_eq!(std::fs::read_dir(&inside).unwrap().count(), 1, "{}", out.stderr);
-    assert!(out.stderr.contains(&inside.display().to_string()), "{}", out.stderr);
-    let hist = Zmreip::new(["history", "--format", "json"]).root(lab.root()).ok().json();
+    assert_eq!(
+        std::fs::read_dir(&inside).unwrap().count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&inside.display().to_string()),
+        "{}",
+        out.stderr
+    );
+    let hist = Zmreip::new(["history", "--format", "json"])
+        .root(lab.root())
+        .ok()
+        .json();
     assert_eq!(hist[0]["state"], "applied");
     lab.rollback().ok();
     assert_eq!(std::fs::read_dir(&away).unwrap().count(), 0);
@@ -100,7 +112,9 @@ fn plans_read_nothing_outside_the_root() {
     // dnsmasq: conf-file with `..` and an absolute symlink.
     symlink(&target, lab.host("/etc/dnsmasq.d-link")).unwrap();
     let mut conf = std::fs::read_to_string(lab.host("/etc/dnsmasq.conf")).unwrap();
-    conf.push_str(&format!("conf-file={rel_up}\nconf-file=/etc/dnsmasq.d-link\n"));
+    conf.push_str(&format!(
+        "conf-file={rel_up}\nconf-file=/etc/dnsmasq.d-link\n"
+    ));
     std::fs::write(lab.host("/etc/dnsmasq.conf"), conf).unwrap();
     // BIND: a zone whose file climbs out.
     std::fs::create_dir_all(lab.host("/etc/bind")).unwrap();
@@ -132,13 +146,21 @@ fn plans_read_nothing_outside_the_root() {
     .unwrap();
     let out = run(&[]);
     assert_eq!(out.code, Some(1), "{}", out.all());
-    assert!(out.stderr.contains("/etc/bind/db.other:6: $INCLUDE file"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/etc/bind/db.other:6: $INCLUDE file"),
+        "{}",
+        out.stderr
+    );
     std::fs::write(lab.host("/etc/bind/named.conf"), &named).unwrap();
     // --include with `..` or through a link: nothing of this machine.
     let include = format!("/..{}", target.display());
     let out = run(&["--include", &include]);
     assert_eq!(out.code, Some(2), "{}", out.all());
-    assert!(out.stderr.contains("matches no file under the root"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("matches no file under the root"),
+        "{}",
+        out.stderr
+    );
     let out = run(&["--include", "/etc/dnsmasq.d-link"]);
     assert_eq!(out.code, Some(2), "{}", out.all());
     assert_eq!(std::fs::read_to_string(&target).unwrap(), secret);
@@ -162,7 +184,10 @@ fn include_globs_resolve_inside_the_root() {
         let out = plan(&lab, &["--include", &include]).ok();
         assert!(!out.all().contains("Out-of-root-7f1"), "{}", out.all());
         let t = targets(&out.json());
-        assert!(t.iter().any(|t| t.ends_with("secret.conf")), "{include}: {t:?}");
+        assert!(
+            t.iter().any(|t| t.ends_with("secret.conf")),
+            "{include}: {t:?}"
+        );
     }
     assert_eq!(std::fs::read_to_string(&target).unwrap(), secret);
 }
@@ -198,12 +223,19 @@ fn a_snapshots_journal_runs_no_command_and_restores_nothing_outside() {
     // Rolled back without --services or --ldif: refused before anything,
     // naming the file and the option.
     let out = Zmreip::new(["rollback", "--yes"]).root(lab.root()).fails(2);
-    assert!(out.stderr.contains(&victim.display().to_string()), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&victim.display().to_string()),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("--ldif"), "{}", out.stderr);
     let out = Zmreip::new(["resume"]).root(lab.root()).fails(2);
     assert!(out.stderr.contains("--ldif"), "{}", out.stderr);
     assert!(!marker.exists());
-    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "this machine's file\n");
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "this machine's file\n"
+    );
 }
 
 #[test]
@@ -230,10 +262,17 @@ fn a_snapshots_journal_commands_run_only_through_services() {
         .ok();
     assert!(!marker.exists(), "a command of the journal ran");
     assert!(out.stdout.contains("not run (--root"), "{}", out.stdout);
-    assert!(out.stdout.contains("--services FILE runs them"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("--services FILE runs them"),
+        "{}",
+        out.stdout
+    );
     assert_same(&reference, &lab.snapshot(), "rolled back without commands");
     let calls = lab.service_calls();
-    assert!(!calls.iter().any(|c| c.starts_with("rollback")), "{calls:?}");
+    assert!(
+        !calls.iter().any(|c| c.starts_with("rollback")),
+        "{calls:?}"
+    );
 
     // With --services: the file's commands, never the journal's.
     let lab = Lab::new();
@@ -247,7 +286,8 @@ fn a_snapshots_journal_commands_run_only_through_services() {
     lab.rollback().ok();
     assert!(!marker.exists(), "a command of the journal ran");
     assert!(
-        lab.service_calls().contains(&"rollback mta.reload".to_string()),
+        lab.service_calls()
+            .contains(&"rollback mta.reload".to_string()),
         "{:?}",
         lab.service_calls()
     );
@@ -276,7 +316,8 @@ fn fifos_devices_and_huge_files_are_refused_without_hanging() {
             "zero" => {
                 std::fs::create_dir_all(lab.host("/dev")).unwrap();
                 if is_root() {
-                    let c = std::ffi::CString::new(lab.host("/dev/zero").to_str().unwrap()).unwrap();
+                    let c =
+                        std::ffi::CString::new(lab.host("/dev/zero").to_str().unwrap()).unwrap();
                     // SAFETY: the path is NUL-terminated; 1,5 is /dev/zero.
                     let made = unsafe {
                         libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 5))
@@ -302,7 +343,11 @@ fn fifos_devices_and_huge_files_are_refused_without_hanging() {
             continue;
         }
         assert_eq!(out.code, Some(1), "{file} {kind}: {}", out.all());
-        assert!(out.stderr.contains(want) && out.stderr.contains(file), "{kind}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(want) && out.stderr.contains(file),
+            "{kind}: {}",
+            out.stderr
+        );
         assert!(out.stderr.contains("help: "), "{}", out.stderr);
     }
 }
@@ -317,9 +362,31 @@ fn terminal_escapes_from_files_are_shown_escaped() {
     );
     std::fs::write(lab.host("/etc/hosts"), hosts).unwrap();
     for args in [
-        &["plan", "--from", "172.20.14.25/24", "--to", "10.40.7.131/24"][..],
-        &["plan", "--from", "172.20.14.25/24", "--to", "10.40.7.131/24", "--color", "always"],
-        &["plan", "--from", "172.20.14.25/24", "--to", "10.40.7.131/24", "--format", "markdown"],
+        &[
+            "plan",
+            "--from",
+            "172.20.14.25/24",
+            "--to",
+            "10.40.7.131/24",
+        ][..],
+        &[
+            "plan",
+            "--from",
+            "172.20.14.25/24",
+            "--to",
+            "10.40.7.131/24",
+            "--color",
+            "always",
+        ],
+        &[
+            "plan",
+            "--from",
+            "172.20.14.25/24",
+            "--to",
+            "10.40.7.131/24",
+            "--format",
+            "markdown",
+        ],
         &["scan", "--ip", "172.20.14.25"],
     ] {
         let out = Zmreip::new(args).root(lab.root()).ldif(lab.ldif()).ok();
@@ -330,7 +397,11 @@ fn terminal_escapes_from_files_are_shown_escaped() {
                 assert!(colored && out.stdout[i..].starts_with("\x1b["), "{args:?}");
                 let sgr = &out.stdout[i + 2..];
                 let end = sgr.find('m').unwrap();
-                assert!(sgr[..end].bytes().all(|b| b.is_ascii_digit() || b == b';'), "{args:?}: {:?}", &sgr[..end]);
+                assert!(
+                    sgr[..end].bytes().all(|b| b.is_ascii_digit() || b == b';'),
+                    "{args:?}: {:?}",
+                    &sgr[..end]
+                );
                 assert_ne!(&sgr[..end], "8", "{args:?}: the file's conceal code passed");
             } else {
                 assert!(!c.is_control() || c == '\n' || c == '\t', "{args:?}: {c:?}");
@@ -338,18 +409,28 @@ fn terminal_escapes_from_files_are_shown_escaped() {
             }
         }
         if args[0] == "plan" {
-            assert!(out.stdout.contains("\\u{1b}[8mhidden"), "{args:?}: {}", out.stdout);
+            assert!(
+                out.stdout.contains("\\u{1b}[8mhidden"),
+                "{args:?}: {}",
+                out.stdout
+            );
         }
     }
     // An error quoting a file's text escapes it too.
     let mut conf = std::fs::read_to_string(lab.host("/etc/dnsmasq.conf")).unwrap();
     conf.push_str("port=5\x1b[2J3\n");
     std::fs::write(lab.host("/etc/dnsmasq.conf"), conf).unwrap();
-    let out = Zmreip::new(["verify", "--ip", "10.40.7.131/24", "--old", "172.20.14.25/24"])
-        .root(lab.root())
-        .ldif(lab.ldif())
-        .args(["--probe-timeout", "0.2"])
-        .run();
+    let out = Zmreip::new([
+        "verify",
+        "--ip",
+        "10.40.7.131/24",
+        "--old",
+        "172.20.14.25/24",
+    ])
+    .root(lab.root())
+    .ldif(lab.ldif())
+    .args(["--probe-timeout", "0.2"])
+    .run();
     assert!(!out.all().contains('\x1b'), "{}", out.all());
     assert!(out.all().contains("5\\u{1b}[2J3"), "{}", out.all());
 }

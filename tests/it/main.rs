@@ -17,6 +17,7 @@
 //! | `secrets` | lines carrying credentials in `--include` files are neither shown nor changed |
 //! | `targets` | wrong targets and impossible addresses: own-address evidence, loopback, no Zimbra, a resealed plan past the trust rules |
 //! | `corpus` | every upstream configuration file of `tests/corpus/` |
+//! | `manual` | man pages and completions the binary writes, against its help |
 //! | `watch` | `zmreip watch`: netlink events in namespaces, RFC 2136, dyndns2, Zimbra hand-over, daemon life |
 //!
 //! Snapshots (`tests/golden/`) are refreshed with `ZMREIP_BLESS=1`.
@@ -37,8 +38,9 @@ mod dns;
 mod example;
 mod ldap;
 mod ldap_bench;
+mod manual;
 mod rerun;
 mod secrets;
-mod targets;
 mod support;
+mod targets;
 mod watch;

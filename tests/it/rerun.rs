@@ -23,11 +23,16 @@ fn reapplying_an_applied_plan_says_so_and_exits_0() {
     let out = lab.apply(&plan).ok();
     assert_eq!(
         out.stdout,
-        format!("already applied (run {id}): the host holds every change of this plan; nothing to do\n")
+        format!(
+            "already applied (run {id}): the host holds every change of this plan; nothing to do\n"
+        )
     );
     let json = lab.apply(&plan).args(["--format", "json"]).ok().json();
-    assert_eq!((json["run"].as_str(), json["state"].as_str()), (Some(id.as_str()), Some("applied")));
-    assert_eq!(lab.runs(), [id.clone()], "no run recorded");
+    assert_eq!(
+        (json["run"].as_str(), json["state"].as_str()),
+        (Some(id.as_str()), Some("applied"))
+    );
+    assert_eq!(lab.runs(), std::slice::from_ref(&id), "no run recorded");
     assert_same(&applied, &lab.snapshot(), "nothing written");
     // Once rolled back, the same plan applies again as a new run.
     lab.rollback().ok();
@@ -40,7 +45,11 @@ fn reapplying_an_applied_plan_says_so_and_exits_0() {
     let t = std::fs::read_to_string(&hosts).unwrap();
     std::fs::write(&hosts, t.replace("10.40.7.131", "10.40.7.132")).unwrap();
     let out = lab.apply(&plan).fails(1);
-    assert!(out.stderr.contains("does not match the plan"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("does not match the plan"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -93,19 +102,52 @@ fn a_damaged_run_is_skipped_with_a_warning() {
     assert_eq!(h[0]["state"], "applied");
     assert_eq!(h[1]["id"], bad);
     assert_eq!(h[1]["state"], "damaged");
-    assert!(h[1]["failed"].as_str().unwrap().contains("run.json does not read"), "{h}");
+    assert!(
+        h[1]["failed"]
+            .as_str()
+            .unwrap()
+            .contains("run.json does not read"),
+        "{h}"
+    );
     let text = Zmreip::new(["history"]).root(lab.root()).ok();
-    assert!(text.stdout.contains(&format!("{bad}  damaged")), "{}", text.stdout);
+    assert!(
+        text.stdout.contains(&format!("{bad}  damaged")),
+        "{}",
+        text.stdout
+    );
     // The default rollback and resume skip it, saying so.
     let out = lab.resume().ok();
-    assert!(out.stdout.contains(&format!("warning: skipped damaged run {bad}")), "{}", out.stdout);
-    assert!(out.stdout.contains(&format!("run {good} is already applied")), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains(&format!("warning: skipped damaged run {bad}")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("run {good} is already applied")),
+        "{}",
+        out.stdout
+    );
     let out = lab.rollback().ok();
-    assert!(out.stdout.contains(&format!("warning: skipped damaged run {bad}")), "{}", out.stdout);
-    assert!(out.stdout.contains(&format!("rolled back run {good}")), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains(&format!("warning: skipped damaged run {bad}")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!("rolled back run {good}")),
+        "{}",
+        out.stdout
+    );
     // Named, it is an error naming what is damaged.
     let out = lab.rollback().arg(bad).fails(1);
-    assert!(out.stderr.contains("run.json does not read"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("run.json does not read"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -139,10 +181,15 @@ fn stale_temporary_files_are_removed_by_resume_and_rollback() {
         }
         assert!(other.exists());
         assert!(
-            out.stdout.contains("removed /etc/.hosts.zmreip-4242-3.tmp, left by an interrupted zmreip"),
+            out.stdout
+                .contains("removed /etc/.hosts.zmreip-4242-3.tmp, left by an interrupted zmreip"),
             "{command}: {}",
             out.stdout
         );
-        assert!(out.stdout.contains(".state.zmreip-4242-1.tmp"), "{}", out.stdout);
+        assert!(
+            out.stdout.contains(".state.zmreip-4242-1.tmp"),
+            "{}",
+            out.stdout
+        );
     }
 }

@@ -24,13 +24,23 @@ fn include_never_shows_or_rewrites_a_line_carrying_a_credential() {
     let lab = lab_with_include();
     let lc = "/opt/zimbra/conf/localconfig.xml";
     for format in ["text", "json", "markdown"] {
-        let out = Zmreip::new(["plan", "--from", "172.20.14.25/24", "--to", "10.40.7.131/24"])
-            .root(lab.root())
-            .ldif(lab.ldif())
-            .args(["--include", NGINX, "--include", lc, "--format", format])
-            .ok();
+        let out = Zmreip::new([
+            "plan",
+            "--from",
+            "172.20.14.25/24",
+            "--to",
+            "10.40.7.131/24",
+        ])
+        .root(lab.root())
+        .ldif(lab.ldif())
+        .args(["--include", NGINX, "--include", lc, "--format", format])
+        .ok();
         assert!(!out.all().contains("FAKE@"), "{format}: {}", out.all());
-        assert!(out.all().contains("secret-line-unchanged"), "{format}: {}", out.all());
+        assert!(
+            out.all().contains("secret-line-unchanged"),
+            "{format}: {}",
+            out.all()
+        );
     }
     let out = Zmreip::new(["scan", "--ip", "172.20.14.25", "--format", "json"])
         .root(lab.root())
@@ -41,11 +51,17 @@ fn include_never_shows_or_rewrites_a_line_carrying_a_credential() {
 
     // Applied: the handler moves, the password line stays as it was.
     let plan = lab.path().join("include-plan.json");
-    Zmreip::new(["plan", "--from", "172.20.14.25/24", "--to", "10.40.7.131/24"])
-        .root(lab.root())
-        .ldif(lab.ldif())
-        .args(["--include", NGINX, "--out", plan.to_str().unwrap()])
-        .ok();
+    Zmreip::new([
+        "plan",
+        "--from",
+        "172.20.14.25/24",
+        "--to",
+        "10.40.7.131/24",
+    ])
+    .root(lab.root())
+    .ldif(lab.ldif())
+    .args(["--include", NGINX, "--out", plan.to_str().unwrap()])
+    .ok();
     let out = lab.apply(&plan).ok();
     assert!(!out.all().contains("FAKE@"), "{}", out.all());
     let text = std::fs::read_to_string(lab.host(NGINX)).unwrap();

@@ -235,7 +235,9 @@ impl<'p, R: BufRead> Lines<'p, R> {
             return Err(Error::Parse {
                 path: self.path.to_string(),
                 line: 1,
-                message: "the file starts with a UTF-8 byte order mark (BOM), which LDIF does not allow".into(),
+                message:
+                    "the file starts with a UTF-8 byte order mark (BOM), which LDIF does not allow"
+                        .into(),
                 help: Some(format!(
                     "remove it (`sed -i '1s/^\\xEF\\xBB\\xBF//' {}`), or export the directory again",
                     self.path
@@ -757,7 +759,10 @@ mod tests {
                     None => assert!(got.is_ok(), "{text:?}: {got:?}"),
                     Some(w) => {
                         let e = got.unwrap_err();
-                        assert!(e.to_string().contains(w), "{text:?} narrowed={narrowed}: {e}");
+                        assert!(
+                            e.to_string().contains(w),
+                            "{text:?} narrowed={narrowed}: {e}"
+                        );
                         assert!(e.help().is_some_and(|h| !h.is_empty()));
                     }
                 }

@@ -161,7 +161,9 @@ pub fn read_key(path: &Path, want: Option<&str>) -> Result<TsigKey> {
         Error::Parse { path, line, .. } => Error::Parse {
             path,
             line,
-            message: "not a BIND key file: a syntax error (the text is not shown: it may hold a secret)".into(),
+            message:
+                "not a BIND key file: a syntax error (the text is not shown: it may hold a secret)"
+                    .into(),
             help: Some(KEY_HELP.into()),
         },
         other => other,
@@ -216,7 +218,12 @@ pub fn read_key(path: &Path, want: Option<&str>) -> Result<TsigKey> {
                     // A word of the file, shown only when it looks like
                     // an algorithm's name (a secret put there does not).
                     match other {
-                        Some(a) if a.len() <= 16 && a.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') => format!("algorithm {a}"),
+                        Some(a)
+                            if a.len() <= 16
+                                && a.bytes().all(|b| b.is_ascii_lowercase()
+                                    || b.is_ascii_digit()
+                                    || b == b'-') =>
+                            format!("algorithm {a}"),
                         Some(_) => "its algorithm".to_string(),
                         None => "a key without algorithm".to_string(),
                     }
@@ -287,7 +294,10 @@ mod tests {
             std::fs::write(&p, text).unwrap();
             let e = read_key(&p, None).unwrap_err();
             let shown = format!("{e} {}", e.help().unwrap_or_default());
-            assert!(!shown.contains(SECRET) && !shown.contains("root:"), "{shown}");
+            assert!(
+                !shown.contains(SECRET) && !shown.contains("root:"),
+                "{shown}"
+            );
             assert!(shown.contains(want), "{want}: {shown}");
             match e {
                 Error::Parse { path, line: l, .. } => {
