@@ -46,6 +46,11 @@ named_enum! {
         ResolvGenerated = "resolv-generated",
         /// localconfig.xml sets a key twice; the last one is used.
         LocalconfigDuplicateKey = "localconfig-duplicate-key",
+        // --- BIND's configuration ---
+        /// An address in named.conf that zmreip leaves as it is (a list
+        /// that refuses, a negated entry, an option it does not know, a
+        /// line holding a key's secret).
+        NamedAddressUnchanged = "named-address-unchanged",
         // --- zone files served here ---
         /// A `$GENERATE` line produces an old address; edit it by hand.
         ZoneGenerateUnchanged = "zone-generate-unchanged",

@@ -255,6 +255,7 @@ fn actions(
 pub fn actions_for(c: &Change, role: Role) -> &'static [(Service, Action)] {
     match c.surface.actions_in(role) {
         Actions::Fixed(actions) => actions,
+        Actions::OfChange(of) => of(c),
         Actions::OfSetting => {
             let rule = match &c.target {
                 Target::LocalconfigKey { key, .. } => zimbra::localconfig_key(key),

@@ -28,15 +28,15 @@
 //!
 //! Edits are in place: every other byte of a file stays as it is.
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 
+use super::edits::LineEdits;
 use super::{Ctx, FileSurface, Mode, Surface, at, find};
 use crate::dns::zone::parse::{Record, in_zone};
 use crate::dns::zone::serial::{Date, next_serial};
 use crate::dns::zone::{self, Loaded, Zone};
 use crate::error::Result;
-use crate::model::{Change, Finding, Report, Target, Value};
+use crate::model::{Finding, Report, Target};
 use crate::notice::{Code, Notice};
 use crate::policy::ValueKind;
 
@@ -82,28 +82,17 @@ struct ZoneRun<'a> {
     ctx: &'a Ctx<'a>,
 }
 
-/// One in-place edit of a line.
-#[derive(Debug, Clone)]
-struct Edit {
-    span: Range<usize>,
-    text: String,
-    reason: String,
-}
-
 /// Edits and the rest of the outcome of one zone.
 #[derive(Default)]
 struct Out {
-    edits: BTreeMap<(String, usize), Vec<Edit>>,
+    edits: LineEdits,
     findings: Vec<Finding>,
     warnings: Vec<Notice>,
 }
 
 impl Out {
     fn edit(&mut self, file: &str, line: usize, span: Range<usize>, text: String, reason: String) {
-        self.edits
-            .entry((file.to_string(), line))
-            .or_default()
-            .push(Edit { span, text, reason });
+        self.edits.add(file, line, span, text, reason);
     }
 }
 
@@ -336,42 +325,11 @@ fn bump_serial(zone: &Zone, loaded: &Loaded, today: Date, out: &mut Out) {
 
 /// Turns the edits into one change per line.
 fn finish(loaded: &Loaded, out: Out) -> Report {
-    let mut report = Report {
+    Report {
         findings: out.findings,
-        changes: Vec::new(),
+        changes: out
+            .edits
+            .into_changes(Surface::Zonefile, |file, line| loaded.line(file, line)),
         warnings: out.warnings,
-    };
-    for ((file, line), mut edits) in out.edits {
-        edits.sort_by_key(|e| e.span.start);
-        let before = loaded.line(&file, line);
-        let mut after = String::with_capacity(before.len() + 16);
-        let mut last = 0;
-        let mut reasons: Vec<String> = Vec::new();
-        for e in &edits {
-            if e.span.start < last {
-                // Two readings of one span (cannot happen for well-formed
-                // records); keep the first.
-                continue;
-            }
-            after.push_str(&before[last..e.span.start]);
-            after.push_str(&e.text);
-            last = e.span.end;
-            if !reasons.contains(&e.reason) {
-                reasons.push(e.reason.clone());
-            }
-        }
-        after.push_str(&before[last..]);
-        if after == before {
-            continue;
-        }
-        report.changes.push(Change {
-            id: String::new(),
-            surface: Surface::Zonefile,
-            target: target(&file, line),
-            before: Value::One(before.to_string()),
-            after: Value::One(after),
-            reason: reasons.join("; "),
-        });
     }
-    report
 }

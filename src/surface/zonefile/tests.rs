@@ -8,6 +8,7 @@ use crate::addr::MatchKind;
 use crate::addr::Matcher;
 use crate::dns::zone::tests::{LOCAL, TODAY};
 use crate::host::Host;
+use crate::model::{Change, Value};
 use crate::policy::Rewriter;
 use crate::spec::{Pair, PrefixSource};
 use crate::surface::Ctx;
