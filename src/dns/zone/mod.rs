@@ -1,14 +1,16 @@
 //! BIND zones as zmreip reads them: which zones this host serves
 //! (`named.conf` and the files named with `--zone-file`, [`universe`]),
-//! their master files with every `$INCLUDE` ([`load`], [`parse`]) and SOA
-//! serials ([`serial`]). Nothing here decides what changes: that is the
-//! `zonefile` surface's job ([`crate::surface::zonefile`]).
+//! their master files with every `$INCLUDE` ([`load`], [`parse`]), SOA
+//! serials ([`serial`]) and DNSSEC signing ([`dnssec`], [`Signing`]).
+//! Nothing here decides what changes: that is the `zonefile` surface's
+//! job ([`crate::surface::zonefile`]).
 
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::host::Host;
 
+pub mod dnssec;
 pub mod namedconf;
 pub mod parse;
 pub mod serial;
@@ -28,6 +30,28 @@ pub struct Zone {
     pub view: Option<String>,
     /// Why the file must not be edited, if so.
     pub blocked: Option<String>,
+    /// How the zone's data is signed.
+    pub signing: Signing,
+}
+
+/// How a zone's data is signed (DNSSEC), which decides where an edit
+/// goes. A file that holds signatures is never edited, whatever this
+/// says ([`dnssec::holds_signatures`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Signing {
+    /// named does not sign it (its file may still be `dnssec-signzone`
+    /// output, which shows when it is read).
+    #[default]
+    Unsigned,
+    /// named signs it (`inline-signing yes`, `dnssec-policy`): the file
+    /// is the unsigned source, and named signs what changes when it
+    /// reloads.
+    ByNamed(String),
+    /// The file is `dnssec-signzone` output, signed from `source`.
+    Signed { source: String },
+    /// The file is the unsigned source of the signed file `signed`, which
+    /// is what named serves.
+    SourceOf { signed: String },
 }
 
 /// A zone file named on the command line: `PATH` or `ZONE=PATH`.
@@ -77,11 +101,37 @@ pub fn universe(host: &Host, extra: &[ZoneFileArg]) -> Result<Vec<Zone>> {
                 d.name.trim_end_matches('.')
             )
         });
+        let signing = match d.signed_by_named {
+            Some(how) => Signing::ByNamed(how),
+            None => Signing::Unsigned,
+        };
+        if signing == Signing::Unsigned
+            && let Some(source) = unsigned_source(host, &d.name, &d.file)?
+        {
+            out.push(Zone {
+                name: d.name.clone(),
+                file: source.clone(),
+                view: d.view.clone(),
+                blocked: blocked.clone(),
+                signing: Signing::SourceOf {
+                    signed: d.file.clone(),
+                },
+            });
+            out.push(Zone {
+                name: d.name,
+                file: d.file,
+                view: d.view,
+                blocked,
+                signing: Signing::Signed { source },
+            });
+            continue;
+        }
         out.push(Zone {
             name: d.name,
             file: d.file,
             view: d.view,
             blocked,
+            signing,
         });
     }
     for a in extra {
@@ -109,6 +159,7 @@ pub fn universe(host: &Host, extra: &[ZoneFileArg]) -> Result<Vec<Zone>> {
             file: a.path.clone(),
             view: None,
             blocked: None,
+            signing: Signing::Unsigned,
         });
     }
     // A file named by several zones is a template (db.empty): editing it
@@ -131,6 +182,46 @@ pub fn universe(host: &Host, extra: &[ZoneFileArg]) -> Result<Vec<Zone>> {
         }
     }
     Ok(out)
+}
+
+/// The unsigned source of the zone file `file` when it is
+/// `dnssec-signzone` output named `SOURCE.signed` (the tool's default
+/// name) and `SOURCE` beside it holds the same zone unsigned.
+fn unsigned_source(host: &Host, zone: &str, file: &str) -> Result<Option<String>> {
+    let Some(source) = file.strip_suffix(".signed") else {
+        return Ok(None);
+    };
+    let (Some(signed_text), Some(source_text)) = (host.read(file)?, host.read(source)?) else {
+        return Ok(None);
+    };
+    let records = |path: &str, text: &str| -> Option<Vec<Record>> {
+        let mut state = parse::State {
+            origin: zone.to_string(),
+            ..Default::default()
+        };
+        let items = parse::parse(path, text, &mut state).ok()?;
+        Some(
+            items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Item::Record(r) => Some(*r),
+                    _ => None,
+                })
+                .collect(),
+        )
+    };
+    // A file that does not read as a zone is not taken for the source;
+    // the signed zone's own reading says what is wrong with it.
+    let (Some(signed), Some(unsigned)) =
+        (records(file, &signed_text), records(source, &source_text))
+    else {
+        return Ok(None);
+    };
+    let same_zone = unsigned.iter().any(|r| r.rtype == "SOA" && r.owner == zone);
+    Ok(
+        (dnssec::holds_signatures(&signed) && !dnssec::holds_signatures(&unsigned) && same_zone)
+            .then(|| source.to_string()),
+    )
 }
 
 /// The origin of a zone file given without a zone name: its first

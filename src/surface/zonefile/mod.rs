@@ -32,11 +32,12 @@ use std::ops::Range;
 
 use super::edits::LineEdits;
 use super::{Ctx, FileSurface, Mode, Surface, at, find};
+use crate::dns::zone::dnssec::{self, Resign};
 use crate::dns::zone::parse::{Record, in_zone};
 use crate::dns::zone::serial::{Date, next_serial};
-use crate::dns::zone::{self, Loaded, Zone};
+use crate::dns::zone::{self, Loaded, Signing, Zone};
 use crate::error::Result;
-use crate::model::{Finding, Report, Target};
+use crate::model::{Finding, Report, Target, Value};
 use crate::notice::{Code, Notice};
 use crate::policy::ValueKind;
 
@@ -165,11 +166,112 @@ pub fn analyze_zone(
             out.edits.clear();
             out.warnings
                 .push(Notice::new(Code::ZoneNotEdited, why.clone()));
+        } else if dnssec::holds_signatures(&loaded.records) {
+            signed_data(ctx, zone, &loaded, &mut out);
         } else {
             bump_serial(zone, &loaded, today, &mut out);
+            signed_elsewhere(ctx, zone, &mut out)?;
         }
     }
     Ok(finish(&loaded, out))
+}
+
+/// The file holds DNSSEC signatures (dnssec-signzone output): an edit
+/// would break them, so nothing is edited. Where the unsigned source is
+/// known, it is edited instead (and says how to sign again); else the
+/// hand-off lists what to change in it.
+fn signed_data(ctx: &Ctx, zone: &Zone, loaded: &Loaded, out: &mut Out) {
+    let planned = std::mem::take(&mut out.edits)
+        .into_changes(Surface::Zonefile, |file, line| loaded.line(file, line));
+    let name = zone.name.trim_end_matches('.');
+    if let Signing::Signed { source } = &zone.signing {
+        out.warnings.push(Notice::new(
+            Code::ZoneSigned,
+            format!(
+                "{} is DNSSEC-signed (dnssec-signzone output), so zmreip never edits it; it edits the unsigned source {source} of zone {name} instead",
+                zone.file
+            ),
+        ));
+        return;
+    }
+    let what: Vec<String> = planned
+        .iter()
+        .map(|c| {
+            let (Value::One(b), Value::One(a)) = (&c.before, &c.after) else {
+                return c.reason.clone();
+            };
+            let squeeze = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+            format!("{} (`{}` → `{}`)", c.reason, squeeze(b), squeeze(a))
+        })
+        .collect();
+    const SOURCE: &str = "UNSIGNED-SOURCE";
+    let r = Resign::read(ctx.host, &zone.name, &zone.file, SOURCE, &loaded.records);
+    out.warnings.push(Notice::new(
+        Code::ZoneResign,
+        format!(
+            "zone {name} is served from {}, which is DNSSEC-signed (dnssec-signzone output): zmreip never edits signed data, and its unsigned source is not known. In the unsigned source: {}; raise its SOA serial, then sign it again the way it was signed (same keys, denial of existence and validity) and reload it: `{}`, {SOURCE} being that file{}",
+            zone.file,
+            what.join("; "),
+            r.command(),
+            keys_note(&r)
+        ),
+    ));
+}
+
+/// Where the signing keys are, when the hand-off cannot say.
+fn keys_note(r: &Resign) -> String {
+    match (&r.key_dir, r.keys.is_empty()) {
+        (Some(_), _) => String::new(),
+        (None, true) => " (no signature names its key: give the keys' directory with -K)".into(),
+        (None, false) => format!(
+            " (the private keys {} are not beside the signed file: give their directory with -K)",
+            r.keys.join(", ")
+        ),
+    }
+}
+
+/// The zone's file is edited and signed data is made from it: by named
+/// itself (nothing to do but the reload the plan has), or by hand with
+/// dnssec-signzone (the hand-off gives the command).
+fn signed_elsewhere(ctx: &Ctx, zone: &Zone, out: &mut Out) -> Result<()> {
+    match &zone.signing {
+        Signing::ByNamed(how) => {
+            out.warnings.push(Notice::new(
+                Code::ZoneSignedByNamed,
+                format!(
+                    "zone {} is signed by named ({how}): {} is its unsigned source, and named signs the change when it reloads",
+                    zone.name.trim_end_matches('.'),
+                    zone.file
+                ),
+            ));
+        }
+        Signing::SourceOf { signed } => {
+            let Some(text) = ctx.host.read(signed)? else {
+                return Ok(());
+            };
+            let signed_zone = Zone {
+                file: signed.clone(),
+                signing: Signing::Signed {
+                    source: zone.file.clone(),
+                },
+                ..zone.clone()
+            };
+            let loaded = zone::load(ctx.host, &signed_zone, &text)?;
+            let r = Resign::read(ctx.host, &zone.name, signed, &zone.file, &loaded.records);
+            out.warnings.push(Notice::new(
+                Code::ZoneResign,
+                format!(
+                    "zone {} is served from the DNSSEC-signed {signed}, signed by hand from {}, which this plan edits: after apply, sign it again the way it was signed (same keys, denial of existence and validity) and reload it: `{}`{}",
+                    r.zone,
+                    zone.file,
+                    r.command(),
+                    keys_note(&r)
+                ),
+            ));
+        }
+        Signing::Unsigned | Signing::Signed { .. } => {}
+    }
+    Ok(())
 }
 
 /// Names at which the zone delegates (NS records below the apex): an

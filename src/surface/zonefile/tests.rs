@@ -73,6 +73,7 @@ fn run(files: &[(&str, &str)], zones: &[(&str, &str)], pairs: Vec<Pair>, mode: M
             file: file.to_string(),
             view: None,
             blocked: None,
+            signing: Signing::Unsigned,
         })
         .collect();
     let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
@@ -434,6 +435,7 @@ fn scan_reports_without_changing() {
         file: "/z".into(),
         view: None,
         blocked: None,
+        signing: Signing::Unsigned,
     };
     let matcher = Matcher::new(&["192.0.2.10".parse().unwrap()]);
     let ctx = Ctx::new(&h, &matcher, None);
@@ -450,6 +452,7 @@ fn blocked_zone_reports_and_warns() {
         file: "/z".into(),
         view: None,
         blocked: Some("zone example.test is dynamic".into()),
+        signing: Signing::Unsigned,
     };
     let matcher = Matcher::new(&["192.0.2.10".parse().unwrap()]);
     let rw = Rewriter::new(vec![pair("192.0.2.10", "198.51.100.7", 24)], None);
@@ -529,4 +532,54 @@ fn surface_finds_files_and_includes() {
             "/etc/bind/soa.inc:2 One(\"@ SOA ns hm 42 1 1 1 1\")",
         ]
     );
+}
+
+/// dnssec-signzone output, signed with one key.
+const SIGNED: &str =
+    "example.test.\t300\tIN SOA\tns1.example.test. hm.example.test. 2024010101 3600 600 86400 300
+\t\t\t300\tRRSIG\tSOA 13 2 300 20240301000000 20240131000000 1683 example.test. AAAA
+mail.example.test.\t300\tIN A\t192.0.2.10
+\t\t\t300\tRRSIG\tA 13 3 300 20240301000000 20240131000000 1683 example.test. AAAA
+";
+
+#[test]
+fn signed_data_is_never_edited() {
+    let pairs = || vec![pair("192.0.2.10", "198.51.100.7", 24)];
+    // The unsigned source is not known: found, not edited, handed off
+    // with what to change and how to sign again.
+    let r = run(
+        &[("/etc/bind/db.example.test.signed", SIGNED)],
+        &[("example.test.", "/etc/bind/db.example.test.signed")],
+        pairs(),
+        Mode::Move,
+    );
+    assert!(r.report.changes.is_empty(), "{:?}", r.report.changes);
+    assert_eq!(r.report.findings.len(), 1);
+    let resign: Vec<&Notice> = r
+        .report
+        .warnings
+        .iter()
+        .filter(|w| w.code == Code::ZoneResign)
+        .collect();
+    assert_eq!(resign.len(), 1, "{:?}", r.report.warnings);
+    for part in [
+        "its unsigned source is not known",
+        "A record of mail.example.test. moves to the new address (`mail.example.test. 300 IN A 192.0.2.10` → `mail.example.test. 300 IN A 198.51.100.7`)",
+        "dnssec-signzone -S -K /etc/bind -o example.test -e +2592000 -f db.example.test.signed UNSIGNED-SOURCE",
+        "Kexample.test.+013+01683",
+    ] {
+        assert!(
+            resign[0].message.contains(part),
+            "{part}: {}",
+            resign[0].message
+        );
+    }
+    // Lowering TTLs ahead of a move is an edit too.
+    let r = run(
+        &[("/etc/bind/db.example.test.signed", SIGNED)],
+        &[("example.test.", "/etc/bind/db.example.test.signed")],
+        pairs(),
+        Mode::LowerTtl(60),
+    );
+    assert!(r.report.changes.is_empty(), "{:?}", r.report.changes);
 }

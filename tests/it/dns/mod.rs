@@ -6,6 +6,8 @@
 //! port; `--resolver` is always given.
 
 mod check;
+mod dnssec;
+mod namedconf;
 mod update;
 mod zonefile;
 
