@@ -25,6 +25,7 @@ pub mod services;
 pub mod spec;
 pub mod surface;
 pub mod verify;
+pub mod watch;
 pub mod zimbra;
 
 pub use error::{Error, Result};

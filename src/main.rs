@@ -109,7 +109,113 @@ enum Command {
     /// Exit status: 0 nothing would hurt mail, 3 something would (a
     /// listing, no FCrDNS, SPF fail), 1 the check could not be made.
     Check(CheckArgs),
+    /// Follow a dynamic address: update DNS (RFC 2136, dyndns2) and
+    /// re-address Zimbra when it moves.
+    #[command(long_about = WATCH_HELP)]
+    Watch(WatchArgs),
 }
+
+/// `zmreip help watch`: the daemon and every key of its configuration.
+const WATCH_HELP: &str = "\
+Follow a dynamic address: update DNS (RFC 2136, dyndns2) and re-address
+Zimbra when it moves.
+
+The address of each watched family comes from an interface (followed
+through rtnetlink events: a change is seen within the settle time, and
+nothing is polled) or, behind NAT, from public-address methods polled every
+`interval`. When it changes, every target is brought in step, each on its
+own and retried with backoff: RFC 2136 zones, dyndns2 providers, Zimbra
+(the same plan `zmreip plan` builds, applied as a journaled transaction
+with verify and automatic rollback), and hook commands. What each target
+last achieved is kept in the state file, written atomically only after a
+success, so a restart resumes without a redundant update. Every
+`verify_interval` the published records are read from their authoritative
+server and repaired if they no longer hold the address.
+
+Logs go to stderr, one line per event with its level (journald priorities
+under systemd). SIGHUP reloads the configuration (a broken one is refused
+and the running one stays); SIGTERM stops after the jobs in flight. Under
+systemd (Type=notify) readiness is signalled once every family was
+detected. contrib/zmreip-watch.service is a unit for it.
+
+Exit status: 0 stopped cleanly (--once: every update succeeded), 1 a
+failure (--once: an update failed), 2 the configuration is wrong (the error
+names the file, line and key).
+
+CONFIGURATION (TOML; relative paths are taken from the file's directory)
+
+  state = \"/var/lib/zmreip/watch.json\"   the state file (a lock file beside it)
+  interval = 300             seconds between polls of public-address methods
+                             (up to a tenth more at random)
+  verify_interval = 600      seconds between checks of the published DNS; 0: never
+  repair = true              rewrite a published record that no longer holds the
+                             address (logged with what was there); false: only log
+  settle = 0.2               seconds of quiet after interface events before acting
+
+  [ipv4] / [ipv6]            a family to watch (at least one); an empty table
+                             follows the interface of the default route
+    interface = \"eth0\"       follow this interface's global address instead
+    public = [ ... ]           or the public address behind NAT: methods tried in
+                               order until one answers an address:
+      { url = \"https://api.ipify.org\" }       the body holds the address
+      { dns = \"myip.opendns.com\", server = \"208.67.222.222\", type = \"A\" }
+                                                an A/AAAA or TXT answer (type
+                                                defaults to A or AAAA)
+      { command = [\"/usr/local/bin/wan-ip\"] }   what it prints (a string runs
+                                                with sh -c)
+      each may set timeout = 10 (seconds)
+
+  [[dns.rfc2136]]            a zone updated with RFC 2136, signed with TSIG
+    zone = \"example.com\"
+    server = \"192.0.2.53:53\"   its primary server (IP[:PORT])
+    key_file = \"example.key\"   a key as tsig-keygen writes it
+    key = \"name\"               which key, if the file holds several
+    names = [\"mail\", \"@\"]      names (relative to the zone, or absolute in it)
+                               whose A (ipv4) and AAAA (ipv6) RRsets become the
+                               address; an update requires the RRset zmreip wrote
+                               last, so a change made by someone else is never
+                               overwritten silently
+    ttl = 60                   TTL of the records written
+    timeout = 5                seconds per query or update
+
+  [[dns.dyndns2]]            a dyndns2 provider (Dyn, ChangeIP, No-IP, ...)
+    server = \"members.dyndns.org\"   update host (https://HOST/nic/update), or a
+                               whole URL; http:// only when written so (logged)
+    hostname = \"mail.example.com\"
+    username = \"me\"
+    password_file = \"dyn.password\"  its first line is the password
+    verify_server = \"IP[:PORT]\"     a server authoritative for the host name,
+                               to check the published records (else unchecked)
+    timeout = 20               seconds per request
+                             good/nochg: done; 911/dnserr: not asked again for 30
+                             minutes; badauth, nohost, abuse and every other
+                             answer: not asked again until the entry or the
+                             password file changes (then reload)
+
+  [zimbra]                   re-address Zimbra when the host's own (interface)
+                             address moves
+    mode = \"off\"               \"apply\": plan and apply, verified, rolled back on
+                               failure; \"plan\": write the plan for review only
+    apply_with_warnings = false   apply a plan that has warnings (else it is
+                               written for review and not applied)
+    root = \"/\"                 the host's files, as --root
+    zimbra_home = \"/opt/zimbra\"
+    ldap_url = [\"ldapi://...\"]  the directory (default: Zimbra's slapd socket
+                               <zimbra_home>/data/ldap/state/run/ldapi when it
+                               exists, else localconfig's ldap_url)
+    bind_dn = \"...\", bind_password_file = \"...\"   as --bind-dn, --bind-password-file
+    services = \"services.toml\"  as apply --services
+    include = [\"/etc/myapp/*.conf\"], zone_files = [\"[ZONE=]PATH\"]   as plan
+    outside_source = \"ADDR\"     as verify --outside-source
+    plan_dir = \"/var/lib/zmreip/watch-plans\"   where plans are written
+
+  [hooks]
+    after_change = [\"cmd\", [\"/path\", \"arg\"]]   run when the address changes,
+                               with ZMREIP_OLD_IPV4, ZMREIP_NEW_IPV4,
+                               ZMREIP_OLD_IPV6, ZMREIP_NEW_IPV6, ZMREIP_CHANGED in
+                               the environment; output in watch-hooks.log beside
+                               the state file
+    timeout = 60";
 
 /// Where the host's files and directory are.
 #[derive(Args)]
@@ -360,6 +466,26 @@ struct CheckArgs {
 }
 
 #[derive(Args)]
+struct WatchArgs {
+    /// The configuration file (TOML; its keys are described above).
+    #[arg(long, value_name = "FILE", default_value = zmreip::watch::config::DEFAULT_CONFIG)]
+    config: PathBuf,
+
+    /// Detect once, update what is out of step, check what is published,
+    /// then exit (for cron).
+    #[arg(long)]
+    once: bool,
+
+    /// Say what would be sent; send nothing, write no state or plan.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Also log every netlink event and passing check.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(Args)]
 struct VerifyArgs {
     /// New address (repeatable), with its prefix when postfix mynetworks
     /// should hold its network (10.40.7.131/24).
@@ -481,6 +607,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Scan(a) => scan(a).map(|()| ExitCode::SUCCESS),
         Command::Plan(a) => plan(a).map(|()| ExitCode::SUCCESS),
         Command::Check(a) => check(a),
+        Command::Watch(a) => watch(a),
         Command::Verify(a) => verify(a).map(|()| ExitCode::SUCCESS),
         Command::Apply(a) => apply(a).map(|()| ExitCode::SUCCESS),
         Command::Rollback(a) => rollback(a).map(|()| ExitCode::SUCCESS),
@@ -670,6 +797,20 @@ fn verify(a: VerifyArgs) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+fn watch(a: WatchArgs) -> Result<ExitCode> {
+    let opts = zmreip::watch::Options {
+        config: a.config,
+        once: a.once,
+        dry_run: a.dry_run,
+        verbose: a.verbose,
+    };
+    Ok(if zmreip::watch::run(&opts)? {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn check(a: CheckArgs) -> Result<ExitCode> {

@@ -140,8 +140,9 @@ impl UpdateConfig {
 }
 
 /// Reads a BIND key file (`key "name" { algorithm hmac-sha256; secret
-/// "..."; };`, as `tsig-keygen` writes it).
-fn read_key(path: &Path, want: Option<&str>) -> Result<TsigKey> {
+/// "..."; };`, as `tsig-keygen` writes it). `want` names the key when the
+/// file holds several.
+pub fn read_key(path: &Path, want: Option<&str>) -> Result<TsigKey> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
     let stmts = crate::dns::zone::namedconf::parse_conf(&shown, &text)?;

@@ -57,7 +57,7 @@ use crate::model::{Change, Target, Value};
 mod config;
 mod plan;
 
-pub use config::{TsigKey, UpdateConfig, ZoneConfig};
+pub use config::{TsigKey, UpdateConfig, ZoneConfig, read_key};
 pub use plan::plan;
 use plan::rrset;
 
@@ -77,8 +77,14 @@ pub fn rollback(cfg: &UpdateConfig, change: &Change) -> Result<()> {
 /// The RRset a change targets, as the zone's server has it now.
 pub fn live(cfg: &UpdateConfig, change: &Change) -> Result<Vec<Rr>> {
     let (z, name, rtype) = locate(cfg, change)?;
+    read_rrset(z, &name, rtype)
+}
+
+/// The RRset `name`/`rtype` (`name` absolute) as the zone's server has it
+/// now.
+pub fn read_rrset(z: &ZoneConfig, name: &str, rtype: RecordType) -> Result<Vec<Rr>> {
     let res = Resolver::new(z.server, z.timeout)?;
-    rrset(z, &res, &name, rtype)
+    rrset(z, &res, name, rtype)
 }
 
 fn locate<'a>(
@@ -154,13 +160,48 @@ fn send(cfg: &UpdateConfig, change: &Change, expect: &Value, want: &Value) -> Re
     let (z, name, rtype) = locate(cfg, change)?;
     let expect = records(change, expect, &name, rtype)?;
     let want = records(change, want, &name, rtype)?;
+    match replace_rrset(z, &name, rtype, &expect, &want)? {
+        Replaced::Done => Ok(()),
+        Replaced::Drifted => Err(Error::other(
+            format!(
+                "{name} {rtype} on {} is no longer what the plan expects (it changed since planning); the update was refused and nothing changed",
+                z.server
+            ),
+            "run zmreip plan again to see the current records",
+        )),
+    }
+}
+
+/// What [`replace_rrset`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaced {
+    /// The server replaced the RRset.
+    Done,
+    /// The RRset was no longer `expect`: the server refused the update
+    /// (RFC 2136 prerequisite) and nothing changed.
+    Drifted,
+}
+
+/// Sends one UPDATE to the zone's primary, signed with its key: if the
+/// RRset `name`/`rtype` (absolute name) is exactly `expect` (RFC 2136
+/// §2.4.2; "does not exist", §2.4.3, when `expect` is empty), it becomes
+/// `want`. Every other refusal or failure is an error. Used by `apply`
+/// (through a plan's change) and by `zmreip watch` (the RRset it wrote
+/// last).
+pub fn replace_rrset(
+    z: &ZoneConfig,
+    name: &str,
+    rtype: RecordType,
+    expect: &[Rr],
+    want: &[Rr],
+) -> Result<Replaced> {
     if expect.is_empty() && want.is_empty() {
-        return Ok(());
+        return Ok(Replaced::Done);
     }
     let bad_name = |e: hickory_proto::ProtoError| {
         Error::other(format!("`{name}` is not a domain name: {e}"), "plan again")
     };
-    let owner = Name::from_ascii(&name).map_err(bad_name)?;
+    let owner = Name::from_ascii(name).map_err(bad_name)?;
     let origin = Name::from_ascii(&z.name).map_err(bad_name)?;
     let key_name = Name::from_ascii(&z.key.name).map_err(bad_name)?;
     let signer = TSigner::new(
@@ -170,8 +211,8 @@ fn send(cfg: &UpdateConfig, change: &Change, expect: &Value, want: &Value) -> Re
         FUDGE,
     )
     .map_err(|_| tsig_failed(z))?;
-    let current = record_set(&owner, rtype, &expect)?;
-    let new = record_set(&owner, rtype, &want)?;
+    let current = record_set(&owner, rtype, expect)?;
+    let new = record_set(&owner, rtype, want)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -205,15 +246,9 @@ fn send(cfg: &UpdateConfig, change: &Change, expect: &Value, want: &Value) -> Re
         Err(e) => return Err(net_error(z, &e)),
     };
     match code {
-        ResponseCode::NoError => Ok(()),
+        ResponseCode::NoError => Ok(Replaced::Done),
         ResponseCode::NXRRSet | ResponseCode::YXRRSet | ResponseCode::NXDomain => {
-            Err(Error::other(
-                format!(
-                    "{name} {rtype} on {} is no longer what the plan expects (it changed since planning); the update was refused and nothing changed",
-                    z.server
-                ),
-                "run zmreip plan again to see the current records",
-            ))
+            Ok(Replaced::Drifted)
         }
         ResponseCode::NotAuth
         | ResponseCode::BADSIG

@@ -40,6 +40,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The server's process id (to stop and continue it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -164,15 +169,20 @@ pub struct Zone<'a> {
 /// as written by tsig-keygen); zone files are written into its dir.
 pub fn named(zones: &[Zone], keys: &[&Key]) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let files: Vec<(String, PathBuf, Option<String>)> = zones
+    let files = write_zones(&dir, zones);
+    named_files(dir, &files, keys)
+}
+
+/// Writes each zone's file into `dir`: (zone, file, update key).
+fn write_zones(dir: &tempfile::TempDir, zones: &[Zone]) -> Vec<(String, PathBuf, Option<String>)> {
+    zones
         .iter()
         .map(|z| {
             let file = dir.path().join(format!("{}.zone", z.name));
             std::fs::write(&file, z.text).unwrap();
             (z.name.to_string(), file, z.update_key.map(str::to_string))
         })
-        .collect();
-    named_files(dir, &files, keys)
+        .collect()
 }
 
 /// Starts named serving zone files where they are: (zone, file, key
@@ -182,8 +192,26 @@ pub fn named_files(
     zones: &[(String, PathBuf, Option<String>)],
     keys: &[&Key],
 ) -> Server {
+    start_named(dir, zones, keys, None)
+}
+
+/// Starts named inside the network namespace `netns` (created by the
+/// test), on the namespace's 127.0.0.1 port 5353.
+pub fn named_in(netns: &str, zones: &[Zone], keys: &[&Key]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_zones(&dir, zones);
+    start_named(dir, &files, keys, Some(netns))
+}
+
+fn start_named(
+    dir: tempfile::TempDir,
+    zones: &[(String, PathBuf, Option<String>)],
+    keys: &[&Key],
+    netns: Option<&str>,
+) -> Server {
     let d = dir.path().display().to_string();
-    let port = free_port();
+    // A namespace of the test's own has every port free.
+    let port = if netns.is_some() { 5353 } else { free_port() };
     let mut conf = String::new();
     for k in keys {
         let p = format!("{d}/{}.key", k.name);
@@ -229,10 +257,16 @@ controls {{ }};
     );
     let log = dir.path().join("named.log");
     // -g: foreground, log to stderr; -n 1: one worker thread.
-    let child = spawn(
-        Command::new("named").args(["-c", &conf_path, "-g", "-n", "1"]),
-        &log,
-    );
+    let mut cmd = match netns {
+        // `ip netns exec` execs named: the child is named itself.
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, "named"]);
+            c
+        }
+        None => Command::new("named"),
+    };
+    let child = spawn(cmd.args(["-c", &conf_path, "-g", "-n", "1"]), &log);
     Server {
         child,
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
