@@ -11,8 +11,10 @@ use crate::error::{Error, Result};
 use crate::host::Host;
 
 pub mod dnssec;
+pub mod generate;
 pub mod namedconf;
 pub mod parse;
+pub mod reverse;
 pub mod serial;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -248,13 +250,25 @@ fn guess_origin(path: &str, text: &str) -> Result<String> {
     ))
 }
 
+/// A `$GENERATE` line of a zone (BIND's extension to RFC 1035 §5.1).
+#[derive(Debug, Clone)]
+pub struct Generate {
+    /// Host path of the file it is in.
+    pub file: String,
+    pub line: usize,
+    /// Its tokens, `$GENERATE` first.
+    pub toks: Vec<Tok>,
+    /// The origin in effect on the line.
+    pub origin: String,
+}
+
 /// A zone's records with the texts of its files (main file first).
 #[derive(Debug)]
 pub struct Loaded {
     /// Every record, in file order, `$INCLUDE`d files in place.
     pub records: Vec<Record>,
-    /// `$GENERATE` lines, not expanded: (host path, line, tokens).
-    pub generates: Vec<(String, usize, Vec<Tok>)>,
+    /// `$GENERATE` lines, not expanded.
+    pub generates: Vec<Generate>,
     /// (host path, text) of each file read.
     pub texts: Vec<(String, String)>,
 }
@@ -314,7 +328,12 @@ fn load_file(
     for item in items {
         match item {
             Item::Record(r) => out.records.push(*r),
-            Item::Generate { line, toks } => out.generates.push((path.to_string(), line, toks)),
+            Item::Generate { line, toks, origin } => out.generates.push(Generate {
+                file: path.to_string(),
+                line,
+                toks,
+                origin,
+            }),
             Item::Include { line, file, origin } => {
                 let inc = if file.starts_with('/') {
                     file

@@ -34,6 +34,7 @@ use super::edits::LineEdits;
 use super::{Ctx, FileSurface, Mode, Surface, at, find};
 use crate::dns::zone::dnssec::{self, Resign};
 use crate::dns::zone::parse::{Record, in_zone};
+use crate::dns::zone::reverse::Reverse;
 use crate::dns::zone::serial::{Date, next_serial};
 use crate::dns::zone::{self, Loaded, Signing, Zone};
 use crate::error::Result;
@@ -80,6 +81,8 @@ struct ZoneRun<'a> {
     loaded: &'a Loaded,
     /// Every zone served here (to find where a PTR moves).
     universe: &'a [Zone],
+    /// Where each address's PTR lives (RFC 2317 included).
+    reverse: &'a Reverse<'a>,
     ctx: &'a Ctx<'a>,
 }
 
@@ -116,10 +119,12 @@ pub fn analyze_zone(
     let mode = ctx.mode;
     let loaded = zone::load(ctx.host, zone, text)?;
     let mut out = Out::default();
+    let reverse = Reverse::new(ctx.host, universe)?;
     let zr = ZoneRun {
         zone,
         loaded: &loaded,
         universe,
+        reverse: &reverse,
         ctx,
     };
     let delegations = delegations(zone, &loaded.records);
@@ -130,7 +135,8 @@ pub fn analyze_zone(
         let moved = match r.rtype.as_str() {
             "A" | "AAAA" => address_record(r, &delegations, ctx, mode, &mut out),
             "TXT" | "SPF" => txt::txt_record(r, ctx, mode, &mut out),
-            "PTR" => ptr::ptr_record(&zr, r, next, &mut out),
+            "PTR" => ptr::ptr_record(&zr, r, next, &mut out)?,
+            "CNAME" if ptr::cname_record(&zr, r, next, &mut out) => false,
             _ => {
                 other_record(r, ctx, &loaded, &mut out);
                 false
@@ -140,7 +146,10 @@ pub fn analyze_zone(
             moving.push((r.owner.clone(), r.rtype.clone()));
         }
     }
-    for (file, line, toks) in &loaded.generates {
+    for zone::Generate {
+        file, line, toks, ..
+    } in &loaded.generates
+    {
         let t = target(file, *line);
         let text = loaded.line(file, *line);
         let found = find(ctx.matcher, Surface::Zonefile, &t, text);

@@ -583,3 +583,143 @@ fn signed_data_is_never_edited() {
     );
     assert!(r.report.changes.is_empty(), "{:?}", r.report.changes);
 }
+
+/// A customer's RFC 2317 block, served here.
+const BLOCK: &str = "$ORIGIN 32/28.77.22.172.in-addr.arpa.
+$TTL 3600
+@\tIN SOA\tns1.corp.example. hm.corp.example. 2024010100 3600 900 604800 300
+\tIN NS\tns1.corp.example.
+35\tIN PTR\tmail.corp.example.
+36\tIN PTR\twww.corp.example.
+48\tIN PTR\toutside.corp.example.
+350\tIN PTR\tnot-an-octet.corp.example.
+";
+
+#[test]
+fn classless_ptrs_are_found_and_moved_within_their_block() {
+    let files = [("/etc/bind/db.block", BLOCK)];
+    let zones = [("32/28.77.22.172.in-addr.arpa.", "/etc/bind/db.block")];
+    // Inside the block: renamed in place; the provider's parent (not
+    // served here) must point the new name into the block.
+    let r = run(
+        &files,
+        &zones,
+        vec![pair("172.22.77.35", "172.22.77.40", 24)],
+        Mode::Move,
+    );
+    let out = apply(BLOCK, "/etc/bind/db.block", &r.report.changes);
+    assert_eq!(
+        out,
+        BLOCK
+            .replace("2024010100", "2026112800")
+            .replace("35\tIN PTR", "40\tIN PTR")
+    );
+    assert!(
+        r.report.warnings.iter().any(|w| w.code == Code::ZonePtrNotServed
+            && w.message.contains("make sure 40.77.22.172.in-addr.arpa. is a CNAME to 40.32/28.77.22.172.in-addr.arpa.")),
+        "{:?}",
+        r.report.warnings
+    );
+    // Out of the block: the old PTR stays, the new one is asked for.
+    let r = run(
+        &files,
+        &zones,
+        vec![pair("172.22.77.36", "198.51.100.7", 24)],
+        Mode::Move,
+    );
+    assert!(r.report.changes.is_empty(), "{:?}", r.report.changes);
+    assert_eq!(r.report.findings.len(), 1);
+    assert!(
+        r.report
+            .warnings
+            .iter()
+            .any(|w| w.code == Code::ZonePtrNotServed
+                && w.message.contains(
+                    "ask its provider for PTR 7.100.51.198.in-addr.arpa. → www.corp.example."
+                )),
+        "{:?}",
+        r.report.warnings
+    );
+    // Traps: 48 is outside a /28 from 32, 350 is no octet, .3 is not .35.
+    for old in ["172.22.77.48", "172.22.77.3"] {
+        let r = run(
+            &files,
+            &zones,
+            vec![pair(old, "172.22.77.41", 24)],
+            Mode::Move,
+        );
+        assert!(
+            r.report.findings.is_empty() && r.report.changes.is_empty(),
+            "{old}: {:?}",
+            r.report
+        );
+    }
+}
+
+#[test]
+fn a_served_parent_decides_through_its_cnames() {
+    let parent = "$ORIGIN 77.22.172.in-addr.arpa.
+$TTL 3600
+@\tIN SOA\tns1.isp.example. hm.isp.example. 7 3600 900 604800 300
+\tIN NS\tns1.isp.example.
+32/28\tIN NS\tns1.corp.example.
+35\tIN CNAME\t35.32/28
+36\tIN CNAME\t36.32/28.77.22.172.in-addr.arpa.
+40\tIN PTR\tgw.isp.example.
+";
+    let files = [
+        ("/etc/bind/db.block", BLOCK),
+        ("/etc/bind/db.parent", parent),
+    ];
+    let zones = [
+        ("32/28.77.22.172.in-addr.arpa.", "/etc/bind/db.block"),
+        ("77.22.172.in-addr.arpa.", "/etc/bind/db.parent"),
+    ];
+    // .37 has no CNAME yet: the PTR and the CNAME of .35 both move.
+    let r = run(
+        &files,
+        &zones,
+        vec![pair("172.22.77.35", "172.22.77.37", 24)],
+        Mode::Move,
+    );
+    assert_eq!(
+        apply(parent, "/etc/bind/db.parent", &r.report.changes),
+        parent
+            .replace(" 7 3600", " 8 3600")
+            .replace("35\tIN CNAME\t35.32/28", "37\tIN CNAME\t37.32/28")
+    );
+    assert_eq!(
+        apply(BLOCK, "/etc/bind/db.block", &r.report.changes),
+        BLOCK
+            .replace("2024010100", "2026112800")
+            .replace("35\tIN PTR", "37\tIN PTR")
+    );
+    assert!(
+        r.report
+            .warnings
+            .iter()
+            .all(|w| w.code != Code::ZonePtrNotServed),
+        "{:?}",
+        r.report.warnings
+    );
+    // .50 is outside the block, so the parent holds its PTR: the PTR is
+    // commented out of the block and added to the parent, and the CNAME
+    // of .36 stays until the old address is handed back.
+    let r = run(
+        &files,
+        &zones,
+        vec![pair("172.22.77.36", "172.22.77.50", 24)],
+        Mode::Move,
+    );
+    let block = apply(BLOCK, "/etc/bind/db.block", &r.report.changes);
+    assert!(
+        block.contains("; 36\tIN PTR\twww.corp.example. ; moved by zmreip to 50.77.22.172.in-addr.arpa. in /etc/bind/db.parent"),
+        "{block}"
+    );
+    let p = apply(parent, "/etc/bind/db.parent", &r.report.changes);
+    assert!(
+        p.contains("36\tIN CNAME\t36.32/28.77.22.172.in-addr.arpa.\n")
+            && p.contains("50.77.22.172.in-addr.arpa.\t3600\tIN\tPTR\twww.corp.example."),
+        "{p}"
+    );
+}

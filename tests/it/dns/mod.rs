@@ -6,6 +6,7 @@
 //! port; `--resolver` is always given.
 
 mod check;
+mod classless;
 mod dnssec;
 mod namedconf;
 mod update;
