@@ -357,16 +357,21 @@ impl Rewriter {
                 continue;
             };
             if m.kind == MatchKind::NetworkContains {
-                if kind != ValueKind::OtherHost {
-                    notes.push(Notice::new(
-                        Code::NetworkUnchanged,
-                        format!(
-                            "`{}` contains the old address {} but is not a trust list zmreip knows; left unchanged",
-                            &value[m.span.clone()],
-                            pair.old
-                        ),
-                    ));
-                }
+                let net = &value[m.span.clone()];
+                let why = match kind {
+                    ValueKind::OtherHost => None,
+                    // Zimbra compares these lists' entries with the
+                    // client's address as strings.
+                    ValueKind::ExactList => Some(format!(
+                        "`{net}` is a network in a list whose entries are compared as exact addresses, so it matches no client (not even {}); left unchanged",
+                        pair.old
+                    )),
+                    _ => Some(format!(
+                        "`{net}` contains the old address {} but is not a trust list zmreip knows; left unchanged",
+                        pair.old
+                    )),
+                };
+                notes.extend(why.map(|w| Notice::new(Code::NetworkUnchanged, w)));
                 continue;
             }
             if treatment == Treatment::SwapExact && m.kind != MatchKind::Exact {
@@ -1030,6 +1035,20 @@ mod tests {
             assert_eq!(out.after, vec![after.to_string()], "{kind:?} {before}");
             assert_eq!(out.changed, before != after);
         }
+        // A network in an exact list matches nobody: said so.
+        let out = r.rewrite(&["172.20.14.0/24"], ValueKind::ExactList);
+        assert!(
+            out.notes[0]
+                .message
+                .contains("compared as exact addresses, so it matches no client"),
+            "{:?}",
+            out.notes
+        );
+        assert!(
+            r.rewrite(&["172.20.14.0/24"], ValueKind::OtherHost)
+                .notes
+                .is_empty()
+        );
     }
 
     #[test]
