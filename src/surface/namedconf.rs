@@ -1,6 +1,7 @@
 //! Surface `namedconf`: BIND's configuration, named.conf and every file
 //! it includes, where an address of this host sits in address match
-//! lists, source options, server lists and control channels. What each
+//! lists, source options, server lists and control channels; and
+//! rndc.conf, which says where named's control channel is. What each
 //! option's addresses are is BIND knowledge kept as a table
 //! ([`crate::dns::zone::namedconf::options`]); what becomes of them:
 //!
@@ -43,9 +44,9 @@ use crate::services::{Action, Service};
 pub struct NamedConf;
 
 impl FileSurface for NamedConf {
-    /// named.conf and every file it includes.
+    /// named.conf and rndc.conf, and every file they include.
     fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
-        let mut files: Vec<String> = namedconf::configs(ctx.host)?
+        let mut files: Vec<String> = all_configs(ctx)?
             .into_iter()
             .flat_map(|c| c.files)
             .collect();
@@ -56,7 +57,7 @@ impl FileSurface for NamedConf {
 
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
         let mut report = Report::default();
-        for config in namedconf::configs(ctx.host)? {
+        for config in all_configs(ctx)? {
             if config.files.iter().any(|f| f == path) {
                 let r = analyze_config(&config, path, text, ctx);
                 report.findings.extend(r.findings);
@@ -68,12 +69,25 @@ impl FileSurface for NamedConf {
     }
 }
 
+/// named's configurations, then rndc's.
+fn all_configs(ctx: &Ctx) -> Result<Vec<Config>> {
+    let mut all = namedconf::configs(ctx.host)?;
+    all.extend(namedconf::rndc_configs(ctx.host)?);
+    Ok(all)
+}
+
 /// The service actions a named.conf change needs: a reload, or a restart
 /// when the address after `inet` (a control or statistics channel)
 /// changes, since `rndc reload` would be sent to the channel being moved.
+/// rndc reads rndc.conf each time it runs: none for it.
 pub fn actions(c: &Change) -> &'static [(Service, Action)] {
     const RELOAD: &[(Service, Action)] = &[(Service::Named, Action::Reload)];
     const RESTART: &[(Service, Action)] = &[(Service::Named, Action::Restart)];
+    if let Target::Line { file, .. } = &c.target
+        && namedconf::RNDC_FILES.contains(&file.as_str())
+    {
+        return &[];
+    }
     let (Value::One(before), Value::One(after)) = (&c.before, &c.after) else {
         return RELOAD;
     };
@@ -176,9 +190,7 @@ impl<'a> Walk<'a> {
                     self.unknown(s, rest);
                 }
             }
-            Some(Holds::Servers) if kw == "server" => {
-                // `server ADDRESS[/LEN] { ... }`: another server; its
-                // block holds options of its own (sources among them).
+            Some(Holds::Server) => {
                 if let Some((addr, rest)) = words.split_first() {
                     self.site(s, addr, Use::Single(ValueKind::OtherHost, "server address"));
                     self.unknown(s, rest);
@@ -194,8 +206,6 @@ impl<'a> Walk<'a> {
         };
         let option = options::block_option(&s.words).unwrap_or(kw);
         match options::holds(option) {
-            // A server statement's block holds its options.
-            _ if kw == "server" => self.block(block),
             Some(h @ (Holds::Clients | Holds::Own | Holds::Denied | Holds::Servers)) => {
                 self.list(block, h, option);
             }
@@ -698,6 +708,45 @@ mod tests {
         assert_eq!(r.findings.len(), 2);
         assert!(r.changes.is_empty() && r.warnings.is_empty());
         assert_eq!(r.findings[0].context, "listen-on 192.168.2.1");
+    }
+
+    #[test]
+    fn rndc_follows_the_control_channel() {
+        let f = Fixture::new(V4);
+        let path = "/etc/bind/rndc.conf";
+        let text = "options {\n\tdefault-server 192.168.2.1;\n\tdefault-key \"rndc-key\";\n};\nserver 192.168.2.1 { key \"rndc-key\"; addresses { 192.168.2.1 port 953; 192.168.2.10; }; };\nserver localhost { addresses { 127.0.0.1; }; source-address 192.168.2.1; };\ninclude \"/etc/bind/rndc.key\";\n";
+        f.write(path, text);
+        f.write(
+            "/etc/bind/rndc.key",
+            "key \"rndc-key\" { algorithm hmac-sha256; secret \"c2VjcmV0\"; };\n",
+        );
+        assert_eq!(
+            NamedConf.files(&f.plan()).unwrap(),
+            vec![path, "/etc/bind/rndc.key"]
+        );
+        let r = NamedConf.analyze(path, text, &f.plan()).unwrap();
+        assert_eq!(
+            changes(&r),
+            vec![
+                (
+                    2,
+                    "\tdefault-server 192.168.2.1;".into(),
+                    "\tdefault-server 10.40.7.131;".into()
+                ),
+                (
+                    5,
+                    "server 192.168.2.1 { key \"rndc-key\"; addresses { 192.168.2.1 port 953; 192.168.2.10; }; };".into(),
+                    "server 10.40.7.131 { key \"rndc-key\"; addresses { 10.40.7.131 port 953; 192.168.2.10; }; };".into()
+                ),
+                (
+                    6,
+                    "server localhost { addresses { 127.0.0.1; }; source-address 192.168.2.1; };".into(),
+                    "server localhost { addresses { 127.0.0.1; }; source-address 10.40.7.131; };".into()
+                ),
+            ]
+        );
+        // rndc reads its file each time it runs.
+        assert!(r.changes.iter().all(|c| actions(c).is_empty()));
     }
 
     #[test]

@@ -45,6 +45,10 @@ pub struct ZoneDecl {
 /// The configuration files BIND reads first.
 pub const MAIN_FILES: &[&str] = &["/etc/bind/named.conf", "/etc/named.conf"];
 
+/// rndc's configuration (rndc.conf(5), the same syntax): where named's
+/// control channel is.
+pub const RNDC_FILES: &[&str] = &["/etc/bind/rndc.conf", "/etc/rndc.conf"];
+
 /// Includes nested deeper than this are a loop.
 const MAX_DEPTH: usize = 16;
 
@@ -91,8 +95,17 @@ impl Config {
 
 /// Every BIND configuration on `host` (one per main file that exists).
 pub fn configs(host: &Host) -> Result<Vec<Config>> {
+    load_all(host, MAIN_FILES)
+}
+
+/// rndc's configurations on `host`.
+pub fn rndc_configs(host: &Host) -> Result<Vec<Config>> {
+    load_all(host, RNDC_FILES)
+}
+
+fn load_all(host: &Host, mains: &[&str]) -> Result<Vec<Config>> {
     let mut out = Vec::new();
-    for main in MAIN_FILES {
+    for main in mains {
         if let Some(c) = Config::load(host, main)? {
             out.push(c);
         }

@@ -1,5 +1,6 @@
-//! What the addresses in each named.conf statement and option are: BIND
-//! knowledge as data (named.conf(5), the BIND 9 ARM's grammar). The
+//! What the addresses in each named.conf (and rndc.conf) statement and
+//! option are: BIND knowledge as data (named.conf(5), rndc.conf(5), the
+//! BIND 9 ARM's grammar). The
 //! `namedconf` surface decides from it what changes; an option that is
 //! not here and holds an old address is reported, never changed.
 
@@ -20,6 +21,10 @@ pub enum Holds {
     /// A list of other servers (`also-notify`, `primaries`,
     /// `forwarders`): only an entry that *is* the old address changes.
     Servers,
+    /// One other server, the word after the keyword (`server ADDRESS {
+    /// ... }`, rndc.conf's `default-server`): changed only where it *is*
+    /// the old address; its block holds options of its own.
+    Server,
     /// The address named sends from (`query-source`): it moves.
     Source,
     /// The address of named's control or statistics channel
@@ -82,8 +87,16 @@ pub static OPTIONS: &[(&str, Holds)] = &[
     // `catalog-zones { zone "x" default-primaries { ... }; }`
     ("default-primaries", Holds::Servers),
     ("default-masters", Holds::Servers),
-    // `server ADDRESS[/LEN] { ... }`: what named knows of another server.
-    ("server", Holds::Servers),
+    // `server ADDRESS[/LEN] { ... }`: what named knows of another server;
+    // in rndc.conf, the named rndc talks to (by name or address).
+    ("server", Holds::Server),
+    // --- rndc.conf: where named's control channel is ---
+    ("default-server", Holds::Server),
+    ("addresses", Holds::Servers),
+    ("source-address", Holds::Source),
+    ("source-address-v6", Holds::Source),
+    ("default-source-address", Holds::Source),
+    ("default-source-address-v6", Holds::Source),
     // --- source addresses ---
     ("query-source", Holds::Source),
     ("query-source-v6", Holds::Source),
