@@ -116,8 +116,8 @@ pub fn actions(c: &Change) -> &'static [(Service, Action)] {
 enum Use {
     /// An entry of a list: decided with its siblings.
     Entry,
-    /// A value of its own, of this kind; `what` names it in reasons.
-    Single(ValueKind, &'static str),
+    /// A value of its own, of this kind.
+    Single(ValueKind),
     /// Reported, never changed: why.
     Kept(&'static str),
 }
@@ -178,21 +178,21 @@ impl<'a> Walk<'a> {
         }
         let words = &s.words[1..];
         match holds {
-            Some(Holds::Source) => self.singles(s, words, OWN, "source address"),
+            Some(Holds::Source) => {
+                for w in words {
+                    self.site(s, w, Use::Single(ValueKind::OwnAddress));
+                }
+            }
             Some(Holds::Channel) => {
                 // `inet ADDRESS [port N] [allow { ... }]`
                 if let Some((addr, rest)) = words.split_first() {
-                    self.site(
-                        s,
-                        addr,
-                        Use::Single(ValueKind::OwnAddress, "channel address"),
-                    );
+                    self.site(s, addr, Use::Single(ValueKind::OwnAddress));
                     self.unknown(s, rest);
                 }
             }
             Some(Holds::Server) => {
                 if let Some((addr, rest)) = words.split_first() {
-                    self.site(s, addr, Use::Single(ValueKind::OtherHost, "server address"));
+                    self.site(s, addr, Use::Single(ValueKind::OtherHost));
                     self.unknown(s, rest);
                 }
             }
@@ -210,13 +210,6 @@ impl<'a> Walk<'a> {
                 self.list(block, h, option);
             }
             _ => self.block(block),
-        }
-    }
-
-    /// Every address word of `words` as a value of its own.
-    fn singles(&mut self, s: &'a Stmt, words: &'a [Word], kind: ValueKind, what: &'static str) {
-        for w in words {
-            self.site(s, w, Use::Single(kind, what));
         }
     }
 
@@ -321,8 +314,6 @@ impl<'a> Walk<'a> {
     }
 }
 
-const OWN: ValueKind = ValueKind::OwnAddress;
-
 /// `options listen-on`-style name of where a statement is, for messages.
 fn option_of(s: &Stmt) -> String {
     s.keyword().unwrap_or("{").to_string()
@@ -371,7 +362,7 @@ fn analyze_config(config: &Config, path: &str, text: &str, ctx: &Ctx) -> Report 
     };
 
     for site in walk.sites.iter().filter(|s| here(s.stmt)) {
-        let Use::Single(kind, what) = site.what else {
+        let Use::Single(kind) = site.what else {
             continue;
         };
         let w = site.word;
@@ -388,7 +379,7 @@ fn analyze_config(config: &Config, path: &str, text: &str, ctx: &Ctx) -> Report 
                 w.line,
                 w.span.clone(),
                 after.clone(),
-                format!("{} {what}: {}", site.option, out.reasons.join("; ")),
+                format!("{}: {}", site.option, out.reasons.join("; ")),
             );
         }
     }
