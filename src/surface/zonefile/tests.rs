@@ -78,7 +78,7 @@ fn run(files: &[(&str, &str)], zones: &[(&str, &str)], pairs: Vec<Pair>, mode: M
         .collect();
     let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
     let matcher = Matcher::new(&olds);
-    let rw = Rewriter::new(pairs, None);
+    let rw = Rewriter::new(pairs, Vec::new());
     let ctx = Ctx::new(&h, &matcher, Some(&rw)).with_mode(mode);
     let mut report = Report::default();
     for z in &universe {
@@ -455,7 +455,7 @@ fn blocked_zone_reports_and_warns() {
         signing: Signing::Unsigned,
     };
     let matcher = Matcher::new(&["192.0.2.10".parse().unwrap()]);
-    let rw = Rewriter::new(vec![pair("192.0.2.10", "198.51.100.7", 24)], None);
+    let rw = Rewriter::new(vec![pair("192.0.2.10", "198.51.100.7", 24)], Vec::new());
     let ctx = Ctx::new(&h, &matcher, Some(&rw));
     let r = analyze_zone(&zone, FWD, std::slice::from_ref(&zone), &ctx, TODAY).unwrap();
     assert!(r.changes.is_empty());
@@ -483,7 +483,7 @@ fn surface_finds_files_and_includes() {
         "{files:?}"
     );
     let matcher = Matcher::new(&["192.0.2.10".parse().unwrap()]);
-    let rw = Rewriter::new(vec![pair("192.0.2.10", "198.51.100.7", 24)], None);
+    let rw = Rewriter::new(vec![pair("192.0.2.10", "198.51.100.7", 24)], Vec::new());
     let ctx = Ctx::new(&h, &matcher, Some(&rw));
     let r = Zonefile
         .analyze("/etc/bind/db.example.test", zone, &ctx)
