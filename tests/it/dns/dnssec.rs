@@ -2,8 +2,9 @@
 //! data. A zone signed by hand has its unsigned source edited and the
 //! hand-off's `dnssec-signzone` command signs it again; a zone named
 //! signs itself (`dnssec-policy`, inline signing) has its source edited
-//! and named signs the change on the planned reload. Either way `delv`,
-//! trusting only the zone's own key, validates the new address.
+//! and named signs the change on the planned reload. Either way named
+//! serves the new address with its signature (`dig +dnssec`) and `delv`,
+//! trusting only the zone's own key, validates it.
 
 use std::path::Path;
 use std::process::Command;
@@ -90,6 +91,36 @@ fn validated(ns: &Server, anchors: &Path, name: &str, rtype: &str) -> Result<Vec
         .filter(|l| !l.starts_with(';') && l.split_whitespace().nth(3) == Some(rtype))
         .map(|l| l.split_whitespace().skip(4).collect::<Vec<_>>().join(" "))
         .collect())
+}
+
+/// `dig +dnssec NAME A`: the answer's A data and the types it covers with
+/// RRSIGs, as named serves them.
+fn signed_answer(ns: &Server, name: &str) -> (Vec<String>, Vec<String>) {
+    let (code, out, err) = servers::run(Command::new("dig").args([
+        &format!("@{}", ns.addr.ip()),
+        "-p",
+        &ns.addr.port().to_string(),
+        "+dnssec",
+        "+noall",
+        "+answer",
+        "+time=2",
+        "+tries=1",
+        name,
+        "A",
+    ]));
+    assert_eq!(code, 0, "dig +dnssec {name}: {out}{err}");
+    let field = |l: &str, i: usize| l.split_whitespace().nth(i).unwrap_or("").to_string();
+    let a = out
+        .lines()
+        .filter(|l| field(l, 3) == "A")
+        .map(|l| field(l, 4))
+        .collect();
+    let rrsig = out
+        .lines()
+        .filter(|l| field(l, 3) == "RRSIG")
+        .map(|l| field(l, 4))
+        .collect();
+    (a, rrsig)
 }
 
 /// Polls until `name A` validates as `want` (bounded).
@@ -254,6 +285,10 @@ fn a_zone_signed_by_hand_is_signed_again_by_the_handoff() {
         std::fs::read(bind.join("db.corp.example.signed")).unwrap(),
         signed_before
     );
+    assert_eq!(
+        validated(&ns, &anchors, "mail.corp.example", "A"),
+        Ok(vec!["192.0.2.10".to_string()])
+    );
 
     // The hand-off, on this host: its directory is the root's /etc/bind,
     // and the test's named reloads on SIGHUP (it has no control channel).
@@ -281,6 +316,10 @@ fn a_zone_signed_by_hand_is_signed_again_by_the_handoff() {
         .unwrap();
     reload(&ns, "zone corp.example/IN: loaded serial");
     wait_validated(&ns, &anchors, "mail.corp.example", "198.51.100.7");
+    assert_eq!(
+        signed_answer(&ns, "mail.corp.example"),
+        (vec!["198.51.100.7".to_string()], vec!["A".to_string()])
+    );
     assert_eq!(
         validated(&ns, &anchors, "corp.example", "TXT"),
         Ok(vec!["\"v=spf1 ip4:198.51.100.7 -all\"".to_string()])
@@ -381,6 +420,10 @@ fn a_zone_named_signs_is_edited_in_its_source_and_signed_on_reload() {
         .unwrap();
     reload(&ns, "zone corp.example/IN (unsigned): loaded serial");
     wait_validated(&ns, &anchors, "mail.corp.example", "198.51.100.7");
+    assert_eq!(
+        signed_answer(&ns, "mail.corp.example"),
+        (vec!["198.51.100.7".to_string()], vec!["A".to_string()])
+    );
     assert_eq!(
         validated(&ns, &anchors, "corp.example", "TXT"),
         Ok(vec!["\"v=spf1 ip4:198.51.100.7 -all\"".to_string()])
