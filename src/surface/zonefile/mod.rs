@@ -13,12 +13,22 @@
 //!   *deny* an address and are never moved to the new one. A TXT record
 //!   written as several strings stays several strings; an edit that would
 //!   push one string past 255 bytes is refused with advice.
-//! * PTR records: when the new reverse name is in the same zone, the
-//!   owner is renamed; when it is in another zone served here, the old
-//!   record is commented out and the record is added to the new zone;
-//!   when the new reverse zone is served elsewhere, the PTR is a hand-off.
+//! * PTR records: when the new address's PTR belongs in the same zone,
+//!   the owner is renamed; when it belongs in another zone served here,
+//!   the old record is commented out and the record is added to the new
+//!   zone; when the new reverse zone is served elsewhere, the PTR is a
+//!   hand-off. RFC 2317 classless zones count like any other (see
+//!   the `ptr` module).
 //! * The SOA serial goes up once per changed zone, keeping the date form
 //!   YYYYMMDDnn where used (today + 00, or +1 when already today or later).
+//!
+//! DNSSEC-signed data (a file holding RRSIG, NSEC or NSEC3 records) is
+//! never edited: where its unsigned source is known (`X` beside
+//! `X.signed`), the source is edited and a `dnssec` hand-off gives the
+//! `dnssec-signzone` command that signs it again; otherwise the hand-off
+//! says what to change in the source. A zone named signs itself
+//! (`inline-signing`, `dnssec-policy`) is edited in its unsigned source,
+//! and named signs the change when it reloads.
 //!
 //! Secondary zones are copies and raw/map zone files are not text: both
 //! are left out. A dynamic zone (`allow-update`, `update-policy`) is

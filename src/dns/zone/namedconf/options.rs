@@ -128,7 +128,7 @@ pub fn holds(keyword: &str) -> Option<Holds> {
 }
 
 /// The option a statement's block belongs to: the last of
-/// [`BLOCK_KEYWORDS`] among its words, else its keyword.
+/// `BLOCK_KEYWORDS` among its words, else its keyword.
 pub fn block_option(words: &[Word]) -> Option<&str> {
     words
         .iter()
