@@ -76,6 +76,10 @@ fn a_from_no_evidence_calls_this_hosts_is_refused() {
                 "/opt/zimbra/conf/localconfig.xml",
             ],
         ),
+        (
+            "localconfig's ldap_bind_url",
+            &["/etc/netplan/50-cloud-init.yaml", "/etc/hosts"],
+        ),
     ];
     for (what, remove) in cases {
         let lab = Lab::new();
@@ -102,6 +106,37 @@ fn a_from_no_evidence_calls_this_hosts_is_refused() {
         .run();
         assert_eq!(out.code, Some(0), "{what}: {}", out.stderr);
     }
+    // A bind address of the server entry alone (the directory read).
+    let lab = Lab::new();
+    std::fs::remove_file(lab.host("/etc/netplan/50-cloud-init.yaml")).unwrap();
+    std::fs::write(lab.host("/etc/hosts"), "127.0.0.1 localhost\n").unwrap();
+    let lc = std::fs::read_to_string(lab.host("/opt/zimbra/conf/localconfig.xml"))
+        .unwrap()
+        .replace("ldap://172.20.14.25:389", "ldap://ldap.corp.example:389");
+    std::fs::write(lab.host("/opt/zimbra/conf/localconfig.xml"), lc).unwrap();
+    let without = plan(
+        &lab,
+        &["--from", "172.20.14.25/24", "--to", "10.40.7.131/24"],
+    )
+    .fails(2);
+    assert!(
+        without
+            .stderr
+            .contains("the bind addresses of the server entry"),
+        "{}",
+        without.stderr
+    );
+    let ldif = std::fs::read_to_string(lab.ldif()).unwrap().replace(
+        "dn: cn=mail.corp.example,cn=servers,cn=zimbra\n",
+        "dn: cn=mail.corp.example,cn=servers,cn=zimbra\nzimbraMailBindAddress: 172.20.14.25\n",
+    );
+    std::fs::write(lab.ldif(), ldif).unwrap();
+    plan(
+        &lab,
+        &["--from", "172.20.14.25/24", "--to", "10.40.7.131/24"],
+    )
+    .ok();
+
     // With nothing left (no OS configuration, no hosts line, no own key,
     // no directory) it is refused.
     let lab = Lab::new();
