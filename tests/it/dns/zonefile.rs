@@ -50,17 +50,6 @@ fn write(root: &Path, host_path: &str, text: &str) {
     std::fs::write(p, text).unwrap();
 }
 
-/// Makes `root` a Zimbra host (an empty localconfig.xml) whose zones are
-/// the test's: a snapshot without OS network configuration, so the old
-/// address is planned as its own with `--assume-own`.
-fn zimbra_host(root: &Path) {
-    write(
-        root,
-        "/opt/zimbra/conf/localconfig.xml",
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<localconfig>\n</localconfig>\n",
-    );
-}
-
 /// Applies the line changes of a plan to files under `root`, checking
 /// each precondition, as the apply stage does.
 fn apply_lines(root: &Path, plan: &serde_json::Value) -> usize {
@@ -96,7 +85,7 @@ fn checkzone(zone: &str, file: &Path) -> String {
 }
 
 fn plan_json(root: &Path, extra: &[&str]) -> serde_json::Value {
-    zimbra_host(root);
+    super::zimbra_host(root);
     let (code, out, err) = run(Zmreip::new(["plan", "--root", &root.display().to_string()])
         .args([
             "--assume-own",
@@ -343,7 +332,7 @@ fn bad_zone_file_is_an_error_naming_the_line() {
         "/etc/bind/db.x",
         "$TTL 300\n@ SOA ns hm ( 1 2 3 4 5\nmail A 192.0.2.10\n",
     );
-    zimbra_host(r);
+    super::zimbra_host(r);
     let (code, _, err) = run(Zmreip::new([
         "plan",
         "--assume-own",
