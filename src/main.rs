@@ -904,7 +904,9 @@ struct ApplyArgs {
     #[arg(long, conflicts_with = "restart_network")]
     no_restart: bool,
 
-    /// Also bring the new address up (netplan apply, ifup, nmcli ...).
+    /// Also bring the new address up (netplan apply, ifup, nmcli ...) and
+    /// load the firewall rules and keepalived addresses written for it
+    /// (netfilter-persistent, nft, ufw, firewall-cmd, keepalived reload).
     /// This can cut your SSH session: prefer a console.
     #[arg(long)]
     restart_network: bool,

@@ -32,11 +32,17 @@ named_enum! {
         TrustNotWidened = "trust-not-widened",
         /// `127.0.0.0/8` was missing from mynetworks and is added.
         MynetworksLoopbackAdded = "mynetworks-loopback-added",
+        /// A trusted network holding the old address stays in a place that
+        /// holds one entry (a firewall rule's source): the new host needs
+        /// a rule of its own.
+        TrustRuleNeeded = "trust-rule-needed",
         /// A `0.0.0.0/0`-style entry trusts everyone.
         TrustEverything = "trust-everything",
         /// A network holding the old address in a value zmreip does not
         /// know as a trust list.
         NetworkUnchanged = "network-unchanged",
+        /// An address range holding the old address stays as it is.
+        RangeUnchanged = "range-unchanged",
         /// A peer's own OS network configuration names the moved node's
         /// address; a peer's network configuration never changes.
         NetworkConfigKept = "network-config-kept",

@@ -69,6 +69,16 @@ pub enum ValueKind {
     /// Not in any table: literal occurrences are replaced and the change is
     /// marked as a literal replacement.
     Text,
+    /// One trusted source in a place that holds a single address or
+    /// network (a firewall rule's source, a ufw rule's `from`, a firewalld
+    /// `<source>`): principle 4, except that a network which stays cannot
+    /// gain the new host beside it; a warning says to add a rule for it.
+    TrustRule,
+    /// An address range (`192.168.2.1-192.168.2.9`, keepalived's
+    /// `192.168.2.3-10`): never changed, since moving one end would change
+    /// every address it covers; a range holding an old address is
+    /// reported.
+    Range,
 }
 
 /// Whose address moves, from the point of view of the host whose values
@@ -99,8 +109,13 @@ impl Role {
     pub fn treatment(self, kind: ValueKind) -> Treatment {
         match (self, kind) {
             (Role::Own, ValueKind::OwnAddress) => Treatment::Move,
-            (Role::Own, ValueKind::TrustList { .. }) => Treatment::TrustFollow,
-            (Role::Peer, ValueKind::TrustList { .. }) => Treatment::TrustKeep,
+            (Role::Own, ValueKind::TrustList { .. } | ValueKind::TrustRule) => {
+                Treatment::TrustFollow
+            }
+            (Role::Peer, ValueKind::TrustList { .. } | ValueKind::TrustRule) => {
+                Treatment::TrustKeep
+            }
+            (Role::Own | Role::Peer, ValueKind::Range) => Treatment::Keep,
             (Role::Own | Role::Peer, ValueKind::ExactList) => Treatment::SwapExact,
             (Role::Own | Role::Peer, ValueKind::Text) => Treatment::Literal,
             (Role::Peer, ValueKind::OwnAddress)
@@ -157,6 +172,8 @@ pub enum Treatment {
     /// Every literal occurrence is replaced, marked as a literal
     /// replacement (a value zmreip does not know).
     Literal,
+    /// Never changed; a value holding an old address is reported.
+    Keep,
 }
 
 /// Which part of a host a file belongs to, for [`Role::changes`].
@@ -278,8 +295,22 @@ impl Rewriter {
         let treatment = self.role.treatment(kind);
         match (kind, treatment) {
             (ValueKind::TrustList { loopback }, Treatment::TrustFollow | Treatment::TrustKeep) => {
-                self.rewrite_trust(values, loopback, treatment == Treatment::TrustFollow)
+                let how = Trust {
+                    loopback,
+                    follow: treatment == Treatment::TrustFollow,
+                    room: true,
+                };
+                self.rewrite_trust(values, how)
             }
+            (ValueKind::TrustRule, Treatment::TrustFollow | Treatment::TrustKeep) => {
+                let how = Trust {
+                    loopback: false,
+                    follow: treatment == Treatment::TrustFollow,
+                    room: false,
+                };
+                self.rewrite_trust(values, how)
+            }
+            (_, Treatment::Keep) => self.keep(values),
             _ => {
                 let mut out = Outcome::default();
                 for v in values {
@@ -341,10 +372,8 @@ impl Rewriter {
         (out, reasons, notes)
     }
 
-    /// Principle 4 over every entry of every value; `follow`: the old
-    /// interface network may follow the move (else every network holding
-    /// the old address stays).
-    fn rewrite_trust(&self, values: &[&str], loopback: bool, follow: bool) -> Outcome {
+    /// Principle 4 over every entry of every value, as `how` says.
+    fn rewrite_trust(&self, values: &[&str], how: Trust) -> Outcome {
         let mut out = Outcome::default();
         let mut seen: Vec<ipnet::IpNet> = Vec::new();
         for v in values {
@@ -375,7 +404,7 @@ impl Rewriter {
                     toks.get(1).map(|t| t.sep).unwrap_or(" ")
                 };
                 let sep = if sep.is_empty() { " " } else { sep };
-                let replaced = self.trust_entry(tok.text, &entry, follow, &mut seen, &mut out);
+                let replaced = self.trust_entry(tok.text, &entry, how, &mut seen, &mut out);
                 match replaced {
                     TrustDecision::Keep => rebuilt.push_str(tok.text),
                     TrustDecision::Replace(s) => rebuilt.push_str(&s),
@@ -416,7 +445,7 @@ impl Rewriter {
         }
         out.after
             .retain(|a| !a.is_empty() || values.iter().any(|v| v.is_empty()));
-        if loopback && out.changed && self.pairs.iter().any(|p| p.old.is_ipv4()) {
+        if how.loopback && out.changed && self.pairs.iter().any(|p| p.old.is_ipv4()) {
             let lo: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
             if !seen.iter().any(|n| n.contains(&lo)) {
                 let single = out.after.len() == 1;
@@ -446,7 +475,7 @@ impl Rewriter {
         &self,
         text: &str,
         e: &Entry,
-        follow: bool,
+        how: Trust,
         seen: &mut Vec<ipnet::IpNet>,
         out: &mut Outcome,
     ) -> TrustDecision {
@@ -476,7 +505,7 @@ impl Rewriter {
                 );
                 return TrustDecision::Keep;
             }
-            let is_interface_net = follow
+            let is_interface_net = how.follow
                 && p.old_prefix_source != PrefixSource::Host
                 && e.net.prefix_len() == p.old_prefix
                 && e.net.trunc() == p.old_net();
@@ -498,9 +527,83 @@ impl Rewriter {
                 (None, Role::Peer) => "of another node".to_string(),
                 (None, Role::Own) => "but is not its interface network".to_string(),
             };
+            if !how.room {
+                return trust_rule_needed(p, text, &why, seen, out);
+            }
             return trust_beside(p, text, &why, seen, out);
         }
         TrustDecision::Keep
+    }
+
+    /// Values that never change: each one holding an old address (an end
+    /// of a range or inside it) is reported.
+    fn keep(&self, values: &[&str]) -> Outcome {
+        let mut out = Outcome {
+            after: values.iter().map(ToString::to_string).collect(),
+            ..Outcome::default()
+        };
+        for v in values {
+            for p in &self.pairs {
+                if range_holds(v, p.old) {
+                    out.notes.push(Notice::new(
+                        Code::RangeUnchanged,
+                        format!(
+                            "the range `{v}` holds the old address {}; it stays as it is (moving an end would change every address it covers): edit it by hand if {} belongs in it",
+                            p.old, p.new
+                        ),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// How a trust list is rewritten.
+#[derive(Debug, Clone, Copy)]
+struct Trust {
+    /// The list must hold `127.0.0.0/8` (postfix mynetworks).
+    loopback: bool,
+    /// The old interface network may follow the move (else every network
+    /// holding the old address stays).
+    follow: bool,
+    /// A new entry can be written beside a network that stays.
+    room: bool,
+}
+
+/// Whether `text`, an address range (`A-B`, or keepalived's `A-N` that
+/// replaces the last octet or group), holds `addr`.
+fn range_holds(text: &str, addr: IpAddr) -> bool {
+    let Some((a, b)) = text.split_once('-') else {
+        return false;
+    };
+    let Ok(start) = a.trim().parse::<IpAddr>() else {
+        return false;
+    };
+    let b = b.trim();
+    let end = match (start, b.parse::<IpAddr>()) {
+        (_, Ok(end)) => end,
+        (IpAddr::V4(s), Err(_)) => match b.parse::<u8>() {
+            Ok(last) => {
+                let mut o = s.octets();
+                o[3] = last;
+                IpAddr::from(o)
+            }
+            Err(_) => return false,
+        },
+        (IpAddr::V6(s), Err(_)) => match u16::from_str_radix(b, 16) {
+            Ok(last) => {
+                let mut g = s.segments();
+                g[7] = last;
+                IpAddr::from(g)
+            }
+            Err(_) => return false,
+        },
+    };
+    match (start, end, addr) {
+        (IpAddr::V4(s), IpAddr::V4(e), IpAddr::V4(a)) => s <= a && a <= e,
+        (IpAddr::V6(s), IpAddr::V6(e), IpAddr::V6(a)) => s <= a && a <= e,
+        _ => false,
     }
 }
 
@@ -583,6 +686,27 @@ fn trust_interface_net(
         vec![format!("old interface network {text} becomes {new_net}")],
     );
     TrustDecision::Replace(spell_net(text, shown))
+}
+
+/// A network that stays (as for [`trust_beside`]) in a place that holds
+/// one entry: the new host needs a rule of its own, which the admin adds.
+fn trust_rule_needed(
+    p: &Pair,
+    text: &str,
+    why: &str,
+    seen: &[ipnet::IpNet],
+    out: &mut Outcome,
+) -> TrustDecision {
+    let covered = seen.iter().any(|n| n.contains(&p.new));
+    out.notes.push(Notice::new(
+        Code::TrustRuleNeeded,
+        if covered {
+            format!("{text} holds the old address {} {why}; it stays ({} is already trusted by another entry)", p.old, p.new)
+        } else {
+            format!("{text} holds the old address {} {why}; it stays, and this rule holds one source, so {} is not trusted by it: add a rule for {} by hand", p.old, p.new, p.new)
+        },
+    ));
+    TrustDecision::Keep
 }
 
 /// Another network that happens to hold the old address (`why` says how):
@@ -719,7 +843,8 @@ fn literal_reason(kind: ValueKind, role: Role, m: &Match, p: &Pair) -> String {
         ValueKind::Regex => "regular expression",
         ValueKind::OtherHost => "address",
         ValueKind::Text => "literal replacement (not a known setting)",
-        ValueKind::TrustList { .. } => "trusted address",
+        ValueKind::TrustList { .. } | ValueKind::TrustRule => "trusted address",
+        ValueKind::Range => "address range",
     };
     format!("{what}: {} → {} ({})", p.old, p.new, m.kind.as_str())
 }

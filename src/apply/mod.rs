@@ -269,7 +269,7 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         None => None,
     };
     let mut ctl = Controller::new(host.zimbra_home())
-        .with_network(services::network_command(&host, &plan.changes)?);
+        .with_plan_commands(services::plan_commands(&host, &plan.changes)?);
     if let (Some(p), Some(t)) = (&opts.services, &services_text) {
         ctl = ctl.load(p, t)?;
     }
@@ -289,7 +289,8 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
 
 /// The plan's service actions: steps for those zmreip runs, and those
 /// the admin runs by hand, with why (`--no-restart`, a snapshot's root,
-/// the network without `--restart-network`, no known command).
+/// the network, firewall and keepalived without `--restart-network`, no
+/// known command).
 fn service_steps(plan: &Plan, ctl: &Controller, opts: &Options) -> (Vec<Step>, Vec<Manual>) {
     let mut steps = Vec::new();
     let snapshot = opts.services.is_none() && !is_slash(&opts.root);
@@ -303,8 +304,8 @@ fn service_steps(plan: &Plan, ctl: &Controller, opts: &Options) -> (Vec<Step>, V
                 "--root {} is not this host's /, so its services are not this machine's; --services FILE runs commands anyway",
                 opts.root.display()
             ))
-        } else if a.service == Service::Network && !opts.restart_network {
-            Some("bringing the new address up can cut your SSH session: run it from a console, or apply with --restart-network".to_string())
+        } else if a.service.may_cut_ssh() && !opts.restart_network {
+            Some("bringing the new address up, and loading firewall rules or VRRP addresses for it, can cut your SSH session: run these from a console, in this order, or apply with --restart-network".to_string())
         } else if command.is_none() {
             Some(
                 "zmreip knows no command for it on this host; map it in --services FILE"

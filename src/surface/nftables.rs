@@ -1,0 +1,10 @@
+//! stub
+use super::{Ctx, FileSurface};
+use crate::error::Result;
+use crate::model::Report;
+pub struct Nftables;
+impl FileSurface for Nftables {
+    fn files(&self, _ctx: &Ctx) -> Result<Vec<String>> { Ok(Vec::new()) }
+    fn analyze(&self, _path: &str, _text: &str, _ctx: &Ctx) -> Result<Report> { Ok(Report::default()) }
+}
+pub fn load(_f: &str, _t: &str, _l: usize) -> String { String::new() }
