@@ -55,12 +55,7 @@ pub(super) fn kind(place: Place, verdict: Verdict, text: &str, list: bool) -> Va
     }
     match place {
         Place::Source { negated } => {
-            let lets_in = match verdict {
-                Verdict::Accept => !negated,
-                Verdict::Deny => negated,
-                Verdict::Other => false,
-            };
-            match (lets_in, list && !negated) {
+            match (lets_in(place, verdict), list && !negated) {
                 (true, true) => ValueKind::TrustList { loopback: false },
                 (true, false) => ValueKind::TrustRule,
                 (false, _) => ValueKind::ExactList,
@@ -68,6 +63,16 @@ pub(super) fn kind(place: Place, verdict: Verdict, text: &str, list: bool) -> Va
         }
         Place::Destination => ValueKind::ExactList,
         Place::Target => ValueKind::OtherHost,
+    }
+}
+
+/// Whether a rule lets in the sources written at `place`: an accepting
+/// rule's, or a denying rule's negated ones.
+pub(super) fn lets_in(place: Place, verdict: Verdict) -> bool {
+    match (place, verdict) {
+        (Place::Source { negated }, Verdict::Accept) => !negated,
+        (Place::Source { negated }, Verdict::Deny) => negated,
+        _ => false,
     }
 }
 
