@@ -342,7 +342,10 @@ impl Rewriter {
                 continue;
             };
             if m.kind == MatchKind::NetworkContains {
-                if kind != ValueKind::OtherHost {
+                // A network holding every address (`0.0.0.0/0`, a
+                // firewall's "anywhere") says nothing about this one.
+                let everything = m.network.is_some_and(|n| n.prefix_len() == 0);
+                if kind != ValueKind::OtherHost && !everything {
                     notes.push(Notice::new(
                         Code::NetworkUnchanged,
                         format!(
@@ -490,6 +493,11 @@ impl Rewriter {
             }
             if !e.net.contains(&p.old) {
                 continue;
+            }
+            // A single firewall rule open to every source is a public
+            // service, not a list that trusts too much.
+            if e.net.prefix_len() == 0 && !how.room {
+                return TrustDecision::Keep;
             }
             if e.net.prefix_len() == 0 {
                 out.notes.push(Notice::new(

@@ -67,7 +67,7 @@ impl FileSurface for Iptables {
             if let Some(t) = line.trim().strip_prefix('*') {
                 table = t.trim().to_string();
             }
-            Ok(match parse_line(path, n, line)? {
+            Ok(match rule_line(path, n, line)? {
                 Some(rule) => rule.fields(&chains.verdicts(&table), true),
                 None => Vec::new(),
             })
@@ -257,7 +257,7 @@ impl Rule {
 
 /// Reads one line of a rules file; `None` for lines that are not
 /// commands (comments, tables, chains, `COMMIT`, blanks).
-fn parse_line(path: &str, n: usize, line: &str) -> Result<Option<Rule>> {
+pub(super) fn rule_line(path: &str, n: usize, line: &str) -> Result<Option<Rule>> {
     let t = line.trim_start();
     if t.is_empty()
         || t.starts_with('#')
@@ -455,7 +455,7 @@ impl Chains {
                 c.targets
                     .entry((table.clone(), name.to_string()))
                     .or_default();
-            } else if let Some(rule) = parse_line(path, i + 1, line)?
+            } else if let Some(rule) = rule_line(path, i + 1, line)?
                 && let Some(chain) = rule.chain
             {
                 let e = c.targets.entry((table.clone(), chain)).or_default();
