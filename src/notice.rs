@@ -50,6 +50,9 @@ named_enum! {
         /// resolv.conf is generated; the change lasts until it is
         /// generated again.
         ResolvGenerated = "resolv-generated",
+        /// A keepalived virtual address stays in the old network while
+        /// the host moves to another one.
+        VipInOldNetwork = "vip-in-old-network",
         /// localconfig.xml sets a key twice; the last one is used.
         LocalconfigDuplicateKey = "localconfig-duplicate-key",
         // --- zone files served here ---

@@ -345,7 +345,12 @@ impl Rewriter {
                 // A network holding every address (`0.0.0.0/0`, a
                 // firewall's "anywhere") says nothing about this one.
                 let everything = m.network.is_some_and(|n| n.prefix_len() == 0);
-                if kind != ValueKind::OtherHost && !everything {
+                // An own address written with its prefix (a VIP
+                // `192.168.2.100/24`) is another address of the host's
+                // network, not a network.
+                let interface = kind == ValueKind::OwnAddress
+                    && m.network.is_some_and(|n| n.addr() != n.network());
+                if kind != ValueKind::OtherHost && !everything && !interface {
                     notes.push(Notice::new(
                         Code::NetworkUnchanged,
                         format!(

@@ -99,12 +99,9 @@ fn ruleset(host: &Host) -> Result<Vec<String>> {
         for w in toks.windows(2) {
             if w[0].is_word(&text, "include") && w[1].kind == Tok::Str {
                 let target = w[1].text(&text).trim_matches('"');
-                let abs = if let Some(rest) = target.strip_prefix("./") {
-                    format!("/{rest}")
-                } else if target.starts_with('/') {
-                    target.to_string()
-                } else {
-                    format!("/etc/{target}")
+                let abs = match target.strip_prefix("./") {
+                    Some(rest) => super::keepalived::join("/", rest),
+                    None => super::keepalived::join("/etc", target),
                 };
                 if abs.contains(['*', '?', '[']) {
                     queue.extend(host.glob(&abs)?);
