@@ -54,13 +54,11 @@ pub(super) fn kind(place: Place, verdict: Verdict, text: &str, list: bool) -> Va
         return ValueKind::Range;
     }
     match place {
-        Place::Source { negated } => {
-            match (lets_in(place, verdict), list && !negated) {
-                (true, true) => ValueKind::TrustList { loopback: false },
-                (true, false) => ValueKind::TrustRule,
-                (false, _) => ValueKind::ExactList,
-            }
-        }
+        Place::Source { negated } => match (lets_in(place, verdict), list && !negated) {
+            (true, true) => ValueKind::TrustList { loopback: false },
+            (true, false) => ValueKind::TrustRule,
+            (false, _) => ValueKind::ExactList,
+        },
         Place::Destination => ValueKind::ExactList,
         Place::Target => ValueKind::OtherHost,
     }
@@ -120,7 +118,11 @@ mod tests {
             (src, Accept, "2001:db8::1-2001:db8::9", true, Range),
         ];
         for (place, verdict, text, l, want) in cases {
-            assert_eq!(kind(place, verdict, text, l), want, "{place:?} {verdict:?} {text}");
+            assert_eq!(
+                kind(place, verdict, text, l),
+                want,
+                "{place:?} {verdict:?} {text}"
+            );
         }
     }
 

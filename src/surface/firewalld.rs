@@ -105,13 +105,19 @@ fn tags(text: &str) -> std::result::Result<Vec<Tag<'_>>, (usize, String)> {
     let mut out = Vec::new();
     let mut i = 0;
     while let Some(lt) = text[i..].find('<').map(|k| i + k) {
-        let skip = [("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>"), ("<!", ">")]
-            .iter()
-            .find(|(o, _)| text[lt..].starts_with(o));
+        let skip = [
+            ("<!--", "-->"),
+            ("<![CDATA[", "]]>"),
+            ("<?", "?>"),
+            ("<!", ">"),
+        ]
+        .iter()
+        .find(|(o, _)| text[lt..].starts_with(o));
         if let Some((_, close)) = skip {
-            let end = text[lt..]
-                .find(close)
-                .ok_or((lt, "this comment or declaration is never closed".to_string()))?;
+            let end = text[lt..].find(close).ok_or((
+                lt,
+                "this comment or declaration is never closed".to_string(),
+            ))?;
             i = lt + end + close.len();
             continue;
         }
@@ -153,7 +159,10 @@ fn tags(text: &str) -> std::result::Result<Vec<Tag<'_>>, (usize, String)> {
                 j += 1;
             }
             if b.get(j) != Some(&b'=') || attr.is_empty() {
-                return Err((an, format!("the attribute `{attr}` of `<{name}>` has no value")));
+                return Err((
+                    an,
+                    format!("the attribute `{attr}` of `<{name}>` has no value"),
+                ));
             }
             j += 1;
             while j < b.len() && b[j].is_ascii_whitespace() {
@@ -275,7 +284,10 @@ fn config(text: &str, tags: &[Tag]) -> Vec<Field> {
 
 fn target_field(text: &str, t: &Tag) -> Option<Field> {
     t.attr(text, "to-addr").map(|(v, span)| {
-        Field::new(span, firewall::kind(Place::Target, Verdict::Other, v, false))
+        Field::new(
+            span,
+            firewall::kind(Place::Target, Verdict::Other, v, false),
+        )
     })
 }
 
@@ -291,7 +303,9 @@ fn direct(path: &str, text: &str, tags: &[Tag]) -> Result<Vec<Field>> {
         let span = content(text, tags, k);
         // The arguments sit on one line of the file: read them there.
         let ls = text[..span.start].rfind('\n').map_or(0, |p| p + 1);
-        let le = text[span.end..].find('\n').map_or(text.len(), |p| span.end + p);
+        let le = text[span.end..]
+            .find('\n')
+            .map_or(text.len(), |p| span.end + p);
         let line = &text[ls..le];
         if span.end > le {
             continue;
@@ -426,7 +440,8 @@ mod tests {
                 .analyze("/etc/firewalld/zones/z.xml", text, &fx.scan())
                 .unwrap_err();
             assert!(
-                e.to_string().starts_with(&format!("/etc/firewalld/zones/z.xml:{line}: ")),
+                e.to_string()
+                    .starts_with(&format!("/etc/firewalld/zones/z.xml:{line}: ")),
                 "{text:?}: {e}"
             );
         }

@@ -248,8 +248,11 @@ impl Rule {
                     OptPlace::Destination => Place::Destination,
                     OptPlace::Target => Place::Target,
                 };
-                Field::new(v.span.clone(), firewall::kind(place, verdict, &v.text, list))
-                    .joined(",")
+                Field::new(
+                    v.span.clone(),
+                    firewall::kind(place, verdict, &v.text, list),
+                )
+                .joined(",")
             })
             .collect()
     }
@@ -272,7 +275,13 @@ pub(super) fn rule_line(path: &str, n: usize, line: &str) -> Result<Option<Rule>
     let start = if t.starts_with('[') {
         match t.find(']') {
             Some(e) => start + e + 1,
-            None => return Err(bad(path, n, "the counters `[packets:bytes]` are not closed")),
+            None => {
+                return Err(bad(
+                    path,
+                    n,
+                    "the counters `[packets:bytes]` are not closed",
+                ));
+            }
         }
     } else {
         start
@@ -306,7 +315,16 @@ fn bad(path: &str, n: usize, message: impl Into<String>) -> Error {
 
 /// Commands that name a chain as their first argument.
 const CHAIN_COMMANDS: &[&str] = &[
-    "-A", "--append", "-I", "--insert", "-R", "--replace", "-D", "--delete", "-N", "--new-chain",
+    "-A",
+    "--append",
+    "-I",
+    "--insert",
+    "-R",
+    "--replace",
+    "-D",
+    "--delete",
+    "-N",
+    "--new-chain",
 ];
 
 /// Reads the iptables arguments in `line[from..]` (a command, or the
@@ -385,7 +403,10 @@ pub(super) fn parse_rule(line: &str, from: usize) -> std::result::Result<Rule, S
             }
             Some(Opt::Skip) => {
                 // The option's own words up to the next option.
-                while ws.get(i).is_some_and(|v| v.quoted || !v.text.starts_with('-')) {
+                while ws
+                    .get(i)
+                    .is_some_and(|v| v.quoted || !v.text.starts_with('-'))
+                {
                     i += 1;
                 }
             }
@@ -420,12 +441,18 @@ impl Verdicts {
 fn by_name(chain: &str) -> Verdict {
     let lower = chain.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
-    if chain.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) && !chain.contains('_')
+    if chain
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && !chain.contains('_')
     {
         // A target extension (LOG, DNAT, MARK, RETURN, ...).
         return Verdict::Other;
     }
-    match (has(&["accept", "allow"]), has(&["drop", "reject", "deny", "block"])) {
+    match (
+        has(&["accept", "allow"]),
+        has(&["drop", "reject", "deny", "block"]),
+    ) {
         (true, false) => Verdict::Accept,
         (false, true) => Verdict::Deny,
         _ => Verdict::Other,
@@ -494,7 +521,11 @@ impl Chains {
             let v = match t.as_str() {
                 "ACCEPT" => Verdict::Accept,
                 "DROP" | "REJECT" | "TARPIT" => Verdict::Deny,
-                other if self.targets.contains_key(&(table.to_string(), other.to_string())) => {
+                other
+                    if self
+                        .targets
+                        .contains_key(&(table.to_string(), other.to_string())) =>
+                {
                     self.verdict(table, other, seen)
                 }
                 other => by_name(other),
@@ -600,7 +631,11 @@ mod tests {
                     None,
                     &["network-unchanged"],
                 ),
-                ("-A INPUT -s 192.168.0.0/16 -j BLOCK", None, &["network-unchanged"]),
+                (
+                    "-A INPUT -s 192.168.0.0/16 -j BLOCK",
+                    None,
+                    &["network-unchanged"],
+                ),
                 (
                     "-A INPUT -s 192.168.2.1 -j REJECT --reject-with icmp-host-prohibited",
                     Some("-A INPUT -s 10.40.7.131 -j REJECT --reject-with icmp-host-prohibited"),
@@ -634,7 +669,9 @@ mod tests {
             &[
                 (
                     "-A PREROUTING -d 203.0.113.40/32 -p tcp --dport 25 -j DNAT --to-destination 192.168.2.1:25",
-                    Some("-A PREROUTING -d 203.0.113.40/32 -p tcp --dport 25 -j DNAT --to-destination 10.40.7.131:25"),
+                    Some(
+                        "-A PREROUTING -d 203.0.113.40/32 -p tcp --dport 25 -j DNAT --to-destination 10.40.7.131:25",
+                    ),
                     &[],
                 ),
                 (
@@ -644,7 +681,9 @@ mod tests {
                 ),
                 (
                     "-A POSTROUTING -s 192.168.2.1/32 -o eth0 -j SNAT --to-source 203.0.113.40",
-                    Some("-A POSTROUTING -s 10.40.7.131/32 -o eth0 -j SNAT --to-source 203.0.113.40"),
+                    Some(
+                        "-A POSTROUTING -s 10.40.7.131/32 -o eth0 -j SNAT --to-source 203.0.113.40",
+                    ),
                     &[],
                 ),
                 (
@@ -668,18 +707,20 @@ mod tests {
                     None,
                     &["range-unchanged"],
                 ),
-                ("-A INPUT -m iprange --src-range 192.168.2.10-192.168.2.19 -j ACCEPT", None, &[]),
-                // Quoted texts and free-text options never change.
                 (
-                    "-A INPUT -s 192.168.2.1 -m comment --comment \"mail 192.168.2.1\" -j ACCEPT",
-                    Some("-A INPUT -s 10.40.7.131 -m comment --comment \"mail 192.168.2.1\" -j ACCEPT"),
-                    &[],
-                ),
-                (
-                    "-A INPUT -j LOG --log-prefix 192.168.2.1",
+                    "-A INPUT -m iprange --src-range 192.168.2.10-192.168.2.19 -j ACCEPT",
                     None,
                     &[],
                 ),
+                // Quoted texts and free-text options never change.
+                (
+                    "-A INPUT -s 192.168.2.1 -m comment --comment \"mail 192.168.2.1\" -j ACCEPT",
+                    Some(
+                        "-A INPUT -s 10.40.7.131 -m comment --comment \"mail 192.168.2.1\" -j ACCEPT",
+                    ),
+                    &[],
+                ),
+                ("-A INPUT -j LOG --log-prefix 192.168.2.1", None, &[]),
                 (
                     "-A INPUT -m string --string 192.168.2.1 --algo bm -j DROP",
                     None,
@@ -755,7 +796,19 @@ mod tests {
     fn words_and_quotes() {
         let w = words(r#"-A X -m comment --comment "a \"b\" c" -j 'LOG' "#, 0).unwrap();
         let texts: Vec<&str> = w.iter().map(|w| w.text.as_str()).collect();
-        assert_eq!(texts, ["-A", "X", "-m", "comment", "--comment", "a \"b\" c", "-j", "LOG"]);
+        assert_eq!(
+            texts,
+            [
+                "-A",
+                "X",
+                "-m",
+                "comment",
+                "--comment",
+                "a \"b\" c",
+                "-j",
+                "LOG"
+            ]
+        );
         assert!(words("-A X --comment \"open", 0).is_err());
     }
 
@@ -767,12 +820,19 @@ mod tests {
             ("*filter\n-A INPUT -s\nCOMMIT\n", 2, "needs an address"),
             ("*filter\n\n-A INPUT -j\n", 3, "needs a target"),
             ("*filter\n-A\n", 2, "needs a chain"),
-            ("*filter\n-A INPUT -m comment --comment \"x\n", 2, "never closed"),
+            (
+                "*filter\n-A INPUT -m comment --comment \"x\n",
+                2,
+                "never closed",
+            ),
             ("[1:2 -A INPUT\n", 1, "not closed"),
         ] {
             let e = Iptables.analyze(PATH, text, &fx.scan()).unwrap_err();
             let s = e.to_string();
-            assert!(s.starts_with(&format!("{PATH}:{line}: ")) && s.contains(what), "{text:?}: {s}");
+            assert!(
+                s.starts_with(&format!("{PATH}:{line}: ")) && s.contains(what),
+                "{text:?}: {s}"
+            );
             assert!(e.help().is_some());
         }
     }
@@ -790,8 +850,14 @@ mod tests {
         );
         for (file, cmd) in [
             ("/etc/iptables/rules.v6", "netfilter-persistent reload"),
-            ("/etc/sysconfig/iptables", "iptables-restore < /etc/sysconfig/iptables"),
-            ("/etc/sysconfig/ip6tables", "ip6tables-restore < /etc/sysconfig/ip6tables"),
+            (
+                "/etc/sysconfig/iptables",
+                "iptables-restore < /etc/sysconfig/iptables",
+            ),
+            (
+                "/etc/sysconfig/ip6tables",
+                "ip6tables-restore < /etc/sysconfig/ip6tables",
+            ),
         ] {
             assert_eq!(load(file, "", 1), cmd);
         }

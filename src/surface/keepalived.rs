@@ -111,7 +111,9 @@ static BLOCKS: &[(&str, Entry)] = &[
 ];
 
 /// Include keywords (keepalived.conf(5) "INCLUDE").
-const INCLUDES: &[&str] = &["include", "includer", "includem", "includew", "includeb", "includea"];
+const INCLUDES: &[&str] = &[
+    "include", "includer", "includem", "includew", "includeb", "includea",
+];
 
 impl FileSurface for Keepalived {
     fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
@@ -234,7 +236,11 @@ fn statements(path: &str, text: &str) -> Result<Vec<(Vec<Word>, End, usize)>> {
                 i += 1;
             }
             b' ' | b'\t' | b'\r' => i += 1,
-            b'\\' if text[i + 1..].trim_start_matches([' ', '\t', '\r']).starts_with('\n') => {
+            b'\\'
+                if text[i + 1..]
+                    .trim_start_matches([' ', '\t', '\r'])
+                    .starts_with('\n') =>
+            {
                 i = i + 1 + text[i + 1..].find('\n').unwrap_or(0) + 1;
             }
             b'!' | b'#' => i += text[i..].find('\n').unwrap_or(b.len() - i),
@@ -275,7 +281,11 @@ fn statements(path: &str, text: &str) -> Result<Vec<(Vec<Word>, End, usize)>> {
 /// `10.0.0.1-10`, `2001:db8::1`).
 fn holds_address(w: &str) -> bool {
     let core = w.split('/').next().unwrap_or(w);
-    core.split('-').next().unwrap_or(core).parse::<IpAddr>().is_ok()
+    core.split('-')
+        .next()
+        .unwrap_or(core)
+        .parse::<IpAddr>()
+        .is_ok()
 }
 
 /// Reads a file's addresses and includes.
@@ -365,7 +375,10 @@ impl Doc {
             }
             return;
         }
-        let args = KEYWORDS.iter().find(|(k, _)| *k == keyword).map(|(_, a)| *a);
+        let args = KEYWORDS
+            .iter()
+            .find(|(k, _)| *k == keyword)
+            .map(|(_, a)| *a);
         for (k, w) in words.iter().enumerate().skip(1) {
             let t = &text[w.span.clone()];
             let prev = &text[words[k - 1].span.clone()];
@@ -481,8 +494,14 @@ vrrp_instance VI_1 {\n\
                 (8, "unicast_src_ip 10.40.7.131".into()),
                 (11, "10.40.7.131 min_ttl 1".into()),
                 (14, "10.40.7.131/24 dev eth0 label eth0:vip".into()),
-                (19, "src 10.40.7.131 10.9.0.0/16 via 192.168.2.254 dev eth0".into()),
-                (21, "notify_master \"/usr/local/bin/notify 10.40.7.131\"".into()),
+                (
+                    19,
+                    "src 10.40.7.131 10.9.0.0/16 via 192.168.2.254 dev eth0".into()
+                ),
+                (
+                    21,
+                    "notify_master \"/usr/local/bin/notify 10.40.7.131\"".into()
+                ),
             ]
         );
         // The two virtual addresses left in 192.168.2.0/24.
@@ -584,11 +603,18 @@ vrrp_instance V6 {\n\
         for (text, line, what) in [
             ("vrrp_instance V {\n  state MASTER\n", 1, "never closed"),
             ("vrrp_instance V {\n}\n}\n", 3, "closes no block"),
-            ("vrrp_script s {\n  script \"/bin/true\n}\n", 2, "never closed"),
+            (
+                "vrrp_script s {\n  script \"/bin/true\n}\n",
+                2,
+                "never closed",
+            ),
         ] {
             let e = Keepalived.analyze(MAIN, text, &fx.scan()).unwrap_err();
             let s = e.to_string();
-            assert!(s.starts_with(&format!("{MAIN}:{line}: ")) && s.contains(what), "{text:?}: {s}");
+            assert!(
+                s.starts_with(&format!("{MAIN}:{line}: ")) && s.contains(what),
+                "{text:?}: {s}"
+            );
         }
     }
 }

@@ -165,7 +165,11 @@ fn tokens(path: &str, text: &str) -> Result<Vec<Token>> {
                 out.push(one(Tok::Newline));
                 i += 1;
             }
-            b'\\' if text[i + 1..].trim_start_matches([' ', '\t', '\r']).starts_with('\n') => {
+            b'\\'
+                if text[i + 1..]
+                    .trim_start_matches([' ', '\t', '\r'])
+                    .starts_with('\n') =>
+            {
                 // A continued line: the line end is a blank.
                 i = i + 1 + text[i + 1..].find('\n').unwrap_or(0) + 1;
             }
@@ -217,7 +221,10 @@ fn tokens(path: &str, text: &str) -> Result<Vec<Token>> {
                         break;
                     }
                     // `=` ends a word unless it is part of an operator.
-                    if d == b'=' && i > s && !b"!<>=".contains(&b[i - 1]) && b.get(i + 1) != Some(&b'=')
+                    if d == b'='
+                        && i > s
+                        && !b"!<>=".contains(&b[i - 1])
+                        && b.get(i + 1) != Some(&b'=')
                     {
                         break;
                     }
@@ -233,7 +240,8 @@ fn tokens(path: &str, text: &str) -> Result<Vec<Token>> {
     Ok(out)
 }
 
-const HELP: &str = "fix the file (`nft -c -f FILE` checks it), or move it away if nft does not load it";
+const HELP: &str =
+    "fix the file (`nft -c -f FILE` checks it), or move it away if nft does not load it";
 
 // ------------------------------------------------------------- structure
 
@@ -266,7 +274,10 @@ struct Uses {
 
 impl Uses {
     fn add(&mut self, name: &str, lets_in: bool) {
-        let e = self.by_name.entry(name.to_string()).or_insert((false, true));
+        let e = self
+            .by_name
+            .entry(name.to_string())
+            .or_insert((false, true));
         e.0 = true;
         e.1 &= lets_in;
     }
@@ -340,8 +351,18 @@ const FAMILIES: &[&str] = &["ip", "ip6", "inet", "arp", "bridge", "netdev"];
 
 /// Objects whose definition is a block (`add chain t c { ... }`).
 const OBJECTS: &[&str] = &[
-    "table", "chain", "set", "map", "flowtable", "counter", "quota", "limit", "ct", "secmark",
-    "synproxy", "tunnel",
+    "table",
+    "chain",
+    "set",
+    "map",
+    "flowtable",
+    "counter",
+    "quota",
+    "limit",
+    "ct",
+    "secmark",
+    "synproxy",
+    "tunnel",
 ];
 
 /// Reads a file's addresses and its uses of sets and variables.
@@ -613,7 +634,9 @@ fn rule(text: &str, toks: &[Token], doc: &mut Doc) {
     for (idx, place) in found {
         // Plain braces around it: every token between `{` and `}` an
         // address or a comma.
-        let open = toks[..idx].iter().rposition(|t| matches!(t.kind, Tok::Open | Tok::Close));
+        let open = toks[..idx]
+            .iter()
+            .rposition(|t| matches!(t.kind, Tok::Open | Tok::Close));
         let braced = open.is_some_and(|o| toks[o].kind == Tok::Open);
         let list = braced && {
             let o = open.unwrap_or(0);
@@ -622,14 +645,16 @@ fn rule(text: &str, toks: &[Token], doc: &mut Doc) {
                 .position(|t| matches!(t.kind, Tok::Open | Tok::Close))
                 .map(|c| idx + c);
             close.is_some_and(|c| toks[c].kind == Tok::Close)
-                && toks[o + 1..close.unwrap_or(o + 1)].iter().all(|t| match t.kind {
-                    Tok::Word => {
-                        let v = t.text(text);
-                        holds_address(v) && !firewall::is_range(v) && !v.contains(['[', ']'])
-                    }
-                    Tok::Comma | Tok::Newline => true,
-                    _ => false,
-                })
+                && toks[o + 1..close.unwrap_or(o + 1)]
+                    .iter()
+                    .all(|t| match t.kind {
+                        Tok::Word => {
+                            let v = t.text(text);
+                            holds_address(v) && !firewall::is_range(v) && !v.contains(['[', ']'])
+                        }
+                        Tok::Comma | Tok::Newline => true,
+                        _ => false,
+                    })
         };
         // In a verdict map, an element's own verdict: `ADDR : accept`.
         let own = toks[idx + 1..]
@@ -714,11 +739,7 @@ mod tests {
                     &[],
                 ),
                 // Dropped sources are matched as written.
-                (
-                    "ip saddr 192.168.0.0/16 drop",
-                    None,
-                    &["network-unchanged"],
-                ),
+                ("ip saddr 192.168.0.0/16 drop", None, &["network-unchanged"]),
                 (
                     "ip saddr != 192.168.2.0/24 tcp dport 389 drop",
                     Some("ip saddr != 10.40.7.0/24 tcp dport 389 drop"),
@@ -884,7 +905,10 @@ add element inet filter trusted { 192.168.2.0/24 }\n";
         );
         assert_eq!(
             ch,
-            vec![(1, "add rule inet filter input ip daddr 10.40.7.131 tcp dport 993 accept".into())]
+            vec![(
+                1,
+                "add rule inet filter input ip daddr 10.40.7.131 tcp dport 993 accept".into()
+            )]
         );
     }
 
@@ -892,14 +916,29 @@ add element inet filter trusted { 192.168.2.0/24 }\n";
     fn broken_files_are_errors_at_their_line() {
         let fx = Fixture::new(V4);
         for (text, line, what) in [
-            ("table inet f {\n chain c {\n  ip saddr 1.2.3.4 accept\n }\n", 1, "a `}` is missing"),
-            ("table inet f {\n chain c {\n  ip saddr { 1.2.3.4, accept\n }\n}\n", 1, "a `}` is missing"),
+            (
+                "table inet f {\n chain c {\n  ip saddr 1.2.3.4 accept\n }\n",
+                1,
+                "a `}` is missing",
+            ),
+            (
+                "table inet f {\n chain c {\n  ip saddr { 1.2.3.4, accept\n }\n}\n",
+                1,
+                "a `}` is missing",
+            ),
             ("table inet f {\n}\n}\n", 3, "closes nothing"),
-            ("table inet f {\n chain c {\n  accept comment \"open\n }\n}\n", 3, "never closed"),
+            (
+                "table inet f {\n chain c {\n  accept comment \"open\n }\n}\n",
+                3,
+                "never closed",
+            ),
         ] {
             let e = Nftables.analyze(PATH, text, &fx.scan()).unwrap_err();
             let s = e.to_string();
-            assert!(s.starts_with(&format!("{PATH}:{line}: ")) && s.contains(what), "{text:?}: {s}");
+            assert!(
+                s.starts_with(&format!("{PATH}:{line}: ")) && s.contains(what),
+                "{text:?}: {s}"
+            );
             assert!(e.help().is_some());
         }
     }
@@ -907,7 +946,10 @@ add element inet filter trusted { 192.168.2.0/24 }\n";
     #[test]
     fn load_commands() {
         assert_eq!(load(DEBIAN, "", 1), "nft -f /etc/nftables.conf");
-        assert_eq!(load("/etc/nftables.d/x.nft", "", 1), "nft -f /etc/nftables.conf");
+        assert_eq!(
+            load("/etc/nftables.d/x.nft", "", 1),
+            "nft -f /etc/nftables.conf"
+        );
         assert_eq!(
             load("/etc/nftables/main.nft", "", 1),
             "nft 'flush ruleset; include \"/etc/sysconfig/nftables.conf\";'"

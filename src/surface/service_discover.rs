@@ -105,7 +105,10 @@ impl FileSurface for ServiceDiscover {
 fn strings(text: &str) -> Vec<(Vec<String>, Range<usize>)> {
     // Each open object: its current key and whether a key comes next.
     enum Open {
-        Object { key: Option<String>, expect_key: bool },
+        Object {
+            key: Option<String>,
+            expect_key: bool,
+        },
         Array,
     }
     let b = text.as_bytes();
@@ -199,10 +202,14 @@ mod tests {
                 (2, r#"  "bind_addr": "10.40.7.131","#.into()),
                 (3, r#"  "advertise_addr": "10.40.7.131","#.into()),
                 (4, r#"  "client_addr": "127.0.0.1 10.40.7.131","#.into()),
-                (5, r#"  "addresses": { "http": "10.40.7.131", "dns": "127.0.0.1" },"#.into()),
+                (
+                    5,
+                    r#"  "addresses": { "http": "10.40.7.131", "dns": "127.0.0.1" },"#.into()
+                ),
                 (
                     6,
-                    r#"  "retry_join": ["192.168.2.10", "10.40.7.131", "mail2.corp.example"],"#.into()
+                    r#"  "retry_join": ["192.168.2.10", "10.40.7.131", "mail2.corp.example"],"#
+                        .into()
                 ),
                 (9, r#"  "node_meta": { "note": "was 10.40.7.131" },"#.into()),
             ]

@@ -170,20 +170,44 @@ mod tests {
         let (ch, codes) = plan(V4, "/etc/ufw/user.rules", &text);
         let got: Vec<usize> = ch.iter().map(|(n, _)| *n).collect();
         assert_eq!(got, [8, 9, 11, 12, 14, 15, 16, 17], "{ch:#?}");
-        assert_eq!(ch[0].1, "### tuple ### allow tcp 25 10.40.7.131 any 0.0.0.0/0 in");
-        assert_eq!(ch[1].1, "-A ufw-user-input -p tcp -d 10.40.7.131 --dport 25 -j ACCEPT");
-        assert_eq!(ch[2].1, "### tuple ### allow tcp 7071 0.0.0.0/0 any 10.40.7.0/24 in");
-        assert_eq!(ch[3].1, "-A ufw-user-input -p tcp --dport 7071 -s 10.40.7.0/24 -j ACCEPT");
+        assert_eq!(
+            ch[0].1,
+            "### tuple ### allow tcp 25 10.40.7.131 any 0.0.0.0/0 in"
+        );
+        assert_eq!(
+            ch[1].1,
+            "-A ufw-user-input -p tcp -d 10.40.7.131 --dport 25 -j ACCEPT"
+        );
+        assert_eq!(
+            ch[2].1,
+            "### tuple ### allow tcp 7071 0.0.0.0/0 any 10.40.7.0/24 in"
+        );
+        assert_eq!(
+            ch[3].1,
+            "-A ufw-user-input -p tcp --dport 7071 -s 10.40.7.0/24 -j ACCEPT"
+        );
         // Every line of the limit rule follows its tuple, even the one
         // that jumps to the rejecting chain.
-        assert!(ch[6].1.contains("-s 10.40.7.0/24 -m conntrack"), "{}", ch[6].1);
-        assert_eq!(ch[4].1, "### tuple ### limit tcp 22 0.0.0.0/0 any 10.40.7.0/24 in comment=73736820");
+        assert!(
+            ch[6].1.contains("-s 10.40.7.0/24 -m conntrack"),
+            "{}",
+            ch[6].1
+        );
+        assert_eq!(
+            ch[4].1,
+            "### tuple ### limit tcp 22 0.0.0.0/0 any 10.40.7.0/24 in comment=73736820"
+        );
         // A denied network stays; an allowed wider one stays and says the
         // new host needs a rule (a tuple holds one source); nothing is
         // added to either the tuple or its line.
         assert_eq!(
             codes,
-            ["network-unchanged", "network-unchanged", "trust-rule-needed", "trust-rule-needed"]
+            [
+                "network-unchanged",
+                "network-unchanged",
+                "trust-rule-needed",
+                "trust-rule-needed"
+            ]
         );
     }
 
@@ -196,8 +220,14 @@ mod tests {
         assert_eq!(
             ch,
             vec![
-                (8, "### tuple ### allow tcp 25 2001:db8:7::131 any ::/0 in".into()),
-                (9, "-A ufw6-user-input -p tcp -d 2001:db8:7::131 --dport 25 -j ACCEPT".into())
+                (
+                    8,
+                    "### tuple ### allow tcp 25 2001:db8:7::131 any ::/0 in".into()
+                ),
+                (
+                    9,
+                    "-A ufw6-user-input -p tcp -d 2001:db8:7::131 --dport 25 -j ACCEPT".into()
+                )
             ]
         );
     }
@@ -209,8 +239,16 @@ mod tests {
         assert_eq!(
             ch,
             vec![
-                (3, "-A PREROUTING -p tcp --dport 25 -j DNAT --to-destination 10.40.7.131:25".into()),
-                (7, "-A ufw-before-input -s 192.168.0.0/16,10.40.7.131 -p udp --dport 53 -j ACCEPT".into())
+                (
+                    3,
+                    "-A PREROUTING -p tcp --dport 25 -j DNAT --to-destination 10.40.7.131:25"
+                        .into()
+                ),
+                (
+                    7,
+                    "-A ufw-before-input -s 192.168.0.0/16,10.40.7.131 -p udp --dport 53 -j ACCEPT"
+                        .into()
+                )
             ]
         );
         assert_eq!(codes, ["trust-network-kept"]);
@@ -220,7 +258,11 @@ mod tests {
     fn a_short_tuple_is_an_error() {
         let fx = Fixture::new(V4);
         let e = Ufw
-            .analyze("/etc/ufw/user.rules", "*filter\n### tuple ### allow tcp 22\n", &fx.scan())
+            .analyze(
+                "/etc/ufw/user.rules",
+                "*filter\n### tuple ### allow tcp 22\n",
+                &fx.scan(),
+            )
             .unwrap_err();
         assert!(e.to_string().starts_with("/etc/ufw/user.rules:2: "), "{e}");
     }

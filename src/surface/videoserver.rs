@@ -193,10 +193,17 @@ media: {
         assert_eq!(
             plan(text),
             vec![
-                (4, "\tinterface = \"10.40.7.131\"\t# Interface to use (will be used in SDP)".into()),
+                (
+                    4,
+                    "\tinterface = \"10.40.7.131\"\t# Interface to use (will be used in SDP)"
+                        .into()
+                ),
                 (9, "\tnat_1_1_mapping = \"203.0.113.40,10.40.7.131\"".into()),
                 (10, "\tice_enforce_list = \"eth0,10.40.7.131\"".into()),
-                (11, "\tturn_rest_api = \"http://10.40.7.131:8088/turn\"".into()),
+                (
+                    11,
+                    "\tturn_rest_api = \"http://10.40.7.131:8088/turn\"".into()
+                ),
             ]
         );
     }
@@ -226,7 +233,8 @@ media: {
                 .analyze("/etc/janus/janus.jcfg", text, &fx.scan())
                 .unwrap_err();
             assert!(
-                e.to_string().starts_with(&format!("/etc/janus/janus.jcfg:{line}: ")),
+                e.to_string()
+                    .starts_with(&format!("/etc/janus/janus.jcfg:{line}: ")),
                 "{text:?}: {e}"
             );
         }
