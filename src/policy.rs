@@ -1258,6 +1258,73 @@ mod tests {
     }
 
     #[test]
+    fn a_trust_rule_never_gains_an_entry() {
+        // (role, before, after, warning codes): one source per rule.
+        type Case<'a> = (Role, &'a str, &'a str, &'a [&'a str]);
+        let cases: &[Case] = &[
+            (Role::Own, "172.20.14.0/24", "10.40.7.0/24", &[]),
+            (Role::Own, "172.20.14.25/32", "10.40.7.131/32", &[]),
+            (Role::Own, "172.20.0.0/16", "172.20.0.0/16", &["trust-rule-needed"]),
+            (Role::Peer, "172.20.14.0/24", "172.20.14.0/24", &["trust-rule-needed"]),
+            (Role::Peer, "172.20.14.25", "10.40.7.131", &[]),
+            (Role::Own, "172.20.14.250", "172.20.14.250", &[]),
+            // "From anywhere" is a public service, not a trust to warn of.
+            (Role::Own, "0.0.0.0/0", "0.0.0.0/0", &[]),
+        ];
+        for (role, before, after, codes) in cases {
+            let out = rw(V4).with_role(*role).rewrite(&[before], ValueKind::TrustRule);
+            assert_eq!(out.after, vec![after.to_string()], "{role:?} {before}");
+            let got: Vec<&str> = out.notes.iter().map(|n| n.code.as_str()).collect();
+            assert_eq!(got, *codes, "{role:?} {before}");
+            if !codes.is_empty() && *codes != ["trust-rule-needed"] {
+                continue;
+            }
+            if let Some(n) = out.notes.first() {
+                assert!(n.message.contains("add a rule for 10.40.7.131"), "{}", n.message);
+            }
+        }
+        // A trust list in the same place gains the entry.
+        let out = rw(V4).rewrite(&["172.20.0.0/16"], ValueKind::TrustList { loopback: false });
+        assert_eq!(out.after, ["172.20.0.0/16", "10.40.7.131"]);
+    }
+
+    #[test]
+    fn ranges_never_change_and_are_reported_when_they_hold_the_address() {
+        // (range, holds 172.20.14.25 or 2001:db8:14::25)
+        let cases = [
+            ("172.20.14.25-172.20.14.30", true),
+            ("172.20.14.1-172.20.14.25", true),
+            ("172.20.14.1-172.20.14.200", true),
+            ("172.20.14.26-172.20.14.200", false),
+            ("172.20.13.250-172.20.15.3", true),
+            // keepalived's last-octet form.
+            ("172.20.14.20-30", true),
+            ("172.20.14.2-24", false),
+            ("2001:db8:14::1-2001:db8:14::ff", true),
+            ("2001:db8:14::1-ff", true),
+            ("2001:db8:14::26-ff", false),
+            ("172.20.14.25", false),
+            ("not-a-range", false),
+        ];
+        let r = rw(&[
+            ("172.20.14.25/24", "10.40.7.131/24"),
+            ("2001:db8:14::25/64", "2001:db8:7::131/64"),
+        ]);
+        for (range, holds) in cases {
+            for role in [Role::Own, Role::Peer] {
+                let out = r.clone().with_role(role).rewrite(&[range], ValueKind::Range);
+                assert_eq!(out.after, vec![range.to_string()]);
+                assert!(!out.changed);
+                assert_eq!(
+                    out.notes.iter().any(|n| n.code == Code::RangeUnchanged),
+                    holds,
+                    "{range}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn network_in_unknown_value_is_reported_not_changed() {
         let out = rw(V4).rewrite(&["allow 172.20.14.0/24"], ValueKind::Text);
         assert_eq!(out.after, vec!["allow 172.20.14.0/24".to_string()]);
