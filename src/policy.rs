@@ -1264,15 +1264,27 @@ mod tests {
         let cases: &[Case] = &[
             (Role::Own, "172.20.14.0/24", "10.40.7.0/24", &[]),
             (Role::Own, "172.20.14.25/32", "10.40.7.131/32", &[]),
-            (Role::Own, "172.20.0.0/16", "172.20.0.0/16", &["trust-rule-needed"]),
-            (Role::Peer, "172.20.14.0/24", "172.20.14.0/24", &["trust-rule-needed"]),
+            (
+                Role::Own,
+                "172.20.0.0/16",
+                "172.20.0.0/16",
+                &["trust-rule-needed"],
+            ),
+            (
+                Role::Peer,
+                "172.20.14.0/24",
+                "172.20.14.0/24",
+                &["trust-rule-needed"],
+            ),
             (Role::Peer, "172.20.14.25", "10.40.7.131", &[]),
             (Role::Own, "172.20.14.250", "172.20.14.250", &[]),
             // "From anywhere" is a public service, not a trust to warn of.
             (Role::Own, "0.0.0.0/0", "0.0.0.0/0", &[]),
         ];
         for (role, before, after, codes) in cases {
-            let out = rw(V4).with_role(*role).rewrite(&[before], ValueKind::TrustRule);
+            let out = rw(V4)
+                .with_role(*role)
+                .rewrite(&[before], ValueKind::TrustRule);
             assert_eq!(out.after, vec![after.to_string()], "{role:?} {before}");
             let got: Vec<&str> = out.notes.iter().map(|n| n.code.as_str()).collect();
             assert_eq!(got, *codes, "{role:?} {before}");
@@ -1280,7 +1292,11 @@ mod tests {
                 continue;
             }
             if let Some(n) = out.notes.first() {
-                assert!(n.message.contains("add a rule for 10.40.7.131"), "{}", n.message);
+                assert!(
+                    n.message.contains("add a rule for 10.40.7.131"),
+                    "{}",
+                    n.message
+                );
             }
         }
         // A trust list in the same place gains the entry.
@@ -1312,7 +1328,10 @@ mod tests {
         ]);
         for (range, holds) in cases {
             for role in [Role::Own, Role::Peer] {
-                let out = r.clone().with_role(role).rewrite(&[range], ValueKind::Range);
+                let out = r
+                    .clone()
+                    .with_role(role)
+                    .rewrite(&[range], ValueKind::Range);
                 assert_eq!(out.after, vec![range.to_string()]);
                 assert!(!out.changed);
                 assert_eq!(

@@ -168,9 +168,8 @@ fn tags(text: &str) -> std::result::Result<Vec<Tag<'_>>, (usize, String)> {
             while j < b.len() && b[j].is_ascii_whitespace() {
                 j += 1;
             }
-            let q = match b.get(j) {
-                Some(&q @ (b'"' | b'\'')) => q,
-                _ => return Err((an, format!("the value of `{attr}` is not quoted"))),
+            let Some(&q @ (b'"' | b'\'')) = b.get(j) else {
+                return Err((an, format!("the value of `{attr}` is not quoted")));
             };
             let vs = j + 1;
             let ve = text[vs..]

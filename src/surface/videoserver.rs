@@ -77,9 +77,13 @@ impl FileSurface for Videoserver {
     }
 }
 
-/// Every string of a libconfig file with the name of the setting it is
-/// (part of) the value of. `Err` gives the offset of what is broken.
-fn settings(text: &str) -> std::result::Result<Vec<(&str, Range<usize>)>, (usize, String)> {
+/// A string value and the name of the setting it is (part of) the value
+/// of.
+type Setting<'a> = (&'a str, Range<usize>);
+
+/// Every string of a libconfig file with its setting. `Err` gives the
+/// offset of what is broken and why.
+fn settings(text: &str) -> std::result::Result<Vec<Setting<'_>>, (usize, String)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     // Each open group or list: its bracket, the setting it is the value
