@@ -584,40 +584,10 @@ struct Trust {
     room: bool,
 }
 
-/// Whether `text`, an address range (`A-B`, or keepalived's `A-N` that
-/// replaces the last octet or group), holds `addr`.
+/// Whether `text`, an address range ([`crate::addr::parse_range`]), holds
+/// `addr`.
 fn range_holds(text: &str, addr: IpAddr) -> bool {
-    let Some((a, b)) = text.split_once('-') else {
-        return false;
-    };
-    let Ok(start) = a.trim().parse::<IpAddr>() else {
-        return false;
-    };
-    let b = b.trim();
-    let end = match (start, b.parse::<IpAddr>()) {
-        (_, Ok(end)) => end,
-        (IpAddr::V4(s), Err(_)) => match b.parse::<u8>() {
-            Ok(last) => {
-                let mut o = s.octets();
-                o[3] = last;
-                IpAddr::from(o)
-            }
-            Err(_) => return false,
-        },
-        (IpAddr::V6(s), Err(_)) => match u16::from_str_radix(b, 16) {
-            Ok(last) => {
-                let mut g = s.segments();
-                g[7] = last;
-                IpAddr::from(g)
-            }
-            Err(_) => return false,
-        },
-    };
-    match (start, end, addr) {
-        (IpAddr::V4(s), IpAddr::V4(e), IpAddr::V4(a)) => s <= a && a <= e,
-        (IpAddr::V6(s), IpAddr::V6(e), IpAddr::V6(a)) => s <= a && a <= e,
-        _ => false,
-    }
+    crate::addr::parse_range(text).is_some_and(|(a, b)| a <= addr && addr <= b)
 }
 
 /// The old address itself: it becomes the new one, in the same spelling.

@@ -544,6 +544,7 @@ impl Chains {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Target;
     use crate::surface::testutil::{DUAL, Fixture, V4, changes};
 
     const PATH: &str = "/etc/iptables/rules.v4";
@@ -739,6 +740,30 @@ mod tests {
                     &[],
                 ),
             ],
+        );
+    }
+
+    #[test]
+    fn a_scan_finds_ranges_that_hold_the_address() {
+        let fx = Fixture::new(V4);
+        let text = "*filter\n-A INPUT -m iprange --src-range 192.168.1.200-192.168.2.9 -j ACCEPT\n-A INPUT -m iprange --src-range 192.168.2.10-192.168.2.20 -j ACCEPT\n-A INPUT -m iprange --dst-range 192.168.2.1-192.168.2.5 -j ACCEPT\nCOMMIT\n";
+        let r = Iptables.analyze(PATH, text, &fx.scan()).unwrap();
+        let got: Vec<(usize, String, &str)> = r
+            .findings
+            .iter()
+            .map(|f| {
+                let Target::Line { line, .. } = f.target else {
+                    panic!()
+                };
+                (line, f.matched.clone(), f.kind.as_str())
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (2, "192.168.1.200-192.168.2.9".into(), "network-contains"),
+                (4, "192.168.2.1-192.168.2.5".into(), "network-contains")
+            ]
         );
     }
 

@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use super::{Ctx, Surface};
-use crate::addr::Matcher;
+use crate::addr::{MatchKind, Matcher};
 use crate::error::Result;
 use crate::model::{Change, Finding, Report, Target, Value};
 use crate::notice::Notice;
@@ -73,9 +73,15 @@ where
         let mut reasons = Vec::new();
         for f in &fs {
             let value = &line[f.span.clone()];
-            report
-                .findings
-                .extend(find(ctx.matcher, surface, &target, value));
+            if f.kind == ValueKind::Range {
+                report
+                    .findings
+                    .extend(in_range(ctx.matcher, surface, &target, value));
+            } else {
+                report
+                    .findings
+                    .extend(find(ctx.matcher, surface, &target, value));
+            }
             if let Some(rw) = ctx.rewriter {
                 let out = rw.rewrite(&[value], f.kind);
                 after.push_str(&line[last..f.span.start]);
@@ -149,6 +155,27 @@ pub fn find(matcher: &Matcher, surface: Surface, target: &Target, value: &str) -
             target: target.clone(),
             matched: value[m.span.clone()].to_string(),
             kind: m.kind,
+            context: value.to_string(),
+        })
+        .collect()
+}
+
+/// A finding for each searched address an address range holds (at an end
+/// or inside it), as a `network-contains` match of the whole range: a
+/// range, like a network, is kept and only reported.
+fn in_range(matcher: &Matcher, surface: Surface, target: &Target, value: &str) -> Vec<Finding> {
+    let Some((a, b)) = crate::addr::parse_range(value) else {
+        return Vec::new();
+    };
+    matcher
+        .targets()
+        .iter()
+        .filter(|t| a <= **t && **t <= b)
+        .map(|_| Finding {
+            surface,
+            target: target.clone(),
+            matched: value.to_string(),
+            kind: MatchKind::NetworkContains,
             context: value.to_string(),
         })
         .collect()
