@@ -298,7 +298,8 @@ struct PlanArgs {
     gateway: Option<IpAddr>,
 
     /// `all`: plan one full `zmcontrol restart` instead of the least set of
-    /// reloads and restarts.
+    /// Zimbra's reloads and restarts (the network, dnsmasq, named,
+    /// firewalls and keepalived keep their own actions).
     #[arg(long, value_enum, value_name = "WHAT")]
     restart: Option<RestartArg>,
 
@@ -874,7 +875,8 @@ struct ApplyArgs {
     #[arg(long, value_name = "ADDR")]
     gateway: Option<IpAddr>,
 
-    /// `all`: one full `zmcontrol restart` instead of the least set.
+    /// `all`: one full `zmcontrol restart` instead of the least set of
+    /// Zimbra's actions, as for `plan`.
     #[arg(long, value_enum, value_name = "WHAT")]
     restart: Option<RestartArg>,
 
