@@ -92,6 +92,8 @@ pub(super) fn is_range(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::surface::Surface;
+    use crate::surface::testutil::{DUAL, Fixture};
     use Place::{Destination, Source, Target};
     use ValueKind::{ExactList, OtherHost, Range, TrustList, TrustRule};
     use Verdict::{Accept, Deny, Other};
@@ -140,6 +142,56 @@ mod tests {
             ("-10", false),
         ] {
             assert_eq!(is_range(text), range, "{text}");
+        }
+    }
+
+    #[test]
+    fn hostile_text_is_an_error_or_a_report_never_a_panic() {
+        let fx = Fixture::new(DUAL);
+        let long = format!("-A INPUT -s {} -j ACCEPT", "192.168.2.1,".repeat(5000));
+        let texts = [
+            "",
+            "\u{e9}\"{[<#!",
+            "*filter\n-A INPUT -s \"192.168.2.1\u{e9}\" -j ACCEPT\nCOMMIT\n",
+            "{{{{ }}}} ]]] ))) <<<<>>>> \"\"\"",
+            "table ip t { chain c { ip saddr { 192.168.2.1- , -192.168.2.1 } accept } }",
+            "virtual_ipaddress {\r\n 192.168.2.1/99 dev\r\n}\r\n",
+            "<zone><source address=\"192.168.2.1\u{e9}\"/></zone>",
+            "{\"bind_addr\": \"192.168.2.1\\u00e9\", \"x\": [\"2001:db8:14::25\"]}",
+            "nat: { nat_1_1_mapping = \"192.168.2.1\" \\\n }",
+            "\\\n\\",
+            "192.168.2.1-192.168.2.0 2001:db8:14::25-1 1.2.3.4-999",
+            "\0\0\0 192.168.2.1 \u{feff}",
+            &long,
+        ];
+        for s in [
+            Surface::Iptables,
+            Surface::Nftables,
+            Surface::Ufw,
+            Surface::Firewalld,
+            Surface::Keepalived,
+            Surface::ServiceDiscover,
+            Surface::Videoserver,
+        ] {
+            let reader = s.reader().unwrap();
+            for path in [
+                "/etc/iptables/rules.v4",
+                "/etc/ufw/user.rules",
+                "/etc/firewalld/direct.xml",
+                "/etc/x",
+            ] {
+                for t in &texts {
+                    for ctx in [fx.plan(), fx.scan()] {
+                        match reader.analyze(path, t, &ctx) {
+                            Ok(_) => {}
+                            Err(e) => assert!(
+                                e.to_string().starts_with(&format!("{path}:")),
+                                "{s} {t:?}: {e}"
+                            ),
+                        }
+                    }
+                }
+            }
         }
     }
 }
