@@ -295,7 +295,18 @@ fn service_steps(plan: &Plan, ctl: &Controller, opts: &Options) -> (Vec<Step>, V
     let mut steps = Vec::new();
     let snapshot = opts.services.is_none() && !is_slash(&opts.root);
     let mut manual = Vec::new();
+    // Rules written for a new address that is already up on this host
+    // (moved first by the admin, or followed by `zmreip watch`) cut
+    // nothing that has not moved already: they load at once.
+    let new_up = !plan.to.is_empty()
+        && plan.to.iter().all(|t| {
+            let a = t.split('/').next().unwrap_or(t);
+            a.parse().is_ok_and(crate::verify::is_local)
+        });
     for a in &plan.actions {
+        let waits = a.service.may_cut_ssh()
+            && !opts.restart_network
+            && (a.service == Service::Network || !new_up);
         let command = ctl.command(a.service, a.action);
         let skip = if opts.no_restart {
             Some("--no-restart".to_string())
@@ -304,7 +315,7 @@ fn service_steps(plan: &Plan, ctl: &Controller, opts: &Options) -> (Vec<Step>, V
                 "--root {} is not this host's /, so its services are not this machine's; --services FILE runs commands anyway",
                 opts.root.display()
             ))
-        } else if a.service.may_cut_ssh() && !opts.restart_network {
+        } else if waits {
             Some("bringing the new address up, and loading firewall rules or VRRP addresses for it, can cut your SSH session: run these from a console, in this order, or apply with --restart-network".to_string())
         } else if command.is_none() {
             Some(

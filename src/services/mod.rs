@@ -164,8 +164,9 @@ impl Service {
     /// session: bringing the new address up, and loading firewall rules
     /// or VRRP addresses written for it before it is up (or while the
     /// session still runs over the old one). apply runs these only with
-    /// `--restart-network`, and otherwise prints them to run from a
-    /// console.
+    /// `--restart-network`, or, but the network itself, when the new
+    /// address is already up on the host; otherwise it prints them to run
+    /// from a console.
     pub fn may_cut_ssh(self) -> bool {
         match self {
             Service::Network

@@ -12,7 +12,7 @@
 //!   keepalived and the Carbonio mesh plans one action per service in
 //!   order; apply runs the mesh restart and leaves the firewall and
 //!   keepalived reloads to a console unless `--restart-network`, with the
-//!   exact commands;
+//!   exact commands, or unless the new address is already up;
 //! * a peer node (`--role peer`): exact references to the moved node swap,
 //!   its trusted network stays and gains the new address, the peer's own
 //!   addresses stay.
@@ -408,6 +408,46 @@ fn reloads_are_planned_in_order_and_wait_for_a_console() {
     );
     let bind = std::fs::read_to_string(b.join("etc/zextras/service-discover/config.json")).unwrap();
     assert_eq!(bind, "{\n  \"bind_addr\": \"10.40.7.131\"\n}\n");
+}
+
+#[test]
+fn rules_for_an_address_already_up_load_at_once() {
+    // 127.0.0.2 is up on every Linux host (all of 127.0.0.0/8 is local):
+    // the new address stands for one the admin brought up first.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let rules = root.join("etc/iptables/rules.v4");
+    std::fs::create_dir_all(rules.parent().unwrap()).unwrap();
+    std::fs::write(
+        &rules,
+        "*filter\n-A INPUT -d 172.20.14.25/32 -p tcp --dport 25 -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    let log = tmp.path().join("services.log");
+    let services = tmp.path().join("services.toml");
+    std::fs::write(
+        &services,
+        format!(
+            "iptables.reload = \"echo iptables.reload >> '{}'\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    Zmreip::new(["apply", "--yes", "--no-verify", "--no-directory"])
+        .args(["--from", "172.20.14.25", "--to", "127.0.0.2"])
+        .arg("--services")
+        .arg(&services)
+        .root(&root)
+        .ok();
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap_or_default(),
+        "iptables.reload\n"
+    );
+    assert!(
+        std::fs::read_to_string(&rules)
+            .unwrap()
+            .contains("-d 127.0.0.2/32")
+    );
 }
 
 #[test]
