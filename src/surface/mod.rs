@@ -72,7 +72,7 @@ named_enum! {
         NmConnection = "nmconnection",
         /// RHEL's `ifcfg-*` files.
         Ifcfg = "ifcfg",
-        /// systemd-networkd `.network` files.
+        /// systemd-networkd `.network` and `.netdev` files.
         Networkd = "networkd",
         /// Saved iptables/ip6tables rules.
         Iptables = "iptables",

@@ -14,6 +14,7 @@
 //! | `dns` | `check`, RFC 2136 and zone files against named and dnsmasq |
 //! | `corpus` | every upstream configuration file of `tests/corpus/` |
 //! | `firewall` | firewalls, keepalived, Carbonio: the real tools read what zmreip writes; reloads; a peer |
+//! | `manual` | man pages and completions the binary writes, against its help |
 //! | `watch` | `zmreip watch`: netlink events in namespaces, RFC 2136, dyndns2, Zimbra hand-over, daemon life |
 //!
 //! Snapshots (`tests/golden/`) are refreshed with `ZMREIP_BLESS=1`.
@@ -34,5 +35,6 @@ mod example;
 mod firewall;
 mod ldap;
 mod ldap_bench;
+mod manual;
 mod support;
 mod watch;
