@@ -59,6 +59,9 @@ named_enum! {
         /// A dnsmasq DHCP range has an end at the old address or lies in
         /// the old network; pools of client addresses are never rewritten.
         DnsmasqDhcpRangeKept = "dnsmasq-dhcp-range-kept",
+        /// A ufw rule tuple of a length ufw does not read: ufw skips it,
+        /// and so does zmreip.
+        UfwTupleIgnored = "ufw-tuple-ignored",
         /// localconfig.xml sets a key twice; the last one is used.
         LocalconfigDuplicateKey = "localconfig-duplicate-key",
         /// Lines of ifupdown2 template code (Mako) are not read; one

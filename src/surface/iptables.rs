@@ -15,8 +15,9 @@
 //! A line is a comment (`#`), a table (`*nat`), a chain (`:NAME POLICY
 //! [packets:bytes]`), `COMMIT`, or a command (`-A CHAIN ...`, also
 //! `-I`, `-R`, `-D`, `-N`, `-P`, ...; with `[packets:bytes]` in front
-//! when saved with counters). Words are split on blanks; double or single
-//! quotes group a word (`--comment "a b"`). What each address means is
+//! when saved with counters). Words are split on blanks; double quotes
+//! group a word (`--comment "a b"`), as iptables-restore reads them (a
+//! quote never closed runs to the end of the line). What each address means is
 //! [`super::firewall`]'s: `-s`/`--source` is a source, `-d` and the
 //! conntrack, policy and ipvs address matches are matched as written,
 //! `--to-destination`, `--to-source`, `--to`, `--gateway` and `--on-ip`
@@ -96,57 +97,50 @@ struct Word {
     quoted: bool,
 }
 
-/// Splits `line[from..]` into words as iptables-restore does: blanks
-/// separate, double or single quotes group (a backslash escapes a quote
-/// inside them). `Err` for a quote never closed.
-fn words(line: &str, from: usize) -> std::result::Result<Vec<Word>, String> {
-    let b = line.as_bytes();
+/// Splits `line[from..]` into words as iptables-restore does
+/// (`add_param_to_argv`): blanks separate; a double quote opens a quoted
+/// part, glued to the word or not, in which a backslash escapes the next
+/// character and blanks do not separate; a quote never closed runs to the
+/// end of the line. Single quotes are ordinary characters.
+fn words(line: &str, from: usize) -> Vec<Word> {
     let mut out = Vec::new();
-    let mut i = from;
-    while i < b.len() {
-        if b[i].is_ascii_whitespace() {
-            i += 1;
+    let mut chars = line[from..]
+        .char_indices()
+        .map(|(k, c)| (from + k, c))
+        .peekable();
+    while let Some(&(start, c)) = chars.peek() {
+        if c == ' ' || c == '\t' {
+            chars.next();
             continue;
         }
-        if b[i] == b'"' || b[i] == b'\'' {
-            let q = b[i];
-            let start = i + 1;
-            let mut j = start;
-            let mut text = String::new();
-            loop {
-                match b.get(j) {
-                    None => return Err(format!("the quote at column {} is never closed", i + 1)),
-                    Some(&c) if c == q => break,
-                    Some(b'\\') if b.get(j + 1) == Some(&q) => {
-                        text.push(q as char);
-                        j += 2;
-                    }
-                    Some(_) => {
-                        let ch = line[j..].chars().next().unwrap_or_default();
-                        text.push(ch);
-                        j += ch.len_utf8();
-                    }
-                }
+        let (mut text, mut quoted, mut open, mut escaped) = (String::new(), false, false, false);
+        let mut end = start;
+        while let Some(&(k, c)) = chars.peek() {
+            if !open && (c == ' ' || c == '\t') {
+                break;
             }
-            out.push(Word {
-                text,
-                span: start..j,
-                quoted: true,
-            });
-            i = j + 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && !b[i].is_ascii_whitespace() {
-            i += 1;
+            chars.next();
+            end = k + c.len_utf8();
+            match (open, escaped, c) {
+                (true, true, _) => {
+                    text.push(c);
+                    escaped = false;
+                }
+                (true, false, '\\') => escaped = true,
+                (_, _, '"') => {
+                    open = !open;
+                    quoted = true;
+                }
+                _ => text.push(c),
+            }
         }
         out.push(Word {
-            text: line[start..i].to_string(),
-            span: start..i,
-            quoted: false,
+            text,
+            span: start..end,
+            quoted,
         });
     }
-    Ok(out)
+    out
 }
 
 /// What an option's value is.
@@ -330,7 +324,7 @@ const CHAIN_COMMANDS: &[&str] = &[
 /// Reads the iptables arguments in `line[from..]` (a command, or the
 /// arguments of a firewalld direct rule). `Err` says what is wrong.
 pub(super) fn parse_rule(line: &str, from: usize) -> std::result::Result<Rule, String> {
-    let ws = words(line, from)?;
+    let ws = words(line, from);
     let mut rule = Rule {
         values: Vec::new(),
         target: None,
@@ -818,23 +812,44 @@ mod tests {
     }
 
     #[test]
-    fn words_and_quotes() {
-        let w = words(r#"-A X -m comment --comment "a \"b\" c" -j 'LOG' "#, 0).unwrap();
-        let texts: Vec<&str> = w.iter().map(|w| w.text.as_str()).collect();
+    fn words_and_quotes_as_iptables_restore_reads_them() {
+        // (line, words, quoted)
+        let cases: &[(&str, &[&str])] = &[
+            (
+                r#"-A X -m comment --comment "a \"b\" c" -j LOG "#,
+                &[
+                    "-A",
+                    "X",
+                    "-m",
+                    "comment",
+                    "--comment",
+                    "a \"b\" c",
+                    "-j",
+                    "LOG",
+                ],
+            ),
+            // Single quotes are ordinary characters.
+            ("--comment 'a b'", &["--comment", "'a", "b'"]),
+            // Glued quotes are one word.
+            (r#"--comment x"y z"w -j"#, &["--comment", "xy zw", "-j"]),
+            // A quote never closed runs to the end of the line.
+            (
+                r#"--comment "open -j ACCEPT"#,
+                &["--comment", "open -j ACCEPT"],
+            ),
+            ("  \t ", &[]),
+        ];
+        for (line, want) in cases {
+            let got: Vec<String> = words(line, 0).into_iter().map(|w| w.text).collect();
+            assert_eq!(got, *want, "{line}");
+        }
+        let w = words(r#"-s 1.2.3.4 "5.6.7.8""#, 0);
         assert_eq!(
-            texts,
-            [
-                "-A",
-                "X",
-                "-m",
-                "comment",
-                "--comment",
-                "a \"b\" c",
-                "-j",
-                "LOG"
-            ]
+            w.iter()
+                .map(|w| (w.span.clone(), w.quoted))
+                .collect::<Vec<_>>(),
+            [(0..2, false), (3..10, false), (11..20, true)]
         );
-        assert!(words("-A X --comment \"open", 0).is_err());
     }
 
     #[test]
@@ -845,11 +860,6 @@ mod tests {
             ("*filter\n-A INPUT -s\nCOMMIT\n", 2, "needs an address"),
             ("*filter\n\n-A INPUT -j\n", 3, "needs a target"),
             ("*filter\n-A\n", 2, "needs a chain"),
-            (
-                "*filter\n-A INPUT -m comment --comment \"x\n",
-                2,
-                "never closed",
-            ),
             ("[1:2 -A INPUT\n", 1, "not closed"),
         ] {
             let e = Iptables.analyze(PATH, text, &fx.scan()).unwrap_err();

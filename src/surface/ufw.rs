@@ -11,7 +11,9 @@
 //! ```
 //!
 //! The tuple's words are `ACTION PROTO DPORT DST SPORT SRC [DAPP SAPP]
-//! DIRECTION [comment=HEX]`. Both the tuple and its iptables lines change,
+//! [DIRECTION] [comment=HEX]`; a tuple of another length is one ufw skips
+//! with a warning, and so does zmreip (`ufw-tuple-ignored`, naming the
+//! line). Both the tuple and its iptables lines change,
 //! in step: the tuple's action decides what its source is (an allow or
 //! limit rule lets it in, [`super::firewall`]), and the lines under it are
 //! read with the same verdict, so a `limit` rule's helper lines follow the
@@ -24,8 +26,9 @@
 use super::firewall::{self, Place, Verdict};
 use super::iptables::{self, Chains};
 use super::{Ctx, Field, FileSurface, Surface, analyze_lines};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Report;
+use crate::notice::{Code, Notice};
 
 /// The `ufw` surface.
 pub struct Ufw;
@@ -68,15 +71,25 @@ impl FileSurface for Ufw {
         }
         // The verdict of the tuple the following lines were generated from.
         let mut current: Option<Verdict> = None;
-        analyze_lines(Surface::Ufw, path, text, ctx, |n, line| {
-            let t = line.trim_start();
-            if let Some(rest) = t.strip_prefix(TUPLE) {
+        let mut ignored = Vec::new();
+        let mut report = analyze_lines(Surface::Ufw, path, text, ctx, |n, line| {
+            if let Some(rest) = line.strip_prefix(TUPLE) {
                 let at = line.len() - rest.len();
-                let (verdict, fields) = tuple(path, n, line, at)?;
+                current = None;
+                let Some((verdict, fields)) = tuple(line, at) else {
+                    ignored.push(Notice::new(
+                        Code::UfwTupleIgnored,
+                        format!(
+                            "{path}:{n}: `{}` is not a rule tuple ufw reads (ACTION PROTO DPORT DST SPORT SRC [DAPP SAPP] [DIRECTION]); ufw skips it and drops its rule the next time it writes the file, and zmreip leaves it as it is",
+                            line.trim()
+                        ),
+                    ));
+                    return Ok(Vec::new());
+                };
                 current = Some(verdict);
                 return Ok(fields);
             }
-            if t.starts_with("### ") {
+            if line.trim_start().starts_with("### ") {
                 current = None;
             }
             Ok(match iptables::rule_line(path, n, line)? {
@@ -86,33 +99,29 @@ impl FileSurface for Ufw {
                 },
                 None => Vec::new(),
             })
-        })
+        })?;
+        report.warnings.extend(ignored);
+        Ok(report)
     }
 }
 
-/// Reads a tuple (its words from `line[at..]`): its verdict and the
-/// fields of its destination and source.
-fn tuple(path: &str, n: usize, line: &str, at: usize) -> Result<(Verdict, Vec<Field>)> {
+/// Reads a tuple (its words from `line[at..]`, up to ` comment=`): its
+/// verdict and the fields of its destination and source; `None` for a
+/// tuple of a length ufw does not read.
+fn tuple(line: &str, at: usize) -> Option<(Verdict, Vec<Field>)> {
+    let end = line.find(" comment=").unwrap_or(line.len()).max(at);
     let mut words = Vec::new();
     let mut pos = at;
-    for w in line[at..].split_whitespace() {
+    for w in line[at..end].split_whitespace() {
         let s = pos + line[pos..].find(w).unwrap_or(0);
         words.push((w, s..s + w.len()));
         pos = s + w.len();
     }
-    if words.len() < 7 {
-        return Err(Error::Parse {
-            path: path.to_string(),
-            line: n,
-            message: "a ufw rule tuple needs ACTION PROTO DPORT DST SPORT SRC DIRECTION".into(),
-            help: Some(
-                "this line is written by ufw: restore it from a backup, or delete the rule with ufw and add it again"
-                    .into(),
-            ),
-        });
+    if !(6..=9).contains(&words.len()) {
+        return None;
     }
     // `route:allow`, `allow_log`, `limit_log-all`, ...
-    let action = words[0].0.trim_start_matches("route:");
+    let action = words[0].0.rsplit(':').next().unwrap_or_default();
     let action = action.split('_').next().unwrap_or(action);
     let verdict = match action {
         "allow" | "limit" => Verdict::Accept,
@@ -129,7 +138,7 @@ fn tuple(path: &str, n: usize, line: &str, at: usize) -> Result<(Verdict, Vec<Fi
             firewall::kind(Place::Source { negated: false }, verdict, src.0, false),
         ),
     ];
-    Ok((verdict, fields))
+    Some((verdict, fields))
 }
 
 #[cfg(test)]
@@ -255,15 +264,26 @@ mod tests {
     }
 
     #[test]
-    fn a_short_tuple_is_an_error() {
-        let fx = Fixture::new(V4);
-        let e = Ufw
-            .analyze(
-                "/etc/ufw/user.rules",
-                "*filter\n### tuple ### allow tcp 22\n",
-                &fx.scan(),
-            )
-            .unwrap_err();
-        assert!(e.to_string().starts_with("/etc/ufw/user.rules:2: "), "{e}");
+    fn tuples_ufw_skips_are_skipped_with_a_warning() {
+        let text = format!(
+            "{HEAD}### tuple ### allow tcp 25 192.168.2.1\n-A ufw-user-input -p tcp -d 192.168.2.1 --dport 25 -j ACCEPT\n### tuple ### allow tcp 993 192.168.2.1 any 0.0.0.0/0\n### END RULES ###\nCOMMIT\n"
+        );
+        let (ch, codes) = plan(V4, "/etc/ufw/user.rules", &text);
+        // The short tuple is left; its line is read as a saved rule; the
+        // old six-word form (no direction) is a tuple.
+        assert_eq!(
+            ch,
+            vec![
+                (
+                    9,
+                    "-A ufw-user-input -p tcp -d 10.40.7.131 --dport 25 -j ACCEPT".into()
+                ),
+                (
+                    10,
+                    "### tuple ### allow tcp 993 10.40.7.131 any 0.0.0.0/0".into()
+                ),
+            ]
+        );
+        assert_eq!(codes, ["ufw-tuple-ignored"]);
     }
 }
