@@ -51,13 +51,17 @@ impl FileSurface for Nftables {
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
         // Sets and variables are used across files: what the whole
         // ruleset does with them decides what their elements are.
+        // Another file that cannot be read is reported when it is
+        // analyzed itself; here it only adds no uses.
         let mut uses = Uses::default();
         for f in ruleset(ctx.host)? {
             if f == path {
                 continue;
             }
-            if let Some(t) = ctx.host.read(&f)? {
-                uses.extend(read(&f, &t)?.uses);
+            if let Ok(Some(t)) = ctx.host.read(&f)
+                && let Ok(doc) = read(&f, &t)
+            {
+                uses.extend(doc.uses);
             }
         }
         let doc = read(path, text)?;
