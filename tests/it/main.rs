@@ -17,6 +17,7 @@
 //! | `secrets` | lines carrying credentials in `--include` files are neither shown nor changed |
 //! | `targets` | wrong targets and impossible addresses: own-address evidence, loopback, no Zimbra, a resealed plan past the trust rules |
 //! | `corpus` | every upstream configuration file of `tests/corpus/` |
+//! | `firewall` | firewalls, keepalived, Carbonio: the real tools read what zmreip writes; reloads; a peer |
 //! | `manual` | man pages and completions the binary writes, against its help |
 //! | `watch` | `zmreip watch`: netlink events in namespaces, RFC 2136, dyndns2, Zimbra hand-over, daemon life |
 //!
@@ -36,6 +37,7 @@ mod confine;
 mod corpus;
 mod dns;
 mod example;
+mod firewall;
 mod ldap;
 mod ldap_bench;
 mod manual;
