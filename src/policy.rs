@@ -10,7 +10,7 @@
 //! both stay; `127.0.0.0/8` is kept (and added to mynetworks where missing);
 //! `0.0.0.0/0` and `::/0` are never written.
 //!
-//! # Roles (DESIGN.md principle 11)
+//! # Roles (DESIGN.md principles 11 and 12)
 //!
 //! Whose address moves decides what becomes of a value, and that decision
 //! lives here, not in the surfaces: a surface says what a value *is*
@@ -20,7 +20,8 @@
 //!
 //! | kind | [`Role::Own`] (this host moves) | [`Role::Peer`] (another node moves) |
 //! |---|---|---|
-//! | own address | moves, prefix follows | swaps exactly (it names the other node) |
+//! | own address, listener | moves, prefix follows | swaps exactly (it names the other node) |
+//! | interface address | moves (an old one whose new one is already configured beside it goes) | never changes (its scope does not) |
 //! | trust list | principle 4 | exact entries swap; networks stay and gain the new host |
 //! | exact list, URL, host:port, regex, other host, text | swap | swap |
 //! | OS network configuration ([`Scope::HostNetwork`]) | changes | never changes (reported) |
@@ -30,11 +31,23 @@
 //! network that holds one of them is not the moving host's alone, so it
 //! stays and gains the new host instead of following the move.
 //!
-//! Roles to come fit the same two tables: `bound` (`zmreip bind`: which of
-//! this host's addresses a service uses) and a make-before-break window
-//! that trusts both addresses add a [`Role`] variant, choose a
-//! [`Treatment`] per kind and the scopes they change, and add a treatment
-//! where none of these fits (a window's "keep the old, add the new").
+//! A make-before-break move (`zmreip window`) is the own move cut into
+//! three [`Phase`]s, each the role [`Role::Window`]:
+//!
+//! | kind | open: serve on both | switch: names point to the new | close: retire the old |
+//! |---|---|---|---|
+//! | interface address, listener Zimbra takes several of, exact list | the old stays, the new is added beside it ([`Treatment::Add`]) | kept | as own: the old goes, its new one is already there |
+//! | trust list | principle 4 with every old entry kept ([`Treatment::TrustAdd`]) | kept | as own: principle 4 drops what the new entries cover |
+//! | own address (names), single listener, URL, host:port, regex, other host, text | kept ([`Treatment::Keep`]) | as own | as own (nothing is left) |
+//! | published DNS records ([`Scope::Dns`]) | not changed (their TTLs are lowered) | as own | as own |
+//!
+//! Lists never hold an entry twice: where a move turns an entry into one
+//! the list already holds, the old entry is dropped instead. That is what
+//! makes close, in the own role's terms, "retire the old", and the three
+//! phases together write exactly what the own move writes.
+//!
+//! The `bound` role to come (`zmreip bind`: which of this host's
+//! addresses a service uses) fits the same tables.
 
 use std::net::IpAddr;
 
@@ -45,10 +58,21 @@ use crate::spec::{Pair, PrefixSource};
 /// What a value means, which decides how it may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueKind {
-    /// An address of this host: a hosts-file address, a bind or listen
-    /// address, an interface address. Every literal occurrence moves; a
-    /// `/prefix` written with it becomes the new prefix when known.
+    /// An address of this host as others find it: a hosts-file address, a
+    /// DNS or split-DNS record, a route's source. Every literal occurrence
+    /// moves; a `/prefix` written with it becomes the new prefix when
+    /// known.
     OwnAddress,
+    /// An address configured on one of this host's interfaces (OS network
+    /// configuration): it moves like [`ValueKind::OwnAddress`], and an
+    /// interface may hold the old and the new address at once.
+    Interface,
+    /// An address (or URL) a service of this host listens on. `several`:
+    /// the service takes several values and listens on every one (slapd's
+    /// `ldap_bind_url`, memcached, dnsmasq's `listen-address`), so it can
+    /// listen on the old and the new address at once; otherwise it uses
+    /// one.
+    Listen { several: bool },
     /// A list of networks and addresses that are trusted (relay, throttle
     /// exemptions, allow lists). Principle 4. `loopback` marks lists that
     /// must hold `127.0.0.0/8` (postfix mynetworks).
@@ -85,6 +109,36 @@ pub enum Role {
     /// address as an entry of its own, nothing of this host's own network
     /// configuration changes.
     Peer,
+    /// This host moves in a make-before-break window, one phase at a time
+    /// (the tables in the module documentation).
+    Window(Phase),
+}
+
+/// The phases of a make-before-break move (`zmreip window`, DESIGN.md
+/// principle 12), in the order they run.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// The host serves on the old and the new address; nothing that
+    /// clients find the server by changes yet (DNS TTLs are lowered).
+    Open,
+    /// Names, DNS records and single-valued listeners point to the new
+    /// address; the old one is still served.
+    Switch,
+    /// The old address is retired everywhere.
+    Close,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Open => "open",
+            Phase::Switch => "switch",
+            Phase::Close => "close",
+        }
+    }
 }
 
 impl Role {
@@ -92,22 +146,18 @@ impl Role {
         match self {
             Role::Own => "own",
             Role::Peer => "peer",
+            Role::Window(Phase::Open) => "window-open",
+            Role::Window(Phase::Switch) => "window-switch",
+            Role::Window(Phase::Close) => "window-close",
         }
     }
 
     /// What this role does with a value of `kind`.
     pub fn treatment(self, kind: ValueKind) -> Treatment {
-        match (self, kind) {
-            (Role::Own, ValueKind::OwnAddress) => Treatment::Move,
-            (Role::Own, ValueKind::TrustList { .. }) => Treatment::TrustFollow,
-            (Role::Peer, ValueKind::TrustList { .. }) => Treatment::TrustKeep,
-            (Role::Own | Role::Peer, ValueKind::ExactList) => Treatment::SwapExact,
-            (Role::Own | Role::Peer, ValueKind::Text) => Treatment::Literal,
-            (Role::Peer, ValueKind::OwnAddress)
-            | (
-                Role::Own | Role::Peer,
-                ValueKind::Url | ValueKind::HostPort | ValueKind::Regex | ValueKind::OtherHost,
-            ) => Treatment::Swap,
+        match self {
+            Role::Own => own_treatment(kind),
+            Role::Peer => peer_treatment(kind),
+            Role::Window(phase) => window_treatment(phase, kind),
         }
     }
 
@@ -115,10 +165,61 @@ impl Role {
     /// of a scope that does not change are still searched and reported).
     pub fn changes(self, scope: Scope) -> bool {
         match (self, scope) {
-            (_, Scope::Host) => true,
-            (Role::Own, Scope::HostNetwork) => true,
             (Role::Peer, Scope::HostNetwork) => false,
+            // Opening a window changes nothing clients find the server
+            // by: published records only get their TTLs lowered.
+            (Role::Window(Phase::Open), Scope::Dns) => false,
+            (Role::Own | Role::Peer | Role::Window(_), _) => true,
         }
+    }
+}
+
+fn own_treatment(kind: ValueKind) -> Treatment {
+    match kind {
+        ValueKind::OwnAddress | ValueKind::Interface | ValueKind::Listen { .. } => Treatment::Move,
+        ValueKind::TrustList { .. } => Treatment::TrustFollow,
+        ValueKind::ExactList => Treatment::SwapExact,
+        ValueKind::Text => Treatment::Literal,
+        ValueKind::Url | ValueKind::HostPort | ValueKind::Regex | ValueKind::OtherHost => {
+            Treatment::Swap
+        }
+    }
+}
+
+fn peer_treatment(kind: ValueKind) -> Treatment {
+    match kind {
+        ValueKind::TrustList { .. } => Treatment::TrustKeep,
+        ValueKind::ExactList => Treatment::SwapExact,
+        ValueKind::Text => Treatment::Literal,
+        ValueKind::OwnAddress
+        | ValueKind::Interface
+        | ValueKind::Listen { .. }
+        | ValueKind::Url
+        | ValueKind::HostPort
+        | ValueKind::Regex
+        | ValueKind::OtherHost => Treatment::Swap,
+    }
+}
+
+/// Whether a value of `kind` can hold the old and the new address at once
+/// (what a window serves on both between open and close).
+fn holds_both(kind: ValueKind) -> bool {
+    matches!(
+        kind,
+        ValueKind::Interface
+            | ValueKind::Listen { several: true }
+            | ValueKind::ExactList
+            | ValueKind::TrustList { .. }
+    )
+}
+
+fn window_treatment(phase: Phase, kind: ValueKind) -> Treatment {
+    match (phase, kind) {
+        (Phase::Open, ValueKind::TrustList { .. }) => Treatment::TrustAdd,
+        (Phase::Open, k) if holds_both(k) => Treatment::Add,
+        (Phase::Open, _) => Treatment::Keep,
+        (Phase::Switch, k) if holds_both(k) => Treatment::Keep,
+        (Phase::Switch | Phase::Close, k) => own_treatment(k),
     }
 }
 
@@ -157,6 +258,16 @@ pub enum Treatment {
     /// Every literal occurrence is replaced, marked as a literal
     /// replacement (a value zmreip does not know).
     Literal,
+    /// The value stays as it is (a window phase that leaves it to
+    /// another phase).
+    Keep,
+    /// Serve on both: every entry holding an old address stays, and the
+    /// entry as the own move writes it is added beside it (inside the
+    /// value, or as a value of its own where the value holds one entry).
+    Add,
+    /// Principle 4's decisions with every old entry kept: an entry the
+    /// own move would replace gains its replacement beside it.
+    TrustAdd,
 }
 
 /// Which part of a host a file belongs to, for [`Role::changes`].
@@ -165,6 +276,9 @@ pub enum Scope {
     /// The host's OS network configuration (interfaces, addresses,
     /// gateways, routes).
     HostNetwork,
+    /// DNS records this host publishes: zones it serves, RRsets it
+    /// updates elsewhere.
+    Dns,
     /// Everything else: names, services, Zimbra's settings.
     Host,
 }
@@ -257,6 +371,18 @@ impl Rewriter {
         rw
     }
 
+    /// The rewriter of files of `scope`: the published DNS records of a
+    /// window's switch move as in the own role (their A, SPF and PTR
+    /// records all point to the new address at once); every other scope
+    /// is rewritten in this role.
+    pub fn for_scope(&self, scope: Scope) -> Rewriter {
+        let mut rw = self.clone();
+        if rw.role == Role::Window(Phase::Switch) && scope == Scope::Dns {
+            rw.role = Role::Own;
+        }
+        rw
+    }
+
     /// The moves.
     pub fn pairs(&self) -> &[Pair] {
         &self.pairs
@@ -277,9 +403,15 @@ impl Rewriter {
     pub fn rewrite(&self, values: &[&str], kind: ValueKind) -> Outcome {
         let treatment = self.role.treatment(kind);
         match (kind, treatment) {
-            (ValueKind::TrustList { loopback }, Treatment::TrustFollow | Treatment::TrustKeep) => {
-                self.rewrite_trust(values, loopback, treatment == Treatment::TrustFollow)
-            }
+            (_, Treatment::Keep) => Outcome {
+                after: values.iter().map(|v| v.to_string()).collect(),
+                ..Outcome::default()
+            },
+            (
+                ValueKind::TrustList { loopback },
+                Treatment::TrustFollow | Treatment::TrustKeep | Treatment::TrustAdd,
+            ) => self.rewrite_trust(values, loopback, treatment),
+            (_, Treatment::Add) => self.rewrite_add(values, kind),
             _ => {
                 let mut out = Outcome::default();
                 for v in values {
@@ -289,9 +421,68 @@ impl Rewriter {
                     push_unique(&mut out.reasons, reasons);
                     out.notes.extend(notes);
                 }
+                if is_list(kind) {
+                    drop_doubles(values, &mut out);
+                }
                 out
             }
         }
+    }
+
+    /// [`Treatment::Add`]: every entry holding an old address stays and
+    /// gains, right after it, the entry as the own role writes it, unless
+    /// the list already holds that one.
+    fn rewrite_add(&self, values: &[&str], kind: ValueKind) -> Outcome {
+        let moved_by = own_treatment(kind);
+        let mut out = Outcome::default();
+        let present: Vec<&str> = values
+            .iter()
+            .flat_map(|v| split_entries(v).into_iter().map(|t| t.text))
+            .collect();
+        let mut added: Vec<String> = Vec::new();
+        for v in values {
+            let toks = split_entries(v);
+            // As for trust lists: a value holding one entry, or one of
+            // several values, gains a value of its own.
+            let own_value = values.len() > 1 || toks.len() == 1;
+            let mut rebuilt = String::with_capacity(v.len() * 2);
+            let mut extra = Vec::new();
+            for (i, tok) in toks.iter().enumerate() {
+                rebuilt.push_str(tok.sep);
+                rebuilt.push_str(tok.text);
+                if tok.text.is_empty() || !self.matcher.may_match(tok.text) {
+                    continue;
+                }
+                let (moved, _, notes) = self.rewrite_literal(tok.text, kind, moved_by);
+                out.notes.extend(notes);
+                if moved == tok.text
+                    || present.contains(&moved.as_str())
+                    || added.contains(&moved)
+                {
+                    continue;
+                }
+                push_unique(
+                    &mut out.reasons,
+                    vec![format!("serve on both: {moved} added beside {}", tok.text)],
+                );
+                added.push(moved.clone());
+                if own_value {
+                    extra.push(moved);
+                } else {
+                    let sep = if i > 0 {
+                        tok.sep
+                    } else {
+                        toks.get(1).map(|t| t.sep).unwrap_or(" ")
+                    };
+                    rebuilt.push_str(if sep.is_empty() { " " } else { sep });
+                    rebuilt.push_str(&moved);
+                }
+            }
+            out.changed |= rebuilt != *v || !extra.is_empty();
+            out.after.push(rebuilt);
+            out.after.extend(extra);
+        }
+        out
     }
 
     /// Replaces the occurrences of an old address in `value` that
@@ -341,10 +532,14 @@ impl Rewriter {
         (out, reasons, notes)
     }
 
-    /// Principle 4 over every entry of every value; `follow`: the old
-    /// interface network may follow the move (else every network holding
-    /// the old address stays).
-    fn rewrite_trust(&self, values: &[&str], loopback: bool, follow: bool) -> Outcome {
+    /// Principle 4 over every entry of every value, as `treatment` says:
+    /// [`Treatment::TrustFollow`] lets the old interface network follow
+    /// the move, [`Treatment::TrustKeep`] keeps every network holding the
+    /// old address, [`Treatment::TrustAdd`] follows but keeps every old
+    /// entry beside its replacement.
+    fn rewrite_trust(&self, values: &[&str], loopback: bool, treatment: Treatment) -> Outcome {
+        let follow = treatment != Treatment::TrustKeep;
+        let keep_old = treatment == Treatment::TrustAdd;
         let mut out = Outcome::default();
         let mut seen: Vec<ipnet::IpNet> = Vec::new();
         for v in values {
@@ -376,6 +571,13 @@ impl Rewriter {
                 };
                 let sep = if sep.is_empty() { " " } else { sep };
                 let replaced = self.trust_entry(tok.text, &entry, follow, &mut seen, &mut out);
+                // Serving on both keeps the old entry and adds what
+                // replaces it.
+                let replaced = match replaced {
+                    TrustDecision::Replace(s) if keep_old => TrustDecision::KeepAndAdd(s),
+                    TrustDecision::Drop if keep_old => TrustDecision::Keep,
+                    d => d,
+                };
                 match replaced {
                     TrustDecision::Keep => rebuilt.push_str(tok.text),
                     TrustDecision::Replace(s) => rebuilt.push_str(&s),
@@ -496,7 +698,9 @@ impl Rewriter {
             let why = match (&shared, self.role) {
                 (Some(node), _) => format!("but also holds {node}, which stays"),
                 (None, Role::Peer) => "of another node".to_string(),
-                (None, Role::Own) => "but is not its interface network".to_string(),
+                (None, Role::Own | Role::Window(_)) => {
+                    "but is not its interface network".to_string()
+                }
             };
             return trust_beside(p, text, &why, seen, out);
         }
@@ -711,8 +915,14 @@ fn spell_net(like: &str, net: ipnet::IpNet) -> String {
 
 fn literal_reason(kind: ValueKind, role: Role, m: &Match, p: &Pair) -> String {
     let what = match kind {
-        ValueKind::OwnAddress if role == Role::Peer => "address of the moved node",
+        ValueKind::OwnAddress | ValueKind::Interface | ValueKind::Listen { .. }
+            if role == Role::Peer =>
+        {
+            "address of the moved node"
+        }
         ValueKind::OwnAddress => "own address",
+        ValueKind::Interface => "interface address",
+        ValueKind::Listen { .. } => "listen address",
         ValueKind::ExactList => "exact-match entry",
         ValueKind::Url => "URL host",
         ValueKind::HostPort => "host and port",
@@ -722,6 +932,83 @@ fn literal_reason(kind: ValueKind, role: Role, m: &Match, p: &Pair) -> String {
         ValueKind::TrustList { .. } => "trusted address",
     };
     format!("{what}: {} → {} ({})", p.old, p.new, m.kind.as_str())
+}
+
+/// Whether values of `kind` are lists of entries (free text and regular
+/// expressions are not).
+fn is_list(kind: ValueKind) -> bool {
+    !matches!(kind, ValueKind::Text | ValueKind::Regex)
+}
+
+/// A list never holds an entry twice: an entry the move turned into one
+/// the list already holds is dropped (with the separator before it, or
+/// after it for a first entry), and so is a value left with no entry.
+/// This is "retire the old" where a window served on both.
+fn drop_doubles(values: &[&str], out: &mut Outcome) {
+    let before: Vec<Vec<Tok>> = values.iter().map(|v| split_entries(v)).collect();
+    let after: Vec<Vec<Tok>> = out.after.iter().map(|v| split_entries(v)).collect();
+    if before.len() != after.len() || before.iter().zip(&after).any(|(b, a)| b.len() != a.len()) {
+        return;
+    }
+    let mut entries: Vec<((usize, usize), &str, bool)> = Vec::new();
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        for (j, (bt, at)) in b.iter().zip(a).enumerate() {
+            if !at.text.is_empty() {
+                entries.push(((i, j), at.text, bt.text != at.text));
+            }
+        }
+    }
+    let mut dropped: Vec<(usize, usize)> = Vec::new();
+    for &(pos, text, changed) in &entries {
+        if !changed {
+            continue;
+        }
+        // Another entry that stays: one that did not change, or an
+        // earlier changed one not dropped.
+        let kept_elsewhere = entries.iter().any(|&(other, t, c)| {
+            other != pos && t == text && !dropped.contains(&other) && (!c || other < pos)
+        });
+        if kept_elsewhere {
+            dropped.push(pos);
+        }
+    }
+    if dropped.is_empty() {
+        return;
+    }
+    let mut rebuilt = Vec::with_capacity(after.len());
+    for (i, toks) in after.iter().enumerate() {
+        let keep: Vec<&Tok> = toks
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| !dropped.contains(&(i, *j)))
+            .map(|(_, t)| t)
+            .collect();
+        if keep.len() == toks.len() {
+            rebuilt.push(Some(out.after[i].clone()));
+            continue;
+        }
+        if keep.iter().all(|t| t.text.is_empty()) {
+            rebuilt.push(None);
+            continue;
+        }
+        let mut v = String::new();
+        for (k, t) in keep.iter().enumerate() {
+            // The value's own leading separator stays where it was.
+            v.push_str(if k == 0 { toks[0].sep } else { t.sep });
+            v.push_str(t.text);
+        }
+        rebuilt.push(Some(v));
+    }
+    let single = rebuilt.len() == 1;
+    out.after = rebuilt
+        .into_iter()
+        .map(|v| v.unwrap_or_default())
+        .filter(|v| single || !v.is_empty())
+        .collect();
+    push_unique(
+        &mut out.reasons,
+        vec!["an old entry whose new one is already listed goes".to_string()],
+    );
 }
 
 fn push_unique(into: &mut Vec<String>, items: Vec<String>) {

@@ -10,7 +10,7 @@ use crate::discover::{self, Sources};
 use crate::error::Result;
 use crate::model::{Change, Target};
 use crate::notice::{Code, Notice};
-use crate::policy::{Rewriter, Role, Staying};
+use crate::policy::{Phase, Rewriter, Role, Staying};
 use crate::services::{Action, Service};
 use crate::spec::{self, AddrArg, Pair, PrefixSource};
 use crate::surface::IfaceAddr;
@@ -104,6 +104,18 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     let mut handoffs = match (req.role, &req.staying) {
         // The moving node's plan says what must happen off the deployment.
         (Role::Peer, _) => Vec::new(),
+        // A window asks for each hand-off in the phase it belongs to:
+        // partners and the new PTR before anyone uses the new address,
+        // DNS held elsewhere when names move.
+        (Role::Window(phase), _) => {
+            let mut h = handoffs(&pairs, hostname.as_deref(), &changes);
+            h.retain(|n| match phase {
+                Phase::Open => matches!(n.code, Code::Ptr | Code::Peers | Code::OtherNodes),
+                Phase::Switch => n.code == Code::Dns,
+                Phase::Close => false,
+            });
+            h
+        }
         (Role::Own, Staying::Alone) => handoffs(&pairs, hostname.as_deref(), &changes),
         // A multi-server plan covers the other nodes itself.
         (Role::Own, Staying::Known(_) | Staying::Unknown) => {

@@ -37,7 +37,7 @@ use super::{Ctx, Field, FileSurface, Surface, analyze_lines, hosts, resolv};
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::model::Report;
-use crate::policy::ValueKind::{self, OtherHost, OwnAddress, Text, TrustList};
+use crate::policy::ValueKind::{self, Listen, OtherHost, OwnAddress, Text, TrustList};
 
 /// The `dnsmasq` surface.
 pub struct Dnsmasq;
@@ -106,8 +106,8 @@ use Layout::{AfterDomains, Each, First, RevServer, Server, Skip, Whole};
 static OPTIONS: &[(&str, Layout)] = &[
     // --- This host's own addresses ---
     // The addresses dnsmasq binds to: after the move it must listen on the
-    // new one (loopback entries never match).
-    ("listen-address", Each(OwnAddress)),
+    // new one (loopback entries never match); it listens on every one.
+    ("listen-address", Each(Listen { several: true })),
     // Split DNS: a name answered with the old address names this server;
     // the answer moves, the name stays (principle 3).
     ("address", AfterDomains(OwnAddress)),
@@ -119,7 +119,7 @@ static OPTIONS: &[(&str, Layout)] = &[
     // A DHCP reservation of the old address is this server's.
     ("dhcp-host", Each(OwnAddress)),
     // `domain,INTERFACE|ADDR...`: where the authoritative server answers.
-    ("auth-server", Each(OwnAddress)),
+    ("auth-server", Each(Listen { several: true })),
     // --- Other hosts: change only where they are the old address ---
     // Upstream DNS servers (a neighbour in the same network stays); `local`
     // is `server` without one.
@@ -301,7 +301,7 @@ fn line_fields(line: &str) -> Vec<Field> {
         Each(k) => out.extend(
             subfields(line, d.value)
                 .into_iter()
-                .map(|r| Field::new(r, k)),
+                .map(|r| Field::in_comma_list(r, k)),
         ),
         First(k) => out.extend(
             subfields(line, d.value)
@@ -730,7 +730,7 @@ mod tests {
             .analyze(PATH, "listen-address=192.168.2.1", &fx.plan())
             .unwrap();
         assert!(
-            r.changes[0].reason.contains("own address"),
+            r.changes[0].reason.contains("listen address"),
             "{}",
             r.changes[0].reason
         );

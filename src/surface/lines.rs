@@ -17,11 +17,28 @@ use crate::policy::ValueKind;
 pub struct Field {
     pub span: Range<usize>,
     pub kind: ValueKind,
+    /// What joins an entry the rewriter adds beside the field's value:
+    /// a space, or a comma for a comma-separated list of fields.
+    pub sep: &'static str,
 }
 
 impl Field {
     pub fn new(span: Range<usize>, kind: ValueKind) -> Field {
-        Field { span, kind }
+        Field {
+            span,
+            kind,
+            sep: " ",
+        }
+    }
+
+    /// One field of a comma-separated list: an added entry joins it with
+    /// a comma.
+    pub fn in_comma_list(span: Range<usize>, kind: ValueKind) -> Field {
+        Field {
+            span,
+            kind,
+            sep: ",",
+        }
     }
 }
 
@@ -65,9 +82,9 @@ where
             if let Some(rw) = ctx.rewriter {
                 let out = rw.rewrite(&[value], f.kind);
                 after.push_str(&line[last..f.span.start]);
-                // A trust list may gain an entry as a value of its own;
-                // inside one line, entries are joined with a space.
-                after.push_str(&out.after.join(" "));
+                // A list may gain an entry as a value of its own; inside
+                // one line it joins the field as the field's list does.
+                after.push_str(&out.after.join(f.sep));
                 last = f.span.end;
                 reasons.extend(out.reasons);
                 report.warnings.extend(at(out.notes, &target));

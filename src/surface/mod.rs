@@ -191,15 +191,14 @@ impl Surface {
             | Surface::NmConnection
             | Surface::Ifcfg
             | Surface::Networkd => Scope::HostNetwork,
+            Surface::Zonefile | Surface::Dns => Scope::Dns,
             Surface::Hosts
             | Surface::Resolv
             | Surface::Dnsmasq
             | Surface::Localconfig
-            | Surface::Zonefile
             | Surface::Text
             | Surface::Derived
-            | Surface::Ldap
-            | Surface::Dns => Scope::Host,
+            | Surface::Ldap => Scope::Host,
         }
     }
 
@@ -225,10 +224,15 @@ impl Surface {
     }
 
     /// Whether a change's `after` may hold more lines than its `before`:
-    /// only a zone file gains a record (a PTR moved into another zone
-    /// served here follows the zone's last line).
+    /// a zone file gains a record (a PTR moved into another zone served
+    /// here follows the zone's last line), and netplan and networkd repeat
+    /// an interface address's line for a second address (a window's
+    /// open).
     pub fn appends_lines(self) -> bool {
-        self == Surface::Zonefile
+        matches!(
+            self,
+            Surface::Zonefile | Surface::Netplan | Surface::Networkd
+        )
     }
 }
 

@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::netcfg::syntax::{self, parse_error};
-use super::netcfg::{Doc, Role};
+use super::netcfg::{Doc, Role, Sibling};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::{Error, Result};
 use crate::model::Report;
@@ -582,7 +582,12 @@ impl<'a> Parser<'a> {
         };
         match class {
             Class::Role(role) => {
-                self.doc.push(n, span, role, block);
+                let sibling = sibling(self.lines[n - 1], &span);
+                if let Some(i) = self.doc.push(n, span, role, block)
+                    && role == Role::Address
+                {
+                    self.doc.set_sibling(i, sibling);
+                }
             }
             Class::RouteVia(id) => {
                 if let Some(i) = self
@@ -613,8 +618,26 @@ impl<'a> Parser<'a> {
     /// item written with options (`- 10.0.0.5/24: {lifetime: 0}`).
     fn emit_key(&mut self, path: &[Seg], n: usize, span: Range<usize>) {
         if let Some((block, Class::Role(Role::Address))) = self.classify(path) {
-            self.doc.push(n, span, Role::Address, block);
+            let sibling = sibling(self.lines[n - 1], &span);
+            if let Some(i) = self.doc.push(n, span, Role::Address, block) {
+                self.doc.set_sibling(i, sibling);
+            }
         }
+    }
+}
+
+/// How an `addresses:` item at `span` of `line` holds another address
+/// beside it: a block sequence item alone on its line (`- ADDR`, also
+/// `- ADDR: {options}`) is repeated; an item of a flow sequence (`[a, b]`)
+/// gains an entry after it.
+fn sibling(line: &str, span: &Range<usize>) -> Sibling {
+    let head = line[..span.start].trim_end_matches(['"', '\'']).trim_end();
+    if head.trim_start() == "-" {
+        Sibling::Line
+    } else if head.ends_with('[') || head.ends_with(',') {
+        Sibling::Inline
+    } else {
+        Sibling::None
     }
 }
 

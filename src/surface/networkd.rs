@@ -21,7 +21,7 @@
 use std::ops::Range;
 
 use super::netcfg::syntax::{Ini, ini, words};
-use super::netcfg::{Doc, Role};
+use super::netcfg::{Doc, Role, Sibling};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
 use crate::model::Report;
@@ -100,10 +100,16 @@ fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
             .collect();
         match (sec.name.as_str(), key.as_str()) {
             ("Network" | "Address", "Address") => {
+                // `[Network]` takes `Address=` again for another address
+                // (an `[Address]` section holds one).
+                let alone = ws.len() == 1 && sec.name == "Network";
                 for (n, r) in ws {
                     let i = doc.push(n, r, Role::Address, BLOCK);
                     if sec.name == "Address" {
                         sec.address = sec.address.or(i);
+                    }
+                    if let Some(i) = i.filter(|_| alone) {
+                        doc.set_sibling(i, Sibling::Line);
                     }
                 }
             }

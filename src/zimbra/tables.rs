@@ -19,7 +19,7 @@ use crate::policy::ValueKind;
 use crate::services::{Action, Service};
 
 use Action::{Reload, Restart};
-use ValueKind::{ExactList, HostPort, OtherHost, OwnAddress, Regex, Url};
+use ValueKind::{ExactList, HostPort, OtherHost, Regex, Url};
 
 /// `zmmtactl reload`: regenerates main.cf/master.cf and, through the
 /// `bin/postfix` wrapper, the ldap-*.cf maps (§3.2, §3.5).
@@ -37,6 +37,11 @@ const MILTER: &[(Service, Action)] = &[(Service::Mta, Reload), (Service::Mailbox
 const NONE: &[(Service, Action)] = &[];
 
 const TRUST: ValueKind = ValueKind::TrustList { loopback: false };
+/// A listen address of which the service uses one value (the first).
+const LISTEN: ValueKind = ValueKind::Listen { several: false };
+/// Listen addresses of which the service uses every value: it can listen
+/// on the old and the new address at once (a window serves on both).
+const LISTENERS: ValueKind = ValueKind::Listen { several: true };
 
 const fn rule(name: &'static str, kind: ValueKind, actions: &'static [(Service, Action)]) -> Rule {
     Rule {
@@ -89,39 +94,39 @@ pub(super) static ATTRIBUTES: &[Rule] = &[
     // Jetty connector hosts in jetty.xml (§3.4). zmconfigd watches only
     // the first two; the rest need a forced rewrite, which a mailbox
     // restart through zmmailboxdctl/zmtlsctl performs (§9.4).
-    rule("zimbraMailBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraMailSSLBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraMailSSLClientCertBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraAdminBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraExtensionBindAddress", OwnAddress, MAILBOX),
+    rule("zimbraMailBindAddress", LISTEN, MAILBOX),
+    rule("zimbraMailSSLBindAddress", LISTEN, MAILBOX),
+    rule("zimbraMailSSLClientCertBindAddress", LISTEN, MAILBOX),
+    rule("zimbraAdminBindAddress", LISTEN, MAILBOX),
+    rule("zimbraExtensionBindAddress", LISTEN, MAILBOX),
     // attrs.xml says requiresRestart=mta, but the connector lives in
     // mailboxd's jetty.xml; saslauthd finds it by host name.
-    rule("zimbraMtaAuthBindAddress", OwnAddress, MAILBOX),
+    rule("zimbraMtaAuthBindAddress", LISTEN, MAILBOX),
     // Multi-valued, but only the first value is used (§1.2).
-    rule("zimbraImapBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraImapSSLBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraPop3BindAddress", OwnAddress, MAILBOX),
-    rule("zimbraPop3SSLBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraLmtpBindAddress", OwnAddress, MAILBOX),
+    rule("zimbraImapBindAddress", LISTEN, MAILBOX),
+    rule("zimbraImapSSLBindAddress", LISTEN, MAILBOX),
+    rule("zimbraPop3BindAddress", LISTEN, MAILBOX),
+    rule("zimbraPop3SSLBindAddress", LISTEN, MAILBOX),
+    rule("zimbraLmtpBindAddress", LISTEN, MAILBOX),
     // Deprecated IM server (8.7), still read by older mailboxd.
-    rule("zimbraIMBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraMilterBindAddress", OwnAddress, MILTER),
+    rule("zimbraIMBindAddress", LISTEN, MAILBOX),
+    rule("zimbraMilterBindAddress", LISTEN, MILTER),
     // Passed to `memcached -l` by zmmemcachedctl at start (§9.4).
     rule(
         "zimbraMemcachedBindAddress",
-        OwnAddress,
+        LISTENERS,
         &[(Service::Memcached, Restart)],
     ),
     // clamd.conf TCPAddr, rewritten by the antivirus section, which
     // `zmmtactl reload` forces (§3.2, §3.4).
-    rule("zimbraClamAVBindAddress", OwnAddress, MTA),
+    rule("zimbraClamAVBindAddress", LISTEN, MTA),
     // postscreen_whitelist_interfaces: addresses of this host's
     // interfaces (`!1.2.3.4 static:all`).
-    rule("zimbraMtaPostscreenWhitelistInterfaces", OwnAddress, MTA),
+    rule("zimbraMtaPostscreenWhitelistInterfaces", LISTENERS, MTA),
     // IP of a proxy interface: nginx `listen` address of per-domain
     // server blocks, and the key the lookup servlet maps X-Proxy-IP to a
     // domain with (§1.2, §5.2). Not watched by zmconfigd.
-    rule("zimbraVirtualIPAddress", OwnAddress, PROXY),
+    rule("zimbraVirtualIPAddress", LISTENERS, PROXY),
     // --- Other hosts, host:port and relay syntax ---
     // postfix relayhost / smtp_fallback_relay: `[ip]:port` (§3.3).
     rule("zimbraMtaRelayHost", HostPort, MTA),
@@ -199,8 +204,9 @@ pub(super) static LOCALCONFIG: &[Rule] = &[
     // Space-separated LDAP URL lists.
     rule("ldap_url", Url, LDAP_CLIENTS),
     rule("ldap_master_url", Url, LDAP_CLIENTS),
-    // Only slapd's listen URL.
-    rule("ldap_bind_url", Url, &[(Service::Ldap, Restart)]),
+    // Only slapd's listen URLs (space-separated; slapd listens on every
+    // one).
+    rule("ldap_bind_url", LISTENERS, &[(Service::Ldap, Restart)]),
     // Fallback when ldap_url is empty, and zmmtainit's host argument; the
     // LDAP server may be another node, so only its exact address moves.
     rule(
@@ -215,14 +221,14 @@ pub(super) static LOCALCONFIG: &[Rule] = &[
     // zmprov reads localconfig at every invocation.
     rule("zimbra_zmprov_default_soap_server", OtherHost, NONE),
     // my.cnf bind-address; mysqld restarts with the mailbox service.
-    rule("mysql_bind_address", OwnAddress, MAILBOX),
+    rule("mysql_bind_address", LISTEN, MAILBOX),
     // salocal.cf bayes DSN, rewritten by the antispam section that
     // `zmmtactl reload` forces (§3.2).
     rule("antispam_mysql_host", OtherHost, MTA),
     // postjournal runs per message from postfix and reads localconfig then.
     rule("postjournal_reinject_host", OtherHost, NONE),
     rule("postjournal_archive_host", OtherHost, NONE),
-    rule("milter_bind_address", OwnAddress, MILTER),
+    rule("milter_bind_address", LISTEN, MILTER),
     // Written into the swatch config by zmsnmpinit, which no zmreip
     // service action runs.
     rule("snmp_trap_host", OtherHost, NONE),
@@ -468,8 +474,13 @@ mod tests {
             ("zimbraReverseProxyIPThrottleWhitelist", TRUST),
             ("zimbraWebClientAllowedIPs", TRUST),
             ("zimbraZDAllowedIPs", TRUST),
-            ("zimbraVirtualIPAddress", OwnAddress),
-            ("zimbraLmtpBindAddress", OwnAddress),
+            // A domain may have several virtual IPs: the proxy listens on
+            // each.
+            ("zimbraVirtualIPAddress", LISTENERS),
+            // Multi-valued in the schema, one used.
+            ("zimbraLmtpBindAddress", LISTEN),
+            ("zimbraImapBindAddress", LISTEN),
+            ("zimbraMemcachedBindAddress", LISTENERS),
             ("zimbraMtaRelayHost", HostPort),
             ("zimbraDNSMasterIP", OtherHost),
             ("zimbraWebClientLoginURLAllowedIP", Regex),
@@ -482,10 +493,15 @@ mod tests {
     }
 
     #[test]
-    fn every_bind_address_is_own_address_with_an_action() {
-        for r in ATTRIBUTES {
-            if r.name.ends_with("BindAddress") {
-                assert_eq!(r.kind, OwnAddress, "{}", r.name);
+    fn every_bind_address_is_a_listen_address_with_an_action() {
+        for r in ATTRIBUTES.iter().chain(LOCALCONFIG) {
+            if r.name.ends_with("BindAddress") || r.name.ends_with("bind_address") {
+                assert!(
+                    matches!(r.kind, ValueKind::Listen { .. }),
+                    "{} is {:?}",
+                    r.name,
+                    r.kind
+                );
                 assert!(!r.actions.is_empty(), "{} binds at start", r.name);
             }
         }
