@@ -1406,6 +1406,190 @@ mod tests {
         assert!("bound".parse::<Role>().is_err());
     }
 
+    /// The three phases of a window, each applied to what the one before
+    /// left, write exactly what the own move writes; open serves on both
+    /// where a value can hold both and leaves everything else.
+    #[test]
+    fn window_phases_compose_to_the_own_move() {
+        let mynet = ValueKind::TrustList { loopback: true };
+        let trust = ValueKind::TrustList { loopback: false };
+        let several = ValueKind::Listen { several: true };
+        let single = ValueKind::Listen { several: false };
+        // (kind, before, after open: None when open keeps it)
+        type Case<'a> = (ValueKind, &'a [&'a str], Option<&'a [&'a str]>);
+        let cases: &[Case] = &[
+            // Trust lists: the interface network gains the new one beside
+            // it, in the list's own separator.
+            (
+                mynet,
+                &["127.0.0.0/8 172.20.14.0/24"],
+                Some(&["127.0.0.0/8 172.20.14.0/24 10.40.7.0/24"]),
+            ),
+            (
+                mynet,
+                &["172.20.14.0/24,127.0.0.0/8"],
+                Some(&["172.20.14.0/24,10.40.7.0/24,127.0.0.0/8"]),
+            ),
+            (
+                mynet,
+                &["127.0.0.0/8", "172.20.14.25"],
+                Some(&["127.0.0.0/8", "172.20.14.25", "10.40.7.131"]),
+            ),
+            // Loopback added as the own move adds it.
+            (
+                mynet,
+                &["172.20.14.0/24"],
+                Some(&["127.0.0.0/8", "172.20.14.0/24", "10.40.7.0/24"]),
+            ),
+            // A wider network: already what the own move writes.
+            (
+                mynet,
+                &["127.0.0.0/8 172.20.0.0/16"],
+                Some(&["127.0.0.0/8 172.20.0.0/16 10.40.7.131"]),
+            ),
+            // Trap: a neighbour is another host, nothing to add.
+            (trust, &["172.20.14.250"], None),
+            // The new address already trusted: nothing twice.
+            (
+                mynet,
+                &["127.0.0.0/8 172.20.14.25 10.40.7.131"],
+                None,
+            ),
+            // Listeners that take several values.
+            (
+                several,
+                &["ldap://172.20.14.25:389"],
+                Some(&["ldap://172.20.14.25:389", "ldap://10.40.7.131:389"]),
+            ),
+            (
+                several,
+                &["ldap://172.20.14.25:389 ldap://[2001:db8::1]:389"],
+                Some(&["ldap://172.20.14.25:389 ldap://10.40.7.131:389 ldap://[2001:db8::1]:389"]),
+            ),
+            (
+                several,
+                &["127.0.0.1,172.20.14.25"],
+                Some(&["127.0.0.1,172.20.14.25,10.40.7.131"]),
+            ),
+            // Trap: 172.20.14.2 is not 172.20.14.25.
+            (several, &["172.20.14.2"], None),
+            // Exact lists.
+            (
+                ValueKind::ExactList,
+                &["172.20.14.25", "172.20.14.251"],
+                Some(&["172.20.14.25", "10.40.7.131", "172.20.14.251"]),
+            ),
+            (ValueKind::ExactList, &["172.20.14.0/24"], None),
+            // Interface addresses keep their prefix rules.
+            (
+                ValueKind::Interface,
+                &["172.20.14.25/24"],
+                Some(&["172.20.14.25/24", "10.40.7.131/24"]),
+            ),
+            // What clients find the server by waits for the switch.
+            (ValueKind::OwnAddress, &["172.20.14.25"], None),
+            (single, &["172.20.14.25"], None),
+            (ValueKind::Url, &["ldap://172.20.14.25:389"], None),
+            (ValueKind::HostPort, &["[172.20.14.25]:25"], None),
+            (ValueKind::Regex, &["^172\\.20\\.14\\.25$"], None),
+            (ValueKind::Text, &["see 172.20.14.25"], None),
+        ];
+        let own = rw(V4);
+        let phase = |p: Phase| rw(V4).with_role(Role::Window(p));
+        for (kind, before, opened) in cases {
+            let want = own.rewrite(before, *kind).after;
+            let open = phase(Phase::Open).rewrite(before, *kind);
+            match opened {
+                Some(o) => {
+                    assert_eq!(open.after, *o, "open of {kind:?} {before:?}");
+                    assert!(open.changed, "{kind:?} {before:?}");
+                }
+                None => {
+                    assert_eq!(open.after, *before, "open keeps {kind:?} {before:?}");
+                    assert!(!open.changed, "{kind:?} {before:?}");
+                }
+            }
+            let o: Vec<&str> = open.after.iter().map(String::as_str).collect();
+            let switched = phase(Phase::Switch).rewrite(&o, *kind).after;
+            let s: Vec<&str> = switched.iter().map(String::as_str).collect();
+            let closed = phase(Phase::Close).rewrite(&s, *kind).after;
+            assert_eq!(closed, want, "open, switch, close of {kind:?} {before:?}");
+            // What open served on both, switch keeps.
+            if opened.is_some() {
+                assert_eq!(switched, open.after, "switch keeps {kind:?} {before:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn window_roles_by_scope() {
+        let open = Role::Window(Phase::Open);
+        let switch = Role::Window(Phase::Switch);
+        // Published records: not while opening, as own at the switch.
+        assert!(!open.changes(Scope::Dns));
+        assert!(open.changes(Scope::HostNetwork));
+        assert!(switch.changes(Scope::Dns));
+        let rw = rw(V4).with_role(switch);
+        assert_eq!(rw.for_scope(Scope::Dns).role(), Role::Own);
+        assert_eq!(rw.for_scope(Scope::Host).role(), switch);
+        // An A record moves at the switch, an SPF mechanism follows the
+        // trust rule of the own move (not kept as a trust list is there).
+        let dns = rw.for_scope(Scope::Dns);
+        assert_eq!(
+            dns.rewrite(&["172.20.14.25"], ValueKind::TrustList { loopback: false })
+                .after,
+            vec!["10.40.7.131".to_string()]
+        );
+        assert_eq!(
+            rw.rewrite(&["172.20.14.25"], ValueKind::TrustList { loopback: false })
+                .after,
+            vec!["172.20.14.25".to_string()]
+        );
+        assert!("window-open".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn lists_never_hold_an_entry_twice() {
+        // (kind, before, after the own move)
+        let cases: &[(ValueKind, &[&str], &[&str])] = &[
+            (
+                ValueKind::Listen { several: true },
+                &["ldap://172.20.14.25:389 ldap://10.40.7.131:389"],
+                &["ldap://10.40.7.131:389"],
+            ),
+            (
+                ValueKind::Listen { several: true },
+                &["ldap://10.40.7.131:389 ldap://172.20.14.25:389"],
+                &["ldap://10.40.7.131:389"],
+            ),
+            (
+                ValueKind::ExactList,
+                &["172.20.14.25", "10.40.7.131", "172.20.14.251"],
+                &["10.40.7.131", "172.20.14.251"],
+            ),
+            (
+                ValueKind::Listen { several: true },
+                &["127.0.0.1,172.20.14.25,10.40.7.131"],
+                &["127.0.0.1,10.40.7.131"],
+            ),
+            // Two old spellings of one address: one stays.
+            (
+                ValueKind::OtherHost,
+                &["172.20.14.25 172.20.14.25"],
+                &["10.40.7.131"],
+            ),
+            // Free text is not a list: nothing is dropped.
+            (
+                ValueKind::Text,
+                &["from 172.20.14.25 to 10.40.7.131"],
+                &["from 10.40.7.131 to 10.40.7.131"],
+            ),
+        ];
+        for (kind, before, after) in cases {
+            assert_eq!(rw(V4).rewrite(before, *kind).after, *after, "{kind:?} {before:?}");
+        }
+    }
+
     #[test]
     fn network_in_unknown_value_is_reported_not_changed() {
         let out = rw(V4).rewrite(&["allow 172.20.14.0/24"], ValueKind::Text);

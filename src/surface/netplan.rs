@@ -687,6 +687,7 @@ fn unquote(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::host::Host;
+    use crate::surface::netcfg;
     use crate::surface::netcfg::testing::{Case, apply, check, never_panics, plan, scan};
 
     const PATH: &str = "/etc/netplan/50-cloud-init.yaml";
@@ -883,6 +884,47 @@ network:
             },
         ];
         check(Surface::Netplan, PATH, cases);
+    }
+
+    #[test]
+    fn window_adds_the_new_address_beside_the_old_one() {
+        // (file, after open)
+        let cases: &[(&str, &str)] = &[
+            // A block item is repeated, comment and all.
+            (
+                BLOCK,
+                &BLOCK.replace(
+                    "        - 172.20.14.25/24   # primary, was 172.20.14.25 before too\n",
+                    "        - 172.20.14.25/24   # primary, was 172.20.14.25 before too\n        - 10.40.7.131/24   # primary, was 172.20.14.25 before too\n",
+                ),
+            ),
+            // A flow list gains an entry after the old one, quoted alike.
+            (
+                "network:\n  ethernets:\n    eth0:\n      addresses: [\"172.20.14.25/24\", 172.20.14.250/32]\n",
+                "network:\n  ethernets:\n    eth0:\n      addresses: [\"172.20.14.25/24\", \"10.40.7.131/24\", 172.20.14.250/32]\n",
+            ),
+            (
+                "network:\n  ethernets:\n    eth0:\n      addresses: [172.20.14.250/32, 172.20.14.25/24]\n",
+                "network:\n  ethernets:\n    eth0:\n      addresses: [172.20.14.250/32, 172.20.14.25/24, 10.40.7.131/24]\n",
+            ),
+            // An item with options is repeated whole.
+            (
+                "network:\n  ethernets:\n    eth0:\n      addresses:\n        - 172.20.14.25/24: {label: main}\n",
+                "network:\n  ethernets:\n    eth0:\n      addresses:\n        - 172.20.14.25/24: {label: main}\n        - 10.40.7.131/24: {label: main}\n",
+            ),
+            // Trap: the neighbour .250 is not the old address.
+            (
+                "network:\n  ethernets:\n    eth0:\n      addresses: [172.20.14.250/24]\n",
+                "network:\n  ethernets:\n    eth0:\n      addresses: [172.20.14.250/24]\n",
+            ),
+        ];
+        for (text, opened) in cases {
+            assert_eq!(
+                netcfg::testing::window(Surface::Netplan, PATH, text, V4),
+                *opened,
+                "{text}"
+            );
+        }
     }
 
     #[test]

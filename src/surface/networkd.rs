@@ -182,7 +182,8 @@ fn finish(doc: &mut Doc, sec: Section) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::surface::netcfg::testing::{Case, check, never_panics, plan, scan};
+    use crate::surface::netcfg;
+    use crate::surface::netcfg::testing::{Case, check, never_panics, plan, scan, window};
 
     const PATH: &str = "/etc/systemd/network/10-eth0.network";
     const V4: &[(&str, &str)] = &[("172.20.14.25/24", "10.40.7.131/24")];
@@ -209,6 +210,30 @@ Gateway=172.20.14.254
 Destination=192.0.2.0/24
 PreferredSource=172.20.14.25
 ";
+
+    #[test]
+    fn window_repeats_a_network_address_line() {
+        let opened = window(Surface::Networkd, PATH, FILE, V4);
+        assert_eq!(
+            opened,
+            FILE.replace(
+                "Address=172.20.14.25/24\n",
+                "Address=172.20.14.25/24\nAddress=10.40.7.131/24\n"
+            )
+        );
+        // An [Address] section holds one address: runtime only, said so.
+        let text = "[Address]\nAddress=172.20.14.25/24\n";
+        assert_eq!(window(Surface::Networkd, PATH, text, V4), text);
+        let r = netcfg::testing::plan_in(
+            Surface::Networkd,
+            PATH,
+            text,
+            V4,
+            crate::policy::Role::Window(crate::policy::Phase::Open),
+        )
+        .unwrap();
+        assert_eq!(r.warnings[0].code.as_str(), "window-address-runtime-only");
+    }
 
     #[test]
     fn plans() {
