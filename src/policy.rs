@@ -405,6 +405,7 @@ impl Rewriter {
         match (kind, treatment) {
             (_, Treatment::Keep) => Outcome {
                 after: values.iter().map(|v| v.to_string()).collect(),
+                notes: self.waits_for_switch(values, kind),
                 ..Outcome::default()
             },
             (
@@ -427,6 +428,31 @@ impl Rewriter {
                 out
             }
         }
+    }
+
+    /// A window's open says which listeners that take one address hold an
+    /// old one: they move only at the switch.
+    fn waits_for_switch(&self, values: &[&str], kind: ValueKind) -> Vec<Notice> {
+        if self.role != Role::Window(Phase::Open) || kind != (ValueKind::Listen { several: false }) {
+            return Vec::new();
+        }
+        let mut notes = Vec::new();
+        for v in values {
+            for m in self.matcher.find(v) {
+                let Some(p) = self.pair_for(m.target).filter(|_| m.kind != MatchKind::NetworkContains)
+                else {
+                    continue;
+                };
+                notes.push(Notice::new(
+                    Code::WindowSingleListener,
+                    format!(
+                        "`{v}` is the one address a service listens on; it moves to {} at the switch, and clients still using {} lose that service then",
+                        p.new, p.old
+                    ),
+                ));
+            }
+        }
+        notes
     }
 
     /// [`Treatment::Add`]: every entry holding an old address stays and

@@ -151,6 +151,14 @@ pub enum Step {
         action: Action,
         command: Cmd,
         because: Vec<String>,
+        /// What a rollback runs instead of running `command` again: a
+        /// window's runtime address change is undone, not repeated.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        undo: Option<Cmd>,
+        /// TCP ports whose new connections are held, not refused, while
+        /// the command runs ([`crate::window::hold`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hold: Vec<u16>,
     },
 }
 
@@ -183,6 +191,21 @@ impl Step {
                 format!("directory: {} {} ({change})", edit.dn, edit.attribute)
             }
             Step::Dns { change, .. } => format!("dns: {} ({})", change.target, change.id),
+            Step::Service {
+                service,
+                action,
+                command,
+                hold,
+                ..
+            } if !hold.is_empty() => {
+                let ports: Vec<String> = hold.iter().map(u16::to_string).collect();
+                format!(
+                    "{} {} (new connections to port {} held meanwhile): {command}",
+                    service.as_str(),
+                    action.as_str(),
+                    ports.join(", ")
+                )
+            }
             Step::Service {
                 service,
                 action,
