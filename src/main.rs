@@ -1555,8 +1555,8 @@ fn window(a: WindowArgs) -> Result<()> {
     match a.phase {
         WindowCommand::Open(o) => window_open(o),
         WindowCommand::Switch(p) => {
-            let pending = window_plan(&p, |root, report| {
-                zmreip::window::switch(root, p.force, report)
+            let pending = window_plan(&p, |root| {
+                zmreip::window::switch(root, p.force, &mut progress())
             })?;
             window_run(pending, &p)
         }
@@ -1566,8 +1566,8 @@ fn window(a: WindowArgs) -> Result<()> {
                 limit: std::time::Duration::from_secs(c.quiet_timeout.max(c.quiet)),
             };
             let p = &c.phase;
-            let pending = window_plan(p, |root, report| {
-                zmreip::window::close(root, p.force, quiet, report)
+            let pending = window_plan(p, |root| {
+                zmreip::window::close(root, p.force, quiet, &mut step_report(), &mut progress())
             })?;
             window_run(pending, p)
         }
@@ -1632,13 +1632,14 @@ fn window_open(o: WindowOpenArgs) -> Result<()> {
 /// Plans a later phase: refused at once without a terminal and --yes.
 fn window_plan(
     p: &WindowPhaseArgs,
-    plan: impl FnOnce(&std::path::Path, &mut dyn FnMut(&str)) -> Result<zmreip::window::Pending>,
+    plan: impl FnOnce(&std::path::Path) -> Result<zmreip::window::Pending>,
 ) -> Result<zmreip::window::Pending> {
     if !p.yes && !std::io::stdin().is_terminal() {
         confirm("")?;
     }
-    let mut report = step_report();
-    plan(&p.root.root, &mut report)
+    let pending = plan(&p.root.root);
+    clear_progress();
+    pending
 }
 
 /// Shows the phase and asks (unless --yes), then runs it.

@@ -86,13 +86,11 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     // dnsmasq answers from /etc/hosts too (unless `no-hosts`); a SIGHUP
     // (reload) makes it re-read the file.
     let dnsmasq_serves_hosts = sources.host.exists("/etc/dnsmasq.conf");
-    let actions = actions(
-        &changes,
-        &derived,
-        req.restart_all,
+    let host = Facts {
         dnsmasq_serves_hosts,
-        req.role,
-    );
+        slapd_listens_by_name: slapd_listens_by_name(&sources.host),
+    };
+    let actions = actions(&changes, &derived, req.restart_all, host, req.role);
     warnings.extend(report.warnings);
     if let Some(secs) = req.lower_ttl {
         warnings.push(Notice::new(
@@ -202,13 +200,46 @@ fn resolve_pair(
     }
 }
 
+/// What the host's configuration says about who reads a changed file.
+#[derive(Debug, Clone, Copy)]
+struct Facts {
+    /// dnsmasq answers from /etc/hosts.
+    dnsmasq_serves_hosts: bool,
+    /// slapd's listen URL names a host (resolved when it starts), rather
+    /// than literal addresses: a hosts-file change moves its listener.
+    slapd_listens_by_name: bool,
+}
+
+/// Whether slapd listens on a host name: `ldap_bind_url`, else the first
+/// `ldap_url` (as Zimbra's `ldap start` chooses), names one; unknown
+/// counts as a name.
+fn slapd_listens_by_name(host: &crate::host::Host) -> bool {
+    let path = host.zimbra_path("conf/localconfig.xml");
+    let Ok(Some(text)) = host.read(&path) else {
+        return true;
+    };
+    let value = |k: &str| {
+        localconfig::value(&path, &text, k)
+            .ok()
+            .flatten()
+            .filter(|v| !v.trim().is_empty())
+    };
+    let urls = value("ldap_bind_url")
+        .or_else(|| value("ldap_url").and_then(|u| u.split_whitespace().next().map(String::from)));
+    let Some(urls) = urls else { return true };
+    urls.split_whitespace().any(|u| {
+        crate::verify::listeners::ldap_url_host_port(u)
+            .is_none_or(|(h, _)| h.parse::<IpAddr>().is_err())
+    })
+}
+
 /// The least set of actions: each change's table entry, merged per service
 /// (a restart covers a reload), in the order of [`Service`].
 fn actions(
     changes: &[Change],
     derived: &[DerivedFile],
     restart_all: bool,
-    dnsmasq_serves_hosts: bool,
+    host: Facts,
     role: Role,
 ) -> Vec<PlannedAction> {
     if restart_all {
@@ -235,10 +266,15 @@ fn actions(
         }
     };
     for c in changes {
-        if dnsmasq_serves_hosts && c.surface == Surface::Hosts {
+        if host.dnsmasq_serves_hosts && c.surface == Surface::Hosts {
             need(&mut by_service, Service::Dnsmasq, Action::Reload, &c.id);
         }
         for (s, a) in actions_for(c, role) {
+            // slapd resolves a listen URL that names this host when it
+            // starts; one of literal addresses does not care.
+            if *s == Service::Ldap && c.surface == Surface::Hosts && !host.slapd_listens_by_name {
+                continue;
+            }
             need(&mut by_service, *s, *a, &c.id);
         }
     }

@@ -87,6 +87,9 @@ enum Layout {
     Whole(ValueKind),
     /// Every comma-separated sub-field is one value.
     Each(ValueKind),
+    /// The whole value is one comma-separated list (an entry added joins
+    /// it with a comma, and an entry is never listed twice).
+    List(ValueKind),
     /// Only the first sub-field is a value.
     First(ValueKind),
     /// `/domain/[domain/...]VALUE`: the part after the last `/`.
@@ -99,7 +102,7 @@ enum Layout {
     RevServer,
 }
 
-use Layout::{AfterDomains, Each, First, RevServer, Server, Skip, Whole};
+use Layout::{AfterDomains, Each, First, List, RevServer, Server, Skip, Whole};
 
 /// How zmreip reads each dnsmasq option (dnsmasq(8)). Options not listed
 /// are read as [`ValueKind::Text`].
@@ -107,7 +110,7 @@ static OPTIONS: &[(&str, Layout)] = &[
     // --- This host's own addresses ---
     // The addresses dnsmasq binds to: after the move it must listen on the
     // new one (loopback entries never match); it listens on every one.
-    ("listen-address", Each(Listen { several: true })),
+    ("listen-address", List(Listen { several: true })),
     // Split DNS: a name answered with the old address names this server;
     // the answer moves, the name stays (principle 3).
     ("address", AfterDomains(OwnAddress)),
@@ -119,7 +122,7 @@ static OPTIONS: &[(&str, Layout)] = &[
     // A DHCP reservation of the old address is this server's.
     ("dhcp-host", Each(OwnAddress)),
     // `domain,INTERFACE|ADDR...`: where the authoritative server answers.
-    ("auth-server", Each(Listen { several: true })),
+    ("auth-server", List(Listen { several: true })),
     // --- Other hosts: change only where they are the old address ---
     // Upstream DNS servers (a neighbour in the same network stays); `local`
     // is `server` without one.
@@ -298,6 +301,7 @@ fn line_fields(line: &str) -> Vec<Field> {
     match layout {
         Skip => {}
         Whole(k) => out.push(Field::new(d.value, k)),
+        List(k) => out.push(Field::in_comma_list(d.value, k)),
         Each(k) => out.extend(
             subfields(line, d.value)
                 .into_iter()

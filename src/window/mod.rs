@@ -157,7 +157,7 @@ pub fn open(root: &Path, req: OpenRequest, progress: &mut dyn FnMut(&str)) -> Re
 }
 
 /// Plans `window switch`: refused before the longest TTL open lowered
-/// has passed since open, unless `force`.
+/// has passed since open, unless `force`. `progress` hears what is read.
 pub fn switch(root: &Path, force: bool, progress: &mut dyn FnMut(&str)) -> Result<Pending> {
     let lock = state::lock(root)?;
     let mut st = current(root)?;
@@ -186,11 +186,13 @@ pub fn switch(root: &Path, force: bool, progress: &mut dyn FnMut(&str)) -> Resul
 
 /// Plans `window close`: refused before the records' TTL has passed
 /// since the switch (unless `force`), then waits for the old address to
-/// be quiet (unless `force`).
+/// be quiet (unless `force`), saying so through `report`. `progress`
+/// hears what is read.
 pub fn close(
     root: &Path,
     force: bool,
     quiet: Quiet,
+    report: &mut dyn FnMut(&str),
     progress: &mut dyn FnMut(&str),
 ) -> Result<Pending> {
     let lock = state::lock(root)?;
@@ -212,7 +214,7 @@ pub fn close(
     if force {
         notes.push("closed without waiting for quiet on the old address (--force)".into());
     } else if acts_here(root, &st.settings) {
-        quiet::wait(&olds, quiet.period, quiet.limit, progress)?;
+        quiet::wait(&olds, quiet.period, quiet.limit, report)?;
         notes.push(format!(
             "no connection arrived on the old address for {} s",
             quiet.period.as_secs()

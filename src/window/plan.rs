@@ -105,6 +105,16 @@ pub fn close(
 /// action, the services in the order the phase needs, a flush for a
 /// mailbox server whose listeners stay, and the checksum.
 pub fn finish(mut plan: Plan, phase: Phase, runtime: &[RuntimeAddr]) -> Plan {
+    if phase != Phase::Close {
+        // Regenerated files keep the old address while the host serves on
+        // both; close regenerates them. An action only they asked for
+        // would change nothing.
+        plan.derived.clear();
+        for a in &mut plan.actions {
+            a.because.retain(|b| !b.starts_with('/'));
+        }
+        plan.actions.retain(|a| !a.because.is_empty());
+    }
     if phase != Phase::Switch {
         // The address changes at runtime; the OS network files changed
         // only so that a restart finds it.
@@ -266,6 +276,11 @@ fn ttls(host: &Host, extra: &Extra, lowered: &Plan, secs: u32) -> Result<Ttl> {
             }
             _ => {}
         }
+    }
+    if ttl.zone_lines.is_empty() && ttl.rrsets.is_empty() {
+        // Nothing published here moves: DNS held elsewhere (a hand-off)
+        // keeps its own TTLs, which the window does not know.
+        ttl.lowered_to = None;
     }
     Ok(ttl)
 }
