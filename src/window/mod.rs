@@ -123,11 +123,11 @@ pub fn open(root: &Path, req: OpenRequest, progress: &mut dyn FnMut(&str)) -> Re
     let request = Request {
         from: req.from.clone(),
         to: req.to.clone(),
-        gateway: settings.gateway,
+        gateways: settings.gateways.clone(),
         ..Request::default()
     };
     let (built, ttl) = plan::open(&mut sources, &request, req.lower_ttl, progress)?;
-    let pairs = crate::plan::build::resolve_pairs(&sources, &req.from, &req.to)?;
+    let pairs = crate::plan::build::resolve_pairs(&sources, &req.from, &req.to);
     let (runtime, notes) = if acts_here(root, &settings) {
         runtime::plan(&pairs, runtime::kernel_address)?
     } else {
@@ -370,7 +370,7 @@ fn request(st: &State) -> Result<Request> {
     Ok(Request {
         from: parse(&st.from)?,
         to: parse(&st.to)?,
-        gateway: st.settings.gateway,
+        gateways: st.settings.gateways.clone(),
         ..Request::default()
     })
 }

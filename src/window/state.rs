@@ -78,7 +78,7 @@ pub struct Settings {
     /// stored).
     pub bind_password_file: Option<PathBuf>,
     pub no_directory: bool,
-    pub gateway: Option<std::net::IpAddr>,
+    pub gateways: Vec<std::net::IpAddr>,
     pub services: Option<PathBuf>,
     pub restart_network: bool,
     pub no_restart: bool,
