@@ -59,7 +59,7 @@ pub fn plan_in(
     let pairs: Vec<Pair> = moves.iter().map(|(o, n)| pair(o, n)).collect();
     let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
     let matcher = Matcher::new(&olds);
-    let rw = Rewriter::new(pairs, None).with_role(role);
+    let rw = Rewriter::new(pairs, Vec::new()).with_role(role);
     let ctx = Ctx::new(&host, &matcher, Some(&rw));
     s.reader().unwrap().analyze(path, text, &ctx)
 }
