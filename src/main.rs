@@ -1681,12 +1681,18 @@ fn window_plan(
 /// Shows the phase and asks (unless --yes), then runs it.
 fn window_run(pending: zmreip::window::Pending, p: &WindowPhaseArgs) -> Result<()> {
     if !p.yes {
-        emit(&zmreip::plan::render::text(pending.plan(), use_color(p.color)))?;
+        emit(&zmreip::plan::render::text(
+            pending.plan(),
+            use_color(p.color),
+        ))?;
         emit(&zmreip::apply::summary(&pending.prepared))?;
         if !pending.notes.is_empty() {
             emit(&lines(&pending.notes))?;
         }
-        confirm(&format!("Run the window's {} phase?", pending.phase.as_str()))?;
+        confirm(&format!(
+            "Run the window's {} phase?",
+            pending.phase.as_str()
+        ))?;
     }
     let out = zmreip::window::run(pending, &mut step_report())?;
     emit_outcome(&out, p.format)

@@ -436,13 +436,16 @@ impl Rewriter {
     /// A window's open says which listeners that take one address hold an
     /// old one: they move only at the switch.
     fn waits_for_switch(&self, values: &[&str], kind: ValueKind) -> Vec<Notice> {
-        if self.role != Role::Window(Phase::Open) || kind != (ValueKind::Listen { several: false }) {
+        if self.role != Role::Window(Phase::Open) || kind != (ValueKind::Listen { several: false })
+        {
             return Vec::new();
         }
         let mut notes = Vec::new();
         for v in values {
             for m in self.matcher.find(v) {
-                let Some(p) = self.pair_for(m.target).filter(|_| m.kind != MatchKind::NetworkContains)
+                let Some(p) = self
+                    .pair_for(m.target)
+                    .filter(|_| m.kind != MatchKind::NetworkContains)
                 else {
                     continue;
                 };
@@ -484,9 +487,7 @@ impl Rewriter {
                 }
                 let (moved, _, notes) = self.rewrite_literal(tok.text, kind, moved_by);
                 out.notes.extend(notes);
-                if moved == tok.text
-                    || present.contains(&moved.as_str())
-                    || added.contains(&moved)
+                if moved == tok.text || present.contains(&moved.as_str()) || added.contains(&moved)
                 {
                     continue;
                 }
@@ -1528,11 +1529,7 @@ mod tests {
             // Trap: a neighbour is another host, nothing to add.
             (trust, &["172.20.14.250"], None),
             // The new address already trusted: nothing twice.
-            (
-                mynet,
-                &["127.0.0.0/8 172.20.14.25 10.40.7.131"],
-                None,
-            ),
+            (mynet, &["127.0.0.0/8 172.20.14.25 10.40.7.131"], None),
             // Listeners that take several values.
             (
                 several,
@@ -1664,7 +1661,11 @@ mod tests {
             ),
         ];
         for (kind, before, after) in cases {
-            assert_eq!(rw(V4).rewrite(before, *kind).after, *after, "{kind:?} {before:?}");
+            assert_eq!(
+                rw(V4).rewrite(before, *kind).after,
+                *after,
+                "{kind:?} {before:?}"
+            );
         }
     }
 

@@ -382,11 +382,7 @@ mod tests {
             ),
             // A removed line goes with its terminator; numbering of the
             // other edits stays the original one.
-            (
-                "a\nb\nc\n",
-                &[removal(1, "a"), edit(3, "c", "C")],
-                "b\nC\n",
-            ),
+            ("a\nb\nc\n", &[removal(1, "a"), edit(3, "c", "C")], "b\nC\n"),
             ("a\r\nb\r\n", &[removal(2, "b")], "a\r\n"),
             // The last line without a terminator: the one before keeps its.
             ("a\nb", &[removal(2, "b")], "a\n"),

@@ -515,10 +515,7 @@ fn verify_request(
     prepared: &Prepared,
 ) -> Result<crate::verify::VerifyRequest> {
     let s = &st.settings;
-    let mut req = crate::verify::VerifyRequest::new(
-        root,
-        crate::verify::plan_addrs(&st.to)?,
-    );
+    let mut req = crate::verify::VerifyRequest::new(root, crate::verify::plan_addrs(&st.to)?);
     req.sources = source_args(root, s)?;
     req.hostname = s.hostname.clone();
     req.dns_server = s.dns_server;
@@ -599,8 +596,8 @@ pub fn status(root: &Path) -> Result<Option<Status>> {
         ),
         Where::At(Phase::Close, _) => ("closed", None, None, None),
     };
-    let watch = matches!(at, Where::At(Phase::Open | Phase::Switch, _))
-        && acts_here(root, &st.settings);
+    let watch =
+        matches!(at, Where::At(Phase::Open | Phase::Switch, _)) && acts_here(root, &st.settings);
     let connections = if watch {
         quiet::now(&old_addrs(&st)?)?
     } else {
@@ -645,7 +642,13 @@ pub fn status_text(s: Option<&Status>) -> String {
         }
     }
     if matches!(s.state, "open" | "switched") {
-        match (&s.quiet_secs, s.connections.iter().filter(|c| c.ended_secs_ago.is_none()).count()) {
+        match (
+            &s.quiet_secs,
+            s.connections
+                .iter()
+                .filter(|c| c.ended_secs_ago.is_none())
+                .count(),
+        ) {
             (_, n) if n > 0 => {
                 out.push_str(&format!("  connections on the old address now: {n}\n"));
                 for c in s.connections.iter().take(10) {

@@ -86,11 +86,7 @@ pub fn switch(
 }
 
 /// The close phase's plan.
-pub fn close(
-    sources: &mut Sources,
-    req: &Request,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Plan> {
+pub fn close(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str)) -> Result<Plan> {
     build::build(
         sources,
         &Request {
@@ -200,7 +196,12 @@ fn merge(mut a: Plan, b: Plan) -> Plan {
 }
 
 /// Adds an action: a restart covers a reload and a flush.
-fn add_action(actions: &mut Vec<PlannedAction>, service: Service, action: Action, because: Vec<String>) {
+fn add_action(
+    actions: &mut Vec<PlannedAction>,
+    service: Service,
+    action: Action,
+    because: Vec<String>,
+) {
     match actions.iter_mut().find(|a| a.service == service) {
         Some(a) => {
             if action == Action::Restart {

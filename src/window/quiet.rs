@@ -78,7 +78,14 @@ pub fn on_old(
                 .map(|left| TIME_WAIT.saturating_sub(left).as_secs()),
         })
         .collect();
-    out.sort_by_key(|c| (c.ended_secs_ago.is_some(), c.ended_secs_ago, c.local, c.remote));
+    out.sort_by_key(|c| {
+        (
+            c.ended_secs_ago.is_some(),
+            c.ended_secs_ago,
+            c.local,
+            c.remote,
+        )
+    });
     out
 }
 
@@ -105,7 +112,11 @@ pub fn now(olds: &[IpAddr]) -> Result<Vec<Conn>> {
         )
     })?;
     let mut seen = std::collections::HashMap::new();
-    let local = |ip: IpAddr| *seen.entry(ip).or_insert_with(|| crate::verify::is_local(ip));
+    let local = |ip: IpAddr| {
+        *seen
+            .entry(ip)
+            .or_insert_with(|| crate::verify::is_local(ip))
+    };
     Ok(on_old(&sockets, olds, local))
 }
 

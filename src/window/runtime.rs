@@ -47,7 +47,10 @@ pub fn kernel_address(addr: IpAddr) -> Result<Option<(String, u8)>> {
 /// prefix when known, else the old one's). An old address no interface
 /// holds (a snapshot, another machine) is a notice with the command to
 /// run there.
-pub fn plan(pairs: &[Pair], kernel: impl Fn(IpAddr) -> Result<Option<(String, u8)>>) -> Result<(Vec<RuntimeAddr>, Vec<Notice>)> {
+pub fn plan(
+    pairs: &[Pair],
+    kernel: impl Fn(IpAddr) -> Result<Option<(String, u8)>>,
+) -> Result<(Vec<RuntimeAddr>, Vec<Notice>)> {
     let mut addrs = Vec::new();
     let mut notes = Vec::new();
     for p in pairs {
@@ -182,7 +185,10 @@ mod tests {
         );
         let (del, back) = remove(&addrs);
         assert!(!del.to_string().contains("promote_secondaries"));
-        assert!(del.to_string().ends_with("ip addr del 172.20.14.25/24 dev eth0"));
+        assert!(
+            del.to_string()
+                .ends_with("ip addr del 172.20.14.25/24 dev eth0")
+        );
         assert_eq!(back.to_string(), "ip addr replace 172.20.14.25/24 dev eth0");
         // The new address in the old one's network: keep it when the old
         // (primary) one goes.
@@ -204,14 +210,17 @@ mod tests {
     #[test]
     fn plan_finds_the_interface_or_says_what_to_run() {
         let pairs = [pair("172.20.14.25/24", "10.40.7.131/24")];
-        let (addrs, notes) =
-            plan(&pairs, |_| Ok(Some(("ens160".to_string(), 24)))).unwrap();
+        let (addrs, notes) = plan(&pairs, |_| Ok(Some(("ens160".to_string(), 24)))).unwrap();
         assert_eq!(addrs, [ra("ens160", "172.20.14.25/24", "10.40.7.131/24")]);
         assert!(notes.is_empty());
         let (addrs, notes) = plan(&pairs, |_| Ok(None)).unwrap();
         assert!(addrs.is_empty());
         assert_eq!(notes[0].code, Code::WindowRuntimeAddress);
-        assert!(notes[0].message.contains("ip addr add 10.40.7.131/24 dev IFACE"));
+        assert!(
+            notes[0]
+                .message
+                .contains("ip addr add 10.40.7.131/24 dev IFACE")
+        );
         // Without a new prefix, the old one's.
         let pairs = [pair("172.20.14.25/24", "10.40.7.131")];
         let (addrs, _) = plan(&pairs, |_| Ok(Some(("eth0".to_string(), 24)))).unwrap();

@@ -151,7 +151,13 @@ fn without_serial(mut t: Tree) -> (u32, Tree) {
         .lines()
         .find(|l| l.contains("; serial"))
         .expect("a serial line");
-    let serial: u32 = line.trim().split_whitespace().next().unwrap().parse().unwrap();
+    let serial: u32 = line
+        .trim()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     *bytes = text.replace(line, "\t\tSERIAL ; serial").into_bytes();
     (serial, t)
 }
@@ -168,7 +174,11 @@ fn the_three_phases_leave_the_host_as_apply_does() {
     let w = Host::new();
     let before = w.snapshot();
     let out = w.open().ok();
-    assert!(out.stdout.contains("window open: the host serves on"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("window open: the host serves on"),
+        "{}",
+        out.stdout
+    );
     // Open: served on both, names and records unchanged, TTLs lowered.
     let netplan = w.read("/etc/netplan/50-cloud-init.yaml");
     assert!(
@@ -177,19 +187,28 @@ fn the_three_phases_leave_the_host_as_apply_does() {
         ),
         "{netplan}"
     );
-    assert!(netplan.contains("- \"2001:db8:14::25/64\"\n            - \"2001:db8:7::131/64\"\n"), "{netplan}");
+    assert!(
+        netplan.contains("- \"2001:db8:14::25/64\"\n            - \"2001:db8:7::131/64\"\n"),
+        "{netplan}"
+    );
     assert_eq!(
         w.read("/etc/hosts"),
         std::fs::read_to_string(repo("examples/single-server/root/etc/hosts")).unwrap()
     );
     let zone = w.read("/etc/bind/db.corp.example");
     assert!(zone.contains("mail\t60 IN A\t172.20.14.25\n"), "{zone}");
-    assert!(zone.contains("mail\t60 IN AAAA\t2001:db8:14::25\n"), "{zone}");
+    assert!(
+        zone.contains("mail\t60 IN AAAA\t2001:db8:14::25\n"),
+        "{zone}"
+    );
     assert!(zone.contains("ip4:172.20.14.25 -all"), "{zone}");
     // Trap: records that stay keep their TTL.
     assert!(zone.contains("www\tIN A\t192.0.2.80\n"), "{zone}");
     let lc = w.read("/opt/zimbra/conf/localconfig.xml");
-    assert!(lc.contains("ldap://172.20.14.25:389 ldap://10.40.7.131:389"), "{lc}");
+    assert!(
+        lc.contains("ldap://172.20.14.25:389 ldap://10.40.7.131:389"),
+        "{lc}"
+    );
     let ldif = std::fs::read_to_string(w.ldif()).unwrap();
     assert!(
         ldif.contains("zimbraMailTrustedIP: 172.20.14.25\nzimbraMailTrustedIP: 10.40.7.131\n"),
@@ -197,13 +216,18 @@ fn the_three_phases_leave_the_host_as_apply_does() {
     );
     // A proxy's virtual IP is one the proxy listens on beside others.
     assert!(
-        ldif.contains("zimbraVirtualIPAddress: 172.20.14.25\nzimbraVirtualIPAddress: 10.40.7.131\n"),
+        ldif.contains(
+            "zimbraVirtualIPAddress: 172.20.14.25\nzimbraVirtualIPAddress: 10.40.7.131\n"
+        ),
         "{ldif}"
     );
 
     w.phase("switch", &["--force"]).ok();
     // Switch: names and records point to the new address, TTLs as before.
-    assert!(w.read("/etc/hosts").contains("10.40.7.131\tmail.corp.example\tmail\n"));
+    assert!(
+        w.read("/etc/hosts")
+            .contains("10.40.7.131\tmail.corp.example\tmail\n")
+    );
     let zone = w.read("/etc/bind/db.corp.example");
     assert!(zone.contains("mail\t86400 IN A\t10.40.7.131\n"), "{zone}");
     assert!(zone.contains("mail\tIN AAAA\t2001:db8:7::131\n"), "{zone}");
@@ -263,7 +287,11 @@ fn phases_are_refused_out_of_turn_and_before_their_time() {
     let w = Host::new();
     let none = w.phase("switch", &[]).fails(2);
     assert!(none.stderr.contains("no window is open"), "{}", none.stderr);
-    assert!(none.stderr.contains("help: open one with"), "{}", none.stderr);
+    assert!(
+        none.stderr.contains("help: open one with"),
+        "{}",
+        none.stderr
+    );
 
     w.open().ok();
     let st = w.status();
@@ -278,12 +306,20 @@ fn phases_are_refused_out_of_turn_and_before_their_time() {
     let again = w.open().fails(2);
     assert!(again.stderr.contains("already open"), "{}", again.stderr);
     let close = w.phase("close", &[]).fails(2);
-    assert!(close.stderr.contains("run `zmreip window switch` first"), "{}", close.stderr);
+    assert!(
+        close.stderr.contains("run `zmreip window switch` first"),
+        "{}",
+        close.stderr
+    );
     // The mail record had a TTL of a day: the switch waits for it.
     let before = w.snapshot();
     let early = w.phase("switch", &[]).fails(1);
     assert!(early.stderr.contains("too early"), "{}", early.stderr);
-    assert!(early.stderr.contains("TTL up to 86400 s"), "{}", early.stderr);
+    assert!(
+        early.stderr.contains("TTL up to 86400 s"),
+        "{}",
+        early.stderr
+    );
     assert!(early.stderr.contains("safe from 20"), "{}", early.stderr);
     assert!(early.stderr.contains("--force"), "{}", early.stderr);
     assert_same(&before, &w.snapshot(), "a refused switch writes nothing");
@@ -291,7 +327,11 @@ fn phases_are_refused_out_of_turn_and_before_their_time() {
     w.phase("switch", &["--force"]).ok();
     // The lowered TTL (60 s) runs from the switch.
     let early = w.phase("close", &[]).fails(1);
-    assert!(early.stderr.contains("TTL 60 s since the switch"), "{}", early.stderr);
+    assert!(
+        early.stderr.contains("TTL 60 s since the switch"),
+        "{}",
+        early.stderr
+    );
 
     // Rolling back open under a switch that holds is caught.
     let open_run = w.status().runs[0].run.clone();
@@ -320,7 +360,8 @@ fn the_state_file_is_private_and_holds_no_secret() {
     assert!(
         lines
             .iter()
-            .any(|l| l["original"] == "mail\t86400 IN A\t172.20.14.25" && l["lowered"] == "mail\t60 IN A\t172.20.14.25"),
+            .any(|l| l["original"] == "mail\t86400 IN A\t172.20.14.25"
+                && l["lowered"] == "mail\t60 IN A\t172.20.14.25"),
         "{text}"
     );
     // Paths are absolute, so the later phases run from anywhere.

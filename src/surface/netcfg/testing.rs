@@ -71,7 +71,11 @@ pub fn window(s: Surface, path: &str, text: &str, moves: &[(&str, &str)]) -> Str
     let opened = step(text, Role::Window(Phase::Open));
     let switched = step(&opened, Role::Window(Phase::Switch));
     let closed = step(&switched, Role::Window(Phase::Close));
-    assert_eq!(closed, step(text, Role::Own), "{path}: open, switch, close = own");
+    assert_eq!(
+        closed,
+        step(text, Role::Own),
+        "{path}: open, switch, close = own"
+    );
     opened
 }
 
