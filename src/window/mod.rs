@@ -553,6 +553,10 @@ pub struct Status {
     pub switch_after: Option<String>,
     /// When close is safe (RFC 3339), once switched.
     pub close_after: Option<String>,
+    /// Whether the connections were looked at: the host is this machine
+    /// and the window is open or switched (a copied snapshot's are not
+    /// this machine's).
+    pub watching: bool,
     /// Connections to the old address now (live or recently ended).
     pub connections: Vec<quiet::Conn>,
     /// Seconds since the last connection to the old address, as far as
@@ -612,6 +616,7 @@ pub fn status(root: &Path) -> Result<Option<Status>> {
         runs: st.runs.clone(),
         switch_after,
         close_after,
+        watching: watch,
         connections,
         next,
     }))
@@ -641,7 +646,12 @@ pub fn status_text(s: Option<&Status>) -> String {
             out.push_str(&format!("  {label} safe from {t}\n"));
         }
     }
-    if matches!(s.state, "open" | "switched") {
+    if matches!(s.state, "open" | "switched") && !s.watching {
+        out.push_str(
+            "  connections on the old address: not looked at (the root is not this machine)\n",
+        );
+    }
+    if s.watching {
         match (
             &s.quiet_secs,
             s.connections
@@ -690,4 +700,97 @@ fn next_lines(root: &Path, st: &State) -> Result<Vec<String>> {
         Where::NotOpen => {}
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(local: &str, remote: &str, ended: Option<u64>) -> quiet::Conn {
+        quiet::Conn {
+            local: local.parse().unwrap(),
+            remote: remote.parse().unwrap(),
+            state: if ended.is_some() {
+                "TIME_WAIT"
+            } else {
+                "ESTABLISHED"
+            },
+            ended_secs_ago: ended,
+        }
+    }
+
+    fn status(state: &'static str, watching: bool, connections: Vec<quiet::Conn>) -> Status {
+        Status {
+            schema: STATUS_SCHEMA,
+            state,
+            from: vec!["172.20.14.25/24".into()],
+            to: vec!["10.40.7.131/24".into()],
+            runs: vec![state::PhaseRun {
+                phase: Phase::Open,
+                run: "20261207T232052Z-1af5".into(),
+                done: 1_796_685_652,
+            }],
+            switch_after: (state == "open").then(|| "2026-12-07T23:20:52Z".into()),
+            close_after: (state == "switched").then(|| "2026-12-07T23:25:52Z".into()),
+            quiet_secs: quiet::quiet_for(&connections).map(|d| d.as_secs()),
+            watching,
+            connections,
+            next: Some("zmreip window switch".into()),
+        }
+    }
+
+    #[test]
+    fn status_text_says_the_phase_when_safe_and_who_is_on_the_old_address() {
+        assert_eq!(status_text(None), "no window on this host\n");
+        let live = status(
+            "open",
+            true,
+            vec![
+                conn("172.20.14.25:25", "198.51.100.7:40112", None),
+                conn("172.20.14.25:143", "198.51.100.9:51000", Some(12)),
+            ],
+        );
+        assert_eq!(
+            status_text(Some(&live)),
+            "window 172.20.14.25/24 → 10.40.7.131/24: open\n\
+             \x20 open   run 20261207T232052Z-1af5  done 2026-12-07T23:20:52Z\n\
+             \x20 switch safe from 2026-12-07T23:20:52Z\n\
+             \x20 connections on the old address now: 1\n\
+             \x20   172.20.14.25:25 from 198.51.100.7:40112 (ESTABLISHED)\n\
+             \x20   172.20.14.25:143 from 198.51.100.9:51000 (ended 12 s ago)\n\
+             \x20 next: zmreip window switch\n"
+        );
+        // Only ended connections: quiet since the latest ended.
+        let ended = status(
+            "switched",
+            true,
+            vec![
+                conn("172.20.14.25:25", "198.51.100.7:40112", Some(40)),
+                conn("172.20.14.25:25", "198.51.100.7:40114", Some(7)),
+            ],
+        );
+        let text = status_text(Some(&ended));
+        assert!(
+            text.contains("  close safe from 2026-12-07T23:25:52Z\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("no connection on the old address now; the last one ended 7 s ago\n"),
+            "{text}"
+        );
+        let quiet = status("switched", true, Vec::new());
+        assert!(
+            status_text(Some(&quiet))
+                .contains("no connection on the old address in the last minute"),
+        );
+        // Trap: a copied root's connections were not looked at; saying
+        // "none" would be a lie.
+        let copy = status("open", false, Vec::new());
+        let text = status_text(Some(&copy));
+        assert!(text.contains("not looked at"), "{text}");
+        assert!(!text.contains("no connection"), "{text}");
+        // Closed: nothing about connections.
+        let closed = status("closed", false, Vec::new());
+        assert!(!status_text(Some(&closed)).contains("connection"));
+    }
 }

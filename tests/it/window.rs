@@ -125,6 +125,7 @@ struct Status {
     runs: Vec<Run>,
     switch_after: Option<String>,
     close_after: Option<String>,
+    watching: bool,
     connections: Vec<serde_json::Value>,
     quiet_secs: Option<u64>,
     next: Option<String>,
@@ -301,6 +302,7 @@ fn phases_are_refused_out_of_turn_and_before_their_time() {
     assert_eq!(st.runs.len(), 1);
     assert!(st.switch_after.is_some() && st.close_after.is_none());
     // A snapshot's root: its connections are not this machine's.
+    assert!(!st.watching);
     assert!(st.connections.is_empty());
 
     let again = w.open().fails(2);
