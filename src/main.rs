@@ -34,6 +34,12 @@ use zmreip::{Error, Result};
 ///   zmreip history                         # runs, with their state
 ///   zmreip rollback                        # undo the latest run
 ///
+/// To move without refusing mail, in three phases (zmreip help window):
+///
+///   zmreip window open --from 172.20.14.25/24 --to 10.40.7.131/24
+///   zmreip window switch                   # once caches dropped the old records
+///   zmreip window close                    # once nobody uses the old address
+///
 /// On a multi-server deployment, on the node whose address moves (every
 /// other node is reached with OpenSSH and plans its own files):
 ///
@@ -537,7 +543,7 @@ struct WindowArgs {
 enum WindowCommand {
     /// Phase 1: serve on both addresses; lower the TTLs of the records
     /// that will move.
-    Open(WindowOpenArgs),
+    Open(Box<WindowOpenArgs>),
     /// Phase 2: names, DNS records and single-valued listeners point to
     /// the new address (after the old TTLs expired).
     Switch(WindowPhaseArgs),
@@ -1589,7 +1595,7 @@ fn lines(ls: &[String]) -> String {
 
 fn window(a: WindowArgs) -> Result<()> {
     match a.phase {
-        WindowCommand::Open(o) => window_open(o),
+        WindowCommand::Open(o) => window_open(*o),
         WindowCommand::Switch(p) => {
             let pending = window_plan(&p, |root| {
                 zmreip::window::switch(root, p.force, &mut progress())

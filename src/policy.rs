@@ -407,7 +407,7 @@ impl Rewriter {
         let treatment = self.role.treatment(kind);
         match (kind, treatment) {
             (_, Treatment::Keep) => Outcome {
-                after: values.iter().map(|v| v.to_string()).collect(),
+                after: values.iter().map(ToString::to_string).collect(),
                 notes: self.waits_for_switch(values, kind),
                 ..Outcome::default()
             },
@@ -1052,7 +1052,7 @@ fn drop_doubles(values: &[&str], out: &mut Outcome) {
     let single = rebuilt.len() == 1;
     out.after = rebuilt
         .into_iter()
-        .map(|v| v.unwrap_or_default())
+        .map(Option::unwrap_or_default)
         .filter(|v| single || !v.is_empty())
         .collect();
     push_unique(

@@ -264,6 +264,9 @@ impl Ctx<'_> {
     }
 }
 
+/// One family of checks.
+type Family = fn(&Ctx) -> Vec<Check>;
+
 /// Runs every check. Never fails as a whole: a check that cannot run
 /// reports `fail` (or `skip` when it does not apply) with the reason.
 pub fn run(req: &VerifyRequest) -> Report {
@@ -272,7 +275,7 @@ pub fn run(req: &VerifyRequest) -> Report {
     }
     let mut checks = Vec::new();
     let mut ctx = Ctx::open(req, &mut checks);
-    let families: [(&str, fn(&Ctx) -> Vec<Check>); 5] = [
+    let families: [(&str, Family); 5] = [
         ("listeners", listeners::check),
         ("smtp", smtp::check),
         ("names", names::check),

@@ -152,13 +152,7 @@ fn without_serial(mut t: Tree) -> (u32, Tree) {
         .lines()
         .find(|l| l.contains("; serial"))
         .expect("a serial line");
-    let serial: u32 = line
-        .trim()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let serial: u32 = line.split_whitespace().next().unwrap().parse().unwrap();
     *bytes = text.replace(line, "\t\tSERIAL ; serial").into_bytes();
     (serial, t)
 }
