@@ -93,6 +93,16 @@ pub enum ValueKind {
     /// Not in any table: literal occurrences are replaced and the change is
     /// marked as a literal replacement.
     Text,
+    /// One trusted source in a place that holds a single address or
+    /// network (a firewall rule's source, a ufw rule's `from`, a firewalld
+    /// `<source>`): principle 4, except that a network which stays cannot
+    /// gain the new host beside it; a warning says to add a rule for it.
+    TrustRule,
+    /// An address range (`192.168.2.1-192.168.2.9`, keepalived's
+    /// `192.168.2.3-10`): never changed, since moving one end would change
+    /// every address it covers; a range holding an old address is
+    /// reported.
+    Range,
 }
 
 /// Whose address moves, from the point of view of the host whose values
@@ -177,7 +187,8 @@ impl Role {
 fn own_treatment(kind: ValueKind) -> Treatment {
     match kind {
         ValueKind::OwnAddress | ValueKind::Interface | ValueKind::Listen { .. } => Treatment::Move,
-        ValueKind::TrustList { .. } => Treatment::TrustFollow,
+        ValueKind::TrustList { .. } | ValueKind::TrustRule => Treatment::TrustFollow,
+        ValueKind::Range => Treatment::Keep,
         ValueKind::ExactList => Treatment::SwapExact,
         ValueKind::Text => Treatment::Literal,
         ValueKind::Url | ValueKind::HostPort | ValueKind::Regex | ValueKind::OtherHost => {
@@ -188,7 +199,8 @@ fn own_treatment(kind: ValueKind) -> Treatment {
 
 fn peer_treatment(kind: ValueKind) -> Treatment {
     match kind {
-        ValueKind::TrustList { .. } => Treatment::TrustKeep,
+        ValueKind::TrustList { .. } | ValueKind::TrustRule => Treatment::TrustKeep,
+        ValueKind::Range => Treatment::Keep,
         ValueKind::ExactList => Treatment::SwapExact,
         ValueKind::Text => Treatment::Literal,
         ValueKind::OwnAddress
@@ -210,12 +222,13 @@ fn holds_both(kind: ValueKind) -> bool {
             | ValueKind::Listen { several: true }
             | ValueKind::ExactList
             | ValueKind::TrustList { .. }
+            | ValueKind::TrustRule
     )
 }
 
 fn window_treatment(phase: Phase, kind: ValueKind) -> Treatment {
     match (phase, kind) {
-        (Phase::Open, ValueKind::TrustList { .. }) => Treatment::TrustAdd,
+        (Phase::Open, ValueKind::TrustList { .. } | ValueKind::TrustRule) => Treatment::TrustAdd,
         (Phase::Open, k) if holds_both(k) => Treatment::Add,
         (Phase::Open, _) => Treatment::Keep,
         (Phase::Switch, k) if holds_both(k) => Treatment::Keep,
@@ -258,8 +271,8 @@ pub enum Treatment {
     /// Every literal occurrence is replaced, marked as a literal
     /// replacement (a value zmreip does not know).
     Literal,
-    /// The value stays as it is (a window phase that leaves it to
-    /// another phase).
+    /// The value stays as it is: a range holding an old address (it is
+    /// reported), or a window phase that leaves the value to another one.
     Keep,
     /// Serve on both: every entry holding an old address stays, and the
     /// entry as the own move writes it is added beside it (inside the
@@ -406,15 +419,34 @@ impl Rewriter {
     pub fn rewrite(&self, values: &[&str], kind: ValueKind) -> Outcome {
         let treatment = self.role.treatment(kind);
         match (kind, treatment) {
-            (_, Treatment::Keep) => Outcome {
-                after: values.iter().map(ToString::to_string).collect(),
-                notes: self.waits_for_switch(values, kind),
-                ..Outcome::default()
-            },
+            (_, Treatment::Keep) => {
+                let mut out = if kind == ValueKind::Range {
+                    self.keep(values)
+                } else {
+                    Outcome {
+                        after: values.iter().map(ToString::to_string).collect(),
+                        ..Outcome::default()
+                    }
+                };
+                out.notes.extend(self.waits_for_switch(values, kind));
+                out
+            }
             (
-                ValueKind::TrustList { loopback },
+                ValueKind::TrustList { .. } | ValueKind::TrustRule,
                 Treatment::TrustFollow | Treatment::TrustKeep | Treatment::TrustAdd,
-            ) => self.rewrite_trust(values, loopback, treatment),
+            ) => {
+                let (loopback, room) = match kind {
+                    ValueKind::TrustList { loopback } => (loopback, true),
+                    _ => (false, false),
+                };
+                let how = Trust {
+                    loopback,
+                    follow: treatment != Treatment::TrustKeep,
+                    room,
+                    keep_old: treatment == Treatment::TrustAdd,
+                };
+                self.rewrite_trust(values, how)
+            }
             (_, Treatment::Add) => self.rewrite_add(values, kind),
             _ => {
                 let mut out = Outcome::default();
@@ -534,9 +566,13 @@ impl Rewriter {
             Treatment::TrustFollow | Treatment::TrustKeep | Treatment::TrustAdd,
         ) = (kind, treatment)
         {
-            let follow = treatment != Treatment::TrustKeep;
-            // Serving on both keeps every old entry.
-            let keep_old = treatment == Treatment::TrustAdd;
+            // The caller writes the list, so a new entry always has room.
+            let how = Trust {
+                loopback: false,
+                follow: treatment != Treatment::TrustKeep,
+                room: true,
+                keep_old: treatment == Treatment::TrustAdd,
+            };
             let parsed: Vec<Option<Entry>> = entries.iter().map(|t| parse_entry(t)).collect();
             let mut seen: Vec<ipnet::IpNet> = parsed.iter().flatten().map(|e| e.net).collect();
             let named: Vec<IpAddr> = parsed
@@ -551,11 +587,7 @@ impl Rewriter {
                 .collect();
             for (t, e) in entries.iter().zip(&parsed) {
                 changes.push(match e {
-                    Some(e) => match self.trust_entry(t, e, follow, &named, &mut seen, &mut out) {
-                        EntryChange::Replace(s) if keep_old => EntryChange::KeepAndAdd(s),
-                        EntryChange::Drop if keep_old => EntryChange::Keep,
-                        d => d,
-                    },
+                    Some(e) => self.trust_entry(t, e, how, &named, &mut seen, &mut out),
                     None => EntryChange::Keep,
                 });
             }
@@ -611,8 +643,17 @@ impl Rewriter {
             };
             if m.kind == MatchKind::NetworkContains {
                 let net = &value[m.span.clone()];
+                // A network holding every address (`0.0.0.0/0`, a
+                // firewall's "anywhere") says nothing about this one.
+                let everything = m.network.is_some_and(|n| n.prefix_len() == 0);
+                // An own address written with its prefix (a VIP
+                // `192.168.2.100/24`) is another address of the host's
+                // network, not a network.
+                let interface = kind == ValueKind::OwnAddress
+                    && m.network.is_some_and(|n| n.addr() != n.network());
                 let why = match kind {
                     ValueKind::OtherHost => None,
+                    _ if everything || interface => None,
                     // Zimbra compares these lists' entries with the
                     // client's address as strings.
                     ValueKind::ExactList => Some(format!(
@@ -645,14 +686,8 @@ impl Rewriter {
         (out, reasons, notes)
     }
 
-    /// Principle 4 over every entry of every value, as `treatment` says:
-    /// [`Treatment::TrustFollow`] lets the old interface network follow
-    /// the move, [`Treatment::TrustKeep`] keeps every network holding the
-    /// old address, [`Treatment::TrustAdd`] follows but keeps every old
-    /// entry beside its replacement.
-    fn rewrite_trust(&self, values: &[&str], loopback: bool, treatment: Treatment) -> Outcome {
-        let follow = treatment != Treatment::TrustKeep;
-        let keep_old = treatment == Treatment::TrustAdd;
+    /// Principle 4 over every entry of every value, as `how` says.
+    fn rewrite_trust(&self, values: &[&str], how: Trust) -> Outcome {
         let mut out = Outcome::default();
         let mut seen: Vec<ipnet::IpNet> = Vec::new();
         // Old addresses the list names as hosts: that entry carries the
@@ -693,15 +728,7 @@ impl Rewriter {
                     toks.get(1).map(|t| t.sep).unwrap_or(" ")
                 };
                 let sep = if sep.is_empty() { " " } else { sep };
-                let replaced =
-                    self.trust_entry(tok.text, &entry, follow, &named, &mut seen, &mut out);
-                // Serving on both keeps the old entry and adds what
-                // replaces it.
-                let replaced = match replaced {
-                    EntryChange::Replace(s) if keep_old => EntryChange::KeepAndAdd(s),
-                    EntryChange::Drop if keep_old => EntryChange::Keep,
-                    d => d,
-                };
+                let replaced = self.trust_entry(tok.text, &entry, how, &named, &mut seen, &mut out);
                 match replaced {
                     EntryChange::Keep => rebuilt.push_str(tok.text),
                     EntryChange::Replace(s) => rebuilt.push_str(&s),
@@ -742,7 +769,7 @@ impl Rewriter {
         }
         out.after
             .retain(|a| !a.is_empty() || values.iter().any(|v| v.is_empty()));
-        if loopback && out.changed && self.pairs.iter().any(|p| p.old.is_ipv4()) {
+        if how.loopback && out.changed && self.pairs.iter().any(|p| p.old.is_ipv4()) {
             let lo: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
             if !seen.iter().any(|n| n.contains(&lo)) {
                 let single = out.after.len() == 1;
@@ -772,7 +799,29 @@ impl Rewriter {
         &self,
         text: &str,
         e: &Entry,
-        follow: bool,
+        how: Trust,
+        named: &[IpAddr],
+        seen: &mut Vec<ipnet::IpNet>,
+        out: &mut Outcome,
+    ) -> EntryChange {
+        let decided = self.trust_decision(text, e, how, named, seen, out);
+        if !how.keep_old {
+            return decided;
+        }
+        // Serving on both keeps the old entry and adds what replaces it.
+        match decided {
+            EntryChange::Replace(s) => EntryChange::KeepAndAdd(s),
+            EntryChange::Drop => EntryChange::Keep,
+            d => d,
+        }
+    }
+
+    /// What principle 4 makes of one entry, as the own move or a peer.
+    fn trust_decision(
+        &self,
+        text: &str,
+        e: &Entry,
+        how: Trust,
         named: &[IpAddr],
         seen: &mut Vec<ipnet::IpNet>,
         out: &mut Outcome,
@@ -786,6 +835,11 @@ impl Rewriter {
             }
             if !e.net.contains(&p.old) {
                 continue;
+            }
+            // A single firewall rule open to every source is a public
+            // service, not a list that trusts too much.
+            if e.net.prefix_len() == 0 && !how.room {
+                return EntryChange::Keep;
             }
             if e.net.prefix_len() == 0 {
                 out.notes.push(Notice::new(
@@ -801,7 +855,7 @@ impl Rewriter {
                 );
                 return EntryChange::Keep;
             }
-            let is_interface_net = follow
+            let is_interface_net = how.follow
                 && p.old_prefix_source != PrefixSource::Host
                 && e.net.prefix_len() == p.old_prefix
                 && e.net.trunc() == p.old_net();
@@ -825,10 +879,58 @@ impl Rewriter {
                     "but is not its interface network".to_string()
                 }
             };
-            return trust_beside(p, text, &why, named.contains(&p.old), seen, out);
+            let named = named.contains(&p.old);
+            if !how.room {
+                return trust_rule_needed(p, text, &why, named, seen, out);
+            }
+            return trust_beside(p, text, &why, named, seen, out);
         }
         EntryChange::Keep
     }
+
+    /// Values that never change: each one holding an old address (an end
+    /// of a range or inside it) is reported.
+    fn keep(&self, values: &[&str]) -> Outcome {
+        let mut out = Outcome {
+            after: values.iter().map(ToString::to_string).collect(),
+            ..Outcome::default()
+        };
+        for v in values {
+            for p in &self.pairs {
+                if range_holds(v, p.old) {
+                    out.notes.push(Notice::new(
+                        Code::RangeUnchanged,
+                        format!(
+                            "the range `{v}` holds the old address {}; it stays as it is (moving an end would change every address it covers): edit it by hand if {} belongs in it",
+                            p.old, p.new
+                        ),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// How a trust list is rewritten.
+#[derive(Debug, Clone, Copy)]
+struct Trust {
+    /// The list must hold `127.0.0.0/8` (postfix mynetworks).
+    loopback: bool,
+    /// The old interface network may follow the move (else every network
+    /// holding the old address stays).
+    follow: bool,
+    /// A new entry can be written beside a network that stays.
+    room: bool,
+    /// Every old entry stays beside what replaces it (a window serving on
+    /// both).
+    keep_old: bool,
+}
+
+/// Whether `text`, an address range ([`crate::addr::parse_range`]), holds
+/// `addr`.
+fn range_holds(text: &str, addr: IpAddr) -> bool {
+    crate::addr::parse_range(text).is_some_and(|(a, b)| a <= addr && addr <= b)
 }
 
 /// Whether `e` names the old address of `p` as a host (`A`, or `A/32`,
@@ -916,6 +1018,30 @@ fn trust_interface_net(
         vec![format!("old interface network {text} becomes {new_net}")],
     );
     EntryChange::Replace(spell_net(text, shown))
+}
+
+/// A network that stays (as for [`trust_beside`]) in a place that holds
+/// one entry: the new host needs a rule of its own, which the admin adds.
+fn trust_rule_needed(
+    p: &Pair,
+    text: &str,
+    why: &str,
+    named: bool,
+    seen: &[ipnet::IpNet],
+    out: &mut Outcome,
+) -> EntryChange {
+    let covered = seen.iter().any(|n| n.contains(&p.new));
+    out.notes.push(Notice::new(
+        Code::TrustRuleNeeded,
+        if named {
+            format!("{text} holds the old address {} {why}; it stays (the entry naming {} becomes {})", p.old, p.old, p.new)
+        } else if covered {
+            format!("{text} holds the old address {} {why}; it stays ({} is already trusted by another entry)", p.old, p.new)
+        } else {
+            format!("{text} holds the old address {} {why}; it stays, and this rule holds one source, so {} is not trusted by it: add a rule for {} by hand", p.old, p.new, p.new)
+        },
+    ));
+    EntryChange::Keep
 }
 
 /// Another network that happens to hold the old address (`why` says how):
@@ -1080,7 +1206,8 @@ fn literal_reason(kind: ValueKind, role: Role, m: &Match, p: &Pair) -> String {
         ValueKind::Regex => "regular expression",
         ValueKind::OtherHost => "address",
         ValueKind::Text => "literal replacement (not a known setting)",
-        ValueKind::TrustList { .. } => "trusted address",
+        ValueKind::TrustList { .. } | ValueKind::TrustRule => "trusted address",
+        ValueKind::Range => "address range",
     };
     format!("{what}: {} → {} ({})", p.old, p.new, m.kind.as_str())
 }
@@ -1781,6 +1908,92 @@ mod tests {
                 *after,
                 "{kind:?} {before:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_trust_rule_never_gains_an_entry() {
+        // (role, before, after, warning codes): one source per rule.
+        type Case<'a> = (Role, &'a str, &'a str, &'a [&'a str]);
+        let cases: &[Case] = &[
+            (Role::Own, "172.20.14.0/24", "10.40.7.0/24", &[]),
+            (Role::Own, "172.20.14.25/32", "10.40.7.131/32", &[]),
+            (
+                Role::Own,
+                "172.20.0.0/16",
+                "172.20.0.0/16",
+                &["trust-rule-needed"],
+            ),
+            (
+                Role::Peer,
+                "172.20.14.0/24",
+                "172.20.14.0/24",
+                &["trust-rule-needed"],
+            ),
+            (Role::Peer, "172.20.14.25", "10.40.7.131", &[]),
+            (Role::Own, "172.20.14.250", "172.20.14.250", &[]),
+            // "From anywhere" is a public service, not a trust to warn of.
+            (Role::Own, "0.0.0.0/0", "0.0.0.0/0", &[]),
+        ];
+        for (role, before, after, codes) in cases {
+            let out = rw(V4)
+                .with_role(*role)
+                .rewrite(&[before], ValueKind::TrustRule);
+            assert_eq!(out.after, vec![after.to_string()], "{role:?} {before}");
+            let got: Vec<&str> = out.notes.iter().map(|n| n.code.as_str()).collect();
+            assert_eq!(got, *codes, "{role:?} {before}");
+            if !codes.is_empty() && *codes != ["trust-rule-needed"] {
+                continue;
+            }
+            if let Some(n) = out.notes.first() {
+                assert!(
+                    n.message.contains("add a rule for 10.40.7.131"),
+                    "{}",
+                    n.message
+                );
+            }
+        }
+        // A trust list in the same place gains the entry.
+        let out = rw(V4).rewrite(&["172.20.0.0/16"], ValueKind::TrustList { loopback: false });
+        assert_eq!(out.after, ["172.20.0.0/16", "10.40.7.131"]);
+    }
+
+    #[test]
+    fn ranges_never_change_and_are_reported_when_they_hold_the_address() {
+        // (range, holds 172.20.14.25 or 2001:db8:14::25)
+        let cases = [
+            ("172.20.14.25-172.20.14.30", true),
+            ("172.20.14.1-172.20.14.25", true),
+            ("172.20.14.1-172.20.14.200", true),
+            ("172.20.14.26-172.20.14.200", false),
+            ("172.20.13.250-172.20.15.3", true),
+            // keepalived's last-octet form.
+            ("172.20.14.20-30", true),
+            ("172.20.14.2-24", false),
+            ("2001:db8:14::1-2001:db8:14::ff", true),
+            ("2001:db8:14::1-ff", true),
+            ("2001:db8:14::26-ff", false),
+            ("172.20.14.25", false),
+            ("not-a-range", false),
+        ];
+        let r = rw(&[
+            ("172.20.14.25/24", "10.40.7.131/24"),
+            ("2001:db8:14::25/64", "2001:db8:7::131/64"),
+        ]);
+        for (range, holds) in cases {
+            for role in [Role::Own, Role::Peer] {
+                let out = r
+                    .clone()
+                    .with_role(role)
+                    .rewrite(&[range], ValueKind::Range);
+                assert_eq!(out.after, vec![range.to_string()]);
+                assert!(!out.changed);
+                assert_eq!(
+                    out.notes.iter().any(|n| n.code == Code::RangeUnchanged),
+                    holds,
+                    "{range}"
+                );
+            }
         }
     }
 

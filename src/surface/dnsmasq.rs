@@ -321,11 +321,11 @@ fn line_fields(line: &str) -> Vec<Field> {
     match layout {
         Skip => {}
         Whole(k) => out.push(Field::new(d.value, k)),
-        List(k) => out.push(Field::in_comma_list(d.value, k)),
+        List(k) => out.push(Field::new(d.value, k).joined(",")),
         Each(k) => out.extend(
             subfields(line, d.value)
                 .into_iter()
-                .map(|r| Field::in_comma_list(r, k)),
+                .map(|r| Field::new(r, k).joined(",")),
         ),
         First(k) => out.extend(
             subfields(line, d.value)
