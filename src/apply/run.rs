@@ -30,6 +30,7 @@ use crate::directory::ldap::{LdapWriter, Overrides, Settings};
 use crate::dns::update::UpdateConfig;
 use crate::error::{Error, Result};
 use crate::host::Host;
+use crate::services::Service;
 
 /// What a backup's metadata file (`backups/K.json`) records.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -533,7 +534,7 @@ impl Exec<'_> {
             }
             None => {
                 self.j.log(&Event::Begin(k))?;
-                self.run_service(k)?;
+                self.run_service(k, false)?;
                 crash::point(crash::BEFORE_DONE, k);
                 self.j.log(&Event::Done(k, None))?;
             }
@@ -542,30 +543,57 @@ impl Exec<'_> {
         Ok(())
     }
 
-    /// Runs service step k, or, when it is not run here, notes the
-    /// command to run by hand.
-    fn run_service(&mut self, k: usize) -> Result<()> {
+    /// Runs service step k's command, or, when `undoing` and the step
+    /// has one, the command that undoes it; when it is not run here,
+    /// notes the command to run by hand.
+    fn run_service(&mut self, k: usize, undoing: bool) -> Result<()> {
         let step = self.step(k).clone();
         let Step::Service {
-            service, action, ..
+            service,
+            action,
+            undo,
+            hold,
+            ..
         } = &step
         else {
             return Ok(());
         };
-        if let Some((why, cmd)) = self.trust.manual(&step) {
-            let cmd = cmd.map(|c| c.to_string()).unwrap_or_default();
-            self.notes
-                .push(format!("not run ({why}); run by hand: {cmd}"));
-            return Ok(());
-        }
-        let Some(command) = self.trust.command(&step) else {
-            return Ok(());
+        let command = match undo {
+            // An undo command (a window's runtime address) is the
+            // journal's own; --services has no name for it.
+            Some(u) if undoing => {
+                if !self.trust.own {
+                    self.notes.push(format!(
+                        "not run (--root {} is not this host's /, so the commands in its journal are not run); run by hand: {u}",
+                        self.trust.root.display()
+                    ));
+                    return Ok(());
+                }
+                u.clone()
+            }
+            _ => {
+                if let Some((why, cmd)) = self.trust.manual(&step) {
+                    let cmd = cmd.map(|c| c.to_string()).unwrap_or_default();
+                    self.notes
+                        .push(format!("not run ({why}); run by hand: {cmd}"));
+                    return Ok(());
+                }
+                let Some(command) = self.trust.command(&step) else {
+                    return Ok(());
+                };
+                command
+            }
         };
+        let log_path = self.j.path("services.log");
+        // Ports held on this machine's firewall only for its own journal.
+        let hold: &[u16] = if self.trust.own { hold } else { &[] };
+        // Released when the command is done, whatever its outcome.
+        let _held = crate::window::hold::begin(hold, &log_path);
         let log = self.j.append("services.log")?;
         crate::services::run(
             &command,
             Duration::from_secs(self.info.timeout),
-            (log, &self.j.path("services.log")),
+            (log, &log_path),
             &[
                 ("ZMREIP_RUN_ID", &self.j.id),
                 ("ZMREIP_PHASE", self.phase),
@@ -965,22 +993,38 @@ fn undo_all(ex: &mut Exec, force: bool, only: &[Part]) -> Result<Vec<String>> {
     if !undoable.is_empty() || only.is_empty() {
         lines.push(format!("{undone} step(s) undone"));
     }
-    let services: Vec<usize> = prog
+    // Services start again in their start order, the network first: a
+    // window's close removes the old address last, and its rollback must
+    // bring it back before anything binds it.
+    let mut services: Vec<usize> = prog
         .begun
         .iter()
         .copied()
         .filter(|k| ex.step(*k).is_service() && selects(only, ex.step(*k)))
         .filter(|k| !prog.rerun.contains(k))
         .collect();
+    services.sort_by_key(|k| match ex.step(*k) {
+        Step::Service { service, .. } => (*service, *k),
+        _ => (Service::All, *k),
+    });
     let mut rerun = Vec::new();
     for k in services {
         let before = ex.notes.len();
-        ex.j.log(&Event::Rerun(k))?;
-        if ex.trust.manual(ex.step(k)).is_none() {
-            let msg = format!("re-run {}", ex.step(k).describe());
+        let msg = match ex.step(k) {
+            Step::Service {
+                undo: Some(u),
+                service,
+                ..
+            } if ex.trust.own => Some(format!("undo {}: {u}", service.as_str())),
+            Step::Service { undo: Some(_), .. } => None,
+            s if ex.trust.manual(s).is_none() => Some(format!("re-run {}", s.describe())),
+            _ => None,
+        };
+        if let Some(msg) = msg {
             (ex.report)(&msg);
         }
-        ex.run_service(k).map_err(|e| {
+        ex.j.log(&Event::Rerun(k))?;
+        ex.run_service(k, true).map_err(|e| {
             Error::other(
                 format!("files restored, but re-running a service failed: {e}"),
                 format!("fix it, then `zmreip rollback {}` again", ex.j.id),
