@@ -27,8 +27,13 @@ pub fn check(plan: &Plan) -> Vec<Problem> {
         Ok(m) => m,
         Err(p) => return vec![p],
     };
+    let olds: Vec<IpAddr> = plan
+        .from
+        .iter()
+        .filter_map(|f| crate::addr::parse_with_prefix(f).map(|(a, _)| a))
+        .collect();
     for c in &plan.changes {
-        for message in change_problems(c, &moves) {
+        for message in change_problems(c, &moves, &olds) {
             problems.push(Problem {
                 target: format!("{} {}", c.id, c.target),
                 message,
@@ -108,7 +113,7 @@ fn is_trust_list(c: &Change) -> bool {
     }
 }
 
-fn change_problems(c: &Change, moves: &[IpNet]) -> Vec<String> {
+fn change_problems(c: &Change, moves: &[IpNet], olds: &[IpAddr]) -> Vec<String> {
     let before = entries(&c.before);
     let after = entries(&c.after);
     let mut out = Vec::new();
@@ -117,9 +122,11 @@ fn change_problems(c: &Change, moves: &[IpNet]) -> Vec<String> {
             out.push(format!("drops {n}, a loopback entry zmreip always keeps"));
         }
     }
+    // The networks a new one may stand for: those the change removes,
+    // and (a window's open) an old network kept beside the new one.
     let removed_widest = before
         .iter()
-        .filter(|n| !after.contains(n) && !is_host(n))
+        .filter(|n| !is_host(n) && (!after.contains(n) || olds.iter().any(|o| n.contains(o))))
         .map(IpNet::prefix_len)
         .min();
     let trust = is_trust_list(c);
@@ -300,6 +307,23 @@ mod tests {
             (
                 ldap("zimbraMailTrustedIP", &["172.20.14.25"], &["10.40.7.131"]),
                 None,
+            ),
+            // A window's open: the new network beside the old one.
+            (
+                ldap(
+                    MYNET,
+                    &["127.0.0.0/8 172.20.14.0/24"],
+                    &["127.0.0.0/8 172.20.14.0/24 10.40.7.0/24"],
+                ),
+                None,
+            ),
+            (
+                ldap(
+                    MYNET,
+                    &["127.0.0.0/8 172.20.14.0/26"],
+                    &["127.0.0.0/8 172.20.14.0/26 10.40.7.0/24"],
+                ),
+                Some("adds the network 10.40.7.0/24"),
             ),
             (line("172.20.14.25 mail", "10.40.7.131 mail"), None),
             (line("    via: 172.20.14.1", "    via: 10.40.7.1"), None),

@@ -100,15 +100,20 @@ pub fn localconfig_key(name: &str) -> Option<&'static Rule> {
 /// address, or the URL its slapd listens on): evidence that an address
 /// is this host's (DESIGN principle 11).
 pub fn is_own_address_key(name: &str) -> bool {
-    tables::OWN_URL_KEYS.contains(&name)
-        || localconfig_key(name).is_some_and(|r| r.kind == ValueKind::OwnAddress)
+    tables::OWN_URL_KEYS.contains(&name) || localconfig_key(name).is_some_and(|r| own_kind(r.kind))
+}
+
+/// Kinds of value that name this host's own address: an own address, or
+/// an address a service of this host listens on.
+fn own_kind(kind: ValueKind) -> bool {
+    matches!(kind, ValueKind::OwnAddress | ValueKind::Listen { .. })
 }
 
 /// Whether a directory attribute of a server entry is one of its own
 /// addresses (a bind address): evidence that an address is that
 /// server's.
 pub fn is_own_address_attribute(name: &str) -> bool {
-    attribute(name).is_some_and(|r| r.kind == ValueKind::OwnAddress)
+    attribute(name).is_some_and(|r| own_kind(r.kind))
 }
 
 /// Whether a directory attribute is a trust list (networks and hosts
