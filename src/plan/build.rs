@@ -296,6 +296,15 @@ fn handoffs(pairs: &[Pair], hostname: Option<&str>, changes: &[Change]) -> Vec<N
             ));
         }
         let rr = if p.new.is_ipv4() { "A" } else { "AAAA" };
+        // The plan moves the record itself (a zone served here, or one
+        // updated with RFC 2136): nothing to ask elsewhere.
+        if hostname.is_some_and(|h| plan_moves_record(changes, h, rr)) {
+            out.push(Notice::new(
+                Code::Peers,
+                format!("tell other servers, relay hosts, firewalls and partners that trust or relay to {} about {} (they are not on this host)", p.old, p.new),
+            ));
+            continue;
+        }
         out.push(Notice::new(
             Code::Dns,
             format!("change the {rr} record of {name} (and any MX target or SPF ip{}: mechanism naming {}) to {} at the DNS that serves it outside this host", if p.new.is_ipv4() { 4 } else { 6 }, p.old, p.new),
@@ -312,6 +321,17 @@ fn handoffs(pairs: &[Pair], hostname: Option<&str>, changes: &[Change]) -> Vec<N
         ));
     }
     out
+}
+
+/// Whether a change of the plan moves the `rtype` record of `name`: in a
+/// zone file served here, or by an RFC 2136 update.
+fn plan_moves_record(changes: &[Change], name: &str, rtype: &str) -> bool {
+    let fqdn = format!("{}.", name.trim_end_matches('.'));
+    changes.iter().any(|c| {
+        crate::surface::zonefile::moves_record(c, name, rtype)
+            || matches!(&c.target, Target::Dns { name: n, rtype: t, .. }
+                if n.eq_ignore_ascii_case(&fqdn) && t == rtype)
+    })
 }
 
 /// Whether an address is globally routable (a PTR request makes sense).
