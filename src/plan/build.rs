@@ -37,6 +37,25 @@ pub struct Request {
     pub staying: Staying,
 }
 
+/// Whether a finding in a file Zimbra regenerates goes away when the file
+/// is regenerated: an old address does, and so does a network no wider
+/// than its interface network (it moves with it). A wider network that
+/// merely contains the address stays in the directory's trust lists
+/// (`trust-network-kept`) and so in the regenerated file: counting it
+/// would leave a host already moved pending for ever, its service action
+/// planned on every run.
+fn stale(f: &crate::model::Finding, pairs: &[Pair]) -> bool {
+    if f.kind != crate::addr::MatchKind::NetworkContains {
+        return true;
+    }
+    let Ok(net) = f.matched.replace(['[', ']'], "").parse::<ipnet::IpNet>() else {
+        return true;
+    };
+    pairs
+        .iter()
+        .any(|p| net.contains(&p.old) && net.prefix_len() >= p.old_prefix)
+}
+
 /// Builds the plan for `req` on `sources`.
 pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str)) -> Result<Plan> {
     spec::check_pairs(&req.from, &req.to)?;
@@ -76,6 +95,7 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     let derived: Vec<DerivedFile> = found
         .derived
         .iter()
+        .filter(|d| d.findings.iter().any(|f| stale(f, &pairs)))
         .map(|d| DerivedFile {
             file: d.file.clone(),
             regenerated_by: d.regenerated_by,

@@ -545,7 +545,7 @@ mod tests {
         req.old = vec!["172.20.14.25/24".parse().unwrap()];
         assert_eq!(
             command_line(&req),
-            "zmreip verify --ip 10.40.7.131/24 --old 172.20.14.25/24"
+            "zmreip verify --to 10.40.7.131/24 --from 172.20.14.25/24"
         );
         req.sources.root = "/srv/snap shot".into();
         req.outside_source = Some("198.51.100.9".parse().unwrap());
@@ -562,7 +562,7 @@ mod tests {
         req.sources.directory.ldap.password_file = Some("/root/ldap.pw".into());
         assert_eq!(
             command_line(&req),
-            "zmreip verify --ip 10.40.7.131/24 --old 172.20.14.25/24 --ldap-url ldapi://%2Frun%2Fldapi --bind-dn uid=zimbra,cn=admins,cn=zimbra --bind-password-file /root/ldap.pw"
+            "zmreip verify --to 10.40.7.131/24 --from 172.20.14.25/24 --ldap-url ldapi://%2Frun%2Fldapi --bind-dn uid=zimbra,cn=admins,cn=zimbra --bind-password-file /root/ldap.pw"
         );
         assert_eq!(
             plan_addrs(&["172.20.14.25/24".into(), "2001:db8::25".into()])
