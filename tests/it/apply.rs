@@ -797,3 +797,36 @@ fn apply_and_rollback_each_write_one_system_log_line() {
         .env(zmreip::audit::SOCKET_ENV, lab.path().join("none"))
         .ok();
 }
+
+/// `zmreip.outcome/v1` for rollback and resume: `changed` says whether
+/// the host changed, so a second rollback of the same run, which has
+/// nothing left to undo, reports `changed: false`.
+#[test]
+fn rollback_and_resume_outcomes_say_whether_the_host_changed() {
+    let lab = Lab::new();
+    let plan = lab.fixture_plan();
+    lab.apply(&plan).ok();
+    let id = lab.runs().pop().unwrap();
+    let json = |z: Zmreip| z.args(["--format", "json"]).ok().json();
+    let first = json(lab.rollback());
+    assert_eq!(first["schema"], "zmreip.outcome/v1", "{first}");
+    assert_eq!(first["command"], "rollback", "{first}");
+    assert_eq!(first["run"], id.as_str(), "{first}");
+    assert_eq!(first["state"], "rolled-back", "{first}");
+    assert_eq!(first["changed"], true, "{first}");
+    let again = json(lab.rollback());
+    assert_eq!(
+        (&again["state"], &again["changed"]),
+        (&"rolled-back".into(), &false.into()),
+        "{again}"
+    );
+    // A run stopped half-way (--only files): resume finishes it.
+    let lab = Lab::new();
+    lab.apply(&plan).args(["--only", "files"]).ok();
+    let resumed = json(lab.resume());
+    assert_eq!(resumed["command"], "resume", "{resumed}");
+    assert_eq!(resumed["state"], "applied", "{resumed}");
+    assert_eq!(resumed["changed"], true, "{resumed}");
+    let again = json(lab.resume());
+    assert_eq!(again["changed"], false, "{again}");
+}
