@@ -21,17 +21,19 @@ use crate::addr::Matcher;
 use crate::dns::zone::ZoneFileArg;
 use crate::error::Result;
 use crate::host::Host;
-use crate::model::Report;
+use crate::model::{Change, Report};
 use crate::policy::{Rewriter, Role, Scope};
 use crate::services::{Action, Service};
 
 pub mod derived;
 pub mod dnsmasq;
+mod edits;
 pub mod hosts;
 pub mod ifcfg;
 pub mod ifupdown;
 mod lines;
 pub mod localconfig;
+pub mod namedconf;
 pub mod netcfg;
 pub mod netplan;
 pub mod networkd;
@@ -67,6 +69,8 @@ named_enum! {
         Networkd = "networkd",
         /// Zimbra's localconfig.xml.
         Localconfig = "localconfig",
+        /// BIND's configuration: named.conf and its includes.
+        NamedConf = "namedconf",
         /// BIND zone files served here.
         Zonefile = "zonefile",
         /// Files the admin named with `--include`.
@@ -81,13 +85,15 @@ named_enum! {
 }
 
 /// The service actions a change on a surface needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Actions {
     /// The same for every change of the surface.
     Fixed(&'static [(Service, Action)]),
     /// Those of the changed setting's rule in the Zimbra tables (a
     /// localconfig key, a directory attribute).
     OfSetting,
+    /// Decided by the surface from the change itself.
+    OfChange(fn(&Change) -> &'static [(Service, Action)]),
 }
 
 /// The command that brings up the addresses of a changed OS network
@@ -114,6 +120,7 @@ impl Surface {
             Surface::Ifcfg => &ifcfg::Ifcfg,
             Surface::Networkd => &networkd::Networkd,
             Surface::Localconfig => &localconfig::Localconfig,
+            Surface::NamedConf => &namedconf::NamedConf,
             Surface::Zonefile => &zonefile::Zonefile,
             Surface::Text => &text::Text,
             Surface::Derived | Surface::Ldap | Surface::Dns => return None,
@@ -145,6 +152,8 @@ impl Surface {
             | Surface::Ifcfg
             | Surface::Networkd => NETWORK,
             Surface::Zonefile => &[(Service::Named, Action::Reload)],
+            // A reload, or a restart for a moved control channel.
+            Surface::NamedConf => return Actions::OfChange(namedconf::actions),
             Surface::Localconfig | Surface::Ldap => return Actions::OfSetting,
             // Files the admin listed with --include belong to software
             // zmreip does not know; guessing a restart would be wrong, so
@@ -195,6 +204,7 @@ impl Surface {
             | Surface::Resolv
             | Surface::Dnsmasq
             | Surface::Localconfig
+            | Surface::NamedConf
             | Surface::Zonefile
             | Surface::Text
             | Surface::Derived
@@ -216,6 +226,7 @@ impl Surface {
             | Surface::Resolv
             | Surface::Dnsmasq
             | Surface::Localconfig
+            | Surface::NamedConf
             | Surface::Zonefile
             | Surface::Text
             | Surface::Derived
@@ -376,7 +387,9 @@ mod tests {
     fn actions_per_surface() {
         let fixed = |s: Surface| match s.actions() {
             Actions::Fixed(a) => a,
-            Actions::OfSetting => panic!("{s} has per-setting actions"),
+            Actions::OfSetting | Actions::OfChange(_) => {
+                panic!("{s} has per-setting or per-change actions")
+            }
         };
         assert_eq!(
             fixed(Surface::Dnsmasq),
@@ -400,8 +413,9 @@ mod tests {
                 "hosts needs {s}"
             );
         }
-        assert_eq!(Surface::Localconfig.actions(), Actions::OfSetting);
-        assert_eq!(Surface::Ldap.actions(), Actions::OfSetting);
+        assert!(matches!(Surface::Localconfig.actions(), Actions::OfSetting));
+        assert!(matches!(Surface::Ldap.actions(), Actions::OfSetting));
+        assert!(matches!(Surface::NamedConf.actions(), Actions::OfChange(_)));
         // Every surface whose changes bring an address up needs the
         // network action, and the other way round.
         for s in Surface::ALL {
