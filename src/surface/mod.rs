@@ -248,6 +248,7 @@ impl Surface {
             Surface::Ifcfg => "OS network configuration (ifcfg)",
             Surface::Networkd => "OS network configuration (systemd-networkd)",
             Surface::Localconfig => "Zimbra's local configuration (localconfig.xml)",
+            Surface::NamedConf => "DNS server configuration (BIND's named.conf)",
             Surface::Zonefile => "DNS zones this host serves",
             Surface::Text => "Files named with --include",
             Surface::Derived => "Files Zimbra regenerates",

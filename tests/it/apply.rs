@@ -112,10 +112,15 @@ fn clean_apply_writes_every_target_and_keeps_owner_and_mode() {
         let (stamp, rest) = l.split_once(' ').unwrap();
         assert_eq!(stamp.len(), "2026-11-28T12:34:56.789Z".len(), "{l}");
         assert!(
-            stamp.as_bytes()[10] == b'T' && stamp.ends_with('Z') && stamp[..4].parse::<u16>().is_ok(),
+            stamp.as_bytes()[10] == b'T'
+                && stamp.ends_with('Z')
+                && stamp[..4].parse::<u16>().is_ok(),
             "{l}"
         );
-        assert!(rest.starts_with("begin ") || rest.starts_with("done "), "{l}");
+        assert!(
+            rest.starts_with("begin ") || rest.starts_with("done "),
+            "{l}"
+        );
     }
     let step = |word: &str| {
         log.lines()
@@ -364,7 +369,9 @@ fn apply_from_to_plans_and_applies_in_one_go() {
     // run; as JSON it says so with `changed: false` and exits 0.
     let again = Zmreip::new(args).ok();
     assert!(
-        again.stdout.contains("nothing to run: the plan changes nothing here"),
+        again
+            .stdout
+            .contains("nothing to run: the plan changes nothing here"),
         "{}",
         again.stdout
     );
@@ -696,7 +703,10 @@ fn history_lists_runs_and_rollback_takes_the_latest() {
     ])
     .ok();
     let h: serde_json::Value = serde_json::from_str(&hist.stdout).unwrap();
-    assert_eq!((&h["schema"], &h["changed"]), (&"zmreip.history/v1".into(), &false.into()));
+    assert_eq!(
+        (&h["schema"], &h["changed"]),
+        (&"zmreip.history/v1".into(), &false.into())
+    );
     let h = &h["runs"];
     assert_eq!(h[0]["id"], runs[0].as_str());
     assert_eq!(h[0]["state"], "rolled-back");
@@ -763,9 +773,7 @@ fn apply_and_rollback_each_write_one_system_log_line() {
         String::from_utf8(buf[..n].to_vec()).unwrap()
     };
     let plan = lab.fixture_plan();
-    lab.apply(&plan)
-        .env(zmreip::audit::SOCKET_ENV, &path)
-        .ok();
+    lab.apply(&plan).env(zmreip::audit::SOCKET_ENV, &path).ok();
     let id = lab.runs().pop().unwrap();
     let applied = recv();
     // <13>: facility user, severity notice.
@@ -775,15 +783,16 @@ fn apply_and_rollback_each_write_one_system_log_line() {
         "{applied}"
     );
     assert!(
-        applied.ends_with(" from=172.20.14.25/24 to=10.40.7.131/24 changes=12 steps=12/12 result=applied"),
+        applied.ends_with(
+            " from=172.20.14.25/24 to=10.40.7.131/24 changes=12 steps=12/12 result=applied"
+        ),
         "{applied}"
     );
-    lab.rollback()
-        .env(zmreip::audit::SOCKET_ENV, &path)
-        .ok();
+    lab.rollback().env(zmreip::audit::SOCKET_ENV, &path).ok();
     let rolled = recv();
     assert!(
-        rolled.contains(&format!("]: rollback run={id} user=")) && rolled.ends_with(" result=rolled-back"),
+        rolled.contains(&format!("]: rollback run={id} user="))
+            && rolled.ends_with(" result=rolled-back"),
         "{rolled}"
     );
     // One line each, nothing else; no password of the fixture.

@@ -110,13 +110,21 @@ fn change_report_renders_to_html_with_headings_and_tables() {
     }
     let impact = &out[out.rfind("<table>").unwrap()..out.rfind("</table>").unwrap()];
     assert!(
-        impact.contains("<th>Service</th><th>Action</th><th>What users notice</th><th>For how long</th>"),
+        impact.contains(
+            "<th>Service</th><th>Action</th><th>What users notice</th><th>For how long</th>"
+        ),
         "{impact}"
     );
     assert_eq!(impact.matches("<tr>").count(), 1 + 7, "{impact}");
-    assert!(impact.contains("<td>mailbox</td><td>restart</td>"), "{impact}");
+    assert!(
+        impact.contains("<td>mailbox</td><td>restart</td>"),
+        "{impact}"
+    );
     // The checks are shell blocks a person can paste.
-    assert!(out.contains("<pre><code class=\"language-sh\">zmreip check 10.40.7.131 "), "{out}");
+    assert!(
+        out.contains("<pre><code class=\"language-sh\">zmreip check 10.40.7.131 "),
+        "{out}"
+    );
     assert!(out.contains("zmreip verify --to 10.40.7.131/24 "), "{out}");
     // No internal jargon reaches the board.
     for jargon in ["surface", "Surface"] {
@@ -330,7 +338,10 @@ fn quiet_and_verbose_change_standard_error_only() {
         "{verbose_err}"
     );
     assert_eq!(
-        verbose_err.lines().filter(|l| !l.starts_with("    $ ")).count(),
+        verbose_err
+            .lines()
+            .filter(|l| !l.starts_with("    $ "))
+            .count(),
         normal_err.lines().count(),
         "{verbose_err}"
     );

@@ -1715,6 +1715,8 @@ fn detailed_exitcode_is_pending_until_the_host_is_done() {
     let out = Zmreip::new(again).root(&r).ldif(&l).ok().json();
     assert_eq!(out["changed"], false, "{out}");
     assert_eq!(out["run"], serde_json::Value::Null, "{out}");
-    let runs = std::fs::read_dir(r.join("var/lib/zmreip/runs")).unwrap().count();
+    let runs = std::fs::read_dir(r.join("var/lib/zmreip/runs"))
+        .unwrap()
+        .count();
     assert_eq!(runs, 1);
 }

@@ -48,7 +48,7 @@ use crate::dns::zone::reverse::Reverse;
 use crate::dns::zone::serial::{Date, next_serial};
 use crate::dns::zone::{self, Loaded, Signing, Zone};
 use crate::error::Result;
-use crate::model::{Finding, Report, Target, Value};
+use crate::model::{Change, Finding, Report, Target, Value};
 use crate::notice::{Code, Notice};
 use crate::policy::ValueKind;
 
