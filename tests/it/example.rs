@@ -967,13 +967,17 @@ fn output_uses_host_paths_only() {
 fn markdown_report_has_its_sections() {
     let md = on_example(plan_args(&["--format", "markdown"])).ok().stdout;
     for h in [
-        "# Change request: move Zimbra server from 172.20.14.25/24, 2001:db8:14::25/64 to 10.40.7.131/24, 2001:db8:7::131/64",
+        "# Change request: move the Zimbra server mail.corp.example from 172.20.14.25/24, 2001:db8:14::25/64 to 10.40.7.131/24, 2001:db8:7::131/64",
         "## Summary",
-        "## Risks and warnings",
+        "## Impact",
+        "## Before the change",
+        "## Order of steps",
         "## Changes",
-        "## Files Zimbra regenerates (not edited)",
-        "## Service actions (in order)",
+        "### Files Zimbra regenerates (not edited)",
+        "## After the change",
+        "## Rollback",
         "## To do outside this host",
+        "## Risks and warnings",
     ] {
         assert!(md.lines().any(|l| l == h), "missing heading `{h}`:\n{md}");
     }
@@ -1719,4 +1723,36 @@ fn detailed_exitcode_is_pending_until_the_host_is_done() {
         .unwrap()
         .count();
     assert_eq!(runs, 1);
+}
+
+/// The README's first command, as written there, plans both address
+/// families: nothing in localconfig.xml keeps either old address (the
+/// IPv6 `ldap_bind_url` was once left behind by an IPv4-only command).
+#[test]
+fn the_readme_first_command_moves_both_families() {
+    let readme = std::fs::read_to_string(example_dir().join("../../README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("cargo run --release -- "))
+        .expect("the README's first command");
+    let args: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(args[0], "plan", "{line}");
+    let mut with_json = args.clone();
+    with_json.extend(["--format", "json"]);
+    let plan = Zmreip::new(&with_json)
+        .current_dir(example_dir().join("../.."))
+        .ok()
+        .json();
+    let lc = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["target"]["key"] == "ldap_bind_url")
+        .map(|c| c["after"].as_str().unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        lc,
+        ["ldap://10.40.7.131:389 ldap://[2001:db8:7::131]:389"],
+        "{plan:#}"
+    );
 }
