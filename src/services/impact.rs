@@ -19,6 +19,22 @@ pub fn of(service: Service, action: Action) -> Impact {
             "every connection to the server drops while the address moves; clients reach it again once their DNS answers the new address",
             "seconds here, then up to the old DNS TTL for clients",
         ),
+        (Service::Iptables | Service::Nftables | Service::Ufw | Service::Firewalld, _) => (
+            "nothing: the firewall loads its new rules without dropping established connections",
+            "under a second",
+        ),
+        (Service::Keepalived, _) => (
+            "nothing while this server keeps its virtual addresses; a failover to another server, if one happens, drops the connections it held",
+            "a few seconds",
+        ),
+        (Service::ServiceDiscover, _) => (
+            "Carbonio's services find each other again at the new address; users notice nothing",
+            "a few seconds",
+        ),
+        (Service::Videoserver, _) => (
+            "video calls in progress drop; users join again",
+            "a few seconds",
+        ),
         (Service::Ldap, _) => (
             "logins, address lookups for mail delivery and the admin console wait; incoming mail waits in the queue and is delivered afterwards",
             "about 10 to 30 seconds",
