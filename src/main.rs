@@ -705,12 +705,8 @@ struct WindowOpenArgs {
     #[command(flatten)]
     probe: ProbeArgs,
 
-    /// Colour the plan shown before confirmation.
-    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-    color: ColorArg,
-
-    /// Output: lines for people, or a JSON object (`run`, `state`,
-    /// `lines`) for programs.
+    /// Output: lines for people, or the zmreip.outcome/v1 JSON document
+    /// (`run`, `state`, `changed`, `lines`) for programs.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -728,11 +724,8 @@ struct WindowPhaseArgs {
     #[arg(long)]
     yes: bool,
 
-    /// Colour the plan shown before confirmation.
-    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-    color: ColorArg,
-
-    /// Output: lines for people, or a JSON object for programs.
+    /// Output: lines for people, or the zmreip.outcome/v1 JSON document
+    /// (`run`, `state`, `changed`, `lines`) for programs.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -934,7 +927,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             j.run(|| resume(a, ui))
         }
         Command::History(a) => history(a).map(|()| ExitCode::SUCCESS),
-        Command::Window(a) => window(a).map(|()| ExitCode::SUCCESS),
+        Command::Window(a) => window(a, ui).map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -1801,14 +1794,14 @@ fn lines(ls: &[String]) -> String {
 
 // ------------------------------------------------------------------ window
 
-fn window(a: WindowArgs) -> Result<()> {
+fn window(a: WindowArgs, ui: Ui) -> Result<()> {
     match a.phase {
-        WindowCommand::Open(o) => window_open(*o),
+        WindowCommand::Open(o) => window_open(*o, ui),
         WindowCommand::Switch(p) => {
-            let pending = window_plan(&p, |root| {
-                zmreip::window::switch(root, p.force, &mut progress())
+            let pending = window_plan(&p, ui, |root| {
+                zmreip::window::switch(root, p.force, &mut ui.progress())
             })?;
-            window_run(pending, &p)
+            window_run(pending, &p, ui)
         }
         WindowCommand::Close(c) => {
             let quiet = zmreip::window::Quiet {
@@ -1816,10 +1809,10 @@ fn window(a: WindowArgs) -> Result<()> {
                 limit: std::time::Duration::from_secs(c.quiet_timeout.max(c.quiet_for)),
             };
             let p = &c.phase;
-            let pending = window_plan(p, |root| {
-                zmreip::window::close(root, p.force, quiet, &mut step_report(), &mut progress())
+            let pending = window_plan(p, ui, |root| {
+                zmreip::window::close(root, p.force, quiet, &mut ui.steps(), &mut ui.progress())
             })?;
-            window_run(pending, p)
+            window_run(pending, p, ui)
         }
         WindowCommand::Status(s) => {
             let status = zmreip::window::status(&s.root.root)?;
@@ -1835,7 +1828,7 @@ fn window(a: WindowArgs) -> Result<()> {
     }
 }
 
-fn window_open(o: WindowOpenArgs) -> Result<()> {
+fn window_open(o: WindowOpenArgs, ui: Ui) -> Result<()> {
     if !o.yes && !std::io::stdin().is_terminal() {
         confirm("")?;
     }
@@ -1865,40 +1858,37 @@ fn window_open(o: WindowOpenArgs) -> Result<()> {
         lower_ttl: o.lower_ttl,
         settings,
     };
-    let pending = zmreip::window::open(&o.host.root, req, &mut progress());
-    clear_progress();
+    let pending = zmreip::window::open(&o.host.root, req, &mut ui.progress());
+    ui.clear_progress();
     let p = WindowPhaseArgs {
         root: RootArg {
             root: o.host.root.clone(),
         },
         force: false,
         yes: o.yes,
-        color: o.color,
         format: o.format,
     };
-    window_run(pending?, &p)
+    window_run(pending?, &p, ui)
 }
 
 /// Plans a later phase: refused at once without a terminal and --yes.
 fn window_plan(
     p: &WindowPhaseArgs,
+    ui: Ui,
     plan: impl FnOnce(&std::path::Path) -> Result<zmreip::window::Pending>,
 ) -> Result<zmreip::window::Pending> {
     if !p.yes && !std::io::stdin().is_terminal() {
         confirm("")?;
     }
     let pending = plan(&p.root.root);
-    clear_progress();
+    ui.clear_progress();
     pending
 }
 
 /// Shows the phase and asks (unless --yes), then runs it.
-fn window_run(pending: zmreip::window::Pending, p: &WindowPhaseArgs) -> Result<()> {
+fn window_run(pending: zmreip::window::Pending, p: &WindowPhaseArgs, ui: Ui) -> Result<()> {
     if !p.yes {
-        emit(&zmreip::plan::render::text(
-            pending.plan(),
-            use_color(p.color),
-        ))?;
+        emit(&zmreip::plan::render::text(pending.plan(), ui.color))?;
         emit(&zmreip::apply::summary(&pending.prepared))?;
         if !pending.notes.is_empty() {
             emit(&lines(&pending.notes))?;
@@ -1908,6 +1898,9 @@ fn window_run(pending: zmreip::window::Pending, p: &WindowPhaseArgs) -> Result<(
             pending.phase.as_str()
         ))?;
     }
-    let out = zmreip::window::run(pending, &mut step_report())?;
-    emit_outcome(&out, p.format)
+    let out = zmreip::window::run(pending, &mut ui.steps())?;
+    emit(&match p.format {
+        Format::Text => lines(&out.lines),
+        Format::Json => Report::of("window", &out).json(),
+    })
 }

@@ -36,7 +36,7 @@ pub const CLUSTER_HISTORY: &str = "zmreip.cluster-history/v1";
 pub struct Report {
     /// Always [`OUTCOME`].
     pub schema: &'static str,
-    /// `apply`, `rollback` or `resume`.
+    /// `apply`, `rollback`, `resume`, or `window` (a window phase).
     pub command: &'static str,
     /// Whether it was a multi-server run (`--cluster`, or a cluster plan).
     pub cluster: bool,
