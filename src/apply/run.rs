@@ -157,6 +157,7 @@ fn waiting(j: &Journal, info: &RunInfo, only: &[Part]) -> Result<Option<Outcome>
     Ok(Some(Outcome {
         run_id: j.id.clone(),
         state: State::Running,
+        changed: true,
         lines: vec![format!(
             "run {}: {} done; {left} of {} step(s) wait (`zmreip resume {}`)",
             j.id,
@@ -930,6 +931,7 @@ fn finish(j: &Journal, info: &RunInfo) -> Result<Outcome> {
     Ok(Outcome {
         run_id: j.id.clone(),
         state: State::Applied,
+        changed: true,
         lines,
     })
 }
@@ -1148,6 +1150,7 @@ pub fn rollback(again: &Again, report: &mut dyn FnMut(&str)) -> Result<Outcome> 
         return Ok(Outcome {
             run_id: j.id.clone(),
             state: State::RolledBack,
+            changed: false,
             lines,
         });
     }
@@ -1164,6 +1167,7 @@ pub fn rollback(again: &Again, report: &mut dyn FnMut(&str)) -> Result<Outcome> 
         return Ok(Outcome {
             run_id: j.id.clone(),
             state: State::RollingBack,
+            changed: true,
             lines,
         });
     }
@@ -1177,6 +1181,7 @@ pub fn rollback(again: &Again, report: &mut dyn FnMut(&str)) -> Result<Outcome> 
     Ok(Outcome {
         run_id: j.id.clone(),
         state: State::RolledBack,
+        changed: true,
         lines,
     })
 }
@@ -1196,6 +1201,7 @@ pub fn resume(again: &Again, report: &mut dyn FnMut(&str)) -> Result<Outcome> {
             return Ok(Outcome {
                 run_id: j.id.clone(),
                 state: State::Applied,
+                changed: false,
                 lines,
             });
         }
@@ -1245,4 +1251,28 @@ pub fn resume(again: &Again, report: &mut dyn FnMut(&str)) -> Result<Outcome> {
     out.lines.splice(0..0, warnings);
     out.lines.extend(notes);
     Ok(out)
+}
+
+/// Writes the line of `command` (`apply`, `rollback`, `resume`) on run
+/// `id` to the system log ([`crate::audit`]), from what the run's journal
+/// says now. `failed`: the command failed.
+pub fn audit(command: &'static str, root: &Path, id: &str, failed: bool) {
+    let Ok(j) = Journal::open(root, &journal::RUNS, Some(id)) else {
+        return;
+    };
+    let Ok(info) = read_info(&j) else {
+        return;
+    };
+    let done = Progress::read(&j).map_or(0, |p| p.done.len());
+    let state = j.state().map_or("unknown", State::as_str);
+    crate::audit::record(&crate::audit::Entry {
+        command,
+        run: id,
+        from: &info.from,
+        to: &info.to,
+        changes: info.changes,
+        steps: (done, info.steps.len()),
+        result: state,
+        failed,
+    });
 }
