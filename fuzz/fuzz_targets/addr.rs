@@ -6,7 +6,8 @@
 //! was written (and where the text already held it), in the same kind of
 //! match, with the same port and prefix; the old address is found only in
 //! the networks that were left; and putting the old address back gives
-//! the text again (IPv6 hex digits in any case).
+//! the text again (the same addresses; a spelling the renderer does not
+//! keep, such as padding only some IPv6 groups, may change).
 #![no_main]
 
 use std::net::IpAddr;
@@ -68,10 +69,18 @@ fuzz_target!(|data: &[u8]| {
             shift += repl_len as isize - m.span.len() as isize;
             j += 1;
         }
-        if found.iter().any(|m| m.span.start < n.span.end && n.span.start < m.span.end) {
+        if found
+            .iter()
+            .any(|m| m.span.start < n.span.end && n.span.start < m.span.end)
+        {
             return; // overlapping spellings of both: no simple expectation
         }
-        before_new.push(((n.span.start as isize + shift) as usize, n.kind, n.port, n.prefix));
+        before_new.push((
+            (n.span.start as isize + shift) as usize,
+            n.kind,
+            n.port,
+            n.prefix,
+        ));
     }
 
     let refound = new_m.find(&out);
@@ -84,7 +93,10 @@ fuzz_target!(|data: &[u8]| {
     let mut want: Vec<_> = placed.iter().chain(&before_new).copied().collect();
     got.sort();
     want.sort();
-    assert_eq!(got, want, "the new address is found elsewhere than written\n{text:?}\n{out:?}");
+    assert_eq!(
+        got, want,
+        "the new address is found elsewhere than written\n{text:?}\n{out:?}"
+    );
 
     // The old address is left only in networks (those that were there,
     // and a new address written with a prefix wide enough to hold it).
@@ -103,11 +115,10 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 
-    let back = harness::put_back(&out, &mv.pairs);
-    let v6 = olds.iter().any(IpAddr::is_ipv6);
     assert!(
-        back == text || (v6 && back.eq_ignore_ascii_case(text)),
-        "putting the old address back does not give the text\n{text:?}\n{out:?}\n{back:?}"
+        harness::address_only(text, &out, &mv.pairs),
+        "putting the old address back does not give the text\n{text:?}\n{out:?}\n{:?}",
+        harness::put_back(&out, &mv.pairs)
     );
 });
 
@@ -116,14 +127,24 @@ fuzz_target!(|data: &[u8]| {
 fn well_formed(text: &str, ms: &[Match]) {
     let mut end = 0;
     for m in ms {
-        assert!(end <= m.span.start, "matches overlap or are out of order: {ms:?}");
-        assert!(m.span.start < m.span.end && m.span.end <= text.len(), "{m:?}");
+        assert!(
+            end <= m.span.start,
+            "matches overlap or are out of order: {ms:?}"
+        );
+        assert!(
+            m.span.start < m.span.end && m.span.end <= text.len(),
+            "{m:?}"
+        );
         assert!(text.is_char_boundary(m.span.start) && text.is_char_boundary(m.span.end));
         assert!(
             m.span.start <= m.addr_span.start && m.addr_span.end <= m.span.end,
             "address span outside its match: {m:?}"
         );
-        assert_eq!(m.kind == MatchKind::NetworkContains, m.network.is_some(), "{m:?}");
+        assert_eq!(
+            m.kind == MatchKind::NetworkContains,
+            m.network.is_some(),
+            "{m:?}"
+        );
         end = m.span.end;
     }
 }

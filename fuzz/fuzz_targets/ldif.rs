@@ -92,8 +92,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     std::fs::write(&path, &out).unwrap();
-    let (rewritten, _) = read(&path, None)
-        .unwrap_or_else(|e| panic!("the rewritten export does not read: {e}"));
+    let (rewritten, _) =
+        read(&path, None).unwrap_or_else(|e| panic!("the rewritten export does not read: {e}"));
     assert_eq!(rewritten.len(), entries.len(), "entries gained or lost");
     for (old, new) in entries.iter().zip(&rewritten) {
         let mut want = values(old);
@@ -130,15 +130,27 @@ fuzz_target!(|data: &[u8]| {
     let shown = |es: &[Entry]| -> Vec<(String, Vec<(String, Vec<String>)>)> {
         es.iter()
             .map(|e| {
-                let attrs = e.attrs.iter().filter(|(_, v)| !v.is_empty()).cloned().collect();
+                let attrs = e
+                    .attrs
+                    .iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .cloned()
+                    .collect();
                 (e.dn.clone(), attrs)
             })
             .collect()
     };
-    assert_eq!(shown(&back), shown(&entries), "written entries read back otherwise\n{written}");
+    assert_eq!(
+        shown(&back),
+        shown(&entries),
+        "written entries read back otherwise\n{written}"
+    );
 
     for line in ldif::change_records(&edits).lines() {
-        assert!(line.len() <= 76, "a change record line longer than 76 bytes: {line}");
+        assert!(
+            line.len() <= 76,
+            "a change record line longer than 76 bytes: {line}"
+        );
     }
 });
 
@@ -172,7 +184,9 @@ fn findable(m: &zmreip::addr::Matcher, e: &Entry) -> bool {
 fn values(e: &Entry) -> BTreeMap<String, Vec<String>> {
     let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (a, vs) in &e.attrs {
-        m.entry(a.to_ascii_lowercase()).or_default().extend(vs.iter().cloned());
+        m.entry(a.to_ascii_lowercase())
+            .or_default()
+            .extend(vs.iter().cloned());
     }
     for v in m.values_mut() {
         v.sort();
@@ -191,11 +205,16 @@ fn values_address_only(before: &[String], after: &[String], mv: &harness::Move) 
         return harness::address_only(&joined(before), &joined(after), &mv.pairs);
     }
     if after.len() < before.len() {
-        let back: Vec<String> = after.iter().map(|a| harness::put_back(a, &mv.pairs)).collect();
+        let back: Vec<String> = after
+            .iter()
+            .map(|a| harness::put_back(a, &mv.pairs))
+            .collect();
         let olds: Vec<std::net::IpAddr> = mv.pairs.iter().map(|p| p.old).collect();
         let m = zmreip::addr::Matcher::new(&olds);
         let is_old_host = |v: &str| {
-            m.find(v).iter().any(|x| x.span == (0..v.len()) && x.kind != zmreip::addr::MatchKind::NetworkContains)
+            m.find(v).iter().any(|x| {
+                x.span == (0..v.len()) && x.kind != zmreip::addr::MatchKind::NetworkContains
+            })
         };
         return back.iter().all(|a| before.contains(a))
             && before.iter().all(|b| back.contains(b) || is_old_host(b));

@@ -25,9 +25,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(before.len(), after.len(), "keys gained or lost");
     for (b, a) in before.iter().zip(&after) {
         assert_eq!((&b.key, b.line), (&a.key, a.line), "keys moved");
-        let change = report.changes.iter().find(
-            |c| matches!(&c.target, Target::LocalconfigKey { key, .. } if *key == b.key),
-        );
+        let change = report
+            .changes
+            .iter()
+            .find(|c| matches!(&c.target, Target::LocalconfigKey { key, .. } if *key == b.key));
         let want = match change.map(|c| &c.after) {
             Some(Value::One(v)) => v,
             Some(v) => panic!("a key holds one value: {v:?}"),

@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
     harness::write_host_file("/etc/bind/named.conf", data);
     let host = harness::host();
     let Ok(zones) = namedconf::zones(host) else {
-        assert!(universe(host, &[]).is_err(), "universe reads what zones refused");
+        assert!(
+            universe(host, &[]).is_err(),
+            "universe reads what zones refused"
+        );
         return;
     };
     let again = namedconf::zones(host).expect("read once");

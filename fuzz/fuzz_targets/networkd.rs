@@ -4,4 +4,8 @@
 use libfuzzer_sys::fuzz_target;
 use zmreip::surface::Surface;
 
-fuzz_target!(|data: &[u8]| harness::file_surface(Surface::Networkd, "/etc/systemd/network/10-eth0.network", data));
+fuzz_target!(|data: &[u8]| harness::file_surface(
+    Surface::Networkd,
+    "/etc/systemd/network/10-eth0.network",
+    data
+));

@@ -4,4 +4,8 @@
 use libfuzzer_sys::fuzz_target;
 use zmreip::surface::Surface;
 
-fuzz_target!(|data: &[u8]| harness::file_surface(Surface::NmConnection, "/etc/NetworkManager/system-connections/eth0.nmconnection", data));
+fuzz_target!(|data: &[u8]| harness::file_surface(
+    Surface::NmConnection,
+    "/etc/NetworkManager/system-connections/eth0.nmconnection",
+    data
+));

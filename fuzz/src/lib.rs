@@ -96,7 +96,11 @@ impl Move {
     pub fn pick(text: &str, flags: u8) -> Move {
         let prefixes = flags & 1 != 0;
         let wider = flags & 4 != 0;
-        let role = if flags & 2 != 0 { Role::Peer } else { Role::Own };
+        let role = if flags & 2 != 0 {
+            Role::Peer
+        } else {
+            Role::Own
+        };
         let lower = text.to_ascii_lowercase();
         let found = literals(text);
         let mut pairs = Vec::new();
@@ -166,50 +170,84 @@ fn pair(old: IpAddr, new: IpAddr, prefixes: bool, wider: bool) -> Pair {
     }
 }
 
-/// Address literals of a text that a host could own, in order: runs of
-/// address characters with what belongs to their neighbours cut (a word's
-/// tail before the first `:` as in `ip4:`, dots and colons at either end,
-/// a `:PORT` after an IPv4 address).
-pub fn literals(text: &str) -> Vec<IpAddr> {
+/// A piece of text: an address literal or anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tok<'a> {
+    Addr(IpAddr),
+    Text(&'a str),
+}
+
+/// Splits text into address literals and other text. A run of address
+/// characters is an address when it parses as one once the parts that
+/// belong to its neighbours are cut: a word's tail before the first `:`
+/// (`ip4:`, `ip6:`), dots and colons at either end, a `:PORT` after an
+/// IPv4 address. A run followed by `in-addr.arpa`/`ip6.arpa` is part of a
+/// reverse name. (As `tests/it/corpus.rs` reads files.)
+pub fn tokens(text: &str) -> Vec<Tok<'_>> {
     let is_run = |b: u8| b.is_ascii_hexdigit() || b == b'.' || b == b':';
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
+        let start = i;
         if !is_run(b[i]) {
-            i += 1;
+            while i < b.len() && !is_run(b[i]) {
+                i += 1;
+            }
+            out.push(Tok::Text(&text[start..i]));
             continue;
         }
-        let start = i;
         while i < b.len() && is_run(b[i]) {
             i += 1;
         }
-        let mut run = &text[start..i];
+        let run = &text[start..i];
+        let mut lo = 0;
+        let mut hi = run.len();
         if start > 0 && b[start - 1].is_ascii_alphanumeric() {
-            match run.find(':') {
-                Some(c) => run = &run[c + 1..],
-                None => continue,
-            }
+            lo = run.find(':').map_or(hi, |c| c + 1);
         }
-        let run = run.trim_matches(['.', ':']);
-        let core = match run.rsplit_once(':') {
-            Some((a, port))
-                if a.parse::<Ipv4Addr>().is_ok() && port.bytes().all(|d| d.is_ascii_digit()) =>
-            {
-                a
-            }
-            _ => run,
-        };
+        while lo < hi && matches!(run.as_bytes()[lo], b'.' | b':') {
+            lo += 1;
+        }
+        while hi > lo && matches!(run.as_bytes()[hi - 1], b'.' | b':') {
+            hi -= 1;
+        }
+        let mut core = &run[lo..hi];
+        if let Some((a, port)) = core.rsplit_once(':')
+            && a.parse::<Ipv4Addr>().is_ok()
+            && port.bytes().all(|d| d.is_ascii_digit())
+        {
+            core = a;
+            hi = lo + a.len();
+        }
+        let rest = &text[start + hi..];
+        let reverse = rest.starts_with(".in-addr.arpa") || rest.starts_with(".ip6.arpa");
         let parsed = core.parse::<Ipv4Addr>().map(IpAddr::V4).ok().or_else(|| {
             core.contains(':')
                 .then(|| core.parse::<Ipv6Addr>().ok().map(IpAddr::V6))
                 .flatten()
         });
-        if let Some(a) = parsed.filter(|a| movable(*a)) {
-            out.push(a);
+        match parsed {
+            Some(a) if !reverse && !core.is_empty() => {
+                out.push(Tok::Text(&run[..lo]));
+                out.push(Tok::Addr(a));
+                out.push(Tok::Text(&run[hi..]));
+            }
+            _ => out.push(Tok::Text(run)),
         }
     }
     out
+}
+
+/// Address literals of a text that a host could own, in order.
+pub fn literals(text: &str) -> Vec<IpAddr> {
+    tokens(text)
+        .into_iter()
+        .filter_map(|t| match t {
+            Tok::Addr(a) if movable(a) => Some(a),
+            _ => None,
+        })
+        .collect()
 }
 
 /// An address a host could own (not a network, broadcast, loopback,
@@ -305,38 +343,84 @@ pub fn put_back(after: &str, pairs: &[Pair]) -> String {
     out
 }
 
-/// Whether `after` differs from `before` only in the address: the new
-/// addresses put back as the old ones give `before` (IPv6 hex digits in
-/// any case), or do so once one entry added beside the others (the new
-/// host a trust list gains, with the separator before it) is taken out.
+/// Whether `after` differs from `before` only in the address: with the
+/// new addresses put back as the old ones, both read as the same text
+/// and the same addresses (a spelling may change: `2001:db8:1:0::1`
+/// becomes `2001:db8:1::1`), where the new address's network or broadcast
+/// address may stand for the old one's (for a prefix of /16 to /31, /48 to
+/// /127: a derived broadcast follows the move). Or so once one entry
+/// added beside the others (the new host a trust list gains, with the
+/// separator before it) is taken out.
 pub fn address_only(before: &str, after: &str, pairs: &[Pair]) -> bool {
-    let same = |a: &str| {
-        a == before
-            || (pairs.iter().any(|p| p.old.is_ipv6()) && a.eq_ignore_ascii_case(before))
-    };
-    if same(&put_back(after, pairs)) {
+    if same_addresses(before, &put_back(after, pairs), pairs) {
         return true;
     }
     let news: Vec<IpAddr> = pairs.iter().map(|p| p.new).collect();
-    for x in Matcher::new(&news).find(after) {
-        if !matches!(x.kind, MatchKind::Exact | MatchKind::Bracketed) {
-            continue;
+    Matcher::new(&news).find(after).iter().any(|x| {
+        matches!(x.kind, MatchKind::Exact | MatchKind::Bracketed) && {
+            let cut = put_back(&cut_entry(after, x.span.clone()), pairs);
+            same_addresses(before, &cut, pairs) || known_trust_host_spelling(before, &cut, pairs)
         }
-        // The added entry with the separators before it, or after it when
-        // it leads.
-        let is_sep = |c: char| c == ' ' || c == ',' || c == '\t';
-        let head = &after[..x.span.start];
-        let tail = &after[x.span.end..];
-        let cut = if head.trim_end_matches(is_sep).len() < head.len() {
-            format!("{}{tail}", head.trim_end_matches(is_sep))
-        } else {
-            format!("{head}{}", tail.trim_start_matches(is_sep))
-        };
-        if same(&put_back(&cut, pairs)) {
-            return true;
-        }
+    })
+}
+
+/// `s` without the entry at `span` and the list separators before it (or
+/// after it, when it leads).
+fn cut_entry(s: &str, span: std::ops::Range<usize>) -> String {
+    let is_sep = |c: char| c == ' ' || c == ',' || c == '\t';
+    let head = &s[..span.start];
+    let tail = &s[span.end..];
+    if head.trim_end_matches(is_sep).len() < head.len() {
+        format!("{}{tail}", head.trim_end_matches(is_sep))
+    } else {
+        format!("{head}{}", tail.trim_start_matches(is_sep))
     }
-    false
+}
+
+/// Known failure `ldif-trust-host-spelling` of tests/corpus/KNOWN-FAILURES.md
+/// (issue 11, fixed on its own branch): in a trust list that holds both a
+/// network around the old address and the old host itself, the new host
+/// is added beside the network and the host entry is dropped, losing its
+/// spelling (`/32`) and place. Accepted here until that fix lands, so the
+/// fuzzers look for what is not known; then this goes.
+fn known_trust_host_spelling(before: &str, after: &str, pairs: &[Pair]) -> bool {
+    let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
+    Matcher::new(&olds).find(before).iter().any(|x| {
+        x.kind == MatchKind::Exact
+            && same_addresses(&cut_entry(before, x.span.clone()), after, pairs)
+    })
+}
+
+/// Whether two texts read as the same text and addresses, an address of
+/// `after` standing for one of `before` as [`address_only`] says.
+fn same_addresses(before: &str, after: &str, pairs: &[Pair]) -> bool {
+    let (b, a) = (tokens(before), tokens(after));
+    b.len() == a.len()
+        && b.iter().zip(&a).all(|(x, y)| match (x, y) {
+            (Tok::Text(x), Tok::Text(y)) => x == y,
+            (Tok::Addr(b), Tok::Addr(a)) => stands_for(*a, *b, pairs),
+            _ => false,
+        })
+}
+
+/// Whether address `a` (after) stands for `b` (before): the same address,
+/// the new for the old, or the new's network or broadcast address for a
+/// prefix where `b` is the old's.
+fn stands_for(a: IpAddr, b: IpAddr, pairs: &[Pair]) -> bool {
+    a == b
+        || pairs.iter().any(|p| {
+            (a == p.new && b == p.old) || {
+                let (lo, hi) = if p.old.is_ipv4() { (16, 31) } else { (48, 127) };
+                (lo..=hi).any(|len| {
+                    let (o, n) = (
+                        ipnet::IpNet::new(p.old, len).unwrap(),
+                        ipnet::IpNet::new(p.new, len).unwrap(),
+                    );
+                    (a == n.network() && b == o.network())
+                        || (a == n.broadcast() && b == o.broadcast())
+                })
+            }
+        })
 }
 
 /// The context of a target: the host, a matcher and a rewriter of the
@@ -469,39 +553,5 @@ pub fn check_changes(
             "the edit changes more than the address ({:?}):\n- {before}\n+ {after}",
             mv.pairs.iter().map(|p| (p.old, p.new)).collect::<Vec<_>>()
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn literals_skip_neighbours_and_non_hosts() {
-        let got = literals("ip4:192.168.2.1 mac 00:11:22:33:44:55 10.1.2.0 [2001:db8::5]:25 1.2.3.4:80");
-        let want: Vec<IpAddr> = ["192.168.2.1", "2001:db8::5", "1.2.3.4"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
-        assert_eq!(got, want);
-    }
-
-    #[test]
-    fn address_only_accepts_address_edits_and_added_hosts() {
-        let mv = Move::pick("192.168.2.1", 0);
-        let new = mv.pairs[0].new.to_string();
-        assert!(address_only("a 192.168.2.1 b", &format!("a {new} b"), &mv.pairs));
-        assert!(!address_only("a 192.168.2.10 b", &format!("a {new}0 b"), &mv.pairs));
-        assert!(!address_only("a 192.168.2.1 b", &format!("a {new} c"), &mv.pairs));
-        assert!(address_only(
-            "n 192.168.0.0/16",
-            &format!("n 192.168.0.0/16 {new}"),
-            &mv.pairs
-        ));
-        assert!(!address_only(
-            "n 192.168.0.0/16",
-            "n 192.168.0.0/16 10.0.0.1",
-            &mv.pairs
-        ));
     }
 }

@@ -194,12 +194,24 @@ pub fn plan_edits(
             ));
             continue;
         }
+        if term_network(mechanism, value).is_none() {
+            // Not an address of its family (`ip4:192.0.2.1:25`, a stray
+            // newline): evaluators fail the record, and a rewrite could
+            // only guess what it meant.
+            out.warnings.push(Notice::new(
+                Code::ZoneTxtUnchanged,
+                format!(
+                    "{shown}: `{}` in the SPF record of {owner} mentions the old address but is not a valid {mechanism} mechanism; it is left as it is, fix it by hand",
+                    term.text
+                ),
+            ));
+            continue;
+        }
         let res = rw.rewrite(&[value], ValueKind::TrustList { loopback: false });
         out.warnings.extend(at(res.notes, target));
         if !res.changed {
             continue;
         }
-        out.moved = true;
         let mut parts = Vec::new();
         let mut reasons = res.reasons.clone();
         for p in res.after.iter().flat_map(|v| v.split_whitespace()) {
@@ -214,6 +226,13 @@ pub fn plan_edits(
             }
             parts.push(format!("{}{mechanism}{p}", term.qualifier));
         }
+        let replacement = parts.join(" ");
+        if replacement == term.text {
+            // What the policy adds is authorized already (a plan of a
+            // record that has moved): nothing changes, nothing moves.
+            continue;
+        }
+        out.moved = true;
         let mut range = term.range.clone();
         if parts.is_empty() && range.start > 0 {
             // The mechanism goes away: take its leading space with it.
@@ -221,7 +240,7 @@ pub fn plan_edits(
         }
         out.edits.push((
             range,
-            parts.join(" "),
+            replacement,
             format!("SPF of {owner}: {}", reasons.join("; ")),
         ));
     }
@@ -338,6 +357,89 @@ mod tests {
             out,
             [b"v=spf1 ip4:198.51.100.7".to_vec(), b" -all".to_vec()]
         );
+    }
+
+    /// `plan_edits` of a record for 192.0.2.10 → 198.51.100.7 (prefixes
+    /// unknown): the edits applied, whether the RRset moves, the warnings.
+    fn planned(record: &str) -> (String, bool, Vec<&'static str>) {
+        use crate::spec::{Pair, PrefixSource};
+        let pair = Pair {
+            old: "192.0.2.10".parse().unwrap(),
+            new: "198.51.100.7".parse().unwrap(),
+            old_prefix: 32,
+            new_prefix: 32,
+            old_prefix_source: PrefixSource::Host,
+            new_prefix_source: PrefixSource::Host,
+        };
+        let matcher = Matcher::new(&[pair.old]);
+        let rw = Rewriter::new(vec![pair], None);
+        let target = Target::Line {
+            file: "/etc/bind/db.example.test".into(),
+            line: 5,
+        };
+        let place = Place {
+            owner: "example.test.",
+            shown: "/etc/bind/db.example.test:5",
+            target: &target,
+            surface: Surface::Zonefile,
+        };
+        let out = plan_edits(record, &place, &matcher, Some(&rw));
+        let mut text = record.to_string();
+        let mut edits = out.edits.clone();
+        edits.sort_by_key(|(r, _, _)| std::cmp::Reverse(r.start));
+        for (r, repl, _) in edits {
+            text.replace_range(r, &repl);
+        }
+        let codes = out.warnings.iter().map(|w| w.code.as_str()).collect();
+        (text, out.moved, codes)
+    }
+
+    #[test]
+    fn a_moved_record_plans_nothing_and_bad_mechanisms_stay() {
+        // (record, after, moves, warning codes)
+        let cases: &[(&str, &str, bool, &[&str])] = &[
+            (
+                "v=spf1 ip4:192.0.2.10 -all",
+                "v=spf1 ip4:198.51.100.7 -all",
+                true,
+                &[],
+            ),
+            // A network holding the old address gains the new host ...
+            (
+                "v=spf1 ip4:192.0.2.0/28 -all",
+                "v=spf1 ip4:192.0.2.0/28 ip4:198.51.100.7 -all",
+                true,
+                &["trust-network-kept"],
+            ),
+            // ... once: planned again, the record is left alone and does
+            // not move (its zone's serial is not raised again).
+            (
+                "v=spf1 ip4:192.0.2.0/28 ip4:198.51.100.7 -all",
+                "v=spf1 ip4:192.0.2.0/28 ip4:198.51.100.7 -all",
+                false,
+                &["trust-network-kept"],
+            ),
+            // Not an address of the mechanism's family: left, with a
+            // warning, never cut short (found by the spf fuzz target).
+            (
+                "v=spf1 ip4:192.0.2.10\n",
+                "v=spf1 ip4:192.0.2.10\n",
+                false,
+                &["zone-txt-unchanged"],
+            ),
+            (
+                "v=spf1 ip4:192.0.2.10:25 -all",
+                "v=spf1 ip4:192.0.2.10:25 -all",
+                false,
+                &["zone-txt-unchanged"],
+            ),
+        ];
+        for (record, after, moves, codes) in cases {
+            let (got, moved, warned) = planned(record);
+            assert_eq!(got, *after, "{record:?}");
+            assert_eq!(moved, *moves, "{record:?} moves");
+            assert_eq!(warned, *codes, "{record:?} warnings");
+        }
     }
 
     #[test]
