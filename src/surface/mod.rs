@@ -4,9 +4,11 @@
 //! (`"surface": "hosts"`). Everything zmreip knows about a surface as a
 //! whole is an exhaustive `match` on it here: the module that reads its
 //! files ([`Surface::reader`]), the service actions a change needs
-//! ([`Surface::actions`]) and the command that brings a changed OS
-//! network file up ([`Surface::bring_up`]). A new surface is a variant, a
-//! module, and the arms the compiler asks for.
+//! ([`Surface::actions`], [`Surface::actions_in`] for a peer node), which
+//! part of the host its files are ([`Surface::scope`]) and the command
+//! that brings a changed OS network file up ([`Surface::bring_up`]). A
+//! new surface is a variant, a module, and the arms the compiler asks
+//! for.
 //!
 //! A file surface knows which files it owns and how to read them
 //! ([`FileSurface`]); the [`Rewriter`](crate::policy::Rewriter) decides

@@ -17,7 +17,8 @@ use base64::Engine as _;
 use ipnet::IpNet;
 use serde_json::Value;
 
-use crate::support::Zmreip;
+use crate::support::lab::tree;
+use crate::support::{Zmreip, copy_tree};
 
 const OLD4: &str = "172.20.14.25";
 const OLD6: &str = "2001:db8:14::25";
@@ -992,7 +993,7 @@ fn text_plan_colours_only_when_asked() {
 fn out_file_holds_the_json_plan_and_nothing_else_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let (r, l) = copy_example(tmp.path());
-    let before = snapshot(tmp.path());
+    let before = tree(tmp.path());
     let out = tmp.path().join("plan.json");
     let run = Zmreip::new(plan_args(&[
         "--format",
@@ -1005,8 +1006,8 @@ fn out_file_holds_the_json_plan_and_nothing_else_is_written() {
     .current_dir(tmp.path())
     .ok();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), run.stdout);
-    let mut after = snapshot(tmp.path());
-    after.remove(Path::new("plan.json"));
+    let mut after = tree(tmp.path());
+    after.remove("plan.json");
     assert!(before == after, "plan wrote into the host tree");
 }
 
@@ -1243,44 +1244,11 @@ fn no_secret_in_any_output() {
 
 /// Copies the example into `dir` (`dir/root`, `dir/zimbra.ldif`).
 fn copy_example(dir: &Path) -> (PathBuf, PathBuf) {
-    fn copy_tree(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            let dest = to.join(e.file_name());
-            if e.file_type().unwrap().is_dir() {
-                copy_tree(&e.path(), &dest);
-            } else {
-                std::fs::copy(e.path(), dest).unwrap();
-            }
-        }
-    }
     let r = dir.join("root");
     copy_tree(&root(), &r);
     let l = dir.join("zimbra.ldif");
     std::fs::copy(ldif(), &l).unwrap();
     (r, l)
-}
-
-/// Every file under `dir` with its bytes (relative paths).
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(base: &Path, d: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                out.insert(p.strip_prefix(base).unwrap().join(""), Vec::new());
-                walk(base, &p, out);
-            } else {
-                out.insert(
-                    p.strip_prefix(base).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
 }
 
 /// Runs a failing command in a fresh copy of the example; checks the exit
@@ -1306,7 +1274,7 @@ fn fails<S: AsRef<str>>(
                 .replace("OUT", out.to_str().unwrap())
         })
         .collect();
-    let before = snapshot(tmp.path());
+    let before = tree(tmp.path());
     let run = Zmreip::new(&args).current_dir(tmp.path()).run();
     assert!(
         run.code.is_some_and(|c| codes.contains(&c)),
@@ -1336,7 +1304,7 @@ fn fails<S: AsRef<str>>(
     );
     assert_no_secret("error output", &run.stderr);
     assert!(!out.exists(), "{args:?}: --out written despite the error");
-    assert!(before == snapshot(tmp.path()), "{args:?}: the tree changed");
+    assert!(before == tree(tmp.path()), "{args:?}: the tree changed");
 }
 
 /// The 1-based line of `path` that holds `needle`.

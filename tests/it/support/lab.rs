@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-pub use super::{BIN, Output, Zmreip, is_root};
+pub use super::{BIN, Output, Zmreip, copy_tree, is_root};
 
 pub fn fixture() -> PathBuf {
     super::repo("tests/apply_fixture")
@@ -150,8 +150,7 @@ impl Lab {
     /// The tree (host root and LDIF) without zmreip's own journal and the
     /// lab's service stand-ins.
     pub fn snapshot(&self) -> Tree {
-        let mut t = Tree::new();
-        walk(self.path(), self.path(), &mut t);
+        let mut t = tree(self.path());
         t.retain(|k, _| {
             !(k.starts_with("root/var/lib/zmreip")
                 || k == "services.toml"
@@ -192,6 +191,13 @@ pub struct Meta {
 }
 
 pub type Tree = BTreeMap<String, Meta>;
+
+/// Every path under `dir` (relative), byte for byte.
+pub fn tree(dir: &Path) -> Tree {
+    let mut t = Tree::new();
+    walk(dir, dir, &mut t);
+    t
+}
 
 fn walk(base: &Path, dir: &Path, out: &mut Tree) {
     let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
@@ -257,18 +263,6 @@ pub fn assert_same(a: &Tree, b: &Tree, what: &str) {
         }
     }
     panic!("{what}: trees differ\n{}", diffs.join("\n"));
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
-    }
 }
 
 /// The number of steps of the latest run (from its `run.json`).
