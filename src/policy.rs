@@ -896,6 +896,12 @@ mod tests {
             ),
             (
                 V4,
+                &["127.0.0.0/8 10.9.0.0/16,172.20.0.0/16"],
+                &["127.0.0.0/8 10.9.0.0/16,172.20.0.0/16,10.40.7.131"],
+                &["trust-network-kept"],
+            ),
+            (
+                V4,
                 &["172.20.0.0/16,  127.0.0.0/8"],
                 &["172.20.0.0/16,  10.40.7.131,  127.0.0.0/8"],
                 &["trust-network-kept"],
@@ -1263,7 +1269,11 @@ mod tests {
         ];
         for (moves, before, after) in cases {
             let out = rw(moves).rewrite(&[before], ValueKind::OwnAddress);
-            assert_eq!(out.after, vec![after.to_string()], "{before} with {moves:?}");
+            assert_eq!(
+                out.after,
+                vec![after.to_string()],
+                "{before} with {moves:?}"
+            );
         }
     }
 

@@ -347,21 +347,33 @@ pub fn put_back(after: &str, pairs: &[Pair]) -> String {
 /// new addresses put back as the old ones, both read as the same text
 /// and the same addresses (a spelling may change: `2001:db8:1:0::1`
 /// becomes `2001:db8:1::1`), where the new address's network or broadcast
-/// address may stand for the old one's (for a prefix of /16 to /31, /48 to
-/// /127: a derived broadcast follows the move). Or so once one entry
-/// added beside the others (the new host a trust list gains, with the
-/// separator before it) is taken out.
+/// address may stand for the old one's (for any prefix: a derived
+/// broadcast follows the move). Or so once entries added right after a
+/// network (the new host a trust list gains beside it, with the
+/// separator before it; one per move) are taken out.
 pub fn address_only(before: &str, after: &str, pairs: &[Pair]) -> bool {
-    if same_addresses(before, &put_back(after, pairs), pairs) {
+    with_added(before, after, pairs, pairs.len())
+}
+
+/// [`address_only`] with up to `adds` added entries (one per move).
+fn with_added(before: &str, after: &str, pairs: &[Pair], adds: usize) -> bool {
+    let back = put_back(after, pairs);
+    if same_addresses(before, &back, pairs) || known_trust_host_spelling(before, &back, pairs) {
         return true;
     }
     let news: Vec<IpAddr> = pairs.iter().map(|p| p.new).collect();
-    Matcher::new(&news).find(after).iter().any(|x| {
-        matches!(x.kind, MatchKind::Exact | MatchKind::Bracketed) && {
-            let cut = put_back(&cut_entry(after, x.span.clone()), pairs);
-            same_addresses(before, &cut, pairs) || known_trust_host_spelling(before, &cut, pairs)
-        }
-    })
+    // An added entry follows the network it is trusted beside.
+    let beside_network = |start: usize| {
+        let head = after[..start].trim_end_matches([' ', ',', '\t']);
+        let digits = head.trim_end_matches(|c: char| c.is_ascii_digit());
+        head.len() < start && digits.len() < head.len() && digits.ends_with('/')
+    };
+    adds > 0
+        && Matcher::new(&news).find(after).iter().any(|x| {
+            matches!(x.kind, MatchKind::Exact | MatchKind::Bracketed)
+                && beside_network(x.span.start)
+                && with_added(before, &cut_entry(after, x.span.clone()), pairs, adds - 1)
+        })
 }
 
 /// `s` without the entry at `span` and the list separators before it (or
@@ -410,8 +422,8 @@ fn stands_for(a: IpAddr, b: IpAddr, pairs: &[Pair]) -> bool {
     a == b
         || pairs.iter().any(|p| {
             (a == p.new && b == p.old) || {
-                let (lo, hi) = if p.old.is_ipv4() { (16, 31) } else { (48, 127) };
-                (lo..=hi).any(|len| {
+                let hi = if p.old.is_ipv4() { 31 } else { 127 };
+                (1..=hi).any(|len| {
                     let (o, n) = (
                         ipnet::IpNet::new(p.old, len).unwrap(),
                         ipnet::IpNet::new(p.new, len).unwrap(),

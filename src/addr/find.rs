@@ -86,8 +86,9 @@ enum Left {
     /// A plain IPv4 address starting here.
     Plain(usize),
     /// The quad is the tail of an IPv4-mapped IPv6 spelling starting here
-    /// (`::ffff:a.b.c.d`, upper case if the flag says so).
-    Mapped(usize, Ipv4Addr, bool),
+    /// (`::ffff:a.b.c.d`, upper case if the flag says so). The mapped
+    /// address is the quad itself.
+    Mapped(usize, bool),
     /// Glued to something longer, or the tail of a non-mapped IPv6 address.
     Reject,
 }
@@ -115,9 +116,9 @@ fn left_v4(text: &str, s: usize, e: usize) -> Left {
     }
     match text[q..e].parse::<Ipv6Addr>() {
         Ok(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) if addr_left_ok(bytes, q) => {
+            Some(_) if addr_left_ok(bytes, q) => {
                 let upper = bytes[q..s].iter().any(u8::is_ascii_uppercase);
-                Left::Mapped(q, v4, upper)
+                Left::Mapped(q, upper)
             }
             _ => Left::Reject,
         },
@@ -208,11 +209,9 @@ fn is_url_host(bytes: &[u8], start: usize) -> bool {
     // but not a slash or white space) to the `//` of the authority. The
     // walk is bounded so that a stray `@` costs little.
     let lo = start.saturating_sub(512);
-    let mut i = start - 1;
-    while i > lo {
-        i -= 1;
-        match bytes[i] {
-            b'/' => return scheme_before(bytes, i + 1),
+    for (i, &b) in bytes[lo..start].iter().enumerate().rev() {
+        match b {
+            b'/' => return scheme_before(bytes, lo + i + 1),
             b'"' | b'\'' | b'<' | b'>' => return false,
             c if c.is_ascii_whitespace() => return false,
             _ => {}
@@ -339,7 +338,7 @@ fn find_v4(t: &V4Target, text: &str, out: &mut Vec<Match>) {
         }
         let (a, style) = match left_v4(text, s, e) {
             Left::Plain(a) => (a, Style::default()),
-            Left::Mapped(a, v4, upper) if v4 == t.addr => (
+            Left::Mapped(a, upper) => (
                 a,
                 Style {
                     v4_mapped: true,
@@ -347,7 +346,7 @@ fn find_v4(t: &V4Target, text: &str, out: &mut Vec<Match>) {
                     ..Style::default()
                 },
             ),
-            Left::Mapped(..) | Left::Reject => continue,
+            Left::Reject => continue,
         };
         let ctx = classify(bytes, a, e, e, true);
         out.push(Match {
@@ -374,9 +373,6 @@ fn find_v4_networks(m: &Matcher, text: &str, out: &mut Vec<Match>) {
         let mut q = p;
         while q > 0 && (bytes[q - 1].is_ascii_digit() || bytes[q - 1] == b'.') {
             q -= 1;
-        }
-        if p - q < 7 {
-            continue;
         }
         let Ok(addr) = text[q..p].parse::<Ipv4Addr>() else {
             continue;
@@ -461,8 +457,8 @@ fn regex_right_ok(bytes: &[u8], e: usize) -> bool {
     match bytes.get(k) {
         None => true,
         Some(&b'.') => !bytes.get(k + 1).is_some_and(u8::is_ascii_digit),
-        Some(&b'd') if k > e => false,
-        Some(_) if k > e => true,
+        // After a backslash only `\d` continues a number.
+        Some(&c) if k > e => c != b'd',
         Some(&c) => !is_word(c),
     }
 }

@@ -292,6 +292,25 @@ const FIND: &[FindCase] = &[
     ),
     (AB, "dn: cn=config\nuserPassword:: e1NTSEF9abc=\n", &[]),
     (AB, "12:30:45 00:1a:2b:3c:4d:5e", &[]),
+    // One colon before the quad separates a key; more make it the tail of
+    // something that is not an IPv4-mapped address.
+    (A, "ab:192.168.2.1", &[("192.168.2.1", Exact)]),
+    (A, "a:b:192.168.2.1", &[]),
+    (A, "::ffff:192.168.2.1", &[("::ffff:192.168.2.1", Exact)]),
+    (A, "1::ffff:192.168.2.1", &[]),
+    // A prefix has one or two digits, and at least one.
+    (A, "192.168.0.0/016", &[]),
+    (A, "192.168.0.0/ x", &[]),
+    (A, "192.168.0.0/16", &[("192.168.0.0/16", NetworkContains)]),
+    // A URL's userinfo holds no blank or quote.
+    (
+        A,
+        "ldap://admin@192.168.2.1:389",
+        &[("192.168.2.1:389", UrlHost)],
+    ),
+    (A, "see http://a b@192.168.2.1", &[("192.168.2.1", Exact)]),
+    (A, "see http://a\"b@192.168.2.1", &[("192.168.2.1", Exact)]),
+    (A, "a ://192.168.2.1", &[("192.168.2.1", Exact)]),
 ];
 
 #[test]
@@ -315,6 +334,23 @@ fn find_table() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn kinds_have_their_names() {
+    let names = [
+        (Exact, "exact"),
+        (NetworkContains, "network-contains"),
+        (UrlHost, "url-host"),
+        (HostPort, "host-port"),
+        (Bracketed, "bracketed"),
+        (ReverseName, "reverse-name"),
+        (RegexEscaped, "regex-escaped"),
+    ];
+    for (kind, name) in names {
+        assert_eq!(kind.as_str(), name);
+        assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{name}\""));
+    }
 }
 
 #[test]

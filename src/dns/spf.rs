@@ -167,18 +167,31 @@ pub fn plan_edits(
         .filter(|(t, _, v)| t.positive() && matcher.find(v).is_empty())
         .filter_map(|(_, m, v)| term_network(m, v))
         .collect();
-    for (term, mechanism, value) in &ips {
-        let found = find(matcher, place.surface, target, value);
-        if found.is_empty() {
+    for (_, _, value) in &ips {
+        out.findings
+            .extend(
+                find(matcher, place.surface, target, value)
+                    .into_iter()
+                    .map(|mut f| {
+                        f.context = text.to_string();
+                        f
+                    }),
+            );
+    }
+    let Some(rw) = rewriter else {
+        return out;
+    };
+    // Hosts first: where the record names the old host itself, the new
+    // host takes its place (and qualifier); a network around the old
+    // address then finds it authorized instead of adding it again.
+    let mut order: Vec<&(Term, &str, &str)> = ips.iter().collect();
+    order.sort_by_key(|(_, m, v)| {
+        !term_network(m, v).is_some_and(|n| n.prefix_len() == n.max_prefix_len())
+    });
+    for (term, mechanism, value) in order {
+        if matcher.find(value).is_empty() {
             continue;
         }
-        out.findings.extend(found.into_iter().map(|mut f| {
-            f.context = text.to_string();
-            f
-        }));
-        let Some(rw) = rewriter else {
-            continue;
-        };
         if !term.positive() {
             let (code, what) = if term.qualifier == "?" {
                 (Code::ZoneSpfNeutralUnchanged, "is neutral about")
@@ -417,6 +430,15 @@ mod tests {
                 "v=spf1 ip4:192.0.2.0/28 ip4:198.51.100.7 -all",
                 "v=spf1 ip4:192.0.2.0/28 ip4:198.51.100.7 -all",
                 false,
+                &["trust-network-kept"],
+            ),
+            // The old host named beside a network that holds it: the
+            // host is swapped in its place, qualifier kept, and the
+            // network gains nothing (found by the spf fuzz target).
+            (
+                "v=spf1 ip4:192.0.2.0/24 +ip4:192.0.2.10 ?all",
+                "v=spf1 ip4:192.0.2.0/24 +ip4:198.51.100.7 ?all",
+                true,
                 &["trust-network-kept"],
             ),
             // Not an address of the mechanism's family: left, with a
