@@ -9,7 +9,7 @@ use crate::addr::Matcher;
 use crate::directory::Directory;
 use crate::directory::ldap::{LdapDirectory, Overrides, Settings};
 use crate::dns::update::UpdateConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::model::Report;
 use crate::notice::{Code, Notice};
@@ -105,22 +105,28 @@ pub struct Discovered {
     /// and the summary line).
     pub files_read: usize,
     pub entries_read: usize,
+    /// Every file that could not be listed, read or parsed, each error
+    /// naming its file (and line): one bad file does not hide the rest.
+    pub unreadable: Vec<Error>,
 }
 
 /// Reads the interface addresses configured in the host's OS network
-/// configuration (to learn prefixes and gateways).
-pub fn interfaces(sources: &Sources) -> Result<Vec<IfaceAddr>> {
+/// configuration (to learn prefixes and gateways). A file that cannot be
+/// read is passed over: [`run`] reports every one of them.
+pub fn interfaces(sources: &Sources) -> Vec<IfaceAddr> {
     let matcher = Matcher::new(&[]);
     let ctx = Ctx::new(&sources.host, &matcher, None).with_extra(&sources.extra);
     let mut out = Vec::new();
     for (_, s) in surface::all() {
-        for path in s.files(&ctx)? {
-            if let Some(text) = sources.host.read(&path)? {
-                out.extend(s.interfaces(&path, &text)?);
+        for path in s.files(&ctx).unwrap_or_default() {
+            if let Ok(Some(text)) = sources.host.read(&path)
+                && let Ok(ifaces) = s.interfaces(&path, &text)
+            {
+                out.extend(ifaces);
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// A warning for every place a file the role leaves alone holds an old
@@ -144,7 +150,10 @@ fn kept_notices(report: &Report, rw: &Rewriter) -> Vec<Notice> {
     out
 }
 
-/// Runs every surface. `rewriter` is `None` for a scan.
+/// Runs every surface. `rewriter` is `None` for a scan. A file that
+/// cannot be listed, read or parsed is recorded in
+/// [`Discovered::unreadable`] and the others are read all the same; the
+/// directory and DNS servers are not files, and their errors end the run.
 pub fn run(
     sources: &mut Sources,
     targets: &[IpAddr],
@@ -165,16 +174,32 @@ pub fn run(
     let mut out = Discovered::default();
     for (surface, s) in surface::all() {
         let kept = rewriter.filter(|rw| !rw.role().changes(surface.scope()));
-        for path in s.files(&ctx)? {
+        let files = match s.files(&ctx) {
+            Ok(f) => f,
+            // The command line is wrong (an `--include` that matches
+            // nothing): no file is at fault.
+            Err(e @ Error::Usage { .. }) => return Err(e),
+            Err(e) => {
+                out.unreadable.push(e);
+                continue;
+            }
+        };
+        for path in files {
             progress(&path);
-            if let Some(text) = sources.host.read(&path)? {
-                let report =
-                    s.analyze(&path, &text, if kept.is_some() { &scan_only } else { &ctx })?;
-                if let Some(rw) = kept {
-                    out.report.warnings.extend(kept_notices(&report, rw));
+            let read = sources.host.read(&path).and_then(|text| {
+                text.map(|t| s.analyze(&path, &t, if kept.is_some() { &scan_only } else { &ctx }))
+                    .transpose()
+            });
+            match read {
+                Ok(Some(report)) => {
+                    if let Some(rw) = kept {
+                        out.report.warnings.extend(kept_notices(&report, rw));
+                    }
+                    out.report.extend(report);
+                    out.files_read += 1;
                 }
-                out.report.extend(report);
-                out.files_read += 1;
+                Ok(None) => {}
+                Err(e) => out.unreadable.push(e),
             }
         }
     }

@@ -38,6 +38,12 @@ pub enum Error {
         message: String,
         help: Option<String>,
     },
+
+    /// Files that could not be read or do not parse, every one of them
+    /// (each names its file and line): a plan is not proposed on a host
+    /// zmreip could read only in part.
+    #[error("{} file{} could not be read, so nothing was planned", errors.len(), if errors.len() == 1 { "" } else { "s" })]
+    Unreadable { errors: Vec<Error> },
 }
 
 impl Error {
@@ -82,6 +88,9 @@ impl Error {
             Error::Usage { help, .. } | Error::Parse { help, .. } | Error::Other { help, .. } => {
                 help.as_deref()
             }
+            Error::Unreadable { .. } => Some(
+                "fix each file named above (or move it out of the way if it is not in use), then run zmreip again",
+            ),
             Error::Io { source, .. } => Some(match source.kind() {
                 std::io::ErrorKind::PermissionDenied => {
                     "run zmreip as root, or fix the file's permissions"
@@ -89,6 +98,15 @@ impl Error {
                 std::io::ErrorKind::NotFound => "check the path and --root",
                 _ => "check the file and the file system it is on",
             }),
+        }
+    }
+
+    /// The errors to print, in order: those of every unreadable file,
+    /// then this one; otherwise this one alone.
+    pub fn all(&self) -> Vec<&Error> {
+        match self {
+            Error::Unreadable { errors } => errors.iter().chain(std::iter::once(self)).collect(),
+            _ => vec![self],
         }
     }
 

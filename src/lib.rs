@@ -16,6 +16,7 @@ pub mod discover;
 pub mod dns;
 pub mod error;
 pub mod host;
+pub mod manual;
 pub mod model;
 pub mod notice;
 pub mod plan;

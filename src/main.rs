@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use zmreip::directory::ldap::Overrides;
 use zmreip::discover::{DirectoryArgs, SourceArgs, Sources};
@@ -293,9 +293,11 @@ struct PlanArgs {
     to: Vec<AddrArg>,
 
     /// New default gateway, written where the old gateway lies outside the
-    /// new network. Without it zmreip never guesses and warns instead.
+    /// new network. Once per address family: give it twice on a dual-stack
+    /// host (the IPv4 router and the IPv6 router). Without it zmreip never
+    /// guesses and warns instead.
     #[arg(long, value_name = "ADDR")]
-    gateway: Option<IpAddr>,
+    gateway: Vec<IpAddr>,
 
     /// `all`: plan one full `zmcontrol restart` instead of the least set of
     /// reloads and restarts.
@@ -589,22 +591,45 @@ enum ColorArg {
 }
 
 fn main() -> ExitCode {
+    // Packaging asks the binary itself for its man pages and completions,
+    // so they are written from this very definition (src/manual.rs).
+    if let Some(dir) = std::env::var_os(zmreip::manual::ENV) {
+        return report(write_manual(PathBuf::from(dir)));
+    }
     let cli = Cli::parse();
-    match run(cli) {
+    report(run(cli))
+}
+
+fn report(outcome: Result<ExitCode>) -> ExitCode {
+    match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("zmreip: error: {e}");
-            if let Some(help) = e.help() {
-                eprintln!("help: {help}");
+            for e in e.all() {
+                print_error(&e.to_string(), e.help());
             }
             ExitCode::from(e.exit_code())
         }
     }
 }
 
+/// An error as zmreip prints every one: what and where, then what to do.
+fn print_error(error: &str, help: Option<&str>) {
+    eprintln!("zmreip: error: {error}");
+    if let Some(help) = help {
+        eprintln!("help: {help}");
+    }
+}
+
+fn write_manual(dir: PathBuf) -> Result<ExitCode> {
+    let written = zmreip::manual::write(Cli::command(), &dir)?;
+    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    emit(&lines(&names))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Scan(a) => scan(a).map(|()| ExitCode::SUCCESS),
+        Command::Scan(a) => scan(a),
         Command::Plan(a) => plan(a).map(|()| ExitCode::SUCCESS),
         Command::Check(a) => check(a),
         Command::Watch(a) => watch(a),
@@ -667,7 +692,9 @@ fn clear_progress() {
     }
 }
 
-fn scan(a: ScanArgs) -> Result<()> {
+/// Scans, and reports every file it could not read after what it found
+/// in the others (exit status 1 when there is one).
+fn scan(a: ScanArgs) -> Result<ExitCode> {
     let mut src = Sources::open(&source_args(&a.host, &[], None))?;
     let result = zmreip::scan::scan(&mut src, &a.ips, &mut progress());
     clear_progress();
@@ -680,7 +707,15 @@ fn scan(a: ScanArgs) -> Result<()> {
             s
         }
     };
-    emit(&out)
+    emit(&out)?;
+    for u in &result.unreadable {
+        print_error(&u.error, u.help.as_deref());
+    }
+    Ok(if result.unreadable.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn plan(a: PlanArgs) -> Result<()> {
@@ -692,7 +727,7 @@ fn plan(a: PlanArgs) -> Result<()> {
     let req = zmreip::plan::build::Request {
         from: a.from,
         to: a.to,
-        gateway: a.gateway,
+        gateways: a.gateway,
         restart_all: a.restart.is_some(),
         lower_ttl: a.lower_ttl,
         role: a.role.map(Into::into).unwrap_or_default(),
@@ -741,7 +776,7 @@ fn cluster_request(
 fn cluster_plan(a: PlanArgs) -> Result<()> {
     let mut src = Sources::open(&source_args(&a.host, &a.zone_file, a.dns_config.as_ref()))?;
     let single = zmreip::plan::build::Request {
-        gateway: a.gateway,
+        gateways: a.gateway,
         restart_all: a.restart.is_some(),
         lower_ttl: a.lower_ttl,
         ..Default::default()
@@ -870,9 +905,9 @@ struct ApplyArgs {
     #[arg(long, value_name = "ADDR[/PREFIX]", required_unless_present = "plan")]
     to: Vec<AddrArg>,
 
-    /// New default gateway, as for `plan`.
+    /// New default gateway (once per address family), as for `plan`.
     #[arg(long, value_name = "ADDR")]
-    gateway: Option<IpAddr>,
+    gateway: Vec<IpAddr>,
 
     /// `all`: one full `zmcontrol restart` instead of the least set.
     #[arg(long, value_enum, value_name = "WHAT")]
@@ -1103,7 +1138,7 @@ fn apply(a: ApplyArgs) -> Result<()> {
             let req = zmreip::plan::build::Request {
                 from: a.from.clone(),
                 to: a.to.clone(),
-                gateway: a.gateway,
+                gateways: a.gateway,
                 restart_all: a.restart.is_some(),
                 lower_ttl: a.lower_ttl,
                 role: a.role.map(Into::into).unwrap_or_default(),
@@ -1236,7 +1271,7 @@ fn cluster_apply(a: ApplyArgs, saved: Option<serde_json::Value>) -> Result<()> {
         }
         None => {
             let single = zmreip::plan::build::Request {
-                gateway: a.gateway,
+                gateways: a.gateway,
                 restart_all: a.restart.is_some(),
                 lower_ttl: a.lower_ttl,
                 ..Default::default()

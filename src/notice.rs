@@ -44,8 +44,20 @@ named_enum! {
         /// resolv.conf is generated; the change lasts until it is
         /// generated again.
         ResolvGenerated = "resolv-generated",
+        /// A line of a hosts file does not start with an address; the
+        /// resolver skips it and so does zmreip.
+        HostsLineIgnored = "hosts-line-ignored",
+        /// A dnsmasq DHCP range has an end at the old address or lies in
+        /// the old network; pools of client addresses are never rewritten.
+        DnsmasqDhcpRangeKept = "dnsmasq-dhcp-range-kept",
         /// localconfig.xml sets a key twice; the last one is used.
         LocalconfigDuplicateKey = "localconfig-duplicate-key",
+        /// Lines of ifupdown2 template code (Mako) are not read; one
+        /// holding an old address must be changed by hand.
+        IfupdownTemplate = "ifupdown-template",
+        /// A line of an ifcfg file is not a shell assignment zmreip can
+        /// read; NetworkManager ignores it and so does zmreip.
+        IfcfgLineIgnored = "ifcfg-line-ignored",
         // --- zone files served here ---
         /// A `$GENERATE` line produces an old address; edit it by hand.
         ZoneGenerateUnchanged = "zone-generate-unchanged",

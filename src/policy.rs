@@ -188,7 +188,7 @@ pub struct Outcome {
 pub struct Rewriter {
     pairs: Vec<Pair>,
     matcher: Matcher,
-    gateway: Option<IpAddr>,
+    gateways: Vec<IpAddr>,
     role: Role,
     staying: Staying,
 }
@@ -208,13 +208,13 @@ pub enum Staying {
 
 impl Rewriter {
     /// A rewriter for these moves, in the [`Role::Own`] role of a single
-    /// server. `gateway` is `--gateway`, if given.
-    pub fn new(pairs: Vec<Pair>, gateway: Option<IpAddr>) -> Rewriter {
+    /// server. `gateways` are `--gateway`: at most one per address family.
+    pub fn new(pairs: Vec<Pair>, gateways: Vec<IpAddr>) -> Rewriter {
         let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
         Rewriter {
             matcher: Matcher::new(&olds),
             pairs,
-            gateway,
+            gateways,
             role: Role::Own,
             staying: Staying::Alone,
         }
@@ -267,9 +267,12 @@ impl Rewriter {
         self.pairs.iter().find(|p| p.old == old)
     }
 
-    /// The gateway given with `--gateway`, if any.
-    pub fn gateway(&self) -> Option<IpAddr> {
-        self.gateway
+    /// The gateway given with `--gateway` for the family of `of`, if any.
+    pub fn gateway_for(&self, of: IpAddr) -> Option<IpAddr> {
+        self.gateways
+            .iter()
+            .copied()
+            .find(|g| g.is_ipv4() == of.is_ipv4())
     }
 
     /// Rewrites the values of one field (a line's value, a localconfig
@@ -347,10 +350,20 @@ impl Rewriter {
     fn rewrite_trust(&self, values: &[&str], loopback: bool, follow: bool) -> Outcome {
         let mut out = Outcome::default();
         let mut seen: Vec<ipnet::IpNet> = Vec::new();
+        // Old addresses the list names as hosts: that entry carries the
+        // new address in its own spelling, so a network holding the old
+        // address needs nothing beside it.
+        let mut named: Vec<IpAddr> = Vec::new();
         for v in values {
             for tok in split_entries(v) {
                 if let Some(e) = parse_entry(tok.text) {
                     seen.push(e.net);
+                    named.extend(
+                        self.pairs
+                            .iter()
+                            .filter(|p| is_host_entry(&e, p))
+                            .map(|p| p.old),
+                    );
                 }
             }
         }
@@ -372,7 +385,9 @@ impl Rewriter {
                 let written = match parse_entry(tok.text) {
                     None => tok.text.to_string(),
                     Some(entry) => {
-                        match self.trust_entry(tok.text, &entry, follow, &mut seen, &mut out) {
+                        match self
+                            .trust_entry(tok.text, &entry, follow, &named, &mut seen, &mut out)
+                        {
                             TrustDecision::Keep => tok.text.to_string(),
                             TrustDecision::Replace(s) => s,
                             TrustDecision::Drop => {
@@ -442,6 +457,7 @@ impl Rewriter {
         text: &str,
         e: &Entry,
         follow: bool,
+        named: &[IpAddr],
         seen: &mut Vec<ipnet::IpNet>,
         out: &mut Outcome,
     ) -> TrustDecision {
@@ -449,9 +465,7 @@ impl Rewriter {
             if p.old.is_ipv4() != e.net.addr().is_ipv4() {
                 continue;
             }
-            if e.net.addr() == p.old
-                && (e.prefix.is_none() || e.net.prefix_len() == p.host_prefix())
-            {
+            if is_host_entry(e, p) {
                 return trust_host(p, text, seen, out);
             }
             if !e.net.contains(&p.old) {
@@ -494,10 +508,16 @@ impl Rewriter {
                 (None, Role::Peer) => "of another node".to_string(),
                 (None, Role::Own) => "but is not its interface network".to_string(),
             };
-            return trust_beside(p, text, &why, seen, out);
+            return trust_beside(p, text, &why, named.contains(&p.old), seen, out);
         }
         TrustDecision::Keep
     }
+}
+
+/// Whether `e` names the old address of `p` as a host (`A`, or `A/32`,
+/// `A/128`).
+fn is_host_entry(e: &Entry, p: &Pair) -> bool {
+    e.net.addr() == p.old && (e.prefix.is_none() || e.net.prefix_len() == p.host_prefix())
 }
 
 /// The old address itself: it becomes the new one, in the same spelling.
@@ -583,24 +603,28 @@ fn trust_interface_net(
 
 /// Another network that happens to hold the old address (`why` says how):
 /// it names other hosts, so it stays; the new host is added beside it
-/// unless something in the list already trusts it.
+/// unless something in the list already trusts it, or an entry naming the
+/// old host (`named`) becomes the new one.
 fn trust_beside(
     p: &Pair,
     text: &str,
     why: &str,
+    named: bool,
     seen: &mut Vec<ipnet::IpNet>,
     out: &mut Outcome,
 ) -> TrustDecision {
     let covered = seen.iter().any(|n| n.contains(&p.new));
     out.notes.push(Notice::new(
         Code::TrustNetworkKept,
-        if covered {
+        if named {
+            format!("{text} holds the old address {} {why}; it stays (the entry naming {} becomes {})", p.old, p.old, p.new)
+        } else if covered {
             format!("{text} holds the old address {} {why}; it stays ({} is already trusted by another entry)", p.old, p.new)
         } else {
             format!("{text} holds the old address {} {why}; it stays and {} is trusted beside it", p.old, p.new)
         },
     ));
-    if covered {
+    if covered || named {
         return TrustDecision::Keep;
     }
     seen.push(ipnet::IpNet::new(p.new, p.host_prefix()).expect("host prefix"));
@@ -753,7 +777,7 @@ mod tests {
     }
 
     fn rw(pairs: &[(&str, &str)]) -> Rewriter {
-        Rewriter::new(pairs.iter().map(|(o, n)| pair(o, n)).collect(), None)
+        Rewriter::new(pairs.iter().map(|(o, n)| pair(o, n)).collect(), Vec::new())
     }
 
     const V4: &[(&str, &str)] = &[("172.20.14.25/24", "10.40.7.131/24")];
@@ -872,6 +896,35 @@ mod tests {
                 &["127.0.0.0/8", "172.20.14.0/24"],
                 &["127.0.0.0/8", "10.40.7.0/24"],
                 &[],
+            ),
+            // A host entry of the old address keeps its spelling and its
+            // place, before or after a network that holds it: nothing is
+            // added beside the network.
+            (
+                &[("172.20.14.25", "10.40.7.131")],
+                &["127.0.0.0/8 [::1]/128 172.20.14.0/24 192.168.50.0/24 172.20.14.25/32"],
+                &["127.0.0.0/8 [::1]/128 172.20.14.0/24 192.168.50.0/24 10.40.7.131/32"],
+                &["trust-network-kept"],
+            ),
+            (
+                V4,
+                &["172.20.14.25/32, 172.20.0.0/16, 127.0.0.0/8"],
+                &["10.40.7.131/32, 172.20.0.0/16, 127.0.0.0/8"],
+                &["trust-network-kept"],
+            ),
+            (
+                V4,
+                &["127.0.0.0/8", "172.20.0.0/16", "172.20.14.25"],
+                &["127.0.0.0/8", "172.20.0.0/16", "10.40.7.131"],
+                &["trust-network-kept"],
+            ),
+            // 172.20.14.2/32 names another host: the network gains the new
+            // one beside it.
+            (
+                V4,
+                &["127.0.0.0/8 172.20.0.0/16 172.20.14.2/32"],
+                &["127.0.0.0/8 172.20.0.0/16 10.40.7.131 172.20.14.2/32"],
+                &["trust-network-kept"],
             ),
             // New already trusted: the old entry goes, no duplicate.
             (
@@ -1244,12 +1297,20 @@ mod tests {
     fn the_rewriter_says_what_it_was_made_with() {
         let r = Rewriter::new(
             vec![pair("172.20.14.25/24", "10.40.7.131/24")],
-            Some("10.40.7.1".parse().unwrap()),
+            vec![
+                "10.40.7.1".parse().unwrap(),
+                "2001:db8:7::1".parse().unwrap(),
+            ],
         );
         assert_eq!(r.role(), Role::Own);
         assert_eq!(r.clone().with_role(Role::Peer).role(), Role::Peer);
         assert_eq!(r.pairs(), &[pair("172.20.14.25/24", "10.40.7.131/24")]);
-        assert_eq!(r.gateway(), Some("10.40.7.1".parse().unwrap()));
+        let gateway = |of: &str| r.gateway_for(of.parse().unwrap());
+        assert_eq!(gateway("192.0.2.1"), Some("10.40.7.1".parse().unwrap()));
+        assert_eq!(
+            gateway("2001:db8::1"),
+            Some("2001:db8:7::1".parse().unwrap())
+        );
         let old: IpAddr = "172.20.14.25".parse().unwrap();
         assert_eq!(r.pair_for(old).map(|p| p.old), Some(old));
         assert!(r.pair_for("10.40.7.131".parse().unwrap()).is_none());

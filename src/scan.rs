@@ -6,8 +6,9 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::discover::{self, Sources};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::Finding;
+use crate::notice::Notice;
 
 /// The schema name of scan JSON output.
 pub const SCHEMA: &str = "zmreip.scan/v1";
@@ -25,6 +26,30 @@ pub struct ScanResult {
     /// Files read and directory entries visited.
     pub files_read: usize,
     pub entries_read: usize,
+    /// What the readers say about the files (lines they skip, as the
+    /// programs that read them skip them).
+    pub warnings: Vec<Notice>,
+    /// Every file that could not be read or parsed; the rest was scanned
+    /// all the same (`zmreip scan` then exits with status 1).
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A file the scan could not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unreadable {
+    /// What is wrong, naming the file (and line): `/etc/hosts:3: ...`.
+    pub error: String,
+    /// What to do about it.
+    pub help: Option<String>,
+}
+
+impl From<&Error> for Unreadable {
+    fn from(e: &Error) -> Unreadable {
+        Unreadable {
+            error: e.to_string(),
+            help: e.help().map(str::to_string),
+        }
+    }
 }
 
 /// Scans `sources` for `ips`.
@@ -41,6 +66,8 @@ pub fn scan(
         derived: found.derived.into_iter().flat_map(|d| d.findings).collect(),
         files_read: found.files_read,
         entries_read: found.entries_read,
+        warnings: dedup(found.report.warnings),
+        unreadable: found.unreadable.iter().map(Unreadable::from).collect(),
     })
 }
 
@@ -70,7 +97,13 @@ pub fn text(r: &ScanResult) -> String {
             f.matched
         );
     }
-    let _ = writeln!(
+    if !r.warnings.is_empty() {
+        let _ = writeln!(s, "\n== warnings");
+        for w in &r.warnings {
+            let _ = writeln!(s, "  [{}] {}", w.code, w.message);
+        }
+    }
+    let _ = write!(
         s,
         "\n{} finding{}, {} in regenerated files; {} files and {} directory entries read",
         r.findings.len(),
@@ -79,5 +112,20 @@ pub fn text(r: &ScanResult) -> String {
         r.files_read,
         r.entries_read
     );
+    match r.unreadable.len() {
+        0 => {}
+        1 => s.push_str("; 1 file could not be read"),
+        n => {
+            let _ = write!(s, "; {n} files could not be read");
+        }
+    }
+    s.push('\n');
     s
+}
+
+/// Warnings in order, each once.
+fn dedup(mut v: Vec<Notice>) -> Vec<Notice> {
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|n| seen.insert((n.code, n.message.clone())));
+    v
 }

@@ -142,7 +142,7 @@ impl Move {
 
     /// The rewriter of the move, in its role.
     pub fn rewriter(&self) -> Rewriter {
-        Rewriter::new(self.pairs.clone(), None).with_role(self.role)
+        Rewriter::new(self.pairs.clone(), Vec::new()).with_role(self.role)
     }
 }
 
@@ -358,7 +358,7 @@ pub fn address_only(before: &str, after: &str, pairs: &[Pair]) -> bool {
 /// [`address_only`] with up to `adds` added entries (one per move).
 fn with_added(before: &str, after: &str, pairs: &[Pair], adds: usize) -> bool {
     let back = put_back(after, pairs);
-    if same_addresses(before, &back, pairs) || known_trust_host_spelling(before, &back, pairs) {
+    if same_addresses(before, &back, pairs) {
         return true;
     }
     let news: Vec<IpAddr> = pairs.iter().map(|p| p.new).collect();
@@ -387,20 +387,6 @@ fn cut_entry(s: &str, span: std::ops::Range<usize>) -> String {
     } else {
         format!("{head}{}", tail.trim_start_matches(is_sep))
     }
-}
-
-/// Known failure `ldif-trust-host-spelling` of tests/corpus/KNOWN-FAILURES.md
-/// (issue 11, fixed on its own branch): in a trust list that holds both a
-/// network around the old address and the old host itself, the new host
-/// is added beside the network and the host entry is dropped, losing its
-/// spelling (`/32`) and place. Accepted here until that fix lands, so the
-/// fuzzers look for what is not known; then this goes.
-fn known_trust_host_spelling(before: &str, after: &str, pairs: &[Pair]) -> bool {
-    let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
-    Matcher::new(&olds).find(before).iter().any(|x| {
-        x.kind == MatchKind::Exact
-            && same_addresses(&cut_entry(before, x.span.clone()), after, pairs)
-    })
 }
 
 /// Whether two texts read as the same text and addresses, an address of

@@ -347,7 +347,7 @@ pub fn suggest(record: Option<&str>, domain: &str, new: IpAddr, old: Option<IpAd
             old_prefix_source: crate::spec::PrefixSource::Host,
             new_prefix_source: crate::spec::PrefixSource::Host,
         };
-        let rw = crate::policy::Rewriter::new(vec![pair], None);
+        let rw = crate::policy::Rewriter::new(vec![pair], Vec::new());
         let matcher = crate::addr::Matcher::new(&[old]);
         let target = crate::model::Target::Dns {
             zone: name.clone(),

@@ -129,7 +129,7 @@ pub fn build(
     let (from, to) = match &moving_plan_remote {
         Some(p) => (args_of(&p.from)?, args_of(&p.to)?),
         None => {
-            let pairs = single::resolve_pairs(sources, &req.plan.from, &req.plan.to)?;
+            let pairs = single::resolve_pairs(sources, &req.plan.from, &req.plan.to);
             evidence(&pairs, &local)?;
             (
                 pairs
@@ -402,7 +402,7 @@ fn remote_plan(
         args.extend(["--from".into(), f.to_string(), "--to".into(), t.to_string()]);
     }
     if role == Role::Own {
-        if let Some(g) = req.plan.gateway {
+        for g in &req.plan.gateways {
             args.extend(["--gateway".into(), g.to_string()]);
         }
         if req.plan.restart_all {
@@ -463,7 +463,7 @@ fn directory_urls(
             new_prefix_source: spec::PrefixSource::Given,
         })
         .collect();
-    let rw = Rewriter::new(pairs, None).with_role(Role::Peer);
+    let rw = Rewriter::new(pairs, Vec::new()).with_role(Role::Peer);
     let olds: Vec<IpAddr> = from.iter().map(|a| a.addr).collect();
     let mut out = Vec::new();
     let mut moves = false;

@@ -284,7 +284,7 @@ zimbraWebClientAllowedIPs: 192.168.0.0/16
                 old_prefix_source: PrefixSource::Given,
                 new_prefix_source: PrefixSource::Given,
             }],
-            None,
+            Vec::new(),
         );
         let ctx = Ctx::new(&host, &matcher, rewrite.then_some(&rw));
         let mut report = Report::default();

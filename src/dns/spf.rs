@@ -385,7 +385,7 @@ mod tests {
             new_prefix_source: PrefixSource::Host,
         };
         let matcher = Matcher::new(&[pair.old]);
-        let rw = Rewriter::new(vec![pair], None);
+        let rw = Rewriter::new(vec![pair], Vec::new());
         let target = Target::Line {
             file: "/etc/bind/db.example.test".into(),
             line: 5,

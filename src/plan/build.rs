@@ -22,9 +22,9 @@ use crate::zimbra;
 pub struct Request {
     pub from: Vec<AddrArg>,
     pub to: Vec<AddrArg>,
-    /// `--gateway`: the new default gateway, used where the old one is
-    /// outside the new network.
-    pub gateway: Option<IpAddr>,
+    /// `--gateway`: the new default gateways (at most one per address
+    /// family), used where the old one is outside the new network.
+    pub gateways: Vec<IpAddr>,
     /// `--restart all`: one documented full restart instead of the least set.
     pub restart_all: bool,
     /// `--lower-ttl`: plan only the TTL reductions of the DNS records that
@@ -40,15 +40,8 @@ pub struct Request {
 /// Builds the plan for `req` on `sources`.
 pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str)) -> Result<Plan> {
     spec::check_pairs(&req.from, &req.to)?;
-    if let Some(g) = req.gateway
-        && !req.to.iter().any(|t| t.addr.is_ipv4() == g.is_ipv4())
-    {
-        return Err(crate::Error::usage(
-            format!("--gateway {g} is of a family no --to address has"),
-            "give a gateway of the same family as the new address",
-        ));
-    }
-    let ifaces = discover::interfaces(sources)?;
+    check_gateways(&req.gateways, &req.to)?;
+    let ifaces = discover::interfaces(sources);
     let mut warnings = Vec::new();
     let pairs: Vec<Pair> = req
         .from
@@ -56,12 +49,17 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         .zip(&req.to)
         .map(|(f, t)| resolve_pair(*f, *t, &ifaces, &mut warnings))
         .collect();
-    let rewriter = Rewriter::new(pairs.clone(), req.gateway)
+    let rewriter = Rewriter::new(pairs.clone(), req.gateways.clone())
         .with_role(req.role)
         .with_staying(req.staying.clone());
     let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
     let mode = req.lower_ttl.map_or(Mode::Move, Mode::LowerTtl);
     let found = discover::run(sources, &olds, Some(&rewriter), mode, progress)?;
+    if !found.unreadable.is_empty() {
+        return Err(crate::Error::Unreadable {
+            errors: found.unreadable,
+        });
+    }
     let hostname = localconfig::server_hostname(&sources.host);
     let mut report = found.report;
     if mode != Mode::Move {
@@ -138,16 +136,36 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     Ok(plan)
 }
 
+/// `--gateway` is given at most once per address family, and only for a
+/// family some new address has.
+fn check_gateways(gateways: &[IpAddr], to: &[AddrArg]) -> Result<()> {
+    for (i, g) in gateways.iter().enumerate() {
+        if !to.iter().any(|t| t.addr.is_ipv4() == g.is_ipv4()) {
+            return Err(crate::Error::usage(
+                format!("--gateway {g} is of a family no --to address has"),
+                "give a gateway of the same family as the new address",
+            ));
+        }
+        if let Some(other) = gateways[..i].iter().find(|o| o.is_ipv4() == g.is_ipv4()) {
+            let family = if g.is_ipv4() { "IPv4" } else { "IPv6" };
+            return Err(crate::Error::usage(
+                format!("--gateway is given twice for {family} ({other} and {g})"),
+                "give one --gateway per address family: the new IPv4 router and the new IPv6 router",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The moves of `from` and `to` on the host of `sources`, prefixes filled
 /// in as [`build`] fills them (its warnings aside).
-pub fn resolve_pairs(sources: &Sources, from: &[AddrArg], to: &[AddrArg]) -> Result<Vec<Pair>> {
-    let ifaces = discover::interfaces(sources)?;
+pub fn resolve_pairs(sources: &Sources, from: &[AddrArg], to: &[AddrArg]) -> Vec<Pair> {
+    let ifaces = discover::interfaces(sources);
     let mut warnings = Vec::new();
-    Ok(from
-        .iter()
+    from.iter()
         .zip(to)
         .map(|(f, t)| resolve_pair(*f, *t, &ifaces, &mut warnings))
-        .collect())
+        .collect()
 }
 
 /// Fills in prefixes the user did not give: from the OS network config

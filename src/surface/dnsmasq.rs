@@ -28,16 +28,27 @@
 //!
 //! Paths are host paths, read through [`Host`] (so under `--root`);
 //! relative paths are taken from `/`, dnsmasq's working directory.
+//!
+//! DHCP ranges (`dhcp-range=`) are pools of client addresses: zmreip never
+//! rewrites one, whoever's it is (DESIGN principle 4: nothing is widened or
+//! moved on a guess). It reports them instead ([`dhcp_ranges`]): a range
+//! with an end at the old address is a finding, named by a
+//! `dnsmasq-dhcp-range-kept` warning, and so is, when the old network
+//! moves, a range inside it: after the move dnsmasq offers no lease on a
+//! network none of its interfaces is on, so the admin sets the new
+//! network's pool by hand.
 
 use std::collections::{HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
 
-use super::{Ctx, Field, FileSurface, Surface, analyze_lines, hosts, resolv};
+use super::{Ctx, Field, FileSurface, Surface, analyze_lines, find, hosts, resolv};
 use crate::error::{Error, Result};
 use crate::host::Host;
-use crate::model::Report;
+use crate::model::{Report, Target};
+use crate::notice::{Code, Notice};
 use crate::policy::ValueKind::{self, OtherHost, OwnAddress, Text, TrustList};
+use crate::spec::PrefixSource;
 
 /// The `dnsmasq` surface.
 pub struct Dnsmasq;
@@ -165,8 +176,8 @@ static OPTIONS: &[(&str, Layout)] = &[
     ("no-dhcp-interface", Skip),
     ("ipset", Skip),
     ("nftset", Skip),
-    // Ranges and subnets of client addresses, not of this server: changing
-    // an end that equals the old address would break the range.
+    // Ranges of client addresses, not of this server: never changed, read
+    // and reported by `dhcp_ranges`.
     ("dhcp-range", Skip),
     ("domain", Skip),
     ("synth-domain", Skip),
@@ -200,11 +211,20 @@ impl FileSurface for Dnsmasq {
             .into_iter()
             .find(|(p, _)| p == path)
             .map_or(Format::Conf, |(_, f)| f);
-        analyze_lines(Surface::Dnsmasq, path, text, ctx, |n, line| match format {
-            Format::Conf => Ok(line_fields(line)),
-            Format::Hosts => hosts::line_fields(path, n, line),
-            Format::Resolv => Ok(resolv::line_fields(line)),
-        })
+        let mut report = analyze_lines(Surface::Dnsmasq, path, text, ctx, |_, line| {
+            Ok(match format {
+                Format::Conf => line_fields(line),
+                Format::Hosts => hosts::line_fields(line),
+                Format::Resolv => resolv::line_fields(line),
+            })
+        })?;
+        match format {
+            // dnsmasq skips them too ("bad address at line N").
+            Format::Hosts => report.extend(hosts::stray_lines(Surface::Dnsmasq, path, text, ctx)),
+            Format::Conf => report.extend(dhcp_ranges(path, text, ctx)),
+            Format::Resolv => {}
+        }
+        Ok(report)
     }
 }
 
@@ -322,6 +342,78 @@ fn line_fields(line: &str) -> Vec<Field> {
     }
     out.retain(|f| !f.span.is_empty());
     out
+}
+
+/// The ends of the DHCP range of a `dhcp-range=` value
+/// (`[tag:T,][set:T,]START[,END|MODE][,NETMASK|PREFIX][,...]`): its
+/// first one or two sub-fields that are addresses.
+fn range_ends(line: &str, value: Range<usize>) -> Vec<(Range<usize>, IpAddr)> {
+    subfields(line, value)
+        .into_iter()
+        .skip_while(|r| {
+            let f = &line[r.clone()];
+            f.starts_with("tag:") || f.starts_with("set:")
+        })
+        .take(2)
+        .map_while(|r| {
+            let ip = line[r.clone()].parse::<IpAddr>().ok()?;
+            Some((r, ip))
+        })
+        .collect()
+}
+
+/// What the `dhcp-range=` lines of an options file mean for the move
+/// (they never change): a finding for an end that is an old address, and
+/// in a plan a `dnsmasq-dhcp-range-kept` warning for a range with such an
+/// end or inside an old network that moves.
+pub fn dhcp_ranges(path: &str, text: &str, ctx: &Ctx) -> Report {
+    let mut report = Report::default();
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if !line.trim_start().starts_with("dhcp-range") {
+            continue;
+        }
+        let Some(d) = directive(line).filter(|d| d.key == "dhcp-range") else {
+            continue;
+        };
+        let ends = range_ends(line, d.value.clone());
+        let target = Target::Line {
+            file: path.to_string(),
+            line: i + 1,
+        };
+        let mut found = Vec::new();
+        for (r, _) in &ends {
+            found.extend(find(
+                ctx.matcher,
+                Surface::Dnsmasq,
+                &target,
+                &line[r.clone()],
+            ));
+        }
+        let written = &line[d.value.clone()];
+        if let Some(rw) = ctx.rewriter {
+            let why = match found.first() {
+                Some(f) => Some(format!("an end of the DHCP range `{written}` is the old address {}", f.matched)),
+                None => rw.pairs().iter().find_map(|p| {
+                    let moves = p.old_prefix_source != PrefixSource::Host && p.old_net() != p.new_net();
+                    let inside = !ends.is_empty() && ends.iter().all(|(_, ip)| p.old_net().contains(ip));
+                    (moves && inside).then(|| {
+                        format!("the DHCP range `{written}` lies in the old network {}, which becomes {}", p.old_net(), p.new_net())
+                    })
+                }),
+            };
+            if let Some(why) = why {
+                report.warnings.push(Notice::new(
+                    Code::DnsmasqDhcpRangeKept,
+                    format!(
+                        "{target}: {why}; zmreip never rewrites a pool of client addresses, and dnsmasq offers no lease on a network none of its interfaces is on: set the new network's range by hand"
+                    ),
+                ));
+            }
+        }
+        report.findings.extend(found);
+    }
+    report
 }
 
 /// The part of `line[r]` after a leading `/domain/.../` list.
@@ -688,6 +780,100 @@ mod tests {
     }
 
     #[test]
+    fn dhcp_ranges_are_reported_never_rewritten() {
+        // (moves, line, finding, warning's words)
+        type Want<'a> = (&'a [(&'a str, &'a str)], &'a str, bool, Option<&'a str>);
+        let cases: &[Want] = &[
+            (
+                V4,
+                "dhcp-range=192.168.2.1,192.168.2.200,12h",
+                true,
+                Some("is the old address 192.168.2.1"),
+            ),
+            (
+                V4,
+                "dhcp-range=192.168.2.20,192.168.2.1",
+                true,
+                Some("is the old address"),
+            ),
+            // 192.168.2.1 is not inside 192.168.2.10 or 192.168.2.100; the
+            // pool is in the old network, which moves.
+            (
+                V4,
+                "dhcp-range=192.168.2.10,192.168.2.100,255.255.255.0,12h",
+                false,
+                Some("lies in the old network 192.168.2.0/24, which becomes 10.40.7.0/24"),
+            ),
+            (
+                V4,
+                "dhcp-range=set:red,tag:!blue,192.168.2.1,static",
+                true,
+                Some("is the old address"),
+            ),
+            // Another network's pool, and the old network not moving.
+            (V4, "dhcp-range=192.168.5.10,192.168.5.20", false, None),
+            (
+                &[("192.168.2.1/24", "192.168.2.7/24")],
+                "dhcp-range=192.168.2.10,192.168.2.100",
+                false,
+                None,
+            ),
+            // The old prefix unknown: nothing is known of its network.
+            (
+                &[("192.168.2.1", "10.40.7.131")],
+                "dhcp-range=192.168.2.10,192.168.2.100",
+                false,
+                None,
+            ),
+            // A pool ending in the new network too still warns: the old
+            // end is the point.
+            (
+                DUAL,
+                "dhcp-range=2001:db8:14::25,ra-only",
+                true,
+                Some("is the old address 2001:db8:14::25"),
+            ),
+            (
+                DUAL,
+                "dhcp-range=2001:db8:14::1:10,2001:db8:14::1:ff,64,12h",
+                false,
+                Some("lies in the old network 2001:db8:14::/64"),
+            ),
+            (DUAL, "dhcp-range=constructor:eth0,::1,::400", false, None),
+            (V4, "# dhcp-range=192.168.2.1,192.168.2.200", false, None),
+            // Not dhcp-range: an unknown option, read as text.
+            (V4, "dhcp-rangex=192.168.2.1,192.168.2.200", true, None),
+        ];
+        for (moves, line, finding, warning) in cases {
+            let fx = Fixture::new(moves);
+            let r = Dnsmasq.analyze(PATH, line, &fx.plan()).unwrap();
+            // (An unknown option is text: its literal address moves.)
+            if line.starts_with("dhcp-range=") {
+                assert!(r.changes.is_empty(), "{line}: {:?}", r.changes);
+            }
+            let range_warnings: Vec<&Notice> = r
+                .warnings
+                .iter()
+                .filter(|w| w.code == Code::DnsmasqDhcpRangeKept)
+                .collect();
+            match warning {
+                Some(words) => {
+                    assert_eq!(range_warnings.len(), 1, "{line}: {:?}", r.warnings);
+                    let m = &range_warnings[0].message;
+                    assert!(
+                        m.starts_with(&format!("{PATH}:1: ")) && m.contains(words),
+                        "{line}: {m}"
+                    );
+                }
+                None => assert!(range_warnings.is_empty(), "{line}: {range_warnings:?}"),
+            }
+            let s = Dnsmasq.analyze(PATH, line, &fx.scan()).unwrap();
+            assert_eq!(!s.findings.is_empty(), *finding, "{line}: {:?}", s.findings);
+            assert!(s.warnings.is_empty(), "{line}: a scan plans nothing");
+        }
+    }
+
+    #[test]
     fn comments_quotes_and_unknown_options() {
         check(
             V4,
@@ -1026,17 +1212,32 @@ mod tests {
     }
 
     #[test]
-    fn a_malformed_extra_hosts_file_is_an_error() {
+    fn a_stray_line_of_an_extra_hosts_file_is_skipped_and_named() {
         let fx = Fixture::new(V4);
         fx.write(MAIN, "addn-hosts=/etc/hosts.dnsmasq\n");
-        fx.write("/etc/hosts.dnsmasq", "# ok\nmail 192.168.2.1\n");
-        let err = Dnsmasq
-            .analyze("/etc/hosts.dnsmasq", "# ok\nmail 192.168.2.1\n", &fx.scan())
-            .unwrap_err();
-        assert!(
-            matches!(err, Error::Parse { ref path, line: 2, .. } if path == "/etc/hosts.dnsmasq"),
-            "{err:?}"
+        let text = "# ok\nmail 192.168.2.1\n192.168.2.1 mail\n";
+        fx.write("/etc/hosts.dnsmasq", text);
+        let r = Dnsmasq
+            .analyze("/etc/hosts.dnsmasq", text, &fx.plan())
+            .unwrap();
+        assert_eq!(
+            changes(&r),
+            [(3, "192.168.2.1 mail".into(), "10.40.7.131 mail".into())]
         );
+        assert_eq!(r.warnings.len(), 1);
+        assert_eq!(r.warnings[0].code, crate::notice::Code::HostsLineIgnored);
+        assert!(
+            r.warnings[0]
+                .message
+                .starts_with("/etc/hosts.dnsmasq:2: `mail`")
+        );
+        assert!(r.findings.iter().all(|f| f.surface == Surface::Dnsmasq));
+        // The same line in a dnsmasq options file is an option, not a stray
+        // hosts line.
+        let r = Dnsmasq
+            .analyze(MAIN, "mail 192.168.2.1\n", &fx.plan())
+            .unwrap();
+        assert!(r.warnings.is_empty());
     }
 
     #[test]

@@ -10,18 +10,21 @@
 //! server is, so the address moves and the names stay (DESIGN principle 3).
 //! Comments are history, never matched or changed.
 //!
-//! A line whose first field is not an IP address is an error: resolvers
-//! skip it silently, and zmreip will not guess what it was meant to say.
-//! The same parser ([`entry`]) reads the extra hosts files dnsmasq serves
-//! (`addn-hosts=`, see [`super::dnsmasq`]) and answers verify's name
-//! lookups ([`lookup`]).
+//! A line whose first field is not an IP address (an editor's leftover, a
+//! merge marker, fields swapped) is skipped, as the resolver and dnsmasq
+//! skip it, with a `hosts-line-ignored` warning naming it: zmreip will not
+//! guess what it was meant to say, and when it holds an old address the
+//! warning (and a finding) says to fix it by hand. The same parser
+//! ([`entry`]) reads the extra hosts files dnsmasq serves (`addn-hosts=`,
+//! see [`super::dnsmasq`]) and answers verify's name lookups ([`lookup`]).
 
 use std::net::IpAddr;
 use std::ops::Range;
 
-use super::{Ctx, Field, FileSurface, Surface, analyze_lines};
-use crate::error::{Error, Result};
-use crate::model::Report;
+use super::{Ctx, Field, FileSurface, Surface, analyze_lines, find};
+use crate::error::Result;
+use crate::model::{Report, Target};
+use crate::notice::{Code, Notice};
 use crate::policy::ValueKind;
 
 /// The `hosts` surface.
@@ -41,9 +44,11 @@ impl FileSurface for Hosts {
     }
 
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
-        analyze_lines(Surface::Hosts, path, text, ctx, |n, line| {
-            line_fields(path, n, line)
-        })
+        let mut report = analyze_lines(Surface::Hosts, path, text, ctx, |_, line| {
+            Ok(line_fields(line))
+        })?;
+        report.extend(stray_lines(Surface::Hosts, path, text, ctx));
+        Ok(report)
     }
 }
 
@@ -58,44 +63,79 @@ pub struct Entry<'a> {
     pub names: Vec<&'a str>,
 }
 
-/// Reads one hosts-format line: `None` for blank and comment lines, an
-/// error naming `path:n` when the first field is not an address.
-pub fn entry<'a>(path: &str, n: usize, line: &'a str) -> Result<Option<Entry<'a>>> {
+/// What one hosts-format line is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// Blank or a comment.
+    Blank,
+    Entry(Entry<'a>),
+    /// The first field is not an address (quoted here): the resolver
+    /// skips the line.
+    Stray(&'a str),
+}
+
+/// Reads one hosts-format line.
+pub fn entry(line: &str) -> Line<'_> {
     let body = line.find('#').map_or(line, |c| &line[..c]);
     let start = body.len() - body.trim_start().len();
     let len = body[start..]
         .find(char::is_whitespace)
         .unwrap_or(body.len() - start);
     if len == 0 {
-        return Ok(None);
+        return Line::Blank;
     }
     let written = &body[start..start + len];
-    let Some(addr) = address(written) else {
-        return Err(Error::Parse {
-            path: path.to_string(),
-            line: n,
-            message: format!(
-                "`{written}` is not an IP address; a hosts line starts with the address, then the names"
-            ),
-            help: Some(
-                "fix or comment out the line (resolvers skip it, so it has no effect today)".into(),
-            ),
-        });
-    };
-    Ok(Some(Entry {
-        addr,
-        span: start..start + len,
-        names: body[start + len..].split_whitespace().collect(),
-    }))
+    match address(written) {
+        Some(addr) => Line::Entry(Entry {
+            addr,
+            span: start..start + len,
+            names: body[start + len..].split_whitespace().collect(),
+        }),
+        None => Line::Stray(written),
+    }
 }
 
-/// The address field of one hosts-format line (none for blank and comment
-/// lines). `path` and `n` name the line in an error.
-pub(crate) fn line_fields(path: &str, n: usize, line: &str) -> Result<Vec<Field>> {
-    Ok(entry(path, n, line)?
-        .map(|e| Field::new(e.span, ValueKind::OwnAddress))
-        .into_iter()
-        .collect())
+/// The address field of one hosts-format line (none for blank, comment
+/// and stray lines).
+pub(crate) fn line_fields(line: &str) -> Vec<Field> {
+    match entry(line) {
+        Line::Entry(e) => vec![Field::new(e.span, ValueKind::OwnAddress)],
+        Line::Blank | Line::Stray(_) => Vec::new(),
+    }
+}
+
+/// A `hosts-line-ignored` warning for every stray line of a hosts-format
+/// file, and for one holding a searched address, its finding.
+pub(crate) fn stray_lines(surface: Surface, path: &str, text: &str, ctx: &Ctx) -> Report {
+    let mut report = Report::default();
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let Line::Stray(written) = entry(line) else {
+            continue;
+        };
+        let target = Target::Line {
+            file: path.to_string(),
+            line: i + 1,
+        };
+        let found = find(ctx.matcher, surface, &target, line);
+        let holds = found
+            .first()
+            .map(|f| {
+                format!(
+                    "; it holds {}: fix the line by hand if it is meant to work",
+                    f.matched
+                )
+            })
+            .unwrap_or_default();
+        report.warnings.push(Notice::new(
+            Code::HostsLineIgnored,
+            format!(
+                "{target}: `{written}` is not an IP address, so the resolver skips this line and zmreip leaves it as it is{holds}"
+            ),
+        ));
+        report.findings.extend(found);
+    }
+    report
 }
 
 /// The entries of a hosts file that give `name` (any case, a trailing dot
@@ -106,7 +146,9 @@ pub fn lookup(text: &str, name: &str) -> Vec<(usize, IpAddr, String)> {
     text.lines()
         .enumerate()
         .filter_map(|(i, line)| {
-            let e = entry("", i + 1, line).ok()??;
+            let Line::Entry(e) = entry(line) else {
+                return None;
+            };
             e.names
                 .iter()
                 .any(|n| n.trim_end_matches('.').eq_ignore_ascii_case(name))
@@ -256,42 +298,59 @@ mod tests {
     }
 
     #[test]
-    fn malformed_lines_are_errors_naming_the_line() {
-        // (text, line number of the error, text the message quotes)
+    fn stray_lines_warn_and_the_rest_is_read() {
+        // (text, line of the warning, text the message quotes)
         let cases: &[(&str, usize, &str)] = &[
             (
-                "127.0.0.1 localhost\nmail.corp.example 192.168.2.1\n",
+                "127.0.0.1 localhost\nmail.corp.example 192.168.2.1\n192.168.2.1 mail\n",
                 2,
                 "mail.corp.example",
             ),
             (
-                "127.0.0.1 localhost\r\n\r\n192.168.2.1/24 mail\r\n",
+                "127.0.0.1 localhost\r\n\r\n192.168.2.1/24 mail\r\n192.168.2.1 mail\r\n",
                 3,
                 "192.168.2.1/24",
             ),
-            ("192.168.2.256 x\n", 1, "192.168.2.256"),
-            ("127.0.0.1%lo localhost\n", 1, "127.0.0.1%lo"),
-            ("# fine\n  ::1::2 x\n", 2, "::1::2"),
+            ("192.168.2.256 x\n192.168.2.1 mail\n", 1, "192.168.2.256"),
+            (
+                "127.0.0.1%lo localhost\n192.168.2.1 mail\n",
+                1,
+                "127.0.0.1%lo",
+            ),
+            ("<<<<<<< HEAD\n192.168.2.1 mail\n=======\n", 1, "<<<<<<<"),
+            ("# fine\n  ::1::2 x\n192.168.2.1 mail\n", 2, "::1::2"),
         ];
         let fx = Fixture::new(V4);
         for (text, line, quoted) in cases {
-            // Scan and plan alike: a bad line is bad whether or not it matches.
-            for ctx in [fx.scan(), fx.plan()] {
-                let err = Hosts.analyze(PATH, text, &ctx).unwrap_err();
-                let Error::Parse {
-                    path,
-                    line: l,
-                    message,
-                    help,
-                } = &err
-                else {
-                    panic!("{err:?}");
-                };
-                assert_eq!((path.as_str(), *l), (PATH, *line), "{text:?}");
-                assert!(message.contains(quoted), "{message}");
-                assert!(help.as_deref().unwrap().contains("comment out"));
-            }
+            let r = Hosts.analyze(PATH, text, &fx.plan()).unwrap();
+            assert_eq!(r.changes.len(), 1, "{text:?}: the good line still moves");
+            let w = &r.warnings;
+            assert_eq!(
+                w.len(),
+                1 + usize::from(text.contains("=======")),
+                "{text:?}: {w:?}"
+            );
+            assert_eq!(w[0].code, Code::HostsLineIgnored);
+            assert!(
+                w[0].message
+                    .starts_with(&format!("{PATH}:{line}: `{quoted}`")),
+                "{}",
+                w[0].message
+            );
         }
+        // A stray line holding the old address is found and named, never
+        // changed; 192.168.2.10 is not 192.168.2.1.
+        let text = "mail 192.168.2.1\nmail2 192.168.2.10\n";
+        let r = Hosts.analyze(PATH, text, &fx.plan()).unwrap();
+        assert!(r.changes.is_empty());
+        assert!(
+            r.warnings[0].message.contains("holds 192.168.2.1: fix"),
+            "{:?}",
+            r.warnings
+        );
+        assert!(!r.warnings[1].message.contains("holds"), "{:?}", r.warnings);
+        let r = Hosts.analyze(PATH, text, &fx.scan()).unwrap();
+        assert_eq!(found(&r), [(1, "192.168.2.1".to_string())]);
     }
 
     #[test]

@@ -10,6 +10,18 @@
 //! rejects an option anywhere else ("misplaced option"), as this parser
 //! does.
 //!
+//! The same file is read by ifupdown2 and ifupdown-ng, which accept more,
+//! and so does this parser: `iface NAME` without address family and
+//! method (both), ifupdown-ng's `interface` (the same as `iface`) and
+//! `template` stanzas, ifupdown2's `vlan` stanzas, and `inherits PARENT`
+//! anywhere on the `iface` line. What every one of them rejects is an
+//! error here too: an `iface` line without a name, `inherits` without the
+//! interface to inherit from. ifupdown2 renders a file holding a `%`
+//! through its template engine (Mako) first; the template's own lines
+//! (`%for`, `<%def ...>`, `${...}` expressions) are not configuration:
+//! they are never read or edited, and a warning names them
+//! (`ifupdown-template`).
+//!
 //! Values read:
 //!
 //! * `address A[/N]` is an interface address; `netmask M` (dotted or a
@@ -36,10 +48,11 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 
 use super::netcfg::syntax::{self, logical_lines, parse_error, words};
-use super::netcfg::{Doc, Role};
-use super::{Ctx, FileSurface, IfaceAddr, Surface};
+use super::netcfg::{Doc, Role, iproute};
+use super::{Ctx, FileSurface, IfaceAddr, Surface, find};
 use crate::error::Result;
-use crate::model::Report;
+use crate::model::{Report, Target};
+use crate::notice::{Code, Notice};
 use crate::policy::ValueKind;
 
 /// The `ifupdown` surface.
@@ -51,6 +64,9 @@ const DROP_IN: &str = "/etc/network/interfaces.d/*";
 /// Words that start a new stanza (and end the current one).
 const STANZAS: &[&str] = &[
     "iface",
+    "interface",
+    "template",
+    "vlan",
     "mapping",
     "auto",
     "rename",
@@ -60,6 +76,14 @@ const STANZAS: &[&str] = &[
     "no-auto-down",
     "no-scripts",
 ];
+
+/// Stanzas that hold an interface's options: Debian's `iface`,
+/// ifupdown-ng's `interface` (the same) and `template` (options other
+/// stanzas inherit), ifupdown2's `vlan` (a VLAN of a VLAN-aware bridge).
+const IFACE_STANZAS: &[&str] = &["iface", "interface", "template", "vlan"];
+
+/// Stanzas that name one interface `ifup`/`ifdown` bring up and down.
+const UP_STANZAS: &[&str] = &["iface", "interface"];
 
 /// Options whose words are addresses of other hosts or of this host.
 const OPTION_KINDS: &[(&str, ValueKind)] = &[
@@ -104,11 +128,14 @@ impl FileSurface for Ifupdown {
     }
 
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
-        Ok(parse(path, text)?.analyze(Surface::Ifupdown, ctx))
+        let parsed = parse(path, text)?;
+        let mut report = parsed.doc.analyze(Surface::Ifupdown, ctx);
+        report.extend(templates(&parsed, ctx));
+        Ok(report)
     }
 
     fn interfaces(&self, path: &str, text: &str) -> Result<Vec<IfaceAddr>> {
-        Ok(parse(path, text)?.interfaces())
+        Ok(parse(path, text)?.doc.interfaces())
     }
 }
 
@@ -164,19 +191,26 @@ fn run_parts_name(name: &str) -> bool {
 /// How a changed interfaces file comes up: the interface of the `iface`
 /// stanza holding line `line` goes down and up again. `ifdown` with the
 /// edited file cannot remove the old address (it no longer knows it), so
-/// global addresses are flushed by hand. A line outside any stanza
-/// restarts the whole networking service.
+/// global addresses are flushed by hand. A line outside any stanza, or in
+/// a stanza that is not one interface (an ifupdown-ng `template` others
+/// inherit, an ifupdown2 bridge `vlan`), restarts the whole networking
+/// service.
 pub fn bring_up(_file: &str, text: &str, line: usize) -> String {
     let lines = syntax::lines(text);
-    let iface = stanza_lines(&lines)
+    let stanza = stanza_lines(&lines)
         .into_iter()
         .take_while(|l| l.first().is_some_and(|(n, _)| *n <= line))
         .filter_map(|l| {
             let ws = line_words(&lines, &l);
             let word = |k: usize| ws.get(k).map(|(n, r)| &lines[n - 1][r.clone()]);
-            (word(0) == Some("iface")).then(|| word(1)).flatten()
+            word(0)
+                .filter(|w| STANZAS.contains(w) || w.starts_with("allow-"))
+                .map(|w| (w, word(1)))
         })
         .last();
+    let iface = stanza
+        .filter(|(kw, _)| UP_STANZAS.contains(kw))
+        .and_then(|(_, name)| name);
     match iface {
         Some(i) => {
             let i = crate::services::shell_quote(i);
@@ -228,9 +262,29 @@ struct Iface {
     peers: Vec<String>,
 }
 
-fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
+/// A file read: its values, and the lines of template code that were not
+/// read (1-based).
+struct Parsed<'a> {
+    doc: Doc<'a>,
+    template: Vec<usize>,
+}
+
+fn parse<'a>(path: &'a str, text: &'a str) -> Result<Parsed<'a>> {
     let mut doc = Doc::new(path, text);
-    let lines: Vec<&str> = doc.lines().to_vec();
+    let template = template_lines(doc.lines());
+    // Template lines are read as blank lines: they hold no configuration.
+    let lines: Vec<&str> = doc
+        .lines()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if template.binary_search(&(i + 1)).is_ok() {
+                ""
+            } else {
+                *l
+            }
+        })
+        .collect();
     let mut stanza: Option<Stanza> = None;
     let mut blocks = 0;
     for logical in stanza_lines(&lines) {
@@ -243,28 +297,20 @@ fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
             if let Some(Stanza::Iface(iface)) = stanza.take() {
                 finish(&mut doc, iface);
             }
-            match kw {
-                "iface" if ws.len() < 4 => {
-                    return Err(parse_error(
-                        path,
-                        n0,
-                        "`iface` needs a name, an address family and a method",
-                        "write it as `iface eth0 inet static` (or inet6, dhcp, manual...)",
-                    ));
-                }
-                "iface" => {
-                    blocks += 1;
-                    stanza = Some(Stanza::Iface(Iface {
-                        block: blocks,
-                        bare: None,
-                        first: None,
-                        linked: Vec::new(),
-                        gateways: Vec::new(),
-                        peers: Vec::new(),
-                    }));
-                }
-                "mapping" => stanza = Some(Stanza::Mapping),
-                _ => {}
+            if IFACE_STANZAS.contains(&kw) {
+                let words: Vec<&str> = ws.iter().map(|(n, r)| &lines[n - 1][r.clone()]).collect();
+                check_iface_line(path, n0, &words)?;
+                blocks += 1;
+                stanza = Some(Stanza::Iface(Iface {
+                    block: blocks,
+                    bare: None,
+                    first: None,
+                    linked: Vec::new(),
+                    gateways: Vec::new(),
+                    peers: Vec::new(),
+                }));
+            } else if kw == "mapping" {
+                stanza = Some(Stanza::Mapping);
             }
             continue;
         }
@@ -295,7 +341,129 @@ fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
         finish(&mut doc, iface);
     }
     doc.check()?;
-    Ok(doc)
+    Ok(Parsed { doc, template })
+}
+
+/// The line starting an interface stanza (`iface NAME [FAMILY [METHOD]]
+/// [inherits PARENT]`, and its synonyms): what no implementation reads.
+/// Debian's ifupdown also wants the family and method, which ifupdown2
+/// and ifupdown-ng do not.
+fn check_iface_line(path: &str, line: usize, words: &[&str]) -> Result<()> {
+    let kw = words[0];
+    if words.len() < 2 {
+        return Err(parse_error(
+            path,
+            line,
+            format!("`{kw}` needs the name of an interface"),
+            format!("write it as `{kw} eth0 inet static` (or inet6, dhcp, manual...)"),
+        ));
+    }
+    if words.last() == Some(&"inherits") {
+        return Err(parse_error(
+            path,
+            line,
+            "`inherits` needs the interface to inherit from",
+            "name the stanza to inherit from after `inherits`, or remove the word (ifup rejects the file as it is)",
+        ));
+    }
+    Ok(())
+}
+
+/// The lines of template code in a file ifupdown2 renders through Mako
+/// (one holding a `%`), 1-based: control lines (`% for ...:`, `%endfor`),
+/// tags (`<%def ...>`, `</%def>`, `<%namespace .../>`, over as many lines
+/// as the tag takes), Python blocks (`<% ... %>`, `<%! ... %>`), `<%doc>`
+/// blocks, and lines that start with an expression (`${...}`). `%%` is a
+/// literal `%`.
+fn template_lines(lines: &[&str]) -> Vec<usize> {
+    let mut out = Vec::new();
+    if !lines.iter().any(|l| l.contains('%')) {
+        return out;
+    }
+    // The text that closes a construct spanning lines.
+    let mut until: Option<&str> = None;
+    for (i, l) in lines.iter().enumerate() {
+        let t = l.trim_start();
+        if let Some(end) = until {
+            // A blank line holds nothing, whatever reads it.
+            if !t.is_empty() {
+                out.push(i + 1);
+            }
+            if l.contains(end) {
+                until = None;
+            }
+            continue;
+        }
+        if t.starts_with("%%") {
+            continue;
+        }
+        if t.starts_with('%') || t.starts_with("${") {
+            out.push(i + 1);
+            continue;
+        }
+        let Some(rest) = t.strip_prefix("<%").or_else(|| t.strip_prefix("</%")) else {
+            continue;
+        };
+        out.push(i + 1);
+        let end = if rest.starts_with("doc") && t.starts_with("<%") {
+            "</%doc>"
+        } else if rest.is_empty() || rest.starts_with('!') || rest.starts_with(char::is_whitespace)
+        {
+            "%>"
+        } else {
+            ">"
+        };
+        if !rest.contains(end) {
+            until = Some(end);
+        }
+    }
+    out
+}
+
+/// What a file's template lines mean for the move: a warning naming them
+/// (zmreip reads neither them nor what they produce), and for each one
+/// holding a searched address, the finding and a warning to change it by
+/// hand.
+fn templates(parsed: &Parsed, ctx: &Ctx) -> Report {
+    let mut report = Report::default();
+    let Some(&first) = parsed.template.first() else {
+        return report;
+    };
+    let path = parsed.doc.path();
+    let n = parsed.template.len();
+    report.warnings.push(Notice::new(
+        Code::IfupdownTemplate,
+        format!(
+            "{path}:{first}: {n} line{} of ifupdown2 template code (Mako: `%` lines, `<%...>` tags, `${{...}}` expressions) {} not read, nor the configuration {} produce{}; zmreip never edits them: check them by hand",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "is" } else { "are" },
+            if n == 1 { "it" } else { "they" },
+            if n == 1 { "s" } else { "" },
+        ),
+    ));
+    for &line in &parsed.template {
+        let target = Target::Line {
+            file: path.to_string(),
+            line,
+        };
+        let found = find(
+            ctx.matcher,
+            Surface::Ifupdown,
+            &target,
+            parsed.doc.lines()[line - 1],
+        );
+        if let Some(f) = found.first() {
+            report.warnings.push(Notice::new(
+                Code::IfupdownTemplate,
+                format!(
+                    "{path}:{line}: a line of ifupdown2 template code holds {}; zmreip does not edit templates: change it by hand",
+                    f.matched
+                ),
+            ));
+        }
+        report.findings.extend(found);
+    }
+    report
 }
 
 /// One option line of an `iface` stanza.
@@ -382,78 +550,14 @@ fn command(doc: &mut Doc, block: usize, args: &[(usize, Range<usize>)], lines: &
         let program = text(first).rsplit('/').next().unwrap_or("");
         let words: Vec<&str> = cmd.iter().map(text).collect();
         let roles = match program {
-            "ip" => ip_roles(&words),
-            "route" => route_roles(&words),
+            "ip" => iproute::ip_command(&words),
+            "route" => iproute::route_command(&words),
             _ => vec![Role::Value(ValueKind::Text); words.len()],
         };
         for (w, role) in cmd.iter().zip(roles).skip(1) {
             doc.push(w.0, w.1.clone(), role, block);
         }
     }
-}
-
-fn is_default_dest(w: &str) -> bool {
-    matches!(w, "default" | "0.0.0.0/0" | "::/0")
-}
-
-/// Roles of the words of an `ip` command (word 0 is `ip`).
-fn ip_roles(words: &[&str]) -> Vec<Role> {
-    let text = Role::Value(ValueKind::Text);
-    let mut roles = vec![text; words.len()];
-    let mut i = 1;
-    // Global options: `-4`, `-6`, `-f inet`, `-family inet6`, ...
-    while i < words.len() && words[i].starts_with('-') {
-        i += if matches!(words[i], "-f" | "-family") {
-            2
-        } else {
-            1
-        };
-    }
-    let object = words.get(i).copied().unwrap_or("");
-    // `ip` takes any prefix of an object name: `a`, `addr`, `r`, `ro`.
-    let is_addr = !object.is_empty() && "address".starts_with(object);
-    let is_route = !object.is_empty() && "route".starts_with(object);
-    i += 2; // object and verb
-    if is_addr {
-        if words.get(i) == Some(&"local") {
-            i += 1;
-        }
-        if i < words.len() {
-            roles[i] = Role::Address;
-        }
-        for j in i + 1..words.len() {
-            if words[j - 1] == "peer" {
-                roles[j] = Role::Value(ValueKind::OtherHost);
-            }
-        }
-    } else if is_route {
-        let via = words.iter().position(|w| *w == "via");
-        let default = words[i.min(words.len())..via.unwrap_or(words.len())]
-            .iter()
-            .any(|w| is_default_dest(w));
-        for j in i..words.len() {
-            match words[j - 1] {
-                "via" => roles[j] = Role::Gateway { default },
-                "src" => roles[j] = Role::Value(ValueKind::OwnAddress),
-                _ => {}
-            }
-        }
-    }
-    roles
-}
-
-/// Roles of the words of a net-tools `route` command.
-fn route_roles(words: &[&str]) -> Vec<Role> {
-    let default = words.iter().any(|w| is_default_dest(w));
-    (0..words.len())
-        .map(|j| {
-            if j > 0 && words[j - 1] == "gw" {
-                Role::Gateway { default }
-            } else {
-                Role::Value(ValueKind::Text)
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -642,6 +746,61 @@ iface eth0 inet static
                 changes: &[(3, " address 10.40.7.131/24"), (5, "# 10.40.7.131")],
                 warnings: &[],
             },
+            Case {
+                name: "ifupdown2/ifupdown-ng: `iface NAME` without family and method; both families in one stanza",
+                text: "auto eth0\niface eth0\n    address 172.20.14.25/24\n    address 2001:db8:14::25/64\n    gateway 172.20.14.1\n",
+                moves: V4,
+                gateway: None,
+                changes: &[(3, "    address 10.40.7.131/24")],
+                warnings: &["gateway-outside-network"],
+            },
+            Case {
+                name: "ifupdown-ng `interface`, `template` and `inherits`: each stanza's address is its own",
+                text: "template base\n address 172.20.14.25/24\n\ninterface eth1 inherits base\n address 172.20.14.250/24\n\niface eth2 inet static inherits base\n address 192.168.2.10/24\n",
+                moves: V4,
+                gateway: None,
+                changes: &[(2, " address 10.40.7.131/24")],
+                warnings: &[],
+            },
+            Case {
+                name: "ifupdown2 `vlan` stanza options are read; an unknown option's address is text",
+                text: "vlan vlan10\n    bridge-igmp-querier-src 172.20.14.25\n    vlan-id 10\n",
+                moves: V4,
+                gateway: None,
+                changes: &[(2, "    bridge-igmp-querier-src 10.40.7.131")],
+                warnings: &[],
+            },
+            Case {
+                name: "the old network's broadcast follows, also for a /14 kept by an unknown new prefix",
+                text: "iface eth1 inet static\n  address 1.2.3.4/14\n  broadcast 1.3.255.255\n",
+                moves: &[("1.2.3.4", "10.254.99.77")],
+                gateway: None,
+                changes: &[
+                    (2, "  address 10.254.99.77/14"),
+                    (3, "  broadcast 10.255.255.255"),
+                ],
+                warnings: &["prefix-unknown"],
+            },
+            Case {
+                name: "a custom broadcast (not the old network's, even the old address) and `broadcast -` stay",
+                text: "iface eth2 inet static\n  address 172.20.14.25/24\n  broadcast 172.20.14.127\n\niface eth3 inet static\n  address 172.20.14.25/24\n  broadcast -\n\niface eth4 inet static\n  address 172.20.14.25/24\n  broadcast 172.20.14.25\n",
+                moves: V4,
+                gateway: None,
+                changes: &[
+                    (2, "  address 10.40.7.131/24"),
+                    (6, "  address 10.40.7.131/24"),
+                    (10, "  address 10.40.7.131/24"),
+                ],
+                warnings: &[],
+            },
+            Case {
+                name: "ifupdown2 Mako template lines are neither read nor edited; the stanzas around them are",
+                text: "%for v in range(10, 12):\nauto vlan-${v}\niface vlan-${v} inet static\n    address 172.20.14.25/24\n%endfor\n<%def name=\"br(addr)\">\niface br0\n    address ${addr}\n</%def>\n${br(\"172.20.14.25/24\")}\n",
+                moves: V4,
+                gateway: None,
+                changes: &[(4, "    address 10.40.7.131/24")],
+                warnings: &["ifupdown-template", "ifupdown-template"],
+            },
         ];
         check(Surface::Ifupdown, PATH, cases);
     }
@@ -650,7 +809,21 @@ iface eth0 inet static
     fn malformed_input_names_the_line() {
         let cases: &[(&str, usize, &str)] = &[
             ("address 10.0.0.5\n", 1, "misplaced option"),
-            ("auto eth0\n\niface eth0 inet\n", 3, "`iface` needs"),
+            ("auto eth0\n\niface\n", 3, "`iface` needs the name"),
+            ("interface \\\n\n", 1, "`interface` needs the name"),
+            (
+                "iface eth0 inet static\n    address 1.2.3.4/24\n\niface eth3 inet static inherits\n",
+                4,
+                "`inherits` needs",
+            ),
+            (
+                "iface eth4 inherits\n address 10.0.0.5\n",
+                1,
+                "`inherits` needs",
+            ),
+            // Not a template: the file has no `%`, so `${x}` is an option
+            // outside any stanza.
+            ("${x}\niface eth0\n", 1, "misplaced option"),
             ("iface eth0 inet static\n address\n", 2, "has no value"),
             (
                 "iface eth0 inet static\n address 10.0.0.5\n netmask 255.0.255.0\n",
@@ -676,6 +849,78 @@ iface eth0 inet static
             PATH,
             "iface eth0 inet static\n address 172.20.14.25\n netmask 255.255.255.0\n up ip -f inet route add default via 172.20.14.1 ; ip a add 172.20.14.25 \\\n  dev eth0\n",
         );
+    }
+
+    #[test]
+    fn template_code_lines() {
+        // (text, template lines)
+        let cases: &[(&str, &[usize])] = &[
+            ("iface eth0\n address 10.0.0.5/24\n", &[]),
+            // No `%` anywhere: ifupdown2 does not render the file.
+            ("${x}\n", &[]),
+            ("% for i in x:\n a\n  %endfor\n%% literal\n", &[1, 3]),
+            ("<%\n x = 1\n%>\niface a\n", &[1, 2, 3]),
+            ("<%! import os %>\n<% y = 2 %>\niface a\n", &[1, 2]),
+            ("<%doc>\n iface x\n</%doc>\niface a\n", &[1, 2, 3]),
+            (
+                "<%namespace name=\"b\"\n   file=\"/t\"/>\n${b.makebr(1)}\n  ${x} y\n",
+                &[1, 2, 3, 4],
+            ),
+            ("<%def name=\"f()\">\niface ${v}\n</%def>\n", &[1, 3]),
+            // An expression inside a line is a value, not a template line.
+            (
+                "iface vlan-${v} inet static\n address 10.0.${v}.1/24 # %\n",
+                &[],
+            ),
+            // Never closed: the rest of the file is template code.
+            ("<%\niface a\n address 10.0.0.5\n", &[1, 2, 3]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                &super::template_lines(&syntax::lines(text)),
+                want,
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn template_warnings_name_the_lines() {
+        let text =
+            "# %\n%for v in range(1, 3):\niface eth${v}\n%endfor\n${mk(\"172.20.14.25/24\")}\n";
+        let r = plan(Surface::Ifupdown, PATH, text, V4, None).unwrap();
+        assert!(r.changes.is_empty(), "{:?}", r.changes);
+        let msgs: Vec<&str> = r.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(msgs.len(), 2, "{msgs:#?}");
+        assert!(
+            msgs[0].starts_with(&format!("{PATH}:2: 3 lines of ifupdown2 template code")),
+            "{}",
+            msgs[0]
+        );
+        assert!(
+            msgs[1].starts_with(&format!("{PATH}:5: ")) && msgs[1].contains("172.20.14.25"),
+            "{}",
+            msgs[1]
+        );
+        let s = scan(Surface::Ifupdown, PATH, text, &["172.20.14.25"]);
+        let lines: Vec<String> = s.findings.iter().map(|f| f.target.to_string()).collect();
+        assert_eq!(lines, [format!("{PATH}:5")]);
+        // 172.20.14.25 is not inside 172.20.14.250 on a template line
+        // either: no finding, only the general warning.
+        let text = "%for v in x:\n${mk(\"172.20.14.250\")}\n%endfor\n";
+        let s = scan(Surface::Ifupdown, PATH, text, &["172.20.14.25"]);
+        assert!(s.findings.is_empty(), "{:?}", s.findings);
+        assert_eq!(s.warnings.len(), 1);
+    }
+
+    #[test]
+    fn bring_up_per_stanza() {
+        let text = "auto eth0\niface eth0\n address 10.0.0.5/24\ntemplate base\n address 10.0.0.6/24\ninterface eth1\n address 10.0.0.7/24\nauto eth2\n";
+        let up = |line| bring_up(PATH, text, line);
+        assert!(up(3).contains("ifup eth0"), "{}", up(3));
+        assert_eq!(up(5), "systemctl restart networking");
+        assert!(up(7).contains("ifup eth1"), "{}", up(7));
+        assert_eq!(up(1), "systemctl restart networking");
     }
 
     #[test]

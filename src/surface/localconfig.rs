@@ -884,7 +884,7 @@ mod tests {
         let host = Host::open(dir.path(), None).unwrap();
         let old = "172.20.14.25".parse().unwrap();
         let matcher = Matcher::new(&[old]);
-        let rw = Rewriter::new(vec![pair("172.20.14.25", "10.40.7.131", 24)], None);
+        let rw = Rewriter::new(vec![pair("172.20.14.25", "10.40.7.131", 24)], Vec::new());
         let ctx = Ctx::new(&host, &matcher, Some(&rw));
         let rep = Localconfig.analyze(PATH, LC, &ctx).unwrap();
         let keys: Vec<&str> = rep

@@ -63,7 +63,7 @@ named_enum! {
         NmConnection = "nmconnection",
         /// RHEL's `ifcfg-*` files.
         Ifcfg = "ifcfg",
-        /// systemd-networkd `.network` files.
+        /// systemd-networkd `.network` and `.netdev` files.
         Networkd = "networkd",
         /// Zimbra's localconfig.xml.
         Localconfig = "localconfig",

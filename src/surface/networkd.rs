@@ -1,4 +1,6 @@
-//! Surface `networkd`: systemd-networkd's `/etc/systemd/network/*.network`.
+//! Surface `networkd`: systemd-networkd's `/etc/systemd/network/*.network`
+//! (interfaces' addresses and routes) and `*.netdev` (virtual devices:
+//! tunnels' and VXLAN's ends, WireGuard peers).
 //!
 //! Format (systemd.syntax(7), systemd.network(5)): `[Section]` headers,
 //! `Key=Value` lines, comment lines starting with `#` or `;`; a line
@@ -16,11 +18,17 @@
 //!   reachable whatever the prefix); `Destination=` is another network and
 //!   `PreferredSource=` this host's address;
 //! * `DNS=` and `NTP=` (space-separated) are other hosts;
+//! * in a `.netdev` file, the device's own end (`[Tunnel]`, `[L2TP]`,
+//!   `[VXLAN]`, `[FooOverUDP]` `Local=`) is this host's address and the
+//!   far end (`Remote=`, `Peer=`, `Group=`, `[WireGuardPeer] Endpoint=`
+//!   as `host:port`, `AllowedIPs=`) other hosts'; a tunnel's keys
+//!   (`Key=`, `InputKey=`, `OutputKey=`, which may be written like IPv4
+//!   addresses) are never read, nor are secrets;
 //! * any other value is text.
 
 use std::ops::Range;
 
-use super::netcfg::syntax::{Ini, ini, words};
+use super::netcfg::syntax::{self, Ini, ini, words};
 use super::netcfg::{Doc, Role};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
@@ -30,11 +38,15 @@ use crate::policy::ValueKind;
 /// The `networkd` surface.
 pub struct Networkd;
 
-const GLOB: &str = "/etc/systemd/network/*.network";
+const GLOBS: &[&str] = &[
+    "/etc/systemd/network/*.network",
+    "/etc/systemd/network/*.netdev",
+];
 
 const BLOCK: usize = 1;
 
-/// `(section, key, kind)` of plain values; every word is one value.
+/// `(section, key, kind)` of plain values of a `.network` file; every
+/// word is one value.
 const KINDS: &[(&str, &str, ValueKind)] = &[
     ("Network", "DNS", ValueKind::OtherHost),
     ("Network", "NTP", ValueKind::OtherHost),
@@ -43,10 +55,51 @@ const KINDS: &[(&str, &str, ValueKind)] = &[
     ("Route", "PreferredSource", ValueKind::OwnAddress),
 ];
 
+/// `(section, key, kind)` of the values of a `.netdev` file
+/// (systemd.netdev(5)); `None`: never an address, never read.
+const NETDEV_KINDS: &[(&str, &str, Option<ValueKind>)] = &[
+    ("Tunnel", "Local", Some(ValueKind::OwnAddress)),
+    ("Tunnel", "Remote", Some(ValueKind::OtherHost)),
+    ("Tunnel", "Key", None),
+    ("Tunnel", "InputKey", None),
+    ("Tunnel", "OutputKey", None),
+    ("L2TP", "Local", Some(ValueKind::OwnAddress)),
+    ("L2TP", "Remote", Some(ValueKind::OtherHost)),
+    ("VXLAN", "Local", Some(ValueKind::OwnAddress)),
+    ("VXLAN", "Remote", Some(ValueKind::OtherHost)),
+    ("VXLAN", "Group", Some(ValueKind::OtherHost)),
+    ("GENEVE", "Remote", Some(ValueKind::OtherHost)),
+    ("FooOverUDP", "Local", Some(ValueKind::OwnAddress)),
+    ("FooOverUDP", "Peer", Some(ValueKind::OtherHost)),
+    ("WireGuardPeer", "Endpoint", Some(ValueKind::HostPort)),
+    ("WireGuardPeer", "AllowedIPs", Some(ValueKind::OtherHost)),
+];
+
+/// The kind of value `key` of section `sec` holds, `None` when it is never
+/// read.
+fn kind_of(netdev: bool, sec: &str, key: &str) -> Option<ValueKind> {
+    if netdev {
+        return NETDEV_KINDS
+            .iter()
+            .find(|(s, k, _)| *s == sec && *k == key)
+            .map_or(Some(ValueKind::Text), |(_, _, v)| *v);
+    }
+    Some(
+        KINDS
+            .iter()
+            .find(|(s, k, _)| *s == sec && *k == key)
+            .map_or(ValueKind::Text, |(_, _, v)| *v),
+    )
+}
+
 impl FileSurface for Networkd {
     fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
-        let host = ctx.host;
-        host.glob(GLOB)
+        let mut out = Vec::new();
+        for g in GLOBS {
+            out.extend(ctx.host.glob(g)?);
+        }
+        out.sort();
+        Ok(out)
     }
 
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
@@ -71,12 +124,41 @@ struct Section {
     on_link: bool,
 }
 
-/// How a changed `.network` file comes up: networkd reads them all again.
-pub fn bring_up(_file: &str, _text: &str, _line: usize) -> String {
-    "systemctl restart systemd-networkd".into()
+/// How a changed file comes up: networkd reads every `.network` file
+/// again on a restart; an existing device keeps its old `.netdev`
+/// settings until it is deleted (systemd.netdev(5)), so a changed
+/// `.netdev` deletes its device first.
+pub fn bring_up(file: &str, text: &str, _line: usize) -> String {
+    let restart = "systemctl restart systemd-networkd";
+    if !file.ends_with(".netdev") {
+        return restart.into();
+    }
+    let lines = syntax::lines(text);
+    let mut section = String::new();
+    let mut name = None;
+    for entry in ini(file, &lines, &['#', ';'], true).unwrap_or_default() {
+        match entry {
+            Ini::Section { name: s, .. } => section = s,
+            Ini::Pair { key, value } if section == "NetDev" && key == "Name" => {
+                name = value
+                    .first()
+                    .map(|(n, r)| lines[n - 1][r.clone()].to_string())
+                    .filter(|v| !v.is_empty());
+            }
+            Ini::Pair { .. } => {}
+        }
+    }
+    match name {
+        Some(n) => format!(
+            "{{ networkctl delete {}; {restart}; }}",
+            crate::services::shell_quote(&n)
+        ),
+        None => restart.into(),
+    }
 }
 
 fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
+    let netdev = path.ends_with(".netdev");
     let mut doc = Doc::new(path, text);
     let lines = doc.lines().to_vec();
     let mut sec = Section::default();
@@ -98,7 +180,17 @@ fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
                     .map(move |w| (*n, w))
             })
             .collect();
+        if syntax::is_secret_key(&key) {
+            continue;
+        }
         match (sec.name.as_str(), key.as_str()) {
+            _ if netdev => {
+                if let Some(kind) = kind_of(true, &sec.name, &key) {
+                    for (n, r) in ws {
+                        doc.push(n, r, Role::Value(kind), BLOCK);
+                    }
+                }
+            }
             ("Network" | "Address", "Address") => {
                 for (n, r) in ws {
                     let i = doc.push(n, r, Role::Address, BLOCK);
@@ -132,11 +224,7 @@ fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
                             matches!(&lines[n - 1][r.clone()], "0.0.0.0/0" | "::/0")
                         }));
                 }
-                let kind = KINDS
-                    .iter()
-                    .find(|(ks, kk, _)| *ks == s && *kk == k)
-                    .map(|(_, _, v)| *v)
-                    .unwrap_or(ValueKind::Text);
+                let kind = kind_of(false, s, k).unwrap_or(ValueKind::Text);
                 for (n, r) in ws {
                     doc.push(n, r, Role::Value(kind), BLOCK);
                 }
@@ -300,6 +388,86 @@ PreferredSource=172.20.14.25
             },
         ];
         check(Surface::Networkd, PATH, cases);
+    }
+
+    const NETDEV: &str = "/etc/systemd/network/25-gre.netdev";
+
+    #[test]
+    fn netdev_ends() {
+        let cases = &[
+            Case {
+                name: "a tunnel's own end moves; its far end in the subnet and its keys stay",
+                text: "[NetDev]\nName=gre1\nKind=gre\n\n[Tunnel]\nLocal=172.20.14.25\nRemote=172.20.14.26\nInputKey=172.20.14.25\nKey=172.20.14.25\n",
+                moves: V4,
+                gateway: None,
+                changes: &[(6, "Local=10.40.7.131")],
+                warnings: &[],
+            },
+            Case {
+                name: "L2TP and VXLAN: Local moves, Remote (another host) stays; `static` is no address",
+                text: "[L2TP]\nLocal=static\nRemote=192.168.30.101\n[VXLAN]\nLocal=172.20.14.25\nRemote=172.20.14.250\nGroup=239.1.1.1\n",
+                moves: V4,
+                gateway: None,
+                changes: &[(5, "Local=10.40.7.131")],
+                warnings: &[],
+            },
+            Case {
+                name: "WireGuard: an endpoint that is the old address moves with its port; keys never read",
+                text: "[WireGuard]\nPrivateKey=172.20.14.25\n[WireGuardPeer]\nPresharedKey=172.20.14.25\nEndpoint=172.20.14.25:51820\nAllowedIPs=172.20.14.0/24, 10.9.0.2/32\n",
+                moves: V4,
+                gateway: None,
+                changes: &[(5, "Endpoint=10.40.7.131:51820")],
+                warnings: &[],
+            },
+            Case {
+                name: "IPv6 tunnel ends; 2001:db8:14::2 is not 2001:db8:14::25",
+                text: "[Tunnel]\nMode=ip6ip6\nLocal=2001:db8:14::25\nRemote=2001:db8:14::2\n",
+                moves: &[("2001:db8:14::25/64", "2001:db8:7::131/64")],
+                gateway: None,
+                changes: &[(3, "Local=2001:db8:7::131")],
+                warnings: &[],
+            },
+        ];
+        check(Surface::Networkd, NETDEV, cases);
+        never_panics(
+            Surface::Networkd,
+            NETDEV,
+            "[NetDev]\nName=gre1\n[Tunnel]\nLocal=172.20.14.25\nRemote=172.20.14.26\n[WireGuardPeer]\nEndpoint=[2001:db8::1]:51820\n",
+        );
+        let r = scan(
+            Surface::Networkd,
+            NETDEV,
+            "[Tunnel]\nRemote=172.20.14.25\nOutputKey=172.20.14.25\n",
+            &["172.20.14.25"],
+        );
+        let lines: Vec<String> = r.findings.iter().map(|f| f.target.to_string()).collect();
+        assert_eq!(lines, [format!("{NETDEV}:2")]);
+        assert!(
+            Networkd
+                .interfaces(NETDEV, "[Tunnel]\nLocal=172.20.14.25\n")
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn bring_up_deletes_a_changed_netdev() {
+        assert_eq!(
+            bring_up(PATH, FILE, 6),
+            "systemctl restart systemd-networkd"
+        );
+        assert_eq!(
+            bring_up(
+                NETDEV,
+                "[NetDev]\nKind=gre\nName=gre 1\n[Tunnel]\nLocal=10.0.0.5\n",
+                5
+            ),
+            "{ networkctl delete 'gre 1'; systemctl restart systemd-networkd; }"
+        );
+        assert_eq!(
+            bring_up(NETDEV, "[Tunnel]\nLocal=10.0.0.5\n", 2),
+            "systemctl restart systemd-networkd"
+        );
     }
 
     #[test]

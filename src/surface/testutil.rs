@@ -65,8 +65,18 @@ impl Fixture {
             _dir: dir,
             host,
             matcher: Matcher::new(&olds),
-            rewriter: Rewriter::new(pairs, None),
+            rewriter: Rewriter::new(pairs, Vec::new()),
         }
+    }
+
+    /// The same fixture with `--gateway` given.
+    pub fn with_gateway(mut self, gateway: Option<&str>) -> Fixture {
+        let pairs = self.rewriter.pairs().to_vec();
+        self.rewriter = Rewriter::new(
+            pairs,
+            gateway.map(|g| g.parse().unwrap()).into_iter().collect(),
+        );
+        self
     }
 
     /// Writes a host file (parents created).

@@ -70,7 +70,23 @@ pub fn check(ctx: &Ctx) -> Vec<Check> {
     let result = Sources::open(&req.sources)
         .and_then(|mut src| crate::scan::scan(&mut src, &ctx.old, &mut |_| {}));
     let result = match result {
-        Ok(r) => r,
+        Ok(r) if r.unreadable.is_empty() => r,
+        Ok(r) => {
+            return vec![
+                Check::fail(
+                    FAMILY,
+                    "sources",
+                    format!(
+                        "the rescan could not read {} file{}",
+                        r.unreadable.len(),
+                        if r.unreadable.len() == 1 { "" } else { "s" }
+                    ),
+                )
+                .with(capped(
+                    r.unreadable.iter().map(|u| u.error.clone()).collect(),
+                )),
+            ];
+        }
         Err(e) => {
             return vec![Check::fail(
                 FAMILY,

@@ -132,3 +132,72 @@ fn errors_say_what_and_where_then_what_to_do() {
             .stderr_matches(&format!("errors/{name}.txt"));
     }
 }
+
+/// A host whose hosts file names the old address, with two files that do
+/// not parse (a bad netmask, a netplan address without its prefix) and a
+/// stray hosts line.
+fn host_with_bad_files() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |p: &str, s: &str| {
+        let real = dir.path().join(p.trim_start_matches('/'));
+        std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+        std::fs::write(real, s).unwrap();
+    };
+    write(
+        "/etc/hosts",
+        "127.0.0.1 localhost\n172.20.14.25 mail.corp.example mail\nmail.corp.example\n",
+    );
+    write(
+        "/etc/network/interfaces",
+        "iface eth0 inet static\n    address 172.20.14.25\n    netmask 255.0.255.0\n",
+    );
+    write(
+        "/etc/netplan/01-mail.yaml",
+        "network:\n  ethernets:\n    eth0:\n      addresses:\n        - 172.20.14.25\n",
+    );
+    write("/etc/resolv.conf", "nameserver 172.20.14.25\n");
+    dir
+}
+
+#[test]
+fn a_file_that_does_not_parse_hides_nothing_else() {
+    let dir = host_with_bad_files();
+    let on_host = |args: &[&str]| Zmreip::new(args).root(dir.path()).arg("--no-directory");
+    // scan reads every other file, reports what it found there, names
+    // every unreadable file, and exits 1.
+    let out = on_host(&["scan", "--ip", "172.20.14.25"]).fails(1);
+    out.stdout_matches("errors/scan-unreadable.txt");
+    out.stderr_matches("errors/scan-unreadable.stderr.txt");
+    let json = on_host(&["scan", "--ip", "172.20.14.25", "--format", "json"]).fails(1);
+    let v = json.json();
+    let errors: Vec<&str> = v["unreadable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["error"].as_str().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].starts_with("/etc/network/interfaces:3: "),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].starts_with("/etc/netplan/01-mail.yaml:5: "),
+        "{errors:?}"
+    );
+    assert!(v["unreadable"][0]["help"].as_str().is_some());
+    assert_eq!(v["findings"].as_array().unwrap().len(), 2);
+    assert_eq!(v["warnings"][0]["code"], "hosts-line-ignored");
+    // plan proposes nothing, and names every unreadable file, not only
+    // the first.
+    let out = on_host(&[
+        "plan",
+        "--from",
+        "172.20.14.25/24",
+        "--to",
+        "10.40.7.131/24",
+    ])
+    .fails(1);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    out.stderr_matches("errors/plan-unreadable.txt");
+}

@@ -391,11 +391,12 @@ fn spellings(a: IpAddr) -> Vec<String> {
     }
 }
 
-/// The network and broadcast addresses of `a` for the prefixes an
-/// interface may have, as `(prefix, network, broadcast)`.
+/// The network and broadcast addresses of `a` for every prefix an
+/// interface may have (Debian's ifupdown tests configure a /14), as
+/// `(prefix, network, broadcast)`.
 fn companions(a: IpAddr) -> Vec<(u8, IpAddr, IpAddr)> {
-    let (lo, hi) = if a.is_ipv4() { (16, 31) } else { (48, 127) };
-    (lo..=hi)
+    let hi = if a.is_ipv4() { 31 } else { 127 };
+    (1..=hi)
         .map(|p| {
             let n = ipnet::IpNet::new(a, p).unwrap();
             (p, n.network(), n.broadcast())
@@ -945,6 +946,17 @@ mod checks {
             ("nets 192.168.0.0/16", "nets 192.168.0.0/16 10.0.0.1", false),
             ("broadcast 192.168.2.255", "broadcast 10.254.99.255", true),
             ("broadcast 192.168.5.255", "broadcast 10.254.99.255", false),
+            // /14: 192.168.0.0/14 → 10.252.0.0/14.
+            (
+                "broadcast 192.171.255.255",
+                "broadcast 10.255.255.255",
+                true,
+            ),
+            (
+                "broadcast 192.171.255.255",
+                "broadcast 10.254.99.255",
+                false,
+            ),
             (
                 "v=spf1 ip4:192.168.2.1 -all",
                 "v=spf1 ip4:10.254.99.77 -all",

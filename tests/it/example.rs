@@ -1397,6 +1397,88 @@ fn family_mismatch_is_a_usage_error() {
 }
 
 #[test]
+fn dual_stack_takes_one_gateway_per_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let netplan = dir.path().join("etc/netplan/01-mail.yaml");
+    std::fs::create_dir_all(netplan.parent().unwrap()).unwrap();
+    std::fs::write(
+        &netplan,
+        "network:\n  ethernets:\n    eth0:\n      addresses: [172.20.14.25/24, \"2001:db8:14::25/64\"]\n      gateway4: 172.20.14.1\n      gateway6: 2001:db8:14::1\n",
+    )
+    .unwrap();
+    let plan = |gateways: &[&str]| {
+        let mut args = vec![
+            "plan",
+            "--from",
+            OLD4,
+            "--to",
+            "10.40.7.131/24",
+            "--from",
+            OLD6,
+            "--to",
+            "2001:db8:7::131/64",
+            "--no-directory",
+            "--format",
+            "json",
+        ];
+        for g in gateways {
+            args.extend(["--gateway", g]);
+        }
+        Zmreip::new(&args).root(dir.path()).run()
+    };
+    // Both gateways, in either order: both lines follow, nothing warned.
+    for gws in [
+        ["10.40.7.1", "2001:db8:7::1"],
+        ["2001:db8:7::1", "10.40.7.1"],
+    ] {
+        let p = plan(&gws).status(0).json();
+        let afters: Vec<String> = changes(&p)
+            .iter()
+            .flat_map(|c| texts(&c["after"]))
+            .collect();
+        assert!(
+            afters.contains(&"      gateway4: 10.40.7.1".to_string()),
+            "{afters:?}"
+        );
+        assert!(
+            afters.contains(&"      gateway6: 2001:db8:7::1".to_string()),
+            "{afters:?}"
+        );
+        assert!(
+            !p["warnings"]
+                .to_string()
+                .contains("gateway-outside-network"),
+            "{}",
+            p["warnings"]
+        );
+    }
+    // The IPv4 one alone: the IPv6 gateway is warned, and the warning
+    // asks for what the command line accepts.
+    let p = plan(&["10.40.7.1"]).status(0).json();
+    let w = p["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["code"] == "gateway-outside-network")
+        .expect("the IPv6 gateway is warned");
+    let msg = w["message"].as_str().unwrap();
+    assert!(
+        msg.contains("2001:db8:14::1") && msg.contains("one --gateway per address family"),
+        "{msg}"
+    );
+    // Two of one family is a usage error naming both.
+    let out = plan(&["10.40.7.1", "10.40.7.2"]).status(2);
+    assert!(
+        out.stderr
+            .contains("--gateway is given twice for IPv4 (10.40.7.1 and 10.40.7.2)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("help: "), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
 fn missing_root_is_a_usage_error() {
     let mut args = vec![
         "plan",
@@ -1492,12 +1574,31 @@ fn malformed_localconfig_names_the_host_file() {
         &[&at],
         break_it,
     );
-    fails(
-        &["scan", "--ip", OLD4, "--root", "ROOT", "--ldif", "LDIF"],
-        &[1],
-        &[&at],
-        break_it,
+    // scan names the file, exits 1, and still reports every other place
+    // (one bad file hides nothing else); nothing is written either.
+    let tmp = tempfile::tempdir().unwrap();
+    let (r, l) = copy_example(tmp.path());
+    break_it(&r, &l);
+    let before = tree(tmp.path());
+    let run = Zmreip::new(["scan", "--ip", OLD4])
+        .root(&r)
+        .ldif(&l)
+        .run()
+        .status(1);
+    assert!(run.stderr.contains(&at), "{}", run.stderr);
+    assert!(run.stderr.contains("help: "), "{}", run.stderr);
+    assert_no_secret("error output", &run.stderr);
+    assert!(
+        run.stdout.contains("/etc/hosts:5  172.20.14.25"),
+        "{}",
+        run.stdout
     );
+    assert!(
+        run.stdout.contains("1 file could not be read"),
+        "{}",
+        run.stdout
+    );
+    assert!(before == tree(tmp.path()), "scan changed the tree");
 }
 
 #[test]

@@ -13,6 +13,7 @@
 //! | `ldap`, `ldap_bench` | the live directory backend against slapd |
 //! | `dns` | `check`, RFC 2136 and zone files against named and dnsmasq |
 //! | `corpus` | every upstream configuration file of `tests/corpus/` |
+//! | `manual` | man pages and completions the binary writes, against its help |
 //! | `watch` | `zmreip watch`: netlink events in namespaces, RFC 2136, dyndns2, Zimbra hand-over, daemon life |
 //!
 //! Snapshots (`tests/golden/`) are refreshed with `ZMREIP_BLESS=1`.
@@ -32,5 +33,6 @@ mod dns;
 mod example;
 mod ldap;
 mod ldap_bench;
+mod manual;
 mod support;
 mod watch;

@@ -475,7 +475,7 @@ mod tests {
                 _dir: dir,
                 host,
                 matcher: Matcher::new(&olds),
-                rewriter: Rewriter::new(pairs, None),
+                rewriter: Rewriter::new(pairs, Vec::new()),
             }
         }
 

@@ -49,6 +49,7 @@ use crate::notice::{Code, Notice};
 use crate::policy::{Rewriter, ValueKind};
 use crate::spec::{Pair, PrefixSource};
 
+pub mod iproute;
 pub mod syntax;
 #[cfg(test)]
 pub mod testing;
@@ -95,6 +96,11 @@ pub struct Doc<'a> {
     path: &'a str,
     lines: Vec<&'a str>,
     items: Vec<Item>,
+    /// Addresses of the interfaces this file's routes and gateways serve,
+    /// configured in other files (RHEL's `route-IFACE` beside
+    /// `ifcfg-IFACE`): gateways of every block are checked against them
+    /// as against the block's own addresses.
+    linked: Vec<(IpAddr, Option<u8>)>,
 }
 
 /// An address item read from its text, with the prefix that applies.
@@ -114,7 +120,14 @@ impl<'a> Doc<'a> {
             path,
             lines: lines(text),
             items: Vec::new(),
+            linked: Vec::new(),
         }
+    }
+
+    /// Links the addresses (with their prefixes, when known) of the
+    /// interfaces this file's gateways serve, read from other files.
+    pub fn link(&mut self, addrs: impl IntoIterator<Item = (IpAddr, Option<u8>)>) {
+        self.linked.extend(addrs);
     }
 
     /// The physical lines, without terminators.
@@ -406,22 +419,29 @@ impl<'a> Doc<'a> {
             self.items[i].block == g.block
                 && moves.addrs[i].is_some_and(|a| a.ip.is_ipv4() == gw.is_ipv4())
         };
-        let movers: Vec<(&Pair, Option<IpNet>)> = (0..self.items.len())
+        // The block's addresses and the linked ones, with their moves.
+        let addrs: Vec<(IpAddr, Option<u8>, Option<&Pair>)> = (0..self.items.len())
             .filter(|&i| same(i))
-            .filter_map(|i| {
-                let p = moves.moved[i]?;
-                Some((p, effective_net(p, moves.addrs[i]?.prefix)))
-            })
+            .filter_map(|i| moves.addrs[i].map(|a| (a.ip, a.prefix, moves.moved[i])))
+            .chain(
+                self.linked
+                    .iter()
+                    .filter(|(ip, _)| ip.is_ipv4() == gw.is_ipv4())
+                    .map(|&(ip, prefix)| (ip, prefix, rw.pair_for(ip))),
+            )
+            .collect();
+        let movers: Vec<(&Pair, Option<IpNet>)> = addrs
+            .iter()
+            .filter_map(|&(_, prefix, p)| p.map(|p| (p, effective_net(p, prefix))))
             .collect();
         if movers.is_empty() {
             return;
         }
-        let staying = (0..self.items.len())
-            .filter(|&i| same(i) && moves.moved[i].is_none())
-            .filter_map(|i| {
-                let a = moves.addrs[i]?;
-                IpNet::new(a.ip, a.prefix?).ok().map(|n| n.trunc())
-            });
+        let staying = addrs.iter().filter_map(|&(ip, prefix, p)| {
+            p.is_none()
+                .then(|| IpNet::new(ip, prefix?).ok().map(|n| n.trunc()))
+                .flatten()
+        });
         let known: Vec<IpNet> = movers.iter().filter_map(|(_, n)| *n).collect();
         if known
             .iter()
@@ -465,7 +485,7 @@ impl<'a> Doc<'a> {
             }
             return;
         }
-        match rw.gateway().filter(|n| n.is_ipv4() == gw.is_ipv4()) {
+        match rw.gateway_for(gw) {
             Some(n) if n == gw => {}
             Some(n) => {
                 let why = if o.unknown {
@@ -491,7 +511,7 @@ impl<'a> Doc<'a> {
             None => report.warnings.push(Notice::new(
                 Code::GatewayOutsideNetwork,
                 format!(
-                    "{place}: the gateway {gw} is outside the new network {nets}; zmreip does not guess gateways: pass --gateway ADDR with the new network's router"
+                    "{place}: the gateway {gw} is outside the new network {nets}; zmreip does not guess gateways: pass --gateway ADDR with the new network's router (one --gateway per address family)"
                 ),
             )),
         }

@@ -53,6 +53,7 @@ pub fn file_stem(file: &str) -> Option<String> {
 pub fn is_secret_key(key: &str) -> bool {
     const WORDS: &[&str] = &[
         "psk",
+        "preshared",
         "password",
         "passwd",
         "secret",
@@ -368,6 +369,8 @@ mod tests {
             "leap-password",
             "private-key",
             "wep-key0",
+            "PresharedKey",
+            "PrivateKey",
             "pin",
         ] {
             assert!(is_secret_key(k), "{k}");

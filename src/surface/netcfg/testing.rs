@@ -38,7 +38,10 @@ pub fn plan(
     let pairs: Vec<Pair> = moves.iter().map(|(o, n)| pair(o, n)).collect();
     let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
     let matcher = Matcher::new(&olds);
-    let rw = Rewriter::new(pairs, gateway.map(|g| g.parse().unwrap()));
+    let rw = Rewriter::new(
+        pairs,
+        gateway.map(|g| g.parse().unwrap()).into_iter().collect(),
+    );
     let ctx = Ctx::new(&host, &matcher, Some(&rw));
     s.reader().unwrap().analyze(path, text, &ctx)
 }
@@ -111,7 +114,7 @@ pub fn never_panics(s: Surface, path: &str, text: &str) {
     let host = Host::open(dir.path(), None).unwrap();
     let p = pair("172.20.14.25/24", "10.40.7.131/24");
     let matcher = Matcher::new(&[p.old]);
-    let rw = Rewriter::new(vec![p], Some("10.40.7.1".parse().unwrap()));
+    let rw = Rewriter::new(vec![p], vec!["10.40.7.1".parse().unwrap()]);
     let ctx = Ctx::new(&host, &matcher, Some(&rw));
     let r = s.reader().unwrap();
     for v in variants {

@@ -76,7 +76,7 @@ fn run(files: &[(&str, &str)], zones: &[(&str, &str)], pairs: Vec<Pair>, mode: M
         .collect();
     let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
     let matcher = Matcher::new(&olds);
-    let rw = Rewriter::new(pairs, None);
+    let rw = Rewriter::new(pairs, Vec::new());
     let ctx = Ctx::new(&h, &matcher, Some(&rw)).with_mode(mode);
     let mut report = Report::default();
     for z in &universe {
@@ -451,7 +451,7 @@ fn blocked_zone_reports_and_warns() {
         blocked: Some("zone example.test is dynamic".into()),
     };
     let matcher = Matcher::new(&["192.0.2.10".parse().unwrap()]);
-    let rw = Rewriter::new(vec![pair("192.0.2.10", "198.51.100.7", 24)], None);
+    let rw = Rewriter::new(vec![pair("192.0.2.10", "198.51.100.7", 24)], Vec::new());
     let ctx = Ctx::new(&h, &matcher, Some(&rw));
     let r = analyze_zone(&zone, FWD, std::slice::from_ref(&zone), &ctx, TODAY).unwrap();
     assert!(r.changes.is_empty());
@@ -479,7 +479,7 @@ fn surface_finds_files_and_includes() {
         "{files:?}"
     );
     let matcher = Matcher::new(&["192.0.2.10".parse().unwrap()]);
-    let rw = Rewriter::new(vec![pair("192.0.2.10", "198.51.100.7", 24)], None);
+    let rw = Rewriter::new(vec![pair("192.0.2.10", "198.51.100.7", 24)], Vec::new());
     let ctx = Ctx::new(&h, &matcher, Some(&rw));
     let r = Zonefile
         .analyze("/etc/bind/db.example.test", zone, &ctx)

@@ -126,7 +126,7 @@ fn rewriter() -> Rewriter {
             old_prefix_source: PrefixSource::Given,
             new_prefix_source: PrefixSource::Given,
         }],
-        None,
+        Vec::new(),
     )
 }
 

@@ -37,7 +37,8 @@ pub struct Zmreip {
 
 impl Zmreip {
     /// `zmreip ARGS` with stdin closed, no colour, no backtraces and no
-    /// `ZMREIP_ROOT` from the environment the tests run in.
+    /// `ZMREIP_ROOT` or `ZMREIP_GENERATE_DOCS` from the environment the
+    /// tests run in.
     pub fn new<I, S>(args: I) -> Zmreip
     where
         I: IntoIterator<Item = S>,
@@ -94,6 +95,7 @@ impl Zmreip {
             .env("RUST_BACKTRACE", "0")
             .env("NO_COLOR", "1")
             .env_remove("ZMREIP_ROOT")
+            .env_remove(zmreip::manual::ENV)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -11,9 +11,14 @@
 //! sequences and mappings (`[a, "b"]`, `{to: default, via: G}`), also over
 //! several lines, plain and quoted scalars, `#` comments, block scalars
 //! (`|`, `>`; skipped), document markers. YAML forbids tabs in
-//! indentation; a tab there, a flow collection never closed, a quoted
-//! value never closed or text after a closing bracket is an error at its
-//! line.
+//! indentation; a tab there, a line indented to no level of its parent's
+//! (`  a:` then ` b:`), a plain value starting with a reserved indicator
+//! (`%`, `@`, `` ` ``) or an alias or anchor without a name, a flow
+//! collection never closed, a quoted value never closed or text after a
+//! closing bracket is an error at its line. So are the shape errors and
+//! address errors netplan reports that zmreip can tell soundly
+//! ([`shape`]): `network:` not a mapping, `addresses:` not a list, an
+//! interface address without its prefix length.
 //!
 //! Values read, under `network: <devices>: <name>:` (`ethernets`, `bonds`,
 //! `bridges`, `vlans`, `wifis`, `tunnels`, ...; each interface is a block):
@@ -38,6 +43,9 @@ use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::{Error, Result};
 use crate::model::Report;
 use crate::policy::ValueKind;
+use shape::Shape;
+
+mod shape;
 
 /// The `netplan` surface.
 pub struct Netplan;
@@ -91,6 +99,7 @@ fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
         doc,
         lines,
         stack: Vec::new(),
+        root_indent: None,
         next_item: 0,
         blocks: Vec::new(),
         routes: BTreeMap::new(),
@@ -115,6 +124,9 @@ struct Frame {
     /// A key whose value was on its own line (a scalar or flow): deeper
     /// lines continue that value rather than open children.
     has_value: bool,
+    /// The column of its children in block context, once one is read:
+    /// every other child must start there.
+    child_indent: Option<usize>,
 }
 
 /// What a scalar at some path is.
@@ -140,6 +152,8 @@ struct Parser<'a> {
     doc: Doc<'a>,
     lines: Vec<&'a str>,
     stack: Vec<Frame>,
+    /// The column of the document's top-level nodes.
+    root_indent: Option<usize>,
     next_item: usize,
     /// `devices/name` of each interface; its index + 1 is its block.
     blocks: Vec<String>,
@@ -164,6 +178,13 @@ impl<'a> Parser<'a> {
         let mut i = 0;
         while i < self.lines.len() {
             i = self.line(i)?;
+        }
+        for (i, it) in self.doc.items().iter().enumerate() {
+            if it.role == Role::Address
+                && let Some(why) = shape::bad_address(self.doc.value(i))
+            {
+                return Err(self.err(it.line, why));
+            }
         }
         for route in self.routes.values() {
             for &v in &route.vias {
@@ -217,6 +238,7 @@ impl<'a> Parser<'a> {
             && (["---", "..."].iter().any(|m| content.starts_with(m)) || content.starts_with('%'))
         {
             self.stack.clear();
+            self.root_indent = None;
             return Ok(i + 1);
         }
         let dash = is_dash(content);
@@ -238,12 +260,17 @@ impl<'a> Parser<'a> {
         }
         let mut col = indent;
         while is_dash(&line[col..]) {
+            self.shape(n, Shape::Sequence)?;
             let id = self.item_id();
-            self.stack.push(Frame {
-                indent: col,
-                seg: Seg::Item(id),
-                has_value: false,
-            });
+            self.push_frame(
+                n,
+                Frame {
+                    indent: col,
+                    seg: Seg::Item(id),
+                    has_value: false,
+                    child_indent: None,
+                },
+            )?;
             col += 1;
             col += line[col..].len() - line[col..].trim_start_matches([' ', '\t']).len();
         }
@@ -261,6 +288,7 @@ impl<'a> Parser<'a> {
         match line.as_bytes()[col] {
             b'[' | b'{' => return self.flow(self.path(), n, col, indent),
             b'|' | b'>' => {
+                self.shape(n, Shape::Scalar)?;
                 self.block_scalar = Some(indent);
                 return Ok(n);
             }
@@ -269,20 +297,27 @@ impl<'a> Parser<'a> {
         let (span, after, key) = self.scalar_or_key(n, col)?;
         let path = self.path();
         if !key {
+            self.shape(n, Shape::Scalar)?;
             self.emit(&path, n, span);
             return Ok(n);
         }
+        self.shape(n, Shape::Mapping)?;
         self.emit_key(&path, n, span.clone());
         let name = unquote(&line[span]);
-        let vcol =
+        let mut vcol =
             after + line[after..].len() - line[after..].trim_start_matches([' ', '\t']).len();
+        vcol += properties(&line[vcol..]);
         let value = &line[vcol..];
         let has_value = !value.is_empty() && !value.starts_with('#');
-        self.stack.push(Frame {
-            indent: col,
-            seg: Seg::Key(name),
-            has_value,
-        });
+        self.push_frame(
+            n,
+            Frame {
+                indent: col,
+                seg: Seg::Key(name),
+                has_value,
+                child_indent: None,
+            },
+        )?;
         if !has_value {
             return Ok(n);
         }
@@ -290,13 +325,20 @@ impl<'a> Parser<'a> {
         match value.as_bytes()[0] {
             b'[' | b'{' => self.flow(path, n, vcol, indent),
             b'|' | b'>' => {
+                self.shape(n, Shape::Scalar)?;
                 // Its lines are deeper than the key; none is a value.
                 self.stack.pop();
                 self.block_scalar = Some(col);
                 Ok(n)
             }
+            // An alias repeats a node read before: nothing new here.
+            b'*' => {
+                self.plain_start(n, value)?;
+                Ok(n)
+            }
             _ => {
                 let (span, _, _) = self.scalar_or_key(n, vcol)?;
+                self.shape(n, Shape::Scalar)?;
                 self.emit(&path, n, span);
                 Ok(n)
             }
@@ -330,6 +372,7 @@ impl<'a> Parser<'a> {
             }
             return Ok((span, j, false));
         }
+        self.plain_start(n, &line[col..])?;
         let limit = comment_start(line, col);
         for j in col..limit {
             if b[j] == b':' && (j + 1 == limit || b[j + 1] == b' ' || b[j + 1] == b'\t') {
@@ -408,6 +451,7 @@ impl<'a> Parser<'a> {
         self.skip(cur)?;
         match self.peek(cur) {
             b'[' => {
+                self.shape_at(path, cur.n, Shape::Sequence)?;
                 cur.col += 1;
                 loop {
                     self.skip(cur)?;
@@ -438,6 +482,7 @@ impl<'a> Parser<'a> {
                 }
             }
             b'{' => {
+                self.shape_at(path, cur.n, Shape::Mapping)?;
                 cur.col += 1;
                 loop {
                     self.skip(cur)?;
@@ -478,6 +523,7 @@ impl<'a> Parser<'a> {
             }
             _ => {
                 let (n, span) = self.flow_scalar(cur, false)?;
+                self.shape_at(path, n, Shape::Scalar)?;
                 self.emit(path, n, span);
                 Ok(())
             }
@@ -496,6 +542,7 @@ impl<'a> Parser<'a> {
             return Ok((cur.n, span));
         }
         let start = cur.col;
+        self.plain_start(cur.n, &line[start..])?;
         let limit = comment_start(line, start);
         let mut j = start;
         while j < limit {
@@ -510,6 +557,78 @@ impl<'a> Parser<'a> {
         }
         cur.col = j;
         Ok((cur.n, syntax::trim(line, start..j)))
+    }
+
+    /// Pushes a block-context frame; its column must be that of its
+    /// siblings (YAML has no other indentation for them).
+    fn push_frame(&mut self, n: usize, frame: Frame) -> Result<()> {
+        let slot = match self.stack.last_mut() {
+            Some(parent) => &mut parent.child_indent,
+            None => &mut self.root_indent,
+        };
+        match *slot {
+            Some(c) if c != frame.indent => {
+                return Err(self.err(
+                    n,
+                    format!(
+                        "this line is indented by {} where its siblings are indented by {c}: YAML cannot tell what it belongs to (netplan rejects this file)",
+                        frame.indent
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => *slot = Some(frame.indent),
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    /// Checks that the node at the current block path (read on line `n`)
+    /// has the shape netplan wants there.
+    fn shape(&self, n: usize, got: Shape) -> Result<()> {
+        self.shape_at(&self.path(), n, got)
+    }
+
+    fn shape_at(&self, path: &[Seg], n: usize, got: Shape) -> Result<()> {
+        match shape::wanted(path) {
+            Some((want, name)) if want != got => {
+                Err(self.err(n, shape::mismatch(&name, want, got)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A plain (unquoted) scalar may not start with an indicator YAML
+    /// reserves, and an alias or anchor needs a name.
+    fn plain_start(&self, n: usize, s: &str) -> Result<()> {
+        let first = s.chars().next().unwrap_or(' ');
+        if matches!(first, '%' | '@' | '`') {
+            let shown = if first == '`' {
+                "`` ` ``".to_string()
+            } else {
+                format!("`{first}`")
+            };
+            return Err(self.err(
+                n,
+                format!("YAML reserves {shown} at the start of a plain value: quote the value"),
+            ));
+        }
+        let named = s[first.len_utf8()..]
+            .chars()
+            .next()
+            .is_some_and(|c| !c.is_whitespace() && !matches!(c, ',' | ']' | '}'));
+        if matches!(first, '*' | '&') && !named {
+            let what = if first == '*' {
+                "an alias"
+            } else {
+                "an anchor"
+            };
+            return Err(self.err(
+                n,
+                format!("`{first}` starts {what} but no name follows: quote the value if `{first}` is meant"),
+            ));
+        }
+        Ok(())
     }
 
     fn item_id(&mut self) -> usize {
@@ -616,6 +735,18 @@ impl<'a> Parser<'a> {
             self.doc.push(n, span, Role::Address, block);
         }
     }
+}
+
+/// The length of the node properties (`&anchor`, `!tag`) that start a
+/// value, with the blanks after them: the node itself follows (on the next
+/// line when nothing does).
+fn properties(value: &str) -> usize {
+    let mut rest = value;
+    while rest.starts_with(['&', '!']) && rest.len() > 1 && !rest[1..].starts_with([' ', '\t']) {
+        let end = rest.find([' ', '\t']).unwrap_or(rest.len());
+        rest = rest[end..].trim_start_matches([' ', '\t']);
+    }
+    value.len() - rest.len()
 }
 
 /// `-` alone or followed by a blank starts a sequence item.
@@ -901,6 +1032,52 @@ network:
                 4,
                 "expected",
             ),
+            // What netplan's own tests reject (tests/generator/test_errors.py).
+            ("network:\n  version: %&\n", 2, "reserves `%`"),
+            (
+                "network:\n  version: 2\n foo: *\n",
+                3,
+                "indented by 1 where its siblings are indented by 2",
+            ),
+            ("network:\n  version: 2\n  foo: *\n", 3, "alias"),
+            ("network:\n  foo: @x\n", 2, "reserves `@`"),
+            ("network:\n  foo: [a, `x]\n", 2, "reserves `` ` ``"),
+            ("network:\n  version\n", 2, "`network` must be a mapping"),
+            (
+                "network:\n  version: {}\n",
+                2,
+                "`network.version` must be a single value",
+            ),
+            (
+                "network:\n  bridges:\n    br0:\n      interfaces: {}\n",
+                4,
+                "`network.bridges.br0.interfaces` must be a list",
+            ),
+            (
+                "network:\n  ethernets:\n    eth0:\n      addresses: 10.0.0.5/24\n",
+                4,
+                "must be a list",
+            ),
+            (
+                "network:\n  ethernets:\n    eth0:\n      addresses:\n        - 192.168.14.1/\n",
+                5,
+                "not an address with a prefix length",
+            ),
+            (
+                "network:\n  ethernets:\n    eth0:\n      addresses:\n        - 10.0.0.4/24\n        - 192.168.14.1\n",
+                6,
+                "has no prefix length",
+            ),
+            (
+                "network:\n  ethernets:\n    eth0:\n      addresses: [\"2001::1/129\"]\n",
+                4,
+                "at most 128",
+            ),
+            (
+                "network:\n  ethernets:\n    eth0:\n      addresses:\n      - 0.0.0.0.0/24:\n          lifetime: 0\n",
+                5,
+                "not an address",
+            ),
         ];
         for (text, line, msg) in cases {
             let err = plan(Surface::Netplan, PATH, text, V4, None).unwrap_err();
@@ -909,6 +1086,28 @@ network:
             assert!(s.contains(msg), "{s}");
             assert!(err.help().is_some());
             assert!(Netplan.interfaces(PATH, text).is_err());
+        }
+    }
+
+    #[test]
+    fn valid_yaml_that_looks_odd_is_read() {
+        for text in [
+            // Quoted reserved indicators, anchors and aliases with names.
+            "network:\n  version: \"%x\"\n  renderer: '@x'\n",
+            "network:\n  ethernets:\n    eth0: &base\n      dhcp4: true\n    eth1: *base\n    eth2: !!map\n      dhcp4: true\n",
+            // A device type's default renderer is not an interface.
+            "network:\n  ethernets:\n    renderer: networkd\n    eth0:\n      addresses: [10.0.0.5/24]\n",
+            // Nameservers are hosts, not interface addresses: no prefix.
+            "network:\n  ethernets:\n    eth0:\n      nameservers:\n        addresses: [10.0.0.1]\n",
+            // Empty values are netplan's to judge; an empty list is a list.
+            "network:\n  ethernets:\n    eth0:\n      addresses:\n      routes: []\n",
+            // Deeper siblings of a sequence item; compact sequences.
+            "network:\n  ethernets:\n    eth0:\n      routes:\n      - to: default\n        via: 10.0.0.1\n      - to: 10.1.0.0/16\n        via: 10.0.0.2\n",
+            // A second document starts over.
+            "network:\n  version: 2\n---\n  network:\n    version: 2\n",
+        ] {
+            plan(Surface::Netplan, PATH, text, V4, None)
+                .unwrap_or_else(|e| panic!("{text:?}: {e}"));
         }
     }
 
