@@ -212,6 +212,14 @@ pub fn tokens(text: &str) -> Vec<Tok<'_>> {
         while hi > lo && matches!(run.as_bytes()[hi - 1], b'.' | b':') {
             hi -= 1;
         }
+        // A `::` cut at either end may be the address's own (`::fffe:1`,
+        // `2001:db8::`).
+        if lo >= 2 && &run[lo - 2..lo] == "::" && run[lo - 2..hi].parse::<Ipv6Addr>().is_ok() {
+            lo -= 2;
+        }
+        if run[hi..].starts_with("::") && run[lo..hi + 2].parse::<Ipv6Addr>().is_ok() {
+            hi += 2;
+        }
         let mut core = &run[lo..hi];
         if let Some((a, port)) = core.rsplit_once(':')
             && a.parse::<Ipv4Addr>().is_ok()

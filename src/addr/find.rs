@@ -158,7 +158,7 @@ fn classify(bytes: &[u8], a: usize, b: usize, z: usize, v4: bool) -> Ctx {
     if port.is_none()
         && !url
         && bytes.get(end) == Some(&b'/')
-        && let Some((p, pe)) = number(bytes, end + 1, 3, bits)
+        && let Some((p, pe)) = prefix_len(bytes, end + 1, 3, bits)
     {
         prefix = Some(p as u8);
         end = pe;
@@ -190,6 +190,16 @@ fn number(bytes: &[u8], i: usize, digits: usize, max: u32) -> Option<(u32, usize
         j += 1;
     }
     (j > i && v <= max && right_ok(bytes, j)).then_some((v, j))
+}
+
+/// A prefix length at `i`, after a `/`: a [`number`] that no `:` and hex
+/// digit or colon follows. There the digits begin an IPv6 spelling
+/// (`10.0.0.1/2::4` is an address, a slash and `2::4`); reading them as
+/// the prefix would hide that address until the IPv4 one is replaced.
+fn prefix_len(bytes: &[u8], i: usize, digits: usize, max: u32) -> Option<(u32, usize)> {
+    number(bytes, i, digits, max).filter(|&(_, e)| {
+        bytes.get(e) != Some(&b':') || !bytes.get(e + 1).is_some_and(|&c| is_hex(c) || c == b':')
+    })
 }
 
 /// Whether a host starting at `start` is the host of a URL:
@@ -380,7 +390,7 @@ fn find_v4_networks(m: &Matcher, text: &str, out: &mut Vec<Match>) {
         if m.v4.iter().any(|t| t.addr == addr) {
             continue; // an Exact match with a prefix, found by find_v4
         }
-        let Some((len, end)) = number(bytes, p + 1, 2, 32) else {
+        let Some((len, end)) = prefix_len(bytes, p + 1, 2, 32) else {
             continue;
         };
         if !matches!(left_v4(text, q, p), Left::Plain(_)) || is_url_host(bytes, q) {
