@@ -161,12 +161,23 @@ pub fn plan_edits(
         .filter_map(|t| t.ip().map(|(m, v)| (t, m, v)))
         .collect();
     // Networks authorized by positive ip4:/ip6: mechanisms that do not
-    // hold an old address: a new entry they already cover is not added.
-    let mut covered: Vec<IpNet> = ips
+    // hold an old address, with where they stand: a new entry they
+    // already cover is not added.
+    let mut covered: Vec<(IpNet, usize)> = ips
         .iter()
         .filter(|(t, _, v)| t.positive() && matcher.find(v).is_empty())
-        .filter_map(|(_, m, v)| term_network(m, v))
+        .filter_map(|(t, m, v)| Some((term_network(m, v)?, t.range.start)))
         .collect();
+    // SPF takes the first mechanism that matches: an entry is left out as
+    // authorized elsewhere only when no mechanism between the two could
+    // deny the address or stay neutral about it first.
+    let all = terms(text);
+    let blocked = |a: usize, b: usize| {
+        let (lo, hi) = (a.min(b), a.max(b));
+        all.iter().any(|t| {
+            !t.positive() && t.modifier().is_none() && lo < t.range.start && t.range.start < hi
+        })
+    };
     for (_, _, value) in &ips {
         out.findings
             .extend(
@@ -231,11 +242,14 @@ pub fn plan_edits(
             if p != *value
                 && let Some(n) = term_network(mechanism, p)
             {
-                if let Some(by) = covered.iter().find(|c| c.contains(&n)) {
+                if let Some((by, _)) = covered
+                    .iter()
+                    .find(|(c, at)| c.contains(&n) && !blocked(*at, term.range.start))
+                {
                     reasons.push(format!("{p} is already authorized by {by}"));
                     continue;
                 }
-                covered.push(n);
+                covered.push((n, term.range.start));
             }
             parts.push(format!("{}{mechanism}{p}", term.qualifier));
         }
@@ -440,6 +454,30 @@ mod tests {
                 "v=spf1 ip4:192.0.2.0/24 +ip4:198.51.100.7 ?all",
                 true,
                 &["trust-network-kept"],
+            ),
+            // A second mechanism naming the old host goes: the first one,
+            // moved, authorizes the new host already (found by the spf
+            // fuzz target) ...
+            (
+                "v=spf1 ip4:192.0.2.10 mx ip4:192.0.2.10 -all",
+                "v=spf1 ip4:198.51.100.7 mx -all",
+                true,
+                &[],
+            ),
+            // ... but not where a mechanism between them would deny or
+            // be neutral about the new host first (SPF takes the first
+            // match).
+            (
+                "v=spf1 ip4:192.0.2.10 -ip4:198.51.100.0/24 ip4:198.51.100.0/16 -all",
+                "v=spf1 ip4:198.51.100.7 -ip4:198.51.100.0/24 ip4:198.51.100.0/16 -all",
+                true,
+                &[],
+            ),
+            (
+                "v=spf1 ip4:192.0.2.10 ?all ip4:198.51.100.7",
+                "v=spf1 ip4:198.51.100.7 ?all ip4:198.51.100.7",
+                true,
+                &[],
             ),
             // Not an address of the mechanism's family: left, with a
             // warning, never cut short (found by the spf fuzz target).
