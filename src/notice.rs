@@ -32,11 +32,17 @@ named_enum! {
         TrustNotWidened = "trust-not-widened",
         /// `127.0.0.0/8` was missing from mynetworks and is added.
         MynetworksLoopbackAdded = "mynetworks-loopback-added",
+        /// A trusted network holding the old address stays in a place that
+        /// holds one entry (a firewall rule's source): the new host needs
+        /// a rule of its own.
+        TrustRuleNeeded = "trust-rule-needed",
         /// A `0.0.0.0/0`-style entry trusts everyone.
         TrustEverything = "trust-everything",
         /// A network holding the old address in a value zmreip does not
         /// know as a trust list.
         NetworkUnchanged = "network-unchanged",
+        /// An address range holding the old address stays as it is.
+        RangeUnchanged = "range-unchanged",
         /// A peer's own OS network configuration names the moved node's
         /// address; a peer's network configuration never changes.
         NetworkConfigKept = "network-config-kept",
@@ -44,12 +50,18 @@ named_enum! {
         /// resolv.conf is generated; the change lasts until it is
         /// generated again.
         ResolvGenerated = "resolv-generated",
+        /// A keepalived virtual address stays in the old network while
+        /// the host moves to another one.
+        VipInOldNetwork = "vip-in-old-network",
         /// A line of a hosts file does not start with an address; the
         /// resolver skips it and so does zmreip.
         HostsLineIgnored = "hosts-line-ignored",
         /// A dnsmasq DHCP range has an end at the old address or lies in
         /// the old network; pools of client addresses are never rewritten.
         DnsmasqDhcpRangeKept = "dnsmasq-dhcp-range-kept",
+        /// A ufw rule tuple of a length ufw does not read: ufw skips it,
+        /// and so does zmreip.
+        UfwTupleIgnored = "ufw-tuple-ignored",
         /// localconfig.xml sets a key twice; the last one is used.
         LocalconfigDuplicateKey = "localconfig-duplicate-key",
         /// Lines of ifupdown2 template code (Mako) are not read; one
@@ -58,6 +70,11 @@ named_enum! {
         /// A line of an ifcfg file is not a shell assignment zmreip can
         /// read; NetworkManager ignores it and so does zmreip.
         IfcfgLineIgnored = "ifcfg-line-ignored",
+        // --- BIND's configuration ---
+        /// An address in named.conf that zmreip leaves as it is (a list
+        /// that refuses, a negated entry, an option it does not know, a
+        /// line holding a key's secret).
+        NamedAddressUnchanged = "named-address-unchanged",
         // --- zone files served here ---
         /// A `$GENERATE` line produces an old address; edit it by hand.
         ZoneGenerateUnchanged = "zone-generate-unchanged",
@@ -83,6 +100,15 @@ named_enum! {
         ZoneNoSoa = "zone-no-soa",
         /// The SOA serial could not be bumped.
         ZoneSerialUnchanged = "zone-serial-unchanged",
+        /// A DNSSEC-signed zone file is never edited; its unsigned source
+        /// is.
+        ZoneSigned = "zone-signed",
+        /// named signs the zone (inline-signing, dnssec-policy): its
+        /// unsigned source is edited and named signs the change.
+        ZoneSignedByNamed = "zone-signed-by-named",
+        /// Signed data must be made again by hand (becomes a `dnssec`
+        /// hand-off).
+        ZoneResign = "zone-resign",
         // --- zones held elsewhere (RFC 2136) ---
         /// The SPF edit would make a TXT string longer than 255 bytes.
         DnsTxtTooLong = "dns-txt-too-long",
@@ -94,6 +120,9 @@ named_enum! {
         Ptr = "ptr",
         /// Change the DNS records that are served elsewhere.
         Dns = "dns",
+        /// Sign a zone again with dnssec-signzone (or change its unsigned
+        /// source first).
+        Dnssec = "dnssec",
         /// Tell other servers and partners that trust or relay to the old
         /// address.
         Peers = "peers",

@@ -69,6 +69,16 @@ pub enum ValueKind {
     /// Not in any table: literal occurrences are replaced and the change is
     /// marked as a literal replacement.
     Text,
+    /// One trusted source in a place that holds a single address or
+    /// network (a firewall rule's source, a ufw rule's `from`, a firewalld
+    /// `<source>`): principle 4, except that a network which stays cannot
+    /// gain the new host beside it; a warning says to add a rule for it.
+    TrustRule,
+    /// An address range (`192.168.2.1-192.168.2.9`, keepalived's
+    /// `192.168.2.3-10`): never changed, since moving one end would change
+    /// every address it covers; a range holding an old address is
+    /// reported.
+    Range,
 }
 
 /// Whose address moves, from the point of view of the host whose values
@@ -99,8 +109,13 @@ impl Role {
     pub fn treatment(self, kind: ValueKind) -> Treatment {
         match (self, kind) {
             (Role::Own, ValueKind::OwnAddress) => Treatment::Move,
-            (Role::Own, ValueKind::TrustList { .. }) => Treatment::TrustFollow,
-            (Role::Peer, ValueKind::TrustList { .. }) => Treatment::TrustKeep,
+            (Role::Own, ValueKind::TrustList { .. } | ValueKind::TrustRule) => {
+                Treatment::TrustFollow
+            }
+            (Role::Peer, ValueKind::TrustList { .. } | ValueKind::TrustRule) => {
+                Treatment::TrustKeep
+            }
+            (Role::Own | Role::Peer, ValueKind::Range) => Treatment::Keep,
             (Role::Own | Role::Peer, ValueKind::ExactList) => Treatment::SwapExact,
             (Role::Own | Role::Peer, ValueKind::Text) => Treatment::Literal,
             (Role::Peer, ValueKind::OwnAddress)
@@ -157,6 +172,8 @@ pub enum Treatment {
     /// Every literal occurrence is replaced, marked as a literal
     /// replacement (a value zmreip does not know).
     Literal,
+    /// Never changed; a value holding an old address is reported.
+    Keep,
 }
 
 /// Which part of a host a file belongs to, for [`Role::changes`].
@@ -281,8 +298,22 @@ impl Rewriter {
         let treatment = self.role.treatment(kind);
         match (kind, treatment) {
             (ValueKind::TrustList { loopback }, Treatment::TrustFollow | Treatment::TrustKeep) => {
-                self.rewrite_trust(values, loopback, treatment == Treatment::TrustFollow)
+                let how = Trust {
+                    loopback,
+                    follow: treatment == Treatment::TrustFollow,
+                    room: true,
+                };
+                self.rewrite_trust(values, how)
             }
+            (ValueKind::TrustRule, Treatment::TrustFollow | Treatment::TrustKeep) => {
+                let how = Trust {
+                    loopback: false,
+                    follow: treatment == Treatment::TrustFollow,
+                    room: false,
+                };
+                self.rewrite_trust(values, how)
+            }
+            (_, Treatment::Keep) => self.keep(values),
             _ => {
                 let mut out = Outcome::default();
                 for v in values {
@@ -294,6 +325,64 @@ impl Rewriter {
                 }
                 out
             }
+        }
+    }
+
+    /// Decides entry by entry for a list whose entries the caller writes
+    /// itself (a named.conf address match list: `{ a; b; }`), so that
+    /// every other byte of the list stays. Each entry is one address or
+    /// network as written. A trust list follows principle 4 over all
+    /// entries at once (an added host is not added twice, an entry that
+    /// would duplicate another goes); other kinds change entry by entry.
+    /// Postfix's loopback rule ([`ValueKind::TrustList`] `loopback`) is
+    /// [`Rewriter::rewrite`]'s alone.
+    pub fn rewrite_entries(&self, entries: &[&str], kind: ValueKind) -> Entries {
+        let treatment = self.role.treatment(kind);
+        let mut out = Outcome::default();
+        let mut changes = Vec::with_capacity(entries.len());
+        if let (ValueKind::TrustList { .. }, Treatment::TrustFollow | Treatment::TrustKeep) =
+            (kind, treatment)
+        {
+            // The caller writes the list, so a new entry always has room.
+            let how = Trust {
+                loopback: false,
+                follow: treatment == Treatment::TrustFollow,
+                room: true,
+            };
+            let parsed: Vec<Option<Entry>> = entries.iter().map(|t| parse_entry(t)).collect();
+            let mut seen: Vec<ipnet::IpNet> = parsed.iter().flatten().map(|e| e.net).collect();
+            let named: Vec<IpAddr> = parsed
+                .iter()
+                .flatten()
+                .flat_map(|e| {
+                    self.pairs
+                        .iter()
+                        .filter(|p| is_host_entry(e, p))
+                        .map(|p| p.old)
+                })
+                .collect();
+            for (t, e) in entries.iter().zip(&parsed) {
+                changes.push(match e {
+                    Some(e) => self.trust_entry(t, e, how, &named, &mut seen, &mut out),
+                    None => EntryChange::Keep,
+                });
+            }
+        } else {
+            for t in entries {
+                let (after, reasons, notes) = self.rewrite_literal(t, kind, treatment);
+                push_unique(&mut out.reasons, reasons);
+                out.notes.extend(notes);
+                changes.push(if after == *t {
+                    EntryChange::Keep
+                } else {
+                    EntryChange::Replace(after)
+                });
+            }
+        }
+        Entries {
+            changes,
+            reasons: out.reasons,
+            notes: out.notes,
         }
     }
 
@@ -314,16 +403,30 @@ impl Rewriter {
                 continue;
             };
             if m.kind == MatchKind::NetworkContains {
-                if kind != ValueKind::OtherHost {
-                    notes.push(Notice::new(
-                        Code::NetworkUnchanged,
-                        format!(
-                            "`{}` contains the old address {} but is not a trust list zmreip knows; left unchanged",
-                            &value[m.span.clone()],
-                            pair.old
-                        ),
-                    ));
-                }
+                let net = &value[m.span.clone()];
+                // A network holding every address (`0.0.0.0/0`, a
+                // firewall's "anywhere") says nothing about this one.
+                let everything = m.network.is_some_and(|n| n.prefix_len() == 0);
+                // An own address written with its prefix (a VIP
+                // `192.168.2.100/24`) is another address of the host's
+                // network, not a network.
+                let interface = kind == ValueKind::OwnAddress
+                    && m.network.is_some_and(|n| n.addr() != n.network());
+                let why = match kind {
+                    ValueKind::OtherHost => None,
+                    _ if everything || interface => None,
+                    // Zimbra compares these lists' entries with the
+                    // client's address as strings.
+                    ValueKind::ExactList => Some(format!(
+                        "`{net}` is a network in a list whose entries are compared as exact addresses, so it matches no client (not even {}); left unchanged",
+                        pair.old
+                    )),
+                    _ => Some(format!(
+                        "`{net}` contains the old address {} but is not a trust list zmreip knows; left unchanged",
+                        pair.old
+                    )),
+                };
+                notes.extend(why.map(|w| Notice::new(Code::NetworkUnchanged, w)));
                 continue;
             }
             if treatment == Treatment::SwapExact && m.kind != MatchKind::Exact {
@@ -344,10 +447,8 @@ impl Rewriter {
         (out, reasons, notes)
     }
 
-    /// Principle 4 over every entry of every value; `follow`: the old
-    /// interface network may follow the move (else every network holding
-    /// the old address stays).
-    fn rewrite_trust(&self, values: &[&str], loopback: bool, follow: bool) -> Outcome {
+    /// Principle 4 over every entry of every value, as `how` says.
+    fn rewrite_trust(&self, values: &[&str], how: Trust) -> Outcome {
         let mut out = Outcome::default();
         let mut seen: Vec<ipnet::IpNet> = Vec::new();
         // Old addresses the list names as hosts: that entry carries the
@@ -385,18 +486,16 @@ impl Rewriter {
                 let written = match parse_entry(tok.text) {
                     None => tok.text.to_string(),
                     Some(entry) => {
-                        match self
-                            .trust_entry(tok.text, &entry, follow, &named, &mut seen, &mut out)
-                        {
-                            TrustDecision::Keep => tok.text.to_string(),
-                            TrustDecision::Replace(s) => s,
-                            TrustDecision::Drop => {
+                        match self.trust_entry(tok.text, &entry, how, &named, &mut seen, &mut out) {
+                            EntryChange::Keep => tok.text.to_string(),
+                            EntryChange::Replace(s) => s,
+                            EntryChange::Drop => {
                                 if first {
                                     lead = Some(before);
                                 }
                                 continue;
                             }
-                            TrustDecision::KeepAndAdd(s) if own_value => {
+                            EntryChange::KeepAndAdd(s) if own_value => {
                                 added.push(s);
                                 tok.text.to_string()
                             }
@@ -404,7 +503,7 @@ impl Rewriter {
                             // list uses there: the one before this entry,
                             // or after it for the first (a list of one
                             // entry is `own_value`, so there is one).
-                            TrustDecision::KeepAndAdd(s) => {
+                            EntryChange::KeepAndAdd(s) => {
                                 let sep = if i > 0 { tok.sep } else { toks[1].sep };
                                 format!("{}{sep}{s}", tok.text)
                             }
@@ -426,7 +525,7 @@ impl Rewriter {
         }
         out.after
             .retain(|a| !a.is_empty() || values.iter().any(|v| v.is_empty()));
-        if loopback && out.changed && self.pairs.iter().any(|p| p.old.is_ipv4()) {
+        if how.loopback && out.changed && self.pairs.iter().any(|p| p.old.is_ipv4()) {
             let lo: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
             if !seen.iter().any(|n| n.contains(&lo)) {
                 let single = out.after.len() == 1;
@@ -456,11 +555,11 @@ impl Rewriter {
         &self,
         text: &str,
         e: &Entry,
-        follow: bool,
+        how: Trust,
         named: &[IpAddr],
         seen: &mut Vec<ipnet::IpNet>,
         out: &mut Outcome,
-    ) -> TrustDecision {
+    ) -> EntryChange {
         for p in &self.pairs {
             if p.old.is_ipv4() != e.net.addr().is_ipv4() {
                 continue;
@@ -471,23 +570,28 @@ impl Rewriter {
             if !e.net.contains(&p.old) {
                 continue;
             }
+            // A single firewall rule open to every source is a public
+            // service, not a list that trusts too much.
+            if e.net.prefix_len() == 0 && !how.room {
+                return EntryChange::Keep;
+            }
             if e.net.prefix_len() == 0 {
                 out.notes.push(Notice::new(
                     Code::TrustEverything,
                     format!("`{text}` trusts every address (an open relay if this is mynetworks); zmreip leaves it but never writes one"),
                 ));
-                return TrustDecision::Keep;
+                return EntryChange::Keep;
             }
             if e.net.contains(&p.new) {
                 push_unique(
                     &mut out.reasons,
                     vec![format!("{text} already holds {}", p.new)],
                 );
-                return TrustDecision::Keep;
+                return EntryChange::Keep;
             }
             // It holds the old address, so with the old prefix it is the
             // old interface network.
-            let is_interface_net = follow
+            let is_interface_net = how.follow
                 && p.old_prefix_source != PrefixSource::Host
                 && e.net.prefix_len() == p.old_prefix;
             // A network another node of the deployment lives in is not
@@ -508,10 +612,55 @@ impl Rewriter {
                 (None, Role::Peer) => "of another node".to_string(),
                 (None, Role::Own) => "but is not its interface network".to_string(),
             };
-            return trust_beside(p, text, &why, named.contains(&p.old), seen, out);
+            let named = named.contains(&p.old);
+            if !how.room {
+                return trust_rule_needed(p, text, &why, named, seen, out);
+            }
+            return trust_beside(p, text, &why, named, seen, out);
         }
-        TrustDecision::Keep
+        EntryChange::Keep
     }
+
+    /// Values that never change: each one holding an old address (an end
+    /// of a range or inside it) is reported.
+    fn keep(&self, values: &[&str]) -> Outcome {
+        let mut out = Outcome {
+            after: values.iter().map(ToString::to_string).collect(),
+            ..Outcome::default()
+        };
+        for v in values {
+            for p in &self.pairs {
+                if range_holds(v, p.old) {
+                    out.notes.push(Notice::new(
+                        Code::RangeUnchanged,
+                        format!(
+                            "the range `{v}` holds the old address {}; it stays as it is (moving an end would change every address it covers): edit it by hand if {} belongs in it",
+                            p.old, p.new
+                        ),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// How a trust list is rewritten.
+#[derive(Debug, Clone, Copy)]
+struct Trust {
+    /// The list must hold `127.0.0.0/8` (postfix mynetworks).
+    loopback: bool,
+    /// The old interface network may follow the move (else every network
+    /// holding the old address stays).
+    follow: bool,
+    /// A new entry can be written beside a network that stays.
+    room: bool,
+}
+
+/// Whether `text`, an address range ([`crate::addr::parse_range`]), holds
+/// `addr`.
+fn range_holds(text: &str, addr: IpAddr) -> bool {
+    crate::addr::parse_range(text).is_some_and(|(a, b)| a <= addr && addr <= b)
 }
 
 /// Whether `e` names the old address of `p` as a host (`A`, or `A/32`,
@@ -526,21 +675,21 @@ fn trust_host(
     text: &str,
     seen: &mut Vec<ipnet::IpNet>,
     out: &mut Outcome,
-) -> TrustDecision {
+) -> EntryChange {
     let new_net = ipnet::IpNet::new(p.new, p.host_prefix()).expect("host prefix");
     if seen.contains(&new_net) {
         push_unique(
             &mut out.reasons,
             vec![format!("{} dropped: {} is already trusted", p.old, p.new)],
         );
-        return TrustDecision::Drop;
+        return EntryChange::Drop;
     }
     seen.push(new_net);
     push_unique(
         &mut out.reasons,
         vec![format!("trusted host {} becomes {}", p.old, p.new)],
     );
-    TrustDecision::Replace(swap_spelling(text, p.old, p.new))
+    EntryChange::Replace(swap_spelling(text, p.old, p.new))
 }
 
 /// The old interface network: it becomes the new interface network, or
@@ -552,7 +701,7 @@ fn trust_interface_net(
     e: &Entry,
     seen: &mut Vec<ipnet::IpNet>,
     out: &mut Outcome,
-) -> TrustDecision {
+) -> EntryChange {
     let widen = p.new_prefix < e.net.prefix_len() || p.new_prefix == 0;
     if p.new_prefix_source == PrefixSource::Host || widen {
         if widen {
@@ -567,7 +716,7 @@ fn trust_interface_net(
         }
         let new_host = ipnet::IpNet::new(p.new, p.host_prefix()).expect("host prefix");
         if seen.contains(&new_host) {
-            return TrustDecision::Drop;
+            return EntryChange::Drop;
         }
         seen.push(new_host);
         push_unique(
@@ -577,7 +726,7 @@ fn trust_interface_net(
                 p.new
             )],
         );
-        return TrustDecision::Replace(spell_host(text, p.new));
+        return EntryChange::Replace(spell_host(text, p.new));
     }
     let new_net = p.new_net();
     if seen.contains(&new_net) {
@@ -585,7 +734,7 @@ fn trust_interface_net(
             &mut out.reasons,
             vec![format!("{text} dropped: {new_net} is already trusted")],
         );
-        return TrustDecision::Drop;
+        return EntryChange::Drop;
     }
     seen.push(new_net);
     // Keep host bits if the entry was written with them (`192.168.2.1/24`).
@@ -598,7 +747,31 @@ fn trust_interface_net(
         &mut out.reasons,
         vec![format!("old interface network {text} becomes {new_net}")],
     );
-    TrustDecision::Replace(spell_net(text, shown))
+    EntryChange::Replace(spell_net(text, shown))
+}
+
+/// A network that stays (as for [`trust_beside`]) in a place that holds
+/// one entry: the new host needs a rule of its own, which the admin adds.
+fn trust_rule_needed(
+    p: &Pair,
+    text: &str,
+    why: &str,
+    named: bool,
+    seen: &[ipnet::IpNet],
+    out: &mut Outcome,
+) -> EntryChange {
+    let covered = seen.iter().any(|n| n.contains(&p.new));
+    out.notes.push(Notice::new(
+        Code::TrustRuleNeeded,
+        if named {
+            format!("{text} holds the old address {} {why}; it stays (the entry naming {} becomes {})", p.old, p.old, p.new)
+        } else if covered {
+            format!("{text} holds the old address {} {why}; it stays ({} is already trusted by another entry)", p.old, p.new)
+        } else {
+            format!("{text} holds the old address {} {why}; it stays, and this rule holds one source, so {} is not trusted by it: add a rule for {} by hand", p.old, p.new, p.new)
+        },
+    ));
+    EntryChange::Keep
 }
 
 /// Another network that happens to hold the old address (`why` says how):
@@ -612,7 +785,7 @@ fn trust_beside(
     named: bool,
     seen: &mut Vec<ipnet::IpNet>,
     out: &mut Outcome,
-) -> TrustDecision {
+) -> EntryChange {
     let covered = seen.iter().any(|n| n.contains(&p.new));
     out.notes.push(Notice::new(
         Code::TrustNetworkKept,
@@ -625,21 +798,39 @@ fn trust_beside(
         },
     ));
     if covered || named {
-        return TrustDecision::Keep;
+        return EntryChange::Keep;
     }
     seen.push(ipnet::IpNet::new(p.new, p.host_prefix()).expect("host prefix"));
     push_unique(
         &mut out.reasons,
         vec![format!("{} trusted beside {text}", p.new)],
     );
-    TrustDecision::KeepAndAdd(spell_host(text, p.new))
+    EntryChange::KeepAndAdd(spell_host(text, p.new))
 }
 
-enum TrustDecision {
+/// What becomes of one entry of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryChange {
+    /// It stays as written.
     Keep,
+    /// It becomes this text.
     Replace(String),
+    /// It goes: what it would become is already in the list.
     Drop,
+    /// It stays, and this entry is added right after it.
     KeepAndAdd(String),
+}
+
+/// What became of each entry of a list whose entries are written apart
+/// ([`Rewriter::rewrite_entries`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entries {
+    /// One per entry, in the order given.
+    pub changes: Vec<EntryChange>,
+    /// Why, one short phrase per decision.
+    pub reasons: Vec<String>,
+    /// Warnings raised.
+    pub notes: Vec<Notice>,
 }
 
 /// One entry of a list with the separator before it.
@@ -730,7 +921,8 @@ fn literal_reason(kind: ValueKind, role: Role, m: &Match, p: &Pair) -> String {
         ValueKind::Regex => "regular expression",
         ValueKind::OtherHost => "address",
         ValueKind::Text => "literal replacement (not a known setting)",
-        ValueKind::TrustList { .. } => "trusted address",
+        ValueKind::TrustList { .. } | ValueKind::TrustRule => "trusted address",
+        ValueKind::Range => "address range",
     };
     format!("{what}: {} → {} ({})", p.old, p.new, m.kind.as_str())
 }
@@ -1088,6 +1280,20 @@ mod tests {
             assert_eq!(out.after, vec![after.to_string()], "{kind:?} {before}");
             assert_eq!(out.changed, before != after);
         }
+        // A network in an exact list matches nobody: said so.
+        let out = r.rewrite(&["172.20.14.0/24"], ValueKind::ExactList);
+        assert!(
+            out.notes[0]
+                .message
+                .contains("compared as exact addresses, so it matches no client"),
+            "{:?}",
+            out.notes
+        );
+        assert!(
+            r.rewrite(&["172.20.14.0/24"], ValueKind::OtherHost)
+                .notes
+                .is_empty()
+        );
     }
 
     #[test]
@@ -1372,9 +1578,133 @@ mod tests {
     }
 
     #[test]
+    fn a_trust_rule_never_gains_an_entry() {
+        // (role, before, after, warning codes): one source per rule.
+        type Case<'a> = (Role, &'a str, &'a str, &'a [&'a str]);
+        let cases: &[Case] = &[
+            (Role::Own, "172.20.14.0/24", "10.40.7.0/24", &[]),
+            (Role::Own, "172.20.14.25/32", "10.40.7.131/32", &[]),
+            (
+                Role::Own,
+                "172.20.0.0/16",
+                "172.20.0.0/16",
+                &["trust-rule-needed"],
+            ),
+            (
+                Role::Peer,
+                "172.20.14.0/24",
+                "172.20.14.0/24",
+                &["trust-rule-needed"],
+            ),
+            (Role::Peer, "172.20.14.25", "10.40.7.131", &[]),
+            (Role::Own, "172.20.14.250", "172.20.14.250", &[]),
+            // "From anywhere" is a public service, not a trust to warn of.
+            (Role::Own, "0.0.0.0/0", "0.0.0.0/0", &[]),
+        ];
+        for (role, before, after, codes) in cases {
+            let out = rw(V4)
+                .with_role(*role)
+                .rewrite(&[before], ValueKind::TrustRule);
+            assert_eq!(out.after, vec![after.to_string()], "{role:?} {before}");
+            let got: Vec<&str> = out.notes.iter().map(|n| n.code.as_str()).collect();
+            assert_eq!(got, *codes, "{role:?} {before}");
+            if !codes.is_empty() && *codes != ["trust-rule-needed"] {
+                continue;
+            }
+            if let Some(n) = out.notes.first() {
+                assert!(
+                    n.message.contains("add a rule for 10.40.7.131"),
+                    "{}",
+                    n.message
+                );
+            }
+        }
+        // A trust list in the same place gains the entry.
+        let out = rw(V4).rewrite(&["172.20.0.0/16"], ValueKind::TrustList { loopback: false });
+        assert_eq!(out.after, ["172.20.0.0/16", "10.40.7.131"]);
+    }
+
+    #[test]
+    fn ranges_never_change_and_are_reported_when_they_hold_the_address() {
+        // (range, holds 172.20.14.25 or 2001:db8:14::25)
+        let cases = [
+            ("172.20.14.25-172.20.14.30", true),
+            ("172.20.14.1-172.20.14.25", true),
+            ("172.20.14.1-172.20.14.200", true),
+            ("172.20.14.26-172.20.14.200", false),
+            ("172.20.13.250-172.20.15.3", true),
+            // keepalived's last-octet form.
+            ("172.20.14.20-30", true),
+            ("172.20.14.2-24", false),
+            ("2001:db8:14::1-2001:db8:14::ff", true),
+            ("2001:db8:14::1-ff", true),
+            ("2001:db8:14::26-ff", false),
+            ("172.20.14.25", false),
+            ("not-a-range", false),
+        ];
+        let r = rw(&[
+            ("172.20.14.25/24", "10.40.7.131/24"),
+            ("2001:db8:14::25/64", "2001:db8:7::131/64"),
+        ]);
+        for (range, holds) in cases {
+            for role in [Role::Own, Role::Peer] {
+                let out = r
+                    .clone()
+                    .with_role(role)
+                    .rewrite(&[range], ValueKind::Range);
+                assert_eq!(out.after, vec![range.to_string()]);
+                assert!(!out.changed);
+                assert_eq!(
+                    out.notes.iter().any(|n| n.code == Code::RangeUnchanged),
+                    holds,
+                    "{range}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn network_in_unknown_value_is_reported_not_changed() {
         let out = rw(V4).rewrite(&["allow 172.20.14.0/24"], ValueKind::Text);
         assert_eq!(out.after, vec!["allow 172.20.14.0/24".to_string()]);
         assert_eq!(out.notes[0].code, Code::NetworkUnchanged);
+    }
+
+    #[test]
+    fn entries_written_apart_are_decided_together() {
+        use EntryChange::{Drop, Keep, KeepAndAdd, Replace};
+        let trust = ValueKind::TrustList { loopback: false };
+        let rw = Rewriter::new(vec![pair("192.168.2.1/24", "10.40.7.131/24")], Vec::new());
+        let table: &[(&[&str], &[EntryChange])] = &[
+            (
+                &["127.0.0.1", "192.168.2.1", "192.168.2.10"],
+                &[Keep, Replace("10.40.7.131".into()), Keep],
+            ),
+            // The interface network follows; a wider one is then covered.
+            (
+                &["192.168.2.0/24", "192.168.0.0/16"],
+                &[Replace("10.40.7.0/24".into()), Keep],
+            ),
+            // A wider network alone gains the new host, once.
+            (
+                &["192.168.0.0/16", "192.0.0.0/8"],
+                &[KeepAndAdd("10.40.7.131".into()), Keep],
+            ),
+            // What the old entry becomes is there already.
+            (&["192.168.2.1", "10.40.7.131"], &[Drop, Keep]),
+            // Not addresses (ACL names, keywords) stay.
+            (&["any", "trusted"], &[Keep, Keep]),
+        ];
+        for (entries, want) in table {
+            let got = rw.rewrite_entries(entries, trust);
+            assert_eq!(got.changes, *want, "{entries:?}");
+        }
+        // Other kinds: entry by entry, exact only.
+        let got = rw.rewrite_entries(&["192.168.2.1", "192.168.2.0/24"], ValueKind::OtherHost);
+        assert_eq!(got.changes, vec![Replace("10.40.7.131".into()), Keep]);
+        // A peer keeps every network and trusts the new address beside it.
+        let peer = rw.clone().with_role(Role::Peer);
+        let got = peer.rewrite_entries(&["192.168.2.0/24"], trust);
+        assert_eq!(got.changes, vec![KeepAndAdd("10.40.7.131".into())]);
     }
 }

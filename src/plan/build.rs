@@ -115,11 +115,18 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     let (ptr, rest): (Vec<Notice>, Vec<Notice>) = warnings
         .into_iter()
         .partition(|w| matches!(w.code, Code::ZonePtrNotServed | Code::DnsPtrNotServed));
-    let warnings = rest;
     if !ptr.is_empty() {
         handoffs.retain(|h| h.code != Code::Ptr);
         handoffs.extend(ptr.into_iter().map(|w| Notice::new(Code::Ptr, w.message)));
     }
+    // Signed zone data zmreip does not edit is signed again by hand.
+    let (resign, warnings): (Vec<Notice>, Vec<Notice>) =
+        rest.into_iter().partition(|w| w.code == Code::ZoneResign);
+    handoffs.extend(
+        resign
+            .into_iter()
+            .map(|w| Notice::new(Code::Dnssec, w.message)),
+    );
 
     let mut plan = Plan {
         schema: SCHEMA.to_string(),
@@ -209,7 +216,11 @@ fn resolve_pair(
 }
 
 /// The least set of actions: each change's table entry, merged per service
-/// (a restart covers a reload), in the order of [`Service`].
+/// (a restart covers a reload), in the order of [`Service`]. With
+/// `--restart all`, one `zmcontrol restart` stands for every Zimbra
+/// service's action; what zmcontrol does not run (the network, dnsmasq,
+/// named, firewalls, keepalived, Carbonio's mesh and video server) keeps
+/// its own.
 fn actions(
     changes: &[Change],
     derived: &[DerivedFile],
@@ -217,16 +228,32 @@ fn actions(
     dnsmasq_serves_hosts: bool,
     role: Role,
 ) -> Vec<PlannedAction> {
-    if restart_all {
-        if changes.is_empty() {
-            return Vec::new();
-        }
-        return vec![PlannedAction {
-            service: Service::All,
-            action: Action::Restart,
-            because: changes.iter().map(|c| c.id.clone()).collect(),
-        }];
+    let least = least_actions(changes, derived, dnsmasq_serves_hosts, role);
+    if !restart_all {
+        return least;
     }
+    if changes.is_empty() {
+        return Vec::new();
+    }
+    let mut out: Vec<PlannedAction> = least
+        .into_iter()
+        .filter(|a| a.service.zimbra_name().is_none())
+        .collect();
+    out.push(PlannedAction {
+        service: Service::All,
+        action: Action::Restart,
+        because: changes.iter().map(|c| c.id.clone()).collect(),
+    });
+    out
+}
+
+/// Each change's actions, merged per service.
+fn least_actions(
+    changes: &[Change],
+    derived: &[DerivedFile],
+    dnsmasq_serves_hosts: bool,
+    role: Role,
+) -> Vec<PlannedAction> {
     let mut by_service: BTreeMap<Service, (Action, Vec<String>)> = BTreeMap::new();
     let need = |by_service: &mut BTreeMap<Service, (Action, Vec<String>)>,
                 service: Service,
@@ -273,6 +300,7 @@ fn actions(
 pub fn actions_for(c: &Change, role: Role) -> &'static [(Service, Action)] {
     match c.surface.actions_in(role) {
         Actions::Fixed(actions) => actions,
+        Actions::OfChange(of) => of(c),
         Actions::OfSetting => {
             let rule = match &c.target {
                 Target::LocalconfigKey { key, .. } => zimbra::localconfig_key(key),
