@@ -102,6 +102,9 @@ impl Move {
             Role::Own
         };
         let lower = text.to_ascii_lowercase();
+        // Not in the text in any spelling (`fd00:feed:0007::0077` too).
+        let absent =
+            |n: IpAddr| !lower.contains(&n.to_string()) && Matcher::new(&[n]).find(text).is_empty();
         let found = literals(text);
         let mut pairs = Vec::new();
         for v6 in [false, true] {
@@ -112,7 +115,7 @@ impl Move {
             let Some(new) = pool
                 .iter()
                 .map(|s| s.parse::<IpAddr>().unwrap())
-                .find(|n| !lower.contains(&n.to_string()))
+                .find(|n| absent(*n))
             else {
                 continue;
             };
@@ -123,7 +126,7 @@ impl Move {
             let new = NEW4
                 .iter()
                 .map(|s| s.parse::<IpAddr>().unwrap())
-                .find(|n| !lower.contains(&n.to_string()))
+                .find(|n| absent(*n))
                 .unwrap_or_else(|| "10.99.99.99".parse().unwrap());
             pairs.push(pair(old, new, prefixes, wider));
         }

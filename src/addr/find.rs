@@ -17,7 +17,7 @@
 //! Boundaries are what keeps `192.168.2.1` out of `192.168.2.10`,
 //! `10.192.168.2.1`, OIDs, versions and host names: an address may not be
 //! glued to a word character (`[0-9A-Za-z_-]`) on either side, nor to a dot
-//! on the left, nor to a dot followed by a word character on the right (a
+//! or `%` (an IPv6 zone) on the left, nor to a dot followed by a word character on the right (a
 //! longer dotted thing such as an OID or `1.2.3.4.nip.io`); a dot followed
 //! by anything else ends a sentence, and a dash between an address and a
 //! digit separates the ends of a range.
@@ -77,7 +77,10 @@ fn addr_left_ok(bytes: &[u8], s: usize) -> bool {
 fn left_ok(bytes: &[u8], s: usize) -> bool {
     s == 0 || {
         let p = bytes[s - 1];
-        !is_word(p) && p != b'.'
+        // After `%` comes an IPv6 zone (`fe80::1%eth0.100`), which a
+        // match of the IPv6 address covers: never an address of its own
+        // (fuzzing: `fd00::1%192.168.2.1` showed the quad once moved).
+        !is_word(p) && p != b'.' && p != b'%'
     }
 }
 

@@ -86,6 +86,13 @@ const FIND: &[FindCase] = &[
         &[("192.168.0.0/16", NetworkContains)],
     ),
     (B, "2001:db8::25/64::1", &[("2001:db8::25", Exact)]),
+    // An IPv6 zone that looks like a quad is the zone (fuzzing).
+    (A, "fe80::1%192.168.2.1", &[]),
+    (
+        AB,
+        "2001:db8::25%192.168.2.1 x",
+        &[("2001:db8::25%192.168.2.1", Exact)],
+    ),
     // Lists.
     (A, "127.0.0.0/8,192.168.2.1", &[("192.168.2.1", Exact)]),
     (
