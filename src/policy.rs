@@ -1525,7 +1525,8 @@ mod tests {
     #[test]
     fn an_own_address_takes_the_new_prefix_only_when_known() {
         // (move, value, after)
-        let cases: &[(&[(&str, &str)], &str, &str)] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: &[Case] = &[
             (V4, "172.20.14.25/16", "10.40.7.131/24"),
             (V4, "172.20.14.25", "10.40.7.131"),
             (

@@ -197,7 +197,7 @@ pub fn plan_edits(
     // address then finds it authorized instead of adding it again.
     let mut order: Vec<&(Term, &str, &str)> = ips.iter().collect();
     order.sort_by_key(|(_, m, v)| {
-        !term_network(m, v).is_some_and(|n| n.prefix_len() == n.max_prefix_len())
+        term_network(m, v).is_none_or(|n| n.prefix_len() != n.max_prefix_len())
     });
     for (term, mechanism, value) in order {
         if matcher.find(value).is_empty() {
