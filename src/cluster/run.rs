@@ -185,7 +185,9 @@ impl Ctx<'_> {
             args.extend(["--old".into(), f.clone()]);
         }
         match n.role {
-            Role::Own => {}
+            // A cluster plan never has a window node: the moving node
+            // verifies as in the own role.
+            Role::Own | Role::Window(_) => {}
             Role::Peer => {
                 args.extend(["--peer".into(), self.plan.moving.clone()]);
                 if let Some(m) = self.plan.node(&self.plan.moving) {

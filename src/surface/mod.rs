@@ -239,6 +239,7 @@ impl Surface {
             | Surface::NmConnection
             | Surface::Ifcfg
             | Surface::Networkd => Scope::HostNetwork,
+            Surface::Zonefile | Surface::Dns => Scope::Dns,
             // Firewall rules and VRRP addresses name other nodes too: on a
             // peer, exact references to the moved node swap and its
             // trusted networks gain the new address, as in any other file.
@@ -254,11 +255,9 @@ impl Surface {
             | Surface::Videoserver
             | Surface::Localconfig
             | Surface::NamedConf
-            | Surface::Zonefile
             | Surface::Text
             | Surface::Derived
-            | Surface::Ldap
-            | Surface::Dns => Scope::Host,
+            | Surface::Ldap => Scope::Host,
         }
     }
 
@@ -295,10 +294,15 @@ impl Surface {
     }
 
     /// Whether a change's `after` may hold more lines than its `before`:
-    /// only a zone file gains a record (a PTR moved into another zone
-    /// served here follows the zone's last line).
+    /// a zone file gains a record (a PTR moved into another zone served
+    /// here follows the zone's last line), and netplan and networkd repeat
+    /// an interface address's line for a second address (a window's
+    /// open).
     pub fn appends_lines(self) -> bool {
-        self == Surface::Zonefile
+        matches!(
+            self,
+            Surface::Zonefile | Surface::Netplan | Surface::Networkd
+        )
     }
 }
 

@@ -21,50 +21,28 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::corpus::pairs;
+use crate::support::netns::Netns;
 use crate::support::{self, Zmreip, repo};
 
-/// A network namespace of this test, removed when dropped.
-struct Netns(String);
-
-impl Netns {
-    /// A namespace with these pairs of linked interfaces (veth: this
-    /// machine's kernel may lack the dummy and vlan types), up.
-    fn new(name: &str, pairs: &[(&str, &str)]) -> Netns {
-        let _ = Command::new("ip")
-            .args(["netns", "del", name])
-            .stderr(std::process::Stdio::null())
-            .status();
-        let ok = Command::new("ip")
-            .args(["netns", "add", name])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "ip netns add {name}");
-        let ns = Netns(name.to_string());
-        for (a, b) in pairs {
-            let add = ns
-                .exec(&["ip", "link", "add", a, "type", "veth", "peer", "name", b])
-                .status();
-            assert!(add.is_ok_and(|s| s.success()), "ip link add {a}");
-            for l in [a, b] {
-                let up = ns.exec(&["ip", "link", "set", l, "up"]).status();
-                assert!(up.is_ok_and(|s| s.success()), "ip link set {l} up");
-            }
+/// A namespace for the real tools, with the interfaces the keepalived
+/// samples name (veth pairs: this machine's kernel may lack the dummy and
+/// vlan types), up; `None` when not root.
+fn tools_netns() -> Option<Netns> {
+    let ns = Netns::new()?;
+    for (a, b) in [("eth0", "eth1"), ("eth2", "eth3"), ("eth0.1", "fw-peer")] {
+        ns.ip(&["link", "add", a, "type", "veth", "peer", "name", b]);
+        for l in [a, b] {
+            ns.ip(&["link", "set", l, "up"]);
         }
-        ns
     }
-
-    /// `timeout 30 ip netns exec NAME ARGS...`
-    fn exec(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("timeout");
-        c.args(["30", "ip", "netns", "exec", &self.0]).args(args);
-        c
-    }
+    Some(ns)
 }
 
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
+/// `timeout 30 ip netns exec NAME ARGS...`
+fn exec(ns: &Netns, args: &[&str]) -> Command {
+    let mut c = Command::new("timeout");
+    c.args(["30", "ip", "netns", "exec", &ns.name]).args(args);
+    c
 }
 
 /// A tool that checks a file, and where the file goes on a host.
@@ -164,19 +142,11 @@ fn real_tools_accept_what_zmreip_writes() {
         ("keepalived", "keepalived"),
         ("ip", "iproute2"),
     ];
-    if !tools.iter().all(|(b, p)| support::available(b, p)) || !support::is_root() {
-        eprintln!("skipped: needs root and the real tools");
+    if !tools.iter().all(|(b, p)| support::available(b, p)) {
+        eprintln!("skipped: needs the real tools");
         return;
     }
-    // The interfaces the keepalived samples name.
-    let ns = Netns::new(
-        "surfaces-tools",
-        &[
-            ("eth0", "eth1"),
-            ("eth2", "eth3"),
-            ("eth0.1", "surfaces-peer"),
-        ],
-    );
+    let Some(ns) = tools_netns() else { return };
     let (mut checked, mut changed) = (0, 0);
     let mut failures = Vec::new();
     for c in CHECKERS {
@@ -188,7 +158,7 @@ fn real_tools_accept_what_zmreip_writes() {
             let accepts = |f: &Path| {
                 let argv = (c.argv)(f);
                 let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-                let out = ns.exec(&argv).output().unwrap();
+                let out = exec(&ns, &argv).output().unwrap();
                 (
                     out.status.success(),
                     String::from_utf8_lossy(&out.stderr).into_owned(),
