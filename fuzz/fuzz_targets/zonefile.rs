@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use zmreip::dns::zone::Zone;
 use zmreip::dns::zone::serial::Date;
+use zmreip::dns::zone::{Signing, Zone};
 use zmreip::surface::Surface;
 use zmreip::surface::zonefile::analyze_zone;
 
@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
             file: PATH.into(),
             view: None,
             blocked: None,
+            signing: Signing::Unsigned,
         };
         let universe = [zone.clone()];
         harness::check_file(
