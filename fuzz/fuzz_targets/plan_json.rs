@@ -8,7 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use zmreip::apply::{self, steps::write_steps};
-use zmreip::plan::{self, Plan, render};
+use zmreip::plan::{self, Plan, render, report};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -43,6 +43,6 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(back, plan, "the plan changed on the way through JSON");
     let _ = render::text(&plan, false);
     let _ = render::text(&plan, true);
-    let _ = render::markdown(&plan);
+    let _ = report::markdown(&plan, &report::Facts::default());
     let _ = write_steps(&plan, None, None, None);
 });
