@@ -416,7 +416,7 @@ fn a_directory_write_refused_at_the_last_moment_is_not_undone() {
         .root(l.root())
         .ok()
         .json();
-    assert_eq!(h[0]["state"], "rolled-back");
+    assert_eq!(h["runs"][0]["state"], "rolled-back");
     // And a later rollback, with or without --force, has nothing to do.
     let again = l.rollback().ok();
     assert!(

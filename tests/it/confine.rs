@@ -97,7 +97,7 @@ fn the_journal_stays_inside_the_root_when_its_directory_is_a_symlink() {
         .root(lab.root())
         .ok()
         .json();
-    assert_eq!(hist[0]["state"], "applied");
+    assert_eq!(hist["runs"][0]["state"], "applied");
     lab.rollback().ok();
     assert_eq!(std::fs::read_dir(&away).unwrap().count(), 0);
 }

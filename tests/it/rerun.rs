@@ -7,10 +7,12 @@ use crate::support::lab::*;
 use zmreip::apply::crash::BEFORE_DONE;
 
 fn history(lab: &Lab) -> serde_json::Value {
+    // zmreip.history/v1: the runs, newest first.
     Zmreip::new(["history", "--format", "json"])
         .root(lab.root())
         .ok()
-        .json()
+        .json()["runs"]
+        .clone()
 }
 
 #[test]
