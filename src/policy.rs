@@ -30,11 +30,22 @@
 //! network that holds one of them is not the moving host's alone, so it
 //! stays and gains the new host instead of following the move.
 //!
-//! Roles to come fit the same two tables: `bound` (`zmreip bind`: which of
-//! this host's addresses a service uses) and a make-before-break window
-//! that trusts both addresses add a [`Role`] variant, choose a
-//! [`Treatment`] per kind and the scopes they change, and add a treatment
-//! where none of these fits (a window's "keep the old, add the new").
+//! [`Role::Bound`] (`zmreip bind`: which of this host's addresses a
+//! service uses) moves no address at all: the settings a service binds
+//! with take the bound address ([`Treatment::Bind`], through
+//! [`bind_values`]), everything else stays ([`Treatment::Keep`]), and the
+//! OS network configuration never changes (the address must already be
+//! configured):
+//!
+//! | kind | [`Role::Bound`] |
+//! |---|---|
+//! | own address (a listen setting), URL (a listen URL) | becomes the bound address, or goes when unbound |
+//! | trust list, exact list, host:port, regex, other host, text | kept |
+//! | OS network configuration ([`Scope::HostNetwork`]) | never changes |
+//!
+//! A role to come (a make-before-break window that trusts both addresses)
+//! adds a [`Role`] variant, chooses a [`Treatment`] per kind and the
+//! scopes it changes, and adds a treatment where none of these fits.
 
 use std::net::IpAddr;
 
@@ -85,6 +96,9 @@ pub enum Role {
     /// address as an entry of its own, nothing of this host's own network
     /// configuration changes.
     Peer,
+    /// `zmreip bind`: no address moves; the chosen services of this host
+    /// bind to one of its addresses (or, unbound, to all of them).
+    Bound,
 }
 
 impl Role {
@@ -92,6 +106,7 @@ impl Role {
         match self {
             Role::Own => "own",
             Role::Peer => "peer",
+            Role::Bound => "bound",
         }
     }
 
@@ -108,6 +123,20 @@ impl Role {
                 Role::Own | Role::Peer,
                 ValueKind::Url | ValueKind::HostPort | ValueKind::Regex | ValueKind::OtherHost,
             ) => Treatment::Swap,
+            // A listen address, or the host of a listen URL (slapd's
+            // `ldap_bind_url`), is what a bind sets.
+            (Role::Bound, ValueKind::OwnAddress | ValueKind::Url) => Treatment::Bind,
+            // Binding a service trusts no one new, and the addresses of
+            // other hosts are not this host's to choose.
+            (
+                Role::Bound,
+                ValueKind::TrustList { .. }
+                | ValueKind::ExactList
+                | ValueKind::HostPort
+                | ValueKind::Regex
+                | ValueKind::OtherHost
+                | ValueKind::Text,
+            ) => Treatment::Keep,
         }
     }
 
@@ -117,7 +146,8 @@ impl Role {
         match (self, scope) {
             (_, Scope::Host) => true,
             (Role::Own, Scope::HostNetwork) => true,
-            (Role::Peer, Scope::HostNetwork) => false,
+            // A bound address must already be configured on the host.
+            (Role::Peer | Role::Bound, Scope::HostNetwork) => false,
         }
     }
 }
@@ -157,6 +187,12 @@ pub enum Treatment {
     /// Every literal occurrence is replaced, marked as a literal
     /// replacement (a value zmreip does not know).
     Literal,
+    /// The setting holds exactly the bound address, in the spelling the
+    /// setting needs, and nothing else (Zimbra's listeners use one value
+    /// of a multi-valued bind attribute); unbound, it holds nothing.
+    Bind,
+    /// The value stays as it is.
+    Keep,
 }
 
 /// Which part of a host a file belongs to, for [`Role::changes`].
@@ -283,6 +319,13 @@ impl Rewriter {
             (ValueKind::TrustList { loopback }, Treatment::TrustFollow | Treatment::TrustKeep) => {
                 self.rewrite_trust(values, loopback, treatment == Treatment::TrustFollow)
             }
+            // No address moves in the bound role: a bind sets its
+            // settings through [`bind_values`], and a search for old
+            // addresses finds nothing to move.
+            (_, Treatment::Bind | Treatment::Keep) => Outcome {
+                after: values.iter().map(ToString::to_string).collect(),
+                ..Outcome::default()
+            },
             _ => {
                 let mut out = Outcome::default();
                 for v in values {
@@ -509,11 +552,43 @@ impl Rewriter {
             let why = match (&shared, self.role) {
                 (Some(node), _) => format!("but also holds {node}, which stays"),
                 (None, Role::Peer) => "of another node".to_string(),
-                (None, Role::Own) => "but is not its interface network".to_string(),
+                // The bound role keeps trust lists: it never gets here.
+                (None, Role::Own | Role::Bound) => "but is not its interface network".to_string(),
             };
             return trust_beside(p, text, &why, named.contains(&p.old), seen, out);
         }
         TrustDecision::Keep
+    }
+}
+
+/// What `zmreip bind` makes of the values of one setting of `kind`
+/// ([`Role::Bound`]): where the role binds that kind, the setting holds
+/// exactly `bound` (the bound address spelled as the setting needs it:
+/// `10.40.7.132`, `ldap://10.40.7.132:389`), or nothing when `bound` is
+/// `None` (unbound: all interfaces, Zimbra's default); every other kind
+/// keeps its values.
+pub fn bind_values(values: &[&str], kind: ValueKind, bound: Option<&str>) -> Outcome {
+    let kept = || Outcome {
+        after: values.iter().map(ToString::to_string).collect(),
+        ..Outcome::default()
+    };
+    if Role::Bound.treatment(kind) != Treatment::Bind {
+        return kept();
+    }
+    let after: Vec<String> = bound.map(|b| vec![b.to_string()]).unwrap_or_default();
+    if after.iter().map(String::as_str).eq(values.iter().copied()) {
+        return kept();
+    }
+    let reason = match (bound, values.is_empty()) {
+        (Some(b), true) => format!("bound to {b} (was all interfaces)"),
+        (Some(b), false) => format!("bound to {b} (was {})", values.join(", ")),
+        (None, _) => format!("unbound: all interfaces (was {})", values.join(", ")),
+    };
+    Outcome {
+        after,
+        changed: true,
+        reasons: vec![reason],
+        notes: Vec::new(),
     }
 }
 
@@ -1168,7 +1243,88 @@ mod tests {
         assert!(Role::Peer.changes(Scope::Host));
         assert_eq!("peer".parse::<Role>(), Ok(Role::Peer));
         assert_eq!("own".parse::<Role>(), Ok(Role::Own));
+        // The bound role is `zmreip bind`'s, never asked for with --role.
         assert!("bound".parse::<Role>().is_err());
+        assert!(!Role::Bound.changes(Scope::HostNetwork));
+        assert!(Role::Bound.changes(Scope::Host));
+        assert_eq!(Role::Bound.as_str(), "bound");
+    }
+
+    #[test]
+    fn bound_role_binds_listen_settings_and_keeps_everything_else() {
+        let kinds = [
+            (ValueKind::OwnAddress, Treatment::Bind),
+            (ValueKind::Url, Treatment::Bind),
+            (ValueKind::TrustList { loopback: true }, Treatment::Keep),
+            (ValueKind::TrustList { loopback: false }, Treatment::Keep),
+            (ValueKind::ExactList, Treatment::Keep),
+            (ValueKind::HostPort, Treatment::Keep),
+            (ValueKind::Regex, Treatment::Keep),
+            (ValueKind::OtherHost, Treatment::Keep),
+            (ValueKind::Text, Treatment::Keep),
+        ];
+        for (kind, want) in kinds {
+            assert_eq!(Role::Bound.treatment(kind), want, "{kind:?}");
+        }
+        // (kind, values before, bound, after, changed)
+        type Case<'a> = (ValueKind, &'a [&'a str], Option<&'a str>, &'a [&'a str], bool);
+        let cases: &[Case] = &[
+            // Unset (all interfaces) becomes the address.
+            (ValueKind::OwnAddress, &[], Some("10.40.7.132"), &["10.40.7.132"], true),
+            // Trap: 192.168.2.10 is not 192.168.2.1.
+            (
+                ValueKind::OwnAddress,
+                &["192.168.2.10"],
+                Some("192.168.2.1"),
+                &["192.168.2.1"],
+                true,
+            ),
+            // Several values (a multi-valued attribute of which Zimbra
+            // uses the first): exactly the bound one is left.
+            (
+                ValueKind::OwnAddress,
+                &["192.168.2.1", "10.40.7.132"],
+                Some("10.40.7.132"),
+                &["10.40.7.132"],
+                true,
+            ),
+            // Already bound: nothing to do.
+            (ValueKind::OwnAddress, &["10.40.7.132"], Some("10.40.7.132"), &["10.40.7.132"], false),
+            // IPv6, as written.
+            (ValueKind::OwnAddress, &["2001:db8::25"], Some("2001:db8::26"), &["2001:db8::26"], true),
+            // Unbinding empties the setting; an unset one stays unset.
+            (ValueKind::OwnAddress, &["10.40.7.132"], None, &[], true),
+            (ValueKind::OwnAddress, &[], None, &[], false),
+            // A listen URL list becomes the one URL.
+            (
+                ValueKind::Url,
+                &["ldap://172.20.14.25:389 ldap://[2001:db8:14::25]:389"],
+                Some("ldap://10.40.7.132:389"),
+                &["ldap://10.40.7.132:389"],
+                true,
+            ),
+            // Kinds the role keeps never change, bound or not.
+            (
+                ValueKind::TrustList { loopback: true },
+                &["127.0.0.0/8 172.20.14.0/24"],
+                Some("10.40.7.132"),
+                &["127.0.0.0/8 172.20.14.0/24"],
+                false,
+            ),
+            (ValueKind::OtherHost, &["172.20.14.53"], None, &["172.20.14.53"], false),
+        ];
+        for (kind, before, bound, after, changed) in cases {
+            let out = bind_values(before, *kind, *bound);
+            assert_eq!(out.after, *after, "{kind:?} {before:?} -> {bound:?}");
+            assert_eq!(out.changed, *changed, "{kind:?} {before:?} -> {bound:?}");
+            assert_eq!(out.reasons.is_empty(), !changed, "{:?}", out.reasons);
+        }
+        // A rewriter in the bound role moves nothing it finds.
+        let out = rw(V4)
+            .with_role(Role::Bound)
+            .rewrite(&["172.20.14.25"], ValueKind::OwnAddress);
+        assert_eq!(out.after, ["172.20.14.25"]);
+        assert!(!out.changed);
     }
 
     #[test]

@@ -185,7 +185,8 @@ impl Ctx<'_> {
             args.extend(["--old".into(), f.clone()]);
         }
         match n.role {
-            Role::Own => {}
+            // A cluster plan's nodes are own or peer; a bind is one host's.
+            Role::Own | Role::Bound => {}
             Role::Peer => {
                 args.extend(["--peer".into(), self.plan.moving.clone()]);
                 if let Some(m) = self.plan.node(&self.plan.moving) {

@@ -100,8 +100,9 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     }
     dedup(&mut warnings);
     let mut handoffs = match (req.role, &req.staying) {
-        // The moving node's plan says what must happen off the deployment.
-        (Role::Peer, _) => Vec::new(),
+        // The moving node's plan says what must happen off the deployment;
+        // a bind moves no address (its own planner says what to ask for).
+        (Role::Peer | Role::Bound, _) => Vec::new(),
         (Role::Own, Staying::Alone) => handoffs(&pairs, hostname.as_deref(), &changes),
         // A multi-server plan covers the other nodes itself.
         (Role::Own, Staying::Known(_) | Staying::Unknown) => {
@@ -273,6 +274,7 @@ fn actions(
 pub fn actions_for(c: &Change, role: Role) -> &'static [(Service, Action)] {
     match c.surface.actions_in(role) {
         Actions::Fixed(actions) => actions,
+        Actions::OfChange(of) => of(c),
         Actions::OfSetting => {
             let rule = match &c.target {
                 Target::LocalconfigKey { key, .. } => zimbra::localconfig_key(key),

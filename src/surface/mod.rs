@@ -36,6 +36,7 @@ pub mod netcfg;
 pub mod netplan;
 pub mod networkd;
 pub mod nmconnection;
+pub mod postfix;
 pub mod resolv;
 #[cfg(test)]
 pub(crate) mod testutil;
@@ -67,6 +68,10 @@ named_enum! {
         Networkd = "networkd",
         /// Zimbra's localconfig.xml.
         Localconfig = "localconfig",
+        /// Postfix settings Zimbra does not manage: `main.cf`'s
+        /// `inet_interfaces`, the `-o smtp_bind_address=` options of
+        /// `master.cf.in`.
+        Postfix = "postfix",
         /// BIND zone files served here.
         Zonefile = "zonefile",
         /// Files the admin named with `--include`.
@@ -81,13 +86,16 @@ named_enum! {
 }
 
 /// The service actions a change on a surface needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Actions {
     /// The same for every change of the surface.
     Fixed(&'static [(Service, Action)]),
     /// Those of the changed setting's rule in the Zimbra tables (a
     /// localconfig key, a directory attribute).
     OfSetting,
+    /// Those the surface reads from the change itself (the Postfix
+    /// parameter a line sets).
+    OfChange(fn(&crate::model::Change) -> &'static [(Service, Action)]),
 }
 
 /// The command that brings up the addresses of a changed OS network
@@ -114,6 +122,7 @@ impl Surface {
             Surface::Ifcfg => &ifcfg::Ifcfg,
             Surface::Networkd => &networkd::Networkd,
             Surface::Localconfig => &localconfig::Localconfig,
+            Surface::Postfix => &postfix::Postfix,
             Surface::Zonefile => &zonefile::Zonefile,
             Surface::Text => &text::Text,
             Surface::Derived | Surface::Ldap | Surface::Dns => return None,
@@ -146,6 +155,7 @@ impl Surface {
             | Surface::Networkd => NETWORK,
             Surface::Zonefile => &[(Service::Named, Action::Reload)],
             Surface::Localconfig | Surface::Ldap => return Actions::OfSetting,
+            Surface::Postfix => return Actions::OfChange(postfix::actions_of),
             // Files the admin listed with --include belong to software
             // zmreip does not know; guessing a restart would be wrong, so
             // the admin reloads their owner (the plan says the change is a
@@ -195,6 +205,7 @@ impl Surface {
             | Surface::Resolv
             | Surface::Dnsmasq
             | Surface::Localconfig
+            | Surface::Postfix
             | Surface::Zonefile
             | Surface::Text
             | Surface::Derived
@@ -216,6 +227,7 @@ impl Surface {
             | Surface::Resolv
             | Surface::Dnsmasq
             | Surface::Localconfig
+            | Surface::Postfix
             | Surface::Zonefile
             | Surface::Text
             | Surface::Derived
@@ -225,10 +237,12 @@ impl Surface {
     }
 
     /// Whether a change's `after` may hold more lines than its `before`:
-    /// only a zone file gains a record (a PTR moved into another zone
-    /// served here follows the zone's last line).
+    /// a zone file gains a record (a PTR moved into another zone served
+    /// here follows the zone's last line), and a bind adds a Postfix
+    /// setting after the line it belongs with (an option after its
+    /// service entry, a parameter after main.cf's last line).
     pub fn appends_lines(self) -> bool {
-        self == Surface::Zonefile
+        matches!(self, Surface::Zonefile | Surface::Postfix)
     }
 }
 
@@ -355,7 +369,7 @@ mod tests {
     fn actions_per_surface() {
         let fixed = |s: Surface| match s.actions() {
             Actions::Fixed(a) => a,
-            Actions::OfSetting => panic!("{s} has per-setting actions"),
+            Actions::OfSetting | Actions::OfChange(_) => panic!("{s} has per-setting actions"),
         };
         assert_eq!(
             fixed(Surface::Dnsmasq),
@@ -379,8 +393,9 @@ mod tests {
                 "hosts needs {s}"
             );
         }
-        assert_eq!(Surface::Localconfig.actions(), Actions::OfSetting);
-        assert_eq!(Surface::Ldap.actions(), Actions::OfSetting);
+        assert!(matches!(Surface::Localconfig.actions(), Actions::OfSetting));
+        assert!(matches!(Surface::Ldap.actions(), Actions::OfSetting));
+        assert!(matches!(Surface::Postfix.actions(), Actions::OfChange(_)));
         // Every surface whose changes bring an address up needs the
         // network action, and the other way round.
         for s in Surface::ALL {
