@@ -1267,10 +1267,22 @@ mod tests {
             assert_eq!(Role::Bound.treatment(kind), want, "{kind:?}");
         }
         // (kind, values before, bound, after, changed)
-        type Case<'a> = (ValueKind, &'a [&'a str], Option<&'a str>, &'a [&'a str], bool);
+        type Case<'a> = (
+            ValueKind,
+            &'a [&'a str],
+            Option<&'a str>,
+            &'a [&'a str],
+            bool,
+        );
         let cases: &[Case] = &[
             // Unset (all interfaces) becomes the address.
-            (ValueKind::OwnAddress, &[], Some("10.40.7.132"), &["10.40.7.132"], true),
+            (
+                ValueKind::OwnAddress,
+                &[],
+                Some("10.40.7.132"),
+                &["10.40.7.132"],
+                true,
+            ),
             // Trap: 192.168.2.10 is not 192.168.2.1.
             (
                 ValueKind::OwnAddress,
@@ -1289,9 +1301,21 @@ mod tests {
                 true,
             ),
             // Already bound: nothing to do.
-            (ValueKind::OwnAddress, &["10.40.7.132"], Some("10.40.7.132"), &["10.40.7.132"], false),
+            (
+                ValueKind::OwnAddress,
+                &["10.40.7.132"],
+                Some("10.40.7.132"),
+                &["10.40.7.132"],
+                false,
+            ),
             // IPv6, as written.
-            (ValueKind::OwnAddress, &["2001:db8::25"], Some("2001:db8::26"), &["2001:db8::26"], true),
+            (
+                ValueKind::OwnAddress,
+                &["2001:db8::25"],
+                Some("2001:db8::26"),
+                &["2001:db8::26"],
+                true,
+            ),
             // Unbinding empties the setting; an unset one stays unset.
             (ValueKind::OwnAddress, &["10.40.7.132"], None, &[], true),
             (ValueKind::OwnAddress, &[], None, &[], false),
@@ -1311,7 +1335,13 @@ mod tests {
                 &["127.0.0.0/8 172.20.14.0/24"],
                 false,
             ),
-            (ValueKind::OtherHost, &["172.20.14.53"], None, &["172.20.14.53"], false),
+            (
+                ValueKind::OtherHost,
+                &["172.20.14.53"],
+                None,
+                &["172.20.14.53"],
+                false,
+            ),
         ];
         for (kind, before, bound, after, changed) in cases {
             let out = bind_values(before, *kind, *bound);

@@ -255,6 +255,7 @@ pub(super) mod tests {
             actions: vec![],
             warnings: vec![],
             handoffs: vec![],
+            bind: None,
             checksum: None,
         }
     }

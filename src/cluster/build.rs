@@ -774,6 +774,7 @@ mod tests {
             actions: Vec::new(),
             warnings: Vec::new(),
             handoffs: Vec::new(),
+            bind: None,
             checksum: None,
         }
     }

@@ -131,6 +131,7 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         actions,
         warnings,
         handoffs,
+        bind: None,
         checksum: None,
     };
     plan.seal();
@@ -211,7 +212,7 @@ fn resolve_pair(
 
 /// The least set of actions: each change's table entry, merged per service
 /// (a restart covers a reload), in the order of [`Service`].
-fn actions(
+pub(super) fn actions(
     changes: &[Change],
     derived: &[DerivedFile],
     restart_all: bool,

@@ -76,16 +76,27 @@ pub fn text(plan: &Plan, color: bool) -> String {
             t.to_string()
         }
     };
-    let _ = writeln!(
-        s,
-        "{}",
-        bold(&format!(
-            "zmreip plan: {} → {}",
-            plan.from.join(", "),
-            plan.to.join(", ")
-        ))
-    );
-    if plan.changes.is_empty() {
+    let _ = writeln!(s, "{}", bold(&format!("zmreip {}", title(plan))));
+    if let Some(b) = &plan.bind {
+        for sv in &b.services {
+            let actions: Vec<String> = sv
+                .actions
+                .iter()
+                .map(|a| format!("{} {}", a.service.as_str(), a.action.as_str()))
+                .collect();
+            let _ = writeln!(
+                s,
+                "  {:<9} {} ({}; {})",
+                sv.name,
+                sv.setting,
+                sv.place,
+                actions.join(", ")
+            );
+        }
+        if plan.changes.is_empty() {
+            let _ = writeln!(s, "\nNo changes: every setting is already as asked.");
+        }
+    } else if plan.changes.is_empty() {
         let _ = writeln!(
             s,
             "\nNo changes: nothing on this host refers to {} any more.",
@@ -176,17 +187,41 @@ fn diff_by_surface(s: &mut String, plan: &Plan, color: bool) {
     }
 }
 
+/// What a plan does, in one line: `plan: OLD → NEW`, or for a bind
+/// `bind: outbound, imap → 10.40.7.132` (`bind: ... → all interfaces`).
+pub fn title(plan: &Plan) -> String {
+    match &plan.bind {
+        Some(b) => {
+            let mut names: Vec<&str> = Vec::new();
+            for sv in &b.services {
+                if !names.contains(&sv.name.as_str()) {
+                    names.push(&sv.name);
+                }
+            }
+            format!(
+                "bind: {} → {}",
+                names.join(", "),
+                b.address.as_deref().unwrap_or("all interfaces")
+            )
+        }
+        None => format!("plan: {} → {}", plan.from.join(", "), plan.to.join(", ")),
+    }
+}
+
 /// A change report for a change board: summary, risk notes, every change
 /// with its precondition, the actions (with expected disruption) and what
 /// must happen elsewhere.
 pub fn markdown(plan: &Plan) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# Change request: move Zimbra server from {} to {}\n",
-        plan.from.join(", "),
-        plan.to.join(", ")
-    );
+    let _ = match &plan.bind {
+        Some(_) => writeln!(s, "# Change request: {}\n", title(plan)),
+        None => writeln!(
+            s,
+            "# Change request: move Zimbra server from {} to {}\n",
+            plan.from.join(", "),
+            plan.to.join(", ")
+        ),
+    };
     summary_table(&mut s, plan);
     if !plan.warnings.is_empty() {
         let _ = writeln!(s, "## Risks and warnings\n");

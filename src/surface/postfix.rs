@@ -294,15 +294,16 @@ fn template_fields(line: &str) -> Vec<Field> {
     if line.starts_with([' ', '\t']) {
         return options(line)
             .into_iter()
-            .filter_map(|(name, value)| {
-                owned(&line[name]).map(|r| Field::new(value, r.kind))
-            })
+            .filter_map(|(name, value)| owned(&line[name]).map(|r| Field::new(value, r.kind)))
             .collect();
     }
     let service = line.split_whitespace().next().unwrap_or_default();
     if service.contains(':') && !service.contains("%%") {
         let start = line.len() - line.trim_start().len();
-        return vec![Field::new(start..start + service.len(), ValueKind::HostPort)];
+        return vec![Field::new(
+            start..start + service.len(),
+            ValueKind::HostPort,
+        )];
     }
     Vec::new()
 }
@@ -359,9 +360,15 @@ mod tests {
     fn main_cf_owned_lines_and_definitions() {
         assert_eq!(owned_main_cf_lines(MAIN_CF), [4, 5, 7]);
         let d = main_cf_definition(MAIN_CF, "inet_interfaces").unwrap();
-        assert_eq!((d.line, d.value.as_str(), d.continued), (4, "127.0.0.1,", true));
+        assert_eq!(
+            (d.line, d.value.as_str(), d.continued),
+            (4, "127.0.0.1,", true)
+        );
         let d = main_cf_definition(MAIN_CF, "smtp_bind_address").unwrap();
-        assert_eq!((d.line, d.value.as_str(), d.continued), (7, "192.168.2.10", false));
+        assert_eq!(
+            (d.line, d.value.as_str(), d.continued),
+            (7, "192.168.2.10", false)
+        );
         // The last definition wins.
         let twice = "inet_interfaces = all\ninet_interfaces = 10.0.0.1 \n";
         let d = main_cf_definition(twice, "inet_interfaces").unwrap();
@@ -369,7 +376,10 @@ mod tests {
         // Names are whole: `inet_interfaces_x` is another parameter.
         assert!(main_cf_definition("inet_interfaces_x = 1\n", "inet_interfaces").is_none());
         assert!(main_cf_definition("#inet_interfaces = 1\n", "inet_interfaces").is_none());
-        assert_eq!(owned_main_cf_lines("inet_interfaces_x = 10.0.0.1\n"), Vec::<usize>::new());
+        assert_eq!(
+            owned_main_cf_lines("inet_interfaces_x = 10.0.0.1\n"),
+            Vec::<usize>::new()
+        );
     }
 
     #[test]
@@ -408,7 +418,10 @@ mod tests {
         // A conditional line belongs to the entry; its options are not read.
         let lo = e.iter().find(|e| e.service.ends_with(":10025")).unwrap();
         assert_eq!((lo.last, lo.options.len()), (11, 0));
-        assert_eq!(options("\t-o a=b -o c=d=e"), [(4..5, 6..7), (11..12, 13..16)]);
+        assert_eq!(
+            options("\t-o a=b -o c=d=e"),
+            [(4..5, 6..7), (11..12, 13..16)]
+        );
         assert!(options("\t-o").is_empty());
     }
 
