@@ -407,37 +407,9 @@ fn inet_interfaces(
         ));
     }
     let now = current.as_ref().map_or("all", |d| d.value.as_str());
-    let entries: Vec<&str> = now
-        .split([',', ' ', '\t'])
-        .filter(|e| !e.is_empty())
-        .collect();
-    let want = match bound {
-        None => "all".to_string(),
-        Some(a) => {
-            let mut keep: Vec<String> = entries
-                .iter()
-                .filter(|e| is_loopback(e))
-                .map(ToString::to_string)
-                .collect();
-            if keep.is_empty() {
-                keep.push("127.0.0.1".into());
-            }
-            if !keep
-                .iter()
-                .any(|k| k.trim_matches(['[', ']']).parse() == Ok(a))
-            {
-                keep.push(a.to_string());
-            }
-            keep.join(", ")
-        }
-    };
-    let same = want
-        .split(", ")
-        .map(str::to_string)
-        .eq(entries.iter().map(|e| e.to_string()));
-    if same {
+    let Some(want) = interfaces_value(now, bound) else {
         return Ok(None);
-    }
+    };
     let reason = match bound {
         Some(a) => format!("smtpd listens on {a} (and loopback) only (was {now})"),
         None => format!("unbound: smtpd listens on all interfaces (was {now})"),
@@ -485,6 +457,39 @@ fn inet_interfaces(
     Ok(Some(change))
 }
 
+/// The `inet_interfaces` value for `bound` given the value `now`: the
+/// loopback entries of `now` (else `127.0.0.1`) and the bound address, or
+/// `all` when unbound. `None` when `now` already says that (entries
+/// separated by commas or white space, in that order).
+fn interfaces_value(now: &str, bound: Option<IpAddr>) -> Option<String> {
+    let entries: Vec<&str> = now
+        .split([',', ' ', '\t'])
+        .filter(|e| !e.is_empty())
+        .collect();
+    let want: Vec<String> = match bound {
+        None => vec!["all".to_string()],
+        Some(a) => {
+            let mut keep: Vec<String> = entries
+                .iter()
+                .filter(|e| is_loopback(e))
+                .map(ToString::to_string)
+                .collect();
+            if keep.is_empty() {
+                keep.push("127.0.0.1".into());
+            }
+            if !keep
+                .iter()
+                .any(|k| k.trim_matches(['[', ']']).parse() == Ok(a))
+            {
+                keep.push(a.to_string());
+            }
+            keep
+        }
+    };
+    let same = want.iter().map(String::as_str).eq(entries.iter().copied());
+    (!same).then(|| want.join(", "))
+}
+
 /// Whether an `inet_interfaces` entry is a loopback one.
 fn is_loopback(e: &str) -> bool {
     let bare = e.trim_matches(['[', ']']);
@@ -525,20 +530,7 @@ fn outbound(sources: &Sources, bound: Option<IpAddr>) -> Result<(Vec<Change>, Ve
             let change = match (opt, bound) {
                 (Some(o), Some(a)) if o.value == a.to_string() => None,
                 (Some(o), _) => {
-                    let from = format!("{}={}", o.name, o.value);
-                    let after = match bound {
-                        Some(a) => o.text.replacen(&from, &format!("{p}={a}"), 1),
-                        // The whole `-o name=value` goes; a line left
-                        // empty is a blank line, which Postfix ignores.
-                        None => {
-                            let gone = o.text.replacen(&format!("-o {from}"), "", 1);
-                            if gone.trim().is_empty() {
-                                String::new()
-                            } else {
-                                gone.trim_end().to_string()
-                            }
-                        }
-                    };
+                    let after = option_line(&o.text, &o.name, &o.value, bound);
                     Some((o.line, o.text.clone(), after))
                 }
                 (None, Some(a)) => Some((
@@ -582,6 +574,24 @@ fn outbound(sources: &Sources, bound: Option<IpAddr>) -> Result<(Vec<Change>, Ve
         })
         .collect();
     Ok((changes, services))
+}
+
+/// A `master.cf.in` line holding the option `-o name=value`, with the
+/// option's value `bound`, or without the option when unbound (a line
+/// left empty is a blank line, which Postfix ignores).
+fn option_line(text: &str, name: &str, value: &str, bound: Option<IpAddr>) -> String {
+    let from = format!("{name}={value}");
+    match bound {
+        Some(a) => text.replacen(&from, &format!("{name}={a}"), 1),
+        None => {
+            let gone = text.replacen(&format!("-o {from}"), "", 1);
+            if gone.trim().is_empty() {
+                String::new()
+            } else {
+                gone.trim_end().to_string()
+            }
+        }
+    }
 }
 
 /// PTR and SPF of the outbound address, as `check` finds them.
@@ -639,5 +649,115 @@ fn bracketed(a: IpAddr) -> String {
     match a {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => format!("[{v6}]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inet_interfaces_keeps_loopback_and_binds_one_address() {
+        let a: IpAddr = "192.168.2.1".parse().unwrap();
+        let v6: IpAddr = "2001:db8::26".parse().unwrap();
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        // (now, bound, new value or None)
+        let cases: &[(&str, Option<IpAddr>, Option<&str>)] = &[
+            ("all", Some(a), Some("127.0.0.1, 192.168.2.1")),
+            ("localhost", Some(a), Some("localhost, 192.168.2.1")),
+            (
+                "127.0.0.1 [::1]",
+                Some(a),
+                Some("127.0.0.1, [::1], 192.168.2.1"),
+            ),
+            (
+                "loopback-only",
+                Some(v6),
+                Some("loopback-only, 2001:db8::26"),
+            ),
+            // Trap: 192.168.2.10 is another address: it goes.
+            (
+                "127.0.0.1, 192.168.2.10",
+                Some(a),
+                Some("127.0.0.1, 192.168.2.1"),
+            ),
+            // Trap: 127.0.0.10 is loopback too: it stays.
+            ("127.0.0.10", Some(a), Some("127.0.0.10, 192.168.2.1")),
+            // Already so, however separated.
+            ("127.0.0.1, 192.168.2.1", Some(a), None),
+            ("127.0.0.1 192.168.2.1", Some(a), None),
+            ("127.0.0.1,\t192.168.2.1", Some(a), None),
+            // Binding to loopback itself does not repeat it.
+            ("all", Some(lo), Some("127.0.0.1")),
+            ("127.0.0.1", Some(lo), None),
+            // Unbound: all, Postfix's default.
+            ("127.0.0.1, 192.168.2.1", None, Some("all")),
+            ("all", None, None),
+        ];
+        for (now, bound, want) in cases {
+            assert_eq!(
+                interfaces_value(now, *bound).as_deref(),
+                *want,
+                "{now:?} -> {bound:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn master_options_change_or_go() {
+        let a: IpAddr = "10.40.7.132".parse().unwrap();
+        // (line, value there, bound, line after)
+        let cases: &[(&str, &str, Option<IpAddr>, &str)] = &[
+            (
+                "\t-o smtp_bind_address=10.0.0.1",
+                "10.0.0.1",
+                Some(a),
+                "\t-o smtp_bind_address=10.40.7.132",
+            ),
+            ("\t-o smtp_bind_address=10.0.0.1", "10.0.0.1", None, ""),
+            // Another option on the same line stays.
+            (
+                "  -o smtp_helo_name=mx -o smtp_bind_address=10.0.0.1",
+                "10.0.0.1",
+                None,
+                "  -o smtp_helo_name=mx",
+            ),
+            (
+                "  -o smtp_bind_address=10.0.0.1 -o smtp_helo_name=mx",
+                "10.0.0.1",
+                None,
+                "   -o smtp_helo_name=mx",
+            ),
+            // An empty value (unset) becomes the address.
+            (
+                "\t-o smtp_bind_address=",
+                "",
+                Some(a),
+                "\t-o smtp_bind_address=10.40.7.132",
+            ),
+        ];
+        for (line, value, bound, want) in cases {
+            assert_eq!(
+                option_line(line, "smtp_bind_address", value, *bound),
+                *want,
+                "{line:?} -> {bound:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn listen_names() {
+        let names = |arg: &str| -> Vec<&str> {
+            parse_listen(arg).unwrap().iter().map(|l| l.name).collect()
+        };
+        assert_eq!(names("imap,IMAPS, smtp"), ["imap", "imaps", "smtp"]);
+        assert_eq!(names("imap,imap"), ["imap"]);
+        assert_eq!(names("all").len(), zimbra::listeners().len());
+        assert_eq!(names("smtp,all")[0], "smtp");
+        assert!(names("").is_empty());
+        for bad in ["imap4", "imap;pop3", "http s"] {
+            let e = parse_listen(bad).unwrap_err().to_string();
+            assert!(e.contains("--listen: no service"), "{bad}: {e}");
+        }
     }
 }
