@@ -76,13 +76,12 @@ fn changes(plan: &serde_json::Value) -> Vec<(String, serde_json::Value, serde_js
             let t = &c["target"];
             let target = match t.get("line") {
                 Some(l) => format!("{}:{l}", t["file"].as_str().unwrap()),
-                None => format!(
-                    "{}",
-                    t.get("attribute")
-                        .or_else(|| t.get("key"))
-                        .and_then(|v| v.as_str())
-                        .unwrap()
-                ),
+                None => t
+                    .get("attribute")
+                    .or_else(|| t.get("key"))
+                    .and_then(|v| v.as_str())
+                    .unwrap()
+                    .to_string(),
             };
             (target, c["before"].clone(), c["after"].clone())
         })
