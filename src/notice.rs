@@ -58,6 +58,11 @@ named_enum! {
         /// A line of an ifcfg file is not a shell assignment zmreip can
         /// read; NetworkManager ignores it and so does zmreip.
         IfcfgLineIgnored = "ifcfg-line-ignored",
+        // --- BIND's configuration ---
+        /// An address in named.conf that zmreip leaves as it is (a list
+        /// that refuses, a negated entry, an option it does not know, a
+        /// line holding a key's secret).
+        NamedAddressUnchanged = "named-address-unchanged",
         // --- zone files served here ---
         /// A `$GENERATE` line produces an old address; edit it by hand.
         ZoneGenerateUnchanged = "zone-generate-unchanged",
@@ -83,6 +88,15 @@ named_enum! {
         ZoneNoSoa = "zone-no-soa",
         /// The SOA serial could not be bumped.
         ZoneSerialUnchanged = "zone-serial-unchanged",
+        /// A DNSSEC-signed zone file is never edited; its unsigned source
+        /// is.
+        ZoneSigned = "zone-signed",
+        /// named signs the zone (inline-signing, dnssec-policy): its
+        /// unsigned source is edited and named signs the change.
+        ZoneSignedByNamed = "zone-signed-by-named",
+        /// Signed data must be made again by hand (becomes a `dnssec`
+        /// hand-off).
+        ZoneResign = "zone-resign",
         // --- zones held elsewhere (RFC 2136) ---
         /// The SPF edit would make a TXT string longer than 255 bytes.
         DnsTxtTooLong = "dns-txt-too-long",
@@ -94,6 +108,9 @@ named_enum! {
         Ptr = "ptr",
         /// Change the DNS records that are served elsewhere.
         Dns = "dns",
+        /// Sign a zone again with dnssec-signzone (or change its unsigned
+        /// source first).
+        Dnssec = "dnssec",
         /// Tell other servers and partners that trust or relay to the old
         /// address.
         Peers = "peers",

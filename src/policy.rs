@@ -340,6 +340,59 @@ impl Rewriter {
         }
     }
 
+    /// Decides entry by entry for a list whose entries the caller writes
+    /// itself (a named.conf address match list: `{ a; b; }`), so that
+    /// every other byte of the list stays. Each entry is one address or
+    /// network as written. A trust list follows principle 4 over all
+    /// entries at once (an added host is not added twice, an entry that
+    /// would duplicate another goes); other kinds change entry by entry.
+    /// Postfix's loopback rule ([`ValueKind::TrustList`] `loopback`) is
+    /// [`Rewriter::rewrite`]'s alone.
+    pub fn rewrite_entries(&self, entries: &[&str], kind: ValueKind) -> Entries {
+        let treatment = self.role.treatment(kind);
+        let mut out = Outcome::default();
+        let mut changes = Vec::with_capacity(entries.len());
+        if let (ValueKind::TrustList { .. }, Treatment::TrustFollow | Treatment::TrustKeep) =
+            (kind, treatment)
+        {
+            let follow = treatment == Treatment::TrustFollow;
+            let parsed: Vec<Option<Entry>> = entries.iter().map(|t| parse_entry(t)).collect();
+            let mut seen: Vec<ipnet::IpNet> = parsed.iter().flatten().map(|e| e.net).collect();
+            let named: Vec<IpAddr> = parsed
+                .iter()
+                .flatten()
+                .flat_map(|e| {
+                    self.pairs
+                        .iter()
+                        .filter(|p| is_host_entry(e, p))
+                        .map(|p| p.old)
+                })
+                .collect();
+            for (t, e) in entries.iter().zip(&parsed) {
+                changes.push(match e {
+                    Some(e) => self.trust_entry(t, e, follow, &named, &mut seen, &mut out),
+                    None => EntryChange::Keep,
+                });
+            }
+        } else {
+            for t in entries {
+                let (after, reasons, notes) = self.rewrite_literal(t, kind, treatment);
+                push_unique(&mut out.reasons, reasons);
+                out.notes.extend(notes);
+                changes.push(if after == *t {
+                    EntryChange::Keep
+                } else {
+                    EntryChange::Replace(after)
+                });
+            }
+        }
+        Entries {
+            changes,
+            reasons: out.reasons,
+            notes: out.notes,
+        }
+    }
+
     /// Replaces the occurrences of an old address in `value` that
     /// `treatment` moves.
     fn rewrite_literal(
@@ -357,16 +410,21 @@ impl Rewriter {
                 continue;
             };
             if m.kind == MatchKind::NetworkContains {
-                if kind != ValueKind::OtherHost {
-                    notes.push(Notice::new(
-                        Code::NetworkUnchanged,
-                        format!(
-                            "`{}` contains the old address {} but is not a trust list zmreip knows; left unchanged",
-                            &value[m.span.clone()],
-                            pair.old
-                        ),
-                    ));
-                }
+                let net = &value[m.span.clone()];
+                let why = match kind {
+                    ValueKind::OtherHost => None,
+                    // Zimbra compares these lists' entries with the
+                    // client's address as strings.
+                    ValueKind::ExactList => Some(format!(
+                        "`{net}` is a network in a list whose entries are compared as exact addresses, so it matches no client (not even {}); left unchanged",
+                        pair.old
+                    )),
+                    _ => Some(format!(
+                        "`{net}` contains the old address {} but is not a trust list zmreip knows; left unchanged",
+                        pair.old
+                    )),
+                };
+                notes.extend(why.map(|w| Notice::new(Code::NetworkUnchanged, w)));
                 continue;
             }
             if treatment == Treatment::SwapExact && m.kind != MatchKind::Exact {
@@ -434,9 +492,9 @@ impl Rewriter {
                 let replaced =
                     self.trust_entry(tok.text, &entry, follow, &named, &mut seen, &mut out);
                 match replaced {
-                    TrustDecision::Keep => rebuilt.push_str(tok.text),
-                    TrustDecision::Replace(s) => rebuilt.push_str(&s),
-                    TrustDecision::Drop => {
+                    EntryChange::Keep => rebuilt.push_str(tok.text),
+                    EntryChange::Replace(s) => rebuilt.push_str(&s),
+                    EntryChange::Drop => {
                         if i == 0 {
                             // Keep the separator of the next entry from leading.
                             continue;
@@ -444,11 +502,11 @@ impl Rewriter {
                         // Remove the separator just written.
                         rebuilt.truncate(rebuilt.len() - tok.sep.len());
                     }
-                    TrustDecision::KeepAndAdd(s) if own_value => {
+                    EntryChange::KeepAndAdd(s) if own_value => {
                         rebuilt.push_str(tok.text);
                         added.push(s);
                     }
-                    TrustDecision::KeepAndAdd(s) => {
+                    EntryChange::KeepAndAdd(s) => {
                         rebuilt.push_str(tok.text);
                         rebuilt.push_str(sep);
                         rebuilt.push_str(&s);
@@ -507,7 +565,7 @@ impl Rewriter {
         named: &[IpAddr],
         seen: &mut Vec<ipnet::IpNet>,
         out: &mut Outcome,
-    ) -> TrustDecision {
+    ) -> EntryChange {
         for p in &self.pairs {
             if p.old.is_ipv4() != e.net.addr().is_ipv4() {
                 continue;
@@ -523,14 +581,14 @@ impl Rewriter {
                     Code::TrustEverything,
                     format!("`{text}` trusts every address (an open relay if this is mynetworks); zmreip leaves it but never writes one"),
                 ));
-                return TrustDecision::Keep;
+                return EntryChange::Keep;
             }
             if e.net.contains(&p.new) {
                 push_unique(
                     &mut out.reasons,
                     vec![format!("{text} already holds {}", p.new)],
                 );
-                return TrustDecision::Keep;
+                return EntryChange::Keep;
             }
             let is_interface_net = follow
                 && p.old_prefix_source != PrefixSource::Host
@@ -557,7 +615,7 @@ impl Rewriter {
             };
             return trust_beside(p, text, &why, named.contains(&p.old), seen, out);
         }
-        TrustDecision::Keep
+        EntryChange::Keep
     }
 }
 
@@ -604,21 +662,21 @@ fn trust_host(
     text: &str,
     seen: &mut Vec<ipnet::IpNet>,
     out: &mut Outcome,
-) -> TrustDecision {
+) -> EntryChange {
     let new_net = ipnet::IpNet::new(p.new, p.host_prefix()).expect("host prefix");
     if seen.contains(&new_net) {
         push_unique(
             &mut out.reasons,
             vec![format!("{} dropped: {} is already trusted", p.old, p.new)],
         );
-        return TrustDecision::Drop;
+        return EntryChange::Drop;
     }
     seen.push(new_net);
     push_unique(
         &mut out.reasons,
         vec![format!("trusted host {} becomes {}", p.old, p.new)],
     );
-    TrustDecision::Replace(swap_spelling(text, p.old, p.new))
+    EntryChange::Replace(swap_spelling(text, p.old, p.new))
 }
 
 /// The old interface network: it becomes the new interface network, or
@@ -630,7 +688,7 @@ fn trust_interface_net(
     e: &Entry,
     seen: &mut Vec<ipnet::IpNet>,
     out: &mut Outcome,
-) -> TrustDecision {
+) -> EntryChange {
     let widen = p.new_prefix < e.net.prefix_len() || p.new_prefix == 0;
     if p.new_prefix_source == PrefixSource::Host || widen {
         if widen {
@@ -645,7 +703,7 @@ fn trust_interface_net(
         }
         let new_host = ipnet::IpNet::new(p.new, p.host_prefix()).expect("host prefix");
         if seen.contains(&new_host) {
-            return TrustDecision::Drop;
+            return EntryChange::Drop;
         }
         seen.push(new_host);
         push_unique(
@@ -655,7 +713,7 @@ fn trust_interface_net(
                 p.new
             )],
         );
-        return TrustDecision::Replace(spell_host(text, p.new));
+        return EntryChange::Replace(spell_host(text, p.new));
     }
     let new_net = p.new_net();
     if seen.contains(&new_net) {
@@ -663,7 +721,7 @@ fn trust_interface_net(
             &mut out.reasons,
             vec![format!("{text} dropped: {new_net} is already trusted")],
         );
-        return TrustDecision::Drop;
+        return EntryChange::Drop;
     }
     seen.push(new_net);
     // Keep host bits if the entry was written with them (`192.168.2.1/24`).
@@ -676,7 +734,7 @@ fn trust_interface_net(
         &mut out.reasons,
         vec![format!("old interface network {text} becomes {new_net}")],
     );
-    TrustDecision::Replace(spell_net(text, shown))
+    EntryChange::Replace(spell_net(text, shown))
 }
 
 /// Another network that happens to hold the old address (`why` says how):
@@ -690,7 +748,7 @@ fn trust_beside(
     named: bool,
     seen: &mut Vec<ipnet::IpNet>,
     out: &mut Outcome,
-) -> TrustDecision {
+) -> EntryChange {
     let covered = seen.iter().any(|n| n.contains(&p.new));
     out.notes.push(Notice::new(
         Code::TrustNetworkKept,
@@ -703,21 +761,39 @@ fn trust_beside(
         },
     ));
     if covered || named {
-        return TrustDecision::Keep;
+        return EntryChange::Keep;
     }
     seen.push(ipnet::IpNet::new(p.new, p.host_prefix()).expect("host prefix"));
     push_unique(
         &mut out.reasons,
         vec![format!("{} trusted beside {text}", p.new)],
     );
-    TrustDecision::KeepAndAdd(spell_host(text, p.new))
+    EntryChange::KeepAndAdd(spell_host(text, p.new))
 }
 
-enum TrustDecision {
+/// What becomes of one entry of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryChange {
+    /// It stays as written.
     Keep,
+    /// It becomes this text.
     Replace(String),
+    /// It goes: what it would become is already in the list.
     Drop,
+    /// It stays, and this entry is added right after it.
     KeepAndAdd(String),
+}
+
+/// What became of each entry of a list whose entries are written apart
+/// ([`Rewriter::rewrite_entries`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entries {
+    /// One per entry, in the order given.
+    pub changes: Vec<EntryChange>,
+    /// Why, one short phrase per decision.
+    pub reasons: Vec<String>,
+    /// Warnings raised.
+    pub notes: Vec<Notice>,
 }
 
 /// One entry of a list with the separator before it.
@@ -1093,6 +1169,20 @@ mod tests {
             assert_eq!(out.after, vec![after.to_string()], "{kind:?} {before}");
             assert_eq!(out.changed, before != after);
         }
+        // A network in an exact list matches nobody: said so.
+        let out = r.rewrite(&["172.20.14.0/24"], ValueKind::ExactList);
+        assert!(
+            out.notes[0]
+                .message
+                .contains("compared as exact addresses, so it matches no client"),
+            "{:?}",
+            out.notes
+        );
+        assert!(
+            r.rewrite(&["172.20.14.0/24"], ValueKind::OtherHost)
+                .notes
+                .is_empty()
+        );
     }
 
     #[test]
@@ -1362,5 +1452,43 @@ mod tests {
         let out = rw(V4).rewrite(&["allow 172.20.14.0/24"], ValueKind::Text);
         assert_eq!(out.after, vec!["allow 172.20.14.0/24".to_string()]);
         assert_eq!(out.notes[0].code, Code::NetworkUnchanged);
+    }
+
+    #[test]
+    fn entries_written_apart_are_decided_together() {
+        use EntryChange::{Drop, Keep, KeepAndAdd, Replace};
+        let trust = ValueKind::TrustList { loopback: false };
+        let rw = Rewriter::new(vec![pair("192.168.2.1/24", "10.40.7.131/24")], Vec::new());
+        let table: &[(&[&str], &[EntryChange])] = &[
+            (
+                &["127.0.0.1", "192.168.2.1", "192.168.2.10"],
+                &[Keep, Replace("10.40.7.131".into()), Keep],
+            ),
+            // The interface network follows; a wider one is then covered.
+            (
+                &["192.168.2.0/24", "192.168.0.0/16"],
+                &[Replace("10.40.7.0/24".into()), Keep],
+            ),
+            // A wider network alone gains the new host, once.
+            (
+                &["192.168.0.0/16", "192.0.0.0/8"],
+                &[KeepAndAdd("10.40.7.131".into()), Keep],
+            ),
+            // What the old entry becomes is there already.
+            (&["192.168.2.1", "10.40.7.131"], &[Drop, Keep]),
+            // Not addresses (ACL names, keywords) stay.
+            (&["any", "trusted"], &[Keep, Keep]),
+        ];
+        for (entries, want) in table {
+            let got = rw.rewrite_entries(entries, trust);
+            assert_eq!(got.changes, *want, "{entries:?}");
+        }
+        // Other kinds: entry by entry, exact only.
+        let got = rw.rewrite_entries(&["192.168.2.1", "192.168.2.0/24"], ValueKind::OtherHost);
+        assert_eq!(got.changes, vec![Replace("10.40.7.131".into()), Keep]);
+        // A peer keeps every network and trusts the new address beside it.
+        let peer = rw.clone().with_role(Role::Peer);
+        let got = peer.rewrite_entries(&["192.168.2.0/24"], trust);
+        assert_eq!(got.changes, vec![KeepAndAdd("10.40.7.131".into())]);
     }
 }

@@ -116,11 +116,18 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     let (ptr, rest): (Vec<Notice>, Vec<Notice>) = warnings
         .into_iter()
         .partition(|w| matches!(w.code, Code::ZonePtrNotServed | Code::DnsPtrNotServed));
-    let warnings = rest;
     if !ptr.is_empty() {
         handoffs.retain(|h| h.code != Code::Ptr);
         handoffs.extend(ptr.into_iter().map(|w| Notice::new(Code::Ptr, w.message)));
     }
+    // Signed zone data zmreip does not edit is signed again by hand.
+    let (resign, warnings): (Vec<Notice>, Vec<Notice>) =
+        rest.into_iter().partition(|w| w.code == Code::ZoneResign);
+    handoffs.extend(
+        resign
+            .into_iter()
+            .map(|w| Notice::new(Code::Dnssec, w.message)),
+    );
 
     let mut plan = Plan {
         schema: SCHEMA.to_string(),

@@ -21,17 +21,19 @@ use crate::addr::Matcher;
 use crate::dns::zone::ZoneFileArg;
 use crate::error::Result;
 use crate::host::Host;
-use crate::model::Report;
+use crate::model::{Change, Report};
 use crate::policy::{Rewriter, Role, Scope};
 use crate::services::{Action, Service};
 
 pub mod derived;
 pub mod dnsmasq;
+mod edits;
 pub mod hosts;
 pub mod ifcfg;
 pub mod ifupdown;
 mod lines;
 pub mod localconfig;
+pub mod namedconf;
 pub mod netcfg;
 pub mod netplan;
 pub mod networkd;
@@ -72,6 +74,8 @@ named_enum! {
         /// `inet_interfaces`, the `-o smtp_bind_address=` options of
         /// `master.cf.in`.
         Postfix = "postfix",
+        /// BIND's configuration: named.conf and its includes.
+        NamedConf = "namedconf",
         /// BIND zone files served here.
         Zonefile = "zonefile",
         /// Files the admin named with `--include`.
@@ -93,9 +97,8 @@ pub enum Actions {
     /// Those of the changed setting's rule in the Zimbra tables (a
     /// localconfig key, a directory attribute).
     OfSetting,
-    /// Those the surface reads from the change itself (the Postfix
-    /// parameter a line sets).
-    OfChange(fn(&crate::model::Change) -> &'static [(Service, Action)]),
+    /// Decided by the surface from the change itself.
+    OfChange(fn(&Change) -> &'static [(Service, Action)]),
 }
 
 /// The command that brings up the addresses of a changed OS network
@@ -123,6 +126,7 @@ impl Surface {
             Surface::Networkd => &networkd::Networkd,
             Surface::Localconfig => &localconfig::Localconfig,
             Surface::Postfix => &postfix::Postfix,
+            Surface::NamedConf => &namedconf::NamedConf,
             Surface::Zonefile => &zonefile::Zonefile,
             Surface::Text => &text::Text,
             Surface::Derived | Surface::Ldap | Surface::Dns => return None,
@@ -154,6 +158,8 @@ impl Surface {
             | Surface::Ifcfg
             | Surface::Networkd => NETWORK,
             Surface::Zonefile => &[(Service::Named, Action::Reload)],
+            // A reload, or a restart for a moved control channel.
+            Surface::NamedConf => return Actions::OfChange(namedconf::actions),
             Surface::Localconfig | Surface::Ldap => return Actions::OfSetting,
             Surface::Postfix => return Actions::OfChange(postfix::actions_of),
             // Files the admin listed with --include belong to software
@@ -206,6 +212,7 @@ impl Surface {
             | Surface::Dnsmasq
             | Surface::Localconfig
             | Surface::Postfix
+            | Surface::NamedConf
             | Surface::Zonefile
             | Surface::Text
             | Surface::Derived
@@ -228,6 +235,7 @@ impl Surface {
             | Surface::Dnsmasq
             | Surface::Localconfig
             | Surface::Postfix
+            | Surface::NamedConf
             | Surface::Zonefile
             | Surface::Text
             | Surface::Derived
@@ -369,7 +377,9 @@ mod tests {
     fn actions_per_surface() {
         let fixed = |s: Surface| match s.actions() {
             Actions::Fixed(a) => a,
-            Actions::OfSetting | Actions::OfChange(_) => panic!("{s} has per-setting actions"),
+            Actions::OfSetting | Actions::OfChange(_) => {
+                panic!("{s} has per-setting or per-change actions")
+            }
         };
         assert_eq!(
             fixed(Surface::Dnsmasq),
@@ -395,6 +405,7 @@ mod tests {
         }
         assert!(matches!(Surface::Localconfig.actions(), Actions::OfSetting));
         assert!(matches!(Surface::Ldap.actions(), Actions::OfSetting));
+        assert!(matches!(Surface::NamedConf.actions(), Actions::OfChange(_)));
         assert!(matches!(Surface::Postfix.actions(), Actions::OfChange(_)));
         // Every surface whose changes bring an address up needs the
         // network action, and the other way round.

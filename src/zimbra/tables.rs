@@ -38,18 +38,33 @@ const NONE: &[(Service, Action)] = &[];
 
 const TRUST: ValueKind = ValueKind::TrustList { loopback: false };
 
-const fn rule(name: &'static str, kind: ValueKind, actions: &'static [(Service, Action)]) -> Rule {
+const fn rule(
+    name: &'static str,
+    kind: ValueKind,
+    classes: &'static str,
+    actions: &'static [(Service, Action)],
+) -> Rule {
     Rule {
         name,
         kind,
+        classes,
         actions,
     }
 }
 
-/// Directory attributes that can hold an address. Host *names*
-/// (`zimbraServiceHostname`, `zimbraMailHost`, the proxy upstream server
-/// lists, which hold server names looked up by name, §5.2) are not here:
-/// names stay (principle 3). An attribute not listed is treated as text.
+/// A localconfig key (or a Postfix parameter): no object classes.
+const fn key(name: &'static str, kind: ValueKind, actions: &'static [(Service, Action)]) -> Rule {
+    rule(name, kind, "", actions)
+}
+
+/// Directory attributes that can hold an address, with the object classes
+/// attrs.xml allows them in (`requiredIn`, then `optionalIn`; checked
+/// against `upstream.tsv`). Host *names* (`zimbraServiceHostname`,
+/// `zimbraMailHost`, the proxy upstream server lists, which hold server
+/// names looked up by name, §5.2) are not here: names stay (principle 3);
+/// `upstream.rs` says why each attribute of Zimbra's definitions that
+/// looks like an address is not one. An attribute not listed is treated
+/// as text.
 pub(super) static ATTRIBUTES: &[Rule] = &[
     // --- Trust lists (principle 4) ---
     // postfix mynetworks; also amavisd @mynetworks, salocal.cf
@@ -57,129 +72,536 @@ pub(super) static ATTRIBUTES: &[Rule] = &[
     rule(
         "zimbraMtaMyNetworks",
         ValueKind::TrustList { loopback: true },
+        "globalConfig,server",
         MTA,
     ),
-    // DoSFilter whitelist, built once at mailboxd start (§1.2).
-    rule("zimbraHttpThrottleSafeIPs", TRUST, MAILBOX),
-    // IMAP/POP3/LMTP throttling exemptions, read when those servers start.
-    rule("zimbraThrottleSafeHosts", TRUST, MAILBOX),
-    rule("zimbraThrottleWhitelist", TRUST, MAILBOX),
+    // DoSFilter whitelist, built once at mailboxd start (§1.2): entries
+    // may be networks.
+    rule(
+        "zimbraHttpThrottleSafeIPs",
+        TRUST,
+        "globalConfig,server",
+        MAILBOX,
+    ),
     // Copied verbatim into nginx `mail_whitelist_ip` lines (§5.2); not
     // watched by zmconfigd.
-    rule("zimbraReverseProxyIPThrottleWhitelist", TRUST, PROXY),
+    rule(
+        "zimbraReverseProxyIPThrottleWhitelist",
+        TRUST,
+        "server,globalConfig",
+        PROXY,
+    ),
     // Client allow lists (IP or CIDR) checked by mailboxd against cached
     // domain/COS/account entries.
-    rule("zimbraDomainAllowedIPs", TRUST, MAILBOX),
-    rule("zimbraWebClientAllowedIPs", TRUST, MAILBOX),
-    rule("zimbraImapAllowedIPs", TRUST, MAILBOX),
-    rule("zimbraPop3AllowedIPs", TRUST, MAILBOX),
-    rule("zimbraMobileAllowedIPs", TRUST, MAILBOX),
-    rule("zimbraMapiAllowedIPs", TRUST, MAILBOX),
-    rule("zimbraZDAllowedIPs", TRUST, MAILBOX),
+    rule("zimbraDomainAllowedIPs", TRUST, "domain", MAILBOX),
+    rule("zimbraWebClientAllowedIPs", TRUST, "cos,account", MAILBOX),
+    rule("zimbraImapAllowedIPs", TRUST, "cos,account", MAILBOX),
+    rule("zimbraPop3AllowedIPs", TRUST, "cos,account", MAILBOX),
+    rule("zimbraMobileAllowedIPs", TRUST, "cos,account", MAILBOX),
+    rule("zimbraMapiAllowedIPs", TRUST, "cos,account", MAILBOX),
+    rule("zimbraZDAllowedIPs", TRUST, "cos,account", MAILBOX),
     // --- Exact-match lists (§1.2) ---
     // Peers whose X-Forwarded-For mailboxd believes; string equality.
-    rule("zimbraMailTrustedIP", ExactList, MAILBOX),
+    rule(
+        "zimbraMailTrustedIP",
+        ExactList,
+        "globalConfig,server",
+        MAILBOX,
+    ),
+    // IMAP/POP3/LMTP throttling exemptions, read when those servers start:
+    // ServerThrottle resolves each entry with InetAddress.getAllByName
+    // and compares the client's address as a string with the results, so
+    // a network written here never matches anyone.
+    rule(
+        "zimbraThrottleSafeHosts",
+        ExactList,
+        "globalConfig,server",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraThrottleWhitelist",
+        ExactList,
+        "globalConfig,server",
+        MAILBOX,
+    ),
     // Checked against X-Proxy-IP by the nginx-lookup servlet, which runs in
     // mailboxd and reads global config (cached without expiry); nginx
     // itself never reads it, so the proxy needs no restart for it (§5.3).
-    rule("zimbraReverseProxyAdminIPAddress", ExactList, MAILBOX),
+    rule(
+        "zimbraReverseProxyAdminIPAddress",
+        ExactList,
+        "globalConfig",
+        MAILBOX,
+    ),
     // Referer host names/addresses compared as strings by the CSRF check.
-    rule("zimbraCsrfAllowedRefererHosts", ExactList, MAILBOX),
+    rule(
+        "zimbraCsrfAllowedRefererHosts",
+        ExactList,
+        "globalConfig,domain",
+        MAILBOX,
+    ),
+    // Hosts the zimlet proxy servlet may fetch from, matched against the
+    // requested URL's host per request.
+    rule(
+        "zimbraProxyAllowedDomains",
+        ExactList,
+        "account,cos",
+        MAILBOX,
+    ),
     // --- This host's listen addresses ---
     // Jetty connector hosts in jetty.xml (§3.4). zmconfigd watches only
     // the first two; the rest need a forced rewrite, which a mailbox
     // restart through zmmailboxdctl/zmtlsctl performs (§9.4).
-    rule("zimbraMailBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraMailSSLBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraMailSSLClientCertBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraAdminBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraExtensionBindAddress", OwnAddress, MAILBOX),
+    rule("zimbraMailBindAddress", OwnAddress, "server", MAILBOX),
+    rule("zimbraMailSSLBindAddress", OwnAddress, "server", MAILBOX),
+    rule(
+        "zimbraMailSSLClientCertBindAddress",
+        OwnAddress,
+        "server",
+        MAILBOX,
+    ),
+    rule("zimbraAdminBindAddress", OwnAddress, "server", MAILBOX),
+    rule("zimbraExtensionBindAddress", OwnAddress, "server", MAILBOX),
     // attrs.xml says requiresRestart=mta, but the connector lives in
     // mailboxd's jetty.xml; saslauthd finds it by host name.
-    rule("zimbraMtaAuthBindAddress", OwnAddress, MAILBOX),
+    rule(
+        "zimbraMtaAuthBindAddress",
+        OwnAddress,
+        "globalConfig,server",
+        MAILBOX,
+    ),
     // Multi-valued, but only the first value is used (§1.2).
-    rule("zimbraImapBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraImapSSLBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraPop3BindAddress", OwnAddress, MAILBOX),
-    rule("zimbraPop3SSLBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraLmtpBindAddress", OwnAddress, MAILBOX),
+    rule("zimbraImapBindAddress", OwnAddress, "server", MAILBOX),
+    rule("zimbraImapSSLBindAddress", OwnAddress, "server", MAILBOX),
+    rule("zimbraPop3BindAddress", OwnAddress, "server", MAILBOX),
+    rule("zimbraPop3SSLBindAddress", OwnAddress, "server", MAILBOX),
+    rule("zimbraLmtpBindAddress", OwnAddress, "server", MAILBOX),
     // Deprecated IM server (8.7), still read by older mailboxd.
-    rule("zimbraIMBindAddress", OwnAddress, MAILBOX),
-    rule("zimbraMilterBindAddress", OwnAddress, MILTER),
+    rule("zimbraIMBindAddress", OwnAddress, "server", MAILBOX),
+    // Deprecated notification server (4.0): nothing current reads it, but
+    // it names this host's address and moves with the others.
+    rule(
+        "zimbraNotifyBindAddress",
+        OwnAddress,
+        "globalConfig,server",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraNotifySSLBindAddress",
+        OwnAddress,
+        "globalConfig,server",
+        MAILBOX,
+    ),
+    rule("zimbraMilterBindAddress", OwnAddress, "server", MILTER),
     // Passed to `memcached -l` by zmmemcachedctl at start (§9.4).
     rule(
         "zimbraMemcachedBindAddress",
         OwnAddress,
+        "server",
         &[(Service::Memcached, Restart)],
     ),
     // clamd.conf TCPAddr, rewritten by the antivirus section, which
     // `zmmtactl reload` forces (§3.2, §3.4).
-    rule("zimbraClamAVBindAddress", OwnAddress, MTA),
+    rule(
+        "zimbraClamAVBindAddress",
+        OwnAddress,
+        "globalConfig,server",
+        MTA,
+    ),
     // postscreen_whitelist_interfaces: addresses of this host's
     // interfaces (`!1.2.3.4 static:all`).
-    rule("zimbraMtaPostscreenWhitelistInterfaces", OwnAddress, MTA),
+    rule(
+        "zimbraMtaPostscreenWhitelistInterfaces",
+        OwnAddress,
+        "globalConfig,server",
+        MTA,
+    ),
     // IP of a proxy interface: nginx `listen` address of per-domain
     // server blocks, and the key the lookup servlet maps X-Proxy-IP to a
     // domain with (§1.2, §5.2). Not watched by zmconfigd.
-    rule("zimbraVirtualIPAddress", OwnAddress, PROXY),
+    rule("zimbraVirtualIPAddress", OwnAddress, "domain", PROXY),
     // --- Other hosts, host:port and relay syntax ---
     // postfix relayhost / smtp_fallback_relay: `[ip]:port` (§3.3).
-    rule("zimbraMtaRelayHost", HostPort, MTA),
-    rule("zimbraMtaFallbackRelayHost", HostPort, MTA),
+    rule("zimbraMtaRelayHost", HostPort, "globalConfig,server", MTA),
+    rule(
+        "zimbraMtaFallbackRelayHost",
+        HostPort,
+        "globalConfig,server",
+        MTA,
+    ),
     // `inet:host:port` milter addresses in main.cf.
-    rule("zimbraMtaSmtpdMilters", HostPort, MTA),
-    rule("zimbraMtaNonSmtpdMilters", HostPort, MTA),
+    rule(
+        "zimbraMtaSmtpdMilters",
+        HostPort,
+        "globalConfig,server",
+        MTA,
+    ),
+    rule(
+        "zimbraMtaNonSmtpdMilters",
+        HostPort,
+        "globalConfig,server",
+        MTA,
+    ),
+    // postfix virtual_transport: a transport with an optional next hop
+    // (`lmtp:[192.0.2.10]:7025`).
+    rule(
+        "zimbraMtaSmtpdVirtualTransport",
+        HostPort,
+        "globalConfig,server",
+        MTA,
+    ),
     // The SMTP server mailboxd sends through; the ServerConfig callback
     // that refreshes it does not run for direct LDAP edits (§1.0).
-    rule("zimbraSmtpHostname", OtherHost, MAILBOX),
-    rule("zimbraShareNotificationMtaHostname", OtherHost, MAILBOX),
+    rule(
+        "zimbraSmtpHostname",
+        OtherHost,
+        "globalConfig,server,domain",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraShareNotificationMtaHostname",
+        OtherHost,
+        "globalConfig,server",
+        MAILBOX,
+    ),
+    // Deprecated (8.6) SOAP host for MTA auth, whose callback sets
+    // zimbraMtaAuthURL; saslauthd.conf is rewritten by `zmmtactl reload`.
+    rule("zimbraMtaAuthHost", OtherHost, "globalConfig,server", MTA),
     // The forwarders of Zimbra's dnscache (unbound.conf forward-addr).
     // zmconfigd's `dnscache` section watches it and restarts dnscache
     // itself (§6, §9.4); zmreip has no dnscache service to act on.
-    rule("zimbraDNSMasterIP", OtherHost, NONE),
-    rule("zimbraDocumentServerHost", OtherHost, MAILBOX),
+    rule("zimbraDNSMasterIP", OtherHost, "globalConfig,server", NONE),
+    // Where syslog messages go: written into rsyslog's configuration by
+    // zmsyslogsetup, which no zmreip service action runs (run it again
+    // after the move, as zmsetservername's notes say, §4.2).
+    rule("zimbraLogHostname", OtherHost, "globalConfig", NONE),
+    rule(
+        "zimbraDocumentServerHost",
+        OtherHost,
+        "globalConfig,server",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraLicenseDaemonServerHost",
+        OtherHost,
+        "globalConfig",
+        MAILBOX,
+    ),
+    // Deprecated (10.1) mobile gateway's view of this system.
+    rule(
+        "zimbraMobileGatewayProxyImapHost",
+        OtherHost,
+        "globalConfig",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraMobileGatewayProxySmtpHost",
+        OtherHost,
+        "globalConfig",
+        MAILBOX,
+    ),
+    // External accounts' POP3/IMAP and SMTP servers: read when an import
+    // or a send runs, from the data source cached with its account.
+    rule(
+        "zimbraDataSourceHost",
+        OtherHost,
+        "pop3DataSource,imapDataSource,dataSource",
+        MAILBOX,
+    ),
+    rule("zimbraDataSourceSmtpHost", OtherHost, "dataSource", MAILBOX),
+    // Names (or addresses) clients are told to use: IMAP/POP3 hosts of a
+    // domain, the host public URLs are built with, the SMTP host of the
+    // mobile profile. Read per request from cached entries.
+    rule(
+        "zimbraExternalImapHostname",
+        OtherHost,
+        "account,domain",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraExternalImapSSLHostname",
+        OtherHost,
+        "account,domain",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraExternalPop3Hostname",
+        OtherHost,
+        "account,domain",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraExternalPop3SSLHostname",
+        OtherHost,
+        "account,domain",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraPublicServiceHostname",
+        OtherHost,
+        "domain,globalConfig",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraSMTPPublicServiceHostname",
+        OtherHost,
+        "domain,globalConfig",
+        MAILBOX,
+    ),
+    // The Host header that picks a domain: mailboxd looks domains up by
+    // it, and nginx writes per-domain server blocks with it (§5.2).
+    rule(
+        "zimbraVirtualHostname",
+        OtherHost,
+        "domain",
+        &[
+            (Service::Mailbox, Restart),
+            (Service::Proxy, Restart),
+            (Service::Memcached, Restart),
+        ],
+    ),
     // `host:port` lists of mailboxd's memcached and zookeeper clients.
-    rule("zimbraMemcachedClientServerList", HostPort, MAILBOX),
-    rule("zimbraZookeeperClientServerList", HostPort, MAILBOX),
+    rule(
+        "zimbraMemcachedClientServerList",
+        HostPort,
+        "globalConfig,server,alwaysOnCluster",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraZookeeperClientServerList",
+        HostPort,
+        "globalConfig,server,alwaysOnCluster",
+        MAILBOX,
+    ),
     // `lmtp:<host>:7025`, looked up by postfix through LDAP per delivery.
-    rule("zimbraMailTransport", HostPort, NONE),
-    rule("zimbraReverseProxyXmppBoshHostname", OtherHost, PROXY),
+    rule("zimbraMailTransport", HostPort, "mailRecipient", NONE),
+    rule(
+        "zimbraReverseProxyXmppBoshHostname",
+        OtherHost,
+        "globalConfig,server",
+        PROXY,
+    ),
     // --- Regular expressions of client addresses ---
-    rule("zimbraWebClientLoginURLAllowedIP", Regex, MAILBOX),
-    rule("zimbraWebClientLogoutURLAllowedIP", Regex, MAILBOX),
+    rule(
+        "zimbraWebClientLoginURLAllowedIP",
+        Regex,
+        "globalConfig,domain",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraWebClientLogoutURLAllowedIP",
+        Regex,
+        "globalConfig,domain",
+        MAILBOX,
+    ),
     // --- URLs: the host moves only where it *is* the old address ---
     // External directories: usually other hosts, sometimes this one.
-    rule("zimbraAuthLdapURL", Url, MAILBOX),
-    rule("zimbraGalLdapURL", Url, MAILBOX),
-    rule("zimbraGalSyncLdapURL", Url, MAILBOX),
-    rule("zimbraAutoProvLdapURL", Url, MAILBOX),
-    rule("zimbraSMIMELdapURL", Url, MAILBOX),
-    // Back-end services mailboxd calls.
-    rule("zimbraSpellCheckURL", Url, MAILBOX),
-    rule("zimbraConvertdURL", Url, MAILBOX),
-    rule("zimbraAttachmentsScanURL", Url, MAILBOX),
-    rule("zimbraIndexURL", Url, MAILBOX),
-    rule("zimbraEventBackendURL", Url, MAILBOX),
-    rule("zimbraMachineLearningBackendURL", Url, MAILBOX),
-    rule("zimbraHttpProxyURL", Url, MAILBOX),
-    rule("zimbraWebClientURL", Url, MAILBOX),
-    rule("zimbraFreebusyExchangeURL", Url, MAILBOX),
-    rule("zimbraFreebusyExternalZimbraURL", Url, MAILBOX),
+    rule("zimbraAuthLdapURL", Url, "domain", MAILBOX),
+    rule("zimbraGalLdapURL", Url, "domain", MAILBOX),
+    rule("zimbraGalSyncLdapURL", Url, "domain,galDataSource", MAILBOX),
+    rule("zimbraAutoProvLdapURL", Url, "domain", MAILBOX),
+    rule("zimbraSMIMELdapURL", Url, "domain,globalConfig", MAILBOX),
+    // Back-end services mailboxd calls, configured when it starts.
+    rule("zimbraSpellCheckURL", Url, "globalConfig,server", MAILBOX),
+    rule("zimbraConvertdURL", Url, "globalConfig,server", MAILBOX),
+    rule(
+        "zimbraAttachmentsScanURL",
+        Url,
+        "globalConfig,server",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraIndexURL",
+        Url,
+        "globalConfig,server,alwaysOnCluster",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraEventBackendURL",
+        Url,
+        "globalConfig,server,alwaysOnCluster",
+        MAILBOX,
+    ),
+    // `factory:configuration`, the configuration a URL (`solr:http://...`).
+    rule(
+        "zimbraEventLoggingBackends",
+        Url,
+        "globalConfig,server,alwaysOnCluster",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraMachineLearningBackendURL",
+        Url,
+        "globalConfig,server",
+        MAILBOX,
+    ),
+    // Ephemeral data (auth tokens, login times): `ldap://default` or an
+    // external store's URL, opened when mailboxd starts.
+    rule("zimbraEphemeralBackendURL", Url, "globalConfig", MAILBOX),
+    // The store zmmigrateattrs migrated from: read by that tool only.
+    rule(
+        "zimbraPreviousEphemeralBackendURL",
+        Url,
+        "globalConfig",
+        NONE,
+    ),
+    // The external blob store's configuration, with its endpoint.
+    rule("zimbraServerExternalStoreConfig", Url, "server", MAILBOX),
+    rule("zimbraHttpProxyURL", Url, "globalConfig,server", MAILBOX),
+    rule("zimbraWebClientURL", Url, "globalConfig,server", MAILBOX),
+    rule(
+        "zimbraFreebusyExchangeURL",
+        Url,
+        "globalConfig,domain,cos,account",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraFreebusyExternalZimbraURL",
+        Url,
+        "globalConfig",
+        MAILBOX,
+    ),
     // Deprecated (8.6) MTA auth URL, immutable, set from zimbraMtaAuthHost;
     // older saslauthd.conf templates used it.
-    rule("zimbraMtaAuthURL", Url, MTA),
-    // Redirects mailboxd hands to browsers.
-    rule("zimbraWebClientLoginURL", Url, MAILBOX),
-    rule("zimbraWebClientLogoutURL", Url, MAILBOX),
-    rule("zimbraAdminConsoleLoginURL", Url, MAILBOX),
-    rule("zimbraAdminConsoleLogoutURL", Url, MAILBOX),
-    rule("zimbraChangePasswordURL", Url, MAILBOX),
-    rule("zimbraWebClientAdminReference", Url, MAILBOX),
-    rule("zimbraErrorReportUrl", Url, MAILBOX),
-    rule("zimbraSpnegoAuthErrorURL", Url, MAILBOX),
+    rule("zimbraMtaAuthURL", Url, "globalConfig,server", MTA),
+    // Redirects and links mailboxd hands to browsers.
+    rule(
+        "zimbraWebClientLoginURL",
+        Url,
+        "globalConfig,domain",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraWebClientLogoutURL",
+        Url,
+        "globalConfig,domain",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraAdminConsoleLoginURL",
+        Url,
+        "globalConfig,domain",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraAdminConsoleLogoutURL",
+        Url,
+        "globalConfig,domain",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraChangePasswordURL",
+        Url,
+        "globalConfig,domain",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraWebClientAdminReference",
+        Url,
+        "globalConfig,domain",
+        MAILBOX,
+    ),
+    rule("zimbraErrorReportUrl", Url, "domain,globalConfig", MAILBOX),
+    rule("zimbraSpnegoAuthErrorURL", Url, "globalConfig", MAILBOX),
+    rule(
+        "zimbraWebclientUnsupportedBrowserRedirectToErrorPageURL",
+        Url,
+        "globalConfig",
+        MAILBOX,
+    ),
+    rule("zimbraHelpAdminURL", Url, "globalConfig,domain", MAILBOX),
+    rule("zimbraHelpAdvancedURL", Url, "globalConfig,domain", MAILBOX),
+    rule(
+        "zimbraHelpDelegatedURL",
+        Url,
+        "globalConfig,domain",
+        MAILBOX,
+    ),
+    rule("zimbraHelpModernURL", Url, "globalConfig,domain", MAILBOX),
+    rule("zimbraHelpStandardURL", Url, "globalConfig,domain", MAILBOX),
+    rule("zimbraSkinLogoURL", Url, "globalConfig,domain", MAILBOX),
+    rule("zimbraFeatureMailUpsellURL", Url, "account,cos", MAILBOX),
+    rule(
+        "zimbraFeatureContactsUpsellURL",
+        Url,
+        "account,cos",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraFeatureCalendarUpsellURL",
+        Url,
+        "account,cos",
+        MAILBOX,
+    ),
+    rule("zimbraFeatureVoiceUpsellURL", Url, "account,cos", MAILBOX),
+    rule(
+        "zimbraFeatureSocialExternalURL",
+        Url,
+        "account,cos,domain",
+        MAILBOX,
+    ),
+    // `{tab-name},{associated-URL}`.
+    rule(
+        "zimbraStandardClientCustomPrefTab",
+        Url,
+        "account,cos,domain",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraCommunityBaseURL",
+        Url,
+        "globalConfig,domain,cos,account",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraCommunityHomeURL",
+        Url,
+        "globalConfig,domain,cos,account",
+        MAILBOX,
+    ),
+    rule("zimbraSocialcastURL", Url, "account,cos", MAILBOX),
+    rule("zimbraDriveOwnCloudURL", Url, "domain", MAILBOX),
+    // Integrations: OAuth and OpenID endpoints, push, version check, the
+    // UC service, a data source's token endpoint, zimlet scripts.
+    // `redirectURI:consumer-app-name`.
+    rule(
+        "zimbraOAuthConsumerRedirectUri",
+        Url,
+        "globalConfig,domain",
+        MAILBOX,
+    ),
+    rule(
+        "zimbraOpenidConsumerAllowedOPEndpointURL",
+        Url,
+        "domain,globalConfig",
+        MAILBOX,
+    ),
+    rule("zimbraGCMUrl", Url, "globalConfig", MAILBOX),
+    rule("zimbraVersionCheckURL", Url, "globalConfig", MAILBOX),
+    rule("zimbraUCUserURL", Url, "ucService", MAILBOX),
+    rule("zimbraUCVoicemailURL", Url, "ucService", MAILBOX),
+    rule("zimbraUCCallControlURL", Url, "ucService", MAILBOX),
+    rule("zimbraUCPresenceURL", Url, "ucService", MAILBOX),
+    rule(
+        "zimbraDataSourceOAuthRefreshTokenUrl",
+        Url,
+        "dataSource,imapDataSource",
+        MAILBOX,
+    ),
+    rule("zimbraZimletScript", Url, "zimletEntry", MAILBOX),
     // Written into the nginx config at generation time.
-    rule("zimbraReverseProxyErrorHandlerURL", Url, PROXY),
-    rule("zimbraReverseProxyXmppBoshRemoteHttpBindURL", Url, PROXY),
+    rule(
+        "zimbraReverseProxyErrorHandlerURL",
+        Url,
+        "server,globalConfig",
+        PROXY,
+    ),
+    rule(
+        "zimbraReverseProxyXmppBoshRemoteHttpBindURL",
+        Url,
+        "globalConfig,server",
+        PROXY,
+    ),
 ];
 
 /// LDAP clients: slapd listens on the URL (resolved at start), postfix's
@@ -197,13 +619,13 @@ const LDAP_CLIENTS: &[(Service, Action)] = &[
 /// and the other name-valued keys are not here: names stay.
 pub(super) static LOCALCONFIG: &[Rule] = &[
     // Space-separated LDAP URL lists.
-    rule("ldap_url", Url, LDAP_CLIENTS),
-    rule("ldap_master_url", Url, LDAP_CLIENTS),
+    key("ldap_url", Url, LDAP_CLIENTS),
+    key("ldap_master_url", Url, LDAP_CLIENTS),
     // Only slapd's listen URL.
-    rule("ldap_bind_url", Url, &[(Service::Ldap, Restart)]),
+    key("ldap_bind_url", Url, &[(Service::Ldap, Restart)]),
     // Fallback when ldap_url is empty, and zmmtainit's host argument; the
     // LDAP server may be another node, so only its exact address moves.
-    rule(
+    key(
         "ldap_host",
         OtherHost,
         &[
@@ -213,24 +635,33 @@ pub(super) static LOCALCONFIG: &[Rule] = &[
         ],
     ),
     // zmprov reads localconfig at every invocation.
-    rule("zimbra_zmprov_default_soap_server", OtherHost, NONE),
+    key("zimbra_zmprov_default_soap_server", OtherHost, NONE),
     // my.cnf bind-address; mysqld restarts with the mailbox service.
-    rule("mysql_bind_address", OwnAddress, MAILBOX),
+    key("mysql_bind_address", OwnAddress, MAILBOX),
     // salocal.cf bayes DSN, rewritten by the antispam section that
     // `zmmtactl reload` forces (§3.2).
-    rule("antispam_mysql_host", OtherHost, MTA),
+    key("antispam_mysql_host", OtherHost, MTA),
     // postjournal runs per message from postfix and reads localconfig then.
-    rule("postjournal_reinject_host", OtherHost, NONE),
-    rule("postjournal_archive_host", OtherHost, NONE),
-    rule("milter_bind_address", OwnAddress, MILTER),
-    // Written into the swatch config by zmsnmpinit, which no zmreip
-    // service action runs.
-    rule("snmp_trap_host", OtherHost, NONE),
+    key("postjournal_reinject_host", OtherHost, NONE),
+    key("postjournal_archive_host", OtherHost, NONE),
+    key("milter_bind_address", OwnAddress, MILTER),
+    // Not in LC.java: the installer sets it (zmsetup.pl), and zmsnmpinit
+    // writes it into the swatch config, which no zmreip action runs.
+    key("snmp_trap_host", OtherHost, NONE),
     // URLs mailboxd reads at start.
-    rule("zimbra_index_elasticsearch_url_base", Url, MAILBOX),
-    rule("rest_pdf_converter_url", Url, MAILBOX),
-    rule("zimbra_activesync_autodiscover_url", Url, MAILBOX),
-    rule("redis_service_uri", Url, MAILBOX),
+    key("zimbra_index_elasticsearch_url_base", Url, MAILBOX),
+    key("rest_pdf_converter_url", Url, MAILBOX),
+    key("zimbra_activesync_autodiscover_url", Url, MAILBOX),
+    key("redis_service_uri", Url, MAILBOX),
+    key("triton_store_url", Url, MAILBOX),
+    key("yauth_baseuri", Url, MAILBOX),
+    // The preauth redirect URL allowed, and the logout URLs known to
+    // deregister tokens (space-separated).
+    key("zimbra_allowed_redirect_url", Url, MAILBOX),
+    key("zimbra_web_client_logoff_urls", Url, MAILBOX),
+    // Addresses and networks the feed manager may fetch from despite its
+    // blacklist of private ranges: an allow list, never widened.
+    key("zimbra_feed_manager_whitelist", TRUST, MAILBOX),
 ];
 
 /// localconfig keys holding secrets (LC.java plus installer-set keys).
@@ -271,6 +702,10 @@ pub(super) static SECRET_ATTRIBUTES: &[&str] = &[
     "zimbraDataSourceOAuthToken",
     "zimbraDataSourceOAuthRefreshToken",
     "zimbraOAuthConsumerCredentials",
+    // The XMPP dialback shared secret, and the key that encrypts external
+    // users' share tokens.
+    "zimbraXMPPServerDialbackKey",
+    "zimbraExternalAccountProvisioningKey",
     // opendkim private keys stored under domains.
     "DKIMKey",
 ];
@@ -383,6 +818,22 @@ pub(super) static FLUSHABLE: &[&str] = &[
     "zimbraMobileAllowedIPs",
     "zimbraMapiAllowedIPs",
     "zimbraZDAllowedIPs",
+    // Links and host names handed to clients, read per request from the
+    // cached domain, COS or account.
+    "zimbraHelpAdminURL",
+    "zimbraHelpAdvancedURL",
+    "zimbraHelpDelegatedURL",
+    "zimbraHelpModernURL",
+    "zimbraHelpStandardURL",
+    "zimbraSkinLogoURL",
+    "zimbraFeatureMailUpsellURL",
+    "zimbraFeatureContactsUpsellURL",
+    "zimbraFeatureCalendarUpsellURL",
+    "zimbraFeatureVoiceUpsellURL",
+    "zimbraExternalImapHostname",
+    "zimbraExternalImapSSLHostname",
+    "zimbraExternalPop3Hostname",
+    "zimbraExternalPop3SSLHostname",
     // Redirects handed to browsers, read from the domain per request.
     "zimbraWebClientLoginURL",
     "zimbraWebClientLogoutURL",
@@ -403,12 +854,12 @@ pub(super) static POSTFIX: &[Rule] = &[
     // The addresses smtpd and the other `inet` services listen on.
     // Postfix reads it only when it starts: "stop and start Postfix when
     // this parameter changes" (postconf(5)); `zmmtactl restart` does.
-    rule("inet_interfaces", OwnAddress, &[(Service::Mta, Restart)]),
+    key("inet_interfaces", OwnAddress, &[(Service::Mta, Restart)]),
     // The SMTP client's source address (per family). In master.cf.in as
     // a `-o` option of the transports that deliver off the host; the
     // reload rewrites master.cf and postfix re-reads it.
-    rule("smtp_bind_address", OwnAddress, MTA),
-    rule("smtp_bind_address6", OwnAddress, MTA),
+    key("smtp_bind_address", OwnAddress, MTA),
+    key("smtp_bind_address6", OwnAddress, MTA),
 ];
 
 const fn listener(
@@ -653,6 +1104,15 @@ mod tests {
             ("zimbraWebClientLoginURLAllowedIP", Regex),
             ("zimbraAuthLdapURL", Url),
             ("zimbraMemcachedClientServerList", HostPort),
+            // ServerThrottle compares addresses as strings.
+            ("zimbraThrottleSafeHosts", ExactList),
+            ("zimbraThrottleWhitelist", ExactList),
+            ("zimbraLogHostname", OtherHost),
+            ("zimbraMtaAuthHost", OtherHost),
+            ("zimbraDataSourceHost", OtherHost),
+            ("zimbraDataSourceSmtpHost", OtherHost),
+            ("zimbraEphemeralBackendURL", Url),
+            ("zimbraMtaSmtpdVirtualTransport", HostPort),
         ];
         for (name, kind) in cases {
             assert_eq!(attribute(name).expect(name).kind, *kind, "{name}");
@@ -700,6 +1160,8 @@ mod tests {
     /// row must name an action.
     const NO_ACTION: &[&str] = &[
         "zimbraDNSMasterIP",
+        "zimbraLogHostname",
+        "zimbraPreviousEphemeralBackendURL",
         "zimbraMailTransport",
         "zimbra_zmprov_default_soap_server",
         "postjournal_reinject_host",

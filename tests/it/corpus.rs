@@ -509,6 +509,20 @@ fn added_entry(before: &str, after: &str, pairs: &[(IpAddr, IpAddr)]) -> bool {
     })
 }
 
+/// Whether a line holds an RRSIG record: the type `RRSIG` followed by the
+/// type it covers (a comment that says "RRSIG", as BIND's rrsig test's
+/// named.conf does, is not one).
+fn holds_rrsig(line: &str) -> bool {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    w.windows(2).any(|p| {
+        p[0] == "RRSIG"
+            && !p[1].is_empty()
+            && p[1]
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+    })
+}
+
 // ------------------------------------------------------------ the binary
 
 fn zmreip(args: &[String]) -> Output {
@@ -680,12 +694,10 @@ fn run_case(case: &Case) -> Failures {
         }
         if let Some(f) = c["target"]["file"].as_str() {
             changed_files.insert(f.to_string());
-            let signed = case.files.iter().any(|(p, d)| {
-                p == f
-                    && String::from_utf8_lossy(d)
-                        .lines()
-                        .any(|l| l.split_whitespace().any(|w| w == "RRSIG"))
-            });
+            let signed = case
+                .files
+                .iter()
+                .any(|(p, d)| p == f && String::from_utf8_lossy(d).lines().any(holds_rrsig));
             if signed {
                 fail.entry("signed-edit").or_insert(format!(
                     "{f} is DNSSEC-signed (it holds RRSIG records), yet the plan edits it"
@@ -1039,6 +1051,24 @@ mod checks {
             Vec::<String>::new()
         );
         assert_eq!(addrs("host 10.1.2.3."), ["10.1.2.3"]);
+    }
+
+    #[test]
+    fn rrsig_records_not_words() {
+        for (l, want) in [
+            ("\t\t\t300\tRRSIG\tSOA 13 2 300 (", true),
+            (
+                "mail.corp.example. 300 IN RRSIG A 13 3 300 20340101000000 (",
+                true,
+            ),
+            (
+                "\t * matters is that if +dnssec is set (EDNS flag DO) then RRSIG associated",
+                false,
+            ),
+            ("RRSIG", false),
+        ] {
+            assert_eq!(holds_rrsig(l), want, "{l}");
+        }
     }
 
     #[test]

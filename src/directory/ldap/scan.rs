@@ -9,8 +9,9 @@
 //! 2. the domains (`objectClass=zimbraDomain`), every attribute;
 //! 3. every other entry (accounts, groups, resources, data sources) that
 //!    holds one of the known address attributes Zimbra allows there
-//!    ([`ACCOUNT_LEVEL`]), selected by a server-side filter (see
-//!    [`super::schema::terms`]), with only those attributes fetched.
+//!    ([`zimbra::entry_attributes`], from attrs.xml's object classes),
+//!    selected by a server-side filter (see [`super::schema::terms`]), with
+//!    only those attributes fetched.
 //!
 //! `--deep` replaces them with one search of every attribute of every
 //! entry, which is what an LDIF export gives.
@@ -29,24 +30,6 @@ use crate::zimbra;
 
 /// The Zimbra config branch (zimbra-config-model.md §8.1).
 const CONFIG_BASE: &str = "cn=zimbra";
-/// Address attributes of the Zimbra tables that Zimbra allows outside the
-/// config branch and domains: attrs.xml `optionalIn` names `account`,
-/// `mailRecipient` or `galDataSource` (zimbra-config-model.md §1.3). Every
-/// other table attribute lives on config entries or domains, which are
-/// read in full. A short list keeps the filter cheap for the server, which
-/// evaluates it on every account.
-const ACCOUNT_LEVEL: &[&str] = &[
-    "zimbraWebClientAllowedIPs",
-    "zimbraImapAllowedIPs",
-    "zimbraPop3AllowedIPs",
-    "zimbraMobileAllowedIPs",
-    "zimbraMapiAllowedIPs",
-    "zimbraZDAllowedIPs",
-    "zimbraMailTransport",
-    "zimbraGalSyncLdapURL",
-    "zimbraFreebusyExchangeURL",
-];
-
 /// The live directory, read-only.
 pub struct LdapDirectory {
     conn: Conn,
@@ -190,13 +173,7 @@ fn in_config_branch(dn: &str) -> bool {
 fn known_filter(schema: Option<&Schema>, targets: &[IpAddr]) -> (Option<String>, Vec<String>) {
     let mut terms = Vec::new();
     let mut attrs = Vec::new();
-    for rule in zimbra::attributes() {
-        if !ACCOUNT_LEVEL
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(rule.name))
-        {
-            continue;
-        }
+    for rule in zimbra::entry_attributes() {
         let (known, substr) = match schema {
             Some(s) => (s.knows(rule.name), s.has_substr(rule.name)),
             None => (true, false),
@@ -375,9 +352,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn account_level_attributes_are_in_the_tables() {
-        for a in ACCOUNT_LEVEL {
-            assert!(zimbra::attribute(a).is_some(), "{a}");
+    fn entry_level_attributes_come_from_the_object_classes() {
+        let names: Vec<&str> = zimbra::entry_attributes().map(|r| r.name).collect();
+        for a in [
+            "zimbraWebClientAllowedIPs",
+            "zimbraZDAllowedIPs",
+            "zimbraMailTransport",
+            "zimbraGalSyncLdapURL",
+            "zimbraFreebusyExchangeURL",
+            "zimbraDataSourceHost",
+            "zimbraDataSourceSmtpHost",
+            "zimbraExternalImapHostname",
+        ] {
+            assert!(names.contains(&a), "{a} not in {names:?}");
+        }
+        for a in [
+            "zimbraMtaMyNetworks",
+            "zimbraVirtualIPAddress",
+            "zimbraDomainAllowedIPs",
+        ] {
+            assert!(!names.contains(&a), "{a} is read with config or domains");
         }
     }
 
@@ -428,7 +422,7 @@ mod tests {
         // Without a schema every table attribute is selected by presence.
         let (f, attrs) = known_filter(None, &t);
         let f = f.unwrap();
-        assert_eq!(attrs.len(), ACCOUNT_LEVEL.len());
+        assert_eq!(attrs.len(), zimbra::entry_attributes().count());
         assert!(!f.contains("=*192"), "{f}");
         // A server that knows none: no search at all.
         let (f, _) = known_filter(Some(&Schema::parse([])), &t);

@@ -148,20 +148,17 @@ pub fn read_key(path: &Path, want: Option<&str>) -> Result<TsigKey> {
     let stmts = crate::dns::zone::namedconf::parse_conf(&shown, &text)?;
     let keys: Vec<_> = stmts
         .iter()
-        .filter(|s| s.words.first().map(String::as_str) == Some("key") && s.block.is_some())
+        .filter(|s| s.keyword() == Some("key") && s.block.is_some())
         .collect();
     let chosen = match want {
         Some(w) => keys
             .iter()
-            .find(|k| k.words.get(1).is_some_and(|n| fqdn(n) == fqdn(w))),
+            .find(|k| k.arg(1).is_some_and(|n| fqdn(n) == fqdn(w))),
         None if keys.len() == 1 => keys.first(),
         None => None,
     };
     let Some(k) = chosen else {
-        let names: Vec<&str> = keys
-            .iter()
-            .filter_map(|k| k.words.get(1).map(String::as_str))
-            .collect();
+        let names: Vec<&str> = keys.iter().filter_map(|k| k.arg(1)).collect();
         return Err(Error::other(
             match want {
                 Some(w) => format!("`{shown}` has no key `{w}` (it has: {})", names.join(", ")),
@@ -174,15 +171,9 @@ pub fn read_key(path: &Path, want: Option<&str>) -> Result<TsigKey> {
             "set `key = \"NAME\"` in the [[zone]] table, or point key_file at a file with one key",
         ));
     };
-    let name = k.words.get(1).cloned().unwrap_or_default();
-    let block = k.block.as_deref().unwrap_or(&[]);
-    let field = |f: &str| {
-        block
-            .iter()
-            .find(|s| s.words.first().map(String::as_str) == Some(f))
-            .and_then(|s| s.words.get(1))
-    };
-    let alg = field("algorithm").map(|a| a.to_ascii_lowercase());
+    let name = k.arg(1).unwrap_or_default().to_string();
+    let field = |f: &str| k.option(f).and_then(|s| s.arg(1));
+    let alg = field("algorithm").map(str::to_ascii_lowercase);
     let algorithm = match alg.as_deref() {
         Some("hmac-sha256") => TsigAlgorithm::HmacSha256,
         Some("hmac-sha384") => TsigAlgorithm::HmacSha384,

@@ -1,16 +1,20 @@
 //! BIND zones as zmreip reads them: which zones this host serves
 //! (`named.conf` and the files named with `--zone-file`, [`universe`]),
-//! their master files with every `$INCLUDE` ([`load`], [`parse`]) and SOA
-//! serials ([`serial`]). Nothing here decides what changes: that is the
-//! `zonefile` surface's job ([`crate::surface::zonefile`]).
+//! their master files with every `$INCLUDE` ([`load`], [`parse`]), SOA
+//! serials ([`serial`]) and DNSSEC signing ([`dnssec`], [`Signing`]).
+//! Nothing here decides what changes: that is the `zonefile` surface's
+//! job ([`crate::surface::zonefile`]).
 
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::host::Host;
 
+pub mod dnssec;
+pub mod generate;
 pub mod namedconf;
 pub mod parse;
+pub mod reverse;
 pub mod serial;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -28,6 +32,28 @@ pub struct Zone {
     pub view: Option<String>,
     /// Why the file must not be edited, if so.
     pub blocked: Option<String>,
+    /// How the zone's data is signed.
+    pub signing: Signing,
+}
+
+/// How a zone's data is signed (DNSSEC), which decides where an edit
+/// goes. A file that holds signatures is never edited, whatever this
+/// says ([`dnssec::holds_signatures`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Signing {
+    /// named does not sign it (its file may still be `dnssec-signzone`
+    /// output, which shows when it is read).
+    #[default]
+    Unsigned,
+    /// named signs it (`inline-signing yes`, `dnssec-policy`): the file
+    /// is the unsigned source, and named signs what changes when it
+    /// reloads.
+    ByNamed(String),
+    /// The file is `dnssec-signzone` output, signed from `source`.
+    Signed { source: String },
+    /// The file is the unsigned source of the signed file `signed`, which
+    /// is what named serves.
+    SourceOf { signed: String },
 }
 
 /// A zone file named on the command line: `PATH` or `ZONE=PATH`.
@@ -77,11 +103,37 @@ pub fn universe(host: &Host, extra: &[ZoneFileArg]) -> Result<Vec<Zone>> {
                 d.name.trim_end_matches('.')
             )
         });
+        let signing = match d.signed_by_named {
+            Some(how) => Signing::ByNamed(how),
+            None => Signing::Unsigned,
+        };
+        if signing == Signing::Unsigned
+            && let Some(source) = unsigned_source(host, &d.name, &d.file)?
+        {
+            out.push(Zone {
+                name: d.name.clone(),
+                file: source.clone(),
+                view: d.view.clone(),
+                blocked: blocked.clone(),
+                signing: Signing::SourceOf {
+                    signed: d.file.clone(),
+                },
+            });
+            out.push(Zone {
+                name: d.name,
+                file: d.file,
+                view: d.view,
+                blocked,
+                signing: Signing::Signed { source },
+            });
+            continue;
+        }
         out.push(Zone {
             name: d.name,
             file: d.file,
             view: d.view,
             blocked,
+            signing,
         });
     }
     for a in extra {
@@ -109,6 +161,7 @@ pub fn universe(host: &Host, extra: &[ZoneFileArg]) -> Result<Vec<Zone>> {
             file: a.path.clone(),
             view: None,
             blocked: None,
+            signing: Signing::Unsigned,
         });
     }
     // A file named by several zones is a template (db.empty): editing it
@@ -131,6 +184,46 @@ pub fn universe(host: &Host, extra: &[ZoneFileArg]) -> Result<Vec<Zone>> {
         }
     }
     Ok(out)
+}
+
+/// The unsigned source of the zone file `file` when it is
+/// `dnssec-signzone` output named `SOURCE.signed` (the tool's default
+/// name) and `SOURCE` beside it holds the same zone unsigned.
+fn unsigned_source(host: &Host, zone: &str, file: &str) -> Result<Option<String>> {
+    let Some(source) = file.strip_suffix(".signed") else {
+        return Ok(None);
+    };
+    let (Some(signed_text), Some(source_text)) = (host.read(file)?, host.read(source)?) else {
+        return Ok(None);
+    };
+    let records = |path: &str, text: &str| -> Option<Vec<Record>> {
+        let mut state = parse::State {
+            origin: zone.to_string(),
+            ..Default::default()
+        };
+        let items = parse::parse(path, text, &mut state).ok()?;
+        Some(
+            items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Item::Record(r) => Some(*r),
+                    _ => None,
+                })
+                .collect(),
+        )
+    };
+    // A file that does not read as a zone is not taken for the source;
+    // the signed zone's own reading says what is wrong with it.
+    let (Some(signed), Some(unsigned)) =
+        (records(file, &signed_text), records(source, &source_text))
+    else {
+        return Ok(None);
+    };
+    let same_zone = unsigned.iter().any(|r| r.rtype == "SOA" && r.owner == zone);
+    Ok(
+        (dnssec::holds_signatures(&signed) && !dnssec::holds_signatures(&unsigned) && same_zone)
+            .then(|| source.to_string()),
+    )
 }
 
 /// The origin of a zone file given without a zone name: its first
@@ -157,13 +250,25 @@ fn guess_origin(path: &str, text: &str) -> Result<String> {
     ))
 }
 
+/// A `$GENERATE` line of a zone (BIND's extension to RFC 1035 §5.1).
+#[derive(Debug, Clone)]
+pub struct Generate {
+    /// Host path of the file it is in.
+    pub file: String,
+    pub line: usize,
+    /// Its tokens, `$GENERATE` first.
+    pub toks: Vec<Tok>,
+    /// The origin in effect on the line.
+    pub origin: String,
+}
+
 /// A zone's records with the texts of its files (main file first).
 #[derive(Debug)]
 pub struct Loaded {
     /// Every record, in file order, `$INCLUDE`d files in place.
     pub records: Vec<Record>,
-    /// `$GENERATE` lines, not expanded: (host path, line, tokens).
-    pub generates: Vec<(String, usize, Vec<Tok>)>,
+    /// `$GENERATE` lines, not expanded.
+    pub generates: Vec<Generate>,
     /// (host path, text) of each file read.
     pub texts: Vec<(String, String)>,
 }
@@ -223,7 +328,12 @@ fn load_file(
     for item in items {
         match item {
             Item::Record(r) => out.records.push(*r),
-            Item::Generate { line, toks } => out.generates.push((path.to_string(), line, toks)),
+            Item::Generate { line, toks, origin } => out.generates.push(Generate {
+                file: path.to_string(),
+                line,
+                toks,
+                origin,
+            }),
             Item::Include { line, file, origin } => {
                 let inc = if file.starts_with('/') {
                     file

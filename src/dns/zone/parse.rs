@@ -243,10 +243,12 @@ pub enum Item {
         file: String,
         origin: String,
     },
-    /// A `$GENERATE` line: records zmreip does not expand.
+    /// A `$GENERATE` line: records zmreip does not edit.
     Generate {
         line: usize,
         toks: Vec<Tok>,
+        /// The origin in effect on the line.
+        origin: String,
     },
 }
 
@@ -305,6 +307,7 @@ pub fn parse(path: &str, text: &str, state: &mut State) -> Result<Vec<Item>> {
                 "$GENERATE" => out.push(Item::Generate {
                     line: e.line,
                     toks: e.toks.clone(),
+                    origin: state.origin.clone(),
                 }),
                 other => {
                     return Err(parse_err(

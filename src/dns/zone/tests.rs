@@ -528,3 +528,70 @@ fn user_zone_files_guess_their_origin() {
     let e = universe(&h, &[arg("/missing.zone")]).unwrap_err();
     assert!(e.to_string().contains("does not exist"), "{e}");
 }
+
+#[test]
+fn how_each_zone_is_signed() {
+    const SIGNED: &str = "$ORIGIN hand.test.\n@ 300 IN SOA ns hm 1 2 3 4 5\n@ 300 IN RRSIG SOA 13 2 300 20240301000000 20240131000000 1683 hand.test. AAAA\nmail 300 IN A 192.0.2.10\n";
+    const UNSIGNED: &str =
+        "$ORIGIN hand.test.\n@ 300 IN SOA ns hm 1 2 3 4 5\nmail 300 IN A 192.0.2.10\n";
+    let conf = "options { directory \"/etc/bind\"; dnssec-policy \"standard\"; };
+zone \"policy.test\" { type primary; file \"db.policy\"; };
+zone \"off.test\" { type primary; file \"db.off\"; dnssec-policy none; };
+zone \"inline.test\" { type primary; file \"db.inline\"; dnssec-policy none; inline-signing yes; };
+view \"v\" {
+    dnssec-policy none;
+    zone \"view.test\" { type primary; file \"db.view\"; };
+    zone \"hand.test\" { type primary; file \"db.hand.signed\"; };
+    zone \"lone.test\" { type primary; file \"db.lone.signed\"; };
+    zone \"fake.test\" { type primary; file \"db.fake.signed\"; };
+};
+";
+    let (_d, h) = host(&[
+        ("/etc/bind/named.conf", conf),
+        ("/etc/bind/db.hand.signed", SIGNED),
+        ("/etc/bind/db.hand", UNSIGNED),
+        // No unsigned source beside it.
+        ("/etc/bind/db.lone.signed", SIGNED),
+        // Called .signed, holds no signature: an ordinary zone file.
+        ("/etc/bind/db.fake.signed", UNSIGNED),
+        ("/etc/bind/db.fake", UNSIGNED),
+    ]);
+    let u = universe(&h, &[]).unwrap();
+    let got: Vec<(&str, &str, Signing)> = u
+        .iter()
+        .map(|z| (z.name.as_str(), z.file.as_str(), z.signing.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "policy.test.",
+                "/etc/bind/db.policy",
+                Signing::ByNamed("dnssec-policy standard".into())
+            ),
+            ("off.test.", "/etc/bind/db.off", Signing::Unsigned),
+            (
+                "inline.test.",
+                "/etc/bind/db.inline",
+                Signing::ByNamed("inline-signing".into())
+            ),
+            ("view.test.", "/etc/bind/db.view", Signing::Unsigned),
+            (
+                "hand.test.",
+                "/etc/bind/db.hand",
+                Signing::SourceOf {
+                    signed: "/etc/bind/db.hand.signed".into()
+                }
+            ),
+            (
+                "hand.test.",
+                "/etc/bind/db.hand.signed",
+                Signing::Signed {
+                    source: "/etc/bind/db.hand".into()
+                }
+            ),
+            ("lone.test.", "/etc/bind/db.lone.signed", Signing::Unsigned),
+            ("fake.test.", "/etc/bind/db.fake.signed", Signing::Unsigned),
+        ]
+    );
+}

@@ -13,12 +13,22 @@
 //!   *deny* an address and are never moved to the new one. A TXT record
 //!   written as several strings stays several strings; an edit that would
 //!   push one string past 255 bytes is refused with advice.
-//! * PTR records: when the new reverse name is in the same zone, the
-//!   owner is renamed; when it is in another zone served here, the old
-//!   record is commented out and the record is added to the new zone;
-//!   when the new reverse zone is served elsewhere, the PTR is a hand-off.
+//! * PTR records: when the new address's PTR belongs in the same zone,
+//!   the owner is renamed; when it belongs in another zone served here,
+//!   the old record is commented out and the record is added to the new
+//!   zone; when the new reverse zone is served elsewhere, the PTR is a
+//!   hand-off. RFC 2317 classless zones count like any other (see
+//!   the `ptr` module).
 //! * The SOA serial goes up once per changed zone, keeping the date form
 //!   YYYYMMDDnn where used (today + 00, or +1 when already today or later).
+//!
+//! DNSSEC-signed data (a file holding RRSIG, NSEC or NSEC3 records) is
+//! never edited: where its unsigned source is known (`X` beside
+//! `X.signed`), the source is edited and a `dnssec` hand-off gives the
+//! `dnssec-signzone` command that signs it again; otherwise the hand-off
+//! says what to change in the source. A zone named signs itself
+//! (`inline-signing`, `dnssec-policy`) is edited in its unsigned source,
+//! and named signs the change when it reloads.
 //!
 //! Secondary zones are copies and raw/map zone files are not text: both
 //! are left out. A dynamic zone (`allow-update`, `update-policy`) is
@@ -28,15 +38,17 @@
 //!
 //! Edits are in place: every other byte of a file stays as it is.
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 
+use super::edits::LineEdits;
 use super::{Ctx, FileSurface, Mode, Surface, at, find};
+use crate::dns::zone::dnssec::{self, Resign};
 use crate::dns::zone::parse::{Record, in_zone};
+use crate::dns::zone::reverse::Reverse;
 use crate::dns::zone::serial::{Date, next_serial};
-use crate::dns::zone::{self, Loaded, Zone};
+use crate::dns::zone::{self, Loaded, Signing, Zone};
 use crate::error::Result;
-use crate::model::{Change, Finding, Report, Target, Value};
+use crate::model::{Finding, Report, Target, Value};
 use crate::notice::{Code, Notice};
 use crate::policy::ValueKind;
 
@@ -79,31 +91,22 @@ struct ZoneRun<'a> {
     loaded: &'a Loaded,
     /// Every zone served here (to find where a PTR moves).
     universe: &'a [Zone],
+    /// Where each address's PTR lives (RFC 2317 included).
+    reverse: &'a Reverse<'a>,
     ctx: &'a Ctx<'a>,
-}
-
-/// One in-place edit of a line.
-#[derive(Debug, Clone)]
-struct Edit {
-    span: Range<usize>,
-    text: String,
-    reason: String,
 }
 
 /// Edits and the rest of the outcome of one zone.
 #[derive(Default)]
 struct Out {
-    edits: BTreeMap<(String, usize), Vec<Edit>>,
+    edits: LineEdits,
     findings: Vec<Finding>,
     warnings: Vec<Notice>,
 }
 
 impl Out {
     fn edit(&mut self, file: &str, line: usize, span: Range<usize>, text: String, reason: String) {
-        self.edits
-            .entry((file.to_string(), line))
-            .or_default()
-            .push(Edit { span, text, reason });
+        self.edits.add(file, line, span, text, reason);
     }
 }
 
@@ -126,10 +129,12 @@ pub fn analyze_zone(
     let mode = ctx.mode;
     let loaded = zone::load(ctx.host, zone, text)?;
     let mut out = Out::default();
+    let reverse = Reverse::new(ctx.host, universe)?;
     let zr = ZoneRun {
         zone,
         loaded: &loaded,
         universe,
+        reverse: &reverse,
         ctx,
     };
     let delegations = delegations(zone, &loaded.records);
@@ -140,7 +145,8 @@ pub fn analyze_zone(
         let moved = match r.rtype.as_str() {
             "A" | "AAAA" => address_record(r, &delegations, ctx, mode, &mut out),
             "TXT" | "SPF" => txt::txt_record(r, ctx, mode, &mut out),
-            "PTR" => ptr::ptr_record(&zr, r, next, &mut out),
+            "PTR" => ptr::ptr_record(&zr, r, next, &mut out)?,
+            "CNAME" if ptr::cname_record(&zr, r, next, &mut out) => false,
             _ => {
                 other_record(r, ctx, &loaded, &mut out);
                 false
@@ -150,7 +156,10 @@ pub fn analyze_zone(
             moving.push((r.owner.clone(), r.rtype.clone()));
         }
     }
-    for (file, line, toks) in &loaded.generates {
+    for zone::Generate {
+        file, line, toks, ..
+    } in &loaded.generates
+    {
         let t = target(file, *line);
         let text = loaded.line(file, *line);
         let found = find(ctx.matcher, Surface::Zonefile, &t, text);
@@ -176,11 +185,112 @@ pub fn analyze_zone(
             out.edits.clear();
             out.warnings
                 .push(Notice::new(Code::ZoneNotEdited, why.clone()));
+        } else if dnssec::holds_signatures(&loaded.records) {
+            signed_data(ctx, zone, &loaded, &mut out);
         } else {
             bump_serial(zone, &loaded, today, &mut out);
+            signed_elsewhere(ctx, zone, &mut out)?;
         }
     }
     Ok(finish(&loaded, out))
+}
+
+/// The file holds DNSSEC signatures (dnssec-signzone output): an edit
+/// would break them, so nothing is edited. Where the unsigned source is
+/// known, it is edited instead (and says how to sign again); else the
+/// hand-off lists what to change in it.
+fn signed_data(ctx: &Ctx, zone: &Zone, loaded: &Loaded, out: &mut Out) {
+    let planned = std::mem::take(&mut out.edits)
+        .into_changes(Surface::Zonefile, |file, line| loaded.line(file, line));
+    let name = zone.name.trim_end_matches('.');
+    if let Signing::Signed { source } = &zone.signing {
+        out.warnings.push(Notice::new(
+            Code::ZoneSigned,
+            format!(
+                "{} is DNSSEC-signed (dnssec-signzone output), so zmreip never edits it; it edits the unsigned source {source} of zone {name} instead",
+                zone.file
+            ),
+        ));
+        return;
+    }
+    let what: Vec<String> = planned
+        .iter()
+        .map(|c| {
+            let (Value::One(b), Value::One(a)) = (&c.before, &c.after) else {
+                return c.reason.clone();
+            };
+            let squeeze = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+            format!("{} (`{}` → `{}`)", c.reason, squeeze(b), squeeze(a))
+        })
+        .collect();
+    const SOURCE: &str = "UNSIGNED-SOURCE";
+    let r = Resign::read(ctx.host, &zone.name, &zone.file, SOURCE, &loaded.records);
+    out.warnings.push(Notice::new(
+        Code::ZoneResign,
+        format!(
+            "zone {name} is served from {}, which is DNSSEC-signed (dnssec-signzone output): zmreip never edits signed data, and its unsigned source is not known. In the unsigned source: {}; raise its SOA serial, then sign it again the way it was signed (same keys, denial of existence and validity) and reload it: `{}`, {SOURCE} being that file{}",
+            zone.file,
+            what.join("; "),
+            r.command(),
+            keys_note(&r)
+        ),
+    ));
+}
+
+/// Where the signing keys are, when the hand-off cannot say.
+fn keys_note(r: &Resign) -> String {
+    match (&r.key_dir, r.keys.is_empty()) {
+        (Some(_), _) => String::new(),
+        (None, true) => " (no signature names its key: give the keys' directory with -K)".into(),
+        (None, false) => format!(
+            " (the private keys {} are not beside the signed file: give their directory with -K)",
+            r.keys.join(", ")
+        ),
+    }
+}
+
+/// The zone's file is edited and signed data is made from it: by named
+/// itself (nothing to do but the reload the plan has), or by hand with
+/// dnssec-signzone (the hand-off gives the command).
+fn signed_elsewhere(ctx: &Ctx, zone: &Zone, out: &mut Out) -> Result<()> {
+    match &zone.signing {
+        Signing::ByNamed(how) => {
+            out.warnings.push(Notice::new(
+                Code::ZoneSignedByNamed,
+                format!(
+                    "zone {} is signed by named ({how}): {} is its unsigned source, and named signs the change when it reloads",
+                    zone.name.trim_end_matches('.'),
+                    zone.file
+                ),
+            ));
+        }
+        Signing::SourceOf { signed } => {
+            let Some(text) = ctx.host.read(signed)? else {
+                return Ok(());
+            };
+            let signed_zone = Zone {
+                file: signed.clone(),
+                signing: Signing::Signed {
+                    source: zone.file.clone(),
+                },
+                ..zone.clone()
+            };
+            let loaded = zone::load(ctx.host, &signed_zone, &text)?;
+            let r = Resign::read(ctx.host, &zone.name, signed, &zone.file, &loaded.records);
+            out.warnings.push(Notice::new(
+                Code::ZoneResign,
+                format!(
+                    "zone {} is served from the DNSSEC-signed {signed}, signed by hand from {}, which this plan edits: after apply, sign it again the way it was signed (same keys, denial of existence and validity) and reload it: `{}`{}",
+                    r.zone,
+                    zone.file,
+                    r.command(),
+                    keys_note(&r)
+                ),
+            ));
+        }
+        Signing::Unsigned | Signing::Signed { .. } => {}
+    }
+    Ok(())
 }
 
 /// Names at which the zone delegates (NS records below the apex): an
@@ -336,42 +446,11 @@ fn bump_serial(zone: &Zone, loaded: &Loaded, today: Date, out: &mut Out) {
 
 /// Turns the edits into one change per line.
 fn finish(loaded: &Loaded, out: Out) -> Report {
-    let mut report = Report {
+    Report {
         findings: out.findings,
-        changes: Vec::new(),
+        changes: out
+            .edits
+            .into_changes(Surface::Zonefile, |file, line| loaded.line(file, line)),
         warnings: out.warnings,
-    };
-    for ((file, line), mut edits) in out.edits {
-        edits.sort_by_key(|e| e.span.start);
-        let before = loaded.line(&file, line);
-        let mut after = String::with_capacity(before.len() + 16);
-        let mut last = 0;
-        let mut reasons: Vec<String> = Vec::new();
-        for e in &edits {
-            if e.span.start < last {
-                // Two readings of one span (cannot happen for well-formed
-                // records); keep the first.
-                continue;
-            }
-            after.push_str(&before[last..e.span.start]);
-            after.push_str(&e.text);
-            last = e.span.end;
-            if !reasons.contains(&e.reason) {
-                reasons.push(e.reason.clone());
-            }
-        }
-        after.push_str(&before[last..]);
-        if after == before {
-            continue;
-        }
-        report.changes.push(Change {
-            id: String::new(),
-            surface: Surface::Zonefile,
-            target: target(&file, line),
-            before: Value::One(before.to_string()),
-            after: Value::One(after),
-            reason: reasons.join("; "),
-        });
     }
-    report
 }

@@ -1,14 +1,21 @@
-//! PTR records: renamed in place when the new reverse name is in the
-//! same zone, commented out and added to the other zone when that zone is
-//! served here, else a hand-off.
+//! PTR records: renamed in place when the new address's PTR belongs in
+//! the same zone, commented out and added to the other zone when that
+//! zone is served here, else a hand-off. Where a PTR belongs is
+//! [`Reverse`](crate::dns::zone::reverse::Reverse)'s answer, so RFC 2317
+//! classless zones (`35.32/28.77.22.172.in-addr.arpa.`) count like any
+//! other; a served parent zone's CNAME into a classless zone follows its
+//! PTR (`35 CNAME 35.32/28` becomes `40 CNAME 40.32/28`).
 
 use std::net::IpAddr;
 
 use super::{Out, ZoneRun, target};
 use crate::addr::{MatchKind, reverse_name};
-use crate::dns::zone::parse::{Record, absolute, in_zone, relative_to, reverse_addr};
+use crate::dns::zone::dnssec;
+use crate::dns::zone::parse::{Record, absolute, relative_to, reverse_addr};
+use crate::dns::zone::reverse::classless;
 use crate::dns::zone::{self, Zone};
 use crate::error::Result;
+use crate::host::Host;
 use crate::model::Finding;
 use crate::notice::{Code, Notice};
 use crate::surface::{Mode, Surface};
@@ -27,54 +34,65 @@ fn unmovable(r: &Record, next: Option<&Record>) -> Option<String> {
     None
 }
 
-/// The zone serving `name`: the longest zone name holding it, in the same
-/// view when there are views.
-fn zone_for<'a>(name: &str, universe: &'a [Zone], view: Option<&str>) -> Option<&'a Zone> {
-    universe
-        .iter()
-        .filter(|z| in_zone(name, &z.name))
-        .filter(|z| view.is_none() || z.view.is_none() || z.view.as_deref() == view)
-        .max_by_key(|z| (z.name.len(), z.view.as_deref() == view))
+/// Whether a zone's file may be edited for a record coming from another
+/// zone: not blocked, and not signed data.
+fn editable(host: &Host, z: &Zone) -> Result<bool> {
+    if z.blocked.is_some() {
+        return Ok(false);
+    }
+    let Some(text) = host.read(&z.file)? else {
+        return Ok(false);
+    };
+    Ok(!dnssec::holds_signatures(
+        &zone::load(host, z, &text)?.records,
+    ))
 }
 
-/// A PTR record: found when its owner is the reverse name of an old
-/// address; then moved (see the module doc). Returns whether the RRset
-/// moves.
-pub(super) fn ptr_record(zr: &ZoneRun, r: &Record, next: Option<&Record>, out: &mut Out) -> bool {
-    let ctx = zr.ctx;
-    let Some(ip) = reverse_addr(&r.owner) else {
-        return false;
-    };
-    if !ctx.matcher.targets().contains(&ip) {
-        return false;
-    }
-    let line = r.owner_tok.as_ref().map(|t| t.line).unwrap_or(r.line);
-    let line_text = zr.loaded.line(&r.file, line);
-    out.findings.push(Finding {
+/// The finding of a record whose owner stands for an old address.
+fn owner_finding(zr: &ZoneRun, r: &Record, line: usize) -> Finding {
+    Finding {
         surface: Surface::Zonefile,
         target: target(&r.file, line),
         matched: r.owner.clone(),
         kind: MatchKind::ReverseName,
-        context: line_text.to_string(),
-    });
+        context: zr.loaded.line(&r.file, line).to_string(),
+    }
+}
+
+/// A PTR record: found when its owner stands for an old address; then
+/// moved (see the module doc). Returns whether the RRset moves.
+pub(super) fn ptr_record(
+    zr: &ZoneRun,
+    r: &Record,
+    next: Option<&Record>,
+    out: &mut Out,
+) -> Result<bool> {
+    let ctx = zr.ctx;
+    let Some(ip) = zr.reverse.addr_of(&r.owner) else {
+        return Ok(false);
+    };
+    if !ctx.matcher.targets().contains(&ip) {
+        return Ok(false);
+    }
+    let line = r.owner_tok.as_ref().map(|t| t.line).unwrap_or(r.line);
+    out.findings.push(owner_finding(zr, r, line));
     let Some(pair) = ctx.rewriter.and_then(|rw| rw.pair_for(ip)) else {
-        return false;
+        return Ok(false);
     };
     if ctx.mode != Mode::Move {
-        return true;
+        return Ok(true);
     }
     let ptr_target = r
         .rdata
         .first()
         .and_then(|t| absolute(&t.raw, &r.origin))
         .unwrap_or_default();
-    let new_name = format!("{}.", reverse_name(pair.new));
-    let dest = zone_for(&new_name, zr.universe, zr.zone.view.as_deref());
-    match dest {
-        Some(d) if d.file == zr.zone.file => {
+    let view = zr.zone.view.as_deref();
+    match zr.reverse.place_of(pair.new, view) {
+        Some((d, new_name)) if d.file == zr.zone.file => {
             rename_in_place(r, next, (ip, line), &new_name, &ptr_target, out);
         }
-        Some(d) if d.blocked.is_none() => match unmovable(r, next) {
+        Some((d, new_name)) if editable(ctx.host, d)? => match unmovable(r, next) {
             Some(why) => out.warnings.push(Notice::new(
                 Code::ZonePtrUnchanged,
                 format!(
@@ -83,29 +101,60 @@ pub(super) fn ptr_record(zr: &ZoneRun, r: &Record, next: Option<&Record>, out: &
                 ),
             )),
             None => {
-                let end = line_text.len();
+                let line_text = zr.loaded.line(&r.file, line);
                 out.edit(
                     &r.file,
                     line,
-                    0..end,
+                    0..line_text.len(),
                     format!("; {line_text} ; moved by zmreip to {new_name} in {}", d.file),
                     format!("PTR {ptr_target} moves to {new_name} in zone {}", d.name),
                 );
             }
         },
-        _ => out.warnings.push(Notice::new(
-            Code::ZonePtrNotServed,
-            format!(
-                "{}:{line}: the reverse zone of {} is not served here: ask its provider for PTR {new_name} → {ptr_target}; the old PTR {} stays until the old address is handed back",
-                r.file, pair.new, r.owner
-            ),
-        )),
+        _ => {
+            let new_name = format!("{}.", reverse_name(pair.new));
+            out.warnings.push(Notice::new(
+                Code::ZonePtrNotServed,
+                format!(
+                    "{}:{line}: the reverse zone of {} is not served here: ask its provider for PTR {new_name} → {ptr_target}; the old PTR {} stays until the old address is handed back",
+                    r.file, pair.new, r.owner
+                ),
+            ));
+        }
     }
-    true
+    if let Some((label, _)) = classless(&zr.zone.name) {
+        classless_parent_note(zr, pair.new, label, out);
+    }
+    Ok(true)
 }
 
-/// The new reverse name is in the same zone: the owner is renamed where
-/// it is written, unless records around it share the owner.
+/// The PTR moved within a classless zone whose parent is served
+/// elsewhere: the parent must point the new address's reverse name into
+/// the zone (RFC 2317 §4), which providers usually do for the whole block.
+fn classless_parent_note(zr: &ZoneRun, new: IpAddr, label: &str, out: &mut Out) {
+    let canonical = format!("{}.", reverse_name(new));
+    let Some((d, name)) = zr.reverse.place_of(new, zr.zone.view.as_deref()) else {
+        return;
+    };
+    if d.file != zr.zone.file || zr.reverse.has_cname(&canonical) {
+        return;
+    }
+    let parent_served = zone::reverse::zone_for(&canonical, zr.universe, zr.zone.view.as_deref())
+        .is_some_and(|p| p.file != zr.zone.file);
+    if parent_served {
+        return;
+    }
+    out.warnings.push(Notice::new(
+        Code::ZonePtrNotServed,
+        format!(
+            "the PTR of {new} is {name} in the classless zone {} ({label}); the zone above it is not served here: ask its provider to make sure {canonical} is a CNAME to {name} (RFC 2317), as it usually is for the whole block",
+            zr.zone.name
+        ),
+    ));
+}
+
+/// The new PTR belongs in the same zone: the owner is renamed where it is
+/// written, unless records around it share the owner.
 fn rename_in_place(
     r: &Record,
     next: Option<&Record>,
@@ -134,38 +183,127 @@ fn rename_in_place(
         ));
         return;
     }
-    let spelled = if t.raw.ends_with('.') {
-        new_name.to_string()
-    } else {
-        relative_to(new_name, &r.origin)
-    };
     out.edit(
         &r.file,
         t.line,
         t.span.clone(),
-        spelled,
+        spelled(&t.raw, new_name, &r.origin),
         format!("PTR {ptr_target} moves from {} to {new_name}", r.owner),
     );
 }
 
+/// `name` written like `like`: absolute when `like` is, else relative to
+/// `origin`.
+fn spelled(like: &str, name: &str, origin: &str) -> String {
+    if like.ends_with('.') {
+        name.to_string()
+    } else {
+        relative_to(name, origin)
+    }
+}
+
+/// A CNAME at an old address's reverse name pointing into a classless
+/// zone served here (the parent's side of RFC 2317): found, and where the
+/// new address's PTR lands in the same classless zone and no CNAME names
+/// it yet, renamed to the new address with its target. Returns whether
+/// the record was such a CNAME.
+pub(super) fn cname_record(zr: &ZoneRun, r: &Record, next: Option<&Record>, out: &mut Out) -> bool {
+    let ctx = zr.ctx;
+    let Some(ip) = reverse_addr(&r.owner) else {
+        return false;
+    };
+    let Some(target_tok) = r.rdata.first() else {
+        return false;
+    };
+    let Some(target_name) = absolute(&target_tok.raw, &r.origin) else {
+        return false;
+    };
+    let view = zr.zone.view.as_deref();
+    let Some(into) = zone::reverse::zone_for(&target_name, zr.universe, view)
+        .filter(|z| classless(&z.name).is_some())
+    else {
+        return false;
+    };
+    if !ctx.matcher.targets().contains(&ip) {
+        return true;
+    }
+    let line = r.owner_tok.as_ref().map(|t| t.line).unwrap_or(r.line);
+    out.findings.push(owner_finding(zr, r, line));
+    let Some(pair) = ctx.rewriter.and_then(|rw| rw.pair_for(ip)) else {
+        return true;
+    };
+    if ctx.mode != Mode::Move {
+        return true;
+    }
+    let (IpAddr::V4(old), IpAddr::V4(new)) = (pair.old, pair.new) else {
+        return true;
+    };
+    let canonical = format!("{}.", reverse_name(pair.new));
+    let same_block = zr
+        .reverse
+        .place_of(pair.new, view)
+        .is_some_and(|(z, _)| z.file == into.file);
+    if !same_block || zr.reverse.has_cname(&canonical) {
+        // Outside the block the CNAME stays with the old address until it
+        // is handed back; a CNAME for the new address is there already.
+        return true;
+    }
+    let (Some(owner_tok), None) = (&r.owner_tok, unmovable(r, next)) else {
+        out.warnings.push(Notice::new(
+            Code::ZonePtrUnchanged,
+            format!(
+                "{}:{line}: the CNAME of {old} into {} cannot be renamed in place; make {canonical} a CNAME to the new PTR by hand",
+                r.file, into.name
+            ),
+        ));
+        return true;
+    };
+    let reason = format!(
+        "CNAME of {old} into classless zone {} follows its PTR to {new}",
+        into.name
+    );
+    out.edit(
+        &r.file,
+        owner_tok.line,
+        owner_tok.span.clone(),
+        spelled(&owner_tok.raw, &canonical, &r.origin),
+        reason.clone(),
+    );
+    // `35.32/28` → `40.32/28`: the target's first label is the last
+    // octet, by RFC 2317's convention; another target is left as it is.
+    let old_octet = old.octets()[3].to_string();
+    if target_tok.raw.split('.').next() == Some(old_octet.as_str()) {
+        let s = target_tok.span.start;
+        out.edit(
+            &r.file,
+            target_tok.line,
+            s..s + old_octet.len(),
+            new.octets()[3].to_string(),
+            reason,
+        );
+    }
+    true
+}
+
 /// PTR records that move into `zone` from another zone served here.
 pub(super) fn incoming_ptrs(zr: &ZoneRun, out: &mut Out) -> Result<()> {
-    let (zone, loaded, universe, ctx) = (zr.zone, zr.loaded, zr.universe, zr.ctx);
+    let (zone, loaded, ctx) = (zr.zone, zr.loaded, zr.ctx);
     let Some(rw) = ctx.rewriter else {
         return Ok(());
     };
+    let view = zone.view.as_deref();
     let mut lines = Vec::new();
     for pair in rw.pairs() {
-        let new_name = format!("{}.", reverse_name(pair.new));
-        let old_name = format!("{}.", reverse_name(pair.old));
-        if zone_for(&new_name, universe, zone.view.as_deref()).map(|z| &z.file) != Some(&zone.file)
-        {
-            continue;
-        }
-        let Some(src) = zone_for(&old_name, universe, zone.view.as_deref()) else {
+        let Some((dest, new_name)) = zr.reverse.place_of(pair.new, view) else {
             continue;
         };
-        if src.file == zone.file || src.blocked.is_some() {
+        if dest.file != zone.file {
+            continue;
+        }
+        let Some((src, old_name)) = zr.reverse.place_of(pair.old, view) else {
+            continue;
+        };
+        if src.file == zone.file || !editable(ctx.host, src)? {
             continue;
         }
         let Some(text) = ctx.host.read(&src.file)? else {

@@ -8,6 +8,7 @@ use crate::addr::MatchKind;
 use crate::addr::Matcher;
 use crate::dns::zone::tests::{LOCAL, TODAY};
 use crate::host::Host;
+use crate::model::{Change, Value};
 use crate::policy::Rewriter;
 use crate::spec::{Pair, PrefixSource};
 use crate::surface::Ctx;
@@ -72,6 +73,7 @@ fn run(files: &[(&str, &str)], zones: &[(&str, &str)], pairs: Vec<Pair>, mode: M
             file: file.to_string(),
             view: None,
             blocked: None,
+            signing: Signing::Unsigned,
         })
         .collect();
     let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
@@ -433,6 +435,7 @@ fn scan_reports_without_changing() {
         file: "/z".into(),
         view: None,
         blocked: None,
+        signing: Signing::Unsigned,
     };
     let matcher = Matcher::new(&["192.0.2.10".parse().unwrap()]);
     let ctx = Ctx::new(&h, &matcher, None);
@@ -449,6 +452,7 @@ fn blocked_zone_reports_and_warns() {
         file: "/z".into(),
         view: None,
         blocked: Some("zone example.test is dynamic".into()),
+        signing: Signing::Unsigned,
     };
     let matcher = Matcher::new(&["192.0.2.10".parse().unwrap()]);
     let rw = Rewriter::new(vec![pair("192.0.2.10", "198.51.100.7", 24)], Vec::new());
@@ -527,5 +531,195 @@ fn surface_finds_files_and_includes() {
             "/etc/bind/db.example.test:2 One(\"mail A 198.51.100.7\")",
             "/etc/bind/soa.inc:2 One(\"@ SOA ns hm 42 1 1 1 1\")",
         ]
+    );
+}
+
+/// dnssec-signzone output, signed with one key.
+const SIGNED: &str =
+    "example.test.\t300\tIN SOA\tns1.example.test. hm.example.test. 2024010101 3600 600 86400 300
+\t\t\t300\tRRSIG\tSOA 13 2 300 20240301000000 20240131000000 1683 example.test. AAAA
+mail.example.test.\t300\tIN A\t192.0.2.10
+\t\t\t300\tRRSIG\tA 13 3 300 20240301000000 20240131000000 1683 example.test. AAAA
+";
+
+#[test]
+fn signed_data_is_never_edited() {
+    let pairs = || vec![pair("192.0.2.10", "198.51.100.7", 24)];
+    // The unsigned source is not known: found, not edited, handed off
+    // with what to change and how to sign again.
+    let r = run(
+        &[("/etc/bind/db.example.test.signed", SIGNED)],
+        &[("example.test.", "/etc/bind/db.example.test.signed")],
+        pairs(),
+        Mode::Move,
+    );
+    assert!(r.report.changes.is_empty(), "{:?}", r.report.changes);
+    assert_eq!(r.report.findings.len(), 1);
+    let resign: Vec<&Notice> = r
+        .report
+        .warnings
+        .iter()
+        .filter(|w| w.code == Code::ZoneResign)
+        .collect();
+    assert_eq!(resign.len(), 1, "{:?}", r.report.warnings);
+    for part in [
+        "its unsigned source is not known",
+        "A record of mail.example.test. moves to the new address (`mail.example.test. 300 IN A 192.0.2.10` → `mail.example.test. 300 IN A 198.51.100.7`)",
+        "dnssec-signzone -S -K /etc/bind -o example.test -e +2592000 -f db.example.test.signed UNSIGNED-SOURCE",
+        "Kexample.test.+013+01683",
+    ] {
+        assert!(
+            resign[0].message.contains(part),
+            "{part}: {}",
+            resign[0].message
+        );
+    }
+    // Lowering TTLs ahead of a move is an edit too.
+    let r = run(
+        &[("/etc/bind/db.example.test.signed", SIGNED)],
+        &[("example.test.", "/etc/bind/db.example.test.signed")],
+        pairs(),
+        Mode::LowerTtl(60),
+    );
+    assert!(r.report.changes.is_empty(), "{:?}", r.report.changes);
+}
+
+/// A customer's RFC 2317 block, served here.
+const BLOCK: &str = "$ORIGIN 32/28.77.22.172.in-addr.arpa.
+$TTL 3600
+@\tIN SOA\tns1.corp.example. hm.corp.example. 2024010100 3600 900 604800 300
+\tIN NS\tns1.corp.example.
+35\tIN PTR\tmail.corp.example.
+36\tIN PTR\twww.corp.example.
+48\tIN PTR\toutside.corp.example.
+350\tIN PTR\tnot-an-octet.corp.example.
+";
+
+#[test]
+fn classless_ptrs_are_found_and_moved_within_their_block() {
+    let files = [("/etc/bind/db.block", BLOCK)];
+    let zones = [("32/28.77.22.172.in-addr.arpa.", "/etc/bind/db.block")];
+    // Inside the block: renamed in place; the provider's parent (not
+    // served here) must point the new name into the block.
+    let r = run(
+        &files,
+        &zones,
+        vec![pair("172.22.77.35", "172.22.77.40", 24)],
+        Mode::Move,
+    );
+    let out = apply(BLOCK, "/etc/bind/db.block", &r.report.changes);
+    assert_eq!(
+        out,
+        BLOCK
+            .replace("2024010100", "2026112800")
+            .replace("35\tIN PTR", "40\tIN PTR")
+    );
+    assert!(
+        r.report.warnings.iter().any(|w| w.code == Code::ZonePtrNotServed
+            && w.message.contains("make sure 40.77.22.172.in-addr.arpa. is a CNAME to 40.32/28.77.22.172.in-addr.arpa.")),
+        "{:?}",
+        r.report.warnings
+    );
+    // Out of the block: the old PTR stays, the new one is asked for.
+    let r = run(
+        &files,
+        &zones,
+        vec![pair("172.22.77.36", "198.51.100.7", 24)],
+        Mode::Move,
+    );
+    assert!(r.report.changes.is_empty(), "{:?}", r.report.changes);
+    assert_eq!(r.report.findings.len(), 1);
+    assert!(
+        r.report
+            .warnings
+            .iter()
+            .any(|w| w.code == Code::ZonePtrNotServed
+                && w.message.contains(
+                    "ask its provider for PTR 7.100.51.198.in-addr.arpa. → www.corp.example."
+                )),
+        "{:?}",
+        r.report.warnings
+    );
+    // Traps: 48 is outside a /28 from 32, 350 is no octet, .3 is not .35.
+    for old in ["172.22.77.48", "172.22.77.3"] {
+        let r = run(
+            &files,
+            &zones,
+            vec![pair(old, "172.22.77.41", 24)],
+            Mode::Move,
+        );
+        assert!(
+            r.report.findings.is_empty() && r.report.changes.is_empty(),
+            "{old}: {:?}",
+            r.report
+        );
+    }
+}
+
+#[test]
+fn a_served_parent_decides_through_its_cnames() {
+    let parent = "$ORIGIN 77.22.172.in-addr.arpa.
+$TTL 3600
+@\tIN SOA\tns1.isp.example. hm.isp.example. 7 3600 900 604800 300
+\tIN NS\tns1.isp.example.
+32/28\tIN NS\tns1.corp.example.
+35\tIN CNAME\t35.32/28
+36\tIN CNAME\t36.32/28.77.22.172.in-addr.arpa.
+40\tIN PTR\tgw.isp.example.
+";
+    let files = [
+        ("/etc/bind/db.block", BLOCK),
+        ("/etc/bind/db.parent", parent),
+    ];
+    let zones = [
+        ("32/28.77.22.172.in-addr.arpa.", "/etc/bind/db.block"),
+        ("77.22.172.in-addr.arpa.", "/etc/bind/db.parent"),
+    ];
+    // .37 has no CNAME yet: the PTR and the CNAME of .35 both move.
+    let r = run(
+        &files,
+        &zones,
+        vec![pair("172.22.77.35", "172.22.77.37", 24)],
+        Mode::Move,
+    );
+    assert_eq!(
+        apply(parent, "/etc/bind/db.parent", &r.report.changes),
+        parent
+            .replace(" 7 3600", " 8 3600")
+            .replace("35\tIN CNAME\t35.32/28", "37\tIN CNAME\t37.32/28")
+    );
+    assert_eq!(
+        apply(BLOCK, "/etc/bind/db.block", &r.report.changes),
+        BLOCK
+            .replace("2024010100", "2026112800")
+            .replace("35\tIN PTR", "37\tIN PTR")
+    );
+    assert!(
+        r.report
+            .warnings
+            .iter()
+            .all(|w| w.code != Code::ZonePtrNotServed),
+        "{:?}",
+        r.report.warnings
+    );
+    // .50 is outside the block, so the parent holds its PTR: the PTR is
+    // commented out of the block and added to the parent, and the CNAME
+    // of .36 stays until the old address is handed back.
+    let r = run(
+        &files,
+        &zones,
+        vec![pair("172.22.77.36", "172.22.77.50", 24)],
+        Mode::Move,
+    );
+    let block = apply(BLOCK, "/etc/bind/db.block", &r.report.changes);
+    assert!(
+        block.contains("; 36\tIN PTR\twww.corp.example. ; moved by zmreip to 50.77.22.172.in-addr.arpa. in /etc/bind/db.parent"),
+        "{block}"
+    );
+    let p = apply(parent, "/etc/bind/db.parent", &r.report.changes);
+    assert!(
+        p.contains("36\tIN CNAME\t36.32/28.77.22.172.in-addr.arpa.\n")
+            && p.contains("50.77.22.172.in-addr.arpa.\t3600\tIN\tPTR\twww.corp.example."),
+        "{p}"
     );
 }

@@ -6,6 +6,9 @@
 //! port; `--resolver` is always given.
 
 mod check;
+mod classless;
+mod dnssec;
+mod namedconf;
 mod update;
 mod zonefile;
 

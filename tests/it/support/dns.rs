@@ -277,6 +277,60 @@ controls {{ }};
     .wait_for("running")
 }
 
+/// Starts named from a configuration written by the test (`conf`, which
+/// must keep named to loopback or to `netns`, a namespace the test made),
+/// answering at `addr`, in the directory of `conf` (relative includes are
+/// read from there); `dir` holds named's log and goes with the server.
+pub fn named_conf(
+    dir: tempfile::TempDir,
+    conf: &Path,
+    addr: SocketAddr,
+    netns: Option<&super::netns::Netns>,
+) -> Server {
+    let cwd = conf.parent().expect("a config file in a directory");
+    let check = Command::new("named-checkconf")
+        .arg(conf)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "named-checkconf: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let log = dir.path().join("named.log");
+    let mut cmd = match netns {
+        Some(ns) => ns.command("named"),
+        None => Command::new("named"),
+    };
+    let child = spawn(
+        cmd.arg("-c")
+            .arg(conf)
+            .args(["-g", "-n", "1"])
+            .current_dir(cwd),
+        &log,
+    );
+    Server {
+        child,
+        addr,
+        _dir: dir,
+        log,
+        what: "named",
+    }
+    .wait_for("running")
+}
+
+/// What the `options` statement of a test's named needs besides its own
+/// options: its working directory `work` (where relative names point,
+/// also on a reload), its pid and key files in `state`, no recursion, no
+/// validation, no IPv6.
+pub fn named_options(work: &Path, state: &Path) -> String {
+    let (w, d) = (work.display(), state.display());
+    format!(
+        "directory \"{w}\";\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  managed-keys-directory \"{d}\";\n  recursion no;\n  notify no;\n  dnssec-validation no;\n  listen-on-v6 {{ none; }};\n"
+    )
+}
+
 /// Starts dnsmasq on 127.0.0.1 with these extra config lines.
 pub fn dnsmasq(lines: &[String]) -> Server {
     let dir = tempfile::tempdir().unwrap();

@@ -5,6 +5,7 @@
 mod bin;
 pub mod dns;
 pub mod lab;
+pub mod netns;
 pub mod slapd;
 pub mod snapshot;
 pub mod sshd;
