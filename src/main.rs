@@ -113,7 +113,7 @@ enum Command {
     /// re-address Zimbra when it moves.
     #[command(long_about = WATCH_HELP)]
     Watch(WatchArgs),
-    /// Bind Zimbra to one address of a multi-address host (plans only).
+    /// Bind Zimbra to one address of a multi-address host.
     ///
     /// Makes mail leave from ADDR (--outbound) and/or services listen on
     /// ADDR only (--listen), or undoes that (--unbind: all interfaces,
