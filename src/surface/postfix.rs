@@ -309,24 +309,31 @@ fn template_fields(line: &str) -> Vec<Field> {
 }
 
 /// The actions a change of this surface needs: those of the owned
-/// parameter its new text names, else a stop and start of Postfix.
+/// parameter its new text names (or, for a setting removed, its old
+/// text), else a stop and start of Postfix.
 pub fn actions_of(c: &Change) -> &'static [(Service, Action)] {
-    let crate::model::Value::One(after) = &c.after else {
-        return RESTART;
+    let text = |v: &crate::model::Value| match v {
+        crate::model::Value::One(t) => t.clone(),
+        crate::model::Value::Many(_) => String::new(),
     };
-    for line in after.split('\n') {
-        let named = if line.starts_with([' ', '\t']) {
-            options(line)
-                .into_iter()
-                .find_map(|(name, _)| owned(&line[name]))
-        } else {
-            definition(line).and_then(|(n, _)| owned(n))
-        };
-        if let Some(rule) = named {
-            return rule.actions;
-        }
-    }
-    RESTART
+    let after = text(&c.after);
+    let named = |t: &str| {
+        t.split('\n').find_map(|line| {
+            if line.starts_with([' ', '\t']) {
+                options(line)
+                    .into_iter()
+                    .find_map(|(name, _)| owned(&line[name]))
+            } else {
+                definition(line).and_then(|(n, _)| owned(n))
+            }
+        })
+    };
+    let rule = if after.trim().is_empty() {
+        named(&text(&c.before))
+    } else {
+        named(&after)
+    };
+    rule.map_or(RESTART, |r| r.actions)
 }
 
 #[cfg(test)]
@@ -470,6 +477,12 @@ mod tests {
             ..t.changes[0].clone()
         };
         assert_eq!(actions_of(&appended), [(Service::Mta, Action::Restart)]);
+        // A removed option reloads, as its change would.
+        let removed = Change {
+            after: Value::One(String::new()),
+            ..t.changes[0].clone()
+        };
+        assert_eq!(actions_of(&removed), [(Service::Mta, Action::Reload)]);
         // A scan finds the same places.
         let s = Postfix.analyze(&template, TEMPLATE, &fx.scan()).unwrap();
         assert_eq!(s.findings.len(), 2);
