@@ -384,7 +384,8 @@ struct PlanArgs {
     gateway: Vec<IpAddr>,
 
     /// `all`: plan one full `zmcontrol restart` instead of the least set of
-    /// reloads and restarts.
+    /// Zimbra's reloads and restarts (the network, dnsmasq, named,
+    /// firewalls and keepalived keep their own actions).
     #[arg(long, value_enum, value_name = "WHAT")]
     restart: Option<RestartArg>,
 
@@ -1035,7 +1036,8 @@ struct ApplyArgs {
     #[arg(long, value_name = "ADDR")]
     gateway: Vec<IpAddr>,
 
-    /// `all`: one full `zmcontrol restart` instead of the least set.
+    /// `all`: one full `zmcontrol restart` instead of the least set of
+    /// Zimbra's actions, as for `plan`.
     #[arg(long, value_enum, value_name = "WHAT")]
     restart: Option<RestartArg>,
 
@@ -1065,7 +1067,9 @@ struct ApplyArgs {
     #[arg(long, conflicts_with = "restart_network")]
     no_restart: bool,
 
-    /// Also bring the new address up (netplan apply, ifup, nmcli ...).
+    /// Also bring the new address up (netplan apply, ifup, nmcli ...) and
+    /// load the firewall rules and keepalived addresses written for it
+    /// (netfilter-persistent, nft, ufw, firewall-cmd, keepalived reload).
     /// This can cut your SSH session: prefer a console.
     #[arg(long)]
     restart_network: bool,

@@ -32,11 +32,17 @@ named_enum! {
         TrustNotWidened = "trust-not-widened",
         /// `127.0.0.0/8` was missing from mynetworks and is added.
         MynetworksLoopbackAdded = "mynetworks-loopback-added",
+        /// A trusted network holding the old address stays in a place that
+        /// holds one entry (a firewall rule's source): the new host needs
+        /// a rule of its own.
+        TrustRuleNeeded = "trust-rule-needed",
         /// A `0.0.0.0/0`-style entry trusts everyone.
         TrustEverything = "trust-everything",
         /// A network holding the old address in a value zmreip does not
         /// know as a trust list.
         NetworkUnchanged = "network-unchanged",
+        /// An address range holding the old address stays as it is.
+        RangeUnchanged = "range-unchanged",
         /// A peer's own OS network configuration names the moved node's
         /// address; a peer's network configuration never changes.
         NetworkConfigKept = "network-config-kept",
@@ -44,12 +50,18 @@ named_enum! {
         /// resolv.conf is generated; the change lasts until it is
         /// generated again.
         ResolvGenerated = "resolv-generated",
+        /// A keepalived virtual address stays in the old network while
+        /// the host moves to another one.
+        VipInOldNetwork = "vip-in-old-network",
         /// A line of a hosts file does not start with an address; the
         /// resolver skips it and so does zmreip.
         HostsLineIgnored = "hosts-line-ignored",
         /// A dnsmasq DHCP range has an end at the old address or lies in
         /// the old network; pools of client addresses are never rewritten.
         DnsmasqDhcpRangeKept = "dnsmasq-dhcp-range-kept",
+        /// A ufw rule tuple of a length ufw does not read: ufw skips it,
+        /// and so does zmreip.
+        UfwTupleIgnored = "ufw-tuple-ignored",
         /// localconfig.xml sets a key twice; the last one is used.
         LocalconfigDuplicateKey = "localconfig-duplicate-key",
         /// Lines of ifupdown2 template code (Mako) are not read; one

@@ -40,7 +40,7 @@
 //! | kind | [`Role::Bound`] |
 //! |---|---|
 //! | own address (a listen setting), URL (a listen URL) | becomes the bound address, or goes when unbound |
-//! | trust list, exact list, host:port, regex, other host, text | kept |
+//! | trust list, trust rule, range, exact list, host:port, regex, other host, text | kept |
 //! | OS network configuration ([`Scope::HostNetwork`]) | never changes |
 //!
 //! A role to come (a make-before-break window that trusts both addresses)
@@ -80,6 +80,16 @@ pub enum ValueKind {
     /// Not in any table: literal occurrences are replaced and the change is
     /// marked as a literal replacement.
     Text,
+    /// One trusted source in a place that holds a single address or
+    /// network (a firewall rule's source, a ufw rule's `from`, a firewalld
+    /// `<source>`): principle 4, except that a network which stays cannot
+    /// gain the new host beside it; a warning says to add a rule for it.
+    TrustRule,
+    /// An address range (`192.168.2.1-192.168.2.9`, keepalived's
+    /// `192.168.2.3-10`): never changed, since moving one end would change
+    /// every address it covers; a range holding an old address is
+    /// reported.
+    Range,
 }
 
 /// Whose address moves, from the point of view of the host whose values
@@ -114,8 +124,13 @@ impl Role {
     pub fn treatment(self, kind: ValueKind) -> Treatment {
         match (self, kind) {
             (Role::Own, ValueKind::OwnAddress) => Treatment::Move,
-            (Role::Own, ValueKind::TrustList { .. }) => Treatment::TrustFollow,
-            (Role::Peer, ValueKind::TrustList { .. }) => Treatment::TrustKeep,
+            (Role::Own, ValueKind::TrustList { .. } | ValueKind::TrustRule) => {
+                Treatment::TrustFollow
+            }
+            (Role::Peer, ValueKind::TrustList { .. } | ValueKind::TrustRule) => {
+                Treatment::TrustKeep
+            }
+            (Role::Own | Role::Peer, ValueKind::Range) => Treatment::Keep,
             (Role::Own | Role::Peer, ValueKind::ExactList) => Treatment::SwapExact,
             (Role::Own | Role::Peer, ValueKind::Text) => Treatment::Literal,
             (Role::Peer, ValueKind::OwnAddress)
@@ -131,6 +146,8 @@ impl Role {
             (
                 Role::Bound,
                 ValueKind::TrustList { .. }
+                | ValueKind::TrustRule
+                | ValueKind::Range
                 | ValueKind::ExactList
                 | ValueKind::HostPort
                 | ValueKind::Regex
@@ -191,7 +208,7 @@ pub enum Treatment {
     /// setting needs, and nothing else (Zimbra's listeners use one value
     /// of a multi-valued bind attribute); unbound, it holds nothing.
     Bind,
-    /// The value stays as it is.
+    /// Never changed; a value holding an old address is reported.
     Keep,
 }
 
@@ -317,15 +334,29 @@ impl Rewriter {
         let treatment = self.role.treatment(kind);
         match (kind, treatment) {
             (ValueKind::TrustList { loopback }, Treatment::TrustFollow | Treatment::TrustKeep) => {
-                self.rewrite_trust(values, loopback, treatment == Treatment::TrustFollow)
+                let how = Trust {
+                    loopback,
+                    follow: treatment == Treatment::TrustFollow,
+                    room: true,
+                };
+                self.rewrite_trust(values, how)
             }
             // No address moves in the bound role: a bind sets its
             // settings through [`bind_values`], and a search for old
             // addresses finds nothing to move.
-            (_, Treatment::Bind | Treatment::Keep) => Outcome {
+            (_, Treatment::Bind) => Outcome {
                 after: values.iter().map(ToString::to_string).collect(),
                 ..Outcome::default()
             },
+            (ValueKind::TrustRule, Treatment::TrustFollow | Treatment::TrustKeep) => {
+                let how = Trust {
+                    loopback: false,
+                    follow: treatment == Treatment::TrustFollow,
+                    room: false,
+                };
+                self.rewrite_trust(values, how)
+            }
+            (_, Treatment::Keep) => self.keep(values),
             _ => {
                 let mut out = Outcome::default();
                 for v in values {
@@ -355,7 +386,12 @@ impl Rewriter {
         if let (ValueKind::TrustList { .. }, Treatment::TrustFollow | Treatment::TrustKeep) =
             (kind, treatment)
         {
-            let follow = treatment == Treatment::TrustFollow;
+            // The caller writes the list, so a new entry always has room.
+            let how = Trust {
+                loopback: false,
+                follow: treatment == Treatment::TrustFollow,
+                room: true,
+            };
             let parsed: Vec<Option<Entry>> = entries.iter().map(|t| parse_entry(t)).collect();
             let mut seen: Vec<ipnet::IpNet> = parsed.iter().flatten().map(|e| e.net).collect();
             let named: Vec<IpAddr> = parsed
@@ -370,7 +406,7 @@ impl Rewriter {
                 .collect();
             for (t, e) in entries.iter().zip(&parsed) {
                 changes.push(match e {
-                    Some(e) => self.trust_entry(t, e, follow, &named, &mut seen, &mut out),
+                    Some(e) => self.trust_entry(t, e, how, &named, &mut seen, &mut out),
                     None => EntryChange::Keep,
                 });
             }
@@ -411,8 +447,17 @@ impl Rewriter {
             };
             if m.kind == MatchKind::NetworkContains {
                 let net = &value[m.span.clone()];
+                // A network holding every address (`0.0.0.0/0`, a
+                // firewall's "anywhere") says nothing about this one.
+                let everything = m.network.is_some_and(|n| n.prefix_len() == 0);
+                // An own address written with its prefix (a VIP
+                // `192.168.2.100/24`) is another address of the host's
+                // network, not a network.
+                let interface = kind == ValueKind::OwnAddress
+                    && m.network.is_some_and(|n| n.addr() != n.network());
                 let why = match kind {
                     ValueKind::OtherHost => None,
+                    _ if everything || interface => None,
                     // Zimbra compares these lists' entries with the
                     // client's address as strings.
                     ValueKind::ExactList => Some(format!(
@@ -445,10 +490,8 @@ impl Rewriter {
         (out, reasons, notes)
     }
 
-    /// Principle 4 over every entry of every value; `follow`: the old
-    /// interface network may follow the move (else every network holding
-    /// the old address stays).
-    fn rewrite_trust(&self, values: &[&str], loopback: bool, follow: bool) -> Outcome {
+    /// Principle 4 over every entry of every value, as `how` says.
+    fn rewrite_trust(&self, values: &[&str], how: Trust) -> Outcome {
         let mut out = Outcome::default();
         let mut seen: Vec<ipnet::IpNet> = Vec::new();
         // Old addresses the list names as hosts: that entry carries the
@@ -489,8 +532,7 @@ impl Rewriter {
                     toks.get(1).map(|t| t.sep).unwrap_or(" ")
                 };
                 let sep = if sep.is_empty() { " " } else { sep };
-                let replaced =
-                    self.trust_entry(tok.text, &entry, follow, &named, &mut seen, &mut out);
+                let replaced = self.trust_entry(tok.text, &entry, how, &named, &mut seen, &mut out);
                 match replaced {
                     EntryChange::Keep => rebuilt.push_str(tok.text),
                     EntryChange::Replace(s) => rebuilt.push_str(&s),
@@ -531,7 +573,7 @@ impl Rewriter {
         }
         out.after
             .retain(|a| !a.is_empty() || values.iter().any(|v| v.is_empty()));
-        if loopback && out.changed && self.pairs.iter().any(|p| p.old.is_ipv4()) {
+        if how.loopback && out.changed && self.pairs.iter().any(|p| p.old.is_ipv4()) {
             let lo: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
             if !seen.iter().any(|n| n.contains(&lo)) {
                 let single = out.after.len() == 1;
@@ -561,7 +603,7 @@ impl Rewriter {
         &self,
         text: &str,
         e: &Entry,
-        follow: bool,
+        how: Trust,
         named: &[IpAddr],
         seen: &mut Vec<ipnet::IpNet>,
         out: &mut Outcome,
@@ -575,6 +617,11 @@ impl Rewriter {
             }
             if !e.net.contains(&p.old) {
                 continue;
+            }
+            // A single firewall rule open to every source is a public
+            // service, not a list that trusts too much.
+            if e.net.prefix_len() == 0 && !how.room {
+                return EntryChange::Keep;
             }
             if e.net.prefix_len() == 0 {
                 out.notes.push(Notice::new(
@@ -590,7 +637,7 @@ impl Rewriter {
                 );
                 return EntryChange::Keep;
             }
-            let is_interface_net = follow
+            let is_interface_net = how.follow
                 && p.old_prefix_source != PrefixSource::Host
                 && e.net.prefix_len() == p.old_prefix
                 && e.net.trunc() == p.old_net();
@@ -613,10 +660,55 @@ impl Rewriter {
                 // The bound role keeps trust lists: it never gets here.
                 (None, Role::Own | Role::Bound) => "but is not its interface network".to_string(),
             };
-            return trust_beside(p, text, &why, named.contains(&p.old), seen, out);
+            let named = named.contains(&p.old);
+            if !how.room {
+                return trust_rule_needed(p, text, &why, named, seen, out);
+            }
+            return trust_beside(p, text, &why, named, seen, out);
         }
         EntryChange::Keep
     }
+
+    /// Values that never change: each one holding an old address (an end
+    /// of a range or inside it) is reported.
+    fn keep(&self, values: &[&str]) -> Outcome {
+        let mut out = Outcome {
+            after: values.iter().map(ToString::to_string).collect(),
+            ..Outcome::default()
+        };
+        for v in values {
+            for p in &self.pairs {
+                if range_holds(v, p.old) {
+                    out.notes.push(Notice::new(
+                        Code::RangeUnchanged,
+                        format!(
+                            "the range `{v}` holds the old address {}; it stays as it is (moving an end would change every address it covers): edit it by hand if {} belongs in it",
+                            p.old, p.new
+                        ),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// How a trust list is rewritten.
+#[derive(Debug, Clone, Copy)]
+struct Trust {
+    /// The list must hold `127.0.0.0/8` (postfix mynetworks).
+    loopback: bool,
+    /// The old interface network may follow the move (else every network
+    /// holding the old address stays).
+    follow: bool,
+    /// A new entry can be written beside a network that stays.
+    room: bool,
+}
+
+/// Whether `text`, an address range ([`crate::addr::parse_range`]), holds
+/// `addr`.
+fn range_holds(text: &str, addr: IpAddr) -> bool {
+    crate::addr::parse_range(text).is_some_and(|(a, b)| a <= addr && addr <= b)
 }
 
 /// What `zmreip bind` makes of the values of one setting of `kind`
@@ -735,6 +827,30 @@ fn trust_interface_net(
         vec![format!("old interface network {text} becomes {new_net}")],
     );
     EntryChange::Replace(spell_net(text, shown))
+}
+
+/// A network that stays (as for [`trust_beside`]) in a place that holds
+/// one entry: the new host needs a rule of its own, which the admin adds.
+fn trust_rule_needed(
+    p: &Pair,
+    text: &str,
+    why: &str,
+    named: bool,
+    seen: &[ipnet::IpNet],
+    out: &mut Outcome,
+) -> EntryChange {
+    let covered = seen.iter().any(|n| n.contains(&p.new));
+    out.notes.push(Notice::new(
+        Code::TrustRuleNeeded,
+        if named {
+            format!("{text} holds the old address {} {why}; it stays (the entry naming {} becomes {})", p.old, p.old, p.new)
+        } else if covered {
+            format!("{text} holds the old address {} {why}; it stays ({} is already trusted by another entry)", p.old, p.new)
+        } else {
+            format!("{text} holds the old address {} {why}; it stays, and this rule holds one source, so {} is not trusted by it: add a rule for {} by hand", p.old, p.new, p.new)
+        },
+    ));
+    EntryChange::Keep
 }
 
 /// Another network that happens to hold the old address (`why` says how):
@@ -893,7 +1009,8 @@ fn literal_reason(kind: ValueKind, role: Role, m: &Match, p: &Pair) -> String {
         ValueKind::Regex => "regular expression",
         ValueKind::OtherHost => "address",
         ValueKind::Text => "literal replacement (not a known setting)",
-        ValueKind::TrustList { .. } => "trusted address",
+        ValueKind::TrustList { .. } | ValueKind::TrustRule => "trusted address",
+        ValueKind::Range => "address range",
     };
     format!("{what}: {} → {} ({})", p.old, p.new, m.kind.as_str())
 }
@@ -1347,6 +1464,8 @@ mod tests {
             (ValueKind::Url, Treatment::Bind),
             (ValueKind::TrustList { loopback: true }, Treatment::Keep),
             (ValueKind::TrustList { loopback: false }, Treatment::Keep),
+            (ValueKind::TrustRule, Treatment::Keep),
+            (ValueKind::Range, Treatment::Keep),
             (ValueKind::ExactList, Treatment::Keep),
             (ValueKind::HostPort, Treatment::Keep),
             (ValueKind::Regex, Treatment::Keep),
@@ -1445,6 +1564,92 @@ mod tests {
             .rewrite(&["172.20.14.25"], ValueKind::OwnAddress);
         assert_eq!(out.after, ["172.20.14.25"]);
         assert!(!out.changed);
+    }
+
+    #[test]
+    fn a_trust_rule_never_gains_an_entry() {
+        // (role, before, after, warning codes): one source per rule.
+        type Case<'a> = (Role, &'a str, &'a str, &'a [&'a str]);
+        let cases: &[Case] = &[
+            (Role::Own, "172.20.14.0/24", "10.40.7.0/24", &[]),
+            (Role::Own, "172.20.14.25/32", "10.40.7.131/32", &[]),
+            (
+                Role::Own,
+                "172.20.0.0/16",
+                "172.20.0.0/16",
+                &["trust-rule-needed"],
+            ),
+            (
+                Role::Peer,
+                "172.20.14.0/24",
+                "172.20.14.0/24",
+                &["trust-rule-needed"],
+            ),
+            (Role::Peer, "172.20.14.25", "10.40.7.131", &[]),
+            (Role::Own, "172.20.14.250", "172.20.14.250", &[]),
+            // "From anywhere" is a public service, not a trust to warn of.
+            (Role::Own, "0.0.0.0/0", "0.0.0.0/0", &[]),
+        ];
+        for (role, before, after, codes) in cases {
+            let out = rw(V4)
+                .with_role(*role)
+                .rewrite(&[before], ValueKind::TrustRule);
+            assert_eq!(out.after, vec![after.to_string()], "{role:?} {before}");
+            let got: Vec<&str> = out.notes.iter().map(|n| n.code.as_str()).collect();
+            assert_eq!(got, *codes, "{role:?} {before}");
+            if !codes.is_empty() && *codes != ["trust-rule-needed"] {
+                continue;
+            }
+            if let Some(n) = out.notes.first() {
+                assert!(
+                    n.message.contains("add a rule for 10.40.7.131"),
+                    "{}",
+                    n.message
+                );
+            }
+        }
+        // A trust list in the same place gains the entry.
+        let out = rw(V4).rewrite(&["172.20.0.0/16"], ValueKind::TrustList { loopback: false });
+        assert_eq!(out.after, ["172.20.0.0/16", "10.40.7.131"]);
+    }
+
+    #[test]
+    fn ranges_never_change_and_are_reported_when_they_hold_the_address() {
+        // (range, holds 172.20.14.25 or 2001:db8:14::25)
+        let cases = [
+            ("172.20.14.25-172.20.14.30", true),
+            ("172.20.14.1-172.20.14.25", true),
+            ("172.20.14.1-172.20.14.200", true),
+            ("172.20.14.26-172.20.14.200", false),
+            ("172.20.13.250-172.20.15.3", true),
+            // keepalived's last-octet form.
+            ("172.20.14.20-30", true),
+            ("172.20.14.2-24", false),
+            ("2001:db8:14::1-2001:db8:14::ff", true),
+            ("2001:db8:14::1-ff", true),
+            ("2001:db8:14::26-ff", false),
+            ("172.20.14.25", false),
+            ("not-a-range", false),
+        ];
+        let r = rw(&[
+            ("172.20.14.25/24", "10.40.7.131/24"),
+            ("2001:db8:14::25/64", "2001:db8:7::131/64"),
+        ]);
+        for (range, holds) in cases {
+            for role in [Role::Own, Role::Peer] {
+                let out = r
+                    .clone()
+                    .with_role(role)
+                    .rewrite(&[range], ValueKind::Range);
+                assert_eq!(out.after, vec![range.to_string()]);
+                assert!(!out.changed);
+                assert_eq!(
+                    out.notes.iter().any(|n| n.code == Code::RangeUnchanged),
+                    holds,
+                    "{range}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -275,6 +275,29 @@ impl Match {
     }
 }
 
+/// Reads an address range: `A-B` (both ends of one family, `A` ≤ `B`), or
+/// keepalived's `A-N`, where `N` replaces the last octet (IPv4) or group
+/// (IPv6, hex). The ends, in order; `None` for anything else.
+pub fn parse_range(s: &str) -> Option<(IpAddr, IpAddr)> {
+    let (a, b) = s.split_once('-')?;
+    let start: IpAddr = a.trim().parse().ok()?;
+    let b = b.trim();
+    let end = match (start, b.parse::<IpAddr>()) {
+        (_, Ok(end)) => end,
+        (IpAddr::V4(s), Err(_)) => {
+            let mut o = s.octets();
+            o[3] = b.parse().ok()?;
+            IpAddr::from(o)
+        }
+        (IpAddr::V6(s), Err(_)) => {
+            let mut g = s.segments();
+            g[7] = u16::from_str_radix(b, 16).ok()?;
+            IpAddr::from(g)
+        }
+    };
+    (start.is_ipv4() == end.is_ipv4() && start <= end).then_some((start, end))
+}
+
 /// Reads an address as configuration files write it: `A`, `A/N`, `A%zone`
 /// or `[A]/N` (the zone is dropped). `None` for anything else (host names,
 /// variables, a prefix longer than the family allows).

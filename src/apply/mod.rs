@@ -273,7 +273,7 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         None => None,
     };
     let mut ctl = Controller::new(host.zimbra_home())
-        .with_network(services::network_command(&host, &plan.changes)?);
+        .with_plan_commands(services::plan_commands(&host, &plan.changes)?);
     if let (Some(p), Some(t)) = (&opts.services, &services_text) {
         ctl = ctl.load(p, t)?;
     }
@@ -293,12 +293,24 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
 
 /// The plan's service actions: steps for those zmreip runs, and those
 /// the admin runs by hand, with why (`--no-restart`, a snapshot's root,
-/// the network without `--restart-network`, no known command).
+/// the network, firewall and keepalived without `--restart-network`, no
+/// known command).
 fn service_steps(plan: &Plan, ctl: &Controller, opts: &Options) -> (Vec<Step>, Vec<Manual>) {
     let mut steps = Vec::new();
     let snapshot = opts.services.is_none() && !is_slash(&opts.root);
     let mut manual = Vec::new();
+    // Rules written for a new address that is already up on this host
+    // (moved first by the admin, or followed by `zmreip watch`) cut
+    // nothing that has not moved already: they load at once.
+    let new_up = !plan.to.is_empty()
+        && plan.to.iter().all(|t| {
+            let a = t.split('/').next().unwrap_or(t);
+            a.parse().is_ok_and(crate::verify::is_local)
+        });
     for a in &plan.actions {
+        let waits = a.service.may_cut_ssh()
+            && !opts.restart_network
+            && (a.service == Service::Network || !new_up);
         let command = ctl.command(a.service, a.action);
         let skip = if opts.no_restart {
             Some("--no-restart".to_string())
@@ -307,8 +319,8 @@ fn service_steps(plan: &Plan, ctl: &Controller, opts: &Options) -> (Vec<Step>, V
                 "--root {} is not this host's /, so its services are not this machine's; --services FILE runs commands anyway",
                 opts.root.display()
             ))
-        } else if a.service == Service::Network && !opts.restart_network {
-            Some("bringing the new address up can cut your SSH session: run it from a console, or apply with --restart-network".to_string())
+        } else if waits {
+            Some("bringing the new address up, and loading firewall rules or VRRP addresses for it, can cut your SSH session: run these from a console, in this order, or apply with --restart-network".to_string())
         } else if command.is_none() {
             Some(
                 "zmreip knows no command for it on this host; map it in --services FILE"

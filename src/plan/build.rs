@@ -218,7 +218,11 @@ fn resolve_pair(
 }
 
 /// The least set of actions: each change's table entry, merged per service
-/// (a restart covers a reload), in the order of [`Service`].
+/// (a restart covers a reload), in the order of [`Service`]. With
+/// `--restart all`, one `zmcontrol restart` stands for every Zimbra
+/// service's action; what zmcontrol does not run (the network, dnsmasq,
+/// named, firewalls, keepalived, Carbonio's mesh and video server) keeps
+/// its own.
 pub(super) fn actions(
     changes: &[Change],
     derived: &[DerivedFile],
@@ -226,16 +230,32 @@ pub(super) fn actions(
     dnsmasq_serves_hosts: bool,
     role: Role,
 ) -> Vec<PlannedAction> {
-    if restart_all {
-        if changes.is_empty() {
-            return Vec::new();
-        }
-        return vec![PlannedAction {
-            service: Service::All,
-            action: Action::Restart,
-            because: changes.iter().map(|c| c.id.clone()).collect(),
-        }];
+    let least = least_actions(changes, derived, dnsmasq_serves_hosts, role);
+    if !restart_all {
+        return least;
     }
+    if changes.is_empty() {
+        return Vec::new();
+    }
+    let mut out: Vec<PlannedAction> = least
+        .into_iter()
+        .filter(|a| a.service.zimbra_name().is_none())
+        .collect();
+    out.push(PlannedAction {
+        service: Service::All,
+        action: Action::Restart,
+        because: changes.iter().map(|c| c.id.clone()).collect(),
+    });
+    out
+}
+
+/// Each change's actions, merged per service.
+fn least_actions(
+    changes: &[Change],
+    derived: &[DerivedFile],
+    dnsmasq_serves_hosts: bool,
+    role: Role,
+) -> Vec<PlannedAction> {
     let mut by_service: BTreeMap<Service, (Action, Vec<String>)> = BTreeMap::new();
     let need = |by_service: &mut BTreeMap<Service, (Action, Vec<String>)>,
                 service: Service,

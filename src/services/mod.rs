@@ -26,20 +26,37 @@ pub use run::run;
 named_enum! {
     /// A service zmreip can reload or restart. The variants are in the
     /// order a plan's actions run (their `Ord`): the network first
-    /// (services bind to the new address), then LDAP (everything else
-    /// reads it), then name service, then the rest; memcached is flushed
-    /// before the proxy restarts so it does not refill stale routes.
-    /// `all` is the documented full restart, alone in its plan.
+    /// (services bind to the new address), the firewall and keepalived
+    /// rules for it next, then LDAP (everything else reads it), Carbonio's
+    /// service mesh (which reads LDAP at start), then name service, then
+    /// the rest; memcached is flushed before the proxy restarts so it does
+    /// not refill stale routes. `all` is the documented full restart of
+    /// Zimbra, last.
     pub enum Service {
         /// The OS network configuration (bring the new address up).
         Network = "network",
+        /// Saved iptables/ip6tables rules (`/etc/iptables`, RHEL's
+        /// `/etc/sysconfig/iptables`).
+        Iptables = "iptables",
+        /// The nftables ruleset.
+        Nftables = "nftables",
+        /// ufw's rules.
+        Ufw = "ufw",
+        /// firewalld's permanent configuration.
+        Firewalld = "firewalld",
+        /// keepalived (VRRP addresses, LVS).
+        Keepalived = "keepalived",
         Ldap = "ldap",
+        /// Carbonio's service mesh agent (Consul).
+        ServiceDiscover = "service-discover",
         Dnsmasq = "dnsmasq",
         Named = "named",
         Mta = "mta",
         Mailbox = "mailbox",
         Memcached = "memcached",
         Proxy = "proxy",
+        /// Carbonio's video server (Janus).
+        Videoserver = "videoserver",
         /// Every Zimbra service (`zmcontrol restart`).
         All = "all",
     }
@@ -112,8 +129,9 @@ enum Defaults {
         reload: Option<&'static str>,
         restart: &'static str,
     },
-    /// Made from the plan: the OS network files it changes decide how the
-    /// new address comes up ([`network_command`]).
+    /// Made from the plan: the files it changes decide the command (how
+    /// the new address comes up, which tool loads saved firewall rules;
+    /// [`plan_commands`]).
     FromPlan,
 }
 
@@ -128,7 +146,45 @@ impl Service {
             Service::Mailbox => Some("mailbox"),
             Service::Proxy => Some("proxy"),
             Service::Memcached => Some("memcached"),
-            Service::Dnsmasq | Service::Named | Service::Network | Service::All => None,
+            Service::Dnsmasq
+            | Service::Named
+            | Service::Network
+            | Service::Iptables
+            | Service::Nftables
+            | Service::Ufw
+            | Service::Firewalld
+            | Service::Keepalived
+            | Service::ServiceDiscover
+            | Service::Videoserver
+            | Service::All => None,
+        }
+    }
+
+    /// Whether running this service's action can cut the admin's SSH
+    /// session: bringing the new address up, and loading firewall rules
+    /// or VRRP addresses written for it before it is up (or while the
+    /// session still runs over the old one). apply runs these only with
+    /// `--restart-network`, or, but the network itself, when the new
+    /// address is already up on the host; otherwise it prints them to run
+    /// from a console.
+    pub fn may_cut_ssh(self) -> bool {
+        match self {
+            Service::Network
+            | Service::Iptables
+            | Service::Nftables
+            | Service::Ufw
+            | Service::Firewalld
+            | Service::Keepalived => true,
+            Service::Ldap
+            | Service::ServiceDiscover
+            | Service::Dnsmasq
+            | Service::Named
+            | Service::Mta
+            | Service::Mailbox
+            | Service::Memcached
+            | Service::Proxy
+            | Service::Videoserver
+            | Service::All => false,
         }
     }
 
@@ -136,7 +192,38 @@ impl Service {
     fn defaults(self) -> Defaults {
         use Defaults::{FromPlan, System, Zimbra};
         match self {
-            Service::Network => FromPlan,
+            // Which tool loads the rules depends on the files: Debian's
+            // netfilter-persistent or RHEL's iptables-restore of
+            // /etc/sysconfig; nft loads the main file that includes the
+            // changed one.
+            Service::Network | Service::Iptables | Service::Nftables => FromPlan,
+            Service::Ufw => System {
+                reload: Some("ufw reload"),
+                restart: "systemctl restart ufw",
+            },
+            // The permanent configuration becomes the runtime one; a
+            // plain reload keeps established connections.
+            Service::Firewalld => System {
+                reload: Some("firewall-cmd --reload"),
+                restart: "systemctl restart firewalld",
+            },
+            // SIGHUP: keepalived re-reads its configuration and moves the
+            // addresses it manages.
+            Service::Keepalived => System {
+                reload: Some("systemctl reload keepalived"),
+                restart: "systemctl restart keepalived",
+            },
+            // Consul takes a new bind address only at start (its reload
+            // re-reads services and checks).
+            Service::ServiceDiscover => System {
+                reload: None,
+                restart: "systemctl restart service-discover",
+            },
+            // Janus reads janus.jcfg at start only.
+            Service::Videoserver => System {
+                reload: None,
+                restart: "systemctl restart carbonio-videoserver",
+            },
             Service::Ldap => Zimbra {
                 reload: None,
                 restart: "ldap restart",
@@ -191,9 +278,9 @@ pub struct Controller {
     /// The Zimbra user (`zimbra`, or `zextras` on Carbonio).
     pub user: String,
     overrides: BTreeMap<(Service, Action), Cmd>,
-    /// The command that brings the new network configuration up, derived
-    /// from the OS network files the plan changes.
-    network: Option<Cmd>,
+    /// The commands of the services whose command the plan's files decide
+    /// ([`plan_commands`]).
+    from_plan: BTreeMap<Service, Cmd>,
 }
 
 impl Controller {
@@ -207,18 +294,19 @@ impl Controller {
                 "zimbra".into()
             },
             overrides: BTreeMap::new(),
-            network: None,
+            from_plan: BTreeMap::new(),
         }
     }
 
-    /// Sets the command for the `network` action (see [`network_command`]).
-    pub fn with_network(mut self, cmd: Option<Cmd>) -> Controller {
-        self.network = cmd;
+    /// Sets the commands the plan's files decide (see [`plan_commands`]).
+    pub fn with_plan_commands(mut self, commands: BTreeMap<Service, Cmd>) -> Controller {
+        self.from_plan = commands;
         self
     }
 
-    /// The command for an action, or `None` when there is none (a network
-    /// action when no OS network file changes, and no override). An
+    /// The command for an action, or `None` when there is none (a service
+    /// whose command the plan's files decide when none of them changes,
+    /// and no override). An
     /// action with no command of its own falls back to the service's
     /// `restart` command (a restart does everything a reload does).
     pub fn command(&self, service: Service, action: Action) -> Option<Cmd> {
@@ -235,7 +323,7 @@ impl Controller {
             Action::Flush => flush.unwrap_or(restart),
         };
         match service.defaults() {
-            Defaults::FromPlan => self.network.clone(),
+            Defaults::FromPlan => self.from_plan.get(&service).cloned(),
             Defaults::Zimbra {
                 reload,
                 restart,
@@ -254,26 +342,31 @@ impl Controller {
     }
 }
 
-/// The command that brings up the new addresses of the OS network files
-/// `changes` edit, read from the files as they are before the change
-/// (each surface says how, [`crate::surface::Surface::bring_up`]). `None`
-/// when no OS network file changes.
-pub fn network_command(host: &Host, changes: &[Change]) -> Result<Option<Cmd>> {
-    let mut parts: Vec<String> = Vec::new();
+/// The commands of the services whose command depends on the files the
+/// plan changes (the network, iptables, nftables): each changed file says
+/// how it takes effect ([`crate::surface::Surface::apply_command`], read
+/// from the file as it is before the change), and a service runs each
+/// distinct command once, in the order of the changes.
+pub fn plan_commands(host: &Host, changes: &[Change]) -> Result<BTreeMap<Service, Cmd>> {
+    let mut parts: BTreeMap<Service, Vec<String>> = BTreeMap::new();
     for c in changes {
         let Target::Line { file, line } = &c.target else {
             continue;
         };
-        let Some(bring_up) = c.surface.bring_up() else {
+        let Some((service, command)) = c.surface.apply_command() else {
             continue;
         };
         let text = host.read(file)?.unwrap_or_default();
-        let p = bring_up(file, &text, *line);
-        if !parts.contains(&p) {
-            parts.push(p);
+        let p = command(file, &text, *line);
+        let list = parts.entry(service).or_default();
+        if !list.contains(&p) {
+            list.push(p);
         }
     }
-    Ok((!parts.is_empty()).then(|| Cmd::Shell(parts.join(" && "))))
+    Ok(parts
+        .into_iter()
+        .map(|(s, p)| (s, Cmd::Shell(p.join(" && "))))
+        .collect())
 }
 
 #[cfg(test)]
@@ -342,27 +435,83 @@ mod tests {
                 Action::Flush,
                 "su - zimbra -c 'zmproxyctl restart'",
             ),
+            (Service::Ufw, Action::Reload, "ufw reload"),
+            (Service::Firewalld, Action::Reload, "firewall-cmd --reload"),
+            (
+                Service::Keepalived,
+                Action::Reload,
+                "systemctl reload keepalived",
+            ),
+            // Consul and Janus read their addresses at start only.
+            (
+                Service::ServiceDiscover,
+                Action::Reload,
+                "systemctl restart service-discover",
+            ),
+            (
+                Service::Videoserver,
+                Action::Restart,
+                "systemctl restart carbonio-videoserver",
+            ),
         ];
         for (s, a, want) in table {
             let got = ctl().command(*s, *a).map(|c| c.to_string());
             assert_eq!(got.as_deref(), Some(*want), "{s:?} {a:?}");
         }
-        assert_eq!(ctl().command(Service::Network, Action::Restart), None);
+        let from_plan = [Service::Network, Service::Iptables, Service::Nftables];
+        for s in from_plan {
+            assert_eq!(ctl().command(s, Action::Restart), None, "{s}");
+        }
         let carbonio = Controller::new("/opt/zextras").command(Service::Mta, Action::Reload);
         assert_eq!(
             carbonio.unwrap().to_string(),
             "su - zextras -c 'zmmtactl reload'"
         );
-        // Every service but the network has a documented command.
+        // Every service has a documented command, but those whose
+        // command the plan's files decide.
         for s in Service::ALL {
             for a in Action::ALL {
                 assert_eq!(
                     ctl().command(*s, *a).is_some(),
-                    *s != Service::Network,
+                    !from_plan.contains(s),
                     "{s} {a}"
                 );
             }
         }
+        // The plan's commands, when given, are theirs.
+        let mut cmds = BTreeMap::new();
+        cmds.insert(
+            Service::Iptables,
+            Cmd::Shell("netfilter-persistent reload".into()),
+        );
+        let c = ctl().with_plan_commands(cmds);
+        assert_eq!(
+            c.command(Service::Iptables, Action::Reload)
+                .unwrap()
+                .to_string(),
+            "netfilter-persistent reload"
+        );
+        assert_eq!(c.command(Service::Nftables, Action::Reload), None);
+    }
+
+    #[test]
+    fn what_may_cut_an_ssh_session() {
+        let cut: Vec<Service> = Service::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.may_cut_ssh())
+            .collect();
+        assert_eq!(
+            cut,
+            [
+                Service::Network,
+                Service::Iptables,
+                Service::Nftables,
+                Service::Ufw,
+                Service::Firewalld,
+                Service::Keepalived
+            ]
+        );
     }
 
     #[test]
@@ -372,6 +521,11 @@ mod tests {
         assert_eq!(sorted, Service::ALL);
         let pos = |s: Service| Service::ALL.iter().position(|x| *x == s).unwrap();
         assert_eq!(pos(Service::Network), 0);
+        // Rules for the new address right after it is up.
+        assert!(pos(Service::Iptables) < pos(Service::Ldap));
+        assert!(pos(Service::Keepalived) < pos(Service::Ldap));
+        // service-discoverd reads LDAP at start.
+        assert!(pos(Service::Ldap) < pos(Service::ServiceDiscover));
         assert!(pos(Service::Ldap) < pos(Service::Mta));
         assert!(pos(Service::Memcached) < pos(Service::Proxy));
         assert_eq!(pos(Service::All), Service::ALL.len() - 1);
@@ -391,7 +545,7 @@ mod tests {
     }
 
     #[test]
-    fn network_bring_up_per_surface() {
+    fn commands_from_the_changed_files() {
         let d = tempfile::tempdir().unwrap();
         let files = [
             (
@@ -453,16 +607,25 @@ mod tests {
                 change(Surface::Networkd, "/etc/systemd/network/10.network", 3),
                 "systemctl restart systemd-networkd",
             ),
+            (
+                change(Surface::Iptables, "/etc/iptables/rules.v4", 7),
+                "netfilter-persistent reload",
+            ),
         ];
         for (c, want) in &cases {
-            let got = network_command(&host, std::slice::from_ref(c))
-                .unwrap()
-                .unwrap();
-            assert_eq!(got.to_string(), *want);
+            let got = plan_commands(&host, std::slice::from_ref(c)).unwrap();
+            let service = if c.surface == Surface::Iptables {
+                Service::Iptables
+            } else {
+                Service::Network
+            };
+            assert_eq!(got.len(), 1, "{c:?}");
+            assert_eq!(got[&service].to_string(), *want);
         }
-        assert_eq!(
-            network_command(&host, &[change(Surface::Hosts, "/etc/hosts", 1)]).unwrap(),
-            None
+        assert!(
+            plan_commands(&host, &[change(Surface::Hosts, "/etc/hosts", 1)])
+                .unwrap()
+                .is_empty()
         );
         // Two changes in one netplan file: one command.
         let two = [
@@ -470,8 +633,21 @@ mod tests {
             change(Surface::Netplan, "/etc/netplan/50.yaml", 4),
         ];
         assert_eq!(
-            network_command(&host, &two).unwrap().unwrap().to_string(),
+            plan_commands(&host, &two).unwrap()[&Service::Network].to_string(),
             "netplan apply"
+        );
+        // Each service gets its own command; two files of one service
+        // run one after the other.
+        let mixed = [
+            change(Surface::Netplan, "/etc/netplan/50.yaml", 3),
+            change(Surface::Iptables, "/etc/sysconfig/iptables", 4),
+            change(Surface::Iptables, "/etc/sysconfig/ip6tables", 4),
+        ];
+        let got = plan_commands(&host, &mixed).unwrap();
+        assert_eq!(got[&Service::Network].to_string(), "netplan apply");
+        assert_eq!(
+            got[&Service::Iptables].to_string(),
+            "iptables-restore < /etc/sysconfig/iptables && ip6tables-restore < /etc/sysconfig/ip6tables"
         );
     }
 }

@@ -5,10 +5,11 @@
 //! whole is an exhaustive `match` on it here: the module that reads its
 //! files ([`Surface::reader`]), the service actions a change needs
 //! ([`Surface::actions`], [`Surface::actions_in`] for a peer node), which
-//! part of the host its files are ([`Surface::scope`]) and the command
-//! that brings a changed OS network file up ([`Surface::bring_up`]). A
-//! new surface is a variant, a module, and the arms the compiler asks
-//! for.
+//! part of the host its files are ([`Surface::scope`]) and, where the
+//! changed file decides it, the command that makes it take effect
+//! ([`Surface::apply_command`]: how an OS network file comes up, which
+//! tool loads saved firewall rules). A new surface is a variant, a module,
+//! and the arms the compiler asks for.
 //!
 //! A file surface knows which files it owns and how to read them
 //! ([`FileSurface`]); the [`Rewriter`](crate::policy::Rewriter) decides
@@ -28,24 +29,32 @@ use crate::services::{Action, Service};
 pub mod derived;
 pub mod dnsmasq;
 mod edits;
+mod firewall;
+pub mod firewalld;
 pub mod hosts;
 pub mod ifcfg;
 pub mod ifupdown;
+pub mod iptables;
+pub mod keepalived;
 mod lines;
 pub mod localconfig;
 pub mod namedconf;
 pub mod netcfg;
 pub mod netplan;
 pub mod networkd;
+pub mod nftables;
 pub mod nmconnection;
 pub mod postfix;
 pub mod resolv;
+pub mod service_discover;
 #[cfg(test)]
 pub(crate) mod testutil;
 pub mod text;
+pub mod ufw;
+pub mod videoserver;
 pub mod zonefile;
 
-pub use lines::{Field, analyze_lines, at, find};
+pub use lines::{Field, analyze_lines, analyze_text, at, find};
 
 named_enum! {
     /// A kind of place where addresses live, as plans and scans name it.
@@ -68,6 +77,20 @@ named_enum! {
         Ifcfg = "ifcfg",
         /// systemd-networkd `.network` and `.netdev` files.
         Networkd = "networkd",
+        /// Saved iptables/ip6tables rules.
+        Iptables = "iptables",
+        /// The nftables ruleset file and its includes.
+        Nftables = "nftables",
+        /// ufw's rules files.
+        Ufw = "ufw",
+        /// firewalld's zones, policies, ipsets and direct rules.
+        Firewalld = "firewalld",
+        /// keepalived's configuration and its includes.
+        Keepalived = "keepalived",
+        /// Carbonio's service mesh agent configuration.
+        ServiceDiscover = "service-discover",
+        /// Carbonio's video server (Janus) configuration.
+        Videoserver = "videoserver",
         /// Zimbra's localconfig.xml.
         Localconfig = "localconfig",
         /// Postfix settings Zimbra does not manage: `main.cf`'s
@@ -101,10 +124,11 @@ pub enum Actions {
     OfChange(fn(&Change) -> &'static [(Service, Action)]),
 }
 
-/// The command that brings up the addresses of a changed OS network
-/// file: called with the file's host path, its text before the change and
-/// the 1-based line that changes.
-pub type BringUp = fn(file: &str, text: &str, line: usize) -> String;
+/// The command that makes a changed file take effect (brings an OS
+/// network file's addresses up, loads saved firewall rules): called with
+/// the file's host path, its text before the change and the 1-based line
+/// that changes.
+pub type FileCommand = fn(file: &str, text: &str, line: usize) -> String;
 
 const NETWORK: &[(Service, Action)] = &[(Service::Network, Action::Restart)];
 /// Read again by whoever uses it next; no process holds it.
@@ -124,6 +148,13 @@ impl Surface {
             Surface::NmConnection => &nmconnection::NmConnection,
             Surface::Ifcfg => &ifcfg::Ifcfg,
             Surface::Networkd => &networkd::Networkd,
+            Surface::Iptables => &iptables::Iptables,
+            Surface::Nftables => &nftables::Nftables,
+            Surface::Ufw => &ufw::Ufw,
+            Surface::Firewalld => &firewalld::Firewalld,
+            Surface::Keepalived => &keepalived::Keepalived,
+            Surface::ServiceDiscover => &service_discover::ServiceDiscover,
+            Surface::Videoserver => &videoserver::Videoserver,
             Surface::Localconfig => &localconfig::Localconfig,
             Surface::Postfix => &postfix::Postfix,
             Surface::NamedConf => &namedconf::NamedConf,
@@ -158,6 +189,14 @@ impl Surface {
             | Surface::Ifcfg
             | Surface::Networkd => NETWORK,
             Surface::Zonefile => &[(Service::Named, Action::Reload)],
+            // Saved rules do nothing until loaded again.
+            Surface::Iptables => &[(Service::Iptables, Action::Reload)],
+            Surface::Nftables => &[(Service::Nftables, Action::Reload)],
+            Surface::Ufw => &[(Service::Ufw, Action::Reload)],
+            Surface::Firewalld => &[(Service::Firewalld, Action::Reload)],
+            Surface::Keepalived => &[(Service::Keepalived, Action::Reload)],
+            Surface::ServiceDiscover => &[(Service::ServiceDiscover, Action::Restart)],
+            Surface::Videoserver => &[(Service::Videoserver, Action::Restart)],
             // A reload, or a restart for a moved control channel.
             Surface::NamedConf => return Actions::OfChange(namedconf::actions),
             Surface::Localconfig | Surface::Ldap => return Actions::OfSetting,
@@ -207,9 +246,19 @@ impl Surface {
             | Surface::NmConnection
             | Surface::Ifcfg
             | Surface::Networkd => Scope::HostNetwork,
+            // Firewall rules and VRRP addresses name other nodes too: on a
+            // peer, exact references to the moved node swap and its
+            // trusted networks gain the new address, as in any other file.
             Surface::Hosts
             | Surface::Resolv
             | Surface::Dnsmasq
+            | Surface::Iptables
+            | Surface::Nftables
+            | Surface::Ufw
+            | Surface::Firewalld
+            | Surface::Keepalived
+            | Surface::ServiceDiscover
+            | Surface::Videoserver
             | Surface::Localconfig
             | Surface::Postfix
             | Surface::NamedConf
@@ -221,18 +270,28 @@ impl Surface {
         }
     }
 
-    /// How a changed OS network file of this surface is brought up;
-    /// `None` for surfaces that are not OS network configuration.
-    pub fn bring_up(self) -> Option<BringUp> {
+    /// The service whose command a changed file of this surface decides,
+    /// and how: for OS network files, the command that brings the new
+    /// address up; for saved firewall rules, the tool that loads them.
+    /// `None` where the service's command is the same whatever changed.
+    pub fn apply_command(self) -> Option<(Service, FileCommand)> {
+        let network = |f: FileCommand| Some((Service::Network, f));
         match self {
-            Surface::Netplan => Some(netplan::bring_up),
-            Surface::Networkd => Some(networkd::bring_up),
-            Surface::Ifupdown => Some(ifupdown::bring_up),
-            Surface::NmConnection => Some(nmconnection::bring_up),
-            Surface::Ifcfg => Some(ifcfg::bring_up),
+            Surface::Netplan => network(netplan::bring_up),
+            Surface::Networkd => network(networkd::bring_up),
+            Surface::Ifupdown => network(ifupdown::bring_up),
+            Surface::NmConnection => network(nmconnection::bring_up),
+            Surface::Ifcfg => network(ifcfg::bring_up),
+            Surface::Iptables => Some((Service::Iptables, iptables::load)),
+            Surface::Nftables => Some((Service::Nftables, nftables::load)),
             Surface::Hosts
             | Surface::Resolv
             | Surface::Dnsmasq
+            | Surface::Ufw
+            | Surface::Firewalld
+            | Surface::Keepalived
+            | Surface::ServiceDiscover
+            | Surface::Videoserver
             | Surface::Localconfig
             | Surface::Postfix
             | Surface::NamedConf
@@ -408,14 +467,22 @@ mod tests {
         assert!(matches!(Surface::NamedConf.actions(), Actions::OfChange(_)));
         assert!(matches!(Surface::Postfix.actions(), Actions::OfChange(_)));
         // Every surface whose changes bring an address up needs the
-        // network action, and the other way round.
+        // network action, and the other way round; a surface that decides
+        // its service's command needs exactly that service.
         for s in Surface::ALL {
             let network = matches!(s.actions(), Actions::Fixed(a) if a == NETWORK);
+            let command = s.apply_command();
             assert_eq!(
-                s.bring_up().is_some(),
+                command.is_some_and(|(svc, _)| svc == Service::Network),
                 network,
                 "{s}: bring-up and network action disagree"
             );
+            if let Some((svc, _)) = command {
+                assert!(
+                    matches!(s.actions(), Actions::Fixed([(a, _)]) if *a == svc),
+                    "{s}: its command is {svc}'s, its action is not"
+                );
+            }
         }
     }
 }

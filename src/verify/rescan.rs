@@ -7,7 +7,8 @@
 //! so a `network-contains` finding is stale only when it is exactly the
 //! old interface network and does not hold the new address, and in a
 //! multi-server deployment not when a node that stays lives in it, nor on
-//! a peer (whose trust networks stay).
+//! a peer (whose trust networks stay). An address range holding the old
+//! address never changes (the plan warns about it) and is not stale.
 
 use ipnet::IpNet;
 
@@ -36,6 +37,11 @@ pub fn is_old_interface_network(old: &AddrArg, net: IpNet) -> bool {
 pub fn is_stale(ctx: &Ctx, kind: MatchKind, matched: &str) -> bool {
     if kind != MatchKind::NetworkContains {
         return true;
+    }
+    // An address range is never changed (its ends would change what it
+    // covers): the plan warned about it.
+    if crate::addr::parse_range(matched).is_some() {
+        return false;
     }
     let text = matched.replace(['[', ']'], "");
     let Ok(net) = text.parse::<IpNet>() else {
@@ -166,6 +172,8 @@ mod tests {
             (NetworkContains, "0.0.0.0/0", false),
             (NetworkContains, "172.20.14.0/25", false),
             (NetworkContains, "not a network", true),
+            // A range holding it stays, as the plan said.
+            (NetworkContains, "172.20.14.20-172.20.14.30", false),
         ];
         for (kind, matched, want) in cases {
             assert_eq!(is_stale(&ctx, kind, matched), want, "{matched}");

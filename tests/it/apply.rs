@@ -549,7 +549,7 @@ fn the_network_action_needs_restart_network() {
     .ok();
     assert!(
         out.stdout
-            .contains("can cut your SSH session: run it from a console"),
+            .contains("can cut your SSH session: run these from a console"),
         "{}",
         out.stdout
     );

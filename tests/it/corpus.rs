@@ -31,9 +31,6 @@
 //! For a file its upstream rejects (`invalid/`), the check is `invalid`:
 //! `scan` exits 1 with an error that names `FILE:LINE` and a `help:` line.
 //!
-//! Files of surfaces zmreip does not have yet (firewalls, keepalived,
-//! Carbonio's service discovery) are only counted as skipped.
-//!
 //! Failures listed in `tests/corpus/KNOWN-FAILURES.md` are expected (the
 //! work list of issue 11); the test fails on a failure not listed there,
 //! and on a listed failure that no longer happens, so the list only
@@ -57,7 +54,7 @@ fn corpus_dir() -> PathBuf {
 
 // ------------------------------------------------------------- the cases
 
-/// Where a corpus surface's files go on the host, or why they are skipped.
+/// Where a corpus surface's files go on the host.
 enum Place {
     /// One fixed host path.
     Fixed(&'static str),
@@ -69,8 +66,10 @@ enum Place {
     Bind(&'static str),
     /// Passed as `--ldif`.
     Ldif,
-    /// Not a surface yet: stored only.
-    Later,
+    /// By the file's name: the first rule whose prefix it starts with
+    /// (the rest of the name, with the rule's suffix added when missing,
+    /// goes under a `Dir` rule's directory).
+    ByName(&'static [(&'static str, Place)]),
 }
 
 /// Corpus folder → placement. Every folder of tests/corpus must be here.
@@ -92,13 +91,68 @@ const SURFACES: &[(&str, Place)] = &[
     ),
     ("zonefile", Place::Bind("/etc/bind")),
     ("ldif", Place::Ldif),
-    ("iptables", Place::Later),
-    ("nftables", Place::Later),
-    ("ufw", Place::Later),
-    ("firewalld", Place::Later),
-    ("keepalived", Place::Later),
-    ("carbonio", Place::Later),
+    (
+        "iptables",
+        Place::ByName(&[
+            ("rules.v6", Place::Fixed("/etc/iptables/rules.v6")),
+            (
+                "sysconfig-ip6tables",
+                Place::Fixed("/etc/sysconfig/ip6tables"),
+            ),
+            ("sysconfig-", Place::Fixed("/etc/sysconfig/iptables")),
+            ("ip6-", Place::Fixed("/etc/iptables/rules.v6")),
+            ("", Place::Fixed("/etc/iptables/rules.v4")),
+        ]),
+    ),
+    ("nftables", Place::Fixed("/etc/nftables.conf")),
+    (
+        "ufw",
+        Place::ByName(&[
+            ("debian-", Place::Dir("/etc/ufw", "")),
+            ("", Place::Dir("/etc/ufw", "")),
+        ]),
+    ),
+    (
+        "firewalld",
+        Place::ByName(&[
+            ("direct", Place::Fixed("/etc/firewalld/direct.xml")),
+            ("policy-", Place::Dir("/etc/firewalld/policies", ".xml")),
+            ("ipset-", Place::Dir("/etc/firewalld/ipsets", ".xml")),
+            ("", Place::Dir("/etc/firewalld/zones", ".xml")),
+        ]),
+    ),
+    (
+        "keepalived",
+        Place::Fixed("/etc/keepalived/keepalived.conf"),
+    ),
+    (
+        "carbonio",
+        Place::ByName(&[
+            (
+                "service-discover-",
+                Place::Dir("/etc/zextras/service-discover", ".json"),
+            ),
+            ("videoserver-", Place::Fixed("/etc/janus/janus.jcfg")),
+        ]),
+    ),
 ];
+
+/// The host path of corpus file `name` placed as `place` says.
+fn host_path(place: &Place, name: &str) -> Option<String> {
+    match place {
+        Place::Fixed(p) => Some(p.to_string()),
+        Place::Dir(d, suffix) => Some(if name.ends_with(suffix) {
+            format!("{d}/{name}")
+        } else {
+            format!("{d}/{name}{suffix}")
+        }),
+        Place::ByName(rules) => rules
+            .iter()
+            .find(|(prefix, _)| name.starts_with(prefix))
+            .and_then(|(prefix, p)| host_path(p, &name[prefix.len()..])),
+        Place::Bind(_) | Place::Ldif => None,
+    }
+}
 
 struct Case {
     /// Corpus-relative path of the file (or of the BIND case folder).
@@ -139,11 +193,9 @@ fn rel(p: &Path) -> String {
         .into_owned()
 }
 
-/// Every case of the corpus, and the number of stored-only files per
-/// surface.
-fn cases() -> (Vec<Case>, BTreeMap<&'static str, usize>) {
+/// Every case of the corpus.
+fn cases() -> Vec<Case> {
     let mut out = Vec::new();
-    let mut later = BTreeMap::new();
     for top in read_dir_sorted(&corpus_dir()) {
         if !top.is_dir() {
             continue;
@@ -153,9 +205,6 @@ fn cases() -> (Vec<Case>, BTreeMap<&'static str, usize>) {
             panic!("tests/corpus/{name}/ is not a known surface folder: add it to SURFACES");
         };
         match place {
-            Place::Later => {
-                later.insert(*surface, files_under(&top).len());
-            }
             Place::Bind(dir) => {
                 for (folder, invalid) in [(top.clone(), false), (top.join("invalid"), true)] {
                     if !folder.is_dir() {
@@ -193,13 +242,7 @@ fn cases() -> (Vec<Case>, BTreeMap<&'static str, usize>) {
                         _ if *surface == "ifcfg" && file_name.starts_with("network-") => {
                             Some("/etc/sysconfig/network".to_string())
                         }
-                        Place::Fixed(p) => Some(p.to_string()),
-                        Place::Dir(d, suffix) => Some(if file_name.ends_with(suffix) {
-                            format!("{d}/{file_name}")
-                        } else {
-                            format!("{d}/{file_name}{suffix}")
-                        }),
-                        _ => None,
+                        _ => host_path(place, &file_name),
                     };
                     let data = std::fs::read(&f).unwrap();
                     out.push(Case {
@@ -213,7 +256,7 @@ fn cases() -> (Vec<Case>, BTreeMap<&'static str, usize>) {
             }
         }
     }
-    (out, later)
+    out
 }
 
 // ------------------------------------------------------------- addresses
@@ -235,7 +278,8 @@ enum Tok<'a> {
 /// Splits a line into address literals and other text. A run of address
 /// characters is an address when it parses as one after the parts that
 /// belong to its neighbours are cut: a word's tail before the first `:`
-/// (`ip4:`, `ip6:`), a `:PORT` after an IPv4 address, dots at either end.
+/// (`ip4:`, `ip6:`), a `:PORT` after an IPv4 address (a number or a name),
+/// dots at either end.
 /// A run followed by `in-addr.arpa`/`ip6.arpa` is part of a reverse name.
 fn tokens(line: &str) -> Vec<Tok<'_>> {
     let is_run = |c: char| c.is_ascii_hexdigit() || c == '.' || c == ':';
@@ -270,9 +314,11 @@ fn tokens(line: &str) -> Vec<Tok<'_>> {
             hi -= 1;
         }
         let mut core = &run[lo..hi];
-        if let Some((a, port)) = core.rsplit_once(':')
+        // `1.2.3.4:25`, or a port by name (`1.2.3.4:ftp-data`, whose
+        // hex letters join the run): an IPv6 spelling never starts with
+        // a dotted quad.
+        if let Some((a, _port)) = core.rsplit_once(':')
             && a.parse::<Ipv4Addr>().is_ok()
-            && port.bytes().all(|d| d.is_ascii_digit())
         {
             core = a;
             hi = lo + a.len();
@@ -340,7 +386,7 @@ const NEW6: &[&str] = &["fd00:feed:7::77", "2001:db8:feed::77", "fd99::99"];
 
 /// OLD → NEW pairs for a case: the first movable address of each family
 /// on a non-comment line (any line when none is).
-fn pairs(text: &str) -> Vec<(IpAddr, IpAddr)> {
+pub(crate) fn pairs(text: &str) -> Vec<(IpAddr, IpAddr)> {
     let all = addresses(text);
     let lower = text.to_ascii_lowercase();
     let mut out = Vec::new();
@@ -821,7 +867,7 @@ fn corpus() {
         unlisted.join("\n")
     );
     let filter = std::env::var("ZMREIP_CORPUS").ok();
-    let (all, later) = cases();
+    let all = cases();
     let cases: Vec<&Case> = all
         .iter()
         .filter(|c| filter.as_ref().is_none_or(|f| c.id.contains(f.as_str())))
@@ -880,36 +926,28 @@ fn corpus() {
     }
 
     let mut summary = format!(
-        "{:<13} {:>6} {:>7} {:>13} {:>11} {:>8}\n",
-        "surface", "files", "passed", "failed:known", "failed:new", "skipped"
+        "{:<13} {:>6} {:>7} {:>13} {:>11}\n",
+        "surface", "files", "passed", "failed:known", "failed:new"
     );
-    let mut total = [0usize; 5];
+    let mut total = [0usize; 4];
     for (surface, _) in SURFACES {
         let row = table.get(surface).copied().unwrap_or_default();
-        let skipped = later.get(surface).copied().unwrap_or(0);
-        if row[0] + skipped == 0 {
+        if row[0] == 0 {
             continue;
         }
         let _ = writeln!(
             summary,
-            "{surface:<13} {:>6} {:>7} {:>13} {:>11} {:>8}",
-            row[0] + skipped,
-            row[1],
-            row[2],
-            row[3],
-            skipped
+            "{surface:<13} {:>6} {:>7} {:>13} {:>11}",
+            row[0], row[1], row[2], row[3]
         );
-        for (t, v) in total
-            .iter_mut()
-            .zip([row[0] + skipped, row[1], row[2], row[3], skipped])
-        {
+        for (t, v) in total.iter_mut().zip(row) {
             *t += v;
         }
     }
     let _ = writeln!(
         summary,
-        "{:<13} {:>6} {:>7} {:>13} {:>11} {:>8}",
-        "total", total[0], total[1], total[2], total[3], total[4]
+        "{:<13} {:>6} {:>7} {:>13} {:>11}",
+        "total", total[0], total[1], total[2], total[3]
     );
     println!("{summary}");
     println!(
@@ -1051,6 +1089,10 @@ mod checks {
             Vec::<String>::new()
         );
         assert_eq!(addrs("host 10.1.2.3."), ["10.1.2.3"]);
+        assert_eq!(
+            addrs("--to-destination 1.1.1.1:ftp-data --to 1.1.1.2:25"),
+            ["1.1.1.1", "1.1.1.2"]
+        );
     }
 
     #[test]

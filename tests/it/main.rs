@@ -14,6 +14,7 @@
 //! | `ldap`, `ldap_bench` | the live directory backend against slapd |
 //! | `dns` | `check`, RFC 2136 and zone files against named and dnsmasq |
 //! | `corpus` | every upstream configuration file of `tests/corpus/` |
+//! | `firewall` | firewalls, keepalived, Carbonio: the real tools read what zmreip writes; reloads; a peer |
 //! | `manual` | man pages and completions the binary writes, against its help |
 //! | `watch` | `zmreip watch`: netlink events in namespaces, RFC 2136, dyndns2, Zimbra hand-over, daemon life |
 //!
@@ -33,6 +34,7 @@ mod cluster;
 mod corpus;
 mod dns;
 mod example;
+mod firewall;
 mod ldap;
 mod ldap_bench;
 mod manual;

@@ -1,6 +1,6 @@
 //! Network namespaces a test creates for itself (as root), so that a
 //! server can listen on addresses the host does not have; deleted when
-//! dropped. Names start with `dnsz-` and are unique per test process.
+//! dropped. Names start with `zmrns-` and are unique per test process.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,7 +24,7 @@ impl Netns {
             return None;
         }
         let name = format!(
-            "dnsz-{}-{}",
+            "zmrns-{}-{}",
             std::process::id() % 100_000,
             N.fetch_add(1, Ordering::Relaxed)
         );
