@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::model::Report;
 use crate::notice::{Code, Notice};
-use crate::policy::Rewriter;
+use crate::policy::{Rewriter, Scope};
 use crate::surface::{self, Ctx, Extra, IfaceAddr, Mode, derived::DerivedHit};
 
 /// Where to look, as the command line says it.
@@ -167,13 +167,19 @@ pub fn run(
         .with_extra(&sources.extra);
     // Files of a scope the rewriter's role does not change are searched
     // as for a scan, and what they hold is reported.
-    let scan_only = Ctx {
-        rewriter: None,
-        ..ctx
-    };
     let mut out = Discovered::default();
     for (surface, s) in surface::all() {
-        let kept = rewriter.filter(|rw| !rw.role().changes(surface.scope()));
+        let scope = surface.scope();
+        let kept = rewriter.filter(|rw| !rw.role().changes(scope));
+        let scoped = rewriter.map(|rw| rw.for_scope(scope));
+        let ctx = Ctx {
+            rewriter: if kept.is_some() {
+                None
+            } else {
+                scoped.as_ref()
+            },
+            ..ctx
+        };
         let files = match s.files(&ctx) {
             Ok(f) => f,
             // The command line is wrong (an `--include` that matches
@@ -186,13 +192,16 @@ pub fn run(
         };
         for path in files {
             progress(&path);
-            let read = sources.host.read(&path).and_then(|text| {
-                text.map(|t| s.analyze(&path, &t, if kept.is_some() { &scan_only } else { &ctx }))
-                    .transpose()
-            });
+            let read = sources
+                .host
+                .read(&path)
+                .and_then(|text| text.map(|t| s.analyze(&path, &t, &ctx)).transpose());
             match read {
                 Ok(Some(report)) => {
-                    if let Some(rw) = kept {
+                    // Only this host's own network configuration is worth
+                    // a word when it stays (a peer's); a window's
+                    // published records simply wait for its switch.
+                    if let Some(rw) = kept.filter(|_| scope == Scope::HostNetwork) {
                         out.report.warnings.extend(kept_notices(&report, rw));
                     }
                     out.report.extend(report);
@@ -221,7 +230,10 @@ pub fn run(
         })?;
         out.entries_read = entries + dir.left_out();
     }
-    if let (Some(cfg), Some(rw)) = (&sources.dns, rewriter) {
+    let dns_rw = rewriter
+        .filter(|rw| rw.role().changes(Scope::Dns))
+        .map(|rw| rw.for_scope(Scope::Dns));
+    if let (Some(cfg), Some(rw)) = (&sources.dns, &dns_rw) {
         progress("DNS zones held elsewhere");
         let hostname = surface::localconfig::server_hostname(&sources.host);
         out.report.extend(crate::dns::update::plan(

@@ -27,6 +27,7 @@ pub mod spec;
 pub mod surface;
 pub mod verify;
 pub mod watch;
+pub mod window;
 pub mod zimbra;
 
 pub use error::{Error, Result};

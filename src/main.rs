@@ -34,6 +34,12 @@ use zmreip::{Error, Result};
 ///   zmreip history                         # runs, with their state
 ///   zmreip rollback                        # undo the latest run
 ///
+/// To move without refusing mail, in three phases (zmreip help window):
+///
+///   zmreip window open --from 172.20.14.25/24 --to 10.40.7.131/24
+///   zmreip window switch                   # once caches dropped the old records
+///   zmreip window close                    # once nobody uses the old address
+///
 /// On a multi-server deployment, on the node whose address moves (every
 /// other node is reached with OpenSSH and plans its own files):
 ///
@@ -113,6 +119,11 @@ enum Command {
     /// re-address Zimbra when it moves.
     #[command(long_about = WATCH_HELP)]
     Watch(WatchArgs),
+    /// Move without refusing mail: serve on both addresses, switch the
+    /// names, then retire the old address (three journaled phases).
+    #[command(long_about = WINDOW_HELP)]
+    Window(WindowArgs),
+
     /// Bind Zimbra to one address of a multi-address host.
     ///
     /// Makes mail leave from ADDR (--outbound) and/or services listen on
@@ -198,6 +209,42 @@ struct BindArgs {
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
 }
+
+/// `zmreip help window`: the phases and what each changes.
+const WINDOW_HELP: &str = "\
+Move without refusing mail: a make-before-break window in three phases,
+each an ordinary journaled run (plan, preconditions, backups, service
+actions, verify, automatic rollback; `zmreip rollback RUN` undoes one).
+
+  zmreip window open --from OLD --to NEW [plan options]   # serve on both
+  zmreip window switch                                    # names point to NEW
+  zmreip window close                                     # retire OLD
+  zmreip window status
+
+open: the new address is added beside the old one (at runtime with `ip
+addr`, with --restart-network, and in the OS network files where the
+format holds two addresses), trust lists gain the new entries beside the
+old ones (never wider than each alone), listeners that take several
+addresses (ldap_bind_url, memcached, dnsmasq listen-address) listen on
+both, and the TTLs of the published records that will move are lowered
+(--lower-ttl). Names, DNS records and listeners that take one address
+stay: the plan says which. slapd restarts with new connections held (nft)
+so LDAP clients wait instead of being refused.
+
+switch: host names, DNS records (zone files, RFC 2136, dnsmasq),
+/etc/hosts, localconfig URLs and single-valued listeners move to the new
+address, and the TTLs come back. Refused until the longest TTL before open
+has passed since open (it says when), unless --force.
+
+close: the old address is retired everywhere: trust lists, listeners,
+OS network files, and last the interface. Refused until the records' TTL
+has passed since the switch, then waits until no connection has arrived
+on the old address's service ports for --quiet seconds (read from the
+kernel's TCP tables), unless --force.
+
+The three phases together leave the host as `zmreip apply` would (zone
+serials aside: each phase that changes a zone raises its serial). The
+window's state is in <root>/var/lib/zmreip/window.json.";
 
 /// `zmreip help watch`: the daemon and every key of its configuration.
 const WATCH_HELP: &str = "\
@@ -573,6 +620,149 @@ struct WatchArgs {
 }
 
 #[derive(Args)]
+struct WindowArgs {
+    #[command(subcommand)]
+    phase: WindowCommand,
+}
+
+#[derive(Subcommand)]
+enum WindowCommand {
+    /// Phase 1: serve on both addresses; lower the TTLs of the records
+    /// that will move.
+    Open(Box<WindowOpenArgs>),
+    /// Phase 2: names, DNS records and single-valued listeners point to
+    /// the new address (after the old TTLs expired).
+    Switch(WindowPhaseArgs),
+    /// Phase 3: retire the old address (after the switched records' TTL
+    /// expired and the old address fell quiet).
+    Close(WindowCloseArgs),
+    /// Show the window's phase, when the next phase is safe, and the
+    /// connections still arriving on the old address.
+    Status(WindowStatusArgs),
+}
+
+#[derive(Args)]
+struct WindowOpenArgs {
+    /// Old address, optionally with prefix, as for `plan`.
+    #[arg(long, value_name = "ADDR[/PREFIX]", required = true)]
+    from: Vec<AddrArg>,
+
+    /// New address, optionally with prefix, as for `plan`.
+    #[arg(long, value_name = "ADDR[/PREFIX]", required = true)]
+    to: Vec<AddrArg>,
+
+    /// New default gateway (once per address family), as for `plan`
+    /// (written at close).
+    #[arg(long, value_name = "ADDR")]
+    gateway: Vec<IpAddr>,
+
+    #[command(flatten)]
+    host: HostArgs,
+
+    /// Also edit this BIND zone file, as for `plan`.
+    #[arg(long, value_name = "[ZONE=]PATH")]
+    zone_file: Vec<zmreip::dns::zone::ZoneFileArg>,
+
+    /// Zones held elsewhere, updated with RFC 2136 and TSIG, as for
+    /// `plan`.
+    #[arg(long, value_name = "FILE")]
+    dns_config: Option<PathBuf>,
+
+    /// The TTL, in seconds, the published records that will move get
+    /// while the window is open: how long caches may hold the old address
+    /// after the switch.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    lower_ttl: u32,
+
+    /// Do not ask for confirmation (required without a terminal); the
+    /// later phases ask again.
+    #[arg(long)]
+    yes: bool,
+
+    /// Write the changes but run no service action, in every phase;
+    /// print the commands to run by hand.
+    #[arg(long, conflicts_with = "restart_network")]
+    no_restart: bool,
+
+    /// Also add the new address to the interface at runtime (and remove
+    /// the old one at close) with `ip addr`. Without it the commands are
+    /// printed.
+    #[arg(long)]
+    restart_network: bool,
+
+    /// TOML file mapping SERVICE.ACTION to commands, as for `apply`,
+    /// used by every phase.
+    #[arg(long, value_name = "FILE")]
+    services: Option<PathBuf>,
+
+    /// Do not verify the host after each phase.
+    #[arg(long)]
+    no_verify: bool,
+
+    #[command(flatten)]
+    probe: ProbeArgs,
+
+    /// Colour the plan shown before confirmation.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+
+    /// Output: lines for people, or a JSON object (`run`, `state`,
+    /// `lines`) for programs.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Args)]
+struct WindowPhaseArgs {
+    #[command(flatten)]
+    root: RootArg,
+
+    /// Run even though caches may still hold the old records.
+    #[arg(long)]
+    force: bool,
+
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    yes: bool,
+
+    /// Colour the plan shown before confirmation.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+
+    /// Output: lines for people, or a JSON object for programs.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Args)]
+struct WindowCloseArgs {
+    #[command(flatten)]
+    phase: WindowPhaseArgs,
+
+    /// Seconds without a connection to the old address's service ports
+    /// before it is retired (read from the kernel's TCP tables every
+    /// 200 ms; --force skips the wait).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    quiet: u64,
+
+    /// Give up (and change nothing) when the old address has not been
+    /// quiet for that long within this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    quiet_timeout: u64,
+}
+
+#[derive(Args)]
+struct WindowStatusArgs {
+    #[command(flatten)]
+    root: RootArg,
+
+    /// Output: lines for people, or the zmreip.window-status/v1 JSON
+    /// document.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Args)]
 struct VerifyArgs {
     /// New address (repeatable), with its prefix when postfix mynetworks
     /// should hold its network (10.40.7.131/24).
@@ -724,6 +914,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rollback(a) => rollback(a).map(|()| ExitCode::SUCCESS),
         Command::Resume(a) => resume(a).map(|()| ExitCode::SUCCESS),
         Command::History(a) => history(a).map(|()| ExitCode::SUCCESS),
+        Command::Window(a) => window(a).map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -1305,6 +1496,8 @@ fn apply(a: ApplyArgs) -> Result<()> {
         dns_config: a.dns_config.clone(),
         verify: None,
         only: a.only.clone(),
+        network: None,
+        held: Vec::new(),
     };
     let prepared = zmreip::apply::prepare(plan, &opts)?;
     if a.check {
@@ -1527,4 +1720,117 @@ fn lines(ls: &[String]) -> String {
     let mut s = ls.join("\n");
     s.push('\n');
     s
+}
+
+// ------------------------------------------------------------------ window
+
+fn window(a: WindowArgs) -> Result<()> {
+    match a.phase {
+        WindowCommand::Open(o) => window_open(*o),
+        WindowCommand::Switch(p) => {
+            let pending = window_plan(&p, |root| {
+                zmreip::window::switch(root, p.force, &mut progress())
+            })?;
+            window_run(pending, &p)
+        }
+        WindowCommand::Close(c) => {
+            let quiet = zmreip::window::Quiet {
+                period: std::time::Duration::from_secs(c.quiet),
+                limit: std::time::Duration::from_secs(c.quiet_timeout.max(c.quiet)),
+            };
+            let p = &c.phase;
+            let pending = window_plan(p, |root| {
+                zmreip::window::close(root, p.force, quiet, &mut step_report(), &mut progress())
+            })?;
+            window_run(pending, p)
+        }
+        WindowCommand::Status(s) => {
+            let status = zmreip::window::status(&s.root.root)?;
+            match s.format {
+                Format::Text => emit(&zmreip::window::status_text(status.as_ref())),
+                Format::Json => {
+                    let mut out = serde_json::to_string_pretty(&status).expect("status serializes");
+                    out.push('\n');
+                    emit(&out)
+                }
+            }
+        }
+    }
+}
+
+fn window_open(o: WindowOpenArgs) -> Result<()> {
+    if !o.yes && !std::io::stdin().is_terminal() {
+        confirm("")?;
+    }
+    let settings = zmreip::window::Settings {
+        zimbra_home: o.host.zimbra_home.clone(),
+        include: o.host.include.clone(),
+        zone_files: o.zone_file.iter().map(ToString::to_string).collect(),
+        dns_config: o.dns_config.clone(),
+        ldif: o.host.ldif.clone(),
+        ldap_urls: o.host.ldap_url.clone(),
+        bind_dn: o.host.bind_dn.clone(),
+        bind_password_file: o.host.bind_password_file.clone(),
+        no_directory: o.host.no_directory,
+        gateways: o.gateway.clone(),
+        services: o.services.clone(),
+        restart_network: o.restart_network,
+        no_restart: o.no_restart,
+        no_verify: o.no_verify,
+        hostname: o.probe.hostname.clone(),
+        outside_source: o.probe.outside_source,
+        dns_server: o.probe.dns_server,
+        probe_timeout: Some(o.probe.probe_timeout),
+    };
+    let req = zmreip::window::OpenRequest {
+        from: o.from.clone(),
+        to: o.to.clone(),
+        lower_ttl: o.lower_ttl,
+        settings,
+    };
+    let pending = zmreip::window::open(&o.host.root, req, &mut progress());
+    clear_progress();
+    let p = WindowPhaseArgs {
+        root: RootArg {
+            root: o.host.root.clone(),
+        },
+        force: false,
+        yes: o.yes,
+        color: o.color,
+        format: o.format,
+    };
+    window_run(pending?, &p)
+}
+
+/// Plans a later phase: refused at once without a terminal and --yes.
+fn window_plan(
+    p: &WindowPhaseArgs,
+    plan: impl FnOnce(&std::path::Path) -> Result<zmreip::window::Pending>,
+) -> Result<zmreip::window::Pending> {
+    if !p.yes && !std::io::stdin().is_terminal() {
+        confirm("")?;
+    }
+    let pending = plan(&p.root.root);
+    clear_progress();
+    pending
+}
+
+/// Shows the phase and asks (unless --yes), then runs it.
+fn window_run(pending: zmreip::window::Pending, p: &WindowPhaseArgs) -> Result<()> {
+    if !p.yes {
+        emit(&zmreip::plan::render::text(
+            pending.plan(),
+            use_color(p.color),
+        ))?;
+        emit(&zmreip::apply::summary(&pending.prepared))?;
+        if !pending.notes.is_empty() {
+            emit(&lines(&pending.notes))?;
+        }
+        confirm(&format!(
+            "Run the window's {} phase?",
+            pending.phase.as_str()
+        ))?;
+    }
+    let out = zmreip::window::run(pending, &mut step_report())?;
+    emit_outcome(&out, p.format)
 }

@@ -115,6 +115,19 @@ named_enum! {
         /// The new reverse zone is not configured (becomes a `ptr`
         /// hand-off).
         DnsPtrNotServed = "dns-ptr-not-served",
+        // --- make-before-break windows (`zmreip window`) ---
+        /// The OS network file holds one address where the old one is: the
+        /// new address is added at runtime only until the window closes.
+        WindowAddressRuntimeOnly = "window-address-runtime-only",
+        /// A listener that takes one address moves at the switch: clients
+        /// that still use the old address lose it then.
+        WindowSingleListener = "window-single-listener",
+        /// LDAP restarts with new connections held (not refused) while
+        /// slapd is down, or, without nft, refused for that moment.
+        WindowLdapRestart = "window-ldap-restart",
+        /// The new address cannot be added (or the old one removed) at
+        /// runtime by zmreip: the command to run.
+        WindowRuntimeAddress = "window-runtime-address",
         // --- hand-offs: what must happen off this host ---
         /// Ask the address's provider for a PTR record.
         Ptr = "ptr",

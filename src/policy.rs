@@ -10,7 +10,7 @@
 //! both stay; `127.0.0.0/8` is kept (and added to mynetworks where missing);
 //! `0.0.0.0/0` and `::/0` are never written.
 //!
-//! # Roles (DESIGN.md principle 11)
+//! # Roles (DESIGN.md principles 11 and 12)
 //!
 //! Whose address moves decides what becomes of a value, and that decision
 //! lives here, not in the surfaces: a surface says what a value *is*
@@ -20,7 +20,8 @@
 //!
 //! | kind | [`Role::Own`] (this host moves) | [`Role::Peer`] (another node moves) |
 //! |---|---|---|
-//! | own address | moves, prefix follows | swaps exactly (it names the other node) |
+//! | own address, listener | moves, prefix follows | swaps exactly (it names the other node) |
+//! | interface address | moves (an old one whose new one is already configured beside it goes) | never changes (its scope does not) |
 //! | trust list | principle 4 | exact entries swap; networks stay and gain the new host |
 //! | exact list, URL, host:port, regex, other host, text | swap | swap |
 //! | OS network configuration ([`Scope::HostNetwork`]) | changes | never changes (reported) |
@@ -30,22 +31,33 @@
 //! network that holds one of them is not the moving host's alone, so it
 //! stays and gains the new host instead of following the move.
 //!
+//! A make-before-break move (`zmreip window`) is the own move cut into
+//! three [`Phase`]s, each the role [`Role::Window`]:
+//!
+//! | kind | open: serve on both | switch: names point to the new | close: retire the old |
+//! |---|---|---|---|
+//! | interface address, listener Zimbra takes several of, exact list | the old stays, the new is added beside it ([`Treatment::Add`]) | kept | as own: the old goes, its new one is already there |
+//! | trust list | principle 4 with every old entry kept ([`Treatment::TrustAdd`]) | kept | as own: principle 4 drops what the new entries cover |
+//! | own address (names), single listener, URL, host:port, regex, other host, text | kept ([`Treatment::Keep`]) | as own | as own (nothing is left) |
+//! | published DNS records ([`Scope::Dns`]) | not changed (their TTLs are lowered) | as own | as own |
+//!
+//! Lists never hold an entry twice: where a move turns an entry into one
+//! the list already holds, the old entry is dropped instead. That is what
+//! makes close, in the own role's terms, "retire the old", and the three
+//! phases together write exactly what the own move writes.
+//!
 //! [`Role::Bound`] (`zmreip bind`: which of this host's addresses a
-//! service uses) moves no address at all: the settings a service binds
-//! with take the bound address ([`Treatment::Bind`], through
+//! service uses) moves no address at all: the settings a service listens
+//! or sends with take the bound address ([`Treatment::Bind`], through
 //! [`bind_values`]), everything else stays ([`Treatment::Keep`]), and the
 //! OS network configuration never changes (the address must already be
 //! configured):
 //!
 //! | kind | [`Role::Bound`] |
 //! |---|---|
-//! | own address (a listen setting), URL (a listen URL) | becomes the bound address, or goes when unbound |
-//! | trust list, trust rule, range, exact list, host:port, regex, other host, text | kept |
-//! | OS network configuration ([`Scope::HostNetwork`]) | never changes |
-//!
-//! A role to come (a make-before-break window that trusts both addresses)
-//! adds a [`Role`] variant, chooses a [`Treatment`] per kind and the
-//! scopes it changes, and adds a treatment where none of these fits.
+//! | listener | becomes the bound address, or goes when unbound |
+//! | own address, interface, trust list, trust rule, range, exact list, URL, host:port, regex, other host, text | kept |
+//! | OS network configuration ([`Scope::HostNetwork`]), DNS ([`Scope::Dns`]) | never changes |
 
 use std::net::IpAddr;
 
@@ -56,10 +68,21 @@ use crate::spec::{Pair, PrefixSource};
 /// What a value means, which decides how it may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueKind {
-    /// An address of this host: a hosts-file address, a bind or listen
-    /// address, an interface address. Every literal occurrence moves; a
-    /// `/prefix` written with it becomes the new prefix when known.
+    /// An address of this host as others find it: a hosts-file address, a
+    /// DNS or split-DNS record, a route's source. Every literal occurrence
+    /// moves; a `/prefix` written with it becomes the new prefix when
+    /// known.
     OwnAddress,
+    /// An address configured on one of this host's interfaces (OS network
+    /// configuration): it moves like [`ValueKind::OwnAddress`], and an
+    /// interface may hold the old and the new address at once.
+    Interface,
+    /// An address (or URL) a service of this host listens on. `several`:
+    /// the service takes several values and listens on every one (slapd's
+    /// `ldap_bind_url`, memcached, dnsmasq's `listen-address`), so it can
+    /// listen on the old and the new address at once; otherwise it uses
+    /// one.
+    Listen { several: bool },
     /// A list of networks and addresses that are trusted (relay, throttle
     /// exemptions, allow lists). Principle 4. `loopback` marks lists that
     /// must hold `127.0.0.0/8` (postfix mynetworks).
@@ -106,9 +129,39 @@ pub enum Role {
     /// address as an entry of its own, nothing of this host's own network
     /// configuration changes.
     Peer,
+    /// This host moves in a make-before-break window, one phase at a time
+    /// (the tables in the module documentation).
+    Window(Phase),
     /// `zmreip bind`: no address moves; the chosen services of this host
-    /// bind to one of its addresses (or, unbound, to all of them).
+    /// listen on (or send from) one of its addresses, or, unbound, all.
     Bound,
+}
+
+/// The phases of a make-before-break move (`zmreip window`, DESIGN.md
+/// principle 12), in the order they run.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// The host serves on the old and the new address; nothing that
+    /// clients find the server by changes yet (DNS TTLs are lowered).
+    Open,
+    /// Names, DNS records and single-valued listeners point to the new
+    /// address; the old one is still served.
+    Switch,
+    /// The old address is retired everywhere.
+    Close,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Open => "open",
+            Phase::Switch => "switch",
+            Phase::Close => "close",
+        }
+    }
 }
 
 impl Role {
@@ -116,44 +169,20 @@ impl Role {
         match self {
             Role::Own => "own",
             Role::Peer => "peer",
+            Role::Window(Phase::Open) => "window-open",
+            Role::Window(Phase::Switch) => "window-switch",
+            Role::Window(Phase::Close) => "window-close",
             Role::Bound => "bound",
         }
     }
 
     /// What this role does with a value of `kind`.
     pub fn treatment(self, kind: ValueKind) -> Treatment {
-        match (self, kind) {
-            (Role::Own, ValueKind::OwnAddress) => Treatment::Move,
-            (Role::Own, ValueKind::TrustList { .. } | ValueKind::TrustRule) => {
-                Treatment::TrustFollow
-            }
-            (Role::Peer, ValueKind::TrustList { .. } | ValueKind::TrustRule) => {
-                Treatment::TrustKeep
-            }
-            (Role::Own | Role::Peer, ValueKind::Range) => Treatment::Keep,
-            (Role::Own | Role::Peer, ValueKind::ExactList) => Treatment::SwapExact,
-            (Role::Own | Role::Peer, ValueKind::Text) => Treatment::Literal,
-            (Role::Peer, ValueKind::OwnAddress)
-            | (
-                Role::Own | Role::Peer,
-                ValueKind::Url | ValueKind::HostPort | ValueKind::Regex | ValueKind::OtherHost,
-            ) => Treatment::Swap,
-            // A listen address, or the host of a listen URL (slapd's
-            // `ldap_bind_url`), is what a bind sets.
-            (Role::Bound, ValueKind::OwnAddress | ValueKind::Url) => Treatment::Bind,
-            // Binding a service trusts no one new, and the addresses of
-            // other hosts are not this host's to choose.
-            (
-                Role::Bound,
-                ValueKind::TrustList { .. }
-                | ValueKind::TrustRule
-                | ValueKind::Range
-                | ValueKind::ExactList
-                | ValueKind::HostPort
-                | ValueKind::Regex
-                | ValueKind::OtherHost
-                | ValueKind::Text,
-            ) => Treatment::Keep,
+        match self {
+            Role::Own => own_treatment(kind),
+            Role::Peer => peer_treatment(kind),
+            Role::Window(phase) => window_treatment(phase, kind),
+            Role::Bound => bound_treatment(kind),
         }
     }
 
@@ -161,11 +190,87 @@ impl Role {
     /// of a scope that does not change are still searched and reported).
     pub fn changes(self, scope: Scope) -> bool {
         match (self, scope) {
-            (_, Scope::Host) => true,
-            (Role::Own, Scope::HostNetwork) => true,
-            // A bound address must already be configured on the host.
-            (Role::Peer | Role::Bound, Scope::HostNetwork) => false,
+            (Role::Peer, Scope::HostNetwork) => false,
+            // Opening a window changes nothing clients find the server
+            // by: published records only get their TTLs lowered.
+            (Role::Window(Phase::Open), Scope::Dns) => false,
+            // A bound address must already be configured on the host, and
+            // a bind publishes nothing.
+            (Role::Bound, Scope::HostNetwork | Scope::Dns) => false,
+            (Role::Own | Role::Peer | Role::Window(_) | Role::Bound, _) => true,
         }
+    }
+}
+
+fn own_treatment(kind: ValueKind) -> Treatment {
+    match kind {
+        ValueKind::OwnAddress | ValueKind::Interface | ValueKind::Listen { .. } => Treatment::Move,
+        ValueKind::TrustList { .. } | ValueKind::TrustRule => Treatment::TrustFollow,
+        ValueKind::Range => Treatment::Keep,
+        ValueKind::ExactList => Treatment::SwapExact,
+        ValueKind::Text => Treatment::Literal,
+        ValueKind::Url | ValueKind::HostPort | ValueKind::Regex | ValueKind::OtherHost => {
+            Treatment::Swap
+        }
+    }
+}
+
+fn peer_treatment(kind: ValueKind) -> Treatment {
+    match kind {
+        ValueKind::TrustList { .. } | ValueKind::TrustRule => Treatment::TrustKeep,
+        ValueKind::Range => Treatment::Keep,
+        ValueKind::ExactList => Treatment::SwapExact,
+        ValueKind::Text => Treatment::Literal,
+        ValueKind::OwnAddress
+        | ValueKind::Interface
+        | ValueKind::Listen { .. }
+        | ValueKind::Url
+        | ValueKind::HostPort
+        | ValueKind::Regex
+        | ValueKind::OtherHost => Treatment::Swap,
+    }
+}
+
+/// Whether a value of `kind` can hold the old and the new address at once
+/// (what a window serves on both between open and close).
+fn holds_both(kind: ValueKind) -> bool {
+    matches!(
+        kind,
+        ValueKind::Interface
+            | ValueKind::Listen { several: true }
+            | ValueKind::ExactList
+            | ValueKind::TrustList { .. }
+            | ValueKind::TrustRule
+    )
+}
+
+fn window_treatment(phase: Phase, kind: ValueKind) -> Treatment {
+    match (phase, kind) {
+        (Phase::Open, ValueKind::TrustList { .. } | ValueKind::TrustRule) => Treatment::TrustAdd,
+        (Phase::Open, k) if holds_both(k) => Treatment::Add,
+        (Phase::Open, _) => Treatment::Keep,
+        (Phase::Switch, k) if holds_both(k) => Treatment::Keep,
+        (Phase::Switch | Phase::Close, k) => own_treatment(k),
+    }
+}
+
+/// A listen setting is what a bind sets; binding a service trusts no one
+/// new, and names, URLs and the addresses of other hosts are not this
+/// host's listeners.
+fn bound_treatment(kind: ValueKind) -> Treatment {
+    match kind {
+        ValueKind::Listen { .. } => Treatment::Bind,
+        ValueKind::OwnAddress
+        | ValueKind::Interface
+        | ValueKind::TrustList { .. }
+        | ValueKind::TrustRule
+        | ValueKind::Range
+        | ValueKind::ExactList
+        | ValueKind::Url
+        | ValueKind::HostPort
+        | ValueKind::Regex
+        | ValueKind::OtherHost
+        | ValueKind::Text => Treatment::Keep,
     }
 }
 
@@ -204,12 +309,20 @@ pub enum Treatment {
     /// Every literal occurrence is replaced, marked as a literal
     /// replacement (a value zmreip does not know).
     Literal,
+    /// The value stays as it is: a range holding an old address (it is
+    /// reported), or a window phase that leaves the value to another one.
+    Keep,
+    /// Serve on both: every entry holding an old address stays, and the
+    /// entry as the own move writes it is added beside it (inside the
+    /// value, or as a value of its own where the value holds one entry).
+    Add,
+    /// Principle 4's decisions with every old entry kept: an entry the
+    /// own move would replace gains its replacement beside it.
+    TrustAdd,
     /// The setting holds exactly the bound address, in the spelling the
     /// setting needs, and nothing else (Zimbra's listeners use one value
     /// of a multi-valued bind attribute); unbound, it holds nothing.
     Bind,
-    /// Never changed; a value holding an old address is reported.
-    Keep,
 }
 
 /// Which part of a host a file belongs to, for [`Role::changes`].
@@ -218,6 +331,9 @@ pub enum Scope {
     /// The host's OS network configuration (interfaces, addresses,
     /// gateways, routes).
     HostNetwork,
+    /// DNS records this host publishes: zones it serves, RRsets it
+    /// updates elsewhere.
+    Dns,
     /// Everything else: names, services, Zimbra's settings.
     Host,
 }
@@ -310,6 +426,18 @@ impl Rewriter {
         rw
     }
 
+    /// The rewriter of files of `scope`: the published DNS records of a
+    /// window's switch move as in the own role (their A, SPF and PTR
+    /// records all point to the new address at once); every other scope
+    /// is rewritten in this role.
+    pub fn for_scope(&self, scope: Scope) -> Rewriter {
+        let mut rw = self.clone();
+        if rw.role == Role::Window(Phase::Switch) && scope == Scope::Dns {
+            rw.role = Role::Own;
+        }
+        rw
+    }
+
     /// The moves.
     pub fn pairs(&self) -> &[Pair] {
         &self.pairs
@@ -333,14 +461,6 @@ impl Rewriter {
     pub fn rewrite(&self, values: &[&str], kind: ValueKind) -> Outcome {
         let treatment = self.role.treatment(kind);
         match (kind, treatment) {
-            (ValueKind::TrustList { loopback }, Treatment::TrustFollow | Treatment::TrustKeep) => {
-                let how = Trust {
-                    loopback,
-                    follow: treatment == Treatment::TrustFollow,
-                    room: true,
-                };
-                self.rewrite_trust(values, how)
-            }
             // No address moves in the bound role: a bind sets its
             // settings through [`bind_values`], and a search for old
             // addresses finds nothing to move.
@@ -348,15 +468,35 @@ impl Rewriter {
                 after: values.iter().map(ToString::to_string).collect(),
                 ..Outcome::default()
             },
-            (ValueKind::TrustRule, Treatment::TrustFollow | Treatment::TrustKeep) => {
+            (_, Treatment::Keep) => {
+                let mut out = if kind == ValueKind::Range {
+                    self.keep(values)
+                } else {
+                    Outcome {
+                        after: values.iter().map(ToString::to_string).collect(),
+                        ..Outcome::default()
+                    }
+                };
+                out.notes.extend(self.waits_for_switch(values, kind));
+                out
+            }
+            (
+                ValueKind::TrustList { .. } | ValueKind::TrustRule,
+                Treatment::TrustFollow | Treatment::TrustKeep | Treatment::TrustAdd,
+            ) => {
+                let (loopback, room) = match kind {
+                    ValueKind::TrustList { loopback } => (loopback, true),
+                    _ => (false, false),
+                };
                 let how = Trust {
-                    loopback: false,
-                    follow: treatment == Treatment::TrustFollow,
-                    room: false,
+                    loopback,
+                    follow: treatment != Treatment::TrustKeep,
+                    room,
+                    keep_old: treatment == Treatment::TrustAdd,
                 };
                 self.rewrite_trust(values, how)
             }
-            (_, Treatment::Keep) => self.keep(values),
+            (_, Treatment::Add) => self.rewrite_add(values, kind),
             _ => {
                 let mut out = Outcome::default();
                 for v in values {
@@ -366,9 +506,94 @@ impl Rewriter {
                     push_unique(&mut out.reasons, reasons);
                     out.notes.extend(notes);
                 }
+                if is_list(kind) {
+                    drop_doubles(values, &mut out);
+                }
                 out
             }
         }
+    }
+
+    /// A window's open says which listeners that take one address hold an
+    /// old one: they move only at the switch.
+    fn waits_for_switch(&self, values: &[&str], kind: ValueKind) -> Vec<Notice> {
+        if self.role != Role::Window(Phase::Open) || kind != (ValueKind::Listen { several: false })
+        {
+            return Vec::new();
+        }
+        let mut notes = Vec::new();
+        for v in values {
+            for m in self.matcher.find(v) {
+                let Some(p) = self
+                    .pair_for(m.target)
+                    .filter(|_| m.kind != MatchKind::NetworkContains)
+                else {
+                    continue;
+                };
+                notes.push(Notice::new(
+                    Code::WindowSingleListener,
+                    format!(
+                        "`{v}` is the one address a service listens on; it moves to {} at the switch, and clients still using {} lose that service then",
+                        p.new, p.old
+                    ),
+                ));
+            }
+        }
+        notes
+    }
+
+    /// [`Treatment::Add`]: every entry holding an old address stays and
+    /// gains, right after it, the entry as the own role writes it, unless
+    /// the list already holds that one.
+    fn rewrite_add(&self, values: &[&str], kind: ValueKind) -> Outcome {
+        let moved_by = own_treatment(kind);
+        let mut out = Outcome::default();
+        let present: Vec<&str> = values
+            .iter()
+            .flat_map(|v| split_entries(v).into_iter().map(|t| t.text))
+            .collect();
+        let mut added: Vec<String> = Vec::new();
+        for v in values {
+            let toks = split_entries(v);
+            // As for trust lists: a value holding one entry, or one of
+            // several values, gains a value of its own.
+            let own_value = values.len() > 1 || toks.len() == 1;
+            let mut rebuilt = String::with_capacity(v.len() * 2);
+            let mut extra = Vec::new();
+            for (i, tok) in toks.iter().enumerate() {
+                rebuilt.push_str(tok.sep);
+                rebuilt.push_str(tok.text);
+                if tok.text.is_empty() || !self.matcher.may_match(tok.text) {
+                    continue;
+                }
+                let (moved, _, notes) = self.rewrite_literal(tok.text, kind, moved_by);
+                out.notes.extend(notes);
+                if moved == tok.text || present.contains(&moved.as_str()) || added.contains(&moved)
+                {
+                    continue;
+                }
+                push_unique(
+                    &mut out.reasons,
+                    vec![format!("serve on both: {moved} added beside {}", tok.text)],
+                );
+                added.push(moved.clone());
+                if own_value {
+                    extra.push(moved);
+                } else {
+                    let sep = if i > 0 {
+                        tok.sep
+                    } else {
+                        toks.get(1).map(|t| t.sep).unwrap_or(" ")
+                    };
+                    rebuilt.push_str(if sep.is_empty() { " " } else { sep });
+                    rebuilt.push_str(&moved);
+                }
+            }
+            out.changed |= rebuilt != *v || !extra.is_empty();
+            out.after.push(rebuilt);
+            out.after.extend(extra);
+        }
+        out
     }
 
     /// Decides entry by entry for a list whose entries the caller writes
@@ -383,14 +608,19 @@ impl Rewriter {
         let treatment = self.role.treatment(kind);
         let mut out = Outcome::default();
         let mut changes = Vec::with_capacity(entries.len());
-        if let (ValueKind::TrustList { .. }, Treatment::TrustFollow | Treatment::TrustKeep) =
-            (kind, treatment)
+        if treatment == Treatment::Keep {
+            changes.resize(entries.len(), EntryChange::Keep);
+        } else if let (
+            ValueKind::TrustList { .. },
+            Treatment::TrustFollow | Treatment::TrustKeep | Treatment::TrustAdd,
+        ) = (kind, treatment)
         {
             // The caller writes the list, so a new entry always has room.
             let how = Trust {
                 loopback: false,
-                follow: treatment == Treatment::TrustFollow,
+                follow: treatment != Treatment::TrustKeep,
                 room: true,
+                keep_old: treatment == Treatment::TrustAdd,
             };
             let parsed: Vec<Option<Entry>> = entries.iter().map(|t| parse_entry(t)).collect();
             let mut seen: Vec<ipnet::IpNet> = parsed.iter().flatten().map(|e| e.net).collect();
@@ -409,6 +639,21 @@ impl Rewriter {
                     Some(e) => self.trust_entry(t, e, how, &named, &mut seen, &mut out),
                     None => EntryChange::Keep,
                 });
+            }
+        } else if treatment == Treatment::Add {
+            // Each entry holding an old address stays and gains the one
+            // the own move writes, unless the list holds that already.
+            let mut added: Vec<String> = Vec::new();
+            for t in entries {
+                let (moved, reasons, notes) = self.rewrite_literal(t, kind, own_treatment(kind));
+                out.notes.extend(notes);
+                if moved == *t || entries.contains(&moved.as_str()) || added.contains(&moved) {
+                    changes.push(EntryChange::Keep);
+                    continue;
+                }
+                push_unique(&mut out.reasons, reasons);
+                added.push(moved.clone());
+                changes.push(EntryChange::KeepAndAdd(moved));
             }
         } else {
             for t in entries {
@@ -608,6 +853,28 @@ impl Rewriter {
         seen: &mut Vec<ipnet::IpNet>,
         out: &mut Outcome,
     ) -> EntryChange {
+        let decided = self.trust_decision(text, e, how, named, seen, out);
+        if !how.keep_old {
+            return decided;
+        }
+        // Serving on both keeps the old entry and adds what replaces it.
+        match decided {
+            EntryChange::Replace(s) => EntryChange::KeepAndAdd(s),
+            EntryChange::Drop => EntryChange::Keep,
+            d => d,
+        }
+    }
+
+    /// What principle 4 makes of one entry, as the own move or a peer.
+    fn trust_decision(
+        &self,
+        text: &str,
+        e: &Entry,
+        how: Trust,
+        named: &[IpAddr],
+        seen: &mut Vec<ipnet::IpNet>,
+        out: &mut Outcome,
+    ) -> EntryChange {
         for p in &self.pairs {
             if p.old.is_ipv4() != e.net.addr().is_ipv4() {
                 continue;
@@ -658,7 +925,9 @@ impl Rewriter {
                 (Some(node), _) => format!("but also holds {node}, which stays"),
                 (None, Role::Peer) => "of another node".to_string(),
                 // The bound role keeps trust lists: it never gets here.
-                (None, Role::Own | Role::Bound) => "but is not its interface network".to_string(),
+                (None, Role::Own | Role::Window(_) | Role::Bound) => {
+                    "but is not its interface network".to_string()
+                }
             };
             let named = named.contains(&p.old);
             if !how.room {
@@ -703,6 +972,9 @@ struct Trust {
     follow: bool,
     /// A new entry can be written beside a network that stays.
     room: bool,
+    /// Every old entry stays beside what replaces it (a window serving on
+    /// both).
+    keep_old: bool,
 }
 
 /// Whether `text`, an address range ([`crate::addr::parse_range`]), holds
@@ -1001,8 +1273,14 @@ fn spell_net(like: &str, net: ipnet::IpNet) -> String {
 
 fn literal_reason(kind: ValueKind, role: Role, m: &Match, p: &Pair) -> String {
     let what = match kind {
-        ValueKind::OwnAddress if role == Role::Peer => "address of the moved node",
+        ValueKind::OwnAddress | ValueKind::Interface | ValueKind::Listen { .. }
+            if role == Role::Peer =>
+        {
+            "address of the moved node"
+        }
         ValueKind::OwnAddress => "own address",
+        ValueKind::Interface => "interface address",
+        ValueKind::Listen { .. } => "listen address",
         ValueKind::ExactList => "exact-match entry",
         ValueKind::Url => "URL host",
         ValueKind::HostPort => "host and port",
@@ -1013,6 +1291,83 @@ fn literal_reason(kind: ValueKind, role: Role, m: &Match, p: &Pair) -> String {
         ValueKind::Range => "address range",
     };
     format!("{what}: {} → {} ({})", p.old, p.new, m.kind.as_str())
+}
+
+/// Whether values of `kind` are lists of entries (free text and regular
+/// expressions are not).
+fn is_list(kind: ValueKind) -> bool {
+    !matches!(kind, ValueKind::Text | ValueKind::Regex)
+}
+
+/// A list never holds an entry twice: an entry the move turned into one
+/// the list already holds is dropped (with the separator before it, or
+/// after it for a first entry), and so is a value left with no entry.
+/// This is "retire the old" where a window served on both.
+fn drop_doubles(values: &[&str], out: &mut Outcome) {
+    let before: Vec<Vec<Tok>> = values.iter().map(|v| split_entries(v)).collect();
+    let after: Vec<Vec<Tok>> = out.after.iter().map(|v| split_entries(v)).collect();
+    if before.len() != after.len() || before.iter().zip(&after).any(|(b, a)| b.len() != a.len()) {
+        return;
+    }
+    let mut entries: Vec<((usize, usize), &str, bool)> = Vec::new();
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        for (j, (bt, at)) in b.iter().zip(a).enumerate() {
+            if !at.text.is_empty() {
+                entries.push(((i, j), at.text, bt.text != at.text));
+            }
+        }
+    }
+    let mut dropped: Vec<(usize, usize)> = Vec::new();
+    for &(pos, text, changed) in &entries {
+        if !changed {
+            continue;
+        }
+        // Another entry that stays: one that did not change, or an
+        // earlier changed one not dropped.
+        let kept_elsewhere = entries.iter().any(|&(other, t, c)| {
+            other != pos && t == text && !dropped.contains(&other) && (!c || other < pos)
+        });
+        if kept_elsewhere {
+            dropped.push(pos);
+        }
+    }
+    if dropped.is_empty() {
+        return;
+    }
+    let mut rebuilt = Vec::with_capacity(after.len());
+    for (i, toks) in after.iter().enumerate() {
+        let keep: Vec<&Tok> = toks
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| !dropped.contains(&(i, *j)))
+            .map(|(_, t)| t)
+            .collect();
+        if keep.len() == toks.len() {
+            rebuilt.push(Some(out.after[i].clone()));
+            continue;
+        }
+        if keep.iter().all(|t| t.text.is_empty()) {
+            rebuilt.push(None);
+            continue;
+        }
+        let mut v = String::new();
+        for (k, t) in keep.iter().enumerate() {
+            // The value's own leading separator stays where it was.
+            v.push_str(if k == 0 { toks[0].sep } else { t.sep });
+            v.push_str(t.text);
+        }
+        rebuilt.push(Some(v));
+    }
+    let single = rebuilt.len() == 1;
+    out.after = rebuilt
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .filter(|v| single || !v.is_empty())
+        .collect();
+    push_unique(
+        &mut out.reasons,
+        vec!["an old entry whose new one is already listed goes".to_string()],
+    );
 }
 
 fn push_unique(into: &mut Vec<String>, items: Vec<String>) {
@@ -1453,15 +1808,21 @@ mod tests {
         // The bound role is `zmreip bind`'s, never asked for with --role.
         assert!("bound".parse::<Role>().is_err());
         assert!(!Role::Bound.changes(Scope::HostNetwork));
+        assert!(!Role::Bound.changes(Scope::Dns));
         assert!(Role::Bound.changes(Scope::Host));
         assert_eq!(Role::Bound.as_str(), "bound");
     }
 
     #[test]
     fn bound_role_binds_listen_settings_and_keeps_everything_else() {
+        let single = ValueKind::Listen { several: false };
+        let several = ValueKind::Listen { several: true };
         let kinds = [
-            (ValueKind::OwnAddress, Treatment::Bind),
-            (ValueKind::Url, Treatment::Bind),
+            (single, Treatment::Bind),
+            (several, Treatment::Bind),
+            (ValueKind::OwnAddress, Treatment::Keep),
+            (ValueKind::Interface, Treatment::Keep),
+            (ValueKind::Url, Treatment::Keep),
             (ValueKind::TrustList { loopback: true }, Treatment::Keep),
             (ValueKind::TrustList { loopback: false }, Treatment::Keep),
             (ValueKind::TrustRule, Treatment::Keep),
@@ -1485,16 +1846,10 @@ mod tests {
         );
         let cases: &[Case] = &[
             // Unset (all interfaces) becomes the address.
-            (
-                ValueKind::OwnAddress,
-                &[],
-                Some("10.40.7.132"),
-                &["10.40.7.132"],
-                true,
-            ),
+            (single, &[], Some("10.40.7.132"), &["10.40.7.132"], true),
             // Trap: 192.168.2.10 is not 192.168.2.1.
             (
-                ValueKind::OwnAddress,
+                single,
                 &["192.168.2.10"],
                 Some("192.168.2.1"),
                 &["192.168.2.1"],
@@ -1503,7 +1858,7 @@ mod tests {
             // Several values (a multi-valued attribute of which Zimbra
             // uses the first): exactly the bound one is left.
             (
-                ValueKind::OwnAddress,
+                single,
                 &["192.168.2.1", "10.40.7.132"],
                 Some("10.40.7.132"),
                 &["10.40.7.132"],
@@ -1511,7 +1866,7 @@ mod tests {
             ),
             // Already bound: nothing to do.
             (
-                ValueKind::OwnAddress,
+                single,
                 &["10.40.7.132"],
                 Some("10.40.7.132"),
                 &["10.40.7.132"],
@@ -1519,18 +1874,18 @@ mod tests {
             ),
             // IPv6, as written.
             (
-                ValueKind::OwnAddress,
+                single,
                 &["2001:db8::25"],
                 Some("2001:db8::26"),
                 &["2001:db8::26"],
                 true,
             ),
             // Unbinding empties the setting; an unset one stays unset.
-            (ValueKind::OwnAddress, &["10.40.7.132"], None, &[], true),
-            (ValueKind::OwnAddress, &[], None, &[], false),
+            (single, &["10.40.7.132"], None, &[], true),
+            (single, &[], None, &[], false),
             // A listen URL list becomes the one URL.
             (
-                ValueKind::Url,
+                several,
                 &["ldap://172.20.14.25:389 ldap://[2001:db8:14::25]:389"],
                 Some("ldap://10.40.7.132:389"),
                 &["ldap://10.40.7.132:389"],
@@ -1542,6 +1897,13 @@ mod tests {
                 &["127.0.0.0/8 172.20.14.0/24"],
                 Some("10.40.7.132"),
                 &["127.0.0.0/8 172.20.14.0/24"],
+                false,
+            ),
+            (
+                ValueKind::OwnAddress,
+                &["172.20.14.25"],
+                Some("10.40.7.132"),
+                &["172.20.14.25"],
                 false,
             ),
             (
@@ -1561,9 +1923,193 @@ mod tests {
         // A rewriter in the bound role moves nothing it finds.
         let out = rw(V4)
             .with_role(Role::Bound)
-            .rewrite(&["172.20.14.25"], ValueKind::OwnAddress);
+            .rewrite(&["172.20.14.25"], single);
         assert_eq!(out.after, ["172.20.14.25"]);
         assert!(!out.changed);
+    }
+
+    /// The three phases of a window, each applied to what the one before
+    /// left, write exactly what the own move writes; open serves on both
+    /// where a value can hold both and leaves everything else.
+    #[test]
+    fn window_phases_compose_to_the_own_move() {
+        let mynet = ValueKind::TrustList { loopback: true };
+        let trust = ValueKind::TrustList { loopback: false };
+        let several = ValueKind::Listen { several: true };
+        let single = ValueKind::Listen { several: false };
+        // (kind, before, after open: None when open keeps it)
+        type Case<'a> = (ValueKind, &'a [&'a str], Option<&'a [&'a str]>);
+        let cases: &[Case] = &[
+            // Trust lists: the interface network gains the new one beside
+            // it, in the list's own separator.
+            (
+                mynet,
+                &["127.0.0.0/8 172.20.14.0/24"],
+                Some(&["127.0.0.0/8 172.20.14.0/24 10.40.7.0/24"]),
+            ),
+            (
+                mynet,
+                &["172.20.14.0/24,127.0.0.0/8"],
+                Some(&["172.20.14.0/24,10.40.7.0/24,127.0.0.0/8"]),
+            ),
+            (
+                mynet,
+                &["127.0.0.0/8", "172.20.14.25"],
+                Some(&["127.0.0.0/8", "172.20.14.25", "10.40.7.131"]),
+            ),
+            // Loopback added as the own move adds it.
+            (
+                mynet,
+                &["172.20.14.0/24"],
+                Some(&["127.0.0.0/8", "172.20.14.0/24", "10.40.7.0/24"]),
+            ),
+            // A wider network: already what the own move writes.
+            (
+                mynet,
+                &["127.0.0.0/8 172.20.0.0/16"],
+                Some(&["127.0.0.0/8 172.20.0.0/16 10.40.7.131"]),
+            ),
+            // Trap: a neighbour is another host, nothing to add.
+            (trust, &["172.20.14.250"], None),
+            // The new address already trusted: nothing twice.
+            (mynet, &["127.0.0.0/8 172.20.14.25 10.40.7.131"], None),
+            // Listeners that take several values.
+            (
+                several,
+                &["ldap://172.20.14.25:389"],
+                Some(&["ldap://172.20.14.25:389", "ldap://10.40.7.131:389"]),
+            ),
+            (
+                several,
+                &["ldap://172.20.14.25:389 ldap://[2001:db8::1]:389"],
+                Some(&["ldap://172.20.14.25:389 ldap://10.40.7.131:389 ldap://[2001:db8::1]:389"]),
+            ),
+            (
+                several,
+                &["127.0.0.1,172.20.14.25"],
+                Some(&["127.0.0.1,172.20.14.25,10.40.7.131"]),
+            ),
+            // Trap: 172.20.14.2 is not 172.20.14.25.
+            (several, &["172.20.14.2"], None),
+            // Exact lists.
+            (
+                ValueKind::ExactList,
+                &["172.20.14.25", "172.20.14.251"],
+                Some(&["172.20.14.25", "10.40.7.131", "172.20.14.251"]),
+            ),
+            (ValueKind::ExactList, &["172.20.14.0/24"], None),
+            // Interface addresses keep their prefix rules.
+            (
+                ValueKind::Interface,
+                &["172.20.14.25/24"],
+                Some(&["172.20.14.25/24", "10.40.7.131/24"]),
+            ),
+            // What clients find the server by waits for the switch.
+            (ValueKind::OwnAddress, &["172.20.14.25"], None),
+            (single, &["172.20.14.25"], None),
+            (ValueKind::Url, &["ldap://172.20.14.25:389"], None),
+            (ValueKind::HostPort, &["[172.20.14.25]:25"], None),
+            (ValueKind::Regex, &["^172\\.20\\.14\\.25$"], None),
+            (ValueKind::Text, &["see 172.20.14.25"], None),
+        ];
+        let own = rw(V4);
+        let phase = |p: Phase| rw(V4).with_role(Role::Window(p));
+        for (kind, before, opened) in cases {
+            let want = own.rewrite(before, *kind).after;
+            let open = phase(Phase::Open).rewrite(before, *kind);
+            match opened {
+                Some(o) => {
+                    assert_eq!(open.after, *o, "open of {kind:?} {before:?}");
+                    assert!(open.changed, "{kind:?} {before:?}");
+                }
+                None => {
+                    assert_eq!(open.after, *before, "open keeps {kind:?} {before:?}");
+                    assert!(!open.changed, "{kind:?} {before:?}");
+                }
+            }
+            let o: Vec<&str> = open.after.iter().map(String::as_str).collect();
+            let switched = phase(Phase::Switch).rewrite(&o, *kind).after;
+            let s: Vec<&str> = switched.iter().map(String::as_str).collect();
+            let closed = phase(Phase::Close).rewrite(&s, *kind).after;
+            assert_eq!(closed, want, "open, switch, close of {kind:?} {before:?}");
+            // What open served on both, switch keeps.
+            if opened.is_some() {
+                assert_eq!(switched, open.after, "switch keeps {kind:?} {before:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn window_roles_by_scope() {
+        let open = Role::Window(Phase::Open);
+        let switch = Role::Window(Phase::Switch);
+        // Published records: not while opening, as own at the switch.
+        assert!(!open.changes(Scope::Dns));
+        assert!(open.changes(Scope::HostNetwork));
+        assert!(switch.changes(Scope::Dns));
+        let rw = rw(V4).with_role(switch);
+        assert_eq!(rw.for_scope(Scope::Dns).role(), Role::Own);
+        assert_eq!(rw.for_scope(Scope::Host).role(), switch);
+        // An A record moves at the switch, an SPF mechanism follows the
+        // trust rule of the own move (not kept as a trust list is there).
+        let dns = rw.for_scope(Scope::Dns);
+        assert_eq!(
+            dns.rewrite(&["172.20.14.25"], ValueKind::TrustList { loopback: false })
+                .after,
+            vec!["10.40.7.131".to_string()]
+        );
+        assert_eq!(
+            rw.rewrite(&["172.20.14.25"], ValueKind::TrustList { loopback: false })
+                .after,
+            vec!["172.20.14.25".to_string()]
+        );
+        assert!("window-open".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn lists_never_hold_an_entry_twice() {
+        // (kind, before, after the own move)
+        let cases: &[(ValueKind, &[&str], &[&str])] = &[
+            (
+                ValueKind::Listen { several: true },
+                &["ldap://172.20.14.25:389 ldap://10.40.7.131:389"],
+                &["ldap://10.40.7.131:389"],
+            ),
+            (
+                ValueKind::Listen { several: true },
+                &["ldap://10.40.7.131:389 ldap://172.20.14.25:389"],
+                &["ldap://10.40.7.131:389"],
+            ),
+            (
+                ValueKind::ExactList,
+                &["172.20.14.25", "10.40.7.131", "172.20.14.251"],
+                &["10.40.7.131", "172.20.14.251"],
+            ),
+            (
+                ValueKind::Listen { several: true },
+                &["127.0.0.1,172.20.14.25,10.40.7.131"],
+                &["127.0.0.1,10.40.7.131"],
+            ),
+            // Two old spellings of one address: one stays.
+            (
+                ValueKind::OtherHost,
+                &["172.20.14.25 172.20.14.25"],
+                &["10.40.7.131"],
+            ),
+            // Free text is not a list: nothing is dropped.
+            (
+                ValueKind::Text,
+                &["from 172.20.14.25 to 10.40.7.131"],
+                &["from 10.40.7.131 to 10.40.7.131"],
+            ),
+        ];
+        for (kind, before, after) in cases {
+            assert_eq!(
+                rw(V4).rewrite(before, *kind).after,
+                *after,
+                "{kind:?} {before:?}"
+            );
+        }
     }
 
     #[test]
@@ -1695,5 +2241,42 @@ mod tests {
         let peer = rw.clone().with_role(Role::Peer);
         let got = peer.rewrite_entries(&["192.168.2.0/24"], trust);
         assert_eq!(got.changes, vec![KeepAndAdd("10.40.7.131".into())]);
+        // A window's open keeps every old entry and adds what the own move
+        // writes; the switch leaves lists to close; close is the own move.
+        let open = rw.clone().with_role(Role::Window(Phase::Open));
+        let table: &[(&[&str], &[EntryChange])] = &[
+            (
+                &["127.0.0.1", "192.168.2.1", "192.168.2.10"],
+                &[Keep, KeepAndAdd("10.40.7.131".into()), Keep],
+            ),
+            (
+                &["192.168.2.0/24", "192.168.0.0/16"],
+                &[KeepAndAdd("10.40.7.0/24".into()), Keep],
+            ),
+            // Trap: the new entry is there already; the old one stays.
+            (&["192.168.2.1", "10.40.7.131"], &[Keep, Keep]),
+        ];
+        for (entries, want) in table {
+            assert_eq!(
+                open.rewrite_entries(entries, trust).changes,
+                *want,
+                "{entries:?}"
+            );
+        }
+        // An address that moves at the switch stays at open.
+        let got = open.rewrite_entries(&["192.168.2.1"], ValueKind::OwnAddress);
+        assert_eq!(got.changes, vec![Keep]);
+        // A list of listeners gains the new one beside the old, once.
+        let several = ValueKind::Listen { several: true };
+        let got = open.rewrite_entries(&["192.168.2.1", "192.168.2.10"], several);
+        assert_eq!(got.changes, vec![KeepAndAdd("10.40.7.131".into()), Keep]);
+        let got = open.rewrite_entries(&["192.168.2.1", "10.40.7.131"], several);
+        assert_eq!(got.changes, vec![Keep, Keep]);
+        let switch = rw.clone().with_role(Role::Window(Phase::Switch));
+        let got = switch.rewrite_entries(&["192.168.2.1", "10.40.7.131"], trust);
+        assert_eq!(got.changes, vec![Keep, Keep]);
+        let close = rw.clone().with_role(Role::Window(Phase::Close));
+        let got = close.rewrite_entries(&["192.168.2.1", "10.40.7.131"], trust);
+        assert_eq!(got.changes, vec![Drop, Keep]);
     }
 }

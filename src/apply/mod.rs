@@ -73,6 +73,13 @@ pub struct Options {
     /// `--only`: run only these parts of the steps (all when empty) and
     /// leave the run waiting for the rest (`resume --only`).
     pub only: Vec<Part>,
+    /// The `network` action's command, and the one that undoes it,
+    /// instead of bringing the plan's OS network files up: a window adds
+    /// or removes an address at runtime (see [`crate::window`]).
+    pub network: Option<(Cmd, Cmd)>,
+    /// Services whose restart runs with new TCP connections to these
+    /// ports held rather than refused ([`crate::window::hold`]).
+    pub held: Vec<(Service, Vec<u16>)>,
 }
 
 /// A part of a run's steps. A multi-server apply runs a node's run part
@@ -272,8 +279,13 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         Some(p) => Some(std::fs::read_to_string(p).map_err(|e| Error::io("read", p, e))?),
         None => None,
     };
-    let mut ctl = Controller::new(host.zimbra_home())
-        .with_plan_commands(services::plan_commands(&host, &plan.changes)?);
+    let mut commands = services::plan_commands(&host, &plan.changes)?;
+    // A window changes the address at runtime instead of bringing the
+    // network files up.
+    if let Some((cmd, _)) = &opts.network {
+        commands.insert(Service::Network, cmd.clone());
+    }
+    let mut ctl = Controller::new(host.zimbra_home()).with_plan_commands(commands);
     if let (Some(p), Some(t)) = (&opts.services, &services_text) {
         ctl = ctl.load(p, t)?;
     }
@@ -329,12 +341,22 @@ fn service_steps(plan: &Plan, ctl: &Controller, opts: &Options) -> (Vec<Step>, V
         } else {
             None
         };
+        let undo = match (a.service, &opts.network) {
+            (Service::Network, Some((_, undo))) => Some(undo.clone()),
+            _ => None,
+        };
+        let hold = match (a.action, opts.held.iter().find(|(s, _)| *s == a.service)) {
+            (Action::Restart, Some((_, ports))) => ports.clone(),
+            _ => Vec::new(),
+        };
         match (skip, command) {
             (None, Some(command)) => steps.push(Step::Service {
                 service: a.service,
                 action: a.action,
                 command,
                 because: a.because.clone(),
+                undo,
+                hold,
             }),
             (note, command) => manual.push(Manual {
                 service: a.service,
@@ -403,7 +425,8 @@ pub(crate) fn manual_lines(manual: &[Manual], lead: &str) -> Vec<String> {
     out
 }
 
-fn is_slash(root: &Path) -> bool {
+/// Whether `root` is this machine's `/`.
+pub fn is_slash(root: &Path) -> bool {
     std::fs::canonicalize(root)
         .map(|p| p == Path::new("/"))
         .unwrap_or(false)

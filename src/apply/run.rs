@@ -27,6 +27,7 @@ use crate::directory::{DirectoryWriter, Entry};
 use crate::dns::update::UpdateConfig;
 use crate::error::{Error, Result};
 use crate::host::Host;
+use crate::services::Service;
 
 /// What a backup's metadata file (`backups/K.json`) records.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -320,7 +321,7 @@ impl Exec<'_> {
             }
             None => {
                 self.j.log(&Event::Begin(k))?;
-                self.run_service(k)?;
+                self.run_service(k, false)?;
                 crash::point(crash::BEFORE_DONE, k);
                 self.j.log(&Event::Done(k, None))?;
             }
@@ -329,20 +330,31 @@ impl Exec<'_> {
         Ok(())
     }
 
-    fn run_service(&self, k: usize) -> Result<()> {
+    /// Runs service step k's command, or, when `undoing` and the step
+    /// has one, the command that undoes it.
+    fn run_service(&self, k: usize, undoing: bool) -> Result<()> {
         let Step::Service {
             service,
             action,
             command,
+            undo,
+            hold,
             ..
         } = self.step(k)
         else {
             return Ok(());
         };
+        let command = match undo {
+            Some(u) if undoing => u,
+            _ => command,
+        };
+        let log = self.j.path("services.log");
+        // Released when the command is done, whatever its outcome.
+        let _held = crate::window::hold::begin(hold, &log);
         crate::services::run(
             command,
             Duration::from_secs(self.info.timeout),
-            &self.j.path("services.log"),
+            &log,
             &[
                 ("ZMREIP_RUN_ID", &self.j.id),
                 ("ZMREIP_PHASE", self.phase),
@@ -670,19 +682,33 @@ fn undo_all(ex: &mut Exec, force: bool, only: &[Part]) -> Result<Vec<String>> {
     if !undoable.is_empty() || only.is_empty() {
         lines.push(format!("{undone} step(s) undone"));
     }
-    let services: Vec<usize> = prog
+    // Services start again in their start order, the network first: a
+    // window's close removes the old address last, and its rollback must
+    // bring it back before anything binds it.
+    let mut services: Vec<usize> = prog
         .begun
         .iter()
         .copied()
         .filter(|k| ex.step(*k).is_service() && selects(only, ex.step(*k)))
         .filter(|k| !prog.rerun.contains(k))
         .collect();
+    services.sort_by_key(|k| match ex.step(*k) {
+        Step::Service { service, .. } => (*service, *k),
+        _ => (Service::All, *k),
+    });
     let mut rerun = Vec::new();
     for k in services {
-        let msg = format!("re-run {}", ex.step(k).describe());
+        let msg = match ex.step(k) {
+            Step::Service {
+                undo: Some(u),
+                service,
+                ..
+            } => format!("undo {}: {u}", service.as_str()),
+            s => format!("re-run {}", s.describe()),
+        };
         (ex.report)(&msg);
         ex.j.log(&Event::Rerun(k))?;
-        ex.run_service(k).map_err(|e| {
+        ex.run_service(k, true).map_err(|e| {
             Error::other(
                 format!("files restored, but re-running a service failed: {e}"),
                 format!("fix it, then `zmreip rollback {}` again", ex.j.id),

@@ -67,6 +67,9 @@ pub struct LineEdit {
     pub line: usize,
     pub before: String,
     pub after: String,
+    /// The line goes, terminator and all (`after` is then empty).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remove: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +151,14 @@ pub enum Step {
         action: Action,
         command: Cmd,
         because: Vec<String>,
+        /// What a rollback runs instead of running `command` again: a
+        /// window's runtime address change is undone, not repeated.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        undo: Option<Cmd>,
+        /// TCP ports whose new connections are held, not refused, while
+        /// the command runs ([`crate::window::hold`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hold: Vec<u16>,
     },
 }
 
@@ -180,6 +191,21 @@ impl Step {
                 format!("directory: {} {} ({change})", edit.dn, edit.attribute)
             }
             Step::Dns { change, .. } => format!("dns: {} ({})", change.target, change.id),
+            Step::Service {
+                service,
+                action,
+                command,
+                hold,
+                ..
+            } if !hold.is_empty() => {
+                let ports: Vec<String> = hold.iter().map(u16::to_string).collect();
+                format!(
+                    "{} {} (new connections to port {} held meanwhile): {command}",
+                    service.as_str(),
+                    action.as_str(),
+                    ports.join(", ")
+                )
+            }
             Step::Service {
                 service,
                 action,
@@ -251,6 +277,10 @@ fn set_lines(shown: &str, current: &[u8], edits: &[LineEdit]) -> Result<Vec<u8>>
                 e.before
             )));
         }
+        if e.remove {
+            replaced.insert(e.line - 1, Vec::new());
+            continue;
+        }
         let mut new = e.after.as_bytes().to_vec();
         new.extend_from_slice(end);
         replaced.insert(e.line - 1, new);
@@ -316,6 +346,16 @@ mod tests {
             line,
             before: before.into(),
             after: after.into(),
+            remove: false,
+        }
+    }
+
+    fn removal(line: usize, before: &str) -> LineEdit {
+        LineEdit {
+            line,
+            before: before.into(),
+            after: String::new(),
+            remove: true,
         }
     }
 
@@ -339,6 +379,18 @@ mod tests {
                 "a\nb\nc\n",
                 &[edit(2, "b", "b\nb2"), edit(3, "c", "C")],
                 "a\nb\nb2\nC\n",
+            ),
+            // A removed line goes with its terminator; numbering of the
+            // other edits stays the original one.
+            ("a\nb\nc\n", &[removal(1, "a"), edit(3, "c", "C")], "b\nC\n"),
+            ("a\r\nb\r\n", &[removal(2, "b")], "a\r\n"),
+            // The last line without a terminator: the one before keeps its.
+            ("a\nb", &[removal(2, "b")], "a\n"),
+            // Trap: removing and appending on neighbouring lines.
+            (
+                "x\nold\nnew\n",
+                &[edit(1, "x", "x\nold2"), removal(2, "old")],
+                "x\nold2\nnew\n",
             ),
         ];
         for (input, edits, want) in cases {

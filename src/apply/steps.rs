@@ -75,11 +75,17 @@ struct Gathered {
 impl Gathered {
     /// A change of line `line` of `file`.
     fn line(&mut self, c: &Change, file: &str, line: usize) -> Result<()> {
-        let (Value::One(before), Value::One(after)) = (&c.before, &c.after) else {
-            return Err(invalid(format!(
-                "change {} on {file}:{line} must have one line before and after",
-                c.id
-            )));
+        // `after` is one line (possibly with lines it appends), or an
+        // empty list when the line goes.
+        let (before, after, remove) = match (&c.before, &c.after) {
+            (Value::One(b), Value::One(a)) => (b, a.clone(), false),
+            (Value::One(b), Value::Many(a)) if a.is_empty() => (b, String::new(), true),
+            _ => {
+                return Err(invalid(format!(
+                    "change {} on {file}:{line} must have one line before and one line (or none) after",
+                    c.id
+                )));
+            }
         };
         // `before` is one line; only a surface that appends lines may have
         // several in `after`: set_lines writes it verbatim in place of
@@ -94,7 +100,8 @@ impl Gathered {
         let edit = LineEdit {
             line,
             before: before.clone(),
-            after: after.clone(),
+            after,
+            remove,
         };
         match find_step(&mut self.files, file) {
             Some(Step::Lines { changes, edits, .. }) => {

@@ -186,7 +186,13 @@ pub fn build(sources: &mut Sources, req: &Request) -> Result<Plan> {
     for (i, c) in changes.iter_mut().enumerate() {
         c.id = format!("c{}", i + 1);
     }
-    let actions = super::build::actions(&changes, &[], false, false, Role::Bound);
+    let actions = super::build::actions(
+        &changes,
+        &[],
+        false,
+        super::build::Facts::default(),
+        Role::Bound,
+    );
     let mut plan = Plan {
         schema: SCHEMA.to_string(),
         from: Vec::new(),

@@ -10,7 +10,7 @@ use crate::discover::{self, Sources};
 use crate::error::Result;
 use crate::model::{Change, Target};
 use crate::notice::{Code, Notice};
-use crate::policy::{Rewriter, Role, Staying};
+use crate::policy::{Phase, Rewriter, Role, Staying};
 use crate::services::{Action, Service};
 use crate::spec::{self, AddrArg, Pair, PrefixSource};
 use crate::surface::IfaceAddr;
@@ -84,13 +84,11 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     // dnsmasq answers from /etc/hosts too (unless `no-hosts`); a SIGHUP
     // (reload) makes it re-read the file.
     let dnsmasq_serves_hosts = sources.host.exists("/etc/dnsmasq.conf");
-    let actions = actions(
-        &changes,
-        &derived,
-        req.restart_all,
+    let host = Facts {
         dnsmasq_serves_hosts,
-        req.role,
-    );
+        slapd_listens_by_name: slapd_listens_by_name(&sources.host),
+    };
+    let actions = actions(&changes, &derived, req.restart_all, host, req.role);
     warnings.extend(report.warnings);
     if let Some(secs) = req.lower_ttl {
         warnings.push(Notice::new(
@@ -100,9 +98,22 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     }
     dedup(&mut warnings);
     let mut handoffs = match (req.role, &req.staying) {
-        // The moving node's plan says what must happen off the deployment;
-        // a bind moves no address (its own planner says what to ask for).
-        (Role::Peer | Role::Bound, _) => Vec::new(),
+        // The moving node's plan says what must happen off the deployment.
+        (Role::Peer, _) => Vec::new(),
+        // A bind moves no address (its own planner says what to ask for).
+        (Role::Bound, _) => Vec::new(),
+        // A window asks for each hand-off in the phase it belongs to:
+        // partners and the new PTR before anyone uses the new address,
+        // DNS held elsewhere when names move.
+        (Role::Window(phase), _) => {
+            let mut h = handoffs(&pairs, hostname.as_deref(), &changes);
+            h.retain(|n| match phase {
+                Phase::Open => matches!(n.code, Code::Ptr | Code::Peers | Code::OtherNodes),
+                Phase::Switch => n.code == Code::Dns,
+                Phase::Close => false,
+            });
+            h
+        }
         (Role::Own, Staying::Alone) => handoffs(&pairs, hostname.as_deref(), &changes),
         // A multi-server plan covers the other nodes itself.
         (Role::Own, Staying::Known(_) | Staying::Unknown) => {
@@ -217,6 +228,40 @@ fn resolve_pair(
     }
 }
 
+/// What the host's configuration says about who reads a changed file
+/// (the default: nothing beyond the files' own services).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Facts {
+    /// dnsmasq answers from /etc/hosts.
+    dnsmasq_serves_hosts: bool,
+    /// slapd's listen URL names a host (resolved when it starts), rather
+    /// than literal addresses: a hosts-file change moves its listener.
+    slapd_listens_by_name: bool,
+}
+
+/// Whether slapd listens on a host name: `ldap_bind_url`, else the first
+/// `ldap_url` (as Zimbra's `ldap start` chooses), names one; unknown
+/// counts as a name.
+fn slapd_listens_by_name(host: &crate::host::Host) -> bool {
+    let path = host.zimbra_path("conf/localconfig.xml");
+    let Ok(Some(text)) = host.read(&path) else {
+        return true;
+    };
+    let value = |k: &str| {
+        localconfig::value(&path, &text, k)
+            .ok()
+            .flatten()
+            .filter(|v| !v.trim().is_empty())
+    };
+    let urls = value("ldap_bind_url")
+        .or_else(|| value("ldap_url").and_then(|u| u.split_whitespace().next().map(String::from)));
+    let Some(urls) = urls else { return true };
+    urls.split_whitespace().any(|u| {
+        crate::verify::listeners::ldap_url_host_port(u)
+            .is_none_or(|(h, _)| h.parse::<IpAddr>().is_err())
+    })
+}
+
 /// The least set of actions: each change's table entry, merged per service
 /// (a restart covers a reload), in the order of [`Service`]. With
 /// `--restart all`, one `zmcontrol restart` stands for every Zimbra
@@ -227,10 +272,10 @@ pub(super) fn actions(
     changes: &[Change],
     derived: &[DerivedFile],
     restart_all: bool,
-    dnsmasq_serves_hosts: bool,
+    host: Facts,
     role: Role,
 ) -> Vec<PlannedAction> {
-    let least = least_actions(changes, derived, dnsmasq_serves_hosts, role);
+    let least = least_actions(changes, derived, host, role);
     if !restart_all {
         return least;
     }
@@ -253,7 +298,7 @@ pub(super) fn actions(
 fn least_actions(
     changes: &[Change],
     derived: &[DerivedFile],
-    dnsmasq_serves_hosts: bool,
+    host: Facts,
     role: Role,
 ) -> Vec<PlannedAction> {
     let mut by_service: BTreeMap<Service, (Action, Vec<String>)> = BTreeMap::new();
@@ -270,10 +315,15 @@ fn least_actions(
         }
     };
     for c in changes {
-        if dnsmasq_serves_hosts && c.surface == Surface::Hosts {
+        if host.dnsmasq_serves_hosts && c.surface == Surface::Hosts {
             need(&mut by_service, Service::Dnsmasq, Action::Reload, &c.id);
         }
         for (s, a) in actions_for(c, role) {
+            // slapd resolves a listen URL that names this host when it
+            // starts; one of literal addresses does not care.
+            if *s == Service::Ldap && c.surface == Surface::Hosts && !host.slapd_listens_by_name {
+                continue;
+            }
             need(&mut by_service, *s, *a, &c.id);
         }
     }

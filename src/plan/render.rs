@@ -58,8 +58,14 @@ fn diff_lines(c: &Change) -> Vec<(char, String)> {
             }
         }
         _ => {
+            // A line that gains lines after it shows each as added.
             out.extend(before.iter().map(|b| ('-', b.to_string())));
-            out.extend(after.iter().map(|a| ('+', a.to_string())));
+            out.extend(
+                after
+                    .iter()
+                    .flat_map(|a| a.split('\n'))
+                    .map(|a| ('+', a.to_string())),
+            );
         }
     }
     out

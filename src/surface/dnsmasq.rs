@@ -47,7 +47,7 @@ use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::model::{Report, Target};
 use crate::notice::{Code, Notice};
-use crate::policy::ValueKind::{self, OtherHost, OwnAddress, Text, TrustList};
+use crate::policy::ValueKind::{self, Listen, OtherHost, OwnAddress, Text, TrustList};
 use crate::spec::PrefixSource;
 
 /// The `dnsmasq` surface.
@@ -98,6 +98,9 @@ enum Layout {
     Whole(ValueKind),
     /// Every comma-separated sub-field is one value.
     Each(ValueKind),
+    /// The whole value is one comma-separated list (an entry added joins
+    /// it with a comma, and an entry is never listed twice).
+    List(ValueKind),
     /// Only the first sub-field is a value.
     First(ValueKind),
     /// `/domain/[domain/...]VALUE`: the part after the last `/`.
@@ -110,15 +113,15 @@ enum Layout {
     RevServer,
 }
 
-use Layout::{AfterDomains, Each, First, RevServer, Server, Skip, Whole};
+use Layout::{AfterDomains, Each, First, List, RevServer, Server, Skip, Whole};
 
 /// How zmreip reads each dnsmasq option (dnsmasq(8)). Options not listed
 /// are read as [`ValueKind::Text`].
 static OPTIONS: &[(&str, Layout)] = &[
     // --- This host's own addresses ---
     // The addresses dnsmasq binds to: after the move it must listen on the
-    // new one (loopback entries never match).
-    ("listen-address", Each(OwnAddress)),
+    // new one (loopback entries never match); it listens on every one.
+    ("listen-address", List(Listen { several: true })),
     // Split DNS: a name answered with the old address names this server;
     // the answer moves, the name stays (principle 3).
     ("address", AfterDomains(OwnAddress)),
@@ -130,7 +133,7 @@ static OPTIONS: &[(&str, Layout)] = &[
     // A DHCP reservation of the old address is this server's.
     ("dhcp-host", Each(OwnAddress)),
     // `domain,INTERFACE|ADDR...`: where the authoritative server answers.
-    ("auth-server", Each(OwnAddress)),
+    ("auth-server", List(Listen { several: true })),
     // --- Other hosts: change only where they are the old address ---
     // Upstream DNS servers (a neighbour in the same network stays); `local`
     // is `server` without one.
@@ -318,10 +321,11 @@ fn line_fields(line: &str) -> Vec<Field> {
     match layout {
         Skip => {}
         Whole(k) => out.push(Field::new(d.value, k)),
+        List(k) => out.push(Field::new(d.value, k).joined(",")),
         Each(k) => out.extend(
             subfields(line, d.value)
                 .into_iter()
-                .map(|r| Field::new(r, k)),
+                .map(|r| Field::new(r, k).joined(",")),
         ),
         First(k) => out.extend(
             subfields(line, d.value)
@@ -916,7 +920,7 @@ mod tests {
             .analyze(PATH, "listen-address=192.168.2.1", &fx.plan())
             .unwrap();
         assert!(
-            r.changes[0].reason.contains("own address"),
+            r.changes[0].reason.contains("listen address"),
             "{}",
             r.changes[0].reason
         );

@@ -91,7 +91,8 @@ impl FileSurface for Localconfig {
                     surface: Surface::Localconfig,
                     target,
                     before: Value::One(slot.value.clone()),
-                    after: Value::One(out.after.concat()),
+                    // localconfig lists are space-separated (ldap_url).
+                    after: Value::One(out.after.join(" ")),
                     reason: out.reasons.join("; "),
                 });
             }

@@ -246,6 +246,7 @@ impl Surface {
             | Surface::NmConnection
             | Surface::Ifcfg
             | Surface::Networkd => Scope::HostNetwork,
+            Surface::Zonefile | Surface::Dns => Scope::Dns,
             // Firewall rules and VRRP addresses name other nodes too: on a
             // peer, exact references to the moved node swap and its
             // trusted networks gain the new address, as in any other file.
@@ -262,11 +263,9 @@ impl Surface {
             | Surface::Localconfig
             | Surface::Postfix
             | Surface::NamedConf
-            | Surface::Zonefile
             | Surface::Text
             | Surface::Derived
-            | Surface::Ldap
-            | Surface::Dns => Scope::Host,
+            | Surface::Ldap => Scope::Host,
         }
     }
 
@@ -305,11 +304,16 @@ impl Surface {
 
     /// Whether a change's `after` may hold more lines than its `before`:
     /// a zone file gains a record (a PTR moved into another zone served
-    /// here follows the zone's last line), and a bind adds a Postfix
-    /// setting after the line it belongs with (an option after its
-    /// service entry, a parameter after main.cf's last line).
+    /// here follows the zone's last line), and netplan and networkd repeat
+    /// an interface address's line for a second address (a window's
+    /// open), and a bind adds a Postfix setting after the line it belongs
+    /// with (an option after its service entry, a parameter after main.cf's
+    /// last line).
     pub fn appends_lines(self) -> bool {
-        matches!(self, Surface::Zonefile | Surface::Postfix)
+        matches!(
+            self,
+            Surface::Zonefile | Surface::Netplan | Surface::Networkd | Surface::Postfix
+        )
     }
 }
 

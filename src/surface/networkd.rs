@@ -29,7 +29,7 @@
 use std::ops::Range;
 
 use super::netcfg::syntax::{self, Ini, ini, words};
-use super::netcfg::{Doc, Role};
+use super::netcfg::{Doc, Role, Sibling};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::Result;
 use crate::model::Report;
@@ -192,10 +192,16 @@ fn parse<'a>(path: &'a str, text: &'a str) -> Result<Doc<'a>> {
                 }
             }
             ("Network" | "Address", "Address") => {
+                // `[Network]` takes `Address=` again for another address
+                // (an `[Address]` section holds one).
+                let alone = ws.len() == 1 && sec.name == "Network";
                 for (n, r) in ws {
                     let i = doc.push(n, r, Role::Address, BLOCK);
                     if sec.name == "Address" {
                         sec.address = sec.address.or(i);
+                    }
+                    if let Some(i) = i.filter(|_| alone) {
+                        doc.set_sibling(i, Sibling::Line);
                     }
                 }
             }
@@ -264,7 +270,8 @@ fn finish(doc: &mut Doc, sec: Section) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::surface::netcfg::testing::{Case, check, never_panics, plan, scan};
+    use crate::surface::netcfg;
+    use crate::surface::netcfg::testing::{Case, check, never_panics, plan, scan, window};
 
     const PATH: &str = "/etc/systemd/network/10-eth0.network";
     const V4: &[(&str, &str)] = &[("172.20.14.25/24", "10.40.7.131/24")];
@@ -291,6 +298,30 @@ Gateway=172.20.14.254
 Destination=192.0.2.0/24
 PreferredSource=172.20.14.25
 ";
+
+    #[test]
+    fn window_repeats_a_network_address_line() {
+        let opened = window(Surface::Networkd, PATH, FILE, V4);
+        assert_eq!(
+            opened,
+            FILE.replace(
+                "Address=172.20.14.25/24\n",
+                "Address=172.20.14.25/24\nAddress=10.40.7.131/24\n"
+            )
+        );
+        // An [Address] section holds one address: runtime only, said so.
+        let text = "[Address]\nAddress=172.20.14.25/24\n";
+        assert_eq!(window(Surface::Networkd, PATH, text, V4), text);
+        let r = netcfg::testing::plan_in(
+            Surface::Networkd,
+            PATH,
+            text,
+            V4,
+            crate::policy::Role::Window(crate::policy::Phase::Open),
+        )
+        .unwrap();
+        assert_eq!(r.warnings[0].code.as_str(), "window-address-runtime-only");
+    }
 
     #[test]
     fn plans() {

@@ -83,7 +83,9 @@ fn owned(name: &str) -> Option<&'static zimbra::Rule> {
 /// The value field of a `main.cf` line of an owned parameter: after the
 /// `=` of its first line, or the whole text of a continuation line.
 fn main_cf_fields(line: &str) -> Vec<Field> {
-    let kind = ValueKind::OwnAddress;
+    // A continuation line names no parameter: the one owned parameter of
+    // main.cf that takes a list is inet_interfaces.
+    let kind = ValueKind::Listen { several: true };
     if line.starts_with([' ', '\t']) {
         let start = line.len() - line.trim_start().len();
         return vec![Field::new(start..line.trim_end().len(), kind)];

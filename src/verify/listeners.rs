@@ -60,40 +60,148 @@ impl std::fmt::Display for Listen {
 
 /// The listening TCP sockets of the current network namespace.
 pub fn listening() -> std::io::Result<Vec<Listen>> {
-    let mut out = parse_proc_net_tcp(&std::fs::read_to_string("/proc/net/tcp")?);
-    // A kernel without IPv6 has no tcp6 table.
-    if let Ok(t) = std::fs::read_to_string("/proc/net/tcp6") {
-        out.extend(parse_proc_net_tcp(&t));
-    }
+    let mut out: Vec<Listen> = sockets()?
+        .into_iter()
+        .filter(|s| s.state == TcpState::Listen)
+        .map(|s| Listen {
+            addr: s.local.ip(),
+            port: s.local.port(),
+        })
+        .collect();
     out.sort_by_key(|l| (l.port, l.addr));
     out.dedup();
     Ok(out)
 }
 
+/// Every TCP socket of the current network namespace, IPv4 and IPv6.
+pub fn sockets() -> std::io::Result<Vec<Socket>> {
+    let mut out = parse_sockets(&std::fs::read_to_string("/proc/net/tcp")?);
+    // A kernel without IPv6 has no tcp6 table.
+    if let Ok(t) = std::fs::read_to_string("/proc/net/tcp6") {
+        out.extend(parse_sockets(&t));
+    }
+    Ok(out)
+}
+
+/// A TCP socket as `/proc/net/tcp` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Socket {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub state: TcpState,
+    /// For a socket in `TIME_WAIT`, the time left before the kernel
+    /// forgets it.
+    pub time_wait_left: Option<std::time::Duration>,
+}
+
+/// The TCP states the kernel prints (include/net/tcp_states.h).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpState {
+    Established,
+    SynSent,
+    SynRecv,
+    FinWait1,
+    FinWait2,
+    TimeWait,
+    Close,
+    CloseWait,
+    LastAck,
+    Listen,
+    Closing,
+    NewSynRecv,
+}
+
+impl TcpState {
+    fn from_hex(s: &str) -> Option<TcpState> {
+        use TcpState::*;
+        Some(match u8::from_str_radix(s, 16).ok()? {
+            1 => Established,
+            2 => SynSent,
+            3 => SynRecv,
+            4 => FinWait1,
+            5 => FinWait2,
+            6 => TimeWait,
+            7 => Close,
+            8 => CloseWait,
+            9 => LastAck,
+            10 => Listen,
+            11 => Closing,
+            12 => NewSynRecv,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        use TcpState::*;
+        match self {
+            Established => "established",
+            SynSent => "syn-sent",
+            SynRecv | NewSynRecv => "syn-recv",
+            FinWait1 => "fin-wait-1",
+            FinWait2 => "fin-wait-2",
+            TimeWait => "time-wait",
+            Close => "close",
+            CloseWait => "close-wait",
+            LastAck => "last-ack",
+            Listen => "listen",
+            Closing => "closing",
+        }
+    }
+}
+
 /// Parses `/proc/net/tcp` or `/proc/net/tcp6` and keeps the LISTEN
-/// sockets. Addresses are printed as 32-bit words in the kernel's byte
-/// order (the machine's own); IPv4-mapped IPv6 addresses become IPv4.
-/// Lines that do not parse are skipped: the table is the kernel's.
+/// sockets.
 pub fn parse_proc_net_tcp(text: &str) -> Vec<Listen> {
-    const LISTEN: &str = "0A";
+    parse_sockets(text)
+        .into_iter()
+        .filter(|s| s.state == TcpState::Listen)
+        .map(|s| Listen {
+            addr: s.local.ip(),
+            port: s.local.port(),
+        })
+        .collect()
+}
+
+/// Parses `/proc/net/tcp` or `/proc/net/tcp6`. Addresses are printed as
+/// 32-bit words in the kernel's byte order (the machine's own);
+/// IPv4-mapped IPv6 addresses become IPv4. The timer of a `TIME_WAIT`
+/// socket is in clock ticks (`USER_HZ`, 100 on Linux). Lines that do not
+/// parse are skipped: the table is the kernel's.
+pub fn parse_sockets(text: &str) -> Vec<Socket> {
     let mut out = Vec::new();
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() < 4 || f[3] != LISTEN {
+        if f.len() < 6 {
             continue;
         }
-        let Some((addr, port)) = f[1].split_once(':') else {
+        let (Some(local), Some(remote), Some(state)) = (
+            socket_addr(f[1]),
+            socket_addr(f[2]),
+            TcpState::from_hex(f[3]),
+        ) else {
             continue;
         };
-        let Ok(port) = u16::from_str_radix(port, 16) else {
-            continue;
-        };
-        let Some(addr) = kernel_addr(addr) else {
-            continue;
-        };
-        out.push(Listen { addr, port });
+        let time_wait_left = (state == TcpState::TimeWait)
+            .then(|| f[5].split_once(':'))
+            .flatten()
+            .and_then(|(_, when)| u64::from_str_radix(when, 16).ok())
+            .map(|ticks| std::time::Duration::from_millis(ticks * 10));
+        out.push(Socket {
+            local,
+            remote,
+            state,
+            time_wait_left,
+        });
     }
     out
+}
+
+fn socket_addr(hex: &str) -> Option<SocketAddr> {
+    let (addr, port) = hex.split_once(':')?;
+    Some(SocketAddr::new(
+        kernel_addr(addr)?,
+        u16::from_str_radix(port, 16).ok()?,
+    ))
 }
 
 fn kernel_addr(hex: &str) -> Option<IpAddr> {

@@ -236,12 +236,12 @@ pub enum PortFrom {
 /// Every listener `zmreip bind --listen` knows, in the order plans list
 /// them.
 pub fn listeners() -> &'static [Listener] {
-    tables::LISTENERS
+    tables::BOUND_LISTENERS
 }
 
 /// The listener named `name` (as `--listen` takes it).
 pub fn listener(name: &str) -> Option<&'static Listener> {
-    tables::LISTENERS.iter().find(|l| l.name == name)
+    tables::BOUND_LISTENERS.iter().find(|l| l.name == name)
 }
 
 /// Where outbound mail's source address is set: a `-o` option of the

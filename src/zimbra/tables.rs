@@ -19,7 +19,7 @@ use crate::policy::ValueKind;
 use crate::services::{Action, Service};
 
 use Action::{Reload, Restart};
-use ValueKind::{ExactList, HostPort, OtherHost, OwnAddress, Regex, Url};
+use ValueKind::{ExactList, HostPort, OtherHost, Regex, Url};
 
 /// `zmmtactl reload`: regenerates main.cf/master.cf and, through the
 /// `bin/postfix` wrapper, the ldap-*.cf maps (§3.2, §3.5).
@@ -37,6 +37,11 @@ const MILTER: &[(Service, Action)] = &[(Service::Mta, Reload), (Service::Mailbox
 const NONE: &[(Service, Action)] = &[];
 
 const TRUST: ValueKind = ValueKind::TrustList { loopback: false };
+/// A listen address of which the service uses one value (the first).
+const LISTEN: ValueKind = ValueKind::Listen { several: false };
+/// Listen addresses of which the service uses every value: it can listen
+/// on the old and the new address at once (a window serves on both).
+const LISTENERS: ValueKind = ValueKind::Listen { several: true };
 
 const fn rule(
     name: &'static str,
@@ -152,51 +157,51 @@ pub(super) static ATTRIBUTES: &[Rule] = &[
     // Jetty connector hosts in jetty.xml (§3.4). zmconfigd watches only
     // the first two; the rest need a forced rewrite, which a mailbox
     // restart through zmmailboxdctl/zmtlsctl performs (§9.4).
-    rule("zimbraMailBindAddress", OwnAddress, "server", MAILBOX),
-    rule("zimbraMailSSLBindAddress", OwnAddress, "server", MAILBOX),
+    rule("zimbraMailBindAddress", LISTEN, "server", MAILBOX),
+    rule("zimbraMailSSLBindAddress", LISTEN, "server", MAILBOX),
     rule(
         "zimbraMailSSLClientCertBindAddress",
-        OwnAddress,
+        LISTEN,
         "server",
         MAILBOX,
     ),
-    rule("zimbraAdminBindAddress", OwnAddress, "server", MAILBOX),
-    rule("zimbraExtensionBindAddress", OwnAddress, "server", MAILBOX),
+    rule("zimbraAdminBindAddress", LISTEN, "server", MAILBOX),
+    rule("zimbraExtensionBindAddress", LISTEN, "server", MAILBOX),
     // attrs.xml says requiresRestart=mta, but the connector lives in
     // mailboxd's jetty.xml; saslauthd finds it by host name.
     rule(
         "zimbraMtaAuthBindAddress",
-        OwnAddress,
+        LISTEN,
         "globalConfig,server",
         MAILBOX,
     ),
     // Multi-valued, but only the first value is used (§1.2).
-    rule("zimbraImapBindAddress", OwnAddress, "server", MAILBOX),
-    rule("zimbraImapSSLBindAddress", OwnAddress, "server", MAILBOX),
-    rule("zimbraPop3BindAddress", OwnAddress, "server", MAILBOX),
-    rule("zimbraPop3SSLBindAddress", OwnAddress, "server", MAILBOX),
-    rule("zimbraLmtpBindAddress", OwnAddress, "server", MAILBOX),
+    rule("zimbraImapBindAddress", LISTEN, "server", MAILBOX),
+    rule("zimbraImapSSLBindAddress", LISTEN, "server", MAILBOX),
+    rule("zimbraPop3BindAddress", LISTEN, "server", MAILBOX),
+    rule("zimbraPop3SSLBindAddress", LISTEN, "server", MAILBOX),
+    rule("zimbraLmtpBindAddress", LISTEN, "server", MAILBOX),
     // Deprecated IM server (8.7), still read by older mailboxd.
-    rule("zimbraIMBindAddress", OwnAddress, "server", MAILBOX),
+    rule("zimbraIMBindAddress", LISTEN, "server", MAILBOX),
     // Deprecated notification server (4.0): nothing current reads it, but
     // it names this host's address and moves with the others.
     rule(
         "zimbraNotifyBindAddress",
-        OwnAddress,
+        LISTEN,
         "globalConfig,server",
         MAILBOX,
     ),
     rule(
         "zimbraNotifySSLBindAddress",
-        OwnAddress,
+        LISTEN,
         "globalConfig,server",
         MAILBOX,
     ),
-    rule("zimbraMilterBindAddress", OwnAddress, "server", MILTER),
+    rule("zimbraMilterBindAddress", LISTEN, "server", MILTER),
     // Passed to `memcached -l` by zmmemcachedctl at start (§9.4).
     rule(
         "zimbraMemcachedBindAddress",
-        OwnAddress,
+        LISTENERS,
         "server",
         &[(Service::Memcached, Restart)],
     ),
@@ -204,7 +209,7 @@ pub(super) static ATTRIBUTES: &[Rule] = &[
     // `zmmtactl reload` forces (§3.2, §3.4).
     rule(
         "zimbraClamAVBindAddress",
-        OwnAddress,
+        LISTEN,
         "globalConfig,server",
         MTA,
     ),
@@ -212,14 +217,14 @@ pub(super) static ATTRIBUTES: &[Rule] = &[
     // interfaces (`!1.2.3.4 static:all`).
     rule(
         "zimbraMtaPostscreenWhitelistInterfaces",
-        OwnAddress,
+        LISTENERS,
         "globalConfig,server",
         MTA,
     ),
     // IP of a proxy interface: nginx `listen` address of per-domain
     // server blocks, and the key the lookup servlet maps X-Proxy-IP to a
     // domain with (§1.2, §5.2). Not watched by zmconfigd.
-    rule("zimbraVirtualIPAddress", OwnAddress, "domain", PROXY),
+    rule("zimbraVirtualIPAddress", LISTENERS, "domain", PROXY),
     // --- Other hosts, host:port and relay syntax ---
     // postfix relayhost / smtp_fallback_relay: `[ip]:port` (§3.3).
     rule("zimbraMtaRelayHost", HostPort, "globalConfig,server", MTA),
@@ -621,8 +626,9 @@ pub(super) static LOCALCONFIG: &[Rule] = &[
     // Space-separated LDAP URL lists.
     key("ldap_url", Url, LDAP_CLIENTS),
     key("ldap_master_url", Url, LDAP_CLIENTS),
-    // Only slapd's listen URL.
-    key("ldap_bind_url", Url, &[(Service::Ldap, Restart)]),
+    // Only slapd's listen URLs (space-separated; slapd listens on every
+    // one).
+    key("ldap_bind_url", LISTENERS, &[(Service::Ldap, Restart)]),
     // Fallback when ldap_url is empty, and zmmtainit's host argument; the
     // LDAP server may be another node, so only its exact address moves.
     key(
@@ -637,14 +643,14 @@ pub(super) static LOCALCONFIG: &[Rule] = &[
     // zmprov reads localconfig at every invocation.
     key("zimbra_zmprov_default_soap_server", OtherHost, NONE),
     // my.cnf bind-address; mysqld restarts with the mailbox service.
-    key("mysql_bind_address", OwnAddress, MAILBOX),
+    key("mysql_bind_address", LISTEN, MAILBOX),
     // salocal.cf bayes DSN, rewritten by the antispam section that
     // `zmmtactl reload` forces (§3.2).
     key("antispam_mysql_host", OtherHost, MTA),
     // postjournal runs per message from postfix and reads localconfig then.
     key("postjournal_reinject_host", OtherHost, NONE),
     key("postjournal_archive_host", OtherHost, NONE),
-    key("milter_bind_address", OwnAddress, MILTER),
+    key("milter_bind_address", LISTEN, MILTER),
     // Not in LC.java: the installer sets it (zmsetup.pl), and zmsnmpinit
     // writes it into the swatch config, which no zmreip action runs.
     key("snmp_trap_host", OtherHost, NONE),
@@ -854,12 +860,12 @@ pub(super) static POSTFIX: &[Rule] = &[
     // The addresses smtpd and the other `inet` services listen on.
     // Postfix reads it only when it starts: "stop and start Postfix when
     // this parameter changes" (postconf(5)); `zmmtactl restart` does.
-    key("inet_interfaces", OwnAddress, &[(Service::Mta, Restart)]),
+    key("inet_interfaces", LISTENERS, &[(Service::Mta, Restart)]),
     // The SMTP client's source address (per family). In master.cf.in as
     // a `-o` option of the transports that deliver off the host; the
     // reload rewrites master.cf and postfix re-reads it.
-    key("smtp_bind_address", OwnAddress, MTA),
-    key("smtp_bind_address6", OwnAddress, MTA),
+    key("smtp_bind_address", LISTEN, MTA),
+    key("smtp_bind_address6", LISTEN, MTA),
 ];
 
 const fn listener(
@@ -908,7 +914,7 @@ const fn proxied(mut l: Listener) -> Listener {
 /// listens on `ldap_bind_url` at start; postfix reads `inet_interfaces`
 /// at start). The IMAP, POP3 and LMTP attributes are multi-valued, but
 /// the servers use the first value only: a bind leaves exactly one.
-pub(super) static LISTENERS: &[Listener] = &[
+pub(super) static BOUND_LISTENERS: &[Listener] = &[
     proxied(listener(
         "imap",
         "IMAP (mailboxd)",
@@ -1097,8 +1103,13 @@ mod tests {
             ("zimbraReverseProxyIPThrottleWhitelist", TRUST),
             ("zimbraWebClientAllowedIPs", TRUST),
             ("zimbraZDAllowedIPs", TRUST),
-            ("zimbraVirtualIPAddress", OwnAddress),
-            ("zimbraLmtpBindAddress", OwnAddress),
+            // A domain may have several virtual IPs: the proxy listens on
+            // each.
+            ("zimbraVirtualIPAddress", LISTENERS),
+            // Multi-valued in the schema, one used.
+            ("zimbraLmtpBindAddress", LISTEN),
+            ("zimbraImapBindAddress", LISTEN),
+            ("zimbraMemcachedBindAddress", LISTENERS),
             ("zimbraMtaRelayHost", HostPort),
             ("zimbraDNSMasterIP", OtherHost),
             ("zimbraWebClientLoginURLAllowedIP", Regex),
@@ -1120,10 +1131,15 @@ mod tests {
     }
 
     #[test]
-    fn every_bind_address_is_own_address_with_an_action() {
-        for r in ATTRIBUTES {
-            if r.name.ends_with("BindAddress") {
-                assert_eq!(r.kind, OwnAddress, "{}", r.name);
+    fn every_bind_address_is_a_listen_address_with_an_action() {
+        for r in ATTRIBUTES.iter().chain(LOCALCONFIG) {
+            if r.name.ends_with("BindAddress") || r.name.ends_with("bind_address") {
+                assert!(
+                    matches!(r.kind, ValueKind::Listen { .. }),
+                    "{} is {:?}",
+                    r.name,
+                    r.kind
+                );
                 assert!(!r.actions.is_empty(), "{} binds at start", r.name);
             }
         }
@@ -1210,13 +1226,13 @@ mod tests {
     #[test]
     fn every_listener_has_a_rule_and_a_restart() {
         let mut names = HashSet::new();
-        for l in LISTENERS {
+        for l in BOUND_LISTENERS {
             assert!(names.insert(l.name), "listener {} twice", l.name);
             assert_eq!(l.name, l.name.to_ascii_lowercase(), "{}", l.name);
             let rule = l.setting.rule();
             // The bound role binds exactly these kinds.
             assert!(
-                matches!(rule.kind, OwnAddress | Url),
+                matches!(rule.kind, ValueKind::Listen { .. }),
                 "{}: {:?}",
                 l.name,
                 rule.kind

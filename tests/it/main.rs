@@ -17,6 +17,7 @@
 //! | `firewall` | firewalls, keepalived, Carbonio: the real tools read what zmreip writes; reloads; a peer |
 //! | `manual` | man pages and completions the binary writes, against its help |
 //! | `watch` | `zmreip watch`: netlink events in namespaces, RFC 2136, dyndns2, Zimbra hand-over, daemon life |
+//! | `window` | `zmreip window`: the three phases against `apply`, rollback of each phase, gates, the state file |
 //!
 //! Snapshots (`tests/golden/`) are refreshed with `ZMREIP_BLESS=1`.
 
@@ -40,3 +41,4 @@ mod ldap_bench;
 mod manual;
 mod support;
 mod watch;
+mod window;

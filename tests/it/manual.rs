@@ -42,20 +42,27 @@ fn names(dir: &Path) -> BTreeSet<String> {
 
 /// The commands `zmreip --help` lists, without `help`.
 fn commands() -> Vec<String> {
-    let help = stdout(&["--help"]);
-    let section = help
-        .split("\nCommands:\n")
-        .nth(1)
-        .expect("--help has a Commands section");
-    let cmds: Vec<String> = section
+    let cmds = subcommands(&[]);
+    assert!(cmds.len() >= 8, "too few commands parsed: {cmds:?}");
+    cmds
+}
+
+/// The subcommands `zmreip ARGS --help` lists, without `help`; none when
+/// it has no Commands section.
+fn subcommands(args: &[&str]) -> Vec<String> {
+    let mut args = args.to_vec();
+    args.push("--help");
+    let help = stdout(&args);
+    let Some(section) = help.split("\nCommands:\n").nth(1) else {
+        return Vec::new();
+    };
+    section
         .lines()
         .take_while(|l| !l.trim().is_empty())
         .filter_map(|l| l.split_whitespace().next())
         .filter(|c| *c != "help")
         .map(str::to_string)
-        .collect();
-    assert!(cmds.len() >= 8, "too few commands parsed: {cmds:?}");
-    cmds
+        .collect()
 }
 
 /// The long options `zmreip COMMAND -h` lists, without `help`.
@@ -126,8 +133,16 @@ fn block<'a>(script: &'a str, start: &str) -> &'a str {
 fn one_page_per_command_and_three_completion_files() {
     let dir = tempfile::tempdir().unwrap();
     generated(dir.path());
-    let mut want: BTreeSet<String> = commands().iter().map(|c| format!("zmreip-{c}.1")).collect();
+    let mut want: BTreeSet<String> = BTreeSet::new();
+    for c in commands() {
+        // A command with subcommands (`window`) has a page for each.
+        for sub in subcommands(&[&c]) {
+            want.insert(format!("zmreip-{c}-{sub}.1"));
+        }
+        want.insert(format!("zmreip-{c}.1"));
+    }
     want.insert("zmreip.1".to_string());
+    assert!(want.contains("zmreip-window-open.1"), "{want:?}");
     assert_eq!(names(&dir.path().join("man")), want);
     let completions: BTreeSet<String> = ["zmreip.bash", "_zmreip", "zmreip.fish"]
         .map(String::from)

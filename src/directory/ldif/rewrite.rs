@@ -148,21 +148,39 @@ fn plan_record<'e>(
                 adds.push(v);
             }
         }
+        // An added value takes the place of a removed one first (a move
+        // in place); the others follow the value before them in the
+        // plan's list (a value served beside the old one sits right after
+        // it), else the attribute's last line.
         let mut adds = adds.into_iter();
-        for (i, v) in lines {
+        let mut at: Vec<(&str, Option<usize>)> = Vec::new();
+        for &(i, v) in &lines {
             if after.contains(v) {
+                at.push((v, Some(i)));
                 continue;
             }
+            let add = adds.next();
+            if let Some(a) = add {
+                at.push((a, Some(i)));
+            }
             plan.replace[i] = Some(
-                adds.next()
-                    .map(|a| vec![(spelled.to_string(), a.to_string())])
+                add.map(|a| vec![(spelled.to_string(), a.to_string())])
                     .unwrap_or_default(),
             );
         }
-        let rest = adds.map(|a| (spelled.to_string(), a.to_string()));
-        match last {
-            Some(i) => plan.after[i].extend(rest),
-            None => plan.end.extend(rest),
+        for a in adds {
+            let k = e.after.iter().position(|v| v == a).unwrap_or(0);
+            let anchor = e.after[..k]
+                .iter()
+                .rev()
+                .find_map(|p| at.iter().find(|(v, _)| *v == p.as_str()).map(|(_, i)| *i))
+                .unwrap_or(last);
+            at.push((a, anchor));
+            let line = (spelled.to_string(), a.to_string());
+            match anchor {
+                Some(i) => plan.after[i].push(line),
+                None => plan.end.push(line),
+            }
         }
     }
     Ok(plan)
@@ -296,6 +314,22 @@ zimbraServiceHostname: mail.corp.example
                 EXPORT.replace(
                     "zimbraMailTrustedIP: 172.20.14.250\n",
                     "zimbraMailTrustedIP: 172.20.14.250\nzimbraMailTrustedIP: 10.40.7.131\n",
+                ),
+            ),
+            // A value added right after the one it serves beside (a
+            // window's open) sits there, not after the last one; removing
+            // the old one later leaves the new one where a move in place
+            // writes it.
+            (
+                vec![edit(
+                    "cn=config,cn=zimbra",
+                    "zimbraMailTrustedIP",
+                    &["172.20.14.25", "172.20.14.250"],
+                    &["172.20.14.25", "10.40.7.131", "172.20.14.250"],
+                )],
+                EXPORT.replace(
+                    "zimbraMailTrustedIP: 172.20.14.25\n",
+                    "zimbraMailTrustedIP: 172.20.14.25\nzimbraMailTrustedIP: 10.40.7.131\n",
                 ),
             ),
             // A value removed; a base64 value rewritten in plain text; an

@@ -64,6 +64,16 @@ pub struct ZoneFileArg {
     pub path: String,
 }
 
+impl std::fmt::Display for ZoneFileArg {
+    /// As given on the command line (it parses back to the same).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.zone {
+            Some(z) => write!(f, "{z}={}", self.path),
+            None => f.write_str(&self.path),
+        }
+    }
+}
+
 impl std::str::FromStr for ZoneFileArg {
     type Err = String;
 

@@ -10,7 +10,7 @@
 //! format alike:
 //!
 //! * an interface address moves with the rewriter as
-//!   [`ValueKind::OwnAddress`] (its written `/N` becomes the new prefix when
+//!   [`ValueKind::Interface`] (its written `/N` becomes the new prefix when
 //!   that is known; when it is not, the written prefix stays and a
 //!   `prefix-unknown` warning asks for `--to ADDR/PREFIX`);
 //! * a separate netmask or prefix length, network address or broadcast
@@ -31,9 +31,21 @@
 //! * other hosts (DNS servers, route destinations, peers) change only
 //!   where they *are* an old address, never for sharing its subnet.
 //!
+//! In a window's open phase ([`crate::policy::Treatment::Add`]) an
+//! interface address keeps the old address and gains the new one beside
+//! it where the format holds one address per line (a netplan block
+//! sequence item, a networkd `[Network]` `Address=`: the line is repeated
+//! with the new address) or a list on one line (a netplan flow sequence:
+//! the new address follows the old one); elsewhere the new address is
+//! added at runtime only and the warning `window-address-runtime-only`
+//! says so. Where an old address moves to one its block already lists
+//! (close, or an address added by hand), the old one's line or list entry
+//! goes instead of leaving the address twice.
+//!
 //! Every changed line is one [`Change`] whose `before`/`after` are the whole
 //! physical line without its terminator, so comments and formatting stay
-//! byte-identical.
+//! byte-identical; a repeated line follows it in `after`, and a line that
+//! goes has an empty list as `after`.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -46,7 +58,7 @@ use crate::addr::MatchKind;
 use crate::error::Result;
 use crate::model::{Change, Report, Target, Value};
 use crate::notice::{Code, Notice};
-use crate::policy::{Rewriter, ValueKind};
+use crate::policy::{Rewriter, Treatment, ValueKind};
 use crate::spec::{Pair, PrefixSource};
 
 pub mod iproute;
@@ -88,6 +100,20 @@ pub struct Item {
     /// `GatewayOnLink=yes`, ifupdown `pointopoint` equal to the gateway):
     /// reachable outside any network, as on /32 hosting setups.
     pub on_link: bool,
+    /// How the format lists a second address beside this one.
+    pub sibling: Sibling,
+}
+
+/// How an address item's format holds another address beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sibling {
+    /// Not in this format (or not without renumbering keys).
+    None,
+    /// One address per line: the line repeated with the other address.
+    Line,
+    /// A list on one line (`[a, b]`): `, ` and the other address, quoted
+    /// as this one is.
+    Inline,
 }
 
 /// A parsed network configuration file.
@@ -158,6 +184,7 @@ impl<'a> Doc<'a> {
             role,
             block,
             on_link: false,
+            sibling: Sibling::None,
         });
         Some(self.items.len() - 1)
     }
@@ -171,6 +198,11 @@ impl<'a> Doc<'a> {
     /// Marks gateway item `i` as on-link.
     pub fn set_on_link(&mut self, i: usize) {
         self.items[i].on_link = true;
+    }
+
+    /// Says how address item `i` holds another address beside it.
+    pub fn set_sibling(&mut self, i: usize, sibling: Sibling) {
+        self.items[i].sibling = sibling;
     }
 
     /// The items so far.
@@ -259,10 +291,13 @@ impl<'a> Doc<'a> {
                     .flatten()
             })
             .collect();
+        // Whether this role moves interface addresses now (else it keeps
+        // them, or serves on both: masks and gateways stay).
+        let moving = rw.role().treatment(ValueKind::Interface) == Treatment::Move;
         let moves = Moves {
             moved: addrs
                 .iter()
-                .map(|a| a.and_then(|a| rw.pair_for(a.ip)))
+                .map(|a| a.and_then(|a| rw.pair_for(a.ip)).filter(|_| moving))
                 .collect(),
             addrs,
         };
@@ -271,8 +306,11 @@ impl<'a> Doc<'a> {
             match it.role {
                 Role::Address => {
                     if moves.moved[i].is_some() {
-                        self.literal(i, ValueKind::OwnAddress, ctx, &mut edits, &mut report);
+                        self.move_address(i, &moves, ctx, &mut edits, &mut report);
                         self.warn_prefix_kept(i, &moves, &mut report);
+                    } else if !moving && moves.addrs[i].is_some_and(|a| rw.pair_for(a.ip).is_some())
+                    {
+                        self.add_address(i, ctx, &mut edits, &mut report);
                     }
                 }
                 Role::Value(kind) => self.literal(i, kind, ctx, &mut edits, &mut report),
@@ -285,9 +323,11 @@ impl<'a> Doc<'a> {
                 }
             }
         }
-        for (gi, g) in self.items.iter().enumerate() {
-            if let Role::Gateway { default } = g.role {
-                self.gateway(gi, default, rw, &moves, &mut edits, &mut report);
+        if moving {
+            for (gi, g) in self.items.iter().enumerate() {
+                if let Role::Gateway { default } = g.role {
+                    self.gateway(gi, default, rw, &moves, &mut edits, &mut report);
+                }
             }
         }
         report.changes.extend(edits.changes(surface, self));
@@ -314,6 +354,111 @@ impl<'a> Doc<'a> {
         if out.changed {
             edits.add(it, out.after.join(" "), out.reasons.join("; "));
         }
+    }
+
+    /// Moves address item `i`. Where its block already lists the address
+    /// it moves to (a window served on both), the old one goes instead:
+    /// its line, or its entry of a list on one line.
+    fn move_address(
+        &self,
+        i: usize,
+        moves: &Moves,
+        ctx: &Ctx,
+        edits: &mut Edits,
+        report: &mut Report,
+    ) {
+        let it = &self.items[i];
+        let Some(rw) = ctx.rewriter else { return };
+        let out = rw.rewrite(&[self.value(i)], ValueKind::Interface);
+        report.warnings.extend(at(out.notes, &self.target(it.line)));
+        let Some(new) = out.after.first().filter(|_| out.changed) else {
+            return;
+        };
+        let listed = parse_addr(new).is_some_and(|n| {
+            (0..self.items.len()).any(|j| {
+                j != i
+                    && self.items[j].block == it.block
+                    && moves.moved[j].is_none()
+                    && self.items[j].role == Role::Address
+                    && parse_addr(self.value(j)) == Some(n)
+            })
+        });
+        let reason = out.reasons.join("; ");
+        match (listed, it.sibling) {
+            (true, Sibling::Line) => edits.remove_line(it.line, reason),
+            (true, Sibling::Inline) => {
+                let span = self.list_entry(it);
+                edits.add_span(it.line, span, String::new(), reason);
+            }
+            _ => edits.add(it, new.clone(), reason),
+        }
+    }
+
+    /// Serves on both: address item `i` stays and the new address is added
+    /// beside it as the format allows (the module documentation).
+    fn add_address(&self, i: usize, ctx: &Ctx, edits: &mut Edits, report: &mut Report) {
+        let it = &self.items[i];
+        let Some(rw) = ctx.rewriter else { return };
+        let out = rw.rewrite(&[self.value(i)], ValueKind::Interface);
+        report.warnings.extend(at(out.notes, &self.target(it.line)));
+        let Some(new) = out.after.get(1).filter(|_| out.changed) else {
+            return;
+        };
+        let reason = out.reasons.join("; ");
+        let line = self.lines[it.line - 1];
+        match it.sibling {
+            Sibling::Line => {
+                let repeated = format!(
+                    "{}{new}{}",
+                    &line[..it.span.start],
+                    &line[it.span.end..]
+                );
+                edits.append_line(it.line, repeated, reason);
+            }
+            Sibling::Inline => {
+                let q = quote_of(line, &it.span);
+                let end = it.span.end + q.len();
+                edits.add_span(it.line, end..end, format!(", {q}{new}{q}"), reason);
+            }
+            Sibling::None => report.warnings.push(Notice::new(
+                Code::WindowAddressRuntimeOnly,
+                format!(
+                    "{}:{}: this file holds one address here, so {new} is added beside {} at runtime only until the window closes (then it is written here); if the host may restart before that, add it by hand",
+                    self.path,
+                    it.line,
+                    self.value(i)
+                ),
+            )),
+        }
+    }
+
+    /// The bytes of list entry `it` on its line with the separator that
+    /// follows it (or, for the last entry, the one before it): what goes
+    /// when the entry goes.
+    fn list_entry(&self, it: &Item) -> Range<usize> {
+        let line = self.lines[it.line - 1];
+        let b = line.as_bytes();
+        let q = quote_of(line, &it.span).len();
+        let (start, end) = (it.span.start - q, it.span.end + q);
+        let mut j = end;
+        while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+            j += 1;
+        }
+        if j < b.len() && b[j] == b',' {
+            j += 1;
+            while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+                j += 1;
+            }
+            return start..j;
+        }
+        let mut k = start;
+        while k > 0 && (b[k - 1] == b' ' || b[k - 1] == b'\t') {
+            k -= 1;
+        }
+        if k > 0 && b[k - 1] == b',' {
+            return k - 1..end;
+        }
+        start..end
     }
 
     /// A moved address whose new prefix is unknown keeps the prefix
@@ -585,37 +730,93 @@ fn is_link_local(ip: IpAddr) -> bool {
     }
 }
 
-/// Replacements gathered per line, turned into one change per line.
+/// The quote written around `span` on `line` (`"` or `'`), or nothing.
+fn quote_of<'l>(line: &'l str, span: &Range<usize>) -> &'l str {
+    let b = line.as_bytes();
+    match (span.start.checked_sub(1).map(|i| b[i]), b.get(span.end)) {
+        (Some(o), Some(c)) if o == *c && (o == b'"' || o == b'\'') => &line[span.end..span.end + 1],
+        _ => "",
+    }
+}
+
+/// What becomes of one line.
+#[derive(Default)]
+struct LineEdits {
+    replacements: Vec<(Range<usize>, String, String)>,
+    /// Lines written after it.
+    appended: Vec<(String, String)>,
+    /// The line goes (and why).
+    removed: Option<String>,
+}
+
+/// Edits gathered per line, turned into one change per line.
 #[derive(Default)]
 struct Edits {
-    by_line: BTreeMap<usize, Vec<(Range<usize>, String, String)>>,
+    by_line: BTreeMap<usize, LineEdits>,
 }
 
 impl Edits {
     fn add(&mut self, it: &Item, new: String, reason: String) {
+        self.add_span(it.line, it.span.clone(), new, reason);
+    }
+
+    fn add_span(&mut self, line: usize, span: Range<usize>, new: String, reason: String) {
         self.by_line
-            .entry(it.line)
+            .entry(line)
             .or_default()
-            .push((it.span.clone(), new, reason));
+            .replacements
+            .push((span, new, reason));
+    }
+
+    fn append_line(&mut self, line: usize, text: String, reason: String) {
+        self.by_line
+            .entry(line)
+            .or_default()
+            .appended
+            .push((text, reason));
+    }
+
+    fn remove_line(&mut self, line: usize, reason: String) {
+        self.by_line.entry(line).or_default().removed = Some(reason);
     }
 
     fn changes(mut self, surface: Surface, doc: &Doc) -> Vec<Change> {
         let mut out = Vec::new();
-        for (line, mut edits) in std::mem::take(&mut self.by_line) {
-            edits.sort_by_key(|(span, _, _)| span.start);
+        for (line, mut e) in std::mem::take(&mut self.by_line) {
             let before = doc.lines[line - 1];
+            let mut reasons: Vec<String> = Vec::new();
+            let mut note = |r: &String| {
+                if !reasons.contains(r) {
+                    reasons.push(r.clone());
+                }
+            };
+            if let Some(why) = &e.removed {
+                note(why);
+                out.push(Change {
+                    id: String::new(),
+                    surface,
+                    target: doc.target(line),
+                    before: Value::One(before.to_string()),
+                    after: Value::Many(Vec::new()),
+                    reason: reasons.join("; "),
+                });
+                continue;
+            }
+            e.replacements.sort_by_key(|(span, _, _)| span.start);
             let mut after = String::with_capacity(before.len() + 8);
             let mut last = 0;
-            let mut reasons: Vec<String> = Vec::new();
-            for (span, new, reason) in edits {
+            for (span, new, reason) in &e.replacements {
                 after.push_str(&before[last..span.start]);
-                after.push_str(&new);
+                after.push_str(new);
                 last = span.end;
-                if !reasons.contains(&reason) {
-                    reasons.push(reason);
-                }
+                note(reason);
             }
             after.push_str(&before[last..]);
+            for (text, reason) in &e.appended {
+                after.push('\n');
+                after.push_str(text);
+                note(reason);
+            }
             if after != before {
                 out.push(Change {
                     id: String::new(),

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use crate::addr::Matcher;
 use crate::host::Host;
 use crate::model::{Report, Target, Value};
-use crate::policy::Rewriter;
+use crate::policy::{Phase, Rewriter, Role};
 use crate::spec::Pair;
 use crate::surface::testutil::pair;
 use crate::surface::{Ctx, Surface};
@@ -44,6 +44,39 @@ pub fn plan(
     );
     let ctx = Ctx::new(&host, &matcher, Some(&rw));
     s.reader().unwrap().analyze(path, text, &ctx)
+}
+
+/// Runs `analyze` with a rewriter for `moves` in `role`.
+pub fn plan_in(
+    s: Surface,
+    path: &str,
+    text: &str,
+    moves: &[(&str, &str)],
+    role: Role,
+) -> crate::error::Result<Report> {
+    let dir = tempfile::TempDir::new().unwrap();
+    let host = Host::open(dir.path(), None).unwrap();
+    let pairs: Vec<Pair> = moves.iter().map(|(o, n)| pair(o, n)).collect();
+    let olds: Vec<IpAddr> = pairs.iter().map(|p| p.old).collect();
+    let matcher = Matcher::new(&olds);
+    let rw = Rewriter::new(pairs, Vec::new()).with_role(role);
+    let ctx = Ctx::new(&host, &matcher, Some(&rw));
+    s.reader().unwrap().analyze(path, text, &ctx)
+}
+
+/// A window over `text`: what open leaves, and that switch then close
+/// leave exactly what the own move writes.
+pub fn window(s: Surface, path: &str, text: &str, moves: &[(&str, &str)]) -> String {
+    let step = |t: &str, role: Role| apply(t, &plan_in(s, path, t, moves, role).unwrap());
+    let opened = step(text, Role::Window(Phase::Open));
+    let switched = step(&opened, Role::Window(Phase::Switch));
+    let closed = step(&switched, Role::Window(Phase::Close));
+    assert_eq!(
+        closed,
+        step(text, Role::Own),
+        "{path}: open, switch, close = own"
+    );
+    opened
 }
 
 /// Runs `analyze` without a rewriter (a scan for `ips`).
@@ -131,15 +164,15 @@ pub fn apply(text: &str, report: &Report) -> String {
             .changes
             .iter()
             .find(|c| matches!(&c.target, Target::Line { line, .. } if *line == i + 1));
-        match change {
-            Some(c) => {
-                let Value::One(after) = &c.after else {
-                    panic!()
-                };
+        match change.map(|c| &c.after) {
+            Some(Value::One(after)) => {
                 let body = raw.trim_end_matches(['\n', '\r']);
                 out.push_str(after);
                 out.push_str(&raw[body.len()..]);
             }
+            // The line goes.
+            Some(Value::Many(none)) if none.is_empty() => {}
+            Some(other) => panic!("a line change to {other:?}"),
             None => out.push_str(raw),
         }
     }

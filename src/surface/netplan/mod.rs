@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::netcfg::syntax::{self, parse_error};
-use super::netcfg::{Doc, Role};
+use super::netcfg::{Doc, Role, Sibling};
 use super::{Ctx, FileSurface, IfaceAddr, Surface};
 use crate::error::{Error, Result};
 use crate::model::Report;
@@ -701,7 +701,12 @@ impl<'a> Parser<'a> {
         };
         match class {
             Class::Role(role) => {
-                self.doc.push(n, span, role, block);
+                let sibling = sibling(self.lines[n - 1], &span);
+                if let Some(i) = self.doc.push(n, span, role, block)
+                    && role == Role::Address
+                {
+                    self.doc.set_sibling(i, sibling);
+                }
             }
             Class::RouteVia(id) => {
                 if let Some(i) = self
@@ -732,8 +737,26 @@ impl<'a> Parser<'a> {
     /// item written with options (`- 10.0.0.5/24: {lifetime: 0}`).
     fn emit_key(&mut self, path: &[Seg], n: usize, span: Range<usize>) {
         if let Some((block, Class::Role(Role::Address))) = self.classify(path) {
-            self.doc.push(n, span, Role::Address, block);
+            let sibling = sibling(self.lines[n - 1], &span);
+            if let Some(i) = self.doc.push(n, span, Role::Address, block) {
+                self.doc.set_sibling(i, sibling);
+            }
         }
+    }
+}
+
+/// How an `addresses:` item at `span` of `line` holds another address
+/// beside it: a block sequence item alone on its line (`- ADDR`, also
+/// `- ADDR: {options}`) is repeated; an item of a flow sequence (`[a, b]`)
+/// gains an entry after it.
+fn sibling(line: &str, span: &Range<usize>) -> Sibling {
+    let head = line[..span.start].trim_end_matches(['"', '\'']).trim_end();
+    if head.trim_start() == "-" {
+        Sibling::Line
+    } else if head.ends_with('[') || head.ends_with(',') {
+        Sibling::Inline
+    } else {
+        Sibling::None
     }
 }
 
@@ -795,6 +818,7 @@ fn unquote(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::host::Host;
+    use crate::surface::netcfg;
     use crate::surface::netcfg::testing::{Case, apply, check, never_panics, plan, scan};
 
     const PATH: &str = "/etc/netplan/50-cloud-init.yaml";
@@ -991,6 +1015,47 @@ network:
             },
         ];
         check(Surface::Netplan, PATH, cases);
+    }
+
+    #[test]
+    fn window_adds_the_new_address_beside_the_old_one() {
+        // (file, after open)
+        let cases: &[(&str, &str)] = &[
+            // A block item is repeated, comment and all.
+            (
+                BLOCK,
+                &BLOCK.replace(
+                    "        - 172.20.14.25/24   # primary, was 172.20.14.25 before too\n",
+                    "        - 172.20.14.25/24   # primary, was 172.20.14.25 before too\n        - 10.40.7.131/24   # primary, was 172.20.14.25 before too\n",
+                ),
+            ),
+            // A flow list gains an entry after the old one, quoted alike.
+            (
+                "network:\n  ethernets:\n    eth0:\n      addresses: [\"172.20.14.25/24\", 172.20.14.250/32]\n",
+                "network:\n  ethernets:\n    eth0:\n      addresses: [\"172.20.14.25/24\", \"10.40.7.131/24\", 172.20.14.250/32]\n",
+            ),
+            (
+                "network:\n  ethernets:\n    eth0:\n      addresses: [172.20.14.250/32, 172.20.14.25/24]\n",
+                "network:\n  ethernets:\n    eth0:\n      addresses: [172.20.14.250/32, 172.20.14.25/24, 10.40.7.131/24]\n",
+            ),
+            // An item with options is repeated whole.
+            (
+                "network:\n  ethernets:\n    eth0:\n      addresses:\n        - 172.20.14.25/24: {label: main}\n",
+                "network:\n  ethernets:\n    eth0:\n      addresses:\n        - 172.20.14.25/24: {label: main}\n        - 10.40.7.131/24: {label: main}\n",
+            ),
+            // Trap: the neighbour .250 is not the old address.
+            (
+                "network:\n  ethernets:\n    eth0:\n      addresses: [172.20.14.250/24]\n",
+                "network:\n  ethernets:\n    eth0:\n      addresses: [172.20.14.250/24]\n",
+            ),
+        ];
+        for (text, opened) in cases {
+            assert_eq!(
+                netcfg::testing::window(Surface::Netplan, PATH, text, V4),
+                *opened,
+                "{text}"
+            );
+        }
     }
 
     #[test]
