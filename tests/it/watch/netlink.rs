@@ -326,16 +326,18 @@ fn a_record_changed_behind_its_back_is_repaired() {
         .wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
     d.wait_for("updated", 1, 5 * SECOND);
 
+    // No dig between the change and the repair: with a one-second check
+    // on a loaded machine the repair can come first. The daemon's own
+    // words show it saw the foreign value.
     nsupdate(&lab, "192.0.2.99");
-    assert_eq!(lab.ns.dig("mail.dyn.test", "A"), "192.0.2.99");
-    lab.ns
-        .wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
     d.wait_for(
         "was changed behind zmreip's back: it holds 192.0.2.99",
         1,
-        5 * SECOND,
+        15 * SECOND,
     );
-    d.wait_for("repaired 192.0.2.99 → 10.201.0.5", 1, 5 * SECOND);
+    d.wait_for("repaired 192.0.2.99 → 10.201.0.5", 1, 15 * SECOND);
+    lab.ns
+        .wait_answer("mail.dyn.test", "A", "10.201.0.5", 10 * SECOND);
     assert!(d.stop().success());
 
     let cfg = lab.config(false, "verify_interval = 1\nrepair = false");
