@@ -113,10 +113,25 @@ impl Error {
     /// The exit status for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage { .. } => 2,
-            _ => 1,
+            Error::Usage { .. } => exit::USAGE,
+            _ => exit::FAILURE,
         }
     }
+}
+
+/// The exit statuses zmreip documents: one meaning each, whatever the
+/// command (README, "Exit status").
+pub mod exit {
+    /// Done.
+    pub const OK: u8 = 0;
+    /// Failed (a check failed, a step failed, a file did not parse).
+    pub const FAILURE: u8 = 1;
+    /// The command line is wrong; nothing was done.
+    pub const USAGE: u8 = 2;
+    /// `check`: the new address would hurt mail.
+    pub const HURTS_MAIL: u8 = 3;
+    /// `plan --detailed-exitcode`: the plan has something to apply.
+    pub const CHANGES_PENDING: u8 = 4;
 }
 
 /// Shorthand used across the crate.

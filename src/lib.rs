@@ -9,7 +9,9 @@ mod macros;
 
 pub mod addr;
 pub mod apply;
+pub mod audit;
 pub mod check;
+pub mod clock;
 pub mod cluster;
 pub mod directory;
 pub mod discover;
@@ -19,6 +21,7 @@ pub mod host;
 pub mod manual;
 pub mod model;
 pub mod notice;
+pub mod outcome;
 pub mod plan;
 pub mod policy;
 pub mod scan;
@@ -31,3 +34,15 @@ pub mod window;
 pub mod zimbra;
 
 pub use error::{Error, Result};
+
+/// How much a command says (`--quiet`, `--verbose`), decided once by the
+/// command line and passed to what prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verbosity {
+    /// Errors only (and, where a command reports checks, those that fail).
+    Quiet,
+    #[default]
+    Normal,
+    /// Details besides: evidence of passing checks, debug events.
+    Verbose,
+}

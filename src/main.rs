@@ -12,9 +12,10 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use zmreip::directory::ldap::Overrides;
 use zmreip::discover::{DirectoryArgs, SourceArgs, Sources};
+use zmreip::outcome::Report;
 use zmreip::spec::AddrArg;
 use zmreip::surface::Extra;
-use zmreip::{Error, Result};
+use zmreip::{Error, Result, Verbosity};
 
 /// Change the IP address of a Zimbra server safely.
 ///
@@ -50,12 +51,100 @@ use zmreip::{Error, Result};
 /// The directory is read live from the LDAP server localconfig.xml names;
 /// --ldif FILE reads a zmslapcat export instead.
 ///
-/// Exit status: 0 done, 1 failure, 2 bad usage (check: 3 = would hurt mail).
+/// Exit status, the same meaning for every command: 0 done, 1 failure,
+/// 2 bad usage, 3 (check) the new address would hurt mail, 4 (plan
+/// --detailed-exitcode) changes are pending.
 #[derive(Parser)]
 #[command(name = "zmreip", version, verbatim_doc_comment)]
 struct Cli {
+    #[command(flatten)]
+    ui: UiArgs,
+
     #[command(subcommand)]
     command: Command,
+}
+
+/// How much every command says, and in which colours.
+#[derive(Args)]
+struct UiArgs {
+    /// Say less: nothing on standard error but errors (no progress, no
+    /// step lines); verify lists failed checks only, watch logs warnings
+    /// and errors only. What the command prints on standard output (a
+    /// plan, a report, JSON) is unchanged.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Say more: scan and plan name each file and directory they read,
+    /// apply, rollback and resume the command of each service step,
+    /// verify the evidence of passing checks, watch every netlink event
+    /// and passing check.
+    #[arg(long, short, global = true)]
+    verbose: bool,
+
+    /// Colour output for people: `auto` colours a terminal unless NO_COLOR
+    /// is set (CLICOLOR_FORCE colours anything), `always`, `never`.
+    #[arg(long, value_enum, value_name = "WHEN", global = true, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+}
+
+impl UiArgs {
+    fn verbosity(&self) -> Verbosity {
+        if self.quiet {
+            Verbosity::Quiet
+        } else if self.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        }
+    }
+}
+
+/// What every command is told besides its own arguments.
+#[derive(Clone, Copy)]
+struct Ui {
+    verbosity: Verbosity,
+    color: bool,
+}
+
+impl Ui {
+    fn of(a: &UiArgs) -> Ui {
+        Ui {
+            verbosity: a.verbosity(),
+            color: use_color(a.color),
+        }
+    }
+
+    /// Progress on stderr, only on a terminal, overwriting one line; with
+    /// --verbose every file and directory read is a line of its own.
+    fn progress(self) -> impl FnMut(&str) {
+        let tty = std::io::stderr().is_terminal();
+        move |what: &str| match self.verbosity {
+            Verbosity::Quiet => {}
+            Verbosity::Verbose => eprintln!("reading {what}"),
+            Verbosity::Normal if tty => {
+                let mut e = std::io::stderr();
+                let _ = write!(e, "\r\x1b[2Kreading {what}");
+                let _ = e.flush();
+            }
+            Verbosity::Normal => {}
+        }
+    }
+
+    fn clear_progress(self) {
+        if self.verbosity == Verbosity::Normal && std::io::stderr().is_terminal() {
+            eprint!("\r\x1b[2K");
+        }
+    }
+
+    /// Step lines of apply, rollback and resume on stderr (none with
+    /// --quiet).
+    fn steps(self) -> impl FnMut(&str) {
+        move |line: &str| {
+            if self.verbosity != Verbosity::Quiet {
+                eprintln!("{line}");
+            }
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -204,10 +293,6 @@ struct BindArgs {
     /// Also save the plan as JSON to this file (for `apply --plan`).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-
-    /// Colour the diff.
-    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-    color: ColorArg,
 }
 
 /// `zmreip help window`: the phases and what each changes.
@@ -448,9 +533,12 @@ struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 
-    /// Colour the diff.
-    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-    color: ColorArg,
+    /// Exit 4 when the plan has changes or service actions (something to
+    /// apply), 0 when it has none, 1 on failure, 2 on bad usage, as
+    /// `terraform plan -detailed-exitcode` does: for scripts and
+    /// configuration management that ask "is this host done?".
+    #[arg(long)]
+    detailed_exitcode: bool,
 
     /// Also edit this BIND zone file (host path; repeatable). Give the
     /// zone as ZONE=PATH when the file has no $ORIGIN. Zones declared in
@@ -579,10 +667,10 @@ struct CheckArgs {
     #[arg(long, value_name = "ADDR")]
     from: Option<IpAddr>,
 
-    /// The resolver to ask (IP or IP:PORT) [default: the first nameserver
-    /// in /etc/resolv.conf]. Nothing else is asked.
-    #[arg(long, value_name = "IP:PORT", value_parser = zmreip::dns::parse_server)]
-    resolver: Option<std::net::SocketAddr>,
+    /// The DNS server to ask (IP or IP:PORT) [default: the first
+    /// nameserver in /etc/resolv.conf]. Nothing else is asked.
+    #[arg(long, alias = "resolver", value_name = "IP[:PORT]", value_parser = zmreip::dns::parse_server)]
+    dns_server: Option<std::net::SocketAddr>,
 
     /// A DNS blocklist zone to ask (repeatable; replaces the default list:
     /// zen.spamhaus.org, bl.spamcop.net, psbl.surriel.com,
@@ -591,8 +679,8 @@ struct CheckArgs {
     dnsbl: Vec<String>,
 
     /// Seconds to wait for each answer.
-    #[arg(long, value_name = "SECONDS", default_value_t = 3)]
-    timeout: u64,
+    #[arg(long, alias = "timeout", value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_timeout)]
+    probe_timeout: f64,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -613,10 +701,6 @@ struct WatchArgs {
     /// Say what would be sent; send nothing, write no state or plan.
     #[arg(long)]
     dry_run: bool,
-
-    /// Also log every netlink event and passing check.
-    #[arg(long, short)]
-    verbose: bool,
 }
 
 #[derive(Args)]
@@ -702,12 +786,8 @@ struct WindowOpenArgs {
     #[command(flatten)]
     probe: ProbeArgs,
 
-    /// Colour the plan shown before confirmation.
-    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-    color: ColorArg,
-
-    /// Output: lines for people, or a JSON object (`run`, `state`,
-    /// `lines`) for programs.
+    /// Output: lines for people, or the zmreip.outcome/v1 JSON document
+    /// (`run`, `state`, `changed`, `lines`) for programs.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -725,11 +805,8 @@ struct WindowPhaseArgs {
     #[arg(long)]
     yes: bool,
 
-    /// Colour the plan shown before confirmation.
-    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-    color: ColorArg,
-
-    /// Output: lines for people, or a JSON object for programs.
+    /// Output: lines for people, or the zmreip.outcome/v1 JSON document
+    /// (`run`, `state`, `changed`, `lines`) for programs.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -741,9 +818,10 @@ struct WindowCloseArgs {
 
     /// Seconds without a connection to the old address's service ports
     /// before it is retired (read from the kernel's TCP tables every
-    /// 200 ms; --force skips the wait).
+    /// 200 ms; --force skips the wait). Not `--quiet`, which says less
+    /// on every command.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
-    quiet: u64,
+    quiet_for: u64,
 
     /// Give up (and change nothing) when the old address has not been
     /// quiet for that long within this many seconds.
@@ -765,14 +843,19 @@ struct WindowStatusArgs {
 #[derive(Args)]
 struct VerifyArgs {
     /// New address (repeatable), with its prefix when postfix mynetworks
-    /// should hold its network (10.40.7.131/24).
-    #[arg(long = "ip", value_name = "ADDR[/PREFIX]", required = true)]
+    /// should hold its network (10.40.7.131/24), as `plan --to`.
+    #[arg(
+        long = "to",
+        alias = "ip",
+        value_name = "ADDR[/PREFIX]",
+        required = true
+    )]
     ips: Vec<AddrArg>,
 
-    /// Old address (repeatable): nothing may still listen on it or refer
-    /// to it. With its prefix, the old interface network must be gone from
-    /// trust lists too.
-    #[arg(long = "old", value_name = "ADDR[/PREFIX]")]
+    /// Old address (repeatable), as `plan --from`: nothing may still
+    /// listen on it or refer to it. With its prefix, the old interface
+    /// network must be gone from trust lists too.
+    #[arg(long = "from", alias = "old", value_name = "ADDR[/PREFIX]")]
     old: Vec<AddrArg>,
 
     #[command(flatten)]
@@ -803,10 +886,6 @@ struct VerifyArgs {
     /// document.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-
-    /// Show the evidence of passing checks too.
-    #[arg(long, short)]
-    verbose: bool,
 }
 
 /// How verify probes the server.
@@ -818,7 +897,7 @@ struct ProbeArgs {
 
     /// The split-DNS server to ask for the host name [default: the
     /// host's dnsmasq listen-address and port].
-    #[arg(long, value_name = "IP[:PORT]", value_parser = zmreip::dns::parse_server)]
+    #[arg(long, alias = "resolver", value_name = "IP[:PORT]", value_parser = zmreip::dns::parse_server)]
     dns_server: Option<std::net::SocketAddr>,
 
     /// An address of this host outside mynetworks: relaying from it must
@@ -827,7 +906,7 @@ struct ProbeArgs {
     outside_source: Option<IpAddr>,
 
     /// Seconds to wait for each connection, reply and DNS answer.
-    #[arg(long, value_name = "SECS", default_value_t = 3.0, value_parser = parse_timeout)]
+    #[arg(long, alias = "timeout", value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_timeout)]
     probe_timeout: f64,
 }
 
@@ -903,18 +982,145 @@ fn write_manual(dir: PathBuf) -> Result<ExitCode> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    let ui = Ui::of(&cli.ui);
     match cli.command {
-        Command::Scan(a) => scan(a),
-        Command::Plan(a) => plan(a).map(|()| ExitCode::SUCCESS),
-        Command::Bind(a) => bind(a).map(|()| ExitCode::SUCCESS),
+        Command::Scan(a) => scan(a, ui),
+        Command::Plan(a) => plan(a, ui),
+        Command::Bind(a) => bind(a, ui).map(|()| ExitCode::SUCCESS),
         Command::Check(a) => check(a),
-        Command::Watch(a) => watch(a),
-        Command::Verify(a) => verify(a).map(|()| ExitCode::SUCCESS),
-        Command::Apply(a) => apply(a).map(|()| ExitCode::SUCCESS),
-        Command::Rollback(a) => rollback(a).map(|()| ExitCode::SUCCESS),
-        Command::Resume(a) => resume(a).map(|()| ExitCode::SUCCESS),
+        Command::Watch(a) => watch(a, ui),
+        Command::Verify(a) => verify(a, ui).map(|()| ExitCode::SUCCESS),
+        Command::Apply(a) => {
+            let j = Journaled::new("apply", &a.host.root, a.cluster.cluster, None, a.format);
+            j.run(|| apply(a, ui))
+        }
+        Command::Rollback(a) => {
+            let j = Journaled::new(
+                "rollback",
+                &a.root.root,
+                a.cluster,
+                a.run_id.as_deref(),
+                a.format,
+            );
+            j.run(|| rollback(a, ui))
+        }
+        Command::Resume(a) => {
+            let j = Journaled::new("resume", &a.root.root, false, a.run_id.as_deref(), a.format);
+            j.run(|| resume(a, ui))
+        }
         Command::History(a) => history(a).map(|()| ExitCode::SUCCESS),
-        Command::Window(a) => window(a).map(|()| ExitCode::SUCCESS),
+        Command::Window(a) => window(a, ui).map(|()| ExitCode::SUCCESS),
+    }
+}
+
+/// An apply, rollback or resume: its outcome printed as lines or as
+/// zmreip.outcome/v1 (also when it fails: the error and the run it left),
+/// and its run's line written to the system log.
+struct Journaled {
+    command: &'static str,
+    root: PathBuf,
+    cluster: bool,
+    /// The run named on the command line (rollback, resume).
+    named: Option<String>,
+    format: Format,
+    /// The run concerned and its state before the command: the named one,
+    /// or the latest (an apply's new run is the one after it).
+    before: Option<(String, String)>,
+}
+
+impl Journaled {
+    fn new(
+        command: &'static str,
+        root: &std::path::Path,
+        cluster: bool,
+        named: Option<&str>,
+        format: Format,
+    ) -> Journaled {
+        let mut j = Journaled {
+            command,
+            root: root.to_path_buf(),
+            cluster,
+            named: named.map(str::to_string),
+            format,
+            before: None,
+        };
+        j.before = j.run_state();
+        j
+    }
+
+    fn runs(&self) -> &'static zmreip::apply::journal::Runs {
+        if self.cluster {
+            &zmreip::apply::journal::CLUSTER_RUNS
+        } else {
+            &zmreip::apply::journal::RUNS
+        }
+    }
+
+    /// The named run (or the latest) and its state now.
+    fn run_state(&self) -> Option<(String, String)> {
+        let j =
+            zmreip::apply::journal::Journal::open(&self.root, self.runs(), self.named.as_deref())
+                .ok()?;
+        let state = j.state().ok()?;
+        Some((j.id, state.as_str().to_string()))
+    }
+
+    fn run(self, f: impl FnOnce() -> Result<Report>) -> Result<ExitCode> {
+        match f() {
+            Ok(report) => {
+                if let Some(id) = &report.run {
+                    self.audit(id, false);
+                }
+                match self.format {
+                    Format::Text => emit(&lines(&report.lines))?,
+                    Format::Json => emit(&report.json())?,
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                // Which run the command left, if any: the one it was
+                // told, or one an apply made.
+                let after = self.run_state();
+                let (run, state, changed) = match (&self.before, after) {
+                    (Some((id, was)), Some((now_id, now))) if *id == now_id => {
+                        let changed = *was != now;
+                        let touched = self.named.is_some() || self.command != "apply";
+                        if touched {
+                            (Some(now_id), Some(now), changed)
+                        } else {
+                            (None, None, false)
+                        }
+                    }
+                    // A new run: the host changed unless it was rolled
+                    // back.
+                    (_, Some((id, now))) if self.command == "apply" => {
+                        let changed = now != "rolled-back";
+                        (Some(id), Some(now), changed)
+                    }
+                    _ => (None, None, false),
+                };
+                if let Some(id) = &run
+                    && (changed || self.command == "apply")
+                {
+                    self.audit(id, true);
+                }
+                if let Format::Json = self.format {
+                    let mut r =
+                        zmreip::outcome::Report::failed(self.command, run, state, changed, &e);
+                    r.cluster = self.cluster;
+                    emit(&r.json())?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn audit(&self, id: &str, failed: bool) {
+        if self.cluster {
+            zmreip::cluster::run::audit(self.command, &self.root, id, failed);
+        } else {
+            zmreip::apply::run::audit(self.command, &self.root, id, failed);
+        }
     }
 }
 
@@ -951,30 +1157,10 @@ fn directory_args(h: &HostArgs) -> DirectoryArgs {
     }
 }
 
-/// Progress on stderr, only on a terminal, overwriting one line.
-fn progress() -> impl FnMut(&str) {
-    let tty = std::io::stderr().is_terminal();
-    move |what: &str| {
-        if tty {
-            let mut e = std::io::stderr();
-            let _ = write!(e, "\r\x1b[2Kreading {what}");
-            let _ = e.flush();
-        }
-    }
-}
-
-fn clear_progress() {
-    if std::io::stderr().is_terminal() {
-        eprint!("\r\x1b[2K");
-    }
-}
-
-/// Scans, and reports every file it could not read after what it found
-/// in the others (exit status 1 when there is one).
-fn scan(a: ScanArgs) -> Result<ExitCode> {
+fn scan(a: ScanArgs, ui: Ui) -> Result<ExitCode> {
     let mut src = Sources::open(&source_args(&a.host, &[], None))?;
-    let result = zmreip::scan::scan(&mut src, &a.ips, &mut progress());
-    clear_progress();
+    let result = zmreip::scan::scan(&mut src, &a.ips, &mut ui.progress());
+    ui.clear_progress();
     let result = result?;
     let out = match a.format {
         Format::Text => zmreip::scan::text(&result),
@@ -995,11 +1181,22 @@ fn scan(a: ScanArgs) -> Result<ExitCode> {
     })
 }
 
-fn plan(a: PlanArgs) -> Result<()> {
+fn plan(a: PlanArgs, ui: Ui) -> Result<ExitCode> {
     a.cluster.check_used(a.cluster.cluster)?;
-    if a.cluster.cluster {
-        return cluster_plan(a);
-    }
+    let detailed = a.detailed_exitcode;
+    let pending = if a.cluster.cluster {
+        cluster_plan(a, ui)?
+    } else {
+        single_plan(a, ui)?
+    };
+    Ok(match (detailed, pending) {
+        (true, true) => ExitCode::from(zmreip::error::exit::CHANGES_PENDING),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// `plan` of this host. Returns whether something is to apply.
+fn single_plan(a: PlanArgs, ui: Ui) -> Result<bool> {
     let mut src = Sources::open(&source_args(&a.host, &a.zone_file, a.dns_config.as_ref()))?;
     let req = zmreip::plan::build::Request {
         from: a.from,
@@ -1010,27 +1207,26 @@ fn plan(a: PlanArgs) -> Result<()> {
         role: a.role.map(Into::into).unwrap_or_default(),
         ..Default::default()
     };
-    let plan = zmreip::plan::build::build(&mut src, &req, &mut progress());
-    clear_progress();
+    let plan = zmreip::plan::build::build(&mut src, &req, &mut ui.progress());
+    ui.clear_progress();
     let plan = plan?;
     if let Some(path) = &a.out {
         std::fs::write(path, zmreip::plan::render::json(&plan))
             .map_err(|e| Error::io("write", path, e))?;
     }
-    let color = match a.color {
-        ColorArg::Always => true,
-        ColorArg::Never => false,
-        ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
     let out = match a.format {
-        PlanFormat::Text => zmreip::plan::render::text(&plan, color),
+        PlanFormat::Text => zmreip::plan::render::text(&plan, ui.color),
         PlanFormat::Json => zmreip::plan::render::json(&plan),
-        PlanFormat::Markdown => zmreip::plan::render::markdown(&plan),
+        PlanFormat::Markdown => {
+            let facts = zmreip::plan::report::Facts::gather(&mut src, &plan, a.out.as_deref());
+            zmreip::plan::report::markdown(&plan, &facts)
+        }
     };
-    emit(&out)
+    emit(&out)?;
+    Ok(plan.is_pending())
 }
 
-fn bind(a: BindArgs) -> Result<()> {
+fn bind(a: BindArgs, ui: Ui) -> Result<()> {
     let mut listen = Vec::new();
     for l in &a.listen {
         for s in zmreip::plan::bind::parse_listen(l)? {
@@ -1064,9 +1260,12 @@ fn bind(a: BindArgs) -> Result<()> {
             .map_err(|e| Error::io("write", path, e))?;
     }
     let out = match a.format {
-        PlanFormat::Text => zmreip::plan::render::text(&plan, use_color(a.color)),
+        PlanFormat::Text => zmreip::plan::render::text(&plan, ui.color),
         PlanFormat::Json => zmreip::plan::render::json(&plan),
-        PlanFormat::Markdown => zmreip::plan::render::markdown(&plan),
+        PlanFormat::Markdown => {
+            let facts = zmreip::plan::report::Facts::gather(&mut src, &plan, a.out.as_deref());
+            zmreip::plan::report::markdown(&plan, &facts)
+        }
     };
     emit(&out)
 }
@@ -1091,7 +1290,7 @@ fn cluster_request(
     }
 }
 
-fn cluster_plan(a: PlanArgs) -> Result<()> {
+fn cluster_plan(a: PlanArgs, ui: Ui) -> Result<bool> {
     let mut src = Sources::open(&source_args(&a.host, &a.zone_file, a.dns_config.as_ref()))?;
     let single = zmreip::plan::build::Request {
         gateways: a.gateway,
@@ -1100,8 +1299,8 @@ fn cluster_plan(a: PlanArgs) -> Result<()> {
         ..Default::default()
     };
     let req = cluster_request(a.from.clone(), a.to.clone(), single, &a.cluster, &a.host);
-    let planned = zmreip::cluster::build::build(&mut src, &req, &mut progress());
-    clear_progress();
+    let planned = zmreip::cluster::build::build(&mut src, &req, &mut ui.progress());
+    ui.clear_progress();
     let planned = planned?;
     let plan = &planned.plan;
     if let Some(path) = &a.out {
@@ -1109,10 +1308,11 @@ fn cluster_plan(a: PlanArgs) -> Result<()> {
             .map_err(|e| Error::io("write", path, e))?;
     }
     emit(&match a.format {
-        PlanFormat::Text => zmreip::cluster::plan::text(plan, use_color(a.color)),
+        PlanFormat::Text => zmreip::cluster::plan::text(plan, ui.color),
         PlanFormat::Json => zmreip::cluster::plan::json(plan),
         PlanFormat::Markdown => zmreip::cluster::plan::markdown(plan),
-    })
+    })?;
+    Ok(plan.nodes.iter().any(|n| n.plan.is_pending()))
 }
 
 /// The verify request for `ips` and `old` on the host, probing as asked.
@@ -1132,14 +1332,14 @@ fn verify_request(
     req
 }
 
-fn verify(a: VerifyArgs) -> Result<()> {
+fn verify(a: VerifyArgs, ui: Ui) -> Result<()> {
     let mut req = verify_request(a.ips, a.old, &a.host, &a.probe);
     req.peer = a.peer;
     req.reach = a.reach;
     req.staying = a.staying;
     let report = zmreip::verify::run(&req);
     emit(&match a.format {
-        Format::Text => zmreip::verify::text(&report, a.verbose),
+        Format::Text => zmreip::verify::text(&report, ui.verbosity),
         Format::Json => zmreip::verify::json(&report),
     })?;
     if report.failed() {
@@ -1152,12 +1352,12 @@ fn verify(a: VerifyArgs) -> Result<()> {
     Ok(())
 }
 
-fn watch(a: WatchArgs) -> Result<ExitCode> {
+fn watch(a: WatchArgs, ui: Ui) -> Result<ExitCode> {
     let opts = zmreip::watch::Options {
         config: a.config,
         once: a.once,
         dry_run: a.dry_run,
-        verbose: a.verbose,
+        verbosity: ui.verbosity,
     };
     Ok(if zmreip::watch::run(&opts)? {
         ExitCode::SUCCESS
@@ -1167,7 +1367,7 @@ fn watch(a: WatchArgs) -> Result<ExitCode> {
 }
 
 fn check(a: CheckArgs) -> Result<ExitCode> {
-    let resolver = match a.resolver {
+    let resolver = match a.dns_server {
         Some(r) => r,
         None => zmreip::check::system_resolver()?,
     };
@@ -1178,7 +1378,7 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
         from: a.from,
         resolver,
         dnsbl: a.dnsbl,
-        timeout: std::time::Duration::from_secs(a.timeout.max(1)),
+        timeout: std::time::Duration::from_secs_f64(a.probe_timeout),
     };
     let report = zmreip::check::run(&req)?;
     let out = match a.format {
@@ -1283,10 +1483,6 @@ struct ApplyArgs {
     #[command(flatten)]
     probe: ProbeArgs,
 
-    /// Colour the plan shown before confirmation.
-    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-    color: ColorArg,
-
     /// Whose address moves, as for `plan`.
     #[arg(long, value_enum, value_name = "ROLE", conflicts_with = "cluster")]
     role: Option<RoleArg>,
@@ -1303,8 +1499,8 @@ struct ApplyArgs {
     #[arg(long, conflicts_with = "cluster")]
     check: bool,
 
-    /// Output: lines for people, or a JSON object (`run`, `state`,
-    /// `lines`) for programs.
+    /// Output: lines for people, or the zmreip.outcome/v1 JSON document
+    /// (`run`, `state`, `changed`, `lines`) for programs.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 
@@ -1361,7 +1557,8 @@ struct RollbackArgs {
     #[arg(long, requires = "cluster")]
     push_binary: bool,
 
-    /// Output: lines for people, or a JSON object for programs.
+    /// Output: lines for people, or the zmreip.outcome/v1 JSON document
+    /// (`run`, `state`, `changed`, `lines`) for programs.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -1379,7 +1576,8 @@ struct ResumeArgs {
     #[arg(long, value_name = "PART")]
     only: Vec<zmreip::apply::Part>,
 
-    /// Output: lines for people, or a JSON object for programs.
+    /// Output: lines for people, or the zmreip.outcome/v1 JSON document
+    /// (`run`, `state`, `changed`, `lines`) for programs.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -1393,16 +1591,23 @@ struct HistoryArgs {
     #[arg(long)]
     cluster: bool,
 
-    /// Output format.
+    /// Output: a list for people, or the zmreip.history/v1 JSON document
+    /// (zmreip.cluster-history/v1 with --cluster) for programs.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
 
+/// Whether to colour standard output: `auto` asks anstream, which
+/// honours NO_COLOR, CLICOLOR_FORCE, CLICOLOR and a dumb TERM besides
+/// whether stdout is a terminal.
 fn use_color(c: ColorArg) -> bool {
     match c {
         ColorArg::Always => true,
         ColorArg::Never => false,
-        ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        ColorArg::Auto => !matches!(
+            anstream::AutoStream::choice(&std::io::stdout()),
+            anstream::ColorChoice::Never
+        ),
     }
 }
 
@@ -1429,13 +1634,7 @@ fn confirm(question: &str) -> Result<()> {
     }
 }
 
-/// Step progress on stderr.
-fn step_report() -> impl FnMut(&str) {
-    |line: &str| eprintln!("{line}")
-}
-
-fn apply(a: ApplyArgs) -> Result<()> {
-    let color = use_color(a.color);
+fn apply(a: ApplyArgs, ui: Ui) -> Result<Report> {
     let saved = match &a.plan {
         Some(path) => Some(read_plan(path)?),
         None => None,
@@ -1449,7 +1648,7 @@ fn apply(a: ApplyArgs) -> Result<()> {
         confirm("")?;
     }
     if a.cluster.cluster || cluster_saved {
-        return cluster_apply(a, saved.map(|(_, v)| v));
+        return cluster_apply(a, saved.map(|(_, v)| v), ui);
     }
     let plan = match saved {
         Some((shown, value)) => zmreip::apply::plan_of(&shown, value)?,
@@ -1465,19 +1664,11 @@ fn apply(a: ApplyArgs) -> Result<()> {
                 role: a.role.map(Into::into).unwrap_or_default(),
                 ..Default::default()
             };
-            let plan = zmreip::plan::build::build(&mut src, &req, &mut progress());
-            clear_progress();
+            let plan = zmreip::plan::build::build(&mut src, &req, &mut ui.progress());
+            ui.clear_progress();
             plan?
         }
     };
-    if plan.changes.is_empty() && plan.actions.is_empty() {
-        return match a.format {
-            Format::Text => {
-                emit("nothing to change: the plan has no changes and no service actions\n")
-            }
-            Format::Json => emit("{\"run\": null, \"state\": \"nothing to do\", \"lines\": []}\n"),
-        };
-    }
     let mut opts = zmreip::apply::Options {
         root: a.host.root.clone(),
         zimbra_home: a.host.zimbra_home.clone(),
@@ -1500,10 +1691,18 @@ fn apply(a: ApplyArgs) -> Result<()> {
         held: Vec::new(),
     };
     let prepared = zmreip::apply::prepare(plan, &opts)?;
+    if let Some(lines) = zmreip::apply::nothing_to_run(&prepared) {
+        // Recording a run with no step would only give `rollback` a run
+        // to pick that undoes nothing.
+        return Ok(Report::unchanged("apply", lines));
+    }
     if a.check {
         let mut s = String::from("every change's precondition holds; nothing was written");
         s.push_str(&zmreip::apply::summary(&prepared));
-        return emit(&s);
+        return Ok(Report::unchanged(
+            "apply",
+            s.lines().map(str::to_string).collect(),
+        ));
     }
     if !a.no_verify && prepared.plan.bind.is_none() {
         let to = zmreip::verify::plan_addrs(&prepared.plan.to)?;
@@ -1518,12 +1717,28 @@ fn apply(a: ApplyArgs) -> Result<()> {
         opts.verify = Some(req);
     }
     if !a.yes {
-        emit(&zmreip::plan::render::text(&prepared.plan, color))?;
+        emit(&zmreip::plan::render::text(&prepared.plan, ui.color))?;
         emit(&zmreip::apply::summary(&prepared))?;
         confirm("Apply these changes?")?;
     }
-    let out = zmreip::apply::run::apply(&prepared, &opts, &mut step_report())?;
-    emit_outcome(&out, a.format)
+    let verbose = ui.verbosity == Verbosity::Verbose;
+    let mut steps = ui.steps();
+    let mut report = |line: &str| {
+        steps(line);
+        if verbose && let Some(cmd) = zmreip::apply::command_of(&prepared, line) {
+            steps(&format!("    $ {cmd}"));
+        }
+    };
+    let mut out = zmreip::apply::run::apply(&prepared, &opts, &mut report)?;
+    let run_dir = zmreip::apply::journal::Journal::open(
+        &opts.root,
+        &zmreip::apply::journal::RUNS,
+        Some(&out.run_id),
+    )?
+    .dir;
+    out.lines
+        .extend(zmreip::apply::ldif_note(&prepared, &opts.root, &run_dir));
+    Ok(Report::of("apply", &out))
 }
 
 /// A saved plan's JSON, from a file or (`-`) standard input.
@@ -1546,18 +1761,6 @@ fn read_plan(path: &std::path::Path) -> Result<(String, serde_json::Value)> {
     Ok((shown, value))
 }
 
-/// An apply, resume or rollback outcome, as lines or as JSON.
-fn emit_outcome(out: &zmreip::apply::Outcome, format: Format) -> Result<()> {
-    match format {
-        Format::Text => emit(&lines(&out.lines)),
-        Format::Json => {
-            let mut s = serde_json::to_string(out).expect("outcomes serialize");
-            s.push('\n');
-            emit(&s)
-        }
-    }
-}
-
 /// The cluster apply options of `apply --cluster` / `rollback --cluster`.
 fn cluster_options(root: &std::path::Path, h: Option<&HostArgs>) -> zmreip::cluster::run::Options {
     zmreip::cluster::run::Options {
@@ -1569,8 +1772,7 @@ fn cluster_options(root: &std::path::Path, h: Option<&HostArgs>) -> zmreip::clus
     }
 }
 
-fn cluster_apply(a: ApplyArgs, saved: Option<serde_json::Value>) -> Result<()> {
-    let color = use_color(a.color);
+fn cluster_apply(a: ApplyArgs, saved: Option<serde_json::Value>, ui: Ui) -> Result<Report> {
     let mut src = Sources::open(&source_args(&a.host, &a.zone_file, a.dns_config.as_ref()))?;
     let (plan, session) = match saved {
         Some(value) => {
@@ -1600,14 +1802,14 @@ fn cluster_apply(a: ApplyArgs, saved: Option<serde_json::Value>) -> Result<()> {
                 ..Default::default()
             };
             let req = cluster_request(a.from.clone(), a.to.clone(), single, &a.cluster, &a.host);
-            let planned = zmreip::cluster::build::build(&mut src, &req, &mut progress());
-            clear_progress();
+            let planned = zmreip::cluster::build::build(&mut src, &req, &mut ui.progress());
+            ui.clear_progress();
             let planned = planned?;
             (planned.plan, planned.session)
         }
     };
     if !a.yes {
-        emit(&zmreip::cluster::plan::text(&plan, color))?;
+        emit(&zmreip::cluster::plan::text(&plan, ui.color))?;
         confirm("Apply this plan on every node?")?;
     }
     let mut opts = cluster_options(&a.host.root, Some(&a.host));
@@ -1616,17 +1818,28 @@ fn cluster_apply(a: ApplyArgs, saved: Option<serde_json::Value>) -> Result<()> {
     opts.no_verify = a.no_verify;
     opts.no_rollback = a.no_rollback;
     opts.probe_timeout = Some(a.probe.probe_timeout);
-    let out = zmreip::cluster::run::apply(&plan, &session, &opts, &mut step_report())?;
-    emit(&lines(&out.lines))
+    let out = zmreip::cluster::run::apply(&plan, &session, &opts, &mut ui.steps())?;
+    Ok(cluster_report("apply", out))
 }
 
-fn rollback(a: RollbackArgs) -> Result<()> {
+/// A cluster run's outcome as zmreip.outcome/v1.
+fn cluster_report(command: &'static str, out: zmreip::cluster::run::Outcome) -> Report {
+    Report {
+        cluster: true,
+        run: Some(out.id),
+        state: Some(out.state.as_str().to_string()),
+        changed: out.changed,
+        ..Report::unchanged(command, out.lines)
+    }
+}
+
+fn rollback(a: RollbackArgs, ui: Ui) -> Result<Report> {
     let root = &a.root.root;
     if !a.yes && !std::io::stdin().is_terminal() {
         confirm("")?;
     }
     if a.cluster {
-        return cluster_rollback(a);
+        return cluster_rollback(a, ui);
     }
     if !a.yes {
         let runs = zmreip::apply::history(root)?;
@@ -1639,17 +1852,12 @@ fn rollback(a: RollbackArgs) -> Result<()> {
         }
         confirm("Roll this run back?")?;
     }
-    let out = zmreip::apply::run::rollback(
-        root,
-        a.run_id.as_deref(),
-        a.force,
-        &a.only,
-        &mut step_report(),
-    )?;
-    emit_outcome(&out, a.format)
+    let out =
+        zmreip::apply::run::rollback(root, a.run_id.as_deref(), a.force, &a.only, &mut ui.steps())?;
+    Ok(Report::of("rollback", &out))
 }
 
-fn cluster_rollback(a: RollbackArgs) -> Result<()> {
+fn cluster_rollback(a: RollbackArgs, ui: Ui) -> Result<Report> {
     let root = &a.root.root;
     let rec = zmreip::cluster::run::open(root, a.run_id.as_deref())?;
     if !a.yes {
@@ -1679,41 +1887,29 @@ fn cluster_rollback(a: RollbackArgs) -> Result<()> {
         push_binary: a.push_binary,
     })?;
     let opts = cluster_options(root, None);
-    let out = zmreip::cluster::run::rollback(&rec, &session, &opts, &mut step_report())?;
-    emit(&lines(&out.lines))
+    let out = zmreip::cluster::run::rollback(&rec, &session, &opts, &mut ui.steps())?;
+    Ok(cluster_report("rollback", out))
 }
 
-fn resume(a: ResumeArgs) -> Result<()> {
-    let out = zmreip::apply::run::resume(
-        &a.root.root,
-        a.run_id.as_deref(),
-        &a.only,
-        &mut step_report(),
-    )?;
-    emit_outcome(&out, a.format)
+fn resume(a: ResumeArgs, ui: Ui) -> Result<Report> {
+    let out =
+        zmreip::apply::run::resume(&a.root.root, a.run_id.as_deref(), &a.only, &mut ui.steps())?;
+    Ok(Report::of("resume", &out))
 }
 
 fn history(a: HistoryArgs) -> Result<()> {
     if a.cluster {
         let runs = zmreip::cluster::run::history(&a.root.root)?;
-        return match a.format {
-            Format::Text => emit(&zmreip::cluster::run::history_text(&runs)),
-            Format::Json => {
-                let mut s = serde_json::to_string_pretty(&runs).expect("history serializes");
-                s.push('\n');
-                emit(&s)
-            }
-        };
+        return emit(&match a.format {
+            Format::Text => zmreip::cluster::run::history_text(&runs),
+            Format::Json => zmreip::outcome::cluster_history(&runs),
+        });
     }
     let runs = zmreip::apply::history(&a.root.root)?;
-    match a.format {
-        Format::Text => emit(&zmreip::apply::history_text(&runs)),
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&runs).expect("history serializes");
-            s.push('\n');
-            emit(&s)
-        }
-    }
+    emit(&match a.format {
+        Format::Text => zmreip::apply::history_text(&runs),
+        Format::Json => zmreip::outcome::history(&runs),
+    })
 }
 
 fn lines(ls: &[String]) -> String {
@@ -1724,25 +1920,25 @@ fn lines(ls: &[String]) -> String {
 
 // ------------------------------------------------------------------ window
 
-fn window(a: WindowArgs) -> Result<()> {
+fn window(a: WindowArgs, ui: Ui) -> Result<()> {
     match a.phase {
-        WindowCommand::Open(o) => window_open(*o),
+        WindowCommand::Open(o) => window_open(*o, ui),
         WindowCommand::Switch(p) => {
-            let pending = window_plan(&p, |root| {
-                zmreip::window::switch(root, p.force, &mut progress())
+            let pending = window_plan(&p, ui, |root| {
+                zmreip::window::switch(root, p.force, &mut ui.progress())
             })?;
-            window_run(pending, &p)
+            window_run(pending, &p, ui)
         }
         WindowCommand::Close(c) => {
             let quiet = zmreip::window::Quiet {
-                period: std::time::Duration::from_secs(c.quiet),
-                limit: std::time::Duration::from_secs(c.quiet_timeout.max(c.quiet)),
+                period: std::time::Duration::from_secs(c.quiet_for),
+                limit: std::time::Duration::from_secs(c.quiet_timeout.max(c.quiet_for)),
             };
             let p = &c.phase;
-            let pending = window_plan(p, |root| {
-                zmreip::window::close(root, p.force, quiet, &mut step_report(), &mut progress())
+            let pending = window_plan(p, ui, |root| {
+                zmreip::window::close(root, p.force, quiet, &mut ui.steps(), &mut ui.progress())
             })?;
-            window_run(pending, p)
+            window_run(pending, p, ui)
         }
         WindowCommand::Status(s) => {
             let status = zmreip::window::status(&s.root.root)?;
@@ -1758,7 +1954,7 @@ fn window(a: WindowArgs) -> Result<()> {
     }
 }
 
-fn window_open(o: WindowOpenArgs) -> Result<()> {
+fn window_open(o: WindowOpenArgs, ui: Ui) -> Result<()> {
     if !o.yes && !std::io::stdin().is_terminal() {
         confirm("")?;
     }
@@ -1788,40 +1984,37 @@ fn window_open(o: WindowOpenArgs) -> Result<()> {
         lower_ttl: o.lower_ttl,
         settings,
     };
-    let pending = zmreip::window::open(&o.host.root, req, &mut progress());
-    clear_progress();
+    let pending = zmreip::window::open(&o.host.root, req, &mut ui.progress());
+    ui.clear_progress();
     let p = WindowPhaseArgs {
         root: RootArg {
             root: o.host.root.clone(),
         },
         force: false,
         yes: o.yes,
-        color: o.color,
         format: o.format,
     };
-    window_run(pending?, &p)
+    window_run(pending?, &p, ui)
 }
 
 /// Plans a later phase: refused at once without a terminal and --yes.
 fn window_plan(
     p: &WindowPhaseArgs,
+    ui: Ui,
     plan: impl FnOnce(&std::path::Path) -> Result<zmreip::window::Pending>,
 ) -> Result<zmreip::window::Pending> {
     if !p.yes && !std::io::stdin().is_terminal() {
         confirm("")?;
     }
     let pending = plan(&p.root.root);
-    clear_progress();
+    ui.clear_progress();
     pending
 }
 
 /// Shows the phase and asks (unless --yes), then runs it.
-fn window_run(pending: zmreip::window::Pending, p: &WindowPhaseArgs) -> Result<()> {
+fn window_run(pending: zmreip::window::Pending, p: &WindowPhaseArgs, ui: Ui) -> Result<()> {
     if !p.yes {
-        emit(&zmreip::plan::render::text(
-            pending.plan(),
-            use_color(p.color),
-        ))?;
+        emit(&zmreip::plan::render::text(pending.plan(), ui.color))?;
         emit(&zmreip::apply::summary(&pending.prepared))?;
         if !pending.notes.is_empty() {
             emit(&lines(&pending.notes))?;
@@ -1831,6 +2024,9 @@ fn window_run(pending: zmreip::window::Pending, p: &WindowPhaseArgs) -> Result<(
             pending.phase.as_str()
         ))?;
     }
-    let out = zmreip::window::run(pending, &mut step_report())?;
-    emit_outcome(&out, p.format)
+    let out = zmreip::window::run(pending, &mut ui.steps())?;
+    emit(&match p.format {
+        Format::Text => lines(&out.lines),
+        Format::Json => Report::of("window", &out).json(),
+    })
 }

@@ -103,14 +103,25 @@ pub fn text(r: &ScanResult) -> String {
             let _ = writeln!(s, "  [{}] {}", w.code, w.message);
         }
     }
+    // Every row above is one finding: the total counts them all, then
+    // says how many of them are in files Zimbra regenerates.
+    let total = r.findings.len() + r.derived.len();
+    let _ = write!(s, "\n{total} finding{}", if total == 1 { "" } else { "s" });
+    if !r.derived.is_empty() {
+        let _ = write!(
+            s,
+            ": {} in files and directory settings, {} in files Zimbra regenerates (never edited)",
+            r.findings.len(),
+            r.derived.len()
+        );
+    }
     let _ = write!(
         s,
-        "\n{} finding{}, {} in regenerated files; {} files and {} directory entries read",
-        r.findings.len(),
-        if r.findings.len() == 1 { "" } else { "s" },
-        r.derived.len(),
+        "; {} file{} and {} directory entr{} read",
         r.files_read,
-        r.entries_read
+        if r.files_read == 1 { "" } else { "s" },
+        r.entries_read,
+        if r.entries_read == 1 { "y" } else { "ies" }
     );
     match r.unreadable.len() {
         0 => {}

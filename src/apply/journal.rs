@@ -13,9 +13,12 @@
 //! | `state` | `running`, `applied`, `failed`, `rolling-back` or `rolled-back` |
 //! | `services.log` | output of the service commands |
 //!
-//! Log events: `begin K`, `done K [sha256:HEX]`, `fail K MESSAGE`,
-//! `resume`, `rollback`, `undo K`, `undone K`, `rerun K`, `rerun-done K`.
-//! A crash can tear the last line; a line without its newline is ignored.
+//! Log events, one a line after the UTC time it was written
+//! (`2026-11-28T12:34:56.789Z begin 3`): `begin K`, `done K
+//! [sha256:HEX]`, `fail K MESSAGE`, `resume`, `rollback`, `undo K`,
+//! `undone K`, `rerun K`, `rerun-done K`. Lines of journals written before
+//! the time was added read as well. A crash can tear the last line; a
+//! line without its newline is ignored.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
@@ -126,7 +129,17 @@ impl Event {
         }
     }
 
+    /// The line as the log holds it: the time, then the event.
+    fn stamped(&self) -> String {
+        format!("{} {}", crate::clock::stamp(), self.line())
+    }
+
+    /// Reads a log line, with or without its leading time.
     fn parse(line: &str) -> Option<Event> {
+        let line = match line.split_once(' ') {
+            Some((first, rest)) if crate::clock::is_stamp(first) => rest,
+            _ => line,
+        };
         let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
         let (num, tail) = rest.split_once(' ').unwrap_or((rest, ""));
         let k = num.parse::<usize>();
@@ -289,7 +302,7 @@ impl Journal {
             .mode(0o600)
             .open(&p)
             .map_err(|e| Error::io("write", &p, e))?;
-        let mut line = event.line();
+        let mut line = event.stamped();
         line.push('\n');
         f.write_all(line.as_bytes())
             .and_then(|()| f.sync_all())
@@ -385,62 +398,19 @@ fn new_id() -> String {
             ^ std::process::id();
         rnd = [(n >> 8) as u8, n as u8];
     }
-    format!("{}-{:02x}{:02x}", compact_time(now()), rnd[0], rnd[1])
+    format!(
+        "{}-{:02x}{:02x}",
+        crate::clock::compact(now()),
+        rnd[0],
+        rnd[1]
+    )
 }
 
-/// Seconds since the epoch.
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// `2026-11-28T12:34:56Z`.
-pub fn rfc3339(secs: u64) -> String {
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-}
-
-fn compact_time(secs: u64) -> String {
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
-}
-
-/// UTC calendar time of a Unix time (Howard Hinnant's days-from-civil,
-/// inverted).
-fn civil(secs: u64) -> (u64, u64, u64, u64, u64, u64) {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
-}
+pub use crate::clock::{now, rfc3339};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn calendar() {
-        for (secs, want) in [
-            (0, "1970-01-01T00:00:00Z"),
-            (951_782_400, "2000-02-29T00:00:00Z"),
-            (1_709_164_799, "2024-02-28T23:59:59Z"),
-            (1_709_251_200, "2024-03-01T00:00:00Z"),
-            (1_798_761_599, "2026-12-31T23:59:59Z"),
-        ] {
-            assert_eq!(rfc3339(secs), want);
-        }
-        assert_eq!(compact_time(1_709_251_200), "20240301T000000Z");
-    }
 
     #[test]
     fn ids_are_recognized_and_sortable() {
@@ -491,8 +461,19 @@ mod tests {
             Event::RerunDone(4),
         ];
         for e in &events {
+            // As written now (with the time), and as journals written
+            // before the time was added hold it.
+            assert_eq!(
+                Event::parse(&e.stamped()).as_ref(),
+                Some(e),
+                "{}",
+                e.stamped()
+            );
             assert_eq!(Event::parse(&e.line()).as_ref(), Some(e), "{}", e.line());
         }
+        // A failure message that itself starts like a time stays whole.
+        let fail = Event::Fail(2, "2026-11-28T12:34:56Z was when it broke".into());
+        assert_eq!(Event::parse(&fail.stamped()), Some(fail));
         assert_eq!(
             Event::parse(&Event::Fail(1, "two\nlines".into()).line()),
             Some(Event::Fail(1, "two lines".into()))
@@ -501,6 +482,12 @@ mod tests {
         let j = Journal::create(d.path(), &RUNS).unwrap();
         j.log(&Event::Begin(1)).unwrap();
         j.log(&Event::Done(1, None)).unwrap();
+        // Every line carries the time it was written.
+        let log = std::fs::read_to_string(j.path("log")).unwrap();
+        for line in log.lines() {
+            let first = line.split(' ').next().unwrap();
+            assert!(crate::clock::is_stamp(first), "{line}");
+        }
         // A crash in the middle of an append.
         let mut f = OpenOptions::new().append(true).open(j.path("log")).unwrap();
         f.write_all(b"begi").unwrap();

@@ -388,6 +388,63 @@ fn live_directory(plan: &Plan, host: &Host, opts: &Options) -> Result<Option<Set
     Settings::resolve(host, &opts.ldap)
 }
 
+/// When a prepared plan has no step to run (no change, and its service
+/// actions all left to the admin): what to say instead of recording an
+/// empty run.
+pub fn nothing_to_run(p: &Prepared) -> Option<Vec<String>> {
+    if !p.steps.is_empty() {
+        return None;
+    }
+    let mut lines =
+        vec!["nothing to run: the plan changes nothing here, so no run is recorded".to_string()];
+    lines.extend(manual_lines(&p.manual, "run by hand"));
+    Some(lines)
+}
+
+/// After a run that wrote the directory's changes into an LDIF export
+/// (`--ldif`): that the live directory was not changed, and the command
+/// that changes it with the run's `changes.ldif` (no password on the
+/// command line: ldapmodify asks for it).
+pub fn ldif_note(p: &Prepared, root: &Path, run_dir: &Path) -> Vec<String> {
+    let Some(file) = p.steps.iter().find_map(|s| match s {
+        Step::Ldif { file, .. } => Some(file.shown()),
+        _ => None,
+    }) else {
+        return Vec::new();
+    };
+    let host = Host::open(root, Some(&p.zimbra_home)).ok();
+    let lc = |key: &str, or: &str| {
+        host.as_ref()
+            .and_then(|h| crate::surface::localconfig::setting(h, key))
+            .map_or_else(|| or.to_string(), |v| services::shell_quote(&v))
+    };
+    let url = lc(
+        "ldap_master_url",
+        "\"$(su - zimbra -c 'zmlocalconfig -m nokey ldap_master_url')\"",
+    );
+    let dn = lc("zimbra_ldap_userdn", "uid=zimbra,cn=admins,cn=zimbra");
+    vec![
+        format!(
+            "the directory changes went into the LDIF export {file} only: the live directory was not changed"
+        ),
+        format!(
+            "to change the live directory too, run as root (ldapmodify asks for the password `zmlocalconfig -s zimbra_ldap_password` shows): {}/common/bin/ldapmodify -x -H {url} -D {dn} -W -f {}",
+            p.zimbra_home,
+            services::shell_quote(&run_dir.join("changes.ldif").to_string_lossy())
+        ),
+    ]
+}
+
+/// The command of the service step a step line (`[K/N] ...`) announces,
+/// for `--verbose`.
+pub fn command_of(p: &Prepared, line: &str) -> Option<String> {
+    let k: usize = line.strip_prefix('[')?.split('/').next()?.parse().ok()?;
+    match p.steps.get(k.checked_sub(1)?)? {
+        Step::Service { command, .. } => Some(command.to_string()),
+        _ => None,
+    }
+}
+
 /// What apply will do, for the confirmation question.
 pub fn summary(p: &Prepared) -> String {
     let mut s = String::from("\nzmreip will, journaling each step so it can be undone:\n");
@@ -433,12 +490,14 @@ pub fn is_slash(root: &Path) -> bool {
 }
 
 /// What a finished apply, rollback or resume reports (`--format json`
-/// writes it as `{"run", "state", "lines"}`).
-#[derive(Debug, Clone, Serialize)]
+/// writes it as [`crate::outcome::Report`]).
+#[derive(Debug, Clone)]
 pub struct Outcome {
-    #[serde(rename = "run")]
     pub run_id: String,
     pub state: State,
+    /// Whether this command changed the host (false when the run was
+    /// already where it was asked to go).
+    pub changed: bool,
     /// Lines for people, in order.
     pub lines: Vec<String>,
 }

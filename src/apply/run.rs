@@ -131,6 +131,7 @@ fn waiting(j: &Journal, info: &RunInfo, only: &[Part]) -> Result<Option<Outcome>
     Ok(Some(Outcome {
         run_id: j.id.clone(),
         state: State::Running,
+        changed: true,
         lines: vec![format!(
             "run {}: {} done; {left} of {} step(s) wait (`zmreip resume {}`)",
             j.id,
@@ -631,6 +632,7 @@ fn finish(j: &Journal, info: &RunInfo) -> Result<Outcome> {
     Ok(Outcome {
         run_id: j.id.clone(),
         state: State::Applied,
+        changed: true,
         lines,
     })
 }
@@ -778,6 +780,7 @@ pub fn rollback(
         return Ok(Outcome {
             run_id: j.id.clone(),
             state: State::RolledBack,
+            changed: false,
             lines: vec![format!(
                 "run {} is already rolled back; nothing to do",
                 j.id
@@ -800,6 +803,7 @@ pub fn rollback(
         return Ok(Outcome {
             run_id: j.id.clone(),
             state: State::RollingBack,
+            changed: true,
             lines,
         });
     }
@@ -812,6 +816,7 @@ pub fn rollback(
     Ok(Outcome {
         run_id: j.id.clone(),
         state: State::RolledBack,
+        changed: true,
         lines,
     })
 }
@@ -835,6 +840,7 @@ pub fn resume(
             return Ok(Outcome {
                 run_id: j.id.clone(),
                 state: State::Applied,
+                changed: false,
                 lines: vec![format!("run {} is already applied; nothing to do", j.id)],
             });
         }
@@ -884,4 +890,28 @@ pub fn resume(
     let mut out = finish(&j, &info)?;
     out.lines[0] = format!("resumed and {}", out.lines[0]);
     Ok(out)
+}
+
+/// Writes the line of `command` (`apply`, `rollback`, `resume`) on run
+/// `id` to the system log ([`crate::audit`]), from what the run's journal
+/// says now. `failed`: the command failed.
+pub fn audit(command: &'static str, root: &Path, id: &str, failed: bool) {
+    let Ok(j) = Journal::open(root, &journal::RUNS, Some(id)) else {
+        return;
+    };
+    let Ok(info) = read_info(&j) else {
+        return;
+    };
+    let done = Progress::read(&j).map_or(0, |p| p.done.len());
+    let state = j.state().map_or("unknown", State::as_str);
+    crate::audit::record(&crate::audit::Entry {
+        command,
+        run: id,
+        from: &info.from,
+        to: &info.to,
+        changes: info.changes,
+        steps: (done, info.steps.len()),
+        result: state,
+        failed,
+    });
 }

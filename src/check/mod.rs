@@ -50,7 +50,7 @@ pub mod ttl;
 pub const SCHEMA: &str = "zmreip.check/v1";
 
 /// Exit status when the move would hurt mail.
-pub const EXIT_HURTS_MAIL: u8 = 3;
+pub const EXIT_HURTS_MAIL: u8 = crate::error::exit::HURTS_MAIL;
 
 /// What to check.
 #[derive(Debug, Clone)]

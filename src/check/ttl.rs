@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::addr::Matcher;
+use crate::clock::rfc3339;
 use crate::dns::{Answer, Rdata, RecordType, Resolver, Rr, fqdn};
 use crate::notice::{Code, Notice};
 
@@ -152,21 +153,6 @@ pub fn safe_move(entries: &[TtlEntry], now: u64) -> Option<SafeMove> {
         seconds: secs,
         at: rfc3339(now + u64::from(secs)),
     })
-}
-
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn rfc3339(t: u64) -> String {
-    let d = crate::dns::zone::serial::Date::from_days(i64::try_from(t / 86_400).unwrap_or(0));
-    let s = t % 86_400;
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        d.year,
-        d.month,
-        d.day,
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
 }
 
 #[cfg(test)]

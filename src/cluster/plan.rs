@@ -377,7 +377,8 @@ pub fn markdown(plan: &ClusterPlan) -> String {
     for n in &plan.nodes {
         let _ = writeln!(s, "## Node {} ({})\n", n.name, n.role.as_str());
         // The node's own report, one heading level down.
-        for line in crate::plan::render::markdown(&n.plan).lines() {
+        let facts = crate::plan::report::Facts::node(&n.name);
+        for line in crate::plan::report::markdown(&n.plan, &facts).lines() {
             if line.starts_with('#') {
                 let _ = writeln!(s, "##{line}");
             } else {

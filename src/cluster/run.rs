@@ -67,11 +67,12 @@ pub struct NodeRun {
 }
 
 /// What a node's `apply`, `resume` or `rollback` answers with
-/// `--format json`.
+/// `--format json` (the fields of `zmreip.outcome/v1` a cluster run
+/// reads). `run` is `null` when the node had nothing to run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeOutcome {
-    pub run: String,
-    pub state: String,
+    pub run: Option<String>,
+    pub state: Option<String>,
     pub lines: Vec<String>,
 }
 
@@ -148,7 +149,9 @@ impl Ctx<'_> {
                 );
                 let plan = self.plan_json(node)?;
                 let o: NodeOutcome = self.session.json(node, &args, Some(&plan), PHASE_TIMEOUT)?;
-                self.set_node_run(node, &o.run)?;
+                if let Some(run) = &o.run {
+                    self.set_node_run(node, run)?;
+                }
                 o
             }
             Some(run) => {
@@ -167,7 +170,7 @@ impl Ctx<'_> {
         for l in &outcome.lines {
             (self.report)(&format!("    {node}: {l}"));
         }
-        if outcome.state == "applied" {
+        if outcome.state.as_deref() == Some("applied") {
             self.finished.push(node.to_string());
         }
         Ok(())
@@ -179,10 +182,10 @@ impl Ctx<'_> {
         let n = self.node(node)?;
         let mut args = vec!["verify".to_string()];
         for t in &self.plan.to {
-            args.extend(["--ip".into(), t.clone()]);
+            args.extend(["--to".into(), t.clone()]);
         }
         for f in &self.plan.from {
-            args.extend(["--old".into(), f.clone()]);
+            args.extend(["--from".into(), f.clone()]);
         }
         match n.role {
             // A cluster plan never has a window or bound node: the moving
@@ -372,6 +375,11 @@ impl Timings {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub id: String,
+    /// The cluster run's state afterwards.
+    pub state: State,
+    /// Whether this command changed the nodes (false for a run already
+    /// rolled back).
+    pub changed: bool,
     pub lines: Vec<String>,
 }
 
@@ -542,6 +550,8 @@ pub fn apply(
     lines.push(format!("undo with `zmreip rollback --cluster {}`", j.id));
     Ok(Outcome {
         id: j.id.clone(),
+        state: State::Applied,
+        changed: true,
         lines,
     })
 }
@@ -710,6 +720,8 @@ pub fn rollback(
     if rec.journal.state()? == State::RolledBack {
         return Ok(Outcome {
             id: rec.journal.id.clone(),
+            state: State::RolledBack,
+            changed: false,
             lines: vec![format!(
                 "cluster run {} is already rolled back; nothing to do",
                 rec.journal.id
@@ -729,6 +741,8 @@ pub fn rollback(
     lines.extend(roll_back(&mut ctx)?);
     Ok(Outcome {
         id: rec.journal.id.clone(),
+        state: rec.journal.state()?,
+        changed: true,
         lines,
     })
 }
@@ -822,4 +836,31 @@ pub fn history_text(runs: &[Summary]) -> String {
         }
     }
     s
+}
+
+/// Writes the line of a cluster `command` (`apply`, `rollback`) on
+/// cluster run `id` to the system log ([`crate::audit`]); its steps are
+/// the nodes that have a run, of all the nodes. Each node writes its own
+/// runs' lines on its own host.
+pub fn audit(command: &'static str, root: &Path, id: &str, failed: bool) {
+    let Ok(rec) = open(root, Some(id)) else {
+        return;
+    };
+    let state = rec.journal.state().map_or("unknown", State::as_str);
+    let changes = rec.plan.nodes.iter().map(|n| n.plan.changes.len()).sum();
+    let with_runs = rec.run.nodes.iter().filter(|n| n.run.is_some()).count();
+    crate::audit::record(&crate::audit::Entry {
+        command: if command == "apply" {
+            "cluster-apply"
+        } else {
+            "cluster-rollback"
+        },
+        run: id,
+        from: &rec.run.from,
+        to: &rec.run.to,
+        changes,
+        steps: (with_runs, rec.run.nodes.len()),
+        result: state,
+        failed,
+    });
 }

@@ -37,6 +37,25 @@ pub struct Request {
     pub staying: Staying,
 }
 
+/// Whether a finding in a file Zimbra regenerates goes away when the file
+/// is regenerated: an old address does, and so does a network no wider
+/// than its interface network (it moves with it). A wider network that
+/// merely contains the address stays in the directory's trust lists
+/// (`trust-network-kept`) and so in the regenerated file: counting it
+/// would leave a host already moved pending for ever, its service action
+/// planned on every run.
+fn stale(f: &crate::model::Finding, pairs: &[Pair]) -> bool {
+    if f.kind != crate::addr::MatchKind::NetworkContains {
+        return true;
+    }
+    let Ok(net) = f.matched.replace(['[', ']'], "").parse::<ipnet::IpNet>() else {
+        return true;
+    };
+    pairs
+        .iter()
+        .any(|p| net.contains(&p.old) && net.prefix_len() >= p.old_prefix)
+}
+
 /// Builds the plan for `req` on `sources`.
 pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str)) -> Result<Plan> {
     spec::check_pairs(&req.from, &req.to)?;
@@ -76,6 +95,7 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     let derived: Vec<DerivedFile> = found
         .derived
         .iter()
+        .filter(|d| d.findings.iter().any(|f| stale(f, &pairs)))
         .map(|d| DerivedFile {
             file: d.file.clone(),
             regenerated_by: d.regenerated_by,
@@ -376,6 +396,15 @@ fn handoffs(pairs: &[Pair], hostname: Option<&str>, changes: &[Change]) -> Vec<N
             ));
         }
         let rr = if p.new.is_ipv4() { "A" } else { "AAAA" };
+        // The plan moves the record itself (a zone served here, or one
+        // updated with RFC 2136): nothing to ask elsewhere.
+        if hostname.is_some_and(|h| plan_moves_record(changes, h, rr)) {
+            out.push(Notice::new(
+                Code::Peers,
+                format!("tell other servers, relay hosts, firewalls and partners that trust or relay to {} about {} (they are not on this host)", p.old, p.new),
+            ));
+            continue;
+        }
         out.push(Notice::new(
             Code::Dns,
             format!("change the {rr} record of {name} (and any MX target or SPF ip{}: mechanism naming {}) to {} at the DNS that serves it outside this host", if p.new.is_ipv4() { 4 } else { 6 }, p.old, p.new),
@@ -392,6 +421,17 @@ fn handoffs(pairs: &[Pair], hostname: Option<&str>, changes: &[Change]) -> Vec<N
         ));
     }
     out
+}
+
+/// Whether a change of the plan moves the `rtype` record of `name`: in a
+/// zone file served here, or by an RFC 2136 update.
+fn plan_moves_record(changes: &[Change], name: &str, rtype: &str) -> bool {
+    let fqdn = format!("{}.", name.trim_end_matches('.'));
+    changes.iter().any(|c| {
+        crate::surface::zonefile::moves_record(c, name, rtype)
+            || matches!(&c.target, Target::Dns { name: n, rtype: t, .. }
+                if n.eq_ignore_ascii_case(&fqdn) && t == rtype)
+    })
 }
 
 /// Whether an address is globally routable (a PTR request makes sense).

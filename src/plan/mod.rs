@@ -13,6 +13,7 @@ use crate::services::{Action, Service};
 pub mod bind;
 pub mod build;
 pub mod render;
+pub mod report;
 
 /// The schema name written into every plan.
 pub const SCHEMA: &str = "zmreip.plan/v1";
@@ -47,6 +48,12 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether applying the plan would do anything: a change, or a
+    /// service action (a regeneration only a derived file needs).
+    pub fn is_pending(&self) -> bool {
+        !self.changes.is_empty() || !self.actions.is_empty()
+    }
+
     /// Sets [`Plan::checksum`] to the checksum of the plan's content.
     pub fn seal(&mut self) {
         self.checksum = None;

@@ -1,6 +1,6 @@
 //! Rendering a plan for people: a diff grouped by surface (coloured on a
-//! terminal) and a Markdown change report. JSON is the [`Plan`]'s serde
-//! form (see [`json`]).
+//! terminal); the Markdown change report is [`super::report`]. JSON is
+//! the [`Plan`]'s serde form (see [`json`]).
 
 use std::fmt::Write as _;
 
@@ -18,7 +18,7 @@ pub fn json(plan: &Plan) -> String {
 }
 
 /// Surfaces in the order changes are grouped, with a heading each.
-fn groups(plan: &Plan) -> Vec<(Surface, Vec<&Change>)> {
+pub(crate) fn groups(plan: &Plan) -> Vec<(Surface, Vec<&Change>)> {
     let mut out: Vec<(Surface, Vec<&Change>)> = Vec::new();
     for c in &plan.changes {
         match out.iter_mut().find(|(s, _)| *s == c.surface) {
@@ -38,7 +38,7 @@ fn lines(v: &Value) -> Vec<&str> {
 
 /// The `-`/`+` lines of one change. For multi-valued attributes, values
 /// that stay are shown as context (` `).
-fn diff_lines(c: &Change) -> Vec<(char, String)> {
+pub(crate) fn diff_lines(c: &Change) -> Vec<(char, String)> {
     let before = lines(&c.before);
     let after = lines(&c.after);
     let mut out = Vec::new();
@@ -103,11 +103,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
             let _ = writeln!(s, "\nNo changes: every setting is already as asked.");
         }
     } else if plan.changes.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nNo changes: nothing on this host refers to {} any more.",
-            plan.from.join(", ")
-        );
+        let _ = writeln!(s, "\n{}", no_changes(plan));
     }
     diff_by_surface(&mut s, plan, color);
     if !plan.derived.is_empty() {
@@ -163,6 +159,60 @@ pub fn text(plan: &Plan, color: bool) -> String {
     s
 }
 
+/// What a plan does, in one line: `plan: OLD → NEW`, or for a bind
+/// `bind: outbound, imap → 10.40.7.132` (`bind: ... → all interfaces`).
+pub fn title(plan: &Plan) -> String {
+    match &plan.bind {
+        Some(b) => {
+            let mut names: Vec<&str> = Vec::new();
+            for sv in &b.services {
+                if !names.contains(&sv.name.as_str()) {
+                    names.push(&sv.name);
+                }
+            }
+            format!(
+                "bind: {} → {}",
+                names.join(", "),
+                b.address.as_deref().unwrap_or("all interfaces")
+            )
+        }
+        None => format!("plan: {} → {}", plan.from.join(", "), plan.to.join(", ")),
+    }
+}
+
+/// What a plan without changes says: "nothing refers to it any more"
+/// only when that is so; warnings and regenerated files that still hold
+/// the address are counted instead.
+fn no_changes(plan: &Plan) -> String {
+    let from = plan.from.join(", ");
+    let mut still = Vec::new();
+    let w = plan.warnings.len();
+    if w > 0 {
+        still.push(format!(
+            "{w} warning{} below name{} what zmreip leaves as it is",
+            plural(w),
+            if w == 1 { "s" } else { "" }
+        ));
+    }
+    let d = plan.derived.len();
+    if d > 0 {
+        still.push(format!(
+            "{d} file{} Zimbra regenerates still hold{} it (the service actions below regenerate {})",
+            plural(d),
+            if d == 1 { "s" } else { "" },
+            if d == 1 { "it" } else { "them" }
+        ));
+    }
+    if still.is_empty() {
+        format!("No changes: nothing on this host refers to {from} any more.")
+    } else {
+        format!(
+            "No changes are planned for {from}, but it is not gone: {}.",
+            still.join("; ")
+        )
+    }
+}
+
 /// Every change as a diff, grouped by surface.
 fn diff_by_surface(s: &mut String, plan: &Plan, color: bool) {
     for (surface, changes) in groups(plan) {
@@ -193,145 +243,6 @@ fn diff_by_surface(s: &mut String, plan: &Plan, color: bool) {
     }
 }
 
-/// What a plan does, in one line: `plan: OLD → NEW`, or for a bind
-/// `bind: outbound, imap → 10.40.7.132` (`bind: ... → all interfaces`).
-pub fn title(plan: &Plan) -> String {
-    match &plan.bind {
-        Some(b) => {
-            let mut names: Vec<&str> = Vec::new();
-            for sv in &b.services {
-                if !names.contains(&sv.name.as_str()) {
-                    names.push(&sv.name);
-                }
-            }
-            format!(
-                "bind: {} → {}",
-                names.join(", "),
-                b.address.as_deref().unwrap_or("all interfaces")
-            )
-        }
-        None => format!("plan: {} → {}", plan.from.join(", "), plan.to.join(", ")),
-    }
-}
-
-/// A change report for a change board: summary, risk notes, every change
-/// with its precondition, the actions (with expected disruption) and what
-/// must happen elsewhere.
-pub fn markdown(plan: &Plan) -> String {
-    let mut s = String::new();
-    let _ = match &plan.bind {
-        Some(_) => writeln!(s, "# Change request: {}\n", title(plan)),
-        None => writeln!(
-            s,
-            "# Change request: move Zimbra server from {} to {}\n",
-            plan.from.join(", "),
-            plan.to.join(", ")
-        ),
-    };
-    summary_table(&mut s, plan);
-    if !plan.warnings.is_empty() {
-        let _ = writeln!(s, "## Risks and warnings\n");
-        for w in &plan.warnings {
-            let _ = writeln!(s, "- **{}**: {}", w.code, md(&w.message));
-        }
-        let _ = writeln!(s);
-    }
-    let _ = writeln!(s, "## Changes\n");
-    if plan.changes.is_empty() {
-        let _ = writeln!(s, "None.\n");
-    }
-    for (surface, changes) in groups(plan) {
-        let _ = writeln!(s, "### {surface}\n");
-        for c in changes {
-            let _ = writeln!(s, "**{}** `{}`: {}\n", c.id, c.target, md(&c.reason));
-            let _ = writeln!(s, "```diff");
-            for (tag, line) in diff_lines(c) {
-                let _ = writeln!(s, "{tag}{line}");
-            }
-            let _ = writeln!(s, "```\n");
-        }
-    }
-    if !plan.derived.is_empty() {
-        let _ = writeln!(s, "## Files Zimbra regenerates (not edited)\n");
-        for d in &plan.derived {
-            let _ = writeln!(
-                s,
-                "- `{}`, by the {} action",
-                d.file,
-                d.regenerated_by.as_str()
-            );
-        }
-        let _ = writeln!(s);
-    }
-    if !plan.actions.is_empty() {
-        let _ = writeln!(s, "## Service actions (in order)\n");
-        let _ = writeln!(s, "| Service | Action | Because |\n|---|---|---|");
-        for a in &plan.actions {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} |",
-                a.service.as_str(),
-                a.action.as_str(),
-                a.because.join(", ")
-            );
-        }
-        let _ = writeln!(s);
-    }
-    if !plan.handoffs.is_empty() {
-        let _ = writeln!(s, "## To do outside this host\n");
-        for h in &plan.handoffs {
-            let _ = writeln!(s, "- [ ] **{}**: {}", h.code, md(&h.message));
-        }
-    }
-    s
-}
-
-/// The summary table at the head of the change report.
-fn summary_table(s: &mut String, plan: &Plan) {
-    let _ = writeln!(s, "## Summary\n");
-    let _ = writeln!(s, "| | |\n|---|---|");
-    let _ = writeln!(s, "| Changes | {} |", plan.changes.len());
-    let surfaces: Vec<String> = groups(plan)
-        .iter()
-        .map(|(s, v)| format!("{s} ({})", v.len()))
-        .collect();
-    let _ = writeln!(
-        s,
-        "| Surfaces | {} |",
-        if surfaces.is_empty() {
-            "none".into()
-        } else {
-            surfaces.join(", ")
-        }
-    );
-    let _ = writeln!(s, "| Regenerated files | {} |", plan.derived.len());
-    let acts: Vec<String> = plan
-        .actions
-        .iter()
-        .map(|a| format!("{} {}", a.service.as_str(), a.action.as_str()))
-        .collect();
-    let _ = writeln!(
-        s,
-        "| Service actions | {} |",
-        if acts.is_empty() {
-            "none".into()
-        } else {
-            acts.join(", ")
-        }
-    );
-    let _ = writeln!(s, "| Warnings | {} |", plan.warnings.len());
-    let _ = writeln!(
-        s,
-        "| Rollback | `zmreip rollback` restores every file and directory value from the run's journal |\n"
-    );
-}
-
-/// Escapes `|`, which would end a table cell. Messages quote names in
-/// backticks, where other Markdown syntax is inert.
-fn md(s: &str) -> String {
-    s.replace('|', "\\|")
-}
-
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }

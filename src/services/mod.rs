@@ -19,6 +19,7 @@ use crate::host::Host;
 use crate::model::{Change, Target};
 
 pub mod file;
+pub mod impact;
 mod run;
 
 pub use run::run;

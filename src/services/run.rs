@@ -22,7 +22,9 @@ pub fn run(cmd: &Cmd, timeout: Duration, log: &Path, env: &[(&str, &str)]) -> Re
         .mode(0o600)
         .open(log)
         .map_err(|e| Error::io("write", log, e))?;
-    let _ = writeln!(out, "$ {cmd}");
+    // The journal's logs carry the time of every step line (the audit
+    // trail): the command's start here, its end below.
+    let _ = writeln!(out, "{} $ {cmd}", crate::clock::stamp());
     let err = out.try_clone().map_err(|e| Error::io("write", log, e))?;
     let mut command = match cmd {
         Cmd::Shell(s) => {
@@ -70,6 +72,14 @@ pub fn run(cmd: &Cmd, timeout: Duration, log: &Path, env: &[(&str, &str)]) -> Re
             Err(e) => return Err(Error::other(format!("cannot wait for `{cmd}`: {e}"), "")),
         }
     };
+    if let Ok(mut end) = OpenOptions::new().append(true).open(log) {
+        let _ = writeln!(
+            end,
+            "{} {status} after {:.1} s",
+            crate::clock::stamp(),
+            start.elapsed().as_secs_f64()
+        );
+    }
     if status.success() {
         return Ok(());
     }
@@ -124,7 +134,19 @@ mod tests {
             &[("ZMREIP_SERVICE", "mta")],
         )
         .unwrap();
-        assert!(std::fs::read_to_string(&log).unwrap().contains("hello mta"));
+        let text = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[1], "hello mta");
+        // The command's start and end carry the time.
+        for (line, tail) in [
+            (lines[0], "$ echo hello $ZMREIP_SERVICE"),
+            (lines[2], "exit status: 0 after"),
+        ] {
+            let (time, rest) = line.split_once(' ').unwrap();
+            assert!(crate::clock::is_stamp(time), "{line}");
+            assert!(rest.starts_with(tail), "{line}");
+        }
         use std::os::unix::fs::MetadataExt;
         assert_eq!(std::fs::metadata(&log).unwrap().mode() & 0o777, 0o600);
         let e = run(

@@ -144,11 +144,15 @@ pub fn value(path: &str, text: &str, key: &str) -> Result<Option<String>> {
 /// The server's host name (`zimbra_server_hostname`) from the host's
 /// localconfig.xml, when it can be read and names a host.
 pub fn server_hostname(host: &Host) -> Option<String> {
+    setting(host, "zimbra_server_hostname").filter(|v| v != "localhost")
+}
+
+/// A key of the host's localconfig.xml, when it can be read and the key
+/// is set (not empty). Never ask it for a secret that will be shown.
+pub fn setting(host: &Host, key: &str) -> Option<String> {
     let path = host.zimbra_path(FILE);
     let text = host.read(&path).ok()??;
-    value(&path, &text, "zimbra_server_hostname")
-        .ok()?
-        .filter(|v| !v.is_empty() && v != "localhost")
+    value(&path, &text, key).ok()?.filter(|v| !v.is_empty())
 }
 
 /// Expands `${name}` references, refusing cycles (left as written).

@@ -302,6 +302,36 @@ impl Surface {
         }
     }
 
+    /// What the surface is, in words for people who do not know
+    /// zmreip's terms (the change-board report).
+    pub fn title(self) -> &'static str {
+        match self {
+            Surface::Hosts => "Hosts file",
+            Surface::Resolv => "DNS resolver configuration",
+            Surface::Dnsmasq => "dnsmasq (the host's local DNS)",
+            Surface::Ifupdown => "OS network configuration (ifupdown)",
+            Surface::Netplan => "OS network configuration (netplan)",
+            Surface::NmConnection => "OS network configuration (NetworkManager)",
+            Surface::Ifcfg => "OS network configuration (ifcfg)",
+            Surface::Networkd => "OS network configuration (systemd-networkd)",
+            Surface::Iptables => "Firewall rules (iptables)",
+            Surface::Nftables => "Firewall rules (nftables)",
+            Surface::Ufw => "Firewall rules (ufw)",
+            Surface::Firewalld => "Firewall rules (firewalld)",
+            Surface::Keepalived => "Virtual addresses and load balancing (keepalived)",
+            Surface::ServiceDiscover => "Carbonio's service discovery agent (Consul)",
+            Surface::Videoserver => "Carbonio's video server (Janus)",
+            Surface::Localconfig => "Zimbra's local configuration (localconfig.xml)",
+            Surface::Postfix => "Postfix settings Zimbra does not manage (main.cf, master.cf.in)",
+            Surface::NamedConf => "DNS server configuration (BIND's named.conf)",
+            Surface::Zonefile => "DNS zones this host serves",
+            Surface::Text => "Files named with --include",
+            Surface::Derived => "Files Zimbra regenerates",
+            Surface::Ldap => "Zimbra directory attributes",
+            Surface::Dns => "DNS records held on another server (RFC 2136 updates)",
+        }
+    }
+
     /// Whether a change's `after` may hold more lines than its `before`:
     /// a zone file gains a record (a PTR moved into another zone served
     /// here follows the zone's last line), and netplan and networkd repeat

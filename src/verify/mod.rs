@@ -346,7 +346,7 @@ impl<'a> Ctx<'a> {
 
 /// The report for people: one line per check, evidence indented below
 /// failures and skips (and below passes when `verbose`).
-pub fn text(r: &Report, verbose: bool) -> String {
+pub fn text(r: &Report, verbosity: crate::Verbosity) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -361,6 +361,9 @@ pub fn text(r: &Report, verbose: bool) -> String {
     );
     let width = r.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
     for c in &r.checks {
+        if verbosity == crate::Verbosity::Quiet && c.status != Status::Fail {
+            continue;
+        }
         let _ = writeln!(
             s,
             "  {:<4}  {:<width$}  {}",
@@ -368,7 +371,7 @@ pub fn text(r: &Report, verbose: bool) -> String {
             c.id,
             c.summary
         );
-        if verbose || c.status != Status::Pass {
+        if verbosity == crate::Verbosity::Verbose || c.status != Status::Pass {
             for e in &c.evidence {
                 let _ = writeln!(s, "  {:<4}  {:<width$}    {e}", "", "");
             }
@@ -416,10 +419,10 @@ pub fn command_line(req: &VerifyRequest) -> String {
         ));
     }
     for a in &req.new {
-        words.push(format!("--ip {a}"));
+        words.push(format!("--to {a}"));
     }
     for a in &req.old {
-        words.push(format!("--old {a}"));
+        words.push(format!("--from {a}"));
     }
     let q = |p: &std::path::Path| crate::services::shell_quote(&p.to_string_lossy());
     let dir = &req.sources.directory;
@@ -531,17 +534,24 @@ mod tests {
     }
 
     #[test]
-    fn text_shows_evidence_of_failures_only_unless_verbose() {
+    fn text_shows_evidence_of_failures_only_unless_verbose_and_quiet_only_failures() {
         let mut r = report(&[Status::Pass, Status::Fail]);
         r.checks[0].evidence.push("seen-on-pass".into());
         r.checks[1].evidence.push("seen-on-fail".into());
-        let t = text(&r, false);
+        let t = text(&r, crate::Verbosity::Normal);
         assert!(t.starts_with("verify mail.corp.example on 10.40.7.131 (was 172.20.14.25)\n"));
         assert!(t.contains("fail  listeners.c1  check 1\n"), "{t}");
         assert!(t.contains("seen-on-fail"));
         assert!(!t.contains("seen-on-pass"));
         assert!(t.ends_with("2 checks: 1 passed, 1 failed, 0 skipped\n"));
-        assert!(text(&r, true).contains("seen-on-pass"));
+        assert!(text(&r, crate::Verbosity::Verbose).contains("seen-on-pass"));
+        let q = text(&r, crate::Verbosity::Quiet);
+        assert!(q.contains("fail  listeners.c1  check 1\n  "), "{q}");
+        assert!(!q.contains("listeners.c0"), "{q}");
+        assert!(
+            q.ends_with("2 checks: 1 passed, 1 failed, 0 skipped\n"),
+            "{q}"
+        );
     }
 
     #[test]
@@ -550,14 +560,14 @@ mod tests {
         req.old = vec!["172.20.14.25/24".parse().unwrap()];
         assert_eq!(
             command_line(&req),
-            "zmreip verify --ip 10.40.7.131/24 --old 172.20.14.25/24"
+            "zmreip verify --to 10.40.7.131/24 --from 172.20.14.25/24"
         );
         req.sources.root = "/srv/snap shot".into();
         req.outside_source = Some("198.51.100.9".parse().unwrap());
         req.dns_server = Some("127.0.0.1:5353".parse().unwrap());
         assert_eq!(
             command_line(&req),
-            "zmreip verify --root '/srv/snap shot' --ip 10.40.7.131/24 --old 172.20.14.25/24 --dns-server 127.0.0.1:5353 --outside-source 198.51.100.9"
+            "zmreip verify --root '/srv/snap shot' --to 10.40.7.131/24 --from 172.20.14.25/24 --dns-server 127.0.0.1:5353 --outside-source 198.51.100.9"
         );
         req.sources.root = "/".into();
         req.dns_server = None;
@@ -567,7 +577,7 @@ mod tests {
         req.sources.directory.ldap.password_file = Some("/root/ldap.pw".into());
         assert_eq!(
             command_line(&req),
-            "zmreip verify --ip 10.40.7.131/24 --old 172.20.14.25/24 --ldap-url ldapi://%2Frun%2Fldapi --bind-dn uid=zimbra,cn=admins,cn=zimbra --bind-password-file /root/ldap.pw"
+            "zmreip verify --to 10.40.7.131/24 --from 172.20.14.25/24 --ldap-url ldapi://%2Frun%2Fldapi --bind-dn uid=zimbra,cn=admins,cn=zimbra --bind-password-file /root/ldap.pw"
         );
         assert_eq!(
             plan_addrs(&["172.20.14.25/24".into(), "2001:db8::25".into()])

@@ -42,16 +42,23 @@ impl Level {
 
 struct Sink {
     journal: bool,
-    verbose: bool,
+    /// The least important level shown.
+    least: Level,
 }
 
 static SINK: OnceLock<Sink> = OnceLock::new();
 
-/// Sets the log up once: `verbose` shows debug lines.
-pub fn init(verbose: bool) {
+/// Sets the log up once: `Verbose` shows debug lines, `Quiet` only
+/// warnings and errors.
+pub fn init(verbosity: crate::Verbosity) {
+    let least = match verbosity {
+        crate::Verbosity::Quiet => Level::Warn,
+        crate::Verbosity::Normal => Level::Info,
+        crate::Verbosity::Verbose => Level::Debug,
+    };
     let _ = SINK.set(Sink {
         journal: stderr_is_journal(),
-        verbose,
+        least,
     });
 }
 
@@ -60,16 +67,16 @@ pub fn init(verbose: bool) {
 pub fn log(level: Level, message: &str) {
     let sink = SINK.get_or_init(|| Sink {
         journal: false,
-        verbose: false,
+        least: Level::Info,
     });
-    if level == Level::Debug && !sink.verbose {
+    if level > sink.least {
         return;
     }
     let flat = message.replace('\n', " | ");
     let line = if sink.journal {
         format!("<{}>{flat}\n", level.priority())
     } else {
-        let now = crate::apply::journal::rfc3339(crate::apply::journal::now());
+        let now = crate::clock::rfc3339(crate::clock::now());
         format!("{now} {}: {flat}\n", level.word())
     };
     // One write per line: lines of concurrent jobs never interleave.

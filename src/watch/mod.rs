@@ -110,15 +110,16 @@ pub struct Options {
     pub once: bool,
     /// Say what would be sent; change nothing, write no state.
     pub dry_run: bool,
-    /// Show debug lines (every netlink event).
-    pub verbose: bool,
+    /// Debug lines too (every netlink event) with `Verbose`; warnings and
+    /// errors only with `Quiet`.
+    pub verbosity: crate::Verbosity,
 }
 
 /// Runs the daemon (or one round with `--once`) until SIGTERM/SIGINT.
 /// Returns whether every update of the round succeeded (`--once`), or
 /// `true` after a clean stop.
 pub fn run(opts: &Options) -> crate::Result<bool> {
-    log::init(opts.verbose);
+    log::init(opts.verbosity);
     let cfg = config::load(&opts.config)?;
     engine::run(cfg, opts)
 }

@@ -99,7 +99,7 @@ impl ZimbraTarget {
         }
         fsops::create_private_dir(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let stamp = apply::journal::rfc3339(apply::journal::now()).replace([':', '-'], "");
+        let stamp = crate::clock::compact(crate::clock::now());
         let to = plan.to.join("+").replace(['/', ':'], "_");
         let mut base = format!("plan-{stamp}-to-{to}");
         let mut n = 1;
@@ -143,7 +143,22 @@ impl ZimbraTarget {
             .collect();
         opts.verify = Some(req);
         let mut report = |line: &str| log::info(&format!("zimbra: {line}"));
-        match apply::run::apply(&prepared, &opts, &mut report) {
+        let latest = || {
+            apply::journal::list(&opts.root, &apply::journal::RUNS)
+                .ok()
+                .and_then(|mut ids| ids.pop())
+        };
+        let before = latest();
+        let result = apply::run::apply(&prepared, &opts, &mut report);
+        // The audit trail in the system log, as for `zmreip apply`.
+        match (&result, latest()) {
+            (Ok(out), _) => apply::run::audit("apply", &opts.root, &out.run_id, false),
+            (Err(_), Some(id)) if Some(&id) != before.as_ref() => {
+                apply::run::audit("apply", &opts.root, &id, true);
+            }
+            (Err(_), _) => {}
+        }
+        match result {
             Ok(out) => {
                 for line in &out.lines {
                     log::info(&format!("zimbra: {line}"));

@@ -106,9 +106,28 @@ fn clean_apply_writes_every_target_and_keeps_owner_and_mode() {
         "{prior}"
     );
     let log = std::fs::read_to_string(run.join("log")).unwrap();
-    let begins = log.lines().filter(|l| l.starts_with("begin ")).count();
-    let dones = log.lines().filter(|l| l.starts_with("done ")).count();
-    assert_eq!((begins, dones), (12, 12), "{log}");
+    // Every step line starts with its time, RFC 3339 in UTC to the
+    // millisecond (the audit trail): `2026-11-28T12:34:56.789Z begin 1`.
+    for l in log.lines() {
+        let (stamp, rest) = l.split_once(' ').unwrap();
+        assert_eq!(stamp.len(), "2026-11-28T12:34:56.789Z".len(), "{l}");
+        assert!(
+            stamp.as_bytes()[10] == b'T'
+                && stamp.ends_with('Z')
+                && stamp[..4].parse::<u16>().is_ok(),
+            "{l}"
+        );
+        assert!(
+            rest.starts_with("begin ") || rest.starts_with("done "),
+            "{l}"
+        );
+    }
+    let step = |word: &str| {
+        log.lines()
+            .filter(|l| l.split(' ').nth(1) == Some(word))
+            .count()
+    };
+    assert_eq!((step("begin"), step("done")), (12, 12), "{log}");
     // Backups hold the bytes as they were.
     assert_eq!(
         std::fs::read(run.join("backups/1.data")).unwrap(),
@@ -346,13 +365,20 @@ fn apply_from_to_plans_and_applies_in_one_go() {
     );
     let lc = std::fs::read_to_string(lab.host("/opt/zimbra/conf/localconfig.xml")).unwrap();
     assert!(lc.contains("ldap://10.40.7.131:389"), "{lc}");
-    // A second apply of the same change has nothing to do and records no run.
+    // A second apply of the same change has nothing to do and records no
+    // run; as JSON it says so with `changed: false` and exits 0.
     let again = Zmreip::new(args).ok();
     assert!(
-        again.stdout.contains("nothing to change"),
+        again
+            .stdout
+            .contains("nothing to run: the plan changes nothing here"),
         "{}",
         again.stdout
     );
+    let json = Zmreip::new(args).args(["--format", "json"]).ok().json();
+    assert_eq!(json["schema"], "zmreip.outcome/v1", "{json}");
+    assert_eq!(json["changed"], false, "{json}");
+    assert_eq!(json["run"], serde_json::Value::Null, "{json}");
     assert_eq!(lab.runs().len(), 1);
 }
 
@@ -613,6 +639,8 @@ fn a_failing_service_rolls_everything_back() {
     ])
     .ok();
     let h: serde_json::Value = serde_json::from_str(&hist.stdout).unwrap();
+    assert_eq!(h["schema"], "zmreip.history/v1");
+    let h = &h["runs"];
     assert_eq!(h[0]["state"], "rolled-back");
     assert!(
         h[0]["failed"].as_str().unwrap().starts_with("step 10:"),
@@ -675,6 +703,11 @@ fn history_lists_runs_and_rollback_takes_the_latest() {
     ])
     .ok();
     let h: serde_json::Value = serde_json::from_str(&hist.stdout).unwrap();
+    assert_eq!(
+        (&h["schema"], &h["changed"]),
+        (&"zmreip.history/v1".into(), &false.into())
+    );
+    let h = &h["runs"];
     assert_eq!(h[0]["id"], runs[0].as_str());
     assert_eq!(h[0]["state"], "rolled-back");
     assert_eq!(h[1]["state"], "applied");
@@ -721,4 +754,88 @@ fn rollback_refuses_to_clobber_later_edits_unless_forced() {
     ])
     .ok();
     assert_same(&reference, &lab.snapshot(), "forced rollback");
+}
+
+/// The audit trail: each apply and rollback writes one line to the system
+/// log (here a socket the test binds, named by ZMREIP_SYSLOG_SOCKET),
+/// naming the run, the user, the counts and the result; no secret.
+#[test]
+fn apply_and_rollback_each_write_one_system_log_line() {
+    use std::os::unix::net::UnixDatagram;
+    let lab = Lab::new();
+    let path = lab.path().join("log.sock");
+    let sock = UnixDatagram::bind(&path).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let recv = || {
+        let mut buf = [0u8; 4096];
+        let n = sock.recv(&mut buf).expect("a syslog line");
+        String::from_utf8(buf[..n].to_vec()).unwrap()
+    };
+    let plan = lab.fixture_plan();
+    lab.apply(&plan).env(zmreip::audit::SOCKET_ENV, &path).ok();
+    let id = lab.runs().pop().unwrap();
+    let applied = recv();
+    // <13>: facility user, severity notice.
+    assert!(applied.starts_with("<13>"), "{applied}");
+    assert!(
+        applied.contains(&format!("]: apply run={id} user=")),
+        "{applied}"
+    );
+    assert!(
+        applied.ends_with(
+            " from=172.20.14.25/24 to=10.40.7.131/24 changes=12 steps=12/12 result=applied"
+        ),
+        "{applied}"
+    );
+    lab.rollback().env(zmreip::audit::SOCKET_ENV, &path).ok();
+    let rolled = recv();
+    assert!(
+        rolled.contains(&format!("]: rollback run={id} user="))
+            && rolled.ends_with(" result=rolled-back"),
+        "{rolled}"
+    );
+    // One line each, nothing else; no password of the fixture.
+    sock.set_nonblocking(true).unwrap();
+    assert!(sock.recv(&mut [0u8; 16]).is_err(), "a third line");
+    for line in [&applied, &rolled] {
+        assert!(!line.contains("FAKE"), "{line}");
+    }
+    // A missing socket is no failure.
+    lab.rollback()
+        .env(zmreip::audit::SOCKET_ENV, lab.path().join("none"))
+        .ok();
+}
+
+/// `zmreip.outcome/v1` for rollback and resume: `changed` says whether
+/// the host changed, so a second rollback of the same run, which has
+/// nothing left to undo, reports `changed: false`.
+#[test]
+fn rollback_and_resume_outcomes_say_whether_the_host_changed() {
+    let lab = Lab::new();
+    let plan = lab.fixture_plan();
+    lab.apply(&plan).ok();
+    let id = lab.runs().pop().unwrap();
+    let json = |z: Zmreip| z.args(["--format", "json"]).ok().json();
+    let first = json(lab.rollback());
+    assert_eq!(first["schema"], "zmreip.outcome/v1", "{first}");
+    assert_eq!(first["command"], "rollback", "{first}");
+    assert_eq!(first["run"], id.as_str(), "{first}");
+    assert_eq!(first["state"], "rolled-back", "{first}");
+    assert_eq!(first["changed"], true, "{first}");
+    let again = json(lab.rollback());
+    assert_eq!(
+        (&again["state"], &again["changed"]),
+        (&"rolled-back".into(), &false.into()),
+        "{again}"
+    );
+    // A run stopped half-way (--only files): resume finishes it.
+    let lab = Lab::new();
+    lab.apply(&plan).args(["--only", "files"]).ok();
+    let resumed = json(lab.resume());
+    assert_eq!(resumed["command"], "resume", "{resumed}");
+    assert_eq!(resumed["state"], "applied", "{resumed}");
+    assert_eq!(resumed["changed"], true, "{resumed}");
+    let again = json(lab.resume());
+    assert_eq!(again["changed"], false, "{again}");
 }

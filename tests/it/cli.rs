@@ -55,7 +55,82 @@ fn plan_as_text_and_markdown() {
         on_example(&args).ok()
     };
     plan("text").stdout_matches("single-server.plan.txt");
-    plan("markdown").stdout_matches("single-server.plan.md");
+    let md = plan("markdown");
+    // The one thing that changes from run to run: when it was made.
+    let made = md
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("| Report made | "))
+        .and_then(|l| l.strip_suffix(" |"))
+        .expect("the report says when it was made")
+        .to_string();
+    assert!(zmreip::clock::is_stamp(&made), "{made}");
+    md.redact(&made, "[DATE]")
+        .stdout_matches("single-server.plan.md");
+}
+
+/// The change report as a change board sees it: rendered to HTML by a
+/// CommonMark renderer (with GitHub's tables), every section a heading,
+/// the summary and the impact real tables, the checks code blocks.
+#[test]
+fn change_report_renders_to_html_with_headings_and_tables() {
+    use pulldown_cmark::{Options, Parser, html};
+    let mut args = vec!["plan"];
+    args.extend_from_slice(MOVE);
+    args.extend(["--format", "markdown"]);
+    let md = on_example(&args).ok().stdout;
+    let mut out = String::new();
+    html::push_html(&mut out, Parser::new_ext(&md, Options::ENABLE_TABLES));
+    let h1 = out.matches("<h1>").count();
+    assert_eq!(h1, 1, "{out}");
+    for h in [
+        "<h2>Summary</h2>",
+        "<h2>Impact</h2>",
+        "<h2>Before the change</h2>",
+        "<h2>Order of steps</h2>",
+        "<h2>Changes</h2>",
+        "<h3>Zimbra directory attributes</h3>",
+        "<h2>After the change</h2>",
+        "<h2>Rollback</h2>",
+        "<h2>To do outside this host</h2>",
+        "<h2>Risks and warnings</h2>",
+    ] {
+        assert!(out.contains(h), "no {h} in\n{out}");
+    }
+    // Two tables: the summary (host, version, checksum, ...) and the
+    // impact (one row per service action, four columns).
+    assert_eq!(out.matches("<table>").count(), 2, "{out}");
+    let summary = &out[out.find("<table>").unwrap()..out.find("</table>").unwrap()];
+    for row in [
+        "<td>Host</td><td>mail.corp.example</td>",
+        "<td>Zimbra version</td><td>10.0.9_GA_4672</td>",
+        "<td>Made with</td><td>zmreip ",
+        "<td>Plan checksum</td><td><code>sha256:",
+    ] {
+        assert!(summary.contains(row), "no {row} in {summary}");
+    }
+    let impact = &out[out.rfind("<table>").unwrap()..out.rfind("</table>").unwrap()];
+    assert!(
+        impact.contains(
+            "<th>Service</th><th>Action</th><th>What users notice</th><th>For how long</th>"
+        ),
+        "{impact}"
+    );
+    assert_eq!(impact.matches("<tr>").count(), 1 + 7, "{impact}");
+    assert!(
+        impact.contains("<td>mailbox</td><td>restart</td>"),
+        "{impact}"
+    );
+    // The checks are shell blocks a person can paste.
+    assert!(
+        out.contains("<pre><code class=\"language-sh\">zmreip check 10.40.7.131 "),
+        "{out}"
+    );
+    assert!(out.contains("zmreip verify --to 10.40.7.131/24 "), "{out}");
+    // No internal jargon reaches the board.
+    for jargon in ["surface", "Surface"] {
+        assert!(!md.contains(jargon), "{jargon} in the report");
+    }
 }
 
 #[test]
@@ -201,4 +276,76 @@ fn a_file_that_does_not_parse_hides_nothing_else() {
     .fails(1);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     out.stderr_matches("errors/plan-unreadable.txt");
+}
+
+/// Colour on standard output: `--color` first, else NO_COLOR (set and not
+/// empty) turns it off, else CLICOLOR_FORCE turns it on even for a pipe,
+/// else only a terminal gets it (the tests' stdout is a pipe).
+#[test]
+fn colour_follows_color_no_color_and_clicolor_force() {
+    let plan = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut args = vec!["plan"];
+        args.extend_from_slice(MOVE);
+        args.extend_from_slice(extra);
+        let mut z = on_example(&args);
+        for (k, v) in env {
+            z = z.env(k, v);
+        }
+        z.ok().stdout.contains("\x1b[")
+    };
+    let no_no_color = ("NO_COLOR", "");
+    let force = ("CLICOLOR_FORCE", "1");
+    for (env, extra, coloured) in [
+        (&[][..], &[][..], false),
+        (&[no_no_color][..], &[][..], false),
+        (&[no_no_color, force][..], &[][..], true),
+        // NO_COLOR wins over CLICOLOR_FORCE.
+        (&[force][..], &[][..], false),
+        (&[][..], &["--color", "always"][..], true),
+        (&[no_no_color, force][..], &["--color", "never"][..], false),
+    ] {
+        assert_eq!(plan(env, extra), coloured, "{env:?} {extra:?}");
+    }
+}
+
+/// `--quiet` leaves standard error to errors, `--verbose` adds each
+/// service step's command; standard output is the same either way.
+#[test]
+fn quiet_and_verbose_change_standard_error_only() {
+    let run = |flag: Option<&str>| {
+        let lab = Lab::new();
+        let plan = lab.fixture_plan();
+        let mut z = lab.apply(&plan);
+        if let Some(f) = flag {
+            z = z.arg(f);
+        }
+        let out = z.ok();
+        let id = lab.runs().pop().expect("a run");
+        (
+            out.stdout.replace(&id, "[RUN]"),
+            out.stderr,
+            lab.path().display().to_string(),
+        )
+    };
+    let (quiet, quiet_err, ql) = run(Some("--quiet"));
+    let (normal, normal_err, nl) = run(None);
+    let (verbose, verbose_err, vl) = run(Some("--verbose"));
+    assert_eq!(quiet_err, "", "--quiet printed on stderr");
+    assert!(normal_err.contains("[1/12] "), "{normal_err}");
+    assert!(!normal_err.contains("    $ "), "{normal_err}");
+    // Every service step names the command it ran.
+    assert!(
+        verbose_err.contains("    $ echo \"$ZMREIP_PHASE mta.reload\""),
+        "{verbose_err}"
+    );
+    assert_eq!(
+        verbose_err
+            .lines()
+            .filter(|l| !l.starts_with("    $ "))
+            .count(),
+        normal_err.lines().count(),
+        "{verbose_err}"
+    );
+    assert_eq!(quiet.replace(&ql, "[LAB]"), normal.replace(&nl, "[LAB]"));
+    assert_eq!(verbose.replace(&vl, "[LAB]"), normal.replace(&nl, "[LAB]"));
 }

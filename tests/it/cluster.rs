@@ -439,6 +439,8 @@ fn apply_and_rollback_reach_every_node_and_restore_it() {
         .env("ZMREIP_ROOT", d.root("a.test"))
         .ok()
         .json();
+    assert_eq!(runs["schema"], "zmreip.cluster-history/v1");
+    let runs = &runs["runs"];
     assert_eq!(runs[0]["state"], "applied");
     assert!(runs[0]["nodes"]["c.test"].is_string());
 

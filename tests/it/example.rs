@@ -973,13 +973,17 @@ fn output_uses_host_paths_only() {
 fn markdown_report_has_its_sections() {
     let md = on_example(plan_args(&["--format", "markdown"])).ok().stdout;
     for h in [
-        "# Change request: move Zimbra server from 172.20.14.25/24, 2001:db8:14::25/64 to 10.40.7.131/24, 2001:db8:7::131/64",
+        "# Change request: move the Zimbra server mail.corp.example from 172.20.14.25/24, 2001:db8:14::25/64 to 10.40.7.131/24, 2001:db8:7::131/64",
         "## Summary",
-        "## Risks and warnings",
+        "## Impact",
+        "## Before the change",
+        "## Order of steps",
         "## Changes",
-        "## Files Zimbra regenerates (not edited)",
-        "## Service actions (in order)",
+        "### Files Zimbra regenerates (not edited)",
+        "## After the change",
+        "## Rollback",
         "## To do outside this host",
+        "## Risks and warnings",
     ] {
         assert!(md.lines().any(|l| l == h), "missing heading `{h}`:\n{md}");
     }
@@ -1625,5 +1629,136 @@ fn include_glob_matching_nothing_is_a_usage_error() {
         &[2],
         &["--include", "/etc/nothing-here/*.conf"],
         |_, _| {},
+    );
+}
+
+// ------------------------------------------------------------- automation
+
+/// `plan --detailed-exitcode` exits 4 while anything is left to apply and
+/// 0 once the host is done, as configuration management needs it. Done
+/// includes files Zimbra regenerates that keep a wider trusted network
+/// holding the old address (172.20.0.0/16 stays: `trust-network-kept`):
+/// were they counted, every run would plan an MTA reload again. A file
+/// still holding the old interface network (which moves) is not done.
+#[test]
+fn detailed_exitcode_is_pending_until_the_host_is_done() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (r, l) = copy_example(tmp.path());
+    let plan = |extra: &[&str]| {
+        Zmreip::new(plan_args(extra))
+            .root(&r)
+            .ldif(&l)
+            .current_dir(tmp.path())
+            .run()
+    };
+    let code = |extra: &[&str]| plan(extra).code;
+    assert_eq!(code(&["--detailed-exitcode"]), Some(4));
+    // Without the option a plan with changes is plain success.
+    assert_eq!(code(&[]), Some(0));
+    let mut apply: Vec<&str> = vec!["apply", "--yes", "--no-restart", "--no-verify"];
+    apply.extend_from_slice(MOVE);
+    Zmreip::new(apply).root(&r).ldif(&l).ok();
+
+    // Applied, but the services have not regenerated their files yet.
+    let after = plan(&["--detailed-exitcode", "--format", "json"]);
+    assert_eq!(after.code, Some(4), "{}", after.stdout);
+    let v = after.json();
+    assert_eq!(v["changes"].as_array().unwrap().len(), 0, "{v}");
+    assert!(!v["actions"].as_array().unwrap().is_empty(), "{v}");
+
+    // What zmconfigd writes: the new host and networks, 172.20.0.0/16
+    // kept, but main.cf still on the old interface network: pending.
+    let regenerate = |file: &str, moves: &[(&str, &str)]| {
+        let p = r.join(file);
+        let mut t = std::fs::read_to_string(&p).unwrap();
+        for (old, new) in moves {
+            t = t.replace(old, new);
+        }
+        std::fs::write(&p, t).unwrap();
+    };
+    let hosts = [
+        ("172.20.14.25/32", "10.40.7.131/32"),
+        ("[2001:db8:14::]/64", "[2001:db8:7::]/64"),
+        ("172.20.14.25:", "10.40.7.131:"),
+    ];
+    for f in [
+        "opt/zimbra/common/conf/main.cf",
+        "opt/zimbra/conf/amavisd.conf",
+        "opt/zimbra/conf/nginx/includes/nginx.conf.memcache",
+        "opt/zimbra/conf/nginx/includes/nginx.conf.zmlookup",
+    ] {
+        regenerate(f, &hosts);
+    }
+    regenerate(
+        "opt/zimbra/conf/amavisd.conf",
+        &[("172.20.14.0/24", "10.40.7.0/24")],
+    );
+    let half = plan(&["--detailed-exitcode", "--format", "json"]);
+    assert_eq!(half.code, Some(4), "{}", half.stdout);
+    let v = half.json();
+    assert_eq!(
+        v["derived"],
+        serde_json::json!([{"file": "/opt/zimbra/common/conf/main.cf", "regenerated_by": "mta"}]),
+        "{v}"
+    );
+    assert_eq!(v["actions"][0]["service"], "mta", "{v}");
+
+    regenerate(
+        "opt/zimbra/common/conf/main.cf",
+        &[("172.20.14.0/24", "10.40.7.0/24")],
+    );
+    assert!(
+        std::fs::read_to_string(r.join("opt/zimbra/common/conf/main.cf"))
+            .unwrap()
+            .contains(" 172.20.0.0/16"),
+        "the wider network must still be there for this test to mean anything"
+    );
+    let done = plan(&["--detailed-exitcode", "--format", "json"]);
+    assert_eq!(done.code, Some(0), "{}", done.stdout);
+    let v = done.json();
+    assert_eq!(v["derived"], serde_json::json!([]), "{v}");
+    assert_eq!(v["actions"], serde_json::json!([]), "{v}");
+    // And an apply now has nothing to run: exit 0, `changed: false`, no
+    // run recorded.
+    let mut again: Vec<&str> = vec!["apply", "--yes", "--no-verify", "--format", "json"];
+    again.extend_from_slice(MOVE);
+    let out = Zmreip::new(again).root(&r).ldif(&l).ok().json();
+    assert_eq!(out["changed"], false, "{out}");
+    assert_eq!(out["run"], serde_json::Value::Null, "{out}");
+    let runs = std::fs::read_dir(r.join("var/lib/zmreip/runs"))
+        .unwrap()
+        .count();
+    assert_eq!(runs, 1);
+}
+
+/// The README's first command, as written there, plans both address
+/// families: nothing in localconfig.xml keeps either old address (the
+/// IPv6 `ldap_bind_url` was once left behind by an IPv4-only command).
+#[test]
+fn the_readme_first_command_moves_both_families() {
+    let readme = std::fs::read_to_string(example_dir().join("../../README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("cargo run --release -- "))
+        .expect("the README's first command");
+    let args: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(args[0], "plan", "{line}");
+    let mut with_json = args.clone();
+    with_json.extend(["--format", "json"]);
+    let plan = Zmreip::new(&with_json)
+        .current_dir(example_dir().join("../.."))
+        .ok()
+        .json();
+    let lc = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["target"]["key"] == "ldap_bind_url")
+        .map(|c| c["after"].as_str().unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        lc,
+        ["ldap://10.40.7.131:389 ldap://[2001:db8:7::131]:389"],
+        "{plan:#}"
     );
 }

@@ -206,7 +206,12 @@ fn every_shell_completes_every_command_and_its_options() {
     for cmd in commands() {
         let bash_opts = block(&bash, &format!("zmreip__subcmd__{cmd})"));
         let zsh_args = block(&zsh, &format!("({cmd})"));
-        let fish_cond = format!("__fish_zmreip_using_subcommand {cmd}\"");
+        // A command with subcommands of its own (window) offers its
+        // options while none of them is typed yet.
+        let fish_conds = [
+            format!("__fish_zmreip_using_subcommand {cmd}\""),
+            format!("__fish_zmreip_using_subcommand {cmd}; and not __fish_seen_subcommand_from "),
+        ];
         assert!(
             fish.contains(&format!("-f -a \"{cmd}\"")),
             "fish does not offer `{cmd}`"
@@ -219,8 +224,10 @@ fn every_shell_completes_every_command_and_its_options() {
             );
             assert!(zsh_has(zsh_args, &opt), "zsh: `zmreip {cmd}` lacks --{opt}");
             assert!(
-                fish.lines().any(|l| l.contains(&fish_cond)
-                    && (l.contains(&format!(" -l {opt} ")) || l.ends_with(&format!(" -l {opt}")))),
+                fish.lines()
+                    .any(|l| fish_conds.iter().any(|c| l.contains(c.as_str()))
+                        && (l.contains(&format!(" -l {opt} "))
+                            || l.ends_with(&format!(" -l {opt}")))),
                 "fish: `zmreip {cmd}` lacks --{opt}"
             );
         }

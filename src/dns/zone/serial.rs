@@ -12,28 +12,16 @@ pub struct Date {
 impl Date {
     /// Today in UTC.
     pub fn today() -> Date {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        Date::from_days(i64::try_from(secs / 86_400).unwrap_or(0))
+        Date::from_days(i64::try_from(crate::clock::now() / 86_400).unwrap_or(0))
     }
 
-    /// The civil date `days` after 1970-01-01 (H. Hinnant's algorithm).
+    /// The civil date `days` after 1970-01-01.
     pub fn from_days(days: i64) -> Date {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
+        let (year, month, day) = crate::clock::date_of_day(days);
         Date {
             year: u32::try_from(year).unwrap_or(0),
-            month: u32::try_from(month).unwrap_or(1),
-            day: u32::try_from(day).unwrap_or(1),
+            month: u32::from(month),
+            day: u32::from(day),
         }
     }
 

@@ -48,7 +48,7 @@ use crate::dns::zone::reverse::Reverse;
 use crate::dns::zone::serial::{Date, next_serial};
 use crate::dns::zone::{self, Loaded, Signing, Zone};
 use crate::error::Result;
-use crate::model::{Finding, Report, Target, Value};
+use crate::model::{Change, Finding, Report, Target, Value};
 use crate::notice::{Code, Notice};
 use crate::policy::ValueKind;
 
@@ -338,11 +338,28 @@ fn address_record(
                 "glue {} record of {} (delegation {d}) moves to the new address",
                 r.rtype, r.owner
             ),
-            None => format!("{} record of {} moves to the new address", r.rtype, r.owner),
+            None => address_reason(&r.rtype, &r.owner),
         };
         out.edit(&r.file, t.line, t.span.clone(), res.after.concat(), reason);
     }
     true
+}
+
+/// Why an address record of a zone served here changes (not glue): the
+/// reason of its change, and how [`moves_record`] recognizes it.
+fn address_reason(rtype: &str, owner: &str) -> String {
+    format!("{rtype} record of {owner} moves to the new address")
+}
+
+/// Whether change `c` moves the `rtype` record of `name` (absolute, with
+/// or without the final dot) in a zone served here: the plan then does
+/// what a hand-off would ask of the DNS elsewhere.
+pub fn moves_record(c: &Change, name: &str, rtype: &str) -> bool {
+    let owner = format!("{}.", name.trim_end_matches('.'));
+    c.surface == Surface::Zonefile
+        && c.reason
+            .split("; ")
+            .any(|r| r.eq_ignore_ascii_case(&address_reason(rtype, &owner)))
 }
 
 fn other_record(r: &Record, ctx: &Ctx, loaded: &Loaded, out: &mut Out) {

@@ -376,3 +376,41 @@ fn ptr_of_a_reverse_zone_served_elsewhere_is_a_hand_off() {
         ptr[0]
     );
 }
+
+/// The `dns` hand-off asks for the host's A record to be changed at the
+/// DNS serving it elsewhere: not when the plan itself changes that record
+/// in a zone this host serves (the `peers` hand-off stays: partners are
+/// elsewhere either way). A zone that holds other names only changes
+/// nothing about it.
+#[test]
+fn no_dns_hand_off_for_a_record_the_plan_moves_here() {
+    let localconfig = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<localconfig>\n  <key name=\"zimbra_server_hostname\">\n    <value>mail.example.test</value>\n  </key>\n</localconfig>\n";
+    let codes = |fwd: &str| {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        write(r, "/opt/zimbra/conf/localconfig.xml", localconfig);
+        write(
+            r,
+            "/etc/bind/named.conf",
+            "zone \"example.test\" { type master; file \"/etc/bind/db.example.test\"; };\n",
+        );
+        write(r, "/etc/bind/db.example.test", fwd);
+        let plan = plan_json(r, &["--no-directory"]);
+        let dns: Vec<String> = plan["handoffs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["code"].as_str().unwrap().to_string())
+            .collect();
+        (dns, plan["changes"].as_array().unwrap().len())
+    };
+    let (served, changes) = codes(FWD);
+    assert!(changes > 0);
+    assert!(!served.contains(&"dns".to_string()), "{served:?}");
+    assert!(served.contains(&"peers".to_string()), "{served:?}");
+    // mail2 is a neighbour at 192.0.2.100, and mail's record is not here:
+    // the record of the host must still be changed elsewhere.
+    let other = FWD.replace("mail\t300\tIN\tA\t192.0.2.10 ; the server\n", "");
+    let (elsewhere, _) = codes(&other);
+    assert!(elsewhere.contains(&"dns".to_string()), "{elsewhere:?}");
+}

@@ -107,7 +107,7 @@ if lab_up; then
     printf '%s\n' "$out" | sed 's/^/    | /'
     ok "window switch succeeds once the old TTL ran out" [ "$rc" = 0 ]
     # Right away, before the checks below use up the lowered TTL.
-    out=$(window_cmd close --quiet "$WINDOW_QUIET" --quiet-timeout 30 2>&1)
+    out=$(window_cmd close --quiet-for "$WINDOW_QUIET" --quiet-timeout 30 2>&1)
     rc=$?
     ok "window close right away is refused, saying from when" refused "$rc" "$out"
     ok "the DNS answers $NEW with the TTL as it was" [ "$(dns_answer "$NEW")" = "$WINDOW_TTL $NEW" ]
@@ -117,7 +117,7 @@ if lab_up; then
     # --- close, when quiet ---
     wait_until "$(safe_from close_after)"
     t_close=$(now_ms)
-    out=$(window_cmd close --quiet "$WINDOW_QUIET" --quiet-timeout 120 2>&1)
+    out=$(window_cmd close --quiet-for "$WINDOW_QUIET" --quiet-timeout 120 2>&1)
     rc=$?
     printf '%s\n' "$out" | sed 's/^/    | /'
     ok "window close succeeds once nothing used $OLD for $WINDOW_QUIET s" [ "$rc" = 0 ]
