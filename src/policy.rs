@@ -765,40 +765,42 @@ impl Rewriter {
             // inside a value could make it unreadable.
             let own_value = values.len() > 1 || toks.len() == 1;
             let mut added = Vec::new();
+            // Nothing written yet: a dropped entry then hands its
+            // separator (the value's leading blanks) to the next one.
+            let mut first = true;
+            let mut lead = None;
             for (i, tok) in toks.iter().enumerate() {
-                rebuilt.push_str(tok.sep);
-                let Some(entry) = parse_entry(tok.text) else {
-                    rebuilt.push_str(tok.text);
-                    continue;
-                };
-                let sep = if i > 0 {
-                    tok.sep
-                } else {
-                    toks.get(1).map(|t| t.sep).unwrap_or(" ")
-                };
-                let sep = if sep.is_empty() { " " } else { sep };
-                let replaced = self.trust_entry(tok.text, &entry, how, &named, &mut seen, &mut out);
-                match replaced {
-                    EntryChange::Keep => rebuilt.push_str(tok.text),
-                    EntryChange::Replace(s) => rebuilt.push_str(&s),
-                    EntryChange::Drop => {
-                        if i == 0 {
-                            // Keep the separator of the next entry from leading.
-                            continue;
+                let before = lead.take().unwrap_or(tok.sep);
+                let written = match parse_entry(tok.text) {
+                    None => tok.text.to_string(),
+                    Some(entry) => {
+                        match self.trust_entry(tok.text, &entry, how, &named, &mut seen, &mut out) {
+                            EntryChange::Keep => tok.text.to_string(),
+                            EntryChange::Replace(s) => s,
+                            EntryChange::Drop => {
+                                if first {
+                                    lead = Some(before);
+                                }
+                                continue;
+                            }
+                            EntryChange::KeepAndAdd(s) if own_value => {
+                                added.push(s);
+                                tok.text.to_string()
+                            }
+                            // Inside the value, with the separator the
+                            // list uses there: the one before this entry,
+                            // or after it for the first (a list of one
+                            // entry is `own_value`, so there is one).
+                            EntryChange::KeepAndAdd(s) => {
+                                let sep = if i > 0 { tok.sep } else { toks[1].sep };
+                                format!("{}{sep}{s}", tok.text)
+                            }
                         }
-                        // Remove the separator just written.
-                        rebuilt.truncate(rebuilt.len() - tok.sep.len());
                     }
-                    EntryChange::KeepAndAdd(s) if own_value => {
-                        rebuilt.push_str(tok.text);
-                        added.push(s);
-                    }
-                    EntryChange::KeepAndAdd(s) => {
-                        rebuilt.push_str(tok.text);
-                        rebuilt.push_str(sep);
-                        rebuilt.push_str(&s);
-                    }
-                }
+                };
+                rebuilt.push_str(before);
+                rebuilt.push_str(&written);
+                first = false;
             }
             let rebuilt = if rebuilt.trim().is_empty() {
                 String::new()
@@ -808,13 +810,6 @@ impl Rewriter {
             out.changed |= rebuilt != *v || !added.is_empty();
             out.after.push(rebuilt);
             out.after.extend(added);
-        }
-        // A first entry dropped leaves its successor's separator leading.
-        for a in &mut out.after {
-            let t = a.trim_start_matches([' ', ',', '\t']).to_string();
-            if t.len() != a.len() && !values.iter().any(|v| v.starts_with([' ', ',', '\t'])) {
-                *a = t;
-            }
         }
         out.after
             .retain(|a| !a.is_empty() || values.iter().any(|v| v.is_empty()));
@@ -904,10 +899,11 @@ impl Rewriter {
                 );
                 return EntryChange::Keep;
             }
+            // It holds the old address, so with the old prefix it is the
+            // old interface network.
             let is_interface_net = how.follow
                 && p.old_prefix_source != PrefixSource::Host
-                && e.net.prefix_len() == p.old_prefix
-                && e.net.trunc() == p.old_net();
+                && e.net.prefix_len() == p.old_prefix;
             // A network another node of the deployment lives in is not
             // the moving host's alone: it stays for that node.
             let shared = match &self.staying {
@@ -1190,32 +1186,23 @@ struct Tok<'a> {
     text: &'a str,
 }
 
-/// Splits a list on whitespace and commas, keeping separators.
+/// Splits a list on whitespace and commas, keeping separators: each entry
+/// with the separators before it; separators at the end make a last entry
+/// with empty text.
 fn split_entries(v: &str) -> Vec<Tok<'_>> {
-    let mut toks = Vec::new();
+    let is_sep = |b: &&u8| **b == b',' || b.is_ascii_whitespace();
     let bytes = v.as_bytes();
+    let mut toks = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         let s = i;
-        while i < bytes.len() && (bytes[i] == b',' || bytes[i].is_ascii_whitespace()) {
-            i += 1;
-        }
+        i += bytes[i..].iter().take_while(is_sep).count();
         let t = i;
-        while i < bytes.len() && !(bytes[i] == b',' || bytes[i].is_ascii_whitespace()) {
-            i += 1;
-        }
-        if t < i {
-            toks.push(Tok {
-                sep: &v[s..t],
-                text: &v[t..i],
-            });
-        } else if s < t {
-            // Trailing separators.
-            toks.push(Tok {
-                sep: &v[s..t],
-                text: "",
-            });
-        }
+        i += bytes[i..].iter().take_while(|b| !is_sep(b)).count();
+        toks.push(Tok {
+            sep: &v[s..t],
+            text: &v[t..i],
+        });
     }
     toks
 }
@@ -1568,6 +1555,88 @@ mod tests {
                 &["127.0.0.0/8 10.40.7.131"],
                 &[],
             ),
+            // The new host goes in with the list's own separator, after
+            // the network it is trusted beside.
+            (
+                V4,
+                &["172.20.0.0/16 127.0.0.0/8"],
+                &["172.20.0.0/16 10.40.7.131 127.0.0.0/8"],
+                &["trust-network-kept"],
+            ),
+            (
+                V4,
+                &["127.0.0.0/8,172.20.0.0/16"],
+                &["127.0.0.0/8,172.20.0.0/16,10.40.7.131"],
+                &["trust-network-kept"],
+            ),
+            (
+                V4,
+                &["127.0.0.0/8 10.9.0.0/16,172.20.0.0/16"],
+                &["127.0.0.0/8 10.9.0.0/16,172.20.0.0/16,10.40.7.131"],
+                &["trust-network-kept"],
+            ),
+            (
+                V4,
+                &["172.20.0.0/16,  127.0.0.0/8"],
+                &["172.20.0.0/16,  10.40.7.131,  127.0.0.0/8"],
+                &["trust-network-kept"],
+            ),
+            // Several values: a value of its own, even beside a list.
+            (
+                V4,
+                &["127.0.0.0/8", "172.20.0.0/16 10.9.0.0/16"],
+                &["127.0.0.0/8", "172.20.0.0/16 10.9.0.0/16", "10.40.7.131"],
+                &["trust-network-kept"],
+            ),
+            // Loopback added where missing, with the list's separator:
+            // commas where only commas separate, else a space.
+            (
+                V4,
+                &["172.20.14.0/24,10.9.0.0/16"],
+                &["127.0.0.0/8,10.40.7.0/24,10.9.0.0/16"],
+                &["mynetworks-loopback-added"],
+            ),
+            (
+                V4,
+                &["172.20.14.0/24, 10.9.0.0/16"],
+                &["127.0.0.0/8 10.40.7.0/24, 10.9.0.0/16"],
+                &["mynetworks-loopback-added"],
+            ),
+            // Dropped first: the next entry takes its place and its
+            // leading blanks, the list keeps its separator.
+            (
+                V4,
+                &["172.20.14.25, 10.40.7.131,127.0.0.0/8"],
+                &["10.40.7.131,127.0.0.0/8"],
+                &[],
+            ),
+            (
+                V4,
+                &["  172.20.14.25 10.40.7.131 127.0.0.0/8"],
+                &["  10.40.7.131 127.0.0.0/8"],
+                &[],
+            ),
+            // Another value's leading blank does not stay in this one.
+            (
+                V4,
+                &[" 127.0.0.0/8", "172.20.14.25 10.40.7.131"],
+                &[" 127.0.0.0/8", "10.40.7.131"],
+                &[],
+            ),
+            // Dropped last, before trailing separators.
+            (
+                V4,
+                &["127.0.0.0/8 10.40.7.131 172.20.14.25 ,"],
+                &["127.0.0.0/8 10.40.7.131 ,"],
+                &[],
+            ),
+            // Dropped alone among blanks: the value goes.
+            (
+                V4,
+                &["127.0.0.0/8 10.40.7.131", " 172.20.14.25 "],
+                &["127.0.0.0/8 10.40.7.131"],
+                &[],
+            ),
             // Host bits written with the interface network keep that style.
             (
                 V4,
@@ -1654,6 +1723,55 @@ mod tests {
             r.rewrite(&["172.20.14.0/24"], ValueKind::OtherHost)
                 .notes
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn reasons_say_what_moved_once() {
+        // (role, kind, value, reasons)
+        let cases: &[(Role, ValueKind, &str, &[&str])] = &[
+            (
+                Role::Own,
+                ValueKind::OwnAddress,
+                "172.20.14.25",
+                &["own address: 172.20.14.25 → 10.40.7.131 (exact)"],
+            ),
+            (
+                Role::Peer,
+                ValueKind::OwnAddress,
+                "172.20.14.25",
+                &["address of the moved node: 172.20.14.25 → 10.40.7.131 (exact)"],
+            ),
+            (
+                Role::Peer,
+                ValueKind::Url,
+                "ldap://172.20.14.25:389",
+                &["URL host: 172.20.14.25 → 10.40.7.131 (url-host)"],
+            ),
+            // Two occurrences, one reason.
+            (
+                Role::Own,
+                ValueKind::Text,
+                "172.20.14.25 and again 172.20.14.25",
+                &["literal replacement (not a known setting): 172.20.14.25 → 10.40.7.131 (exact)"],
+            ),
+            (Role::Own, ValueKind::Text, "172.20.14.250", &[]),
+        ];
+        for (role, kind, value, reasons) in cases {
+            let out = rw(V4).with_role(*role).rewrite(&[value], *kind);
+            assert_eq!(out.reasons, *reasons, "{role:?} {kind:?} {value}");
+        }
+        // Trust lists: one reason per decision, however many values.
+        let out = rw(V4).rewrite(
+            &["127.0.0.0/8 172.20.14.25", "172.20.14.25/32"],
+            ValueKind::TrustList { loopback: true },
+        );
+        assert_eq!(
+            out.reasons,
+            [
+                "trusted host 172.20.14.25 becomes 10.40.7.131",
+                "172.20.14.25 dropped: 10.40.7.131 is already trusted"
+            ]
         );
     }
 
@@ -1803,8 +1921,11 @@ mod tests {
         assert!(Role::Own.changes(Scope::Host));
         assert!(!Role::Peer.changes(Scope::HostNetwork));
         assert!(Role::Peer.changes(Scope::Host));
-        assert_eq!("peer".parse::<Role>(), Ok(Role::Peer));
-        assert_eq!("own".parse::<Role>(), Ok(Role::Own));
+        for role in [Role::Own, Role::Peer] {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert_eq!(Role::Peer.as_str(), "peer");
+        assert_eq!(Role::Own.as_str(), "own");
         // The bound role is `zmreip bind`'s, never asked for with --role.
         assert!("bound".parse::<Role>().is_err());
         assert!(!Role::Bound.changes(Scope::HostNetwork));
@@ -2109,6 +2230,85 @@ mod tests {
                 *after,
                 "{kind:?} {before:?}"
             );
+        }
+    }
+
+    #[test]
+    fn the_rewriter_says_what_it_was_made_with() {
+        let r = Rewriter::new(
+            vec![pair("172.20.14.25/24", "10.40.7.131/24")],
+            vec![
+                "10.40.7.1".parse().unwrap(),
+                "2001:db8:7::1".parse().unwrap(),
+            ],
+        );
+        assert_eq!(r.role(), Role::Own);
+        assert_eq!(r.clone().with_role(Role::Peer).role(), Role::Peer);
+        assert_eq!(r.pairs(), &[pair("172.20.14.25/24", "10.40.7.131/24")]);
+        let gateway = |of: &str| r.gateway_for(of.parse().unwrap());
+        assert_eq!(gateway("192.0.2.1"), Some("10.40.7.1".parse().unwrap()));
+        assert_eq!(
+            gateway("2001:db8::1"),
+            Some("2001:db8:7::1".parse().unwrap())
+        );
+        let old: IpAddr = "172.20.14.25".parse().unwrap();
+        assert_eq!(r.pair_for(old).map(|p| p.old), Some(old));
+        assert!(r.pair_for("10.40.7.131".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn an_own_address_takes_the_new_prefix_only_when_known() {
+        // (move, value, after)
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: &[Case] = &[
+            (V4, "172.20.14.25/16", "10.40.7.131/24"),
+            (V4, "172.20.14.25", "10.40.7.131"),
+            (
+                &[("172.20.14.25/24", "10.40.7.131")],
+                "172.20.14.25/16",
+                "10.40.7.131/16",
+            ),
+        ];
+        for (moves, before, after) in cases {
+            let out = rw(moves).rewrite(&[before], ValueKind::OwnAddress);
+            assert_eq!(
+                out.after,
+                vec![after.to_string()],
+                "{before} with {moves:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_directory_is_rewritten_as_the_moving_node_sees_it() {
+        // The old interface network in mynetworks, as each planner's
+        // rewriter for the directory leaves it: (role, nodes that stay,
+        // after).
+        let before = ["127.0.0.0/8 172.20.14.0/24"];
+        let follows = "127.0.0.0/8 10.40.7.0/24";
+        let kept = "127.0.0.0/8 172.20.14.0/24 10.40.7.131";
+        let cases: &[(Role, Staying, &str)] = &[
+            // The moving node: its network follows.
+            (Role::Own, Staying::Alone, follows),
+            // A peer that knows the other nodes: as the moving node would.
+            (Role::Peer, Staying::Known(Vec::new()), follows),
+            (
+                Role::Peer,
+                Staying::Known(vec!["172.20.14.26".parse().unwrap()]),
+                kept,
+            ),
+            // A peer that knows no other node assumes one may live there.
+            (Role::Peer, Staying::Alone, kept),
+            (Role::Own, Staying::Unknown, kept),
+        ];
+        for (role, staying, after) in cases {
+            let r = rw(V4)
+                .with_role(*role)
+                .with_staying(staying.clone())
+                .for_directory();
+            assert_eq!(r.role(), Role::Own, "{role:?} {staying:?}");
+            let out = r.rewrite(&before, ValueKind::TrustList { loopback: true });
+            assert_eq!(out.after, vec![after.to_string()], "{role:?} {staying:?}");
         }
     }
 

@@ -17,7 +17,7 @@
 //! Boundaries are what keeps `192.168.2.1` out of `192.168.2.10`,
 //! `10.192.168.2.1`, OIDs, versions and host names: an address may not be
 //! glued to a word character (`[0-9A-Za-z_-]`) on either side, nor to a dot
-//! on the left, nor to a dot followed by a word character on the right (a
+//! or `%` (an IPv6 zone) on the left, nor to a dot followed by a word character on the right (a
 //! longer dotted thing such as an OID or `1.2.3.4.nip.io`); a dot followed
 //! by anything else ends a sentence, and a dash between an address and a
 //! digit separates the ends of a range.
@@ -77,7 +77,10 @@ fn addr_left_ok(bytes: &[u8], s: usize) -> bool {
 fn left_ok(bytes: &[u8], s: usize) -> bool {
     s == 0 || {
         let p = bytes[s - 1];
-        !is_word(p) && p != b'.'
+        // After `%` comes an IPv6 zone (`fe80::1%eth0.100`), which a
+        // match of the IPv6 address covers: never an address of its own
+        // (fuzzing: `fd00::1%192.168.2.1` showed the quad once moved).
+        !is_word(p) && p != b'.' && p != b'%'
     }
 }
 
@@ -86,8 +89,9 @@ enum Left {
     /// A plain IPv4 address starting here.
     Plain(usize),
     /// The quad is the tail of an IPv4-mapped IPv6 spelling starting here
-    /// (`::ffff:a.b.c.d`, upper case if the flag says so).
-    Mapped(usize, Ipv4Addr, bool),
+    /// (`::ffff:a.b.c.d`, upper case if the flag says so). The mapped
+    /// address is the quad itself.
+    Mapped(usize, bool),
     /// Glued to something longer, or the tail of a non-mapped IPv6 address.
     Reject,
 }
@@ -115,9 +119,9 @@ fn left_v4(text: &str, s: usize, e: usize) -> Left {
     }
     match text[q..e].parse::<Ipv6Addr>() {
         Ok(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) if addr_left_ok(bytes, q) => {
+            Some(_) if addr_left_ok(bytes, q) => {
                 let upper = bytes[q..s].iter().any(u8::is_ascii_uppercase);
-                Left::Mapped(q, v4, upper)
+                Left::Mapped(q, upper)
             }
             _ => Left::Reject,
         },
@@ -157,7 +161,7 @@ fn classify(bytes: &[u8], a: usize, b: usize, z: usize, v4: bool) -> Ctx {
     if port.is_none()
         && !url
         && bytes.get(end) == Some(&b'/')
-        && let Some((p, pe)) = number(bytes, end + 1, 3, bits)
+        && let Some((p, pe)) = prefix_len(bytes, end + 1, 3, bits)
     {
         prefix = Some(p as u8);
         end = pe;
@@ -191,6 +195,16 @@ fn number(bytes: &[u8], i: usize, digits: usize, max: u32) -> Option<(u32, usize
     (j > i && v <= max && right_ok(bytes, j)).then_some((v, j))
 }
 
+/// A prefix length at `i`, after a `/`: a [`number`] that no `:` and hex
+/// digit or colon follows. There the digits begin an IPv6 spelling
+/// (`10.0.0.1/2::4` is an address, a slash and `2::4`); reading them as
+/// the prefix would hide that address until the IPv4 one is replaced.
+fn prefix_len(bytes: &[u8], i: usize, digits: usize, max: u32) -> Option<(u32, usize)> {
+    number(bytes, i, digits, max).filter(|&(_, e)| {
+        bytes.get(e) != Some(&b':') || !bytes.get(e + 1).is_some_and(|&c| is_hex(c) || c == b':')
+    })
+}
+
 /// Whether a host starting at `start` is the host of a URL:
 /// `scheme://HOST` or `scheme://userinfo@HOST`.
 fn is_url_host(bytes: &[u8], start: usize) -> bool {
@@ -208,11 +222,9 @@ fn is_url_host(bytes: &[u8], start: usize) -> bool {
     // but not a slash or white space) to the `//` of the authority. The
     // walk is bounded so that a stray `@` costs little.
     let lo = start.saturating_sub(512);
-    let mut i = start - 1;
-    while i > lo {
-        i -= 1;
-        match bytes[i] {
-            b'/' => return scheme_before(bytes, i + 1),
+    for (i, &b) in bytes[lo..start].iter().enumerate().rev() {
+        match b {
+            b'/' => return scheme_before(bytes, lo + i + 1),
             b'"' | b'\'' | b'<' | b'>' => return false,
             c if c.is_ascii_whitespace() => return false,
             _ => {}
@@ -339,7 +351,7 @@ fn find_v4(t: &V4Target, text: &str, out: &mut Vec<Match>) {
         }
         let (a, style) = match left_v4(text, s, e) {
             Left::Plain(a) => (a, Style::default()),
-            Left::Mapped(a, v4, upper) if v4 == t.addr => (
+            Left::Mapped(a, upper) => (
                 a,
                 Style {
                     v4_mapped: true,
@@ -347,7 +359,7 @@ fn find_v4(t: &V4Target, text: &str, out: &mut Vec<Match>) {
                     ..Style::default()
                 },
             ),
-            Left::Mapped(..) | Left::Reject => continue,
+            Left::Reject => continue,
         };
         let ctx = classify(bytes, a, e, e, true);
         out.push(Match {
@@ -375,16 +387,13 @@ fn find_v4_networks(m: &Matcher, text: &str, out: &mut Vec<Match>) {
         while q > 0 && (bytes[q - 1].is_ascii_digit() || bytes[q - 1] == b'.') {
             q -= 1;
         }
-        if p - q < 7 {
-            continue;
-        }
         let Ok(addr) = text[q..p].parse::<Ipv4Addr>() else {
             continue;
         };
         if m.v4.iter().any(|t| t.addr == addr) {
             continue; // an Exact match with a prefix, found by find_v4
         }
-        let Some((len, end)) = number(bytes, p + 1, 2, 32) else {
+        let Some((len, end)) = prefix_len(bytes, p + 1, 2, 32) else {
             continue;
         };
         if !matches!(left_v4(text, q, p), Left::Plain(_)) || is_url_host(bytes, q) {
@@ -461,8 +470,8 @@ fn regex_right_ok(bytes: &[u8], e: usize) -> bool {
     match bytes.get(k) {
         None => true,
         Some(&b'.') => !bytes.get(k + 1).is_some_and(u8::is_ascii_digit),
-        Some(&b'd') if k > e => false,
-        Some(_) if k > e => true,
+        // After a backslash only `\d` continues a number.
+        Some(&c) if k > e => c != b'd',
         Some(&c) => !is_word(c),
     }
 }

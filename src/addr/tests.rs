@@ -70,6 +70,29 @@ const FIND: &[FindCase] = &[
     ),
     (A, "192.168.2.1/24", &[("192.168.2.1/24", Exact)]),
     (A, "192.168.2.1/33", &[("192.168.2.1", Exact)]),
+    // Digits after `/` that go on as IPv6 are an address, not a prefix
+    // (fuzzing: the IPv6 one surfaced only once the IPv4 one was moved).
+    (
+        &["192.168.2.1", "2::4"],
+        "192.168.2.1/2::4",
+        &[("192.168.2.1", Exact), ("2::4", Exact)],
+    ),
+    (A, "192.168.2.1/24: trusted", &[("192.168.2.1/24", Exact)]),
+    (A, "192.168.0.0/16::1", &[]),
+    (A, "192.168.0.0/16:a", &[]),
+    (
+        A,
+        "192.168.0.0/16: lan",
+        &[("192.168.0.0/16", NetworkContains)],
+    ),
+    (B, "2001:db8::25/64::1", &[("2001:db8::25", Exact)]),
+    // An IPv6 zone that looks like a quad is the zone (fuzzing).
+    (A, "fe80::1%192.168.2.1", &[]),
+    (
+        AB,
+        "2001:db8::25%192.168.2.1 x",
+        &[("2001:db8::25%192.168.2.1", Exact)],
+    ),
     // Lists.
     (A, "127.0.0.0/8,192.168.2.1", &[("192.168.2.1", Exact)]),
     (
@@ -292,6 +315,25 @@ const FIND: &[FindCase] = &[
     ),
     (AB, "dn: cn=config\nuserPassword:: e1NTSEF9abc=\n", &[]),
     (AB, "12:30:45 00:1a:2b:3c:4d:5e", &[]),
+    // One colon before the quad separates a key; more make it the tail of
+    // something that is not an IPv4-mapped address.
+    (A, "ab:192.168.2.1", &[("192.168.2.1", Exact)]),
+    (A, "a:b:192.168.2.1", &[]),
+    (A, "::ffff:192.168.2.1", &[("::ffff:192.168.2.1", Exact)]),
+    (A, "1::ffff:192.168.2.1", &[]),
+    // A prefix has one or two digits, and at least one.
+    (A, "192.168.0.0/016", &[]),
+    (A, "192.168.0.0/ x", &[]),
+    (A, "192.168.0.0/16", &[("192.168.0.0/16", NetworkContains)]),
+    // A URL's userinfo holds no blank or quote.
+    (
+        A,
+        "ldap://admin@192.168.2.1:389",
+        &[("192.168.2.1:389", UrlHost)],
+    ),
+    (A, "see http://a b@192.168.2.1", &[("192.168.2.1", Exact)]),
+    (A, "see http://a\"b@192.168.2.1", &[("192.168.2.1", Exact)]),
+    (A, "a ://192.168.2.1", &[("192.168.2.1", Exact)]),
 ];
 
 #[test]
@@ -315,6 +357,23 @@ fn find_table() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn kinds_have_their_names() {
+    let names = [
+        (Exact, "exact"),
+        (NetworkContains, "network-contains"),
+        (UrlHost, "url-host"),
+        (HostPort, "host-port"),
+        (Bracketed, "bracketed"),
+        (ReverseName, "reverse-name"),
+        (RegexEscaped, "regex-escaped"),
+    ];
+    for (kind, name) in names {
+        assert_eq!(kind.as_str(), name);
+        assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{name}\""));
+    }
 }
 
 #[test]

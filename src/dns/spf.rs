@@ -161,24 +161,48 @@ pub fn plan_edits(
         .filter_map(|t| t.ip().map(|(m, v)| (t, m, v)))
         .collect();
     // Networks authorized by positive ip4:/ip6: mechanisms that do not
-    // hold an old address: a new entry they already cover is not added.
-    let mut covered: Vec<IpNet> = ips
+    // hold an old address, with where they stand: a new entry they
+    // already cover is not added.
+    let mut covered: Vec<(IpNet, usize)> = ips
         .iter()
         .filter(|(t, _, v)| t.positive() && matcher.find(v).is_empty())
-        .filter_map(|(_, m, v)| term_network(m, v))
+        .filter_map(|(t, m, v)| Some((term_network(m, v)?, t.range.start)))
         .collect();
-    for (term, mechanism, value) in &ips {
-        let found = find(matcher, place.surface, target, value);
-        if found.is_empty() {
+    // SPF takes the first mechanism that matches: an entry is left out as
+    // authorized elsewhere only when no mechanism between the two could
+    // deny the address or stay neutral about it first.
+    let all = terms(text);
+    let blocked = |a: usize, b: usize| {
+        let (lo, hi) = (a.min(b), a.max(b));
+        all.iter().any(|t| {
+            !t.positive() && t.modifier().is_none() && lo < t.range.start && t.range.start < hi
+        })
+    };
+    for (_, _, value) in &ips {
+        out.findings
+            .extend(
+                find(matcher, place.surface, target, value)
+                    .into_iter()
+                    .map(|mut f| {
+                        f.context = text.to_string();
+                        f
+                    }),
+            );
+    }
+    let Some(rw) = rewriter else {
+        return out;
+    };
+    // Hosts first: where the record names the old host itself, the new
+    // host takes its place (and qualifier); a network around the old
+    // address then finds it authorized instead of adding it again.
+    let mut order: Vec<&(Term, &str, &str)> = ips.iter().collect();
+    order.sort_by_key(|(_, m, v)| {
+        term_network(m, v).is_none_or(|n| n.prefix_len() != n.max_prefix_len())
+    });
+    for (term, mechanism, value) in order {
+        if matcher.find(value).is_empty() {
             continue;
         }
-        out.findings.extend(found.into_iter().map(|mut f| {
-            f.context = text.to_string();
-            f
-        }));
-        let Some(rw) = rewriter else {
-            continue;
-        };
         if !term.positive() {
             let (code, what) = if term.qualifier == "?" {
                 (Code::ZoneSpfNeutralUnchanged, "is neutral about")
@@ -194,26 +218,48 @@ pub fn plan_edits(
             ));
             continue;
         }
+        if term_network(mechanism, value).is_none() {
+            // Not an address of its family (`ip4:192.0.2.1:25`, a stray
+            // newline): evaluators fail the record, and a rewrite could
+            // only guess what it meant.
+            out.warnings.push(Notice::new(
+                Code::ZoneTxtUnchanged,
+                format!(
+                    "{shown}: `{}` in the SPF record of {owner} mentions the old address but is not a valid {mechanism} mechanism; it is left as it is, fix it by hand",
+                    term.text
+                ),
+            ));
+            continue;
+        }
         let res = rw.rewrite(&[value], ValueKind::TrustList { loopback: false });
         out.warnings.extend(at(res.notes, target));
         if !res.changed {
             continue;
         }
-        out.moved = true;
         let mut parts = Vec::new();
         let mut reasons = res.reasons.clone();
         for p in res.after.iter().flat_map(|v| v.split_whitespace()) {
             if p != *value
                 && let Some(n) = term_network(mechanism, p)
             {
-                if let Some(by) = covered.iter().find(|c| c.contains(&n)) {
+                if let Some((by, _)) = covered
+                    .iter()
+                    .find(|(c, at)| c.contains(&n) && !blocked(*at, term.range.start))
+                {
                     reasons.push(format!("{p} is already authorized by {by}"));
                     continue;
                 }
-                covered.push(n);
+                covered.push((n, term.range.start));
             }
             parts.push(format!("{}{mechanism}{p}", term.qualifier));
         }
+        let replacement = parts.join(" ");
+        if replacement == term.text {
+            // What the policy adds is authorized already (a plan of a
+            // record that has moved): nothing changes, nothing moves.
+            continue;
+        }
+        out.moved = true;
         let mut range = term.range.clone();
         if parts.is_empty() && range.start > 0 {
             // The mechanism goes away: take its leading space with it.
@@ -221,7 +267,7 @@ pub fn plan_edits(
         }
         out.edits.push((
             range,
-            parts.join(" "),
+            replacement,
             format!("SPF of {owner}: {}", reasons.join("; ")),
         ));
     }
@@ -338,6 +384,122 @@ mod tests {
             out,
             [b"v=spf1 ip4:198.51.100.7".to_vec(), b" -all".to_vec()]
         );
+    }
+
+    /// `plan_edits` of a record for 192.0.2.10 → 198.51.100.7 (prefixes
+    /// unknown): the edits applied, whether the RRset moves, the warnings.
+    fn planned(record: &str) -> (String, bool, Vec<&'static str>) {
+        use crate::spec::{Pair, PrefixSource};
+        let pair = Pair {
+            old: "192.0.2.10".parse().unwrap(),
+            new: "198.51.100.7".parse().unwrap(),
+            old_prefix: 32,
+            new_prefix: 32,
+            old_prefix_source: PrefixSource::Host,
+            new_prefix_source: PrefixSource::Host,
+        };
+        let matcher = Matcher::new(&[pair.old]);
+        let rw = Rewriter::new(vec![pair], Vec::new());
+        let target = Target::Line {
+            file: "/etc/bind/db.example.test".into(),
+            line: 5,
+        };
+        let place = Place {
+            owner: "example.test.",
+            shown: "/etc/bind/db.example.test:5",
+            target: &target,
+            surface: Surface::Zonefile,
+        };
+        let out = plan_edits(record, &place, &matcher, Some(&rw));
+        let mut text = record.to_string();
+        let mut edits = out.edits.clone();
+        edits.sort_by_key(|(r, _, _)| std::cmp::Reverse(r.start));
+        for (r, repl, _) in edits {
+            text.replace_range(r, &repl);
+        }
+        let codes = out.warnings.iter().map(|w| w.code.as_str()).collect();
+        (text, out.moved, codes)
+    }
+
+    #[test]
+    fn a_moved_record_plans_nothing_and_bad_mechanisms_stay() {
+        // (record, after, moves, warning codes)
+        let cases: &[(&str, &str, bool, &[&str])] = &[
+            (
+                "v=spf1 ip4:192.0.2.10 -all",
+                "v=spf1 ip4:198.51.100.7 -all",
+                true,
+                &[],
+            ),
+            // A network holding the old address gains the new host ...
+            (
+                "v=spf1 ip4:192.0.2.0/28 -all",
+                "v=spf1 ip4:192.0.2.0/28 ip4:198.51.100.7 -all",
+                true,
+                &["trust-network-kept"],
+            ),
+            // ... once: planned again, the record is left alone and does
+            // not move (its zone's serial is not raised again).
+            (
+                "v=spf1 ip4:192.0.2.0/28 ip4:198.51.100.7 -all",
+                "v=spf1 ip4:192.0.2.0/28 ip4:198.51.100.7 -all",
+                false,
+                &["trust-network-kept"],
+            ),
+            // The old host named beside a network that holds it: the
+            // host is swapped in its place, qualifier kept, and the
+            // network gains nothing (found by the spf fuzz target).
+            (
+                "v=spf1 ip4:192.0.2.0/24 +ip4:192.0.2.10 ?all",
+                "v=spf1 ip4:192.0.2.0/24 +ip4:198.51.100.7 ?all",
+                true,
+                &["trust-network-kept"],
+            ),
+            // A second mechanism naming the old host goes: the first one,
+            // moved, authorizes the new host already (found by the spf
+            // fuzz target) ...
+            (
+                "v=spf1 ip4:192.0.2.10 mx ip4:192.0.2.10 -all",
+                "v=spf1 ip4:198.51.100.7 mx -all",
+                true,
+                &[],
+            ),
+            // ... but not where a mechanism between them would deny or
+            // be neutral about the new host first (SPF takes the first
+            // match).
+            (
+                "v=spf1 ip4:192.0.2.10 -ip4:198.51.100.0/24 ip4:198.51.100.0/16 -all",
+                "v=spf1 ip4:198.51.100.7 -ip4:198.51.100.0/24 ip4:198.51.100.0/16 -all",
+                true,
+                &[],
+            ),
+            (
+                "v=spf1 ip4:192.0.2.10 ?all ip4:198.51.100.7",
+                "v=spf1 ip4:198.51.100.7 ?all ip4:198.51.100.7",
+                true,
+                &[],
+            ),
+            // Not an address of the mechanism's family: left, with a
+            // warning, never cut short (found by the spf fuzz target).
+            (
+                "v=spf1 ip4:192.0.2.10\n",
+                "v=spf1 ip4:192.0.2.10\n",
+                false,
+                &["zone-txt-unchanged"],
+            ),
+            (
+                "v=spf1 ip4:192.0.2.10:25 -all",
+                "v=spf1 ip4:192.0.2.10:25 -all",
+                false,
+                &["zone-txt-unchanged"],
+            ),
+        ];
+        for (record, after, moves, codes) in cases {
+            let (got, moved, warned) = planned(record);
+            assert_eq!(got, *after, "{record:?}");
+            assert_eq!(moved, *moves, "{record:?} moves");
+            assert_eq!(warned, *codes, "{record:?} warnings");
+        }
     }
 
     #[test]

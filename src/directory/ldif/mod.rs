@@ -39,7 +39,7 @@ mod write;
 
 pub use rewrite::rewrite_values;
 pub use write::change_records;
-pub(crate) use write::push_line;
+pub use write::push_line;
 
 mod narrow;
 

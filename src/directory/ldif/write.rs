@@ -27,8 +27,9 @@ pub(super) fn value_line(attr: &str, v: &str) -> String {
 }
 
 /// Appends one `attr: value` line (base64 and folding as RFC 2849 needs)
-/// to `out`: for writers of other LDIF, such as a journal's prior values.
-pub(crate) fn push_line(out: &mut String, attr: &str, value: &str) {
+/// to `out`: for writers of other LDIF, such as a journal's prior values
+/// (and the LDIF fuzz target, which writes what it read and reads it back).
+pub fn push_line(out: &mut String, attr: &str, value: &str) {
     for phys in fold(&value_line(attr, value)) {
         out.push_str(&phys);
         out.push('\n');
