@@ -212,6 +212,87 @@ enum Command {
     /// names, then retire the old address (three journaled phases).
     #[command(long_about = WINDOW_HELP)]
     Window(WindowArgs),
+
+    /// Bind Zimbra to one address of a multi-address host.
+    ///
+    /// Makes mail leave from ADDR (--outbound) and/or services listen on
+    /// ADDR only (--listen), or undoes that (--unbind: all interfaces,
+    /// Zimbra's default). The result is a zmreip.plan/v1 plan, shown like
+    /// `plan` and applied, rolled back and listed like any other:
+    ///
+    ///   zmreip bind --address 10.40.7.132 --outbound --out bind.json
+    ///   zmreip apply --plan bind.json
+    ///   zmreip bind --address 10.40.7.132 --listen imap,imaps --out l.json
+    ///   zmreip bind --unbind --outbound --listen all --out unbind.json
+    ///
+    /// Where each service's address is kept:
+    ///
+    ///   outbound  -o smtp_bind_address= (IPv6: smtp_bind_address6=) on the
+    ///             smtp and relay transports of master.cf.in (MTA reload)
+    ///   imap imaps pop3 pop3s lmtp http https admin milter
+    ///             zimbra<Service>BindAddress of this server's entry
+    ///             (mailbox restart; milter_bind_address wins when set)
+    ///   ldap      localconfig ldap_bind_url (ldap restart)
+    ///   smtp      inet_interfaces of main.cf, loopback kept (MTA restart)
+    ///
+    /// ADDR must be configured on the host (the kernel's interface list
+    /// or the OS network configuration); otherwise nothing is planned.
+    /// With --outbound, the PTR of ADDR must resolve back to the MTA's
+    /// myhostname and the mail domains' SPF must pass it: when not, the
+    /// plan warns with the exact records to ask for.
+    #[command(verbatim_doc_comment)]
+    Bind(BindArgs),
+}
+
+#[derive(Args)]
+struct BindArgs {
+    /// The address to bind to (one of this host's).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        required_unless_present = "unbind",
+        conflicts_with = "unbind"
+    )]
+    address: Option<IpAddr>,
+
+    /// Remove the bindings instead: the services use every interface.
+    #[arg(long)]
+    unbind: bool,
+
+    /// Outgoing mail leaves from the address (Postfix's SMTP client).
+    #[arg(long)]
+    outbound: bool,
+
+    /// Services that listen on the address only: comma-separated names of
+    /// imap, imaps, pop3, pop3s, lmtp, http, https, admin, milter, ldap,
+    /// smtp, or `all` (repeatable).
+    #[arg(long, value_name = "SERVICE,...|all")]
+    listen: Vec<String>,
+
+    /// A mail domain whose SPF must pass the outbound address (repeatable)
+    /// [default: the domain of the MTA's host name].
+    #[arg(long, value_name = "MAIL-DOMAIN")]
+    domain: Vec<String>,
+
+    /// The resolver to ask about PTR and SPF (IP or IP:PORT) [default: the
+    /// first nameserver in /etc/resolv.conf].
+    #[arg(long, value_name = "IP:PORT", value_parser = zmreip::dns::parse_server)]
+    resolver: Option<std::net::SocketAddr>,
+
+    /// Seconds to wait for each DNS answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3)]
+    timeout: u64,
+
+    #[command(flatten)]
+    host: HostArgs,
+
+    /// Output format, as for `plan`.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    format: PlanFormat,
+
+    /// Also save the plan as JSON to this file (for `apply --plan`).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 /// `zmreip help window`: the phases and what each changes.
@@ -913,6 +994,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(a) => scan(a, ui),
         Command::Plan(a) => plan(a, ui),
+        Command::Bind(a) => bind(a, ui).map(|()| ExitCode::SUCCESS),
         Command::Check(a) => check(a),
         Command::Watch(a) => watch(a, ui),
         Command::Verify(a) => verify(a, ui).map(|()| ExitCode::SUCCESS),
@@ -1156,6 +1238,50 @@ fn single_plan(a: PlanArgs, ui: Ui) -> Result<bool> {
     };
     emit(&out)?;
     Ok(plan.is_pending())
+}
+
+fn bind(a: BindArgs, ui: Ui) -> Result<()> {
+    let mut listen = Vec::new();
+    for l in &a.listen {
+        for s in zmreip::plan::bind::parse_listen(l)? {
+            if !listen
+                .iter()
+                .any(|o: &&zmreip::zimbra::Listener| o.name == s.name)
+            {
+                listen.push(s);
+            }
+        }
+    }
+    let outbound = a.outbound && a.address.is_some();
+    // Asking DNS about an address being unbound tells nothing.
+    let resolver = match (a.resolver, outbound) {
+        (Some(r), _) => Some(r),
+        (None, true) => zmreip::check::system_resolver().ok(),
+        (None, false) => None,
+    };
+    let req = zmreip::plan::bind::Request {
+        address: a.address,
+        outbound: a.outbound,
+        listen,
+        resolver,
+        domains: a.domain.clone(),
+        timeout: std::time::Duration::from_secs(a.timeout.max(1)),
+    };
+    let mut src = Sources::open(&source_args(&a.host, &[], None))?;
+    let plan = zmreip::plan::bind::build(&mut src, &req)?;
+    if let Some(path) = &a.out {
+        std::fs::write(path, zmreip::plan::render::json(&plan))
+            .map_err(|e| Error::io("write", path, e))?;
+    }
+    let out = match a.format {
+        PlanFormat::Text => zmreip::plan::render::text(&plan, ui.color),
+        PlanFormat::Json => zmreip::plan::render::json(&plan),
+        PlanFormat::Markdown => {
+            let facts = zmreip::plan::report::Facts::gather(&mut src, &plan, a.out.as_deref());
+            zmreip::plan::report::markdown(&plan, &facts)
+        }
+    };
+    emit(&out)
 }
 
 /// The cluster request of `plan --cluster` / `apply --cluster`.
@@ -1682,7 +1808,7 @@ fn apply(a: ApplyArgs, ui: Ui) -> Result<Report> {
             s.lines().map(str::to_string).collect(),
         ));
     }
-    if !a.no_verify {
+    if !a.no_verify && prepared.plan.bind.is_none() {
         let to = zmreip::verify::plan_addrs(&prepared.plan.to)?;
         let from = zmreip::verify::plan_addrs(&prepared.plan.from)?;
         let mut req = verify_request(to, from, &a.host, &a.probe);

@@ -166,6 +166,21 @@ named_enum! {
         DnsblUnreliable = "dnsbl-unreliable",
         /// The resolver rewrites NXDOMAIN.
         ResolverRewritesNxdomain = "resolver-rewrites-nxdomain",
+        // --- `zmreip bind` ---
+        /// The PTR of the outbound address does not resolve back to the
+        /// MTA's host name: the record to ask for.
+        BindPtr = "bind-ptr",
+        /// SPF of a mail domain does not pass the outbound address: the
+        /// record that would.
+        BindSpf = "bind-spf",
+        /// The PTR and SPF of the outbound address could not be checked.
+        BindDnsUnchecked = "bind-dns-unchecked",
+        /// A bound listener is reached by the host name, which must
+        /// resolve to the bound address.
+        BindByName = "bind-by-name",
+        /// A bound listener is switched off; the bind takes effect when it
+        /// is switched on.
+        BindDisabled = "bind-disabled",
     }
 }
 

@@ -46,8 +46,18 @@
 //! makes close, in the own role's terms, "retire the old", and the three
 //! phases together write exactly what the own move writes.
 //!
-//! The `bound` role to come (`zmreip bind`: which of this host's
-//! addresses a service uses) fits the same tables.
+//! [`Role::Bound`] (`zmreip bind`: which of this host's addresses a
+//! service uses) moves no address at all: the settings a service listens
+//! or sends with take the bound address ([`Treatment::Bind`], through
+//! [`bind_values`]), everything else stays ([`Treatment::Keep`]), and the
+//! OS network configuration never changes (the address must already be
+//! configured):
+//!
+//! | kind | [`Role::Bound`] |
+//! |---|---|
+//! | listener | becomes the bound address, or goes when unbound |
+//! | own address, interface, trust list, trust rule, range, exact list, URL, host:port, regex, other host, text | kept |
+//! | OS network configuration ([`Scope::HostNetwork`]), DNS ([`Scope::Dns`]) | never changes |
 
 use std::net::IpAddr;
 
@@ -122,6 +132,9 @@ pub enum Role {
     /// This host moves in a make-before-break window, one phase at a time
     /// (the tables in the module documentation).
     Window(Phase),
+    /// `zmreip bind`: no address moves; the chosen services of this host
+    /// listen on (or send from) one of its addresses, or, unbound, all.
+    Bound,
 }
 
 /// The phases of a make-before-break move (`zmreip window`, DESIGN.md
@@ -159,6 +172,7 @@ impl Role {
             Role::Window(Phase::Open) => "window-open",
             Role::Window(Phase::Switch) => "window-switch",
             Role::Window(Phase::Close) => "window-close",
+            Role::Bound => "bound",
         }
     }
 
@@ -168,6 +182,7 @@ impl Role {
             Role::Own => own_treatment(kind),
             Role::Peer => peer_treatment(kind),
             Role::Window(phase) => window_treatment(phase, kind),
+            Role::Bound => bound_treatment(kind),
         }
     }
 
@@ -179,7 +194,10 @@ impl Role {
             // Opening a window changes nothing clients find the server
             // by: published records only get their TTLs lowered.
             (Role::Window(Phase::Open), Scope::Dns) => false,
-            (Role::Own | Role::Peer | Role::Window(_), _) => true,
+            // A bound address must already be configured on the host, and
+            // a bind publishes nothing.
+            (Role::Bound, Scope::HostNetwork | Scope::Dns) => false,
+            (Role::Own | Role::Peer | Role::Window(_) | Role::Bound, _) => true,
         }
     }
 }
@@ -236,6 +254,26 @@ fn window_treatment(phase: Phase, kind: ValueKind) -> Treatment {
     }
 }
 
+/// A listen setting is what a bind sets; binding a service trusts no one
+/// new, and names, URLs and the addresses of other hosts are not this
+/// host's listeners.
+fn bound_treatment(kind: ValueKind) -> Treatment {
+    match kind {
+        ValueKind::Listen { .. } => Treatment::Bind,
+        ValueKind::OwnAddress
+        | ValueKind::Interface
+        | ValueKind::TrustList { .. }
+        | ValueKind::TrustRule
+        | ValueKind::Range
+        | ValueKind::ExactList
+        | ValueKind::Url
+        | ValueKind::HostPort
+        | ValueKind::Regex
+        | ValueKind::OtherHost
+        | ValueKind::Text => Treatment::Keep,
+    }
+}
+
 impl std::str::FromStr for Role {
     type Err = String;
 
@@ -281,6 +319,10 @@ pub enum Treatment {
     /// Principle 4's decisions with every old entry kept: an entry the
     /// own move would replace gains its replacement beside it.
     TrustAdd,
+    /// The setting holds exactly the bound address, in the spelling the
+    /// setting needs, and nothing else (Zimbra's listeners use one value
+    /// of a multi-valued bind attribute); unbound, it holds nothing.
+    Bind,
 }
 
 /// Which part of a host a file belongs to, for [`Role::changes`].
@@ -419,6 +461,13 @@ impl Rewriter {
     pub fn rewrite(&self, values: &[&str], kind: ValueKind) -> Outcome {
         let treatment = self.role.treatment(kind);
         match (kind, treatment) {
+            // No address moves in the bound role: a bind sets its
+            // settings through [`bind_values`], and a search for old
+            // addresses finds nothing to move.
+            (_, Treatment::Bind) => Outcome {
+                after: values.iter().map(ToString::to_string).collect(),
+                ..Outcome::default()
+            },
             (_, Treatment::Keep) => {
                 let mut out = if kind == ValueKind::Range {
                     self.keep(values)
@@ -871,7 +920,8 @@ impl Rewriter {
             let why = match (&shared, self.role) {
                 (Some(node), _) => format!("but also holds {node}, which stays"),
                 (None, Role::Peer) => "of another node".to_string(),
-                (None, Role::Own | Role::Window(_)) => {
+                // The bound role keeps trust lists: it never gets here.
+                (None, Role::Own | Role::Window(_) | Role::Bound) => {
                     "but is not its interface network".to_string()
                 }
             };
@@ -927,6 +977,37 @@ struct Trust {
 /// `addr`.
 fn range_holds(text: &str, addr: IpAddr) -> bool {
     crate::addr::parse_range(text).is_some_and(|(a, b)| a <= addr && addr <= b)
+}
+
+/// What `zmreip bind` makes of the values of one setting of `kind`
+/// ([`Role::Bound`]): where the role binds that kind, the setting holds
+/// exactly `bound` (the bound address spelled as the setting needs it:
+/// `10.40.7.132`, `ldap://10.40.7.132:389`), or nothing when `bound` is
+/// `None` (unbound: all interfaces, Zimbra's default); every other kind
+/// keeps its values.
+pub fn bind_values(values: &[&str], kind: ValueKind, bound: Option<&str>) -> Outcome {
+    let kept = || Outcome {
+        after: values.iter().map(ToString::to_string).collect(),
+        ..Outcome::default()
+    };
+    if Role::Bound.treatment(kind) != Treatment::Bind {
+        return kept();
+    }
+    let after: Vec<String> = bound.map(|b| vec![b.to_string()]).unwrap_or_default();
+    if after.iter().map(String::as_str).eq(values.iter().copied()) {
+        return kept();
+    }
+    let reason = match (bound, values.is_empty()) {
+        (Some(b), true) => format!("bound to {b} (was all interfaces)"),
+        (Some(b), false) => format!("bound to {b} (was {})", values.join(", ")),
+        (None, _) => format!("unbound: all interfaces (was {})", values.join(", ")),
+    };
+    Outcome {
+        after,
+        changed: true,
+        reasons: vec![reason],
+        notes: Vec::new(),
+    }
 }
 
 /// Whether `e` names the old address of `p` as a host (`A`, or `A/32`,
@@ -1845,7 +1926,127 @@ mod tests {
         }
         assert_eq!(Role::Peer.as_str(), "peer");
         assert_eq!(Role::Own.as_str(), "own");
+        // The bound role is `zmreip bind`'s, never asked for with --role.
         assert!("bound".parse::<Role>().is_err());
+        assert!(!Role::Bound.changes(Scope::HostNetwork));
+        assert!(!Role::Bound.changes(Scope::Dns));
+        assert!(Role::Bound.changes(Scope::Host));
+        assert_eq!(Role::Bound.as_str(), "bound");
+    }
+
+    #[test]
+    fn bound_role_binds_listen_settings_and_keeps_everything_else() {
+        let single = ValueKind::Listen { several: false };
+        let several = ValueKind::Listen { several: true };
+        let kinds = [
+            (single, Treatment::Bind),
+            (several, Treatment::Bind),
+            (ValueKind::OwnAddress, Treatment::Keep),
+            (ValueKind::Interface, Treatment::Keep),
+            (ValueKind::Url, Treatment::Keep),
+            (ValueKind::TrustList { loopback: true }, Treatment::Keep),
+            (ValueKind::TrustList { loopback: false }, Treatment::Keep),
+            (ValueKind::TrustRule, Treatment::Keep),
+            (ValueKind::Range, Treatment::Keep),
+            (ValueKind::ExactList, Treatment::Keep),
+            (ValueKind::HostPort, Treatment::Keep),
+            (ValueKind::Regex, Treatment::Keep),
+            (ValueKind::OtherHost, Treatment::Keep),
+            (ValueKind::Text, Treatment::Keep),
+        ];
+        for (kind, want) in kinds {
+            assert_eq!(Role::Bound.treatment(kind), want, "{kind:?}");
+        }
+        // (kind, values before, bound, after, changed)
+        type Case<'a> = (
+            ValueKind,
+            &'a [&'a str],
+            Option<&'a str>,
+            &'a [&'a str],
+            bool,
+        );
+        let cases: &[Case] = &[
+            // Unset (all interfaces) becomes the address.
+            (single, &[], Some("10.40.7.132"), &["10.40.7.132"], true),
+            // Trap: 192.168.2.10 is not 192.168.2.1.
+            (
+                single,
+                &["192.168.2.10"],
+                Some("192.168.2.1"),
+                &["192.168.2.1"],
+                true,
+            ),
+            // Several values (a multi-valued attribute of which Zimbra
+            // uses the first): exactly the bound one is left.
+            (
+                single,
+                &["192.168.2.1", "10.40.7.132"],
+                Some("10.40.7.132"),
+                &["10.40.7.132"],
+                true,
+            ),
+            // Already bound: nothing to do.
+            (
+                single,
+                &["10.40.7.132"],
+                Some("10.40.7.132"),
+                &["10.40.7.132"],
+                false,
+            ),
+            // IPv6, as written.
+            (
+                single,
+                &["2001:db8::25"],
+                Some("2001:db8::26"),
+                &["2001:db8::26"],
+                true,
+            ),
+            // Unbinding empties the setting; an unset one stays unset.
+            (single, &["10.40.7.132"], None, &[], true),
+            (single, &[], None, &[], false),
+            // A listen URL list becomes the one URL.
+            (
+                several,
+                &["ldap://172.20.14.25:389 ldap://[2001:db8:14::25]:389"],
+                Some("ldap://10.40.7.132:389"),
+                &["ldap://10.40.7.132:389"],
+                true,
+            ),
+            // Kinds the role keeps never change, bound or not.
+            (
+                ValueKind::TrustList { loopback: true },
+                &["127.0.0.0/8 172.20.14.0/24"],
+                Some("10.40.7.132"),
+                &["127.0.0.0/8 172.20.14.0/24"],
+                false,
+            ),
+            (
+                ValueKind::OwnAddress,
+                &["172.20.14.25"],
+                Some("10.40.7.132"),
+                &["172.20.14.25"],
+                false,
+            ),
+            (
+                ValueKind::OtherHost,
+                &["172.20.14.53"],
+                None,
+                &["172.20.14.53"],
+                false,
+            ),
+        ];
+        for (kind, before, bound, after, changed) in cases {
+            let out = bind_values(before, *kind, *bound);
+            assert_eq!(out.after, *after, "{kind:?} {before:?} -> {bound:?}");
+            assert_eq!(out.changed, *changed, "{kind:?} {before:?} -> {bound:?}");
+            assert_eq!(out.reasons.is_empty(), !changed, "{:?}", out.reasons);
+        }
+        // A rewriter in the bound role moves nothing it finds.
+        let out = rw(V4)
+            .with_role(Role::Bound)
+            .rewrite(&["172.20.14.25"], single);
+        assert_eq!(out.after, ["172.20.14.25"]);
+        assert!(!out.changed);
     }
 
     /// The three phases of a window, each applied to what the one before

@@ -160,6 +160,10 @@ pub struct RunInfo {
     pub zimbra_home: String,
     pub from: Vec<String>,
     pub to: Vec<String>,
+    /// A bind plan's title (`bind: outbound → 10.40.7.132`); absent for a
+    /// move and in runs recorded before binds existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
     pub changes: usize,
     pub no_rollback: bool,
     /// Seconds each service command may take.
@@ -595,6 +599,9 @@ pub struct RunSummary {
     pub created: String,
     pub from: Vec<String>,
     pub to: Vec<String>,
+    /// What a bind run bound (`bind: outbound → 10.40.7.132`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
     pub changes: usize,
     pub steps: usize,
     pub steps_done: usize,
@@ -627,6 +634,7 @@ pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
                     created: String::new(),
                     from: Vec::new(),
                     to: Vec::new(),
+                    bind: None,
                     changes: 0,
                     steps: 0,
                     steps_done: 0,
@@ -670,6 +678,7 @@ pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
             created: info.created,
             from: info.from,
             to: info.to,
+            bind: info.bind,
             changes: info.changes,
             steps: info.steps.len(),
             steps_done,
@@ -697,16 +706,13 @@ pub fn history_text(runs: &[RunSummary]) -> String {
             ));
             continue;
         }
+        let what = match &r.bind {
+            Some(b) => b.clone(),
+            None => format!("{} -> {}", r.from.join(","), r.to.join(",")),
+        };
         s.push_str(&format!(
-            "{}  {:<12} {}  {} -> {}  {} change(s), {}/{} step(s) done\n",
-            r.id,
-            r.state,
-            r.created,
-            r.from.join(","),
-            r.to.join(","),
-            r.changes,
-            r.steps_done,
-            r.steps
+            "{}  {:<12} {}  {what}  {} change(s), {}/{} step(s) done\n",
+            r.id, r.state, r.created, r.changes, r.steps_done, r.steps
         ));
         if let Some(f) = &r.failed {
             s.push_str(&format!("    failed at {f}\n"));

@@ -750,6 +750,11 @@ pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) 
         zimbra_home: p.zimbra_home.clone(),
         from: p.plan.from.clone(),
         to: p.plan.to.clone(),
+        bind: p
+            .plan
+            .bind
+            .is_some()
+            .then(|| crate::plan::render::title(&p.plan)),
         changes: p.plan.changes.len(),
         no_rollback: opts.no_rollback,
         timeout: p.timeout,
@@ -807,6 +812,11 @@ pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) 
     }
     let verified = match &opts.verify {
         Some(req) => verify_after(&mut ex, req, opts.no_restart)?,
+        // verify proves a move (the new address serves, the old one is
+        // gone); a bind moves nothing.
+        None if p.plan.bind.is_some() => vec![
+            "not verified: `zmreip verify` checks a move; check a bind's listeners with `ss -ltn` and a sent message's Received header".to_string(),
+        ],
         None => Vec::new(),
     };
     let mut out = finish(&j, &info)?;

@@ -262,6 +262,7 @@ pub(super) mod tests {
             actions: vec![],
             warnings: vec![],
             handoffs: vec![],
+            bind: None,
             checksum: None,
         }
     }

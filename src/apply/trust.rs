@@ -182,6 +182,7 @@ mod tests {
             schema: crate::plan::SCHEMA.into(),
             from: vec!["172.20.14.25/24".into()],
             to: vec![to.into()],
+            bind: None,
             changes,
             derived: Vec::new(),
             actions: Vec::new(),

@@ -382,6 +382,85 @@ pub fn suggest(record: Option<&str>, domain: &str, new: IpAddr, old: Option<IpAd
     }
 }
 
+/// What `zmreip bind --outbound` warns about before mail leaves from
+/// `address`: its PTR must be forward-confirmed and name `hostname` (the
+/// MTA's `myhostname`), and SPF of each mail domain must pass it. Each
+/// warning names the exact record needed. A resolver that cannot be asked
+/// gives one `bind-dns-unchecked` warning instead.
+pub fn outbound_notices(
+    resolver: SocketAddr,
+    timeout: Duration,
+    address: IpAddr,
+    hostname: &str,
+    domains: &[String],
+) -> Vec<Notice> {
+    let res = match Resolver::new(resolver, timeout) {
+        Ok(r) => r,
+        Err(e) => {
+            return vec![Notice::new(
+                Code::BindDnsUnchecked,
+                format!("the PTR and SPF of {address} were not checked: {e}"),
+            )];
+        }
+    };
+    let mut out = Vec::new();
+    let p = ptr::check(&res, address, Some(hostname));
+    if p.status == ptr::PtrStatus::Error {
+        out.push(Notice::new(
+            Code::BindDnsUnchecked,
+            format!(
+                "the PTR of {address} was not checked (resolver {resolver}: {}); run `zmreip check {address} --hostname {hostname}` when it answers",
+                p.reason
+            ),
+        ));
+        return out;
+    }
+    if p.status != ptr::PtrStatus::Ok || p.matches_hostname == Some(false) {
+        out.push(Notice::new(
+            Code::BindPtr,
+            format!(
+                "mail will leave from {address}, whose PTR does not resolve back to {hostname} ({}); {}",
+                p.reason,
+                p.request.clone().unwrap_or_else(|| format!(
+                    "ask the provider of {address} to set PTR {} → {}",
+                    p.name,
+                    hostname.trim_end_matches('.')
+                )),
+            ),
+        ));
+    }
+    for d in domains {
+        let req = Request {
+            address,
+            hostname: Some(hostname.to_string()),
+            domain: Some(d.clone()),
+            from: None,
+            resolver,
+            dnsbl: Vec::new(),
+            timeout,
+        };
+        let s = spf_report(&res, &req, d);
+        if s.result == spf::SpfResult::Pass {
+            continue;
+        }
+        let record = s
+            .suggested
+            .as_ref()
+            .map(|g| format!("; publish `{} TXT \"{}\"`", g.name, g.after))
+            .unwrap_or_default();
+        out.push(Notice::new(
+            Code::BindSpf,
+            format!(
+                "SPF of {} gives {} for {address} ({}){record}",
+                s.domain,
+                s.result.as_str(),
+                s.reason
+            ),
+        ));
+    }
+    out
+}
+
 /// The resolver `check` asks by default: the first `nameserver` of this
 /// machine's /etc/resolv.conf that is an address, so that the resolver
 /// asked is always one address, shown in the report.

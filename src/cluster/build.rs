@@ -762,6 +762,7 @@ mod tests {
             actions: Vec::new(),
             warnings: Vec::new(),
             handoffs: Vec::new(),
+            bind: None,
             checksum: None,
         }
     }

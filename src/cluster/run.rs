@@ -187,9 +187,9 @@ impl Ctx<'_> {
             args.extend(["--from".into(), f.clone()]);
         }
         match n.role {
-            // A cluster plan never has a window node: the moving node
-            // verifies as in the own role.
-            Role::Own | Role::Window(_) => {}
+            // A cluster plan never has a window or bound node: the moving
+            // node verifies as in the own role (a bind is one host's).
+            Role::Own | Role::Window(_) | Role::Bound => {}
             Role::Peer => {
                 args.extend(["--peer".into(), self.plan.moving.clone()]);
                 if let Some(m) = self.plan.node(&self.plan.moving) {

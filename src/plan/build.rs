@@ -160,6 +160,8 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     let mut handoffs = match (req.role, &req.staying) {
         // The moving node's plan says what must happen off the deployment.
         (Role::Peer, _) => Vec::new(),
+        // A bind moves no address (its own planner says what to ask for).
+        (Role::Bound, _) => Vec::new(),
         // A window asks for each hand-off in the phase it belongs to:
         // partners and the new PTR before anyone uses the new address,
         // DNS held elsewhere when names move.
@@ -207,6 +209,7 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         actions,
         warnings,
         handoffs,
+        bind: None,
         checksum: None,
     };
     plan.seal();
@@ -327,9 +330,10 @@ fn resolve_pair(
     }
 }
 
-/// What the host's configuration says about who reads a changed file.
-#[derive(Debug, Clone, Copy)]
-struct Facts {
+/// What the host's configuration says about who reads a changed file
+/// (the default: nothing beyond the files' own services).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Facts {
     /// dnsmasq answers from /etc/hosts.
     dnsmasq_serves_hosts: bool,
     /// slapd's listen URL names a host (resolved when it starts), rather
@@ -366,7 +370,7 @@ fn slapd_listens_by_name(host: &crate::host::Host) -> bool {
 /// service's action; what zmcontrol does not run (the network, dnsmasq,
 /// named, firewalls, keepalived, Carbonio's mesh and video server) keeps
 /// its own.
-fn actions(
+pub(super) fn actions(
     changes: &[Change],
     derived: &[DerivedFile],
     restart_all: bool,

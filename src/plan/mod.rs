@@ -10,6 +10,7 @@ use crate::model::Change;
 use crate::notice::Notice;
 use crate::services::{Action, Service};
 
+pub mod bind;
 pub mod build;
 pub mod own;
 pub mod render;
@@ -35,6 +36,10 @@ pub struct Plan {
     pub actions: Vec<PlannedAction>,
     pub warnings: Vec<Notice>,
     pub handoffs: Vec<Notice>,
+    /// What `zmreip bind` asked for; absent from every other plan (whose
+    /// `from` and `to` say what moves; a bind's are empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind: Option<Bind>,
     /// `sha256:<hex>` of the plan's canonical JSON with this field set to
     /// `""` (see [`checksum`]). `apply --plan` refuses a plan without it
     /// or whose content no longer matches it. Absent from plans written
@@ -96,6 +101,35 @@ fn sort_keys(v: serde_json::Value) -> serde_json::Value {
         Value::Array(items) => Value::Array(items.into_iter().map(sort_keys).collect()),
         other => other,
     }
+}
+
+/// The intent of a `zmreip bind` plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bind {
+    /// The address bound to; `null` for `--unbind` (all interfaces).
+    pub address: Option<String>,
+    /// Every service the plan binds (or unbinds), in the order asked.
+    pub services: Vec<BoundService>,
+}
+
+/// One service of a bind, with the setting that binds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoundService {
+    /// `outbound`, or a `--listen` name (`imap`, `smtp`, ...).
+    pub name: String,
+    /// The attribute, localconfig key or Postfix parameter.
+    pub setting: String,
+    /// Where the setting is kept: `ldap`, `localconfig` or `postfix`.
+    pub place: String,
+    /// What makes the service use it.
+    pub actions: Vec<ServiceAction>,
+}
+
+/// A reload or restart of one service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceAction {
+    pub service: Service,
+    pub action: Action,
 }
 
 /// A regenerated file.

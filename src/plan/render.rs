@@ -132,16 +132,27 @@ pub fn text(plan: &Plan, color: bool) -> String {
             t.to_string()
         }
     };
-    let _ = writeln!(
-        s,
-        "{}",
-        bold(&format!(
-            "zmreip plan: {} → {}",
-            plan.from.join(", "),
-            plan.to.join(", ")
-        ))
-    );
-    if plan.changes.is_empty() {
+    let _ = writeln!(s, "{}", bold(&format!("zmreip {}", title(plan))));
+    if let Some(b) = &plan.bind {
+        for sv in &b.services {
+            let actions: Vec<String> = sv
+                .actions
+                .iter()
+                .map(|a| format!("{} {}", a.service.as_str(), a.action.as_str()))
+                .collect();
+            let _ = writeln!(
+                s,
+                "  {:<9} {} ({}; {})",
+                sv.name,
+                sv.setting,
+                sv.place,
+                actions.join(", ")
+            );
+        }
+        if plan.changes.is_empty() {
+            let _ = writeln!(s, "\nNo changes: every setting is already as asked.");
+        }
+    } else if plan.changes.is_empty() {
         let _ = writeln!(s, "\n{}", no_changes(plan));
     }
     diff_by_surface(&mut s, plan, color);
@@ -196,6 +207,27 @@ pub fn text(plan: &Plan, color: bool) -> String {
         plural(plan.handoffs.len()),
     );
     s
+}
+
+/// What a plan does, in one line: `plan: OLD → NEW`, or for a bind
+/// `bind: outbound, imap → 10.40.7.132` (`bind: ... → all interfaces`).
+pub fn title(plan: &Plan) -> String {
+    match &plan.bind {
+        Some(b) => {
+            let mut names: Vec<&str> = Vec::new();
+            for sv in &b.services {
+                if !names.contains(&sv.name.as_str()) {
+                    names.push(&sv.name);
+                }
+            }
+            format!(
+                "bind: {} → {}",
+                names.join(", "),
+                b.address.as_deref().unwrap_or("all interfaces")
+            )
+        }
+        None => format!("plan: {} → {}", plan.from.join(", "), plan.to.join(", ")),
+    }
 }
 
 /// What a plan without changes says: "nothing refers to it any more"

@@ -40,7 +40,14 @@ pub fn scan(ctx: &Ctx) -> Result<Vec<DerivedHit>> {
             continue;
         };
         let text = String::from_utf8_lossy(&bytes);
-        let findings = scan_text(&file, &text, ctx);
+        // main.cf's parameters zmconfigd never writes are a surface of
+        // their own (`postfix`): changed there, never regenerated.
+        let own = if d.path == super::postfix::MAIN_CF {
+            super::postfix::owned_main_cf_lines(&text)
+        } else {
+            Vec::new()
+        };
+        let findings = scan_text(&file, &text, &own, ctx);
         if !findings.is_empty() {
             hits.push(DerivedHit {
                 file,
@@ -52,13 +59,14 @@ pub fn scan(ctx: &Ctx) -> Result<Vec<DerivedHit>> {
     Ok(hits)
 }
 
-/// Findings in the text of one derived file.
-fn scan_text(file: &str, text: &str, ctx: &Ctx) -> Vec<Finding> {
+/// Findings in the text of one derived file, but on the lines `skip`
+/// (1-based) that another surface owns.
+fn scan_text(file: &str, text: &str, skip: &[usize], ctx: &Ctx) -> Vec<Finding> {
     let mut out = Vec::new();
     let secret = crate::zimbra::secret_lines(text);
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if !ctx.matcher.may_match(line) || secret[i] {
+        if !ctx.matcher.may_match(line) || secret[i] || skip.contains(&(i + 1)) {
             continue;
         }
         let target = Target::Line {
@@ -81,7 +89,8 @@ mod tests {
         mynetworks = 127.0.0.0/8 [::1]/128 192.168.2.1/32 192.168.2.0/24\n\
         relayhost = [192.168.2.10]:25\n\
         smtpd_milters = inet:127.0.0.1:8465\n\
-        mail_version = 3.7.11\n";
+        mail_version = 3.7.11\n\
+        inet_interfaces = 127.0.0.1, 192.168.2.1\n";
 
     const ZMLOOKUP: &str = "zm_lookup {\r\n\
         \x20   zm_lookup_handlers  https://192.168.2.1:7072/service/extension/nginx-lookup;\r\n\
@@ -142,6 +151,7 @@ mod tests {
                 (main.clone(), 1, "192.168.2.1".into()),
                 (main.clone(), 3, "192.168.2.1/32".into()),
                 (main, 3, "192.168.2.0/24".into()),
+                // Line 7, inet_interfaces, is the `postfix` surface's.
                 (lookup, 2, "192.168.2.1:7072".into()),
             ]
         );

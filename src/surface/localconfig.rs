@@ -32,7 +32,7 @@ use crate::zimbra;
 pub struct Localconfig;
 
 /// The file, relative to Zimbra's home.
-const FILE: &str = "conf/localconfig.xml";
+pub const FILE: &str = "conf/localconfig.xml";
 
 impl FileSurface for Localconfig {
     fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {

@@ -44,6 +44,7 @@ pub mod netplan;
 pub mod networkd;
 pub mod nftables;
 pub mod nmconnection;
+pub mod postfix;
 pub mod resolv;
 pub mod service_discover;
 #[cfg(test)]
@@ -92,6 +93,10 @@ named_enum! {
         Videoserver = "videoserver",
         /// Zimbra's localconfig.xml.
         Localconfig = "localconfig",
+        /// Postfix settings Zimbra does not manage: `main.cf`'s
+        /// `inet_interfaces`, the `-o smtp_bind_address=` options of
+        /// `master.cf.in`.
+        Postfix = "postfix",
         /// BIND's configuration: named.conf and its includes.
         NamedConf = "namedconf",
         /// BIND zone files served here.
@@ -151,6 +156,7 @@ impl Surface {
             Surface::ServiceDiscover => &service_discover::ServiceDiscover,
             Surface::Videoserver => &videoserver::Videoserver,
             Surface::Localconfig => &localconfig::Localconfig,
+            Surface::Postfix => &postfix::Postfix,
             Surface::NamedConf => &namedconf::NamedConf,
             Surface::Zonefile => &zonefile::Zonefile,
             Surface::Text => &text::Text,
@@ -194,6 +200,7 @@ impl Surface {
             // A reload, or a restart for a moved control channel.
             Surface::NamedConf => return Actions::OfChange(namedconf::actions),
             Surface::Localconfig | Surface::Ldap => return Actions::OfSetting,
+            Surface::Postfix => return Actions::OfChange(postfix::actions_of),
             // Files the admin listed with --include belong to software
             // zmreip does not know; guessing a restart would be wrong, so
             // the admin reloads their owner (the plan says the change is a
@@ -254,6 +261,7 @@ impl Surface {
             | Surface::ServiceDiscover
             | Surface::Videoserver
             | Surface::Localconfig
+            | Surface::Postfix
             | Surface::NamedConf
             | Surface::Text
             | Surface::Derived
@@ -284,6 +292,7 @@ impl Surface {
             | Surface::ServiceDiscover
             | Surface::Videoserver
             | Surface::Localconfig
+            | Surface::Postfix
             | Surface::NamedConf
             | Surface::Zonefile
             | Surface::Text
@@ -313,6 +322,7 @@ impl Surface {
             Surface::ServiceDiscover => "Carbonio's service discovery agent (Consul)",
             Surface::Videoserver => "Carbonio's video server (Janus)",
             Surface::Localconfig => "Zimbra's local configuration (localconfig.xml)",
+            Surface::Postfix => "Postfix settings Zimbra does not manage (main.cf, master.cf.in)",
             Surface::NamedConf => "DNS server configuration (BIND's named.conf)",
             Surface::Zonefile => "DNS zones this host serves",
             Surface::Text => "Files named with --include",
@@ -326,11 +336,13 @@ impl Surface {
     /// a zone file gains a record (a PTR moved into another zone served
     /// here follows the zone's last line), and netplan and networkd repeat
     /// an interface address's line for a second address (a window's
-    /// open).
+    /// open), and a bind adds a Postfix setting after the line it belongs
+    /// with (an option after its service entry, a parameter after main.cf's
+    /// last line).
     pub fn appends_lines(self) -> bool {
         matches!(
             self,
-            Surface::Zonefile | Surface::Netplan | Surface::Networkd
+            Surface::Zonefile | Surface::Netplan | Surface::Networkd | Surface::Postfix
         )
     }
 }
@@ -487,6 +499,7 @@ mod tests {
         assert!(matches!(Surface::Localconfig.actions(), Actions::OfSetting));
         assert!(matches!(Surface::Ldap.actions(), Actions::OfSetting));
         assert!(matches!(Surface::NamedConf.actions(), Actions::OfChange(_)));
+        assert!(matches!(Surface::Postfix.actions(), Actions::OfChange(_)));
         // Every surface whose changes bring an address up needs the
         // network action, and the other way round; a surface that decides
         // its service's command needs exactly that service.

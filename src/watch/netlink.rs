@@ -227,6 +227,27 @@ async fn default_route(
     Ok(best.map(|(_, i)| i))
 }
 
+/// Every address the kernel has on an interface of the network namespace
+/// zmreip runs in (one rtnetlink dump, bounded by `timeout`).
+pub fn kernel_addresses(timeout: Duration) -> Result<Vec<IpAddr>, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the netlink reader: {e}"))?;
+    rt.block_on(async {
+        let (conn, handle, _) = rtnetlink::new_connection()
+            .map_err(|e| format!("cannot open a netlink socket: {e}"))?;
+        let task = tokio::spawn(conn);
+        let snap = tokio::time::timeout(timeout, snapshot(&handle, false)).await;
+        task.abort();
+        match snap {
+            Ok(Ok(s)) => Ok(s.addrs.into_iter().map(|a| a.addr).collect()),
+            Ok(Err(e)) => Err(format!("cannot read the interfaces: {e}")),
+            Err(_) => Err("the kernel did not list the interfaces in time".into()),
+        }
+    })
+}
+
 /// Reads the kernel's tables once and chooses each spec's address.
 pub async fn detect_once(specs: &[Spec]) -> Result<Vec<Detected>, String> {
     let (conn, handle, _) =

@@ -218,6 +218,162 @@ pub fn derived_files() -> &'static [Derived] {
     tables::DERIVED
 }
 
+/// The rule for a Postfix parameter zmconfigd never writes, which
+/// therefore lives where the admin (or zmreip) put it: in `main.cf`
+/// itself, or as a service option of the `master.cf.in` template
+/// ([`crate::surface::postfix`]).
+pub fn postfix_parameter(name: &str) -> Option<&'static Rule> {
+    tables::POSTFIX.iter().find(|r| r.name == name)
+}
+
+/// The Postfix parameters of [`postfix_parameter`].
+pub fn postfix_parameters() -> &'static [Rule] {
+    tables::POSTFIX
+}
+
+/// A listener `zmreip bind --listen` binds to one address: where its
+/// address is kept, how its port is found, and what must restart.
+#[derive(Debug, Clone, Copy)]
+pub struct Listener {
+    /// The name `--listen` takes (`imap`, `smtp`).
+    pub name: &'static str,
+    /// What listens, for people.
+    pub what: &'static str,
+    /// Where the listen address is kept.
+    pub setting: BindSetting,
+    /// Where the port is kept.
+    pub port: PortFrom,
+    /// An attribute (server entry, else global config) that turns the
+    /// listener off when `FALSE`.
+    pub enabled_by: Option<&'static str>,
+    /// Other servers and Zimbra's own processes reach it by the host name
+    /// (`zimbraServiceHostname`, `ldap_url`), which must then resolve to
+    /// the bound address.
+    pub by_name: bool,
+    /// Behind zimbra-proxy, clients reach nginx and nginx this listener.
+    pub proxied: bool,
+}
+
+/// Where a listener's address is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindSetting {
+    /// An attribute of the server entry. `overridden_by`: a localconfig
+    /// key that Zimbra reads instead when it is set.
+    Attribute {
+        name: &'static str,
+        overridden_by: Option<&'static str>,
+    },
+    /// A localconfig key holding listen URLs (`scheme://ADDR:PORT`).
+    LocalconfigUrl {
+        key: &'static str,
+        scheme: &'static str,
+    },
+    /// A Postfix `main.cf` parameter zmconfigd never writes.
+    Postfix { parameter: &'static str },
+}
+
+impl BindSetting {
+    /// The setting's name, as Zimbra or Postfix spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            BindSetting::Attribute { name, .. } => name,
+            BindSetting::LocalconfigUrl { key, .. } => key,
+            BindSetting::Postfix { parameter } => parameter,
+        }
+    }
+
+    /// The rule the setting's changes follow (their kind and actions).
+    pub fn rule(self) -> &'static Rule {
+        let found = match self {
+            BindSetting::Attribute { name, .. } => attribute(name),
+            BindSetting::LocalconfigUrl { key, .. } => localconfig_key(key),
+            BindSetting::Postfix { parameter } => postfix_parameter(parameter),
+        };
+        found.expect("every listener's setting has a rule (tables test)")
+    }
+}
+
+/// Where a listener's port is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortFrom {
+    /// An attribute of the server entry, else of global config, else the
+    /// default.
+    Attribute(&'static str, u16),
+    /// A localconfig key, else the default.
+    Localconfig(&'static str, u16),
+    /// Always this port (Postfix's `smtp inet` service).
+    Fixed(u16),
+}
+
+/// Every listener `zmreip bind --listen` knows, in the order plans list
+/// them.
+pub fn listeners() -> &'static [Listener] {
+    tables::BOUND_LISTENERS
+}
+
+/// The listener named `name` (as `--listen` takes it).
+pub fn listener(name: &str) -> Option<&'static Listener> {
+    tables::BOUND_LISTENERS.iter().find(|l| l.name == name)
+}
+
+/// Where outbound mail's source address is set: a `-o` option of the
+/// Postfix services that send mail off the host, in the `master.cf.in`
+/// template zmconfigd renders into `master.cf`.
+#[derive(Debug, Clone, Copy)]
+pub struct Outbound {
+    /// The template, relative to Zimbra's home.
+    pub template: &'static str,
+    /// The file zmconfigd renders from it (to check afterwards).
+    pub rendered: &'static str,
+    /// The services (`unix` transports running `smtp`) that deliver off
+    /// the host.
+    pub transports: &'static [&'static str],
+    /// The option for an IPv4 source address, and for an IPv6 one.
+    pub parameter_v4: &'static str,
+    pub parameter_v6: &'static str,
+}
+
+/// Where `zmreip bind --outbound` sets the source address.
+pub fn outbound() -> &'static Outbound {
+    &tables::OUTBOUND
+}
+
+/// `zimbraMailLocalBind` as Zimbra's `LocalBind` callback computes it
+/// (Zimbra/zm-mailbox:store/.../account/callback/LocalBind.java): the
+/// HTTP connector also listens on localhost when mailboxd serves HTTPS
+/// only (so local tools keep plain HTTP), or when HTTP is bound to an
+/// address that is neither the wildcard nor loopback. The callback runs
+/// in zmprov and mailboxd, not for a direct LDAP edit, so zmreip sets
+/// the flag itself.
+pub fn mail_local_bind(mail_mode: Option<&str>, mail_bind_address: Option<&str>) -> bool {
+    if mail_mode.is_some_and(|m| m.eq_ignore_ascii_case("https")) {
+        return true;
+    }
+    binds_elsewhere(mail_bind_address)
+}
+
+/// `zimbraAdminLocalBind` as the `LocalBind` callback computes it: the
+/// admin connector also listens on localhost when it is bound to an
+/// address that is neither the wildcard nor loopback (zmprov and the
+/// other local tools reach the admin port on localhost).
+pub fn admin_local_bind(admin_bind_address: Option<&str>) -> bool {
+    binds_elsewhere(admin_bind_address)
+}
+
+/// Whether a bind address is set and is neither the wildcard nor
+/// loopback. The callback resolves a name; zmreip cannot, so a name other
+/// than `localhost` counts as one of the host's own addresses (what a
+/// bind address naming the host resolves to).
+fn binds_elsewhere(addr: Option<&str>) -> bool {
+    let Some(a) = addr.map(str::trim).filter(|a| !a.is_empty()) else {
+        return false;
+    };
+    match a.parse::<std::net::IpAddr>() {
+        Ok(ip) => !ip.is_unspecified() && !ip.is_loopback(),
+        Err(_) => !a.eq_ignore_ascii_case("localhost"),
+    }
+}
+
 /// Actions for a directory attribute or localconfig key that is not in the
 /// tables but held the old address: the mailbox reads most settings at
 /// start, so a restart is the safe default.

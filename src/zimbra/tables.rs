@@ -14,7 +14,7 @@
 //!   watches only some attributes (§3.2, §9.4): zmreip asks for the action
 //!   itself instead of waiting for a poll that may never notice.
 
-use super::{Derived, Rule, ServiceEndpoint};
+use super::{BindSetting, Derived, Listener, Outbound, PortFrom, Rule, ServiceEndpoint};
 use crate::policy::ValueKind;
 use crate::services::{Action, Service};
 
@@ -57,7 +57,7 @@ const fn rule(
     }
 }
 
-/// A localconfig key: no object classes.
+/// A localconfig key (or a Postfix parameter): no object classes.
 const fn key(name: &'static str, kind: ValueKind, actions: &'static [(Service, Action)]) -> Rule {
     rule(name, kind, "", actions)
 }
@@ -898,6 +898,184 @@ pub(super) static FLUSHABLE: &[&str] = &[
     "zimbraWebClientLogoutURLAllowedIP",
 ];
 
+/// Postfix parameters zmconfigd never writes: no `POSTCONF` line of
+/// zmconfigd.cf names them and no attribute maps to them
+/// (Zimbra/zm-ldap-utilities:conf/zmconfigd.cf, §3.3), so a value set in
+/// main.cf (edited in place by `postconf -e`, not rendered from a
+/// template) or as a service option of the master.cf.in template survives
+/// every zmconfigd rewrite and `zmmtactl reload`.
+pub(super) static POSTFIX: &[Rule] = &[
+    // The addresses smtpd and the other `inet` services listen on.
+    // Postfix reads it only when it starts: "stop and start Postfix when
+    // this parameter changes" (postconf(5)); `zmmtactl restart` does.
+    key("inet_interfaces", LISTENERS, &[(Service::Mta, Restart)]),
+    // The SMTP client's source address (per family). In master.cf.in as
+    // a `-o` option of the transports that deliver off the host; the
+    // reload rewrites master.cf and postfix re-reads it.
+    key("smtp_bind_address", LISTEN, MTA),
+    key("smtp_bind_address6", LISTEN, MTA),
+];
+
+const fn listener(
+    name: &'static str,
+    what: &'static str,
+    setting: BindSetting,
+    port: PortFrom,
+    enabled_by: Option<&'static str>,
+) -> Listener {
+    Listener {
+        name,
+        what,
+        setting,
+        port,
+        enabled_by,
+        by_name: false,
+        proxied: false,
+    }
+}
+
+const fn attr(name: &'static str) -> BindSetting {
+    BindSetting::Attribute {
+        name,
+        overridden_by: None,
+    }
+}
+
+/// Reached by the host name: other servers and local processes find it
+/// through `zimbraServiceHostname` or `ldap_url`.
+const fn by_name(mut l: Listener) -> Listener {
+    l.by_name = true;
+    l
+}
+
+/// Behind zimbra-proxy, nginx answers clients on the public port and
+/// reaches this listener upstream (by the host name).
+const fn proxied(mut l: Listener) -> Listener {
+    l.proxied = true;
+    l.by_name = true;
+    l
+}
+
+/// What `zmreip bind --listen` binds (§1.2, §1.3, §3.3, §3.4): each
+/// listener's address setting, port and switch. The actions are those of
+/// the setting's rule (mailboxd binds its listeners at start; slapd
+/// listens on `ldap_bind_url` at start; postfix reads `inet_interfaces`
+/// at start). The IMAP, POP3 and LMTP attributes are multi-valued, but
+/// the servers use the first value only: a bind leaves exactly one.
+pub(super) static BOUND_LISTENERS: &[Listener] = &[
+    proxied(listener(
+        "imap",
+        "IMAP (mailboxd)",
+        attr("zimbraImapBindAddress"),
+        PortFrom::Attribute("zimbraImapBindPort", 143),
+        Some("zimbraImapServerEnabled"),
+    )),
+    proxied(listener(
+        "imaps",
+        "IMAP over TLS (mailboxd)",
+        attr("zimbraImapSSLBindAddress"),
+        PortFrom::Attribute("zimbraImapSSLBindPort", 993),
+        Some("zimbraImapSSLServerEnabled"),
+    )),
+    proxied(listener(
+        "pop3",
+        "POP3 (mailboxd)",
+        attr("zimbraPop3BindAddress"),
+        PortFrom::Attribute("zimbraPop3BindPort", 110),
+        Some("zimbraPop3ServerEnabled"),
+    )),
+    proxied(listener(
+        "pop3s",
+        "POP3 over TLS (mailboxd)",
+        attr("zimbraPop3SSLBindAddress"),
+        PortFrom::Attribute("zimbraPop3SSLBindPort", 995),
+        Some("zimbraPop3SSLServerEnabled"),
+    )),
+    // MTAs deliver to `lmtp:<zimbraServiceHostname>:7025`.
+    by_name(listener(
+        "lmtp",
+        "LMTP (mailboxd)",
+        attr("zimbraLmtpBindAddress"),
+        PortFrom::Attribute("zimbraLmtpBindPort", 7025),
+        Some("zimbraLmtpServerEnabled"),
+    )),
+    // Jetty connectors in jetty.xml; the LocalBind flags decide whether
+    // a localhost connector is added beside them.
+    proxied(listener(
+        "http",
+        "HTTP (mailboxd)",
+        attr("zimbraMailBindAddress"),
+        PortFrom::Attribute("zimbraMailPort", 80),
+        None,
+    )),
+    proxied(listener(
+        "https",
+        "HTTPS (mailboxd)",
+        attr("zimbraMailSSLBindAddress"),
+        PortFrom::Attribute("zimbraMailSSLPort", 443),
+        None,
+    )),
+    listener(
+        "admin",
+        "admin console and SOAP (mailboxd)",
+        attr("zimbraAdminBindAddress"),
+        PortFrom::Attribute("zimbraAdminPort", 7071),
+        None,
+    ),
+    // localconfig milter_bind_address overrides the attribute
+    // (MilterConfig.java); postfix's smtpd_milters names the address.
+    listener(
+        "milter",
+        "milter server (mailboxd)",
+        BindSetting::Attribute {
+            name: "zimbraMilterBindAddress",
+            overridden_by: Some("milter_bind_address"),
+        },
+        PortFrom::Attribute("zimbraMilterBindPort", 7026),
+        Some("zimbraMilterServerEnabled"),
+    ),
+    // slapd listens on ldap_bind_url (else the first ldap_url entry)
+    // plus ldapi:/// (ldap.production); every client uses ldap_url.
+    by_name(listener(
+        "ldap",
+        "LDAP (slapd)",
+        BindSetting::LocalconfigUrl {
+            key: "ldap_bind_url",
+            scheme: "ldap",
+        },
+        PortFrom::Localconfig("ldap_port", 389),
+        None,
+    )),
+    // Postfix's public `inet` services (smtp, submission, smtps) listen
+    // on inet_interfaces; loopback stays in it for mailboxd and Zimbra's
+    // tools, which send through localhost.
+    by_name(listener(
+        "smtp",
+        "SMTP in (postfix smtp, submission, smtps)",
+        BindSetting::Postfix {
+            parameter: "inet_interfaces",
+        },
+        PortFrom::Fixed(25),
+        None,
+    )),
+];
+
+/// `zmreip bind --outbound`. Postfix's `smtp_bind_address` in main.cf
+/// would bind every SMTP client, also those of Zimbra's content-filter
+/// hops to loopback (`smtp-amavis` to amavisd on 10032, `scan` to the
+/// DKIM listener on 10030), whose receivers accept loopback only
+/// (amavisd's `@inet_acl`, `mynetworks=127.0.0.0/8,[::1]/128` on the
+/// 10025/10028/10030 listeners of master.cf.in): mail would stop. So only
+/// the transports that deliver off the host are bound: `smtp` (the
+/// default transport, also to the relay host) and `relay`.
+pub(super) static OUTBOUND: Outbound = Outbound {
+    template: "common/conf/master.cf.in",
+    rendered: "common/conf/master.cf",
+    transports: &["smtp", "relay"],
+    parameter_v4: "smtp_bind_address",
+    parameter_v6: "smtp_bind_address6",
+};
+
 const fn endpoint(
     service: &'static str,
     protocol: &'static str,
@@ -1058,7 +1236,7 @@ mod tests {
 
     #[test]
     fn every_rule_is_sane() {
-        for r in ATTRIBUTES.iter().chain(LOCALCONFIG) {
+        for r in ATTRIBUTES.iter().chain(LOCALCONFIG).chain(POSTFIX) {
             assert!(!r.name.is_empty());
             assert_eq!(r.name.trim(), r.name, "{}", r.name);
             if r.actions.is_empty() {
@@ -1092,6 +1270,77 @@ mod tests {
                 "{name} is stale in NO_ACTION"
             );
         }
+    }
+
+    #[test]
+    fn every_listener_has_a_rule_and_a_restart() {
+        let mut names = HashSet::new();
+        for l in BOUND_LISTENERS {
+            assert!(names.insert(l.name), "listener {} twice", l.name);
+            assert_eq!(l.name, l.name.to_ascii_lowercase(), "{}", l.name);
+            let rule = l.setting.rule();
+            // The bound role binds exactly these kinds.
+            assert!(
+                matches!(rule.kind, ValueKind::Listen { .. }),
+                "{}: {:?}",
+                l.name,
+                rule.kind
+            );
+            // Every listener binds when it starts: a bind needs an action.
+            assert!(!rule.actions.is_empty(), "{}", l.name);
+            if let BindSetting::Attribute {
+                overridden_by: Some(k),
+                ..
+            } = l.setting
+            {
+                assert!(localconfig_key(k).is_some(), "{k}");
+            }
+        }
+        for name in [
+            "imap", "imaps", "pop3", "pop3s", "lmtp", "http", "https", "admin", "milter", "ldap",
+            "smtp",
+        ] {
+            assert!(names.contains(name), "the issue's listener {name}");
+        }
+        assert_eq!(
+            super::super::listener("smtp").map(|l| l.setting.rule().actions),
+            Some(&[(Service::Mta, Restart)][..])
+        );
+        for p in [OUTBOUND.parameter_v4, OUTBOUND.parameter_v6] {
+            assert_eq!(
+                super::super::postfix_parameter(p).map(|r| r.actions),
+                Some(MTA)
+            );
+        }
+    }
+
+    #[test]
+    fn local_bind_flags_follow_the_callback() {
+        use super::super::{admin_local_bind, mail_local_bind};
+        // (mail mode, bind address, zimbraMailLocalBind)
+        let mail: &[(Option<&str>, Option<&str>, bool)] = &[
+            (None, None, false),
+            (Some("both"), Some(""), false),
+            (Some("http"), Some("10.40.7.132"), true),
+            (Some("mixed"), Some("127.0.0.1"), false),
+            (Some("redirect"), Some("0.0.0.0"), false),
+            (Some("both"), Some("::"), false),
+            (Some("both"), Some("::1"), false),
+            (Some("both"), Some("2001:db8::26"), true),
+            (Some("both"), Some("localhost"), false),
+            (Some("both"), Some("mail.corp.example"), true),
+            // HTTPS only: plain HTTP stays on localhost for local tools.
+            (Some("https"), None, true),
+            (Some("HTTPS"), Some("127.0.0.1"), true),
+        ];
+        for (mode, addr, want) in mail {
+            assert_eq!(mail_local_bind(*mode, *addr), *want, "{mode:?} {addr:?}");
+        }
+        assert!(!admin_local_bind(None));
+        assert!(!admin_local_bind(Some("127.0.0.1")));
+        assert!(admin_local_bind(Some("10.40.7.132")));
+        // Trap: 127.0.0.10 is loopback too.
+        assert!(!admin_local_bind(Some("127.0.0.10")));
     }
 
     #[test]

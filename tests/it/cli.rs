@@ -9,6 +9,7 @@ use crate::support::{Zmreip, repo};
 /// Every command, as `zmreip help COMMAND` names it.
 const COMMANDS: &[&str] = &[
     "scan", "plan", "verify", "apply", "rollback", "resume", "history", "check", "watch", "window",
+    "bind",
 ];
 
 /// The move of the example's golden plan.

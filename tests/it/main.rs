@@ -10,6 +10,7 @@
 //! | `cluster` | multi-server plans, apply and rollback over real sshd |
 //! | `confine` | the root is a jail: symlinks, `..` and includes of a snapshot, its journal, hostile files |
 //! | `apply`, `apply_fs` | apply, rollback, resume, history on a copy of a fixture host; crashes at every step; file-system traps |
+//! | `bind` | `zmreip bind`: plan, apply, rollback, unbind, refusals, a later re-address |
 //! | `apply_ldap`, `apply_dns` | the same against a live slapd and a named taking RFC 2136 updates |
 //! | `ldap`, `ldap_bench` | the live directory backend against slapd |
 //! | `dns` | `check`, RFC 2136 and zone files against named and dnsmasq |
@@ -32,6 +33,7 @@ mod apply;
 mod apply_dns;
 mod apply_fs;
 mod apply_ldap;
+mod bind;
 mod cli;
 mod cluster;
 mod confine;
