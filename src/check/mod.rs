@@ -309,10 +309,16 @@ fn rewrite_probe(res: &Resolver, zones: &[String]) -> Result<Option<Notice>> {
 
 fn spf_report(res: &Resolver, req: &Request, domain: &str) -> SpfReport {
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-    let record = spf::record(res, &domain).ok().flatten();
+    // Only a record read alone is amended: where there are several, adding
+    // one more would not help (RFC 7208 §4.5 allows one).
+    let record = spf::record(res, &domain);
     let o = spf::check_host(res, req.address, &domain, &format!("postmaster@{domain}"));
-    let suggested = (o.result != spf::SpfResult::Pass && o.result != spf::SpfResult::Temperror)
-        .then(|| suggest(record.as_deref(), &domain, req.address, req.from));
+    let suggested = record
+        .as_ref()
+        .ok()
+        .filter(|_| o.result != spf::SpfResult::Pass && o.result != spf::SpfResult::Temperror)
+        .map(|r| suggest(r.as_deref(), &domain, req.address, req.from));
+    let record = record.ok().flatten();
     SpfReport {
         domain,
         record,
@@ -385,8 +391,10 @@ pub fn suggest(record: Option<&str>, domain: &str, new: IpAddr, old: Option<IpAd
 /// What `zmreip bind --outbound` warns about before mail leaves from
 /// `address`: its PTR must be forward-confirmed and name `hostname` (the
 /// MTA's `myhostname`), and SPF of each mail domain must pass it. Each
-/// warning names the exact record needed. A resolver that cannot be asked
-/// gives one `bind-dns-unchecked` warning instead.
+/// warning names the exact record needed. A question the resolver does
+/// not answer gives `bind-dns-unchecked` for that check (no verdict); a
+/// resolver that does not answer the PTR question gives one, and is not
+/// asked more.
 pub fn outbound_notices(
     resolver: SocketAddr,
     timeout: Duration,
@@ -413,9 +421,12 @@ pub fn outbound_notices(
                 p.reason
             ),
         ));
-        return out;
-    }
-    if p.status != ptr::PtrStatus::Ok || p.matches_hostname == Some(false) {
+        // No PTR answer at all: the resolver is not there, and asking it
+        // about SPF would only wait again.
+        if p.ptr.is_empty() {
+            return out;
+        }
+    } else if p.status != ptr::PtrStatus::Ok || p.matches_hostname == Some(false) {
         out.push(Notice::new(
             Code::BindPtr,
             format!(
@@ -440,14 +451,28 @@ pub fn outbound_notices(
             timeout,
         };
         let s = spf_report(&res, &req, d);
-        if s.result == spf::SpfResult::Pass {
-            continue;
+        match s.result {
+            spf::SpfResult::Pass => continue,
+            spf::SpfResult::Temperror => {
+                out.push(Notice::new(
+                    Code::BindDnsUnchecked,
+                    format!(
+                        "the SPF of {} for {address} was not checked ({}); run `zmreip check {address} --domain {}` when it answers",
+                        s.domain, s.reason, s.domain
+                    ),
+                ));
+                continue;
+            }
+            _ => {}
         }
-        let record = s
-            .suggested
-            .as_ref()
-            .map(|g| format!("; publish `{} TXT \"{}\"`", g.name, g.after))
-            .unwrap_or_default();
+        let mech = if address.is_ipv4() { "ip4" } else { "ip6" };
+        let record = match &s.suggested {
+            Some(g) => format!("; publish `{} TXT \"{}\"`", g.name, g.after),
+            None => format!(
+                "; publish one SPF record at {} in their place, authorizing {mech}:{address}",
+                fqdn(&s.domain)
+            ),
+        };
         out.push(Notice::new(
             Code::BindSpf,
             format!(

@@ -122,7 +122,13 @@ pub fn check(res: &Resolver, addr: IpAddr, hostname: Option<&str>) -> PtrResult 
         .take(MAX_NAMES)
         .map(|n| (n.clone(), rtype))
         .collect();
+    // A forward lookup that failed says nothing about the name: without a
+    // confirming name, the check was not made (RFC 8601's temperror).
+    let mut failed = None;
     for ((n, _), a) in questions.iter().zip(res.lookup_all(&questions)) {
+        if let Answer::Failed(why) | Answer::Unreachable(why) = &a {
+            failed.get_or_insert_with(|| format!("the address lookup of {n} failed: {why}"));
+        }
         let addrs: Vec<IpAddr> = a.records().iter().filter_map(|r| r.data.addr()).collect();
         r.forward.push(Forward {
             name: n.clone(),
@@ -135,7 +141,10 @@ pub fn check(res: &Resolver, addr: IpAddr, hostname: Option<&str>) -> PtrResult 
         r.matches_hostname = Some(r.forward.iter().any(|f| f.confirms && f.name == *h));
     }
     let names = r.ptr.join(", ");
-    if !r.fcrdns {
+    if let Some(why) = failed.filter(|_| !r.fcrdns) {
+        r.status = PtrStatus::Error;
+        r.reason = format!("the PTR of {addr} names {names}, but {why}");
+    } else if !r.fcrdns {
         r.status = PtrStatus::NotConfirmed;
         r.reason = format!(
             "the PTR of {addr} names {names}, which does not resolve back to {addr} (no FCrDNS)"
