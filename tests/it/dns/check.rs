@@ -35,6 +35,7 @@ const REVERSE: &str = r#"$TTL 300
 7   IN PTR mx2.example.test.
 8   IN PTR mail.example.test.
 10  IN PTR mx2.example.test.
+11  IN PTR mail.elsewhere.test.
 "#;
 
 const BL: &str = r#"$TTL 60
@@ -449,6 +450,43 @@ fn spf_evaluation() {
         assert_eq!(o.mechanism.as_deref(), *mech, "{ip} {domain}: {o:?}");
         assert!(o.lookups <= 11, "{o:?}");
     }
+}
+
+/// What the resolver could not answer is not a verdict: a PTR name whose
+/// address lookup is refused (named serves no elsewhere.test) is an
+/// `error`, not "no FCrDNS"; and a domain with two SPF records is not
+/// told to publish a third.
+#[test]
+fn unanswered_forward_lookups_and_two_spf_records() {
+    let Some(ns) = named() else { return };
+    let (code, r, err) = check(
+        &ns.addr,
+        &[
+            &["198.51.100.11", "--domain", "twice.example.test"][..],
+            &LISTS[..],
+        ]
+        .concat(),
+    );
+    let r = r.unwrap();
+    assert_eq!(r.ptr.status, "error", "{:?}", r.ptr);
+    assert_eq!(r.ptr.ptr, vec!["mail.elsewhere.test."]);
+    assert!(
+        r.ptr
+            .reason
+            .contains("the address lookup of mail.elsewhere.test. failed"),
+        "{:?}",
+        r.ptr
+    );
+    assert!(
+        !r.problems.iter().any(|p| p.contains("FCrDNS")),
+        "{:?}",
+        r.problems
+    );
+    let spf = r.spf.as_ref().unwrap();
+    assert_eq!(spf.result, "permerror");
+    assert!(spf.suggested.is_none(), "{spf:?}");
+    // The permerror is a problem: exit 3.
+    assert_eq!(code, 3, "{err}");
 }
 
 #[test]
