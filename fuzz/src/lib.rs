@@ -305,6 +305,7 @@ pub fn plan_of_changes(changes: &[Change]) -> Plan {
         actions: Vec::new(),
         warnings: Vec::new(),
         handoffs: Vec::new(),
+        bind: None,
         checksum: None,
     }
 }
