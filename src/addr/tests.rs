@@ -252,6 +252,14 @@ const FIND: &[FindCase] = &[
     (B, "2001:db8::25-x", &[]),
     (B, "2001:db8::25-2001:db8::30", &[("2001:db8::25", Exact)]),
     (B, "zimbraId:2001:db8::25", &[("2001:db8::25", Exact)]),
+    // A word of hex letters is a key also where the run starts with it
+    // (the fuzz harness reads it so too since networkd crash-f7d68b3f).
+    (B, "face:2001:db8::25", &[("2001:db8::25", Exact)]),
+    (
+        B,
+        "Address=\u{11}aaaaaa:2001:db8::25/64",
+        &[("2001:db8::25/64", Exact)],
+    ),
     (
         B,
         "name:2001:db8:0:0:0:0:0:25",
