@@ -225,7 +225,7 @@ pub fn tokens(text: &str) -> Vec<Tok<'_>> {
             hi += 2;
         }
         // A word of letters and one colon before an IPv6 address
-        // (`face:2001:db8::25`: a key and its separator) is cut where the
+        // (`faced:2001:db8::25`: a key and its separator) is cut where the
         // whole run is no address, as the matcher does wherever the run
         // starts. Cutting only after a word character (above) made this
         // read `\x11aaaa:db8:f:101::15` as text while the matcher moved
