@@ -129,6 +129,19 @@ pub fn interfaces(sources: &Sources) -> Vec<IfaceAddr> {
     out
 }
 
+/// The host paths of the OS network configuration files on the host.
+pub fn network_files(sources: &Sources) -> Result<Vec<String>> {
+    let matcher = Matcher::new(&[]);
+    let ctx = Ctx::new(&sources.host, &matcher, None).with_extra(&sources.extra);
+    let mut out = Vec::new();
+    for (surface, s) in surface::all() {
+        if surface.scope() == crate::policy::Scope::HostNetwork {
+            out.extend(s.files(&ctx)?);
+        }
+    }
+    Ok(out)
+}
+
 /// A warning for every place a file the role leaves alone holds an old
 /// address (a peer's own network configuration naming the moved node).
 fn kept_notices(report: &Report, rw: &Rewriter) -> Vec<Notice> {

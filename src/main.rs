@@ -120,10 +120,10 @@ impl Ui {
         let tty = std::io::stderr().is_terminal();
         move |what: &str| match self.verbosity {
             Verbosity::Quiet => {}
-            Verbosity::Verbose => eprintln!("reading {what}"),
+            Verbosity::Verbose => eprintln!("reading {}", zmreip::shown::escape(what)),
             Verbosity::Normal if tty => {
                 let mut e = std::io::stderr();
-                let _ = write!(e, "\r\x1b[2Kreading {what}");
+                let _ = write!(e, "\r\x1b[2Kreading {}", zmreip::shown::escape(what));
                 let _ = e.flush();
             }
             Verbosity::Normal => {}
@@ -141,7 +141,7 @@ impl Ui {
     fn steps(self) -> impl FnMut(&str) {
         move |line: &str| {
             if self.verbosity != Verbosity::Quiet {
-                eprintln!("{line}");
+                eprintln!("{}", zmreip::shown::escape(line));
             }
         }
     }
@@ -567,6 +567,14 @@ struct PlanArgs {
     #[arg(long, value_enum, value_name = "ROLE", conflicts_with = "cluster")]
     role: Option<RoleArg>,
 
+    /// Plan --from as this host's address even when nothing on the host
+    /// says it is (not its OS network configuration, interfaces,
+    /// localconfig's own-address keys, its server entry's bind addresses
+    /// or /etc/hosts for its name): for a snapshot copied without its OS
+    /// network configuration. Without it such a --from is refused.
+    #[arg(long)]
+    assume_own: bool,
+
     #[command(flatten)]
     cluster: ClusterArgs,
 }
@@ -968,9 +976,9 @@ fn report(outcome: Result<ExitCode>) -> ExitCode {
 
 /// An error as zmreip prints every one: what and where, then what to do.
 fn print_error(error: &str, help: Option<&str>) {
-    eprintln!("zmreip: error: {error}");
+    eprintln!("zmreip: error: {}", zmreip::shown::escape(error));
     if let Some(help) = help {
-        eprintln!("help: {help}");
+        eprintln!("help: {}", zmreip::shown::escape(help));
     }
 }
 
@@ -1205,6 +1213,7 @@ fn single_plan(a: PlanArgs, ui: Ui) -> Result<bool> {
         restart_all: a.restart.is_some(),
         lower_ttl: a.lower_ttl,
         role: a.role.map(Into::into).unwrap_or_default(),
+        assume_own: a.assume_own,
         ..Default::default()
     };
     let plan = zmreip::plan::build::build(&mut src, &req, &mut ui.progress());
@@ -1215,7 +1224,12 @@ fn single_plan(a: PlanArgs, ui: Ui) -> Result<bool> {
             .map_err(|e| Error::io("write", path, e))?;
     }
     let out = match a.format {
-        PlanFormat::Text => zmreip::plan::render::text(&plan, ui.color),
+        PlanFormat::Text => {
+            // The renderer escaped the host's text itself (its colours
+            // are zmreip's own).
+            emit_rendered(&zmreip::plan::render::text(&plan, ui.color))?;
+            return Ok(plan.is_pending());
+        }
         PlanFormat::Json => zmreip::plan::render::json(&plan),
         PlanFormat::Markdown => {
             let facts = zmreip::plan::report::Facts::gather(&mut src, &plan, a.out.as_deref());
@@ -1296,6 +1310,7 @@ fn cluster_plan(a: PlanArgs, ui: Ui) -> Result<bool> {
         gateways: a.gateway,
         restart_all: a.restart.is_some(),
         lower_ttl: a.lower_ttl,
+        assume_own: a.assume_own,
         ..Default::default()
     };
     let req = cluster_request(a.from.clone(), a.to.clone(), single, &a.cluster, &a.host);
@@ -1307,11 +1322,11 @@ fn cluster_plan(a: PlanArgs, ui: Ui) -> Result<bool> {
         std::fs::write(path, zmreip::cluster::plan::json(plan))
             .map_err(|e| Error::io("write", path, e))?;
     }
-    emit(&match a.format {
-        PlanFormat::Text => zmreip::cluster::plan::text(plan, ui.color),
-        PlanFormat::Json => zmreip::cluster::plan::json(plan),
-        PlanFormat::Markdown => zmreip::cluster::plan::markdown(plan),
-    })?;
+    match a.format {
+        PlanFormat::Text => emit_rendered(&zmreip::cluster::plan::text(plan, ui.color))?,
+        PlanFormat::Json => emit(&zmreip::cluster::plan::json(plan))?,
+        PlanFormat::Markdown => emit(&zmreip::cluster::plan::markdown(plan))?,
+    }
     Ok(plan.nodes.iter().any(|n| n.plan.is_pending()))
 }
 
@@ -1393,8 +1408,16 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(report.exit_code()))
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is not an error.
+/// Writes text for people to stdout, every terminal control from the
+/// host's files shown escaped ([`zmreip::shown`]).
 fn emit(s: &str) -> Result<()> {
+    emit_rendered(&zmreip::shown::escape(s))
+}
+
+/// Writes output whose renderer escaped the host's text itself (a plan,
+/// coloured with escape sequences of zmreip's own); a closed pipe
+/// (`| head`) is not an error.
+fn emit_rendered(s: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
@@ -1487,6 +1510,10 @@ struct ApplyArgs {
     #[arg(long, value_enum, value_name = "ROLE", conflicts_with = "cluster")]
     role: Option<RoleArg>,
 
+    /// Plan --from as this host's address without evidence, as for `plan`.
+    #[arg(long, conflicts_with = "plan")]
+    assume_own: bool,
+
     /// Run only these parts of the steps (repeatable: `files`,
     /// `directory`, or a service such as `ldap`, `mta`) and leave the run
     /// waiting for `zmreip resume RUN`. A cluster apply drives each node's
@@ -1516,6 +1543,68 @@ struct RootArg {
     root: PathBuf,
 }
 
+/// What rollback and resume need besides the run, for a host whose
+/// journal is not trusted (a root other than `/`) or whose directory
+/// moved.
+#[derive(Args)]
+struct AgainArgs {
+    /// TOML file mapping service actions to commands, as for `apply`. With
+    /// a --root other than `/` the commands recorded in the run's journal
+    /// are never run (a snapshot's journal is data); only these are.
+    #[arg(long, value_name = "FILE")]
+    services: Option<PathBuf>,
+
+    /// The LDIF export the run changed. With a --root other than `/` a
+    /// file outside the root is restored only when named here.
+    #[arg(long, value_name = "FILE")]
+    ldif: Option<PathBuf>,
+
+    /// The directory server to write to instead of the one the run
+    /// recorded (repeatable; for when that address is gone).
+    #[arg(long, value_name = "URL")]
+    ldap_url: Vec<String>,
+
+    /// DN to bind to the directory as, instead of the run's.
+    #[arg(long, value_name = "DN")]
+    bind_dn: Option<String>,
+
+    /// File whose first line is the bind password [default: the run's
+    /// password file (only with --root /), else localconfig's
+    /// zimbra_ldap_password].
+    #[arg(long, value_name = "FILE")]
+    bind_password_file: Option<PathBuf>,
+
+    /// The servers and keys of the DNS zones the run updated, instead of
+    /// the file it recorded (needed with a --root other than `/`).
+    #[arg(long, value_name = "FILE")]
+    dns_config: Option<PathBuf>,
+}
+
+impl AgainArgs {
+    fn again(
+        &self,
+        root: &std::path::Path,
+        id: Option<&str>,
+        only: &[zmreip::apply::Part],
+    ) -> zmreip::apply::run::Again {
+        zmreip::apply::run::Again {
+            root: root.to_path_buf(),
+            id: id.map(str::to_string),
+            services: self.services.clone(),
+            ldap: Overrides {
+                urls: self.ldap_url.clone(),
+                bind_dn: self.bind_dn.clone(),
+                password_file: self.bind_password_file.clone(),
+                deep: false,
+            },
+            ldif: self.ldif.clone(),
+            dns_config: self.dns_config.clone(),
+            only: only.to_vec(),
+            force: false,
+        }
+    }
+}
+
 #[derive(Args)]
 struct RollbackArgs {
     /// The run to undo [default: the latest].
@@ -1523,6 +1612,9 @@ struct RollbackArgs {
 
     #[command(flatten)]
     root: RootArg,
+
+    #[command(flatten)]
+    again: AgainArgs,
 
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
@@ -1570,6 +1662,9 @@ struct ResumeArgs {
 
     #[command(flatten)]
     root: RootArg,
+
+    #[command(flatten)]
+    again: AgainArgs,
 
     /// Run only these parts of the remaining steps (repeatable: `files`,
     /// `directory`, or a service) and leave the run waiting for the rest.
@@ -1662,6 +1757,7 @@ fn apply(a: ApplyArgs, ui: Ui) -> Result<Report> {
                 restart_all: a.restart.is_some(),
                 lower_ttl: a.lower_ttl,
                 role: a.role.map(Into::into).unwrap_or_default(),
+                assume_own: a.assume_own,
                 ..Default::default()
             };
             let plan = zmreip::plan::build::build(&mut src, &req, &mut ui.progress());
@@ -1690,7 +1786,15 @@ fn apply(a: ApplyArgs, ui: Ui) -> Result<Report> {
         network: None,
         held: Vec::new(),
     };
-    let prepared = zmreip::apply::prepare(plan, &opts)?;
+    let prepared = match zmreip::apply::prepare(plan.clone(), &opts) {
+        Ok(p) => p,
+        // A plan applied already (the host holds its `after`, a run of it
+        // is recorded) is done, not an error.
+        Err(e) => match zmreip::apply::applied_as(&plan, &opts) {
+            Some(out) => return Ok(Report::of("apply", &out)),
+            None => return Err(e),
+        },
+    };
     if let Some(lines) = zmreip::apply::nothing_to_run(&prepared) {
         // Recording a run with no step would only give `rollback` a run
         // to pick that undoes nothing.
@@ -1717,7 +1821,7 @@ fn apply(a: ApplyArgs, ui: Ui) -> Result<Report> {
         opts.verify = Some(req);
     }
     if !a.yes {
-        emit(&zmreip::plan::render::text(&prepared.plan, ui.color))?;
+        emit_rendered(&zmreip::plan::render::text(&prepared.plan, ui.color))?;
         emit(&zmreip::apply::summary(&prepared))?;
         confirm("Apply these changes?")?;
     }
@@ -1799,6 +1903,7 @@ fn cluster_apply(a: ApplyArgs, saved: Option<serde_json::Value>, ui: Ui) -> Resu
                 gateways: a.gateway,
                 restart_all: a.restart.is_some(),
                 lower_ttl: a.lower_ttl,
+                assume_own: a.assume_own,
                 ..Default::default()
             };
             let req = cluster_request(a.from.clone(), a.to.clone(), single, &a.cluster, &a.host);
@@ -1809,7 +1914,7 @@ fn cluster_apply(a: ApplyArgs, saved: Option<serde_json::Value>, ui: Ui) -> Resu
         }
     };
     if !a.yes {
-        emit(&zmreip::cluster::plan::text(&plan, ui.color))?;
+        emit_rendered(&zmreip::cluster::plan::text(&plan, ui.color))?;
         confirm("Apply this plan on every node?")?;
     }
     let mut opts = cluster_options(&a.host.root, Some(&a.host));
@@ -1852,8 +1957,9 @@ fn rollback(a: RollbackArgs, ui: Ui) -> Result<Report> {
         }
         confirm("Roll this run back?")?;
     }
-    let out =
-        zmreip::apply::run::rollback(root, a.run_id.as_deref(), a.force, &a.only, &mut ui.steps())?;
+    let mut again = a.again.again(root, a.run_id.as_deref(), &a.only);
+    again.force = a.force;
+    let out = zmreip::apply::run::rollback(&again, &mut ui.steps())?;
     Ok(Report::of("rollback", &out))
 }
 
@@ -1886,14 +1992,16 @@ fn cluster_rollback(a: RollbackArgs, ui: Ui) -> Result<Report> {
         ssh: &ssh,
         push_binary: a.push_binary,
     })?;
-    let opts = cluster_options(root, None);
+    let mut opts = cluster_options(root, None);
+    opts.services = a.again.services.clone();
+    opts.ldif = a.again.ldif.clone();
     let out = zmreip::cluster::run::rollback(&rec, &session, &opts, &mut ui.steps())?;
     Ok(cluster_report("rollback", out))
 }
 
 fn resume(a: ResumeArgs, ui: Ui) -> Result<Report> {
-    let out =
-        zmreip::apply::run::resume(&a.root.root, a.run_id.as_deref(), &a.only, &mut ui.steps())?;
+    let again = a.again.again(&a.root.root, a.run_id.as_deref(), &a.only);
+    let out = zmreip::apply::run::resume(&again, &mut ui.steps())?;
     Ok(Report::of("resume", &out))
 }
 

@@ -13,6 +13,9 @@ named_enum! {
         /// A prefix was neither given nor found in the OS network
         /// configuration; the address is treated as a host address.
         PrefixUnknown = "prefix-unknown",
+        /// `--from` was given with a prefix the OS network configuration
+        /// contradicts; trust lists follow the given one.
+        PrefixDiffers = "prefix-differs",
         /// `--lower-ttl`: this plan only lowers TTLs, the move comes later.
         LowerTtlFirstStep = "lower-ttl-first-step",
         // --- OS network configuration ---
@@ -50,6 +53,9 @@ named_enum! {
         /// resolv.conf is generated; the change lasts until it is
         /// generated again.
         ResolvGenerated = "resolv-generated",
+        /// A line of an `--include` file carries a credential and holds an
+        /// old address: it is neither shown nor changed.
+        SecretLineUnchanged = "secret-line-unchanged",
         /// A keepalived virtual address stays in the old network while
         /// the host moves to another one.
         VipInOldNetwork = "vip-in-old-network",

@@ -111,8 +111,111 @@ impl Pair {
     }
 }
 
+/// Why `addr` (in the network of `prefix`, when known) cannot be a
+/// server's new address, or `None`. Each reason says what the address is.
+pub fn unusable_new(addr: IpAddr, prefix: Option<u8>) -> Option<String> {
+    if let Some(why) = unusable(addr) {
+        return Some(why);
+    }
+    let why = match addr {
+        IpAddr::V4(v) => {
+            let o = v.octets();
+            if v.is_link_local() {
+                "a link-local address (169.254.0.0/16): it is not routed, so nothing off the link reaches the server there"
+            } else if v.is_broadcast() {
+                "the limited broadcast address"
+            } else if o[0] >= 240 {
+                "reserved (240.0.0.0/4): no host may use it"
+            } else if o[0] == 0 {
+                "in 0.0.0.0/8 (\"this network\"): no host may use it"
+            } else {
+                return in_network(addr, prefix);
+            }
+        }
+        IpAddr::V6(v) => {
+            if v.is_unicast_link_local() {
+                "a link-local address (fe80::/10): it is not routed, so nothing off the link reaches the server there"
+            } else if v.to_ipv4_mapped().is_some() {
+                "an IPv4-mapped IPv6 address (::ffff:0:0/96): give the IPv4 address itself"
+            } else {
+                return in_network(addr, prefix);
+            }
+        }
+    };
+    Some(why.to_string())
+}
+
+/// Why `addr` cannot be moved away from, or `None`.
+pub fn unusable_old(addr: IpAddr, prefix: Option<u8>) -> Option<String> {
+    unusable(addr).or_else(|| zero_prefix(prefix))
+}
+
+/// Addresses neither old nor new: loopback stays where it is.
+fn unusable(addr: IpAddr) -> Option<String> {
+    addr.is_loopback().then(|| {
+        format!(
+            "a loopback address ({}): it never leaves this host, every Zimbra service trusts it, and zmreip never moves it (moving it would drop it from trust lists such as zimbraMtaMyNetworks)",
+            if addr.is_ipv4() { "127.0.0.0/8" } else { "::1" }
+        )
+    })
+}
+
+fn zero_prefix(prefix: Option<u8>) -> Option<String> {
+    (prefix == Some(0)).then(|| {
+        "a /0 prefix: its network would be every address there is, and trust lists would follow it".to_string()
+    })
+}
+
+/// The network or broadcast address of its own network, or a /0.
+fn in_network(addr: IpAddr, prefix: Option<u8>) -> Option<String> {
+    if let Some(z) = zero_prefix(prefix) {
+        return Some(z);
+    }
+    let p = prefix?;
+    let net = ipnet::IpNet::new(addr, p).ok()?.trunc();
+    match net {
+        ipnet::IpNet::V4(n) if p <= 30 && addr == IpAddr::V4(n.network()) => {
+            Some(format!("the network address of {net}, not a host's"))
+        }
+        ipnet::IpNet::V4(n) if p <= 30 && addr == IpAddr::V4(n.broadcast()) => {
+            Some(format!("the broadcast address of {net}, not a host's"))
+        }
+        ipnet::IpNet::V6(n) if p <= 126 && addr == IpAddr::V6(n.network()) => Some(format!(
+            "the subnet-router anycast address of {net}, not a host's"
+        )),
+        _ => None,
+    }
+}
+
+/// Refuses a move whose old or new address cannot be one (see
+/// [`unusable_new`], [`unusable_old`]): `--from`/`--to` as given, or a
+/// plan's `from`/`to` (`what` names which).
+pub fn check_usable(
+    what: (&str, &str),
+    old: (IpAddr, Option<u8>),
+    new: (IpAddr, Option<u8>),
+) -> Result<()> {
+    let bad = |flag: &str, a: IpAddr, p: Option<u8>, why: String| {
+        let shown = match p {
+            Some(p) => format!("{a}/{p}"),
+            None => a.to_string(),
+        };
+        Error::usage(
+            format!("{flag} {shown} is {why}"),
+            "give the address the server has (--from) and the one it will have (--to) on its network, with the network's prefix",
+        )
+    };
+    if let Some(why) = unusable_old(old.0, old.1) {
+        return Err(bad(what.0, old.0, old.1, why));
+    }
+    if let Some(why) = unusable_new(new.0, new.1) {
+        return Err(bad(what.1, new.0, new.1, why));
+    }
+    Ok(())
+}
+
 /// Checks the `--from`/`--to` lists: same length, same family per pair,
-/// old ≠ new, no address moved twice.
+/// old ≠ new, no address moved twice, no address that cannot be one.
 pub fn check_pairs(from: &[AddrArg], to: &[AddrArg]) -> Result<()> {
     if from.is_empty() {
         return Err(Error::usage(
@@ -127,6 +230,7 @@ pub fn check_pairs(from: &[AddrArg], to: &[AddrArg]) -> Result<()> {
         ));
     }
     for (i, (f, t)) in from.iter().zip(to).enumerate() {
+        check_usable(("--from", "--to"), (f.addr, f.prefix), (t.addr, t.prefix))?;
         if f.addr.is_ipv4() != t.addr.is_ipv4() {
             return Err(Error::usage(
                 format!(
@@ -163,4 +267,103 @@ pub fn check_pairs(from: &[AddrArg], to: &[AddrArg]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arg(s: &str) -> AddrArg {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn impossible_new_addresses_are_refused_with_the_reason() {
+        // (--to, what the refusal says; None: accepted)
+        let cases: &[(&str, Option<&str>)] = &[
+            ("10.40.7.131/24", None),
+            ("10.40.7.131", None),
+            ("10.40.7.1/24", None),
+            ("10.40.7.254/24", None),
+            ("127.0.0.5", Some("loopback")),
+            ("127.255.255.254/8", Some("loopback")),
+            ("::1", Some("loopback")),
+            ("169.254.10.1/16", Some("link-local")),
+            ("fe80::1/64", Some("link-local")),
+            ("240.0.0.1", Some("reserved (240.0.0.0/4)")),
+            ("255.255.255.254", Some("reserved")),
+            ("255.255.255.255", Some("limited broadcast")),
+            ("0.1.2.3", Some("0.0.0.0/8")),
+            ("10.40.7.0/24", Some("the network address of 10.40.7.0/24")),
+            (
+                "10.40.7.255/24",
+                Some("the broadcast address of 10.40.7.0/24"),
+            ),
+            ("10.40.7.131/0", Some("a /0 prefix")),
+            ("::ffff:10.40.7.131", Some("IPv4-mapped")),
+            (
+                "2001:db8:7::/64",
+                Some("subnet-router anycast address of 2001:db8:7::/64"),
+            ),
+            ("2001:db8:7::131/64", None),
+            ("2001:db8:7::/127", None),
+            // /31 and /32 have no network or broadcast address.
+            ("10.40.7.130/31", None),
+            ("10.40.7.131/31", None),
+            ("10.40.7.0/32", None),
+            // The trap: .1 of a /24 is fine, .0 of a /23's upper half too.
+            ("10.40.7.0/23", None),
+            ("10.40.6.0/23", Some("network address")),
+        ];
+        for (to, want) in cases {
+            let a = arg(to);
+            let got = check_usable(
+                ("--from", "--to"),
+                ("172.20.14.25".parse().unwrap(), Some(24)),
+                (a.addr, a.prefix),
+            );
+            match want {
+                None => assert!(got.is_ok(), "{to}: {got:?}"),
+                Some(w) => {
+                    let e = got.unwrap_err();
+                    assert!(
+                        e.to_string().starts_with(&format!("--to {to} is ")),
+                        "{to}: {e}"
+                    );
+                    assert!(e.to_string().contains(w), "{to}: {e}");
+                    assert_eq!(e.exit_code(), 2);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn loopback_and_zero_prefixes_are_never_moved_away_from() {
+        let new = ("10.40.7.131".parse().unwrap(), Some(24));
+        for (from, want) in [
+            ("127.0.0.1", Some("loopback")),
+            ("127.20.0.11/24", Some("loopback")),
+            ("::1", Some("loopback")),
+            ("172.20.14.25/0", Some("a /0 prefix")),
+            ("172.20.14.25/24", None),
+            // A link-local old address may be left for a routed one.
+            ("169.254.3.4/16", None),
+        ] {
+            let a = arg(from);
+            let got = check_usable(("--from", "--to"), (a.addr, a.prefix), new);
+            match want {
+                None => assert!(got.is_ok(), "{from}: {got:?}"),
+                Some(w) => {
+                    let e = got.unwrap_err().to_string();
+                    assert!(
+                        e.starts_with(&format!("--from {from} is ")) && e.contains(w),
+                        "{e}"
+                    );
+                }
+            }
+        }
+        // Unspecified and multicast are no address at all.
+        assert!("0.0.0.0".parse::<AddrArg>().is_err());
+        assert!("ff02::1".parse::<AddrArg>().is_err());
+    }
 }

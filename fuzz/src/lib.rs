@@ -71,7 +71,7 @@ pub fn scratch(name: &str) -> std::path::PathBuf {
 
 /// Writes a file on the [`host`] (parents created).
 pub fn write_host_file(host_path: &str, data: &[u8]) {
-    let real = host().real(host_path);
+    let real = host().shown(host_path);
     std::fs::create_dir_all(real.parent().expect("a host path has a parent")).unwrap();
     std::fs::write(real, data).unwrap();
 }

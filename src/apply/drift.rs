@@ -4,13 +4,14 @@
 //! file or cannot be written).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::fsops::{self, FileState};
+use super::fsops::{self, FileState, Roots};
 use super::ldif::{parse_ldif, values_in};
 use super::step::{
     AttrEdit, FileRef, KeyEdit, LineEdit, Step, show_found_line, split_terminator, truncate, utf8,
 };
+use crate::addr::Matcher;
 use crate::directory::{Directory, ValueEdit, ldif};
 use crate::error::Result;
 use crate::model::{Change, Value};
@@ -34,9 +35,9 @@ impl std::fmt::Display for Problem {
 /// change's `before` holds, each file is a regular file that can be
 /// written, no two steps reach the same file through symlinks, and the
 /// new content can be made. Returns every problem found.
-pub fn check(steps: &[Step], root: &Path) -> Vec<Problem> {
+pub fn check(steps: &[Step], roots: &Roots, old: &Matcher) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut reached: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let mut reached: BTreeMap<(bool, String), String> = BTreeMap::new();
     for step in steps {
         let Some(file) = step.file() else { continue };
         let shown = file.shown();
@@ -44,14 +45,16 @@ pub fn check(steps: &[Step], root: &Path) -> Vec<Problem> {
             target: shown.clone(),
             message,
         };
-        let (real, state) = match open(file, root) {
+        let (root, _) = file.place(roots);
+        let (real, state) = match open(file, roots) {
             Ok(x) => x,
             Err(m) => {
                 problems.push(problem(m));
                 continue;
             }
         };
-        if let Some(other) = reached.insert(real.clone(), shown.clone()) {
+        let local = matches!(file, FileRef::Local(_));
+        if let Some(other) = reached.insert((local, real.clone()), shown.clone()) {
             problems.push(problem(format!(
                 "is the same file as {other} (through a symlink); the plan would write it twice"
             )));
@@ -62,10 +65,12 @@ pub fn check(steps: &[Step], root: &Path) -> Vec<Problem> {
             Step::Localconfig { edits, .. } => {
                 problems.extend(check_keys(&shown, &state.bytes, edits));
             }
-            Step::Ldif { edits, .. } => problems.extend(check_ldif(&real, &shown, edits)),
+            Step::Ldif { edits, .. } => {
+                problems.extend(check_ldif(&root.shown(&real), &shown, edits, old));
+            }
             Step::Directory { .. } | Step::Dns { .. } | Step::Service { .. } => {}
         }
-        if let Err(e) = fsops::check_writable(&real) {
+        if let Err(e) = fsops::check_writable(root, &real) {
             problems.push(problem(write_problem(&e)));
         }
         if problems.len() == before
@@ -77,14 +82,16 @@ pub fn check(steps: &[Step], root: &Path) -> Vec<Problem> {
     problems
 }
 
-/// Resolves a step's file and reads it, or says why not in words.
-pub fn open(file: &FileRef, root: &Path) -> std::result::Result<(PathBuf, FileState), String> {
-    let real = file.real(root);
-    let resolved = fsops::resolve(file.link_root(root), &real)
-        .map_err(|e| format!("cannot follow its symlink: {e}"))?;
-    match fsops::capture(&resolved.file) {
+/// Resolves a step's file (inside its root) and reads it, or says why
+/// not in words. Returns the resolved path in the file's root.
+pub fn open(file: &FileRef, roots: &Roots) -> std::result::Result<(String, FileState), String> {
+    let (root, path) = file.place(roots);
+    let resolved =
+        fsops::resolve(root, &path).map_err(|e| format!("cannot follow its symlink: {e}"))?;
+    match fsops::capture(root, &resolved.file) {
         Ok(st) => Ok((resolved.file, st)),
         Err(e) => Err(match e.kind() {
+            _ if crate::confine::Refusal::of(&e).is_some() => e.to_string(),
             std::io::ErrorKind::NotFound if resolved.link.is_some() => {
                 "is a symlink to a file that does not exist".into()
             }
@@ -173,7 +180,7 @@ fn check_keys(shown: &str, bytes: &[u8], edits: &[KeyEdit]) -> Vec<Problem> {
         .collect()
 }
 
-fn check_ldif(real: &Path, shown: &str, edits: &[AttrEdit]) -> Vec<Problem> {
+fn check_ldif(real: &Path, shown: &str, edits: &[AttrEdit], old: &Matcher) -> Vec<Problem> {
     let wanted: BTreeSet<String> = edits.iter().map(|e| e.dn.to_ascii_lowercase()).collect();
     let mut found: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     let mut present: BTreeSet<String> = BTreeSet::new();
@@ -217,34 +224,57 @@ fn check_ldif(real: &Path, shown: &str, edits: &[AttrEdit]) -> Vec<Problem> {
                 .get(&(dn, e.attribute.to_ascii_lowercase()))
                 .cloned()
                 .unwrap_or_default();
-            attr_drift(e, &cur).map(|message| Problem { target, message })
+            attr_drift(e, &cur, old).map(|message| Problem { target, message })
         })
         .collect()
 }
 
-/// Why an attribute holding `current` does not fit the edit's `before`
-/// (compared as sets), or `None`.
-fn attr_drift(e: &AttrEdit, current: &[String]) -> Option<String> {
-    let cur_set: BTreeSet<&str> = current.iter().map(String::as_str).collect();
-    let want: BTreeSet<&str> = e.before.iter().map(String::as_str).collect();
-    if cur_set == want {
+/// Why an attribute holding `current` no longer fits the edit, or `None`.
+///
+/// The concurrent-edit rule (README, "Apply, rollback, resume"): edits
+/// are value-level, so every value the plan read (`before`) must still be
+/// there and none it adds may be there yet; a value someone else added
+/// since the plan stays as it is, unless it holds one of the moved
+/// addresses (`old`): the plan never decided about it, and keeping it
+/// could leave the old address trusted.
+fn attr_drift(e: &AttrEdit, current: &[String], old: &Matcher) -> Option<String> {
+    let cur: BTreeSet<&str> = current.iter().map(String::as_str).collect();
+    let before: BTreeSet<&str> = e.before.iter().map(String::as_str).collect();
+    let after: BTreeSet<&str> = e.after.iter().map(String::as_str).collect();
+    let missing: Vec<&str> = before.difference(&cur).copied().collect();
+    let present: Vec<&str> = after
+        .difference(&before)
+        .filter(|v| cur.contains(*v))
+        .copied()
+        .collect();
+    let gained: Vec<&str> = cur
+        .difference(&before)
+        .filter(|v| !after.contains(*v) && !old.find(v).is_empty())
+        .copied()
+        .collect();
+    if missing.is_empty() && present.is_empty() && gained.is_empty() {
         return None;
     }
     Some(if zimbra::is_secret_attribute(&e.attribute) {
         "holds other values (not shown: a secret)".into()
+    } else if !missing.is_empty() {
+        format!("no longer holds {missing:?}, which the plan read")
+    } else if !present.is_empty() {
+        format!("holds {present:?} already, which the plan adds")
     } else {
-        format!("holds {cur_set:?}, the plan expected {want:?}")
+        format!(
+            "gained {gained:?} since the plan was made: it holds an address being moved, and the plan never decided about it"
+        )
     })
 }
 
-/// Checks the live directory steps: every attribute holds exactly its
-/// `before` values. Returns the prior values as LDIF (for the journal)
-/// and every drifted attribute. `scratch` is a directory for reading the
-/// LDIF back.
+/// Checks the live directory steps by the concurrent-edit rule (see
+/// `attr_drift`). Returns the prior values as LDIF (for the journal) and
+/// every drifted attribute.
 pub fn check_live(
     writer: &mut crate::directory::ldap::LdapWriter,
     steps: &[Step],
-    scratch: &Path,
+    old: &Matcher,
 ) -> Result<(String, Vec<Problem>)> {
     let edits: Vec<&AttrEdit> = steps
         .iter()
@@ -258,11 +288,11 @@ pub fn check_live(
     }
     let ves: Vec<ValueEdit> = edits.iter().map(|e| e.value_edit()).collect();
     let prior = writer.prior_ldif(&ves)?;
-    let entries = parse_ldif(&prior, scratch)?;
+    let entries = parse_ldif(&prior, "the directory")?;
     let problems = edits
         .iter()
         .filter_map(|e| {
-            attr_drift(e, &values_in(&entries, &e.dn, &e.attribute)).map(|message| Problem {
+            attr_drift(e, &values_in(&entries, &e.dn, &e.attribute), old).map(|message| Problem {
                 target: format!("{} {}", e.dn, e.attribute),
                 message,
             })
@@ -354,7 +384,10 @@ mod tests {
             change("c4", line("/etc/gone", 1), one("a"), one("b")),
         ]);
         let steps = write_steps(&plan, None, None, None).unwrap();
-        let problems: Vec<String> = check(&steps, root).iter().map(Problem::to_string).collect();
+        let problems: Vec<String> = check(&steps, &Roots::open(root).unwrap(), &Matcher::new(&[]))
+            .iter()
+            .map(Problem::to_string)
+            .collect();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(
             problems[0].starts_with("/etc/hosts:2: reads `172.20.14.25 mail`"),

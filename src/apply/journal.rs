@@ -20,13 +20,13 @@
 //! the time was added read as well. A crash can tear the last line; a
 //! line without its newline is ignored.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::fsops;
+use crate::confine::Root;
 use crate::error::{Error, Result};
 
 /// A kind of journaled run: where its runs live under the root, the file
@@ -158,10 +158,17 @@ impl Event {
     }
 }
 
-/// An open run directory.
+/// An open run directory, inside the root: every file of it is opened
+/// through the root ([`crate::confine`]), so a snapshot whose
+/// `/var/lib/zmreip` is a symlink keeps its journal inside itself.
 pub struct Journal {
     pub id: String,
+    /// Where it is on this machine (for people: the root's path joined
+    /// with its host path).
     pub dir: PathBuf,
+    /// Its host path, symlinks resolved inside the root.
+    host: String,
+    root: Root,
 }
 
 /// Held while a run is being changed; released when dropped.
@@ -169,44 +176,54 @@ pub struct Lock {
     _file: File,
 }
 
+fn open_root(root: &Path) -> Result<Root> {
+    Root::open(root).map_err(|e| Error::io("open", root, e))
+}
+
 /// Takes the lock of the root's runs, or fails at once naming the reason:
 /// two zmreip processes must never change one host at the same time.
 pub fn lock(root: &Path, runs: &Runs) -> Result<Lock> {
-    ensure_dirs(root, runs)?;
-    let path = root.join(runs.lock);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io("open", &path, e))?;
+    let r = open_root(root)?;
+    ensure_dirs(&r, runs)?;
+    let shown = r.shown(runs.lock);
+    let file = r
+        .parent(runs.lock)
+        .and_then(|(dir, name)| dir.open(&name, libc::O_RDWR | libc::O_CREAT, 0o600))
+        .map_err(|e| Error::io("open", &shown, e))?;
     match file.try_lock() {
         Ok(()) => Ok(Lock { _file: file }),
         Err(fs::TryLockError::WouldBlock) => Err(Error::other(
             "another zmreip apply, rollback or resume is running on this host",
             "wait for it to finish; `zmreip history` shows the runs",
         )),
-        Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &shown, e)),
     }
 }
 
 /// Whether a process holds the lock now (for `history`).
 pub fn is_locked(root: &Path, runs: &Runs) -> bool {
-    let path = root.join(runs.lock);
-    match File::open(&path) {
-        Ok(f) => matches!(f.try_lock_shared(), Err(fs::TryLockError::WouldBlock)),
+    let Ok(r) = Root::open(root) else {
+        return false;
+    };
+    match r.open_at(runs.lock, libc::O_RDONLY | libc::O_NONBLOCK) {
+        Ok(fd) => matches!(
+            File::from(fd).try_lock_shared(),
+            Err(fs::TryLockError::WouldBlock)
+        ),
         Err(_) => false,
     }
 }
 
 /// Creates the runs' directory under the root: `var/lib` as any system
-/// directory, zmreip's own ones 0700.
-fn ensure_dirs(root: &Path, runs: &Runs) -> Result<()> {
-    let lib = root.join("var/lib");
-    fs::create_dir_all(&lib).map_err(|e| Error::io("create", &lib, e))?;
+/// directory, zmreip's own ones 0700; all of it inside the root (a
+/// snapshot's `/var/lib/zmreip` linking elsewhere leads to its own
+/// elsewhere).
+fn ensure_dirs(root: &Root, runs: &Runs) -> Result<()> {
+    root.create_dirs("var/lib", 0o755)
+        .map_err(|e| Error::io("create", root.shown("var/lib"), e))?;
     for d in ["var/lib/zmreip", runs.dir] {
-        let p = root.join(d);
-        fsops::create_private_dir(&p).map_err(|e| Error::io("create", &p, e))?;
+        root.create_dirs(d, 0o700)
+            .map_err(|e| Error::io("create", root.shown(d), e))?;
     }
     Ok(())
 }
@@ -214,33 +231,46 @@ fn ensure_dirs(root: &Path, runs: &Runs) -> Result<()> {
 impl Journal {
     /// Creates a new run directory with a fresh, sortable id.
     pub fn create(root: &Path, kind: &Runs) -> Result<Journal> {
-        ensure_dirs(root, kind)?;
-        let runs = root.join(kind.dir);
+        let r = open_root(root)?;
+        ensure_dirs(&r, kind)?;
         let last = list(root, kind)?.pop();
+        let runs = r
+            .canonical(kind.dir)
+            .map_err(|e| Error::io("open", r.shown(kind.dir), e))?;
         for _ in 0..16 {
             let id = after(new_id(), last.as_deref());
-            let dir = runs.join(&id);
-            let made = {
-                use std::os::unix::fs::DirBuilderExt;
-                fs::DirBuilder::new().mode(0o700).create(&dir)
-            };
-            match made {
-                Ok(()) => {
-                    fsops::create_private_dir(&dir.join("backups"))
+            let host = format!("{runs}/{id}");
+            let shown = r.shown(&host);
+            let (parent, name) = r
+                .parent(&host)
+                .map_err(|e| Error::io("create", &shown, e))?;
+            match parent.mkdir(&name, 0o700) {
+                Ok(true) => {
+                    fsops::create_private_dir(&r, &format!("{host}/backups"))
                         .and_then(|()| {
                             use std::os::unix::fs::PermissionsExt;
-                            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+                            parent
+                                .open(&name, libc::O_RDONLY | libc::O_DIRECTORY, 0)?
+                                .set_permissions(fs::Permissions::from_mode(0o700))
                         })
-                        .and_then(|()| fsops::sync_dir(&runs))
-                        .map_err(|e| Error::io("create", &dir, e))?;
-                    return Ok(Journal { id, dir });
+                        .and_then(|()| parent.sync())
+                        .map_err(|e| Error::io("create", &shown, e))?;
+                    return Ok(Journal {
+                        id,
+                        dir: shown,
+                        host,
+                        root: r,
+                    });
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(Error::io("create", &dir, e)),
+                Ok(false) => continue,
+                Err(e) => return Err(Error::io("create", &shown, e)),
             }
         }
         Err(Error::other(
-            format!("cannot find a free run id under {}", runs.display()),
+            format!(
+                "cannot find a free run id under {}",
+                r.shown(&runs).display()
+            ),
             "check the directory",
         ))
     }
@@ -267,46 +297,97 @@ impl Journal {
                 )
             })?,
         };
+        Journal::at(root, kind, &id)
+    }
+
+    /// The run `id` (which exists).
+    fn at(root: &Path, kind: &Runs, id: &str) -> Result<Journal> {
+        let r = open_root(root)?;
+        let host = r
+            .canonical(&format!("{}/{id}", kind.dir))
+            .map_err(|e| Error::io("open", root.join(kind.dir).join(id), e))?;
         Ok(Journal {
-            dir: root.join(kind.dir).join(&id),
-            id,
+            id: id.to_string(),
+            dir: r.shown(&host),
+            host,
+            root: r,
         })
     }
 
+    /// Where a file of the run is on this machine, for people.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
-    /// Writes a new private file of the run.
+    fn host_of(&self, name: &str) -> String {
+        format!("{}/{name}", self.host)
+    }
+
+    /// Writes a new private file of the run, whole or not at all.
     pub fn create_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        let p = self.path(name);
-        fsops::create_private(&p, bytes).map_err(|e| Error::io("write", &p, e))
+        fsops::create_private(&self.root, &self.host_of(name), bytes)
+            .map_err(|e| Error::io("write", self.path(name), e))
+    }
+
+    /// Replaces a private file of the run atomically.
+    pub fn replace_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        fsops::replace_private(&self.root, &self.host_of(name), bytes)
+            .map_err(|e| Error::io("write", self.path(name), e))
+    }
+
+    /// Removes a file of the run, if it is there.
+    pub fn remove_file(&self, name: &str) -> Result<()> {
+        let host = self.host_of(name);
+        let r = self
+            .root
+            .parent(&host)
+            .and_then(|(dir, n)| match dir.unlink(&n) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                r => r,
+            });
+        r.map_err(|e| Error::io("remove", self.path(name), e))
     }
 
     /// Reads a file of the run; `None` when it does not exist.
     pub fn read_file(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        let p = self.path(name);
-        match fs::read(&p) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("read", &p, e)),
+        self.root
+            .read(&self.host_of(name), fsops::CAPTURE_CAP)
+            .map_err(|e| Error::io("read", self.path(name), e))
+    }
+
+    /// Opens a file of the run for appending (created 0600).
+    pub fn append(&self, name: &str) -> Result<File> {
+        self.root
+            .parent(&self.host_of(name))
+            .and_then(|(dir, n)| dir.open(&n, libc::O_RDWR | libc::O_APPEND | libc::O_CREAT, 0o600))
+            .map_err(|e| Error::io("write", self.path(name), e))
+    }
+
+    /// Removes the temporary files an interrupted zmreip left in the run
+    /// directory (a journal file half-written at a `kill -9`). Returns
+    /// where they were, for people.
+    pub fn remove_stale_temps(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for d in [self.host.clone(), self.host_of("backups")] {
+            let removed = fsops::remove_temps_in(&self.root, &d)
+                .map_err(|e| Error::io("clean", self.root.shown(&d), e))?;
+            out.extend(
+                removed
+                    .iter()
+                    .map(|h| self.root.shown(h).display().to_string()),
+            );
         }
+        Ok(out)
     }
 
     /// Appends an event to the log and fsyncs it before returning.
     pub fn log(&self, event: &Event) -> Result<()> {
-        let p = self.path("log");
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&p)
-            .map_err(|e| Error::io("write", &p, e))?;
+        let mut f = self.append("log")?;
         let mut line = event.stamped();
         line.push('\n');
         f.write_all(line.as_bytes())
             .and_then(|()| f.sync_all())
-            .map_err(|e| Error::io("write", &p, e))?;
+            .map_err(|e| Error::io("write", self.path("log"), e))?;
         Ok(())
     }
 
@@ -333,25 +414,23 @@ impl Journal {
     }
 
     pub fn set_state(&self, state: State) -> Result<()> {
-        let p = self.path("state");
         let text = format!("{}\n", state.as_str());
-        fsops::replace_private(&p, text.as_bytes()).map_err(|e| Error::io("write", &p, e))
+        self.replace_file("state", text.as_bytes())
     }
 }
 
 /// Run ids under the root, oldest first (ids sort by time).
 pub fn list(root: &Path, kind: &Runs) -> Result<Vec<String>> {
-    let runs = root.join(kind.dir);
-    let rd = match fs::read_dir(&runs) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("read", &runs, e)),
+    let r = open_root(root)?;
+    let names = match r.list(kind.dir) {
+        Ok(Some(n)) => n,
+        Ok(None) => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("read", r.shown(kind.dir), e)),
     };
-    let mut ids: Vec<String> = rd
-        .flatten()
-        .filter(|e| e.path().join(kind.marker).is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+    let mut ids: Vec<String> = names
+        .into_iter()
         .filter(|n| is_id(n))
+        .filter(|n| matches!(r.stat(&format!("{}/{n}/{}", kind.dir, kind.marker)), Ok(Some(st)) if st.is_file()))
         .collect();
     ids.sort();
     Ok(ids)
@@ -489,7 +568,10 @@ mod tests {
             assert!(crate::clock::is_stamp(first), "{line}");
         }
         // A crash in the middle of an append.
-        let mut f = OpenOptions::new().append(true).open(j.path("log")).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(j.path("log"))
+            .unwrap();
         f.write_all(b"begi").unwrap();
         assert_eq!(
             j.events().unwrap(),

@@ -2,12 +2,11 @@
 //! content records, LDIF text read back into entries, and an LDIF export
 //! (`--ldif`) changed as a directory writer.
 
-use std::path::{Path, PathBuf};
-
 use super::drift::write_problem;
-use super::fsops::{self, FileState};
+use super::fsops::{self, Owner};
 use super::step::AttrEdit;
-use crate::directory::{Directory, DirectoryWriter, ValueEdit, ldif};
+use crate::confine::Root;
+use crate::directory::{DirectoryWriter, ValueEdit, ldif};
 use crate::error::{Error, Result};
 
 /// The values of `attribute` of entry `dn` among `entries`.
@@ -20,22 +19,10 @@ pub fn values_in(entries: &[crate::directory::Entry], dn: &str, attribute: &str)
         .unwrap_or_default()
 }
 
-/// Entries of an LDIF text, read through the LDIF reader by way of a
-/// private file in `dir` (removed afterwards).
-pub fn parse_ldif(text: &str, dir: &Path) -> Result<Vec<crate::directory::Entry>> {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = dir.join(format!(".zmreip-read-{}-{n}.ldif", std::process::id()));
-    fsops::create_private(&path, text.as_bytes()).map_err(|e| Error::io("write", &path, e))?;
-    let mut out = Vec::new();
-    let r = ldif::LdifDirectory::open(&path).and_then(|mut d| {
-        d.for_each(&mut |e| {
-            out.push(e);
-            Ok(())
-        })
-    });
-    let _ = std::fs::remove_file(&path);
-    r.map(|()| out)
+/// Entries of an LDIF text (a journal's prior values, a directory's
+/// read-back); `shown` names it in errors.
+pub fn parse_ldif(text: &str, shown: &str) -> Result<Vec<crate::directory::Entry>> {
+    ldif::parse_text(shown, text)
 }
 
 /// The directory values a step changes, as they were, as LDIF content
@@ -68,34 +55,31 @@ pub fn prior_ldif(edits: &[AttrEdit]) -> String {
 
 /// The directory writer of an LDIF export: the file is rewritten with
 /// the values changed (every other byte kept) and replaced atomically,
-/// keeping its owner and mode.
+/// keeping its owner, mode and extended attributes.
 pub struct LdifFile<'a> {
-    /// The resolved file to write.
-    pub real: PathBuf,
+    pub root: &'a Root,
+    /// The resolved file to write, in `root`.
+    pub file: String,
     pub shown: String,
     /// Owner and mode to keep.
-    pub state: &'a FileState,
+    pub owner: &'a Owner,
 }
 
 impl DirectoryWriter for LdifFile<'_> {
     fn apply(&mut self, edits: &[ValueEdit]) -> Result<()> {
-        let current = std::fs::read(&self.real).map_err(|e| Error::io("read", &self.real, e))?;
+        let current = fsops::capture(self.root, &self.file)
+            .map_err(|e| crate::host::read_error(&self.shown, e))?
+            .bytes;
         let mut out = Vec::with_capacity(current.len() + 256);
         ldif::rewrite_values(&self.shown, &current[..], &mut out, edits)?;
-        fsops::write_atomic(
-            &self.real,
-            &out,
-            self.state.uid,
-            self.state.gid,
-            self.state.mode,
-        )
-        .map(drop)
-        .map_err(|e| {
-            Error::other(
-                format!("{}: {}", self.shown, write_problem(&e)),
-                "nothing of this file was changed",
-            )
-        })
+        fsops::write_atomic(self.root, &self.file, &out, self.owner)
+            .map(drop)
+            .map_err(|e| {
+                Error::other(
+                    format!("{}: {}", self.shown, write_problem(&e)),
+                    "nothing of this file was changed",
+                )
+            })
     }
 }
 

@@ -39,6 +39,7 @@ pub mod ldif;
 pub mod run;
 pub mod step;
 pub mod steps;
+pub mod trust;
 
 pub use drift::Problem;
 pub use journal::State;
@@ -233,6 +234,24 @@ pub fn plan_of(shown: &str, value: serde_json::Value) -> Result<Plan> {
 /// listing every problem, if any change's precondition does not hold or
 /// a file cannot be written; nothing is written either way.
 pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
+    let broken = trust::check(&plan);
+    if !broken.is_empty() {
+        let list: Vec<String> = broken.iter().map(|p| format!("  {p}")).collect();
+        return Err(Error::other(
+            format!(
+                "the plan breaks zmreip's trust rules at {} place(s); nothing was written:\n{}",
+                broken.len(),
+                list.join("\n")
+            ),
+            "zmreip's rules never make such a plan (was it edited? its checksum proves only that it was not damaged): make it again with `zmreip plan --out FILE`",
+        ));
+    }
+    prepare_trusted(plan, opts)
+}
+
+/// [`prepare`] for a plan whose trust rules were checked (or that is only
+/// a probe and never runs, as in [`applied_as`]).
+fn prepare_trusted(plan: Plan, opts: &Options) -> Result<Prepared> {
     let host = Host::open(&opts.root, opts.zimbra_home.as_deref())?;
     let live = live_directory(&plan, &host, opts)?;
     let server = live.as_ref().map(|s| step::LiveServer {
@@ -250,11 +269,13 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         server.as_ref(),
         opts.dns_config.as_deref(),
     )?;
-    let mut problems = drift::check(&steps, &opts.root);
+    let roots = fsops::Roots::open(&opts.root).map_err(|e| Error::io("open", &opts.root, e))?;
+    let old = crate::addr::Matcher::new(&plan_addresses(&plan.from));
+    let mut problems = drift::check(&steps, &roots, &old);
     let mut directory_prior = None;
     if let Some(settings) = &live {
         let mut writer = LdapWriter::open(settings)?;
-        let (prior, drift) = drift::check_live(&mut writer, &steps, &std::env::temp_dir())?;
+        let (prior, drift) = drift::check_live(&mut writer, &steps, &old)?;
         problems.extend(drift);
         directory_prior = Some(prior);
     }
@@ -301,6 +322,14 @@ pub fn prepare(plan: Plan, opts: &Options) -> Result<Prepared> {
         zimbra_home: host.zimbra_home().to_string(),
         directory_prior,
     })
+}
+
+/// The addresses of a plan's `from` or `to` (`ADDR/PREFIX`); one that
+/// does not read is left out (the plan's checks refuse it).
+fn plan_addresses(list: &[String]) -> Vec<std::net::IpAddr> {
+    list.iter()
+        .filter_map(|a| crate::addr::parse_with_prefix(a).map(|(ip, _)| ip))
+        .collect()
 }
 
 /// The plan's service actions: steps for those zmreip runs, and those
@@ -386,6 +415,51 @@ fn live_directory(plan: &Plan, host: &Host, opts: &Options) -> Result<Option<Set
         ));
     }
     Settings::resolve(host, &opts.ldap)
+}
+
+/// When `plan` does not apply because it is applied already: the host
+/// holds every change's `after` (the plan with `before` and `after`
+/// swapped passes every check) and a recorded run of this very plan (same
+/// checksum) is applied. The outcome says so and names the run.
+pub fn applied_as(plan: &Plan, opts: &Options) -> Option<Outcome> {
+    let sum = plan.checksum.as_ref()?;
+    let id = journal::list(&opts.root, &journal::RUNS)
+        .ok()?
+        .into_iter()
+        .rev()
+        .find(|id| {
+            let Ok(j) = journal::Journal::open(&opts.root, &journal::RUNS, Some(id)) else {
+                return false;
+            };
+            let recorded = j
+                .read_file("plan.json")
+                .ok()
+                .flatten()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+            j.state().ok() == Some(State::Applied)
+                && recorded.is_some_and(|v| v["checksum"].as_str() == Some(sum))
+        })?;
+    // The inverse only probes the host (it is never run), so the trust
+    // rules, which it breaks by design (it adds the old address back),
+    // are not asked of it; the plan itself passed them.
+    if !trust::check(plan).is_empty() {
+        return None;
+    }
+    let mut inverse = plan.clone();
+    std::mem::swap(&mut inverse.from, &mut inverse.to);
+    for c in &mut inverse.changes {
+        std::mem::swap(&mut c.before, &mut c.after);
+    }
+    inverse.actions.clear();
+    prepare_trusted(inverse, opts).ok()?;
+    Some(Outcome {
+        run_id: id.clone(),
+        state: State::Applied,
+        changed: false,
+        lines: vec![format!(
+            "already applied (run {id}): the host holds every change of this plan; nothing to do"
+        )],
+    })
 }
 
 /// When a prepared plan has no step to run (no change, and its service
@@ -518,8 +592,9 @@ pub fn parse_plan(shown: &str, text: &str) -> Result<Plan> {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
     pub id: String,
-    /// The recorded state, or `interrupted` for a run whose process
-    /// stopped while running or rolling back.
+    /// The recorded state; `interrupted` for a run whose process stopped
+    /// while running or rolling back; `damaged` for a run whose journal
+    /// does not read (it is skipped by a plain `rollback` and `resume`).
     pub state: String,
     pub created: String,
     pub from: Vec<String>,
@@ -530,12 +605,18 @@ pub struct RunSummary {
     pub changes: usize,
     pub steps: usize,
     pub steps_done: usize,
-    /// The failure message of the last failed step, if any.
+    /// The failure message of the last failed step, if any (for a
+    /// damaged run: what is damaged).
     pub failed: Option<String>,
+    /// The command that finishes an interrupted or failed run, or undoes
+    /// it, when there is one to run.
+    pub next: Vec<String>,
     pub dir: String,
 }
 
-/// Every run under the root, oldest first.
+/// Every run under the root, oldest first. A run whose journal does not
+/// read is listed as `damaged`, not an error: one bad run must not hide
+/// the others.
 pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
     let locked = journal::is_locked(root, &journal::RUNS);
     let mut out = Vec::new();
@@ -543,9 +624,27 @@ pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
     let latest = ids.last().cloned();
     for id in ids {
         let j = journal::Journal::open(root, &journal::RUNS, Some(&id))?;
-        let info = run::read_info(&j)?;
-        let events = j.events()?;
-        let st = j.state()?;
+        let read = run::read_info(&j).and_then(|info| Ok((info, j.events()?, j.state()?)));
+        let (info, events, st) = match read {
+            Ok(x) => x,
+            Err(e) => {
+                out.push(RunSummary {
+                    id,
+                    state: "damaged".into(),
+                    created: String::new(),
+                    from: Vec::new(),
+                    to: Vec::new(),
+                    bind: None,
+                    changes: 0,
+                    steps: 0,
+                    steps_done: 0,
+                    failed: Some(e.to_string()),
+                    next: Vec::new(),
+                    dir: j.dir.display().to_string(),
+                });
+                continue;
+            }
+        };
         let steps_done = (1..=info.steps.len())
             .filter(|k| {
                 events
@@ -562,6 +661,17 @@ pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
             State::Running | State::RollingBack if !live => "interrupted".to_string(),
             s => s.as_str().to_string(),
         };
+        // What works from here: a run stopped while rolling back can only
+        // be rolled back (resume refuses it).
+        let next = match st {
+            _ if live => Vec::new(),
+            State::Running | State::Failed => vec![
+                format!("zmreip resume {id}"),
+                format!("zmreip rollback {id}"),
+            ],
+            State::RollingBack => vec![format!("zmreip rollback {id}")],
+            State::Applied | State::RolledBack => Vec::new(),
+        };
         out.push(RunSummary {
             id,
             state,
@@ -573,6 +683,7 @@ pub fn history(root: &Path) -> Result<Vec<RunSummary>> {
             steps: info.steps.len(),
             steps_done,
             failed,
+            next,
             dir: j.dir.display().to_string(),
         });
     }
@@ -586,6 +697,15 @@ pub fn history_text(runs: &[RunSummary]) -> String {
     }
     let mut s = String::new();
     for r in runs {
+        if r.state == "damaged" {
+            s.push_str(&format!(
+                "{}  damaged: its journal does not read; `rollback` and `resume` skip it\n    {}\n    inspect {} by hand\n",
+                r.id,
+                r.failed.as_deref().unwrap_or_default(),
+                r.dir
+            ));
+            continue;
+        }
         let what = match &r.bind {
             Some(b) => b.clone(),
             None => format!("{} -> {}", r.from.join(","), r.to.join(",")),
@@ -597,11 +717,14 @@ pub fn history_text(runs: &[RunSummary]) -> String {
         if let Some(f) = &r.failed {
             s.push_str(&format!("    failed at {f}\n"));
         }
-        if r.state == "interrupted" {
-            s.push_str(&format!(
-                "    finish it: `zmreip resume {}` or undo it: `zmreip rollback {}`\n",
-                r.id, r.id
-            ));
+        match r.next.as_slice() {
+            [resume, rollback] => s.push_str(&format!(
+                "    finish it: `{resume}` or undo it: `{rollback}`\n"
+            )),
+            [rollback] => s.push_str(&format!(
+                "    a rollback of it stopped half-way; finish it: `{rollback}`\n"
+            )),
+            _ => {}
         }
     }
     s

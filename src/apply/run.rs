@@ -16,14 +16,17 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use base64::prelude::{BASE64_STANDARD, Engine as _};
+
 use super::drift::{rrset_live, rrset_of, write_problem};
+use super::fsops::Roots;
 use super::journal::{self, Event, Journal, State};
 use super::ldif::{LdifFile, parse_ldif, prior_ldif, value_edits, values_in};
 use super::step::{AttrEdit, FileRef, LiveServer, Step};
 use super::{Outcome, Part, Prepared, RunInfo, selects};
 use super::{crash, fsops};
-use crate::directory::ldap::{LdapWriter, Overrides, Settings, rollback_edits};
-use crate::directory::{DirectoryWriter, Entry};
+use crate::directory::DirectoryWriter;
+use crate::directory::ldap::{LdapWriter, Overrides, Settings};
 use crate::dns::update::UpdateConfig;
 use crate::error::{Error, Result};
 use crate::host::Host;
@@ -42,8 +45,29 @@ struct BackupMeta {
     uid: u32,
     gid: u32,
     mode: u32,
+    /// The extended attributes (ACLs, SELinux label, user attributes):
+    /// name and base64 value. Absent in journals of zmreip before 0.1
+    /// kept them: a restore then keeps the file's current ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    xattrs: Option<Vec<(String, String)>>,
     size: usize,
     sha256: String,
+}
+
+impl BackupMeta {
+    /// Owner, mode and extended attributes to put back.
+    fn owner(&self) -> fsops::Owner {
+        fsops::Owner {
+            uid: self.uid,
+            gid: self.gid,
+            mode: self.mode,
+            xattrs: self.xattrs.as_ref().map(|x| {
+                x.iter()
+                    .filter_map(|(n, v)| Some((n.clone(), BASE64_STANDARD.decode(v).ok()?)))
+                    .collect()
+            }),
+        }
+    }
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -52,12 +76,6 @@ fn sha256(bytes: &[u8]) -> String {
         s.push_str(&format!("{b:02x}"));
     }
     s
-}
-
-fn same_set(a: &[String], b: &[String]) -> bool {
-    let a: BTreeSet<&String> = a.iter().collect();
-    let b: BTreeSet<&String> = b.iter().collect();
-    a == b
 }
 
 /// Reads `run.json`.
@@ -86,6 +104,8 @@ struct Progress {
     /// Service steps re-run by the rollback under way (a rollback never
     /// begins a step, so: since the last `begin`).
     rerun: BTreeSet<usize>,
+    /// Steps whose last attempt failed (and was not begun again since).
+    failed: BTreeSet<usize>,
 }
 
 impl Progress {
@@ -94,15 +114,21 @@ impl Progress {
             begun: BTreeSet::new(),
             done: BTreeMap::new(),
             rerun: BTreeSet::new(),
+            failed: BTreeSet::new(),
         };
         for e in j.events()? {
             match e {
                 Event::Begin(k) => {
                     p.begun.insert(k);
                     p.rerun.clear();
+                    p.failed.remove(&k);
                 }
                 Event::Done(k, h) => {
                     p.done.insert(k, h.unwrap_or_default());
+                    p.failed.remove(&k);
+                }
+                Event::Fail(k, _) => {
+                    p.failed.insert(k);
                 }
                 Event::RerunDone(k) => {
                     p.rerun.insert(k);
@@ -142,65 +168,251 @@ fn waiting(j: &Journal, info: &RunInfo, only: &[Part]) -> Result<Option<Outcome>
     }))
 }
 
+/// What `rollback` and `resume` are told on their command line besides
+/// the run. A journal under a `--root` that is not this machine's `/` (a
+/// copied snapshot) is data, never instructions (DESIGN principle 10):
+/// none of its commands is run unless `--services` maps them, no file of
+/// this machine it names is written unless `--ldif` names it too, and
+/// no password file or DNS key it names is read.
+#[derive(Debug, Clone, Default)]
+pub struct Again {
+    pub root: PathBuf,
+    /// The run (the latest when `None`).
+    pub id: Option<String>,
+    /// `--services`: the commands of the service actions.
+    pub services: Option<PathBuf>,
+    /// `--ldap-url`, `--bind-dn`, `--bind-password-file`: how to reach the
+    /// directory when what the run recorded is gone (or not trusted).
+    pub ldap: Overrides,
+    /// `--ldif`: the LDIF export the run changed.
+    pub ldif: Option<PathBuf>,
+    /// `--dns-config`: the servers and keys of the zones it updated.
+    pub dns_config: Option<PathBuf>,
+    /// `--only`: these parts only.
+    pub only: Vec<Part>,
+    /// `rollback --force`.
+    pub force: bool,
+}
+
+/// How far a run's own journal is believed.
+struct Trust {
+    /// The root is this machine's own `/`: its journal was written by
+    /// zmreip as root in a directory only root can write.
+    own: bool,
+    /// The commands to run for service steps instead of the journal's,
+    /// when `--services` is given.
+    commands: Option<crate::services::Controller>,
+    ldap: Overrides,
+    ldif: Option<PathBuf>,
+    dns_config: Option<PathBuf>,
+    root: PathBuf,
+}
+
+impl Trust {
+    /// For a run `apply` makes now: every step comes from this command
+    /// line.
+    fn of_apply(opts: &super::Options) -> Trust {
+        Trust {
+            own: true,
+            commands: None,
+            ldap: Overrides::default(),
+            ldif: None,
+            dns_config: None,
+            root: opts.root.clone(),
+        }
+    }
+
+    /// For `rollback` and `resume` of a recorded run.
+    fn of_again(a: &Again, info: &RunInfo, host: &Host) -> Result<Trust> {
+        let commands = match &a.services {
+            Some(p) => {
+                let text = crate::host::read_local("--services", p)?;
+                Some(crate::services::Controller::new(&info.zimbra_home).load(p, &text)?)
+            }
+            None => None,
+        };
+        Ok(Trust {
+            own: host.is_system_root(),
+            commands,
+            ldap: a.ldap.clone(),
+            ldif: a.ldif.clone(),
+            dns_config: a.dns_config.clone(),
+            root: a.root.clone(),
+        })
+    }
+
+    /// Why this run cannot be undone or finished from a journal that is
+    /// not trusted, before anything is done: a file of this machine
+    /// outside the root that `--ldif` does not name.
+    fn check(&self, info: &RunInfo) -> Result<()> {
+        if self.own {
+            return Ok(());
+        }
+        for s in &info.steps {
+            let Some(super::step::FileRef::Local(p)) = s.file() else {
+                continue;
+            };
+            let same = self.ldif.as_ref().is_some_and(|given| {
+                match (std::fs::canonicalize(given), std::fs::canonicalize(p)) {
+                    (Ok(a), Ok(b)) => a == b,
+                    _ => false,
+                }
+            });
+            if !same {
+                return Err(Error::usage(
+                    format!(
+                        "the run changed `{}`, a file outside --root {}, and a journal under a root other than / is not trusted to name files of this machine",
+                        p.display(),
+                        self.root.display()
+                    ),
+                    format!(
+                        "give --ldif {} if that is the export the run changed",
+                        p.display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Why step `step` is not run here, and the command to run by hand.
+    fn manual(&self, step: &Step) -> Option<(String, Option<crate::services::Cmd>)> {
+        let Step::Service {
+            service,
+            action,
+            command,
+            ..
+        } = step
+        else {
+            return None;
+        };
+        match &self.commands {
+            Some(ctl) => match ctl.command(*service, *action) {
+                Some(_) => None,
+                None => Some((
+                    "--services maps no command for it".into(),
+                    Some(command.clone()),
+                )),
+            },
+            None if self.own => None,
+            None => Some((
+                format!(
+                    "--root {} is not this host's /, so the commands in its journal are not run; --services FILE runs them",
+                    self.root.display()
+                ),
+                Some(command.clone()),
+            )),
+        }
+    }
+
+    /// The command of a service step: `--services`'s when given, else the
+    /// journal's.
+    fn command(&self, step: &Step) -> Option<crate::services::Cmd> {
+        let Step::Service {
+            service,
+            action,
+            command,
+            ..
+        } = step
+        else {
+            return None;
+        };
+        match &self.commands {
+            Some(ctl) => ctl.command(*service, *action),
+            None => Some(command.clone()),
+        }
+    }
+
+    /// How to reach the directory a step changed: the command line's
+    /// options first, else what the run recorded (its password file only
+    /// when the journal is trusted).
+    fn server(&self, server: &LiveServer) -> Overrides {
+        Overrides {
+            urls: if self.ldap.urls.is_empty() {
+                server.urls.clone()
+            } else {
+                self.ldap.urls.clone()
+            },
+            bind_dn: self
+                .ldap
+                .bind_dn
+                .clone()
+                .or_else(|| Some(server.bind_dn.clone())),
+            password_file: self
+                .ldap
+                .password_file
+                .clone()
+                .or_else(|| server.password_file.clone().filter(|_| self.own)),
+            deep: false,
+        }
+    }
+
+    /// The `--dns-config` of a DNS step.
+    fn dns_config(&self, recorded: &Path) -> Result<PathBuf> {
+        match &self.dns_config {
+            Some(p) => Ok(p.clone()),
+            None if self.own => Ok(recorded.to_path_buf()),
+            None => Err(Error::usage(
+                format!(
+                    "the run updated DNS zones held elsewhere with `{}`; a journal under a root other than / is not trusted to name it",
+                    recorded.display()
+                ),
+                "give --dns-config FILE (the servers and keys to use)",
+            )),
+        }
+    }
+}
+
 /// Carries out steps of one run.
 struct Exec<'a> {
     j: &'a Journal,
-    root: &'a Path,
+    roots: &'a Roots,
     info: &'a RunInfo,
+    trust: Trust,
     phase: &'static str,
     report: &'a mut dyn FnMut(&str),
     /// The live directory, connected on first use.
     ldap: Option<LdapWriter>,
     /// The RFC 2136 configuration, read on first use.
     dns: Option<UpdateConfig>,
+    /// What the outcome says besides (actions left to the admin, copies
+    /// kept).
+    notes: Vec<String>,
 }
 
 impl Exec<'_> {
-    /// The live directory writer, connecting with the run's server and
-    /// the password from its file or localconfig.
+    /// The live directory writer, connecting as the run's server says
+    /// (or the command line's options) with the password from the file
+    /// or localconfig.
     fn writer(&mut self, server: &LiveServer) -> Result<&mut LdapWriter> {
         if self.ldap.is_none() {
-            let host = Host::open(self.root, Some(&self.info.zimbra_home))?;
-            let overrides = Overrides {
-                urls: server.urls.clone(),
-                bind_dn: Some(server.bind_dn.clone()),
-                password_file: server.password_file.clone(),
-                deep: false,
-            };
-            let settings = Settings::resolve(&host, &overrides)?.ok_or_else(|| {
-                Error::other(
-                    "cannot reach the directory this run changed",
-                    "check localconfig.xml's zimbra_ldap_password",
-                )
-            })?;
+            let host = Host::open(&self.trust.root, Some(&self.info.zimbra_home))?;
+            let settings =
+                Settings::resolve(&host, &self.trust.server(server))?.ok_or_else(|| {
+                    Error::other(
+                        "cannot reach the directory this run changed",
+                        "give --ldap-url, --bind-dn and --bind-password-file",
+                    )
+                })?;
             self.ldap = Some(LdapWriter::open(&settings)?);
         }
         Ok(self.ldap.as_mut().expect("connected above"))
     }
 
     /// The DNS update configuration (servers and keys), read once.
-    fn dns_config(&mut self, path: &Path) -> Result<&UpdateConfig> {
+    fn dns_config(&mut self, recorded: &Path) -> Result<&UpdateConfig> {
         if self.dns.is_none() {
-            self.dns = Some(UpdateConfig::load(path)?);
+            let path = self.trust.dns_config(recorded)?;
+            self.dns = Some(UpdateConfig::load(&path)?);
         }
         Ok(self.dns.as_ref().expect("loaded above"))
     }
 
-    /// What the edited attribute holds now, and the entries as they were
-    /// before the run (from the journal).
-    fn directory_state(
-        &mut self,
-        server: &LiveServer,
-        edit: &AttrEdit,
-    ) -> Result<(Vec<String>, Vec<Entry>)> {
-        let scratch = self.j.dir.clone();
+    /// What the edited attribute holds now.
+    fn directory_now(&mut self, server: &LiveServer, edit: &AttrEdit) -> Result<Vec<String>> {
         let text = self.writer(server)?.prior_ldif(&[edit.value_edit()])?;
-        let now = parse_ldif(&text, &scratch)?;
-        let prior = match self.j.read_file("directory-before.ldif")? {
-            Some(bytes) => parse_ldif(&String::from_utf8_lossy(&bytes), &scratch)?,
-            None => return Err(damaged(self.j, "directory-before.ldif is missing")),
-        };
-        Ok((values_in(&now, &edit.dn, &edit.attribute), prior))
+        let now = parse_ldif(&text, "the directory")?;
+        Ok(values_in(&now, &edit.dn, &edit.attribute))
     }
 
     fn step(&self, k: usize) -> &Step {
@@ -235,27 +447,30 @@ impl Exec<'_> {
     /// is written last, so a backup without it does not exist.
     fn take_backup(&self, k: usize, file: &FileRef) -> Result<BackupMeta> {
         let (data, meta_name) = Self::backup_name(k);
-        let real = file.real(self.root);
-        let resolved = fsops::resolve(file.link_root(self.root), &real)
-            .map_err(|e| Error::io("read", &real, e))?;
-        let st =
-            fsops::capture(&resolved.file).map_err(|e| Error::io("read", &resolved.file, e))?;
+        let (root, path) = file.place(self.roots);
+        let resolved =
+            fsops::resolve(root, &path).map_err(|e| crate::host::read_error(&file.shown(), e))?;
+        let st = fsops::capture(root, &resolved.file)
+            .map_err(|e| crate::host::read_error(&resolved.file, e))?;
         let meta = BackupMeta {
             file: file.clone(),
-            target: file.of_real(self.root, &resolved.file),
+            target: file.with_path(&resolved.file),
             link: resolved.link,
-            uid: st.uid,
-            gid: st.gid,
-            mode: st.mode,
+            uid: st.owner.uid,
+            gid: st.owner.gid,
+            mode: st.owner.mode,
+            xattrs: st.owner.xattrs.as_ref().map(|x| {
+                x.iter()
+                    .map(|(n, v)| (n.clone(), BASE64_STANDARD.encode(v)))
+                    .collect()
+            }),
             size: st.bytes.len(),
             sha256: sha256(&st.bytes),
         };
-        let _ = std::fs::remove_file(self.j.path(&meta_name));
+        self.j.remove_file(&meta_name)?;
         let json = serde_json::to_vec_pretty(&meta).expect("backup metadata serializes");
-        for (name, bytes) in [(&data, &st.bytes), (&meta_name, &json)] {
-            let p = self.j.path(name);
-            fsops::replace_private(&p, bytes).map_err(|e| Error::io("write", &p, e))?;
-        }
+        self.j.replace_file(&data, &st.bytes)?;
+        self.j.replace_file(&meta_name, &json)?;
         Ok(meta)
     }
 
@@ -275,6 +490,7 @@ impl Exec<'_> {
         }
         if let Step::Directory { server, edit, .. } = &step {
             self.j.log(&Event::Begin(k))?;
+            crash::pause(crash::BEFORE_WRITE, k);
             self.writer(server)?.apply(&[edit.value_edit()])?;
             crash::point(crash::BEFORE_DONE, k);
             self.j.log(&Event::Done(k, None))?;
@@ -288,37 +504,34 @@ impl Exec<'_> {
                     _ => self.take_backup(k, file)?,
                 };
                 self.j.log(&Event::Begin(k))?;
-                let target = meta.target.real(self.root);
-                let st = fsops::FileState {
-                    bytes: Vec::new(),
-                    uid: meta.uid,
-                    gid: meta.gid,
-                    mode: meta.mode,
-                };
+                crash::pause(crash::BEFORE_WRITE, k);
+                let (root, target) = meta.target.place(self.roots);
+                let owner = meta.owner();
+                let shown = file.shown();
                 match &step {
                     Step::Ldif { edits, .. } => LdifFile {
-                        real: target.clone(),
-                        shown: file.shown(),
-                        state: &st,
+                        root,
+                        file: target.clone(),
+                        shown: shown.clone(),
+                        owner: &owner,
                     }
                     .apply(&value_edits(edits))?,
                     _ => {
-                        let current =
-                            std::fs::read(&target).map_err(|e| Error::io("read", &target, e))?;
-                        let new = step.transform(&current)?;
-                        fsops::write_atomic(&target, &new, meta.uid, meta.gid, meta.mode).map_err(
-                            |e| {
-                                Error::other(
-                                    format!("{}: {}", file.shown(), write_problem(&e)),
-                                    "nothing of this file was changed",
-                                )
-                            },
-                        )?;
+                        let current = fsops::capture(root, &target)
+                            .map_err(|e| crate::host::read_error(&shown, e))?;
+                        let new = step.transform(&current.bytes)?;
+                        fsops::write_atomic(root, &target, &new, &owner).map_err(|e| {
+                            Error::other(
+                                format!("{shown}: {}", write_problem(&e)),
+                                "nothing of this file was changed",
+                            )
+                        })?;
                     }
                 }
-                let written = std::fs::read(&target).map_err(|e| Error::io("read", &target, e))?;
+                let written = fsops::capture(root, &target)
+                    .map_err(|e| crate::host::read_error(&shown, e))?;
                 crash::point(crash::BEFORE_DONE, k);
-                self.j.log(&Event::Done(k, Some(sha256(&written))))?;
+                self.j.log(&Event::Done(k, Some(sha256(&written.bytes))))?;
             }
             None => {
                 self.j.log(&Event::Begin(k))?;
@@ -332,30 +545,56 @@ impl Exec<'_> {
     }
 
     /// Runs service step k's command, or, when `undoing` and the step
-    /// has one, the command that undoes it.
-    fn run_service(&self, k: usize, undoing: bool) -> Result<()> {
+    /// has one, the command that undoes it; when it is not run here,
+    /// notes the command to run by hand.
+    fn run_service(&mut self, k: usize, undoing: bool) -> Result<()> {
+        let step = self.step(k).clone();
         let Step::Service {
             service,
             action,
-            command,
             undo,
             hold,
             ..
-        } = self.step(k)
+        } = &step
         else {
             return Ok(());
         };
         let command = match undo {
-            Some(u) if undoing => u,
-            _ => command,
+            // An undo command (a window's runtime address) is the
+            // journal's own; --services has no name for it.
+            Some(u) if undoing => {
+                if !self.trust.own {
+                    self.notes.push(format!(
+                        "not run (--root {} is not this host's /, so the commands in its journal are not run); run by hand: {u}",
+                        self.trust.root.display()
+                    ));
+                    return Ok(());
+                }
+                u.clone()
+            }
+            _ => {
+                if let Some((why, cmd)) = self.trust.manual(&step) {
+                    let cmd = cmd.map(|c| c.to_string()).unwrap_or_default();
+                    self.notes
+                        .push(format!("not run ({why}); run by hand: {cmd}"));
+                    return Ok(());
+                }
+                let Some(command) = self.trust.command(&step) else {
+                    return Ok(());
+                };
+                command
+            }
         };
-        let log = self.j.path("services.log");
+        let log_path = self.j.path("services.log");
+        // Ports held on this machine's firewall only for its own journal.
+        let hold: &[u16] = if self.trust.own { hold } else { &[] };
         // Released when the command is done, whatever its outcome.
-        let _held = crate::window::hold::begin(hold, &log);
+        let _held = crate::window::hold::begin(hold, &log_path);
+        let log = self.j.append("services.log")?;
         crate::services::run(
-            command,
+            &command,
             Duration::from_secs(self.info.timeout),
-            &log,
+            (log, &log_path),
             &[
                 ("ZMREIP_RUN_ID", &self.j.id),
                 ("ZMREIP_PHASE", self.phase),
@@ -366,9 +605,11 @@ impl Exec<'_> {
     }
 
     /// Undoes step k: a file back as its backup recorded it, a directory
-    /// attribute back to its prior values. Returns whether anything had
-    /// to change.
-    fn undo(&mut self, k: usize) -> Result<bool> {
+    /// attribute's values back value by value (other values stay), a DNS
+    /// RRset back to `before`. Returns whether anything had to change.
+    /// `keep_later`: the content a file got after the run wrote it is
+    /// kept in the journal first (`rollback --force`).
+    fn undo(&mut self, k: usize, keep_later: Option<&str>) -> Result<bool> {
         if let Step::Dns { config, change } = self.step(k).clone() {
             let cfg = self.dns_config(&config)?;
             if rrset_live(cfg, &change)? == rrset_of(&change.before)? {
@@ -378,54 +619,122 @@ impl Exec<'_> {
             return Ok(true);
         }
         if let Step::Directory { server, edit, .. } = self.step(k).clone() {
-            let (now, prior) = self.directory_state(&server, &edit)?;
-            let was = values_in(&prior, &edit.dn, &edit.attribute);
-            if same_set(&now, &was) {
+            let now = self.directory_now(&server, &edit)?;
+            let Some(back) = undo_edit(&edit, &now) else {
                 return Ok(false);
-            }
-            let back = rollback_edits(&prior, &[edit.value_edit()]);
-            self.writer(&server)?.apply(&back)?;
+            };
+            self.writer(&server)?.apply(&[back])?;
             return Ok(true);
         }
-        self.undo_file(k)
+        self.undo_file(k, keep_later)
     }
 
-    fn undo_file(&self, k: usize) -> Result<bool> {
+    fn undo_file(&mut self, k: usize, keep_later: Option<&str>) -> Result<bool> {
         let Some((meta, bytes)) = self.read_backup(k)? else {
             // The backup comes before `begin`: no backup, no write.
             return Ok(false);
         };
         let mut changed = false;
         if let Some(link) = &meta.link {
-            let path = meta.file.real(self.root);
-            if std::fs::read_link(&path).ok().as_ref() != Some(link) {
-                fsops::set_symlink(&path, link)
-                    .map_err(|e| Error::io("restore the symlink", &path, e))?;
+            let (root, path) = meta.file.place(self.roots);
+            if root.read_link(&path).ok().flatten().as_ref() != Some(link) {
+                fsops::set_symlink(root, &path, link)
+                    .map_err(|e| Error::io("restore the symlink", root.shown(&path), e))?;
                 changed = true;
             }
         }
-        let target = meta.target.real(self.root);
-        let same = fsops::capture(&target).is_ok_and(|st| {
-            st.bytes == bytes && st.uid == meta.uid && st.gid == meta.gid && st.mode == meta.mode
-        });
-        if !same {
-            fsops::write_atomic(&target, &bytes, meta.uid, meta.gid, meta.mode).map_err(|e| {
-                Error::other(
-                    format!(
-                        "cannot restore {}: {}",
-                        meta.target.shown(),
-                        write_problem(&e)
-                    ),
-                    format!(
-                        "its backup is {}",
-                        self.j.path(&format!("backups/{k}.data")).display()
-                    ),
-                )
-            })?;
-            changed = true;
+        let (root, target) = meta.target.place(self.roots);
+        let owner = meta.owner();
+        if fsops::same_state(root, &target, &bytes, &owner) {
+            return Ok(changed);
         }
-        Ok(changed)
+        if let Some(written) = keep_later
+            && let Ok(now) = fsops::capture(root, &target)
+        {
+            let hash = sha256(&now.bytes);
+            if hash != written && hash != meta.sha256 {
+                let name = format!("backups/{k}.later");
+                self.j.replace_file(&name, &now.bytes)?;
+                self.notes.push(format!(
+                    "the content {} had after the run wrote it is kept in {}",
+                    meta.target.shown(),
+                    self.j.path(&name).display()
+                ));
+            }
+        }
+        fsops::write_atomic(root, &target, &bytes, &owner).map_err(|e| {
+            Error::other(
+                format!(
+                    "cannot restore {}: {}",
+                    meta.target.shown(),
+                    write_problem(&e)
+                ),
+                format!(
+                    "its backup is {}",
+                    self.j.path(&format!("backups/{k}.data")).display()
+                ),
+            )
+        })?;
+        Ok(true)
     }
+
+    /// Removes the temporary files an interrupted zmreip left beside the
+    /// run's files and in its journal.
+    fn remove_stale_temps(&mut self) -> Result<()> {
+        let mut removed = Vec::new();
+        for k in 1..=self.info.steps.len() {
+            let Some(file) = self.step(k).file().cloned() else {
+                continue;
+            };
+            let mut paths = vec![file.clone()];
+            if let Some((meta, _)) = self.read_backup(k)? {
+                paths.push(meta.target);
+            }
+            for f in paths {
+                let (root, path) = f.place(self.roots);
+                if let Ok(r) = fsops::remove_stale_temps(root, &path) {
+                    removed.extend(r);
+                }
+            }
+        }
+        removed.extend(self.j.remove_stale_temps()?);
+        removed.sort();
+        removed.dedup();
+        for r in removed {
+            self.notes
+                .push(format!("removed {r}, left by an interrupted zmreip"));
+        }
+        Ok(())
+    }
+}
+
+/// The value-level edit that undoes `edit` on an attribute holding `now`:
+/// the values the run added that are there are deleted, the values it
+/// removed that are missing are added back; every other value (another
+/// admin's) stays. `None` when nothing of the run is there (it wrote
+/// nothing, or it was undone already).
+fn undo_edit(edit: &AttrEdit, now: &[String]) -> Option<crate::directory::ValueEdit> {
+    let added: Vec<String> = edit
+        .after
+        .iter()
+        .filter(|v| !edit.before.contains(v) && now.contains(v))
+        .cloned()
+        .collect();
+    let removed: Vec<String> = edit
+        .before
+        .iter()
+        .filter(|v| !edit.after.contains(v) && !now.contains(v))
+        .cloned()
+        .collect();
+    if added.is_empty() && removed.is_empty() {
+        return None;
+    }
+    Some(crate::directory::ValueEdit {
+        dn: edit.dn.clone(),
+        attribute: edit.attribute.clone(),
+        before: added,
+        after: removed,
+    })
 }
 
 /// Applies a prepared plan as a new run. On a failing step, rolls back
@@ -478,14 +787,17 @@ pub fn apply(p: &Prepared, opts: &super::Options, report: &mut dyn FnMut(&str)) 
     let json = serde_json::to_vec_pretty(&info).expect("run info serializes");
     j.create_file("run.json", &json)?;
     report(&format!("run {} ({})", j.id, j.dir.display()));
+    let roots = Roots::open(root).map_err(|e| Error::io("open", root, e))?;
     let mut ex = Exec {
         j: &j,
-        root,
+        roots: &roots,
         info: &info,
+        trust: Trust::of_apply(opts),
         phase: "apply",
         report,
         ldap: None,
         dns: None,
+        notes: Vec::new(),
     };
     for k in 1..=info.steps.len() {
         if !selects(&opts.only, ex.step(k)) {
@@ -576,10 +888,7 @@ fn verify_after(
     let mut head = format!("verify failed after all {n} steps: {}", ids.join(", "));
     for c in report.failures() {
         head.push_str(&format!("\n    {}: {}", c.id, c.summary));
-        for e in crate::verify::rescan::capped(c.evidence.clone())
-            .iter()
-            .take(6)
-        {
+        for e in crate::verify::rescan::capped(c.evidence.clone(), 6) {
             head.push_str(&format!("\n        {e}"));
         }
     }
@@ -637,10 +946,13 @@ fn finish(j: &Journal, info: &RunInfo) -> Result<Outcome> {
     })
 }
 
-/// Undoes every begun file step (last first) and re-runs the service
+/// Undoes every begun write step (last first) and re-runs the service
 /// steps that had begun, of the parts `only` names (all when empty);
-/// service steps this rollback re-ran already are not run again. `force`
-/// skips the check that files are still as the run left them.
+/// service steps this rollback re-ran already are not run again. A
+/// directory or DNS step that failed wrote nothing (each is one atomic
+/// operation) and is not undone. `force` skips the check that what the
+/// run wrote is still as it left it, and keeps a copy of each file's later
+/// content in the journal.
 fn undo_all(ex: &mut Exec, force: bool, only: &[Part]) -> Result<Vec<String>> {
     let prog = Progress::read(ex.j)?;
     let undoable: Vec<usize> = prog
@@ -648,6 +960,7 @@ fn undo_all(ex: &mut Exec, force: bool, only: &[Part]) -> Result<Vec<String>> {
         .iter()
         .copied()
         .filter(|k| !ex.step(*k).is_service() && selects(only, ex.step(*k)))
+        .filter(|k| !(prog.failed.contains(k) && ex.step(*k).file().is_none()))
         .collect();
     if !force {
         let mut problems = Vec::new();
@@ -663,7 +976,10 @@ fn undo_all(ex: &mut Exec, force: bool, only: &[Part]) -> Result<Vec<String>> {
                     ex.j.id,
                     problems.join("\n")
                 ),
-                "look at them first; `zmreip rollback --force` restores the files anyway (directory values are never forced)",
+                format!(
+                    "look at them first; `zmreip rollback {} --force` restores them anyway and keeps each file's later content in the journal (directory values are undone value by value: other values stay)",
+                    ex.j.id
+                ),
             ));
         }
     }
@@ -672,7 +988,12 @@ fn undo_all(ex: &mut Exec, force: bool, only: &[Part]) -> Result<Vec<String>> {
     let mut undone = 0;
     for &k in undoable.iter().rev() {
         ex.j.log(&Event::Undo(k))?;
-        if ex.undo(k)? {
+        let keep = if force {
+            prog.done.get(&k).map(String::as_str)
+        } else {
+            None
+        };
+        if ex.undo(k, keep)? {
             undone += 1;
             let msg = format!("undone: {}", ex.step(k).describe());
             (ex.report)(&msg);
@@ -700,15 +1021,20 @@ fn undo_all(ex: &mut Exec, force: bool, only: &[Part]) -> Result<Vec<String>> {
     });
     let mut rerun = Vec::new();
     for k in services {
+        let before = ex.notes.len();
         let msg = match ex.step(k) {
             Step::Service {
                 undo: Some(u),
                 service,
                 ..
-            } => format!("undo {}: {u}", service.as_str()),
-            s => format!("re-run {}", s.describe()),
+            } if ex.trust.own => Some(format!("undo {}: {u}", service.as_str())),
+            Step::Service { undo: Some(_), .. } => None,
+            s if ex.trust.manual(s).is_none() => Some(format!("re-run {}", s.describe())),
+            _ => None,
         };
-        (ex.report)(&msg);
+        if let Some(msg) = msg {
+            (ex.report)(&msg);
+        }
         ex.j.log(&Event::Rerun(k))?;
         ex.run_service(k, true).map_err(|e| {
             Error::other(
@@ -717,9 +1043,10 @@ fn undo_all(ex: &mut Exec, force: bool, only: &[Part]) -> Result<Vec<String>> {
             )
         })?;
         ex.j.log(&Event::RerunDone(k))?;
-        if let Step::Service {
-            service, action, ..
-        } = ex.step(k)
+        if ex.notes.len() == before
+            && let Step::Service {
+                service, action, ..
+            } = ex.step(k)
         {
             rerun.push(format!("{} {}", service.as_str(), action.as_str()));
         }
@@ -747,59 +1074,106 @@ fn changed_since(ex: &mut Exec, k: usize, prog: &Progress) -> Result<Option<Stri
         return Ok(moved.then(|| change.target.to_string()));
     }
     if let Step::Directory { server, edit, .. } = ex.step(k).clone() {
-        let (now, prior) = ex.directory_state(&server, &edit)?;
-        let was = values_in(&prior, &edit.dn, &edit.attribute);
-        let moved = !same_set(&now, &edit.after) && !same_set(&now, &was);
-        return Ok(moved.then(|| format!("{} {}", edit.dn, edit.attribute)));
+        // Value level, as the undo: only the values the run added and
+        // removed count; others (another admin's) stay either way.
+        let now = ex.directory_now(&server, &edit)?;
+        let added = edit.after.iter().filter(|v| !edit.before.contains(v));
+        let removed = edit.before.iter().filter(|v| !edit.after.contains(v));
+        let applied =
+            added.clone().all(|v| now.contains(v)) && !removed.clone().any(|v| now.contains(v));
+        let undone =
+            !added.clone().any(|v| now.contains(v)) && removed.clone().all(|v| now.contains(v));
+        return Ok((!applied && !undone).then(|| format!("{} {}", edit.dn, edit.attribute)));
     }
     let Some((meta, _)) = ex.read_backup(k)? else {
         return Ok(None);
     };
-    let now = std::fs::read(meta.target.real(ex.root))
-        .map(|b| sha256(&b))
+    let (root, target) = meta.target.place(ex.roots);
+    let now = fsops::capture(root, &target)
+        .map(|st| sha256(&st.bytes))
         .unwrap_or_default();
     Ok((now != *hash && now != meta.sha256).then(|| meta.file.shown()))
 }
 
-/// Rolls back run `id` (the latest when `None`). Idempotent: a run
-/// already rolled back is left as it is.
+/// Opens the run `again` names: the given one, or the latest run that
+/// is not damaged (a damaged one, whose `run.json` does not read, never
+/// began a step: it is skipped with a warning).
+fn open_run(again: &Again) -> Result<(Journal, RunInfo, Vec<String>)> {
+    if let Some(id) = &again.id {
+        let j = Journal::open(&again.root, &journal::RUNS, Some(id))?;
+        let info = read_info(&j)?;
+        return Ok((j, info, Vec::new()));
+    }
+    let mut warnings = Vec::new();
+    for id in journal::list(&again.root, &journal::RUNS)?.iter().rev() {
+        let j = Journal::open(&again.root, &journal::RUNS, Some(id))?;
+        match read_info(&j).and_then(|info| j.state().map(|_| info)) {
+            Ok(info) => return Ok((j, info, warnings)),
+            Err(e) => warnings.push(format!("warning: skipped damaged run {id}: {e}")),
+        }
+    }
+    // Nothing readable: the usual error for no run at all.
+    let j = Journal::open(&again.root, &journal::RUNS, None)?;
+    let info = read_info(&j)?;
+    Ok((j, info, warnings))
+}
+
+/// The executor of a recorded run, for `rollback` and `resume`.
+fn exec_again<'a>(
+    j: &'a Journal,
+    info: &'a RunInfo,
+    roots: &'a Roots,
+    again: &Again,
+    phase: &'static str,
+    report: &'a mut dyn FnMut(&str),
+) -> Result<Exec<'a>> {
+    let host = Host::open(&again.root, Some(&info.zimbra_home))?;
+    let trust = Trust::of_again(again, info, &host)?;
+    trust.check(info)?;
+    Ok(Exec {
+        j,
+        roots,
+        info,
+        trust,
+        phase,
+        report,
+        ldap: None,
+        dns: None,
+        notes: Vec::new(),
+    })
+}
+
+/// Rolls back the run `again` names (the latest when `None`).
+/// Idempotent: a run already rolled back is left as it is.
 /// With `only`, undoes and re-runs only those parts and leaves the run
 /// rolling back: a multi-server rollback goes part by part, and a plain
 /// rollback finishes it.
-pub fn rollback(
-    root: &Path,
-    id: Option<&str>,
-    force: bool,
-    only: &[Part],
-    report: &mut dyn FnMut(&str),
-) -> Result<Outcome> {
-    let _lock = journal::lock(root, &journal::RUNS)?;
-    let j = Journal::open(root, &journal::RUNS, id)?;
-    let info = read_info(&j)?;
+pub fn rollback(again: &Again, report: &mut dyn FnMut(&str)) -> Result<Outcome> {
+    let _lock = journal::lock(&again.root, &journal::RUNS)?;
+    let (j, info, warnings) = open_run(again)?;
     if j.state()? == State::RolledBack {
+        let mut lines = warnings;
+        lines.push(format!(
+            "run {} is already rolled back; nothing to do",
+            j.id
+        ));
         return Ok(Outcome {
             run_id: j.id.clone(),
             state: State::RolledBack,
             changed: false,
-            lines: vec![format!(
-                "run {} is already rolled back; nothing to do",
-                j.id
-            )],
+            lines,
         });
     }
-    let mut ex = Exec {
-        j: &j,
-        root,
-        info: &info,
-        phase: "rollback",
-        report,
-        ldap: None,
-        dns: None,
-    };
+    let roots = Roots::open(&again.root).map_err(|e| Error::io("open", &again.root, e))?;
+    let mut ex = exec_again(&j, &info, &roots, again, "rollback", report)?;
+    ex.remove_stale_temps()?;
+    let only = &again.only;
+    let mut lines = warnings;
     if !only.is_empty() {
         let parts: Vec<String> = only.iter().map(Part::to_string).collect();
-        let mut lines = vec![format!("run {}: rolled back {}", j.id, parts.join(", "))];
-        lines.extend(undo_all(&mut ex, force, only)?);
+        lines.push(format!("run {}: rolled back {}", j.id, parts.join(", ")));
+        lines.extend(undo_all(&mut ex, again.force, only)?);
+        lines.append(&mut ex.notes);
         return Ok(Outcome {
             run_id: j.id.clone(),
             state: State::RollingBack,
@@ -807,8 +1181,9 @@ pub fn rollback(
             lines,
         });
     }
-    let mut lines = vec![format!("rolled back run {}", j.id)];
-    lines.extend(undo_all(&mut ex, force, &[])?);
+    lines.push(format!("rolled back run {}", j.id));
+    lines.extend(undo_all(&mut ex, again.force, &[])?);
+    lines.append(&mut ex.notes);
     lines.extend(super::manual_lines(
         &info.manual,
         "if you ran these by hand, run them again now",
@@ -821,27 +1196,23 @@ pub fn rollback(
     })
 }
 
-/// Finishes run `id` (the latest when `None`) that stopped half-way:
-/// a step that began and did not finish is undone and done again, steps
-/// not begun are done. Idempotent: an applied run is left as it is.
-/// With `only`, does so for those parts and leaves the run waiting for
-/// the others.
-pub fn resume(
-    root: &Path,
-    id: Option<&str>,
-    only: &[Part],
-    report: &mut dyn FnMut(&str),
-) -> Result<Outcome> {
-    let _lock = journal::lock(root, &journal::RUNS)?;
-    let j = Journal::open(root, &journal::RUNS, id)?;
-    let info = read_info(&j)?;
+/// Finishes the run `again` names (the latest when `None`) that stopped
+/// half-way: a step that began and did not finish is undone and done
+/// again, steps not begun are done. Idempotent: an applied run is left as
+/// it is. With `only`, does so for those parts and leaves the run waiting
+/// for the others.
+pub fn resume(again: &Again, report: &mut dyn FnMut(&str)) -> Result<Outcome> {
+    let _lock = journal::lock(&again.root, &journal::RUNS)?;
+    let (j, info, warnings) = open_run(again)?;
     match j.state()? {
         State::Applied => {
+            let mut lines = warnings;
+            lines.push(format!("run {} is already applied; nothing to do", j.id));
             return Ok(Outcome {
                 run_id: j.id.clone(),
                 state: State::Applied,
                 changed: false,
-                lines: vec![format!("run {} is already applied; nothing to do", j.id)],
+                lines,
             });
         }
         State::RollingBack | State::RolledBack => {
@@ -858,25 +1229,20 @@ pub fn resume(
         }
         State::Running | State::Failed => {}
     }
+    let roots = Roots::open(&again.root).map_err(|e| Error::io("open", &again.root, e))?;
+    let only = &again.only;
+    let mut ex = exec_again(&j, &info, &roots, again, "resume", report)?;
+    ex.remove_stale_temps()?;
     let prog = Progress::read(&j)?;
     j.log(&Event::Resume)?;
     j.set_state(State::Running)?;
-    let mut ex = Exec {
-        j: &j,
-        root,
-        info: &info,
-        phase: "resume",
-        report,
-        ldap: None,
-        dns: None,
-    };
     for k in 1..=info.steps.len() {
         if prog.done.contains_key(&k) || !selects(only, ex.step(k)) {
             continue;
         }
         let begun = prog.begun.contains(&k);
         let r = if begun && !ex.step(k).is_service() {
-            ex.undo(k).and_then(|_| ex.forward(k, false))
+            ex.undo(k, None).and_then(|_| ex.forward(k, false))
         } else {
             ex.forward(k, true)
         };
@@ -884,11 +1250,16 @@ pub fn resume(
             return Err(failed(&mut ex, k, e));
         }
     }
-    if let Some(out) = waiting(&j, &info, only)? {
+    let notes = std::mem::take(&mut ex.notes);
+    if let Some(mut out) = waiting(&j, &info, only)? {
+        out.lines.splice(0..0, warnings);
+        out.lines.extend(notes);
         return Ok(out);
     }
     let mut out = finish(&j, &info)?;
     out.lines[0] = format!("resumed and {}", out.lines[0]);
+    out.lines.splice(0..0, warnings);
+    out.lines.extend(notes);
     Ok(out)
 }
 

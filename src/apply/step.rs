@@ -4,11 +4,12 @@
 //! from its current one, refusing when a precondition no longer holds.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use super::fsops;
+use crate::confine::Root;
 use crate::directory::{ValueEdit, ldif};
 use crate::error::{Error, Result};
 use crate::model::Change;
@@ -24,32 +25,27 @@ pub enum FileRef {
 }
 
 impl FileRef {
-    /// The path on this machine.
-    pub fn real(&self, root: &Path) -> PathBuf {
+    /// The root the file lives in and its path there: a host file in the
+    /// host's root, a local file in this machine's.
+    pub fn place<'a>(&self, roots: &'a fsops::Roots) -> (&'a Root, String) {
         match self {
-            FileRef::Host(h) => fsops::under_root(root, Path::new(h)),
-            FileRef::Local(p) => p.clone(),
+            FileRef::Host(h) => (&roots.host, h.clone()),
+            FileRef::Local(p) => (
+                &roots.local,
+                std::path::absolute(p)
+                    .unwrap_or_else(|_| p.clone())
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
         }
     }
 
-    /// The root symlinks resolve in: the host's for host files, this
-    /// machine's for a local file.
-    pub fn link_root<'a>(&self, root: &'a Path) -> &'a Path {
+    /// The same kind of reference for another path of its root (a
+    /// resolved symlink target).
+    pub fn with_path(&self, path: &str) -> FileRef {
         match self {
-            FileRef::Host(_) => root,
-            FileRef::Local(_) => Path::new("/"),
-        }
-    }
-
-    /// The same kind of reference for a path on this machine (a resolved
-    /// symlink target).
-    pub fn of_real(&self, root: &Path, real: &Path) -> FileRef {
-        match self {
-            FileRef::Host(_) => FileRef::Host(match real.strip_prefix(root) {
-                Ok(rel) => format!("/{}", rel.display()),
-                Err(_) => real.display().to_string(),
-            }),
-            FileRef::Local(_) => FileRef::Local(real.to_path_buf()),
+            FileRef::Host(_) => FileRef::Host(path.to_string()),
+            FileRef::Local(_) => FileRef::Local(PathBuf::from(path)),
         }
     }
 
@@ -318,11 +314,7 @@ fn drift_error(message: String) -> Error {
 /// secret (it is not in the plan, so nobody reviewed it).
 pub(super) fn show_found_line(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    let lower = text.to_ascii_lowercase();
-    if ["pass", "secret", "key", "token", "credential"]
-        .iter()
-        .any(|w| lower.contains(w))
-    {
+    if crate::zimbra::holds_secret(&text) {
         return "something else (not shown: it may hold a secret)".into();
     }
     format!("`{}`", truncate(&text, 200))

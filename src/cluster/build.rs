@@ -129,8 +129,9 @@ pub fn build(
     let (from, to) = match &moving_plan_remote {
         Some(p) => (args_of(&p.from)?, args_of(&p.to)?),
         None => {
+            // Whether the old address is this host's is the own plan's
+            // to decide (plan::own), from every evidence the host has.
             let pairs = single::resolve_pairs(sources, &req.plan.from, &req.plan.to);
-            evidence(&pairs, &local)?;
             (
                 pairs
                     .iter()
@@ -307,22 +308,6 @@ pub fn check_this_node(host: &crate::host::Host, plan: &ClusterPlan) -> Result<(
     ))
 }
 
-/// Principle 11: this host is the moving node only when an old address
-/// is one of its own (configured, or up on an interface).
-fn evidence(pairs: &[Pair], local: &str) -> Result<()> {
-    if pairs.iter().any(|p| crate::verify::is_local(p.old)) {
-        return Ok(());
-    }
-    let olds: Vec<String> = pairs.iter().map(|p| p.old.to_string()).collect();
-    Err(Error::usage(
-        format!(
-            "{} is not an address of this host ({local}), so it cannot be the node that moves",
-            olds.join(", ")
-        ),
-        "run zmreip on the node whose address moves, or name that node: --node-moving NAME",
-    ))
-}
-
 /// A resolved address as every node is given it: with its prefix where
 /// it is known (else each node tells its own prefix-unknown warning).
 fn addr_arg(addr: IpAddr, prefix: u8, source: spec::PrefixSource) -> AddrArg {
@@ -407,6 +392,9 @@ fn remote_plan(
         }
         if req.plan.restart_all {
             args.extend(["--restart".into(), "all".into()]);
+        }
+        if req.plan.assume_own {
+            args.push("--assume-own".into());
         }
     }
     args.extend(["--no-directory".into(), "--format".into(), "json".into()]);

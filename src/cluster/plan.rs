@@ -235,20 +235,23 @@ fn node_line(n: &ClusterNode, moving: &str) -> String {
 /// The plan for people: the nodes, each node's plan as `zmreip plan`
 /// prints it, the order, and the nodes left out.
 pub fn text(plan: &ClusterPlan, color: bool) -> String {
-    let mut s = String::new();
+    // Node names and URLs come from the directory: shown escaped, as the
+    // node plans' text is by their renderer.
+    let safe = |t: String| crate::shown::escape(&t).into_owned();
+    let mut head = String::new();
     let _ = writeln!(
-        s,
+        head,
         "zmreip cluster plan: {} moves {} → {}",
         plan.moving,
         plan.from.join(", "),
         plan.to.join(", ")
     );
-    let _ = writeln!(s, "nodes:");
+    let _ = writeln!(head, "nodes:");
     for n in &plan.nodes {
-        let _ = writeln!(s, "  {}", node_line(n, &plan.moving));
+        let _ = writeln!(head, "  {}", node_line(n, &plan.moving));
     }
     let _ = writeln!(
-        s,
+        head,
         "directory: planned and changed once, by {}{}",
         plan.directory.node,
         if plan.directory.urls.is_empty() {
@@ -257,32 +260,34 @@ pub fn text(plan: &ClusterPlan, color: bool) -> String {
             format!(" at {}", plan.directory.urls.join(" or "))
         }
     );
+    let mut s = safe(head);
     for n in &plan.nodes {
-        let _ = writeln!(
-            s,
-            "\n######## node {} ({}) ########\n",
+        s.push_str(&safe(format!(
+            "\n######## node {} ({}) ########\n\n",
             n.name,
             n.role.as_str()
-        );
+        )));
         s.push_str(&crate::plan::render::text(&n.plan, color));
     }
-    let _ = writeln!(s, "\n######## order ########\n");
+    let mut tail = String::new();
+    let _ = writeln!(tail, "\n######## order ########\n");
     for (i, o) in plan.order.iter().enumerate() {
-        let _ = writeln!(s, "  {}. {}", i + 1, o.describe());
+        let _ = writeln!(tail, "  {}. {}", i + 1, o.describe());
     }
     let flushes = flush_lines(plan);
     if !flushes.is_empty() {
-        let _ = writeln!(s, "\ncache flush instead of a restart:");
+        let _ = writeln!(tail, "\ncache flush instead of a restart:");
         for f in flushes {
-            let _ = writeln!(s, "  {f}");
+            let _ = writeln!(tail, "  {f}");
         }
     }
     if !plan.skipped.is_empty() {
-        let _ = writeln!(s, "\nleft out (--skip-node); run there later:");
+        let _ = writeln!(tail, "\nleft out (--skip-node); run there later:");
         for k in &plan.skipped {
-            let _ = writeln!(s, "  {} ({}):\n    {}", k.name, k.reason, k.command);
+            let _ = writeln!(tail, "  {} ({}):\n    {}", k.name, k.reason, k.command);
         }
     }
+    s.push_str(&safe(tail));
     s
 }
 

@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 
 use super::plan::{self, ClusterNode, ClusterPlan, OrderStep, Phase};
 use super::{PHASE_TIMEOUT, Session};
-use crate::apply::fsops;
 use crate::apply::journal::{self, CLUSTER_RUNS, Event, Journal, State};
 use crate::error::{Error, Result};
 use crate::notice::Code;
@@ -93,8 +92,7 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn save(&self) -> Result<()> {
         let json = serde_json::to_vec_pretty(&self.run).expect("cluster runs serialize");
-        let p = self.j.path("cluster.json");
-        fsops::replace_private(&p, &json).map_err(|e| Error::io("write", &p, e))
+        self.j.replace_file("cluster.json", &json)
     }
 
     fn node_run(&self, node: &str) -> Option<String> {
@@ -164,6 +162,7 @@ impl Ctx<'_> {
                     "json".into(),
                 ];
                 args.extend(self.session.root_args(node, false));
+                args.extend(again_args(self.plan, self.opts, node));
                 self.session.json(node, &args, None, PHASE_TIMEOUT)?
             }
         };
@@ -298,10 +297,31 @@ fn apply_args(
     args.extend(extra.iter().map(ToString::to_string));
     args.extend(session.root_args(node, true));
     args.extend(directory_args(plan, opts, node));
-    if let Some(s) = &opts.services {
-        args.extend(["--services".into(), s.display().to_string()]);
+    args.extend(services_args(opts));
+    args
+}
+
+/// What `resume` and `rollback` of a node's run are told: the services
+/// file, and on the directory's node the LDIF export (a node whose root
+/// is not its `/` trusts its journal with neither).
+fn again_args(plan: &ClusterPlan, opts: &Options, node: &str) -> Vec<String> {
+    let mut args = services_args(opts);
+    if node == plan.directory.node
+        && let Some(l) = &opts.ldif
+    {
+        args.extend(["--ldif".into(), l.display().to_string()]);
     }
     args
+}
+
+/// `--services FILE` when the cluster run was given one: every node's
+/// apply, resume and rollback run those commands (a node whose root is
+/// not its `/` runs no other).
+fn services_args(opts: &Options) -> Vec<String> {
+    match &opts.services {
+        Some(s) => vec!["--services".into(), s.display().to_string()],
+        None => Vec::new(),
+    }
 }
 
 /// Checks every node's plan against the node (`apply --check`): nothing
@@ -468,6 +488,7 @@ pub fn apply(
             ]);
         }
         args.extend(session.root_args(&node, false));
+        args.extend(again_args(plan, opts, &node));
         match session.json::<NodeOutcome>(&node, &args, None, NODE_TIMEOUT) {
             Ok(o) => {
                 for l in &o.lines {
@@ -612,6 +633,7 @@ fn roll_back(ctx: &mut Ctx) -> Result<Vec<String>> {
             args.extend(["--only".into(), o.to_string()]);
         }
         args.extend(ctx.session.root_args(node, false));
+        args.extend(again_args(ctx.plan, ctx.opts, node));
         match ctx
             .session
             .json::<NodeOutcome>(node, &args, None, NODE_TIMEOUT)

@@ -35,6 +35,10 @@ pub struct Request {
     pub role: Role,
     /// The deployment's other nodes, in a multi-server plan.
     pub staying: Staying,
+    /// `--assume-own`: plan the own role even when no evidence on the
+    /// host says the old address is this host's (a snapshot without its
+    /// OS network configuration).
+    pub assume_own: bool,
 }
 
 /// Whether a finding in a file Zimbra regenerates goes away when the file
@@ -60,6 +64,7 @@ fn stale(f: &crate::model::Finding, pairs: &[Pair]) -> bool {
 pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str)) -> Result<Plan> {
     spec::check_pairs(&req.from, &req.to)?;
     check_gateways(&req.gateways, &req.to)?;
+    zimbra_found(sources)?;
     let ifaces = discover::interfaces(sources);
     let mut warnings = Vec::new();
     let pairs: Vec<Pair> = req
@@ -68,6 +73,28 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         .zip(&req.to)
         .map(|(f, t)| resolve_pair(*f, *t, &ifaces, &mut warnings))
         .collect();
+    for p in &pairs {
+        // With the prefixes found: the OS configuration may give a /0, or
+        // a network whose network or broadcast address the new one is.
+        let named = |flag: &'static str, src: PrefixSource| match src {
+            PrefixSource::OsConfig => {
+                if flag == "--from" {
+                    "--from (its prefix from the OS network configuration)"
+                } else {
+                    "--to (its prefix from the OS network configuration)"
+                }
+            }
+            PrefixSource::Given | PrefixSource::Host => flag,
+        };
+        spec::check_usable(
+            (
+                named("--from", p.old_prefix_source),
+                named("--to", p.new_prefix_source),
+            ),
+            (p.old, Some(p.old_prefix)),
+            (p.new, Some(p.new_prefix)),
+        )?;
+    }
     let rewriter = Rewriter::new(pairs.clone(), req.gateways.clone())
         .with_role(req.role)
         .with_staying(req.staying.clone());
@@ -80,6 +107,19 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
         });
     }
     let hostname = localconfig::server_hostname(&sources.host);
+    // Only a plan that changes something can rewrite another host's
+    // address as ours (a move done already finds nothing to change).
+    if req.role == Role::Own && !req.assume_own && !found.report.changes.is_empty() {
+        super::own::Looked {
+            host: &sources.host,
+            ifaces: &ifaces,
+            os_files: &discover::network_files(sources)?,
+            findings: &found.report.findings,
+            directory: sources.directory.is_some(),
+            hostname: hostname.as_deref(),
+        }
+        .check(&olds)?;
+    }
     let mut report = found.report;
     if mode != Mode::Move {
         // The first step of a window changes DNS only.
@@ -176,6 +216,29 @@ pub fn build(sources: &mut Sources, req: &Request, progress: &mut dyn FnMut(&str
     Ok(plan)
 }
 
+/// Refuses a host with no Zimbra: no localconfig.xml under Zimbra's home
+/// and no directory given. Planning it would say there is nothing to
+/// change, as if the move were done.
+fn zimbra_found(sources: &Sources) -> Result<()> {
+    let host = &sources.host;
+    let lc = host.zimbra_path("conf/localconfig.xml");
+    if sources.directory.is_some() || host.exists(&lc) {
+        return Ok(());
+    }
+    Err(crate::Error::usage(
+        format!(
+            "no Zimbra found under --root {}: {lc} does not exist{}",
+            host.root().display(),
+            if host.zimbra_home() == "/opt/zimbra" {
+                " (nor /opt/zextras/conf/localconfig.xml)"
+            } else {
+                ""
+            }
+        ),
+        "give --root DIR holding the host's files (`/` for this host), --zimbra-home PATH where Zimbra is installed, or the directory with --ldif FILE or --ldap-url URL",
+    ))
+}
+
 /// `--gateway` is given at most once per address family, and only for a
 /// family some new address has.
 fn check_gateways(gateways: &[IpAddr], to: &[AddrArg]) -> Result<()> {
@@ -238,6 +301,25 @@ fn resolve_pair(
     };
     let (old_prefix, old_src) = lookup(from, "--from");
     let (new_prefix, new_src) = lookup(to, "--to");
+    // A given prefix the OS configuration contradicts: one of them is
+    // wrong, and the trust lists follow the given one.
+    if let Some(given) = from.prefix
+        && let Some(i) = ifaces
+            .iter()
+            .find(|i| i.addr == from.addr && i.prefix.is_some_and(|p| p != given))
+    {
+        warnings.push(Notice::new(
+            Code::PrefixDiffers,
+            format!(
+                "--from {}/{given}, but {}:{} configures {}/{}: trust lists follow /{given} as given; check which is right",
+                from.addr,
+                i.file,
+                i.line,
+                from.addr,
+                i.prefix.unwrap_or(given)
+            ),
+        ));
+    }
     Pair {
         old: from.addr,
         new: to.addr,

@@ -12,6 +12,7 @@ use crate::services::{Action, Service};
 
 pub mod bind;
 pub mod build;
+pub mod own;
 pub mod render;
 pub mod report;
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use owo_colors::OwoColorize;
 
 use super::Plan;
-use crate::model::{Change, Value};
+use crate::model::{Change, Target, Value};
 use crate::surface::Surface;
 
 /// The plan as pretty-printed `zmreip.plan/v1` JSON (with a final newline).
@@ -71,9 +71,59 @@ pub(crate) fn diff_lines(c: &Change) -> Vec<(char, String)> {
     out
 }
 
+/// The plan with every text that came from the host escaped for a
+/// terminal ([`crate::shown`]): what the renderers for people show.
+fn terminal_safe(plan: &Plan) -> Plan {
+    let e = |s: &str| crate::shown::escape(s).into_owned();
+    let value = |v: &Value| match v {
+        Value::One(s) => Value::One(e(s)),
+        Value::Many(list) => Value::Many(list.iter().map(|s| e(s)).collect()),
+    };
+    let target = |t: &Target| match t {
+        Target::Line { file, line } => Target::Line {
+            file: e(file),
+            line: *line,
+        },
+        Target::LocalconfigKey { file, key } => Target::LocalconfigKey {
+            file: e(file),
+            key: e(key),
+        },
+        Target::Ldap { dn, attribute } => Target::Ldap {
+            dn: e(dn),
+            attribute: e(attribute),
+        },
+        Target::Dns { zone, name, rtype } => Target::Dns {
+            zone: e(zone),
+            name: e(name),
+            rtype: e(rtype),
+        },
+    };
+    let notices = |list: &[crate::notice::Notice]| {
+        list.iter()
+            .map(|n| crate::notice::Notice::new(n.code, e(&n.message)))
+            .collect()
+    };
+    let mut p = plan.clone();
+    p.from = plan.from.iter().map(|s| e(s)).collect();
+    p.to = plan.to.iter().map(|s| e(s)).collect();
+    for c in &mut p.changes {
+        c.target = target(&c.target);
+        c.before = value(&c.before);
+        c.after = value(&c.after);
+        c.reason = e(&c.reason);
+    }
+    for d in &mut p.derived {
+        d.file = e(&d.file);
+    }
+    p.warnings = notices(&plan.warnings);
+    p.handoffs = notices(&plan.handoffs);
+    p
+}
+
 /// The human plan: a diff per surface, then derived files, actions,
-/// warnings and hand-offs.
+/// warnings and hand-offs. Text from the host is shown escaped.
 pub fn text(plan: &Plan, color: bool) -> String {
+    let plan = &terminal_safe(plan);
     let mut s = String::new();
     let bold = |t: &str| {
         if color {

@@ -77,20 +77,40 @@ impl Facts {
     }
 }
 
+/// What the change does, in one line: a move, or a bind's services and
+/// address (a bind plan has no old and new address).
+fn title(plan: &Plan, facts: &Facts) -> String {
+    let server = facts
+        .host
+        .as_deref()
+        .map(|h| format!("the Zimbra server {}", md(h)))
+        .unwrap_or_else(|| "the Zimbra server".to_string());
+    let Some(bind) = &plan.bind else {
+        return format!(
+            "move {server} from {} to {}",
+            plan.from.join(", "),
+            plan.to.join(", ")
+        );
+    };
+    let services = bound_services(bind);
+    match &bind.address {
+        Some(address) => format!("bind {services} of {server} to {}", md(address)),
+        None => format!("unbind {services} of {server} (all interfaces)"),
+    }
+}
+
+fn bound_services(bind: &super::Bind) -> String {
+    bind.services
+        .iter()
+        .map(|b| md(&b.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The whole report.
 pub fn markdown(plan: &Plan, facts: &Facts) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# Change request: move the Zimbra server{} from {} to {}\n",
-        facts
-            .host
-            .as_deref()
-            .map(|h| format!(" {h}"))
-            .unwrap_or_default(),
-        plan.from.join(", "),
-        plan.to.join(", ")
-    );
+    let _ = writeln!(s, "# Change request: {}\n", title(plan, facts));
     summary(&mut s, plan, facts);
     impact_section(&mut s, plan);
     before(&mut s, plan, facts);
@@ -132,8 +152,22 @@ fn summary(s: &mut String, plan: &Plan, facts: &Facts) {
         "| Zimbra version | {} |",
         known(facts.zimbra_version.as_deref())
     );
-    let _ = writeln!(s, "| Old address | {} |", plan.from.join(", "));
-    let _ = writeln!(s, "| New address | {} |", plan.to.join(", "));
+    match &plan.bind {
+        None => {
+            let _ = writeln!(s, "| Old address | {} |", plan.from.join(", "));
+            let _ = writeln!(s, "| New address | {} |", plan.to.join(", "));
+        }
+        Some(bind) => {
+            let _ = writeln!(
+                s,
+                "| Bound address | {} |",
+                bind.address
+                    .as_deref()
+                    .map_or_else(|| "none (all interfaces)".to_string(), md)
+            );
+            let _ = writeln!(s, "| Bound services | {} |", bound_services(bind));
+        }
+    }
     let _ = writeln!(s, "| Report made | {} |", facts.date);
     let _ = writeln!(s, "| Made with | zmreip {} |", env!("CARGO_PKG_VERSION"));
     let _ = writeln!(
@@ -352,6 +386,14 @@ fn place(c: &Change) -> String {
 /// `zmreip verify` on the new address.
 fn after(s: &mut String, plan: &Plan, facts: &Facts) {
     let _ = writeln!(s, "## After the change\n");
+    if plan.bind.is_some() {
+        // `verify` checks a move; apply says so for a bind and names these.
+        let _ = writeln!(
+            s,
+            "`apply` does not verify a bind. Check the listeners with `ss -ltn` (each bound service listens on the bound address only, or on all interfaces after an unbind) and the outbound address in the `Received` header of a message sent to an outside mailbox.\n"
+        );
+        return;
+    }
     let mut cmd = String::from("zmreip verify");
     for t in &plan.to {
         cmd.push_str(&format!(" --to {t}"));
@@ -448,6 +490,59 @@ mod tests {
             "warnings":[],"handoffs":[],"checksum":"sha256:00"}"#,
         )
         .unwrap()
+    }
+
+    fn bind_plan(address: Option<&str>) -> Plan {
+        let mut p = plan();
+        p.from.clear();
+        p.to.clear();
+        p.bind = Some(super::super::Bind {
+            address: address.map(str::to_string),
+            services: ["outbound", "imap"]
+                .iter()
+                .map(|n| super::super::BoundService {
+                    name: n.to_string(),
+                    setting: "s".into(),
+                    place: "ldap".into(),
+                    actions: vec![],
+                })
+                .collect(),
+        });
+        p
+    }
+
+    /// A bind plan has no old and new address: the report says what is
+    /// bound where, never "move from  to ".
+    #[test]
+    fn a_bind_plan_is_reported_as_a_bind() {
+        let facts = Facts {
+            host: Some("mail.example.test".into()),
+            ..Facts::default()
+        };
+        let r = markdown(&bind_plan(Some("172.20.14.26")), &facts);
+        assert!(
+            r.starts_with(
+                "# Change request: bind outbound, imap of the Zimbra server mail.example.test to 172.20.14.26\n"
+            ),
+            "{r}"
+        );
+        assert!(r.contains("| Bound address | 172.20.14.26 |"), "{r}");
+        assert!(r.contains("| Bound services | outbound, imap |"), "{r}");
+        assert!(!r.contains("| Old address"), "{r}");
+        assert!(!r.contains("move the Zimbra"), "{r}");
+        let r = markdown(&bind_plan(None), &facts);
+        assert!(
+            r.starts_with(
+                "# Change request: unbind outbound, imap of the Zimbra server mail.example.test (all interfaces)\n"
+            ),
+            "{r}"
+        );
+        assert!(
+            r.contains("| Bound address | none (all interfaces) |"),
+            "{r}"
+        );
+        assert!(r.contains("`apply` does not verify a bind"), "{r}");
+        assert!(!r.contains("zmreip verify"), "{r}");
     }
 
     #[test]

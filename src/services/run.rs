@@ -1,9 +1,9 @@
 //! Running a service command: stdin closed, output appended to the run's
 //! log, the whole process group stopped after a timeout.
 
-use std::fs::OpenOptions;
+use std::fs::File;
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::FileExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -12,19 +12,20 @@ use std::time::{Duration, Instant};
 use super::Cmd;
 use crate::error::{Error, Result};
 
-/// Runs a command with stdin closed and its output appended to `log`.
+/// Runs a command with stdin closed and its output appended to the log
+/// `out` (open for reading and appending; `log` names it for people).
 /// After `timeout` the whole process group is terminated (then killed)
 /// and the run fails. `env` is added to the command's environment.
-pub fn run(cmd: &Cmd, timeout: Duration, log: &Path, env: &[(&str, &str)]) -> Result<()> {
-    let mut out = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(log)
-        .map_err(|e| Error::io("write", log, e))?;
+pub fn run(
+    cmd: &Cmd,
+    timeout: Duration,
+    (mut out, log): (File, &Path),
+    env: &[(&str, &str)],
+) -> Result<()> {
     // The journal's logs carry the time of every step line (the audit
     // trail): the command's start here, its end below.
     let _ = writeln!(out, "{} $ {cmd}", crate::clock::stamp());
+    let tail_of = out.try_clone().map_err(|e| Error::io("write", log, e))?;
     let err = out.try_clone().map_err(|e| Error::io("write", log, e))?;
     let mut command = match cmd {
         Cmd::Shell(s) => {
@@ -72,7 +73,8 @@ pub fn run(cmd: &Cmd, timeout: Duration, log: &Path, env: &[(&str, &str)]) -> Re
             Err(e) => return Err(Error::other(format!("cannot wait for `{cmd}`: {e}"), "")),
         }
     };
-    if let Ok(mut end) = OpenOptions::new().append(true).open(log) {
+    // The log as opened (inside the root), not reopened by its path.
+    if let Ok(mut end) = tail_of.try_clone() {
         let _ = writeln!(
             end,
             "{} {status} after {:.1} s",
@@ -83,7 +85,7 @@ pub fn run(cmd: &Cmd, timeout: Duration, log: &Path, env: &[(&str, &str)]) -> Re
     if status.success() {
         return Ok(());
     }
-    let tail = log_tail(log, 5);
+    let tail = log_tail(&tail_of, 5);
     Err(Error::other(
         format!(
             "`{cmd}` failed ({status}){}",
@@ -108,9 +110,14 @@ fn kill_group(pid: u32) {
     unsafe { libc::kill(pgid, libc::SIGKILL) };
 }
 
-/// The last `n` lines of a log, indented.
-fn log_tail(log: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
+/// The last `n` lines of a log (of its last 64 KiB), indented.
+fn log_tail(log: &File, n: usize) -> String {
+    let size = log.metadata().map(|m| m.len()).unwrap_or(0);
+    let from = size.saturating_sub(64 << 10);
+    let mut buf = vec![0u8; (size - from) as usize];
+    let got = log.read_at(&mut buf, from).unwrap_or(0);
+    buf.truncate(got);
+    let text = String::from_utf8_lossy(&buf);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..]
         .iter()
@@ -127,10 +134,21 @@ mod tests {
     fn run_logs_output_reports_failure_and_times_out() {
         let d = tempfile::tempdir().unwrap();
         let log = d.path().join("services.log");
+        let open = || {
+            use std::os::unix::fs::OpenOptionsExt;
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .open(&log)
+                .unwrap();
+            (f, log.as_path())
+        };
         run(
             &Cmd::Shell("echo hello $ZMREIP_SERVICE".into()),
             Duration::from_secs(10),
-            &log,
+            open(),
             &[("ZMREIP_SERVICE", "mta")],
         )
         .unwrap();
@@ -152,7 +170,7 @@ mod tests {
         let e = run(
             &Cmd::Shell("echo broken >&2; exit 3".into()),
             Duration::from_secs(10),
-            &log,
+            open(),
             &[],
         )
         .unwrap_err()
@@ -161,7 +179,7 @@ mod tests {
         let e = run(
             &Cmd::Argv(vec!["/no/such/tool".into()]),
             Duration::from_secs(10),
-            &log,
+            open(),
             &[],
         )
         .unwrap_err()
@@ -173,7 +191,7 @@ mod tests {
         let e = run(
             &Cmd::Shell("sleep 30 & wait".into()),
             Duration::from_millis(300),
-            &log,
+            open(),
             &[],
         )
         .unwrap_err()

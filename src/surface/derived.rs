@@ -11,10 +11,10 @@
 //! Zimbra copies passwords into some of these files
 //! (`zm_lookup_master_auth_password` in the nginx lookup include,
 //! `bind_password` in amavisd.conf, `bind_pw` in the postfix LDAP maps),
-//! and a finding prints its whole line.
+//! and a finding prints its whole line ([`crate::zimbra::holds_secret`]).
 
 use super::{Ctx, Surface, find};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{Finding, Target};
 
 /// A derived file that holds a searched address.
@@ -24,23 +24,6 @@ pub struct DerivedHit {
     pub regenerated_by: crate::services::Service,
     pub findings: Vec<Finding>,
 }
-
-/// A line naming one of these (in any case) carries a credential and is
-/// not scanned. Broad on purpose: a skipped line costs a finding in a file
-/// that is regenerated anyway; a printed secret cannot be taken back.
-const SECRET_MARKERS: &[&str] = &[
-    // nginx `zm_lookup_master_auth_password`, amavisd `bind_password`,
-    // saslauthd `ldap_password`, `ssl_password_file`.
-    "password",
-    "passwd",
-    // postfix ldap_table(5) `bind_pw`, slapd `rootpw`, `bindpw`.
-    "_pw",
-    "rootpw",
-    "bindpw",
-    // syncrepl `credentials=`, `*_secret`, shared secrets.
-    "credentials",
-    "secret",
-];
 
 /// Scans every derived file present on the host.
 pub fn scan(ctx: &Ctx) -> Result<Vec<DerivedHit>> {
@@ -53,10 +36,8 @@ pub fn scan(ctx: &Ctx) -> Result<Vec<DerivedHit>> {
         };
         // Read as bytes: a file zmreip never edits need not be valid UTF-8
         // to be searched for addresses.
-        let bytes = match std::fs::read(ctx.host.real(&file)) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io("read", &file, e)),
+        let Some(bytes) = ctx.host.read_bytes(&file)? else {
+            continue;
         };
         let text = String::from_utf8_lossy(&bytes);
         // main.cf's parameters zmconfigd never writes are a surface of
@@ -82,9 +63,10 @@ pub fn scan(ctx: &Ctx) -> Result<Vec<DerivedHit>> {
 /// (1-based) that another surface owns.
 fn scan_text(file: &str, text: &str, skip: &[usize], ctx: &Ctx) -> Vec<Finding> {
     let mut out = Vec::new();
+    let secret = crate::zimbra::secret_lines(text);
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if !ctx.matcher.may_match(line) || holds_secret(line) || skip.contains(&(i + 1)) {
+        if !ctx.matcher.may_match(line) || secret[i] || skip.contains(&(i + 1)) {
             continue;
         }
         let target = Target::Line {
@@ -94,12 +76,6 @@ fn scan_text(file: &str, text: &str, skip: &[usize], ctx: &Ctx) -> Vec<Finding> 
         out.extend(find(ctx.matcher, Surface::Derived, &target, line));
     }
     out
-}
-
-/// Whether a line names a credential (see [`SECRET_MARKERS`]).
-fn holds_secret(line: &str) -> bool {
-    let lower = line.to_ascii_lowercase();
-    SECRET_MARKERS.iter().any(|m| lower.contains(m))
 }
 
 #[cfg(test)]

@@ -466,7 +466,7 @@ fn config(host: &Host) -> Result<Vec<(String, Format)>> {
         if OWNED_ELSEWHERE.contains(&path.as_str()) || !seen.insert(path.clone()) {
             continue;
         }
-        if host.real(&path).is_dir() {
+        if host.is_dir(&path) {
             continue;
         }
         let Some(text) = host.read(&path)? else {
@@ -496,7 +496,7 @@ fn config(host: &Host) -> Result<Vec<(String, Format)>> {
                 }
             } else if let Some((_, format, dirs)) = INCLUDES.iter().find(|(k, ..)| *k == d.key) {
                 let path = absolute(value);
-                if *dirs && host.real(&path).is_dir() {
+                if *dirs && host.is_dir(&path) {
                     for f in list_dir(host, &path)? {
                         queue.push_back((f, *format));
                     }
@@ -604,29 +604,22 @@ fn conf_dir(host: &Host, spec: &str) -> Result<Vec<String>> {
 /// The regular files of a directory as host paths, sorted, skipping what
 /// dnsmasq always skips: dot files, `name~` and `#name#` editor files.
 fn list_dir(host: &Host, dir: &str) -> Result<Vec<String>> {
-    let real = host.real(dir);
-    let entries = match std::fs::read_dir(&real) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("read", dir, e)),
-    };
+    let names = host.list(dir)?;
     let dir = dir.trim_end_matches('/');
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("read", dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for name in names {
         if name.starts_with('.')
             || name.ends_with('~')
             || (name.starts_with('#') && name.ends_with('#'))
         {
             continue;
         }
-        // `is_file` follows symlinks, as dnsmasq's stat() does.
-        if entry.path().is_file() {
-            out.push(format!("{dir}/{name}"));
+        let path = format!("{dir}/{name}");
+        // Symlinks followed (inside the root), as dnsmasq's stat() does.
+        if host.is_file(&path) {
+            out.push(path);
         }
     }
-    out.sort();
     Ok(out)
 }
 
@@ -1096,7 +1089,7 @@ mod tests {
         for f in ["one", "two.bak", "three.off", "four.conf"] {
             fx.write(&format!("/srv/dns/{f}"), "");
         }
-        std::fs::create_dir_all(fx.host.real("/etc/dnsmasq.d/sub.conf")).unwrap();
+        std::fs::create_dir_all(fx.host.shown("/etc/dnsmasq.d/sub.conf")).unwrap();
         assert_eq!(
             files_of(&fx),
             [

@@ -47,7 +47,7 @@ impl FileSurface for Firewalld {
         for g in GLOBS {
             files.extend(ctx.host.glob(g)?);
         }
-        if ctx.host.real(DIRECT).is_file() {
+        if ctx.host.is_file(DIRECT) {
             files.push(DIRECT.to_string());
         }
         files.sort();

@@ -56,7 +56,7 @@ impl FileSurface for Iptables {
     fn files(&self, ctx: &Ctx) -> Result<Vec<String>> {
         Ok(FILES
             .iter()
-            .filter(|f| ctx.host.real(f).is_file())
+            .filter(|f| ctx.host.is_file(f))
             .map(ToString::to_string)
             .collect())
     }
@@ -878,7 +878,7 @@ mod tests {
         assert!(Iptables.files(&fx.scan()).unwrap().is_empty());
         fx.write("/etc/iptables/rules.v4", "");
         fx.write("/etc/sysconfig/ip6tables", "");
-        std::fs::create_dir_all(fx.host.real("/etc/sysconfig/iptables")).unwrap();
+        std::fs::create_dir_all(fx.host.shown("/etc/sysconfig/iptables")).unwrap();
         assert_eq!(
             Iptables.files(&fx.scan()).unwrap(),
             ["/etc/iptables/rules.v4", "/etc/sysconfig/ip6tables"]

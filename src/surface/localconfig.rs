@@ -363,7 +363,7 @@ impl<'t> Parser<'t> {
             let event = reader.read_event().map_err(|e| {
                 self.bad(
                     reader.error_position() as usize,
-                    format!("not well-formed XML: {e}"),
+                    format!("not well-formed XML: {}", xml_problem(&e)),
                 )
             })?;
             let end = reader.buffer_position() as usize;
@@ -545,11 +545,29 @@ impl<'t> Parser<'t> {
     }
 }
 
-/// The character an entity or character reference stands for.
+/// What is wrong with the XML, in words that quote nothing of the file:
+/// localconfig.xml holds passwords, and a `<` or `&` inside one is what
+/// breaks it (quick-xml's own messages quote the names it read).
+fn xml_problem(e: &quick_xml::Error) -> String {
+    use quick_xml::Error as E;
+    match e {
+        // Fixed sentences ("unclosed tag", ...).
+        E::Syntax(s) => s.to_string(),
+        E::Io(e) => e.to_string(),
+        E::IllFormed(_) => "an element is not closed, or is closed by another end tag".into(),
+        E::InvalidAttr(_) => "a malformed attribute".into(),
+        E::Encoding(_) => "text that is not valid in the file's encoding".into(),
+        E::Escape(_) => "a malformed entity or character reference".into(),
+        E::Namespace(_) => "a malformed namespace".into(),
+    }
+}
+
+/// The character an entity or character reference stands for. Errors
+/// quote nothing of the value (it may be a password).
 fn resolve(r: &quick_xml::events::BytesRef) -> std::result::Result<char, String> {
     if let Some(c) = r
         .resolve_char_ref()
-        .map_err(|e| format!("bad character reference `&{};`: {e}", &**r))?
+        .map_err(|_| "a malformed character reference (`&#...;`) in a value".to_string())?
     {
         return Ok(c);
     }
@@ -559,18 +577,21 @@ fn resolve(r: &quick_xml::events::BytesRef) -> std::result::Result<char, String>
         "amp" => Ok('&'),
         "apos" => Ok('\''),
         "quot" => Ok('"'),
-        other => Err(format!("unknown entity `&{other};` in a value")),
+        _ => Err(
+            "an entity reference XML does not define in a value (only &lt; &gt; &amp; &apos; &quot;)"
+                .into(),
+        ),
     }
 }
 
 /// The `name` attribute of a `key` element.
 fn key_name(e: &BytesStart) -> std::result::Result<String, String> {
     for a in e.attributes() {
-        let a = a.map_err(|err| format!("bad attribute in `key`: {err}"))?;
+        let a = a.map_err(|_| "a malformed attribute of `key`".to_string())?;
         if a.key.as_ref() == "name" {
             let v = a
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|err| format!("bad `name` of a key: {err}"))?;
+                .map_err(|_| "a malformed `name` of a key".to_string())?;
             if v.is_empty() {
                 return Err("a `key` with an empty name".into());
             }
@@ -707,7 +728,7 @@ mod tests {
             (
                 "<localconfig>\n<key name=\"a\"><value>&nbsp;</value></key>\n</localconfig>",
                 2,
-                "unknown entity",
+                "an entity reference XML does not define",
             ),
             (
                 "<localconfig>\n<key name=\"a\"><value>&amp</value></key>\n</localconfig>",
@@ -765,6 +786,35 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!((got[0].key.as_str(), got[0].value.as_str()), ("b", "2"));
         assert!(read(PATH, "<localconfig/>").unwrap().is_empty());
+    }
+
+    #[test]
+    fn errors_in_a_password_never_quote_it() {
+        // A password with a character XML gives a meaning to breaks the
+        // file there; the error names the line, never the value.
+        let cases: &[(&str, usize)] = &[
+            ("Pw<Sekrit7>x", 3),
+            ("Pw</Sekrit7>x", 3),
+            ("Pw&Sekrit7;x", 3),
+            ("Pw&#Sekrit7;x", 3),
+            ("Pw&Sekrit7x", 3),
+            ("Pw<!--Sekrit7", 3),
+            ("Pw<Sekrit7 a=b>", 3),
+        ];
+        for (pw, line) in cases {
+            let text = format!(
+                "<localconfig>\n<key name=\"zimbra_ldap_password\">\n<value>{pw}</value>\n</key>\n</localconfig>\n"
+            );
+            let e = read(PATH, &text).unwrap_err();
+            let shown = format!("{e} {}", e.help().unwrap_or_default());
+            assert!(!shown.contains("Sekrit7"), "{pw:?}: {shown}");
+            match e {
+                Error::Parse { path, line: l, .. } => {
+                    assert_eq!((path.as_str(), l), (PATH, *line), "{pw:?}: {shown}");
+                }
+                other => panic!("{pw:?}: {other:?}"),
+            }
+        }
     }
 
     fn edit(k: &str, b: &str, a: &str) -> (String, String, String) {

@@ -88,7 +88,7 @@ fn ruleset(host: &Host) -> Result<Vec<String>> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     while let Some(path) = queue.pop_front() {
-        if !seen.insert(path.clone()) || !host.real(&path).is_file() {
+        if !seen.insert(path.clone()) || !host.is_file(&path) {
             continue;
         }
         let Some(text) = host.read(&path)? else {

@@ -75,7 +75,7 @@ impl FileSurface for Resolv {
 /// The target of `path` when it is a link into `/run`, where
 /// systemd-resolved and resolvconf generate resolv.conf.
 fn generated_from(host: &Host, path: &str) -> Option<String> {
-    let target = std::fs::read_link(host.real(path)).ok()?;
+    let target = host.read_link(path)?;
     let target = target.to_string_lossy();
     target.contains("/run/").then(|| target.into_owned())
 }
@@ -266,8 +266,8 @@ mod tests {
         let fx = Fixture::new(V4);
         let text = "nameserver 192.168.2.1\n";
         fx.write("/run/systemd/resolve/resolv.conf", text);
-        std::fs::create_dir_all(fx.host.real("/etc")).unwrap();
-        std::os::unix::fs::symlink("../run/systemd/resolve/resolv.conf", fx.host.real(PATH))
+        std::fs::create_dir_all(fx.host.shown("/etc")).unwrap();
+        std::os::unix::fs::symlink("../run/systemd/resolve/resolv.conf", fx.host.shown(PATH))
             .unwrap();
         let r = Resolv.analyze(PATH, text, &fx.plan()).unwrap();
         assert_eq!(r.changes.len(), 1);

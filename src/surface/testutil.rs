@@ -81,7 +81,7 @@ impl Fixture {
 
     /// Writes a host file (parents created).
     pub fn write(&self, host_path: &str, text: &str) {
-        let real = self.host.real(host_path);
+        let real = self.host.shown(host_path);
         std::fs::create_dir_all(real.parent().unwrap()).unwrap();
         std::fs::write(real, text).unwrap();
     }

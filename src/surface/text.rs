@@ -5,11 +5,14 @@
 //! replaced (the matcher's boundaries still keep `192.168.2.1` out of
 //! `192.168.2.10`), and the change says it is a literal replacement.
 //! Networks that contain the old address are reported, never rewritten.
-//! Comments are not recognised: the user asked for the whole file.
+//! Comments are not recognised: the user asked for the whole file. Lines
+//! that carry a credential obey the same rule as everywhere: never shown,
+//! never changed.
 
 use super::{Ctx, Field, FileSurface, Surface, analyze_lines};
 use crate::error::{Error, Result};
 use crate::model::Report;
+use crate::notice::{Code, Notice};
 use crate::policy::ValueKind;
 
 /// The `text` surface.
@@ -34,11 +37,31 @@ impl FileSurface for Text {
         Ok(out)
     }
 
-    /// Every line is a value of unknown kind.
+    /// Every line is a value of unknown kind, except a line that carries
+    /// a credential ([`crate::zimbra::secret_lines`]: an nginx include's
+    /// `zm_lookup_master_auth_password`, localconfig.xml's password
+    /// values): never shown, never changed; a warning names its line.
     fn analyze(&self, path: &str, text: &str, ctx: &Ctx) -> Result<Report> {
-        analyze_lines(Surface::Text, path, text, ctx, |_, line| {
+        let secret = crate::zimbra::secret_lines(text);
+        let mut hidden = Vec::new();
+        let mut report = analyze_lines(Surface::Text, path, text, ctx, |n, line| {
+            if secret[n - 1] {
+                if ctx.matcher.may_match(line) && !ctx.matcher.find(line).is_empty() {
+                    hidden.push(n);
+                }
+                return Ok(Vec::new());
+            }
             Ok(vec![Field::new(0..line.len(), ValueKind::Text)])
-        })
+        })?;
+        for n in hidden {
+            report.warnings.push(Notice::new(
+                Code::SecretLineUnchanged,
+                format!(
+                    "{path}:{n} carries a credential and holds an old address; zmreip neither shows nor changes such a line: look at it yourself"
+                ),
+            ));
+        }
+        Ok(report)
     }
 }
 
@@ -84,6 +107,50 @@ mod tests {
                 assert!(c.reason.contains("literal replacement"), "{}", c.reason);
             }
         }
+    }
+
+    #[test]
+    fn lines_carrying_credentials_are_neither_shown_nor_changed() {
+        let fx = Fixture::new(V4);
+        // An nginx include and a localconfig.xml given with --include.
+        let text = "zm_lookup_handlers https://192.168.2.1:7072/x;\n\
+            zm_lookup_master_auth_password \"FAKE@192.168.2.1!nginx\";\n\
+            <key name=\"zimbra_ldap_password\">\n\
+            \x20 <value>pw@192.168.2.1</value>\n\
+            </key>\n\
+            <key name=\"ldap_url\">\n\
+            \x20 <value>ldap://192.168.2.1:389</value>\n\
+            </key>\n";
+        let r = Text.analyze(PATH, text, &fx.plan()).unwrap();
+        let lines: Vec<usize> = changes(&r).iter().map(|c| c.0).collect();
+        assert_eq!(lines, [1, 7]);
+        let shown = format!("{r:?}");
+        assert!(
+            !shown.contains("FAKE@") && !shown.contains("pw@"),
+            "{shown}"
+        );
+        let codes: Vec<(&str, &str)> = r
+            .warnings
+            .iter()
+            .map(|w| (w.code.as_str(), w.message.as_str()))
+            .collect();
+        assert_eq!(codes.len(), 2, "{codes:?}");
+        assert!(
+            codes[0]
+                .1
+                .starts_with("/etc/myapp/app.conf:2 carries a credential"),
+            "{codes:?}"
+        );
+        assert!(
+            codes[1]
+                .1
+                .starts_with("/etc/myapp/app.conf:4 carries a credential"),
+            "{codes:?}"
+        );
+        assert!(codes.iter().all(|(c, _)| *c == "secret-line-unchanged"));
+        // A scan neither.
+        let r = Text.analyze(PATH, text, &fx.scan()).unwrap();
+        assert!(!format!("{r:?}").contains("FAKE@"));
     }
 
     #[test]

@@ -48,7 +48,7 @@ impl FileSurface for Ufw {
         let mut files: Vec<String> = USER
             .iter()
             .chain(ADMIN)
-            .filter(|f| ctx.host.real(f).is_file())
+            .filter(|f| ctx.host.is_file(f))
             .map(ToString::to_string)
             .collect();
         files.sort();

@@ -206,8 +206,20 @@ fn files(ctx: &Ctx, host: &crate::host::Host) -> Check {
                 continue;
             }
         };
+        // As the scan that planned the move: a line carrying a
+        // credential is never judged (nor shown).
+        let secret = crate::zimbra::secret_lines(&text);
         for (i, line) in text.lines().enumerate() {
             if !matcher.may_match(line) {
+                continue;
+            }
+            if secret[i] {
+                if !matcher.find(line).is_empty() {
+                    notes.push(format!(
+                        "{p}:{}: carries a credential; not searched (zmreip neither shows nor judges such a line)",
+                        i + 1
+                    ));
+                }
                 continue;
             }
             for m in matcher.find(line) {
@@ -244,7 +256,7 @@ fn files(ctx: &Ctx, host: &crate::host::Host) -> Check {
                 if stale.len() == 1 { "" } else { "s" }
             ),
         )
-        .with(rescan::capped(stale))
+        .with(rescan::capped(stale, rescan::MAX_EVIDENCE))
     }
 }
 
@@ -268,6 +280,41 @@ mod tests {
 
     fn arg(s: &str) -> AddrArg {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_line_carrying_a_credential_is_never_judged() {
+        let d = tempfile::tempdir().unwrap();
+        let inc = d.path().join("opt/zimbra/conf/nginx/includes");
+        std::fs::create_dir_all(&inc).unwrap();
+        // Regenerated from the new values, but the proxy's password (a
+        // secret zmreip never reads) happens to spell the old address.
+        std::fs::write(
+            inc.join("nginx.conf.zmlookup"),
+            "zm_lookup_handlers https://10.40.7.131:7072/x;\nzm_lookup_master_auth_password \"FAKE@172.20.14.25!nginx\";\n",
+        )
+        .unwrap();
+        let mut req = VerifyRequest::new(d.path(), vec![arg("10.40.7.131/24")]);
+        req.old = vec![arg("172.20.14.25/24")];
+        let host = crate::host::Host::open(d.path(), None).unwrap();
+        let c = files(&ctx_for(&req), &host);
+        assert_eq!(c.status, crate::verify::Status::Pass, "{c:?}");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("FAKE@"), "{shown}");
+        assert!(
+            shown.contains("nginx.conf.zmlookup:2: carries a credential; not searched"),
+            "{shown}"
+        );
+        // The same line without the credential is stale.
+        std::fs::write(
+            inc.join("nginx.conf.zmlookup"),
+            "zm_lookup_handlers https://172.20.14.25:7072/x;\n",
+        )
+        .unwrap();
+        assert_eq!(
+            files(&ctx_for(&req), &host).status,
+            crate::verify::Status::Fail
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::spec::AddrArg;
 const FAMILY: &str = "rescan";
 
 /// The most evidence lines shown for one check.
-const MAX_EVIDENCE: usize = 25;
+pub const MAX_EVIDENCE: usize = 25;
 
 /// Whether `net` is the interface network of `old` (known prefix only).
 pub fn is_old_interface_network(old: &AddrArg, net: IpNet) -> bool {
@@ -53,11 +53,12 @@ pub fn is_stale(ctx: &Ctx, kind: MatchKind, matched: &str) -> bool {
         && !ctx.req.network_stays(net)
 }
 
-/// At most [`MAX_EVIDENCE`] lines, then how many more.
-pub fn capped(mut lines: Vec<String>) -> Vec<String> {
-    if lines.len() > MAX_EVIDENCE {
-        let more = lines.len() - MAX_EVIDENCE;
-        lines.truncate(MAX_EVIDENCE);
+/// At most `max` lines, then a line saying how many more there are (a
+/// list cut silently reads as complete).
+pub fn capped(mut lines: Vec<String>, max: usize) -> Vec<String> {
+    if lines.len() > max {
+        let more = lines.len() - max;
+        lines.truncate(max);
         lines.push(format!("... and {more} more"));
     }
     lines
@@ -90,6 +91,7 @@ pub fn check(ctx: &Ctx) -> Vec<Check> {
                 )
                 .with(capped(
                     r.unreadable.iter().map(|u| u.error.clone()).collect(),
+                    MAX_EVIDENCE,
                 )),
             ];
         }
@@ -128,7 +130,7 @@ pub fn check(ctx: &Ctx) -> Vec<Check> {
             "sources",
             format!("no source of truth refers to {old} any more ({read})"),
         )
-        .with(capped(kept))
+        .with(capped(kept, MAX_EVIDENCE))
     } else {
         Check::fail(
             FAMILY,
@@ -139,7 +141,7 @@ pub fn check(ctx: &Ctx) -> Vec<Check> {
                 if stale.len() == 1 { "" } else { "s" }
             ),
         )
-        .with(capped(stale))
+        .with(capped(stale, MAX_EVIDENCE))
     }]
 }
 
@@ -203,9 +205,14 @@ mod tests {
     #[test]
     fn evidence_is_capped() {
         let lines: Vec<String> = (0..30).map(|i| i.to_string()).collect();
-        let c = capped(lines);
+        let c = capped(lines.clone(), MAX_EVIDENCE);
         assert_eq!(c.len(), MAX_EVIDENCE + 1);
         assert_eq!(c.last().unwrap(), "... and 5 more");
-        assert_eq!(capped(vec!["a".into()]), ["a"]);
+        assert_eq!(capped(vec!["a".into()], MAX_EVIDENCE), ["a"]);
+        let c = capped(lines.clone(), 6);
+        assert_eq!(c.len(), 7);
+        assert_eq!(c[5], "5");
+        assert_eq!(c[6], "... and 24 more");
+        assert_eq!(capped(lines[..6].to_vec(), 6).len(), 6);
     }
 }

@@ -71,7 +71,26 @@ impl Updater for Hook {
             return Outcome::DryRun;
         }
         let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        match services::run(&self.cmd, self.timeout, &self.log, &pairs) {
+        let log = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .open(&self.log)
+        };
+        let log = match log {
+            Ok(f) => f,
+            Err(e) => {
+                return Outcome::Retry(format!(
+                    "{}: cannot write {}: {e}",
+                    self.id(),
+                    self.log.display()
+                ));
+            }
+        };
+        match services::run(&self.cmd, self.timeout, (log, &self.log), &pairs) {
             Ok(()) => {
                 log::info(&format!("{}: ran with {}", self.id(), shown.join(" ")));
                 Outcome::Done(Record::holding(&job.want))

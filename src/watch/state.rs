@@ -137,7 +137,7 @@ impl Store {
             if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
             }
-            crate::apply::fsops::create_private_dir(dir)
+            crate::apply::fsops::create_private_dir_local(dir)
                 .map_err(|e| Error::io("create", dir, e))?;
         }
         let lock_path = PathBuf::from(format!("{}.lock", path.display()));
@@ -196,7 +196,7 @@ impl Store {
     pub fn save(&self, state: &State) -> Result<()> {
         let mut text = serde_json::to_string_pretty(state).expect("the state serializes");
         text.push('\n');
-        crate::apply::fsops::replace_private(&self.path, text.as_bytes())
+        crate::apply::fsops::replace_private_local(&self.path, text.as_bytes())
             .map_err(|e| Error::io("write", &self.path, e))
     }
 }

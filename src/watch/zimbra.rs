@@ -11,7 +11,7 @@
 //! first one seen is taken as it, and it moves only when a run applied.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::config::{Mode, Zimbra};
 use super::state::{Record, address_of};
@@ -41,12 +41,15 @@ impl ZimbraTarget {
         let mut s = self.cfg.sources.clone();
         if s.directory.ldap.urls.is_empty() {
             let home = s.zimbra_home.as_deref().unwrap_or("/opt/zimbra");
-            let socket = fsops::under_root(
-                &s.root,
-                Path::new(&format!("{home}/data/ldap/state/run/ldapi")),
-            );
+            // Resolved inside the root: the URL names the socket itself.
+            let socket = crate::confine::Root::open(&s.root).and_then(|r| {
+                let c = r.canonical(&format!("{home}/data/ldap/state/run/ldapi"))?;
+                Ok(r.shown(&c))
+            });
             use std::os::unix::fs::FileTypeExt;
-            if std::fs::metadata(&socket).is_ok_and(|m| m.file_type().is_socket()) {
+            if let Ok(socket) = socket
+                && std::fs::symlink_metadata(&socket).is_ok_and(|m| m.file_type().is_socket())
+            {
                 s.directory.ldap.urls = vec![format!(
                     "ldapi://{}",
                     socket.display().to_string().replace('/', "%2F")
@@ -84,6 +87,9 @@ impl ZimbraTarget {
         let req = build::Request {
             from: pairs.iter().map(|p| p.0).collect(),
             to: pairs.iter().map(|p| p.1).collect(),
+            // Watch saw the old address on this machine's interface: that
+            // is the evidence (the interface has moved on since).
+            assume_own: true,
             ..build::Request::default()
         };
         build::build(&mut src, &req, &mut |_| {})
@@ -97,7 +103,7 @@ impl ZimbraTarget {
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
-        fsops::create_private_dir(dir)
+        fsops::create_private_dir_local(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let stamp = crate::clock::compact(crate::clock::now());
         let to = plan.to.join("+").replace(['/', ':'], "_");
@@ -109,9 +115,9 @@ impl ZimbraTarget {
         }
         let json = dir.join(format!("{base}.json"));
         let text = dir.join(format!("{base}.txt"));
-        fsops::replace_private(&json, render::json(plan).as_bytes())
+        fsops::replace_private_local(&json, render::json(plan).as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
-        fsops::replace_private(&text, render::text(plan, false).as_bytes())
+        fsops::replace_private_local(&text, render::text(plan, false).as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", text.display()))?;
         Ok(json)
     }

@@ -11,13 +11,14 @@
 //! journals ([`State::phase`]), so a phase rolled back with `zmreip
 //! rollback RUN` is undone here too.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::apply::fsops;
 use crate::apply::journal::{self, Journal, RUNS};
+use crate::confine::Root;
 use crate::error::{Error, Result};
 use crate::policy::Phase;
 
@@ -213,9 +214,10 @@ fn run_applied(root: &Path, id: &str) -> Result<bool> {
 /// The state file of the host at `root`, if there is one.
 pub fn load(root: &Path) -> Result<Option<State>> {
     let path = root.join(FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    // Read inside the root, as every file of a host (crate::confine).
+    let text = match jail(root)?.read(FILE, crate::confine::READ_CAP) {
+        Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+        Ok(None) => return Ok(None),
         Err(e) => return Err(Error::io("read", &path, e)),
     };
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Parse {
@@ -246,17 +248,26 @@ pub fn save(root: &Path, state: &State) -> Result<()> {
     let path = root.join(FILE);
     let mut json = serde_json::to_vec_pretty(state).expect("window state serializes");
     json.push(b'\n');
-    fsops::replace_private(&path, &json).map_err(|e| Error::io("write", &path, e))
+    fsops::replace_private(&jail(root)?, FILE, &json).map_err(|e| Error::io("write", &path, e))
+}
+
+/// The root as a jail: every path of the window's files resolves inside it.
+fn jail(root: &Path) -> Result<Root> {
+    Root::open(root).map_err(|e| Error::io("open", root, e))
 }
 
 /// A state file of a window that is over keeps its name with the open
 /// run's id, so a new window can start: `window-<run>.json`.
 pub fn retire(root: &Path, state: &State) -> Result<PathBuf> {
     let open = state.runs.first().map_or("unknown", |r| r.run.as_str());
-    let to = root.join(format!("var/lib/zmreip/window-{open}.json"));
+    let to = format!("var/lib/zmreip/window-{open}.json");
     let from = root.join(FILE);
-    std::fs::rename(&from, &to).map_err(|e| Error::io("rename", &from, e))?;
-    Ok(to)
+    let (dir, name) = jail(root)?
+        .parent(FILE)
+        .map_err(|e| Error::io("rename", &from, e))?;
+    dir.rename(&name, &format!("window-{open}.json"))
+        .map_err(|e| Error::io("rename", &from, e))?;
+    Ok(root.join(to))
 }
 
 /// Held while a window command runs; released when dropped.
@@ -266,21 +277,17 @@ pub struct Lock {
 
 /// Takes the window lock, or fails at once.
 pub fn lock(root: &Path) -> Result<Lock> {
-    for d in ["var/lib", "var/lib/zmreip"] {
-        let p = root.join(d);
-        if !p.is_dir() {
-            std::fs::create_dir_all(&p).map_err(|e| Error::io("create", &p, e))?;
-            if d == "var/lib/zmreip" {
-                fsops::create_private_dir(&p).map_err(|e| Error::io("create", &p, e))?;
-            }
-        }
+    // Made inside the root: a snapshot's /var/lib/zmreip linking
+    // elsewhere leads to its own elsewhere.
+    let r = jail(root)?;
+    for (d, mode) in [("var/lib", 0o755), ("var/lib/zmreip", 0o700)] {
+        r.create_dirs(d, mode)
+            .map_err(|e| Error::io("create", root.join(d), e))?;
     }
     let path = root.join(LOCK);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
+    let file = r
+        .parent(LOCK)
+        .and_then(|(dir, name)| dir.open(&name, libc::O_RDWR | libc::O_CREAT, 0o600))
         .map_err(|e| Error::io("open", &path, e))?;
     match file.try_lock() {
         Ok(()) => Ok(Lock { _file: file }),

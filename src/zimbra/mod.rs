@@ -96,16 +96,88 @@ pub fn localconfig_key(name: &str) -> Option<&'static Rule> {
     tables::LOCALCONFIG.iter().find(|r| r.name == name)
 }
 
+/// Whether a localconfig key names this host's own address (a bind
+/// address, or the URL its slapd listens on): evidence that an address
+/// is this host's (DESIGN principle 11).
+pub fn is_own_address_key(name: &str) -> bool {
+    tables::OWN_URL_KEYS.contains(&name) || localconfig_key(name).is_some_and(|r| own_kind(r.kind))
+}
+
+/// Kinds of value that name this host's own address: an own address, or
+/// an address a service of this host listens on.
+fn own_kind(kind: ValueKind) -> bool {
+    matches!(kind, ValueKind::OwnAddress | ValueKind::Listen { .. })
+}
+
+/// Whether a directory attribute of a server entry is one of its own
+/// addresses (a bind address): evidence that an address is that
+/// server's.
+pub fn is_own_address_attribute(name: &str) -> bool {
+    attribute(name).is_some_and(|r| own_kind(r.kind))
+}
+
+/// Whether a directory attribute is a trust list (networks and hosts
+/// trusted, or an exact-match list of trusted addresses).
+pub fn is_trust_attribute(name: &str) -> bool {
+    attribute(name).is_some_and(|r| is_trust(r.kind))
+}
+
+/// Whether a localconfig key is a trust list.
+pub fn is_trust_key(name: &str) -> bool {
+    localconfig_key(name).is_some_and(|r| is_trust(r.kind))
+}
+
+fn is_trust(kind: ValueKind) -> bool {
+    matches!(kind, ValueKind::TrustList { .. } | ValueKind::ExactList)
+}
+
+/// Whether a line of a file names a credential (see
+/// `tables::SECRET_LINE_MARKERS`): such a line is never shown, changed or
+/// judged.
+pub fn holds_secret(line: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    tables::SECRET_LINE_MARKERS
+        .iter()
+        .any(|m| lower.contains(m))
+}
+
+/// Which lines of a text carry a credential: those naming one, and an
+/// XML `<value>` line right after a line naming one (localconfig.xml
+/// writes the key's name and its value on lines of their own).
+pub fn secret_lines(text: &str) -> Vec<bool> {
+    let mut out = Vec::new();
+    let mut prev = false;
+    for line in text.split('\n') {
+        let own = holds_secret(line);
+        let value_of_prev = prev && line.trim_start().starts_with("<value");
+        out.push(own || value_of_prev);
+        prev = own && !line.contains("</value>");
+    }
+    out
+}
+
 /// Whether a localconfig key holds a secret (never scanned, never printed).
 pub fn is_secret_key(name: &str) -> bool {
-    tables::SECRET_KEYS.contains(&name) || name.contains("password") || name.ends_with("_secret")
+    tables::SECRET_KEYS.contains(&name) || (secret_name(name) && !is_table_setting(name))
+}
+
+/// Whether a name is an address setting of the tables (never a secret,
+/// whatever its name says: `zimbraChangePasswordURL` is a URL).
+fn is_table_setting(name: &str) -> bool {
+    attribute(name).is_some() || localconfig_key(name).is_some()
+}
+
+/// Whether a name says it holds a secret (`tables::SECRET_NAME_PARTS`).
+fn secret_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    tables::SECRET_NAME_PARTS.iter().any(|p| lower.contains(p))
 }
 
 /// Whether a directory attribute holds a secret (never scanned, never
 /// printed). Address attributes of the tables are not secrets even when
 /// their name says password (`zimbraChangePasswordURL`).
 pub fn is_secret_attribute(name: &str) -> bool {
-    (name.to_ascii_lowercase().contains("password") && attribute(name).is_none())
+    (secret_name(name) && !is_table_setting(name))
         || tables::SECRET_ATTRIBUTES
             .iter()
             .any(|a| a.eq_ignore_ascii_case(name))

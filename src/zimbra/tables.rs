@@ -673,6 +673,36 @@ pub(super) static LOCALCONFIG: &[Rule] = &[
 /// localconfig keys holding secrets (LC.java plus installer-set keys).
 /// Every one says `password`, which [`super::is_secret_key`] also catches
 /// in keys not listed; the list documents the known ones.
+/// A line naming one of these (in any case) carries a credential: it is
+/// never shown, scanned for a verdict or changed. Broad on purpose: a
+/// skipped line costs a finding; a printed secret cannot be taken back.
+/// Zimbra copies passwords into files it generates
+/// (`zm_lookup_master_auth_password` in the nginx lookup include,
+/// `bind_password` in amavisd.conf, `bind_pw` in the postfix LDAP maps).
+pub(super) static SECRET_LINE_MARKERS: &[&str] = &[
+    // nginx `zm_lookup_master_auth_password`, amavisd `bind_password`,
+    // saslauthd `ldap_password`, `ssl_password_file`.
+    "password",
+    "passwd",
+    "pwd",
+    // postfix ldap_table(5) `bind_pw`, slapd `rootpw`, `bindpw`.
+    "_pw",
+    "rootpw",
+    "bindpw",
+    // syncrepl `credentials=`, `*_secret`, shared secrets, tokens, keys.
+    "credential",
+    "secret",
+    "token",
+    "privatekey",
+    "private_key",
+    "krb5key",
+];
+
+/// Localconfig keys that name one of this host's own listeners by URL
+/// (slapd listens where `ldap_bind_url` says): with the keys whose rule
+/// is an own address, evidence that an address is this host's.
+pub(super) static OWN_URL_KEYS: &[&str] = &["ldap_bind_url"];
+
 pub(super) static SECRET_KEYS: &[&str] = &[
     "zimbra_ldap_password",
     "ldap_root_password",
@@ -696,6 +726,24 @@ pub(super) static SECRET_KEYS: &[&str] = &[
 
 /// Directory attributes holding secrets whose names do not say
 /// `password` (keys, tokens, private keys): never scanned, never printed.
+/// Parts of a directory attribute's or localconfig key's name (compared
+/// lower-cased) that say it holds a secret: `userPassword`,
+/// `*Passwd`, `*Pwd`, `*Secret`, `krb5Key`, private keys, credentials,
+/// token keys. An address attribute of the tables is never a secret
+/// (`zimbraChangePasswordURL` is a URL).
+pub(super) static SECRET_NAME_PARTS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "krb5key",
+    "privatekey",
+    "private_key",
+    "credential",
+    "tokenkey",
+    "authtoken",
+];
+
 pub(super) static SECRET_ATTRIBUTES: &[&str] = &[
     "zimbraPreAuthKey",
     "zimbraAuthTokenKey",
@@ -1073,7 +1121,8 @@ pub(super) static ENDPOINTS: &[ServiceEndpoint] = &[
 #[cfg(test)]
 mod tests {
     use super::super::{
-        attribute, derived_files, is_secret_attribute, is_secret_key, localconfig_key,
+        attribute, derived_files, holds_secret, is_secret_attribute, is_secret_key,
+        localconfig_key, secret_lines,
     };
     use super::*;
     use std::collections::HashSet;
@@ -1320,40 +1369,89 @@ mod tests {
             assert!(is_secret_key(k), "{k}");
             assert!(localconfig_key(k).is_none(), "{k} is in LOCALCONFIG");
         }
-        for k in [
-            "zimbra_ldap_password",
-            "ldap_nginx_password",
-            "some_new_password",
-            "some_api_secret",
-        ] {
-            assert!(is_secret_key(k), "{k}");
+        // (localconfig key, secret?)
+        let keys: &[(&str, bool)] = &[
+            ("zimbra_ldap_password", true),
+            ("ldap_nginx_password", true),
+            ("some_new_password", true),
+            ("some_api_secret", true),
+            ("av_notify_passwd", true),
+            ("smtp_auth_pwd", true),
+            ("ldap_bind_credentials", true),
+            ("ssl_private_key", true),
+            ("ldap_url", false),
+            ("ldap_bind_url", false),
+            ("zimbra_server_hostname", false),
+            ("ldap_host", false),
+            ("mysql_bind_address", false),
+        ];
+        for (k, want) in keys {
+            assert_eq!(is_secret_key(k), *want, "{k}");
         }
-        for k in ["ldap_url", "zimbra_server_hostname", "ldap_host"] {
-            assert!(!is_secret_key(k), "{k}");
-        }
-        for a in [
-            "userPassword",
-            "USERPASSWORD",
-            "zimbraGalLdapBindPassword",
-            "zimbraPreAuthKey",
-            "zimbrapreauthkey",
-            "zimbraSSLPrivateKey",
-            "DKIMKey",
-        ] {
-            assert!(is_secret_attribute(a), "{a}");
-        }
-        // A URL whose name says password is an address attribute.
-        for a in [
-            "zimbraMtaMyNetworks",
-            "zimbraSSLCertificate",
-            "cn",
-            "zimbraChangePasswordURL",
-        ] {
-            assert!(!is_secret_attribute(a), "{a}");
+        // (directory attribute, secret?)
+        let attrs: &[(&str, bool)] = &[
+            ("userPassword", true),
+            ("USERPASSWORD", true),
+            ("zimbraGalLdapBindPassword", true),
+            ("zimbraDataSourcePassword", true),
+            ("zimbraFooPasswd", true),
+            ("sambaNTPwd", true),
+            ("zimbraLdapPwd", true),
+            ("zimbraTwoFactorAuthSecret", true),
+            ("zimbraSomeSharedSecret", true),
+            ("krb5Key", true),
+            ("KRB5KEY", true),
+            ("zimbraPreAuthKey", true),
+            ("zimbrapreauthkey", true),
+            ("zimbraSSLPrivateKey", true),
+            ("zimbraCsrfTokenKey", true),
+            ("zimbraAuthTokens", true),
+            ("zimbraOAuthConsumerCredentials", true),
+            ("DKIMKey", true),
+            ("zimbraMtaMyNetworks", false),
+            ("zimbraSSLCertificate", false),
+            ("cn", false),
+            ("krb5PrincipalName", false),
+            ("zimbraMailTrustedIP", false),
+            // A URL whose name says password is an address attribute.
+            ("zimbraChangePasswordURL", false),
+        ];
+        for (a, want) in attrs {
+            assert_eq!(is_secret_attribute(a), *want, "{a}");
         }
         for a in SECRET_ATTRIBUTES {
             assert!(attribute(a).is_none(), "{a} is in ATTRIBUTES");
         }
+        // Table attributes that are secrets by name would never be read.
+        for r in ATTRIBUTES {
+            assert!(!is_secret_attribute(r.name), "{} reads as a secret", r.name);
+        }
+    }
+
+    #[test]
+    fn lines_carrying_credentials_are_found() {
+        // (line, carries a credential?)
+        let cases: &[(&str, bool)] = &[
+            ("    zm_lookup_master_auth_password \"x\";", true),
+            ("bind_pw = s3cret", true),
+            ("rootpw {SSHA}abc", true),
+            ("  credentials=\"x\"", true),
+            ("$sa_bind_password = 'x';", true),
+            ("api_token: abc", true),
+            ("ssl_private_key /etc/x.key", true),
+            ("mynetworks = 127.0.0.0/8 192.168.2.0/24", false),
+            ("zm_lookup_handlers https://192.168.2.1:7072/x;", false),
+            ("relayhost = [192.168.2.10]:25", false),
+        ];
+        for (line, want) in cases {
+            assert_eq!(holds_secret(line), *want, "{line}");
+        }
+        // localconfig.xml: the value line after a secret key's line.
+        let text = "<key name=\"zimbra_ldap_password\">\n  <value>pw 10.0.0.1</value>\n</key>\n<key name=\"ldap_url\">\n  <value>ldap://10.0.0.1</value>\n</key>\n<key name=\"x_password\"><value>a</value></key>\n<value>next</value>\n";
+        assert_eq!(
+            secret_lines(text),
+            [true, true, false, false, false, false, true, false, false]
+        );
     }
 
     #[test]

@@ -232,6 +232,16 @@ fn crash_during_rollback_then_rollback_again() {
         lab.rollback().env(CRASH_AFTER_UNDO, &ks).run().aborted();
         let hist = Zmreip::new(["history", "--root", lab.root().to_str().unwrap()]).ok();
         assert!(hist.stdout.contains("interrupted"), "{}", hist.stdout);
+        // History names the command that works: rollback, not resume.
+        let id = lab.runs().pop().unwrap();
+        assert!(
+            hist.stdout.contains(&format!(
+                "a rollback of it stopped half-way; finish it: `zmreip rollback {id}`"
+            )),
+            "{}",
+            hist.stdout
+        );
+        assert!(!hist.stdout.contains("zmreip resume"), "{}", hist.stdout);
         // A run whose rollback began cannot be resumed.
         let r = lab.resume().fails(2);
         assert!(r.stderr.contains("rollback"), "{}", r.stderr);
@@ -398,9 +408,11 @@ fn drift_is_refused_naming_every_target_and_nothing_is_written() {
         .unwrap()
         .replace("ldap://172.20.14.25:389", "ldap://172.20.14.99:389");
     std::fs::write(&lc, t).unwrap();
+    // Another admin replaced the value the plan moves (a value added
+    // beside it would be kept: see apply_ldap's concurrent-edit rule).
     let t = std::fs::read_to_string(lab.ldif()).unwrap().replace(
-        "zimbraMailTrustedIP: 172.20.14.25",
-        "zimbraMailTrustedIP: 172.20.14.25\nzimbraMailTrustedIP: 172.20.14.7",
+        "zimbraMailTrustedIP: 172.20.14.25\n",
+        "zimbraMailTrustedIP: 172.20.14.7\n",
     );
     std::fs::write(lab.ldif(), t).unwrap();
     let before = lab.snapshot();
@@ -409,7 +421,7 @@ fn drift_is_refused_naming_every_target_and_nothing_is_written() {
         "at 3 place(s); nothing was written",
         "/etc/hosts:2: reads `172.20.14.26\tmail.corp.example\tmail`, the plan expected `172.20.14.25\tmail.corp.example\tmail`",
         "/opt/zimbra/conf/localconfig.xml key ldap_bind_url: holds `ldap://172.20.14.99:389`",
-        "cn=config,cn=zimbra zimbraMailTrustedIP: holds",
+        "cn=config,cn=zimbra zimbraMailTrustedIP: no longer holds [\"172.20.14.25\"], which the plan read",
     ] {
         assert!(
             out.stderr.contains(want),
@@ -744,16 +756,20 @@ fn rollback_refuses_to_clobber_later_edits_unless_forced() {
         out.stderr
     );
     assert!(out.stderr.contains("--force"), "{}", out.stderr);
-    let root = lab.root();
-    Zmreip::new([
-        "rollback",
-        "--yes",
-        "--force",
-        "--root",
-        root.to_str().unwrap(),
-    ])
-    .ok();
+    let out = lab.rollback().arg("--force").ok();
     assert_same(&reference, &lab.snapshot(), "forced rollback");
+    // The admin's later edit is not thrown away: the journal keeps it,
+    // and the outcome says where.
+    let kept = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("/etc/hosts had after the run wrote it is kept in"))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    let path = kept.rsplit(' ').next().unwrap();
+    assert!(path.ends_with(".later"), "{kept}");
+    let later = std::fs::read_to_string(path).unwrap();
+    assert!(later.contains("10.40.7.140\tnew.corp.example\n"), "{later}");
+    assert!(later.contains("10.40.7.131\tmail.corp.example"), "{later}");
 }
 
 /// The audit trail: each apply and rollback writes one line to the system

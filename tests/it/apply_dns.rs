@@ -165,7 +165,7 @@ fn crash_after_every_step_with_dns_held_elsewhere() {
         "{}",
         refused.stderr
     );
-    clean.rollback().ok();
+    clean.rollback().arg("--dns-config").arg(&cfg).ok();
     assert_eq!(dns.records(), original, "clean apply, rolled back");
     assert_same(&files_before, &tree(&clean), "clean apply, rolled back");
 
@@ -177,7 +177,7 @@ fn crash_after_every_step_with_dns_held_elsewhere() {
         let cfg = dns.config(&l);
         let p = plan(&l, &cfg);
         apply(&l, &p, &cfg).env(hook.0, hook.1).run().aborted();
-        l.rollback().ok();
+        l.rollback().arg("--dns-config").arg(&cfg).ok();
         assert_eq!(dns.records(), original, "crash in step {k}, rollback: DNS");
         assert_same(
             &files_before,
@@ -189,14 +189,14 @@ fn crash_after_every_step_with_dns_held_elsewhere() {
         let cfg = dns.config(&l);
         let p = plan(&l, &cfg);
         apply(&l, &p, &cfg).env(hook.0, hook.1).run().aborted();
-        l.resume().ok();
+        l.resume().arg("--dns-config").arg(&cfg).ok();
         assert_eq!(dns.records(), applied, "crash in step {k}, resume: DNS");
         assert_same(
             &files_applied,
             &tree(&l),
             &format!("crash in step {k}, resume: files"),
         );
-        l.rollback().ok();
+        l.rollback().arg("--dns-config").arg(&cfg).ok();
         assert_eq!(
             dns.records(),
             original,

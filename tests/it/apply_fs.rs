@@ -63,15 +63,7 @@ fn symlinked_hosts_keeps_the_link_and_writes_its_target() {
     lab.apply(&plan).ok();
     std::fs::remove_file(lab.host("/etc/hosts")).unwrap();
     std::fs::write(lab.host("/etc/hosts"), "edited by hand\n").unwrap();
-    let root = lab.root();
-    Zmreip::new([
-        "rollback",
-        "--yes",
-        "--force",
-        "--root",
-        root.to_str().unwrap(),
-    ])
-    .ok();
+    lab.rollback().arg("--force").ok();
     assert_same(
         &reference,
         &lab.snapshot(),
@@ -248,7 +240,7 @@ fn a_bind_mounted_hosts_is_written_in_place() {
         "mount --bind {outer} {hosts}; \
          {bin} apply --plan {plan} --yes --root {root} --ldif {ldif} --services {svc} --restart-network; \
          cp {outer} {after}; \
-         {bin} rollback --yes --root {root}",
+         {bin} rollback --yes --root {root} --ldif {ldif} --services {svc}",
         outer = q(&outer),
         hosts = q(&hosts),
         after = q(&after_apply),
@@ -277,4 +269,111 @@ fn a_bind_mounted_hosts_is_written_in_place() {
         &now,
         "bind-mounted hosts, applied and rolled back",
     );
+}
+
+/// The extended attributes of a file: name → value.
+fn xattrs_of(p: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+    let mut names = vec![0u8; 4096];
+    // SAFETY: the path is NUL-terminated; the buffer's length is passed.
+    let n = unsafe { libc::listxattr(c.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+    assert!(n >= 0, "listxattr: {}", std::io::Error::last_os_error());
+    names.truncate(n as usize);
+    let mut out = std::collections::BTreeMap::new();
+    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let cn = std::ffi::CString::new(name).unwrap();
+        let mut v = vec![0u8; 4096];
+        // SAFETY: as above.
+        let len =
+            unsafe { libc::getxattr(c.as_ptr(), cn.as_ptr(), v.as_mut_ptr().cast(), v.len()) };
+        assert!(len >= 0);
+        v.truncate(len as usize);
+        out.insert(String::from_utf8_lossy(name).into_owned(), v);
+    }
+    out
+}
+
+/// Sets an extended attribute; false when the file system has none.
+fn set_xattr(p: &Path, name: &str, value: &[u8]) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    // SAFETY: both strings are NUL-terminated; the value's length is passed.
+    unsafe {
+        libc::setxattr(
+            c.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        ) == 0
+    }
+}
+
+/// A POSIX ACL as the kernel stores it (`system.posix_acl_access`): the
+/// owner rw, user 4242 r, the group r, mask r, others nothing.
+fn acl() -> Vec<u8> {
+    let mut v = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (0x01u16, 6u16, u32::MAX),
+        (0x02, 4, 4242),
+        (0x04, 4, u32::MAX),
+        (0x10, 4, u32::MAX),
+        (0x20, 0, u32::MAX),
+    ] {
+        v.extend_from_slice(&tag.to_le_bytes());
+        v.extend_from_slice(&perm.to_le_bytes());
+        v.extend_from_slice(&id.to_le_bytes());
+    }
+    v
+}
+
+#[test]
+fn acls_xattrs_and_hard_links_survive_apply_and_rollback() {
+    let lab = Lab::new();
+    let hosts = lab.host("/etc/hosts");
+    let link = lab.host("/etc/hosts.hardlink");
+    std::fs::hard_link(&hosts, &link).unwrap();
+    if !set_xattr(&hosts, "user.zmreip-test", b"kept") {
+        eprintln!(
+            "SKIPPED: the file system of {} has no extended attributes",
+            hosts.display()
+        );
+        return;
+    }
+    let with_acl = set_xattr(&hosts, "system.posix_acl_access", &acl());
+    if !with_acl {
+        eprintln!("note: no POSIX ACLs on this file system; user attributes only");
+    }
+    let before = xattrs_of(&hosts);
+    let reference = lab.snapshot();
+    let plan = lab.fixture_plan();
+    lab.apply(&plan).ok();
+    // Written through its inode: both names see the new content, the
+    // attributes and ACL stay.
+    let now = std::fs::read_to_string(&hosts).unwrap();
+    assert!(now.contains("10.40.7.131\tmail.corp.example"), "{now}");
+    assert_eq!(std::fs::read_to_string(&link).unwrap(), now);
+    assert_eq!(std::fs::metadata(&hosts).unwrap().nlink(), 2);
+    assert_eq!(xattrs_of(&hosts), before);
+    if with_acl {
+        assert!(before.contains_key("system.posix_acl_access"), "{before:?}");
+    }
+    // Other files (renamed over) keep theirs too.
+    let lc = lab.host("/opt/zimbra/conf/localconfig.xml");
+    lab.rollback().ok();
+    assert_same(&reference, &lab.snapshot(), "rolled back");
+    assert_eq!(xattrs_of(&hosts), before);
+    assert_eq!(std::fs::metadata(&link).unwrap().nlink(), 2);
+
+    // A file renamed over keeps its attributes, and rollback restores
+    // exactly the recorded ones.
+    assert!(set_xattr(&lc, "user.zmreip-test", b"lc"));
+    let lc_before = xattrs_of(&lc);
+    lab.apply(&plan).ok();
+    assert_eq!(xattrs_of(&lc), lc_before);
+    assert!(set_xattr(&lc, "user.added-later", b"x"));
+    lab.rollback().arg("--force").ok();
+    assert_eq!(xattrs_of(&lc), lc_before);
 }

@@ -232,6 +232,11 @@ fn host_with_bad_files() -> tempfile::TempDir {
         "network:\n  ethernets:\n    eth0:\n      addresses:\n        - 172.20.14.25\n",
     );
     write("/etc/resolv.conf", "nameserver 172.20.14.25\n");
+    // A Zimbra host (plan refuses a root without one).
+    write(
+        "/opt/zimbra/conf/localconfig.xml",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<localconfig>\n</localconfig>\n",
+    );
     dir
 }
 

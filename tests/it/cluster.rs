@@ -14,12 +14,15 @@ use serde_json::Value;
 
 use super::support::{Output, Zmreip, sshd};
 
-const OLD: &str = "127.20.0.11";
-const NEW: &str = "127.21.0.131";
+// Not loopback: zmreip never moves a loopback address. The nodes are
+// reached through sshd on 127.0.0.1 (their ssh configuration); these
+// addresses live only in their files.
+const OLD: &str = "10.20.0.11";
+const NEW: &str = "10.21.0.131";
 const NODES: [(&str, &str); 3] = [
-    ("a.test", "127.20.0.11"),
-    ("b.test", "127.20.0.12"),
-    ("c.test", "127.20.0.13"),
+    ("a.test", "10.20.0.11"),
+    ("b.test", "10.20.0.12"),
+    ("c.test", "10.20.0.13"),
 ];
 
 /// Three nodes' files in one temporary directory, and the directory's
@@ -73,7 +76,7 @@ impl Deployment {
         std::fs::write(
             d.ldif(),
             format!(
-                "dn: cn=config,cn=zimbra\nobjectClass: zimbraGlobalConfig\ncn: config\nzimbraMtaMyNetworks: 127.0.0.0/8 127.20.0.0/24\nzimbraMailTrustedIP: {OLD}\n\n\
+                "dn: cn=config,cn=zimbra\nobjectClass: zimbraGlobalConfig\ncn: config\nzimbraMtaMyNetworks: 127.0.0.0/8 10.20.0.0/24 10.21.0.0/24\nzimbraMailTrustedIP: {OLD}\n\n\
                  dn: cn=a.test,cn=servers,cn=zimbra\nobjectClass: zimbraServer\ncn: a.test\nzimbraServiceHostname: a.test\nzimbraServiceEnabled: ldap\nzimbraServiceEnabled: mailbox\nzimbraImapBindAddress: {OLD}\n\n\
                  dn: cn=b.test,cn=servers,cn=zimbra\nobjectClass: zimbraServer\ncn: b.test\nzimbraServiceHostname: b.test\nzimbraServiceEnabled: mta\nzimbraServiceEnabled: mailbox\n\n\
                  dn: cn=c.test,cn=servers,cn=zimbra\nobjectClass: zimbraServer\ncn: c.test\nzimbraServiceHostname: c.test\nzimbraServiceEnabled: proxy\n"
@@ -135,9 +138,9 @@ fn plan_args(d: &Deployment, extra: &[&str]) -> Vec<String> {
         "plan",
         "--cluster",
         "--from",
-        "127.20.0.11/24",
+        "10.20.0.11/24",
         "--to",
-        "127.21.0.131/24",
+        "10.21.0.131/24",
         "--ldif",
     ]
     .iter()
@@ -221,10 +224,10 @@ fn every_node_is_planned_in_its_role() {
     assert_eq!(directory.len(), 2, "{directory:?}");
     // The nodes that stay are not known here by address (the names do
     // not resolve on this machine): the shared trust network stays (the
-    // new address, on loopback, is trusted through 127.0.0.0/8 already).
+    // new address is trusted through 10.21.0.0/24 already).
     let warnings = nodes[0]["plan"]["warnings"].to_string();
     assert!(
-        warnings.contains("127.20.0.0/24 holds the old address 127.20.0.11 but also holds a node whose address is not known"),
+        warnings.contains("10.20.0.0/24 holds the old address 10.20.0.11 but also holds a node whose address is not known"),
         "{warnings}"
     );
     let actions = |i: usize| -> Vec<String> {
@@ -244,7 +247,7 @@ fn every_node_is_planned_in_its_role() {
     assert_eq!(actions(0), ["ldap restart", "mailbox restart"]);
     // b.test runs a mailbox whose listeners stay: the trusted IP it reads
     // per request needs a cache flush there, not a restart (mynetworks
-    // did not change: loopback trusts the new address).
+    // did not change: 10.21.0.0/24 trusts the new address).
     assert_eq!(actions(1), ["mailbox flush"]);
     assert_eq!(actions(2), ["proxy restart"]);
     assert!(
@@ -358,7 +361,7 @@ fn an_unreachable_node_is_named_and_can_be_left_out() {
     assert_eq!(plan["skipped"][0]["name"], "c.test");
     assert_eq!(
         plan["skipped"][0]["command"],
-        "zmreip apply --role peer --from 127.20.0.11/24 --to 127.21.0.131/24 --no-directory"
+        "zmreip apply --role peer --from 10.20.0.11/24 --to 10.21.0.131/24 --no-directory"
     );
     // The node that moves cannot be left out, nor a name the directory
     // does not know be given.
@@ -444,12 +447,21 @@ fn apply_and_rollback_reach_every_node_and_restore_it() {
     assert_eq!(runs[0]["state"], "applied");
     assert!(runs[0]["nodes"]["c.test"].is_string());
 
-    zmreip(
-        &d,
-        &ssh,
-        &["rollback", "--cluster", "--yes", "--push-binary"],
-    )
-    .status(0);
+    // Every root here is a directory, not its node's `/`: the journals'
+    // commands run only through --services, the export is restored only
+    // when named.
+    let ldif = d.ldif().display().to_string();
+    let back = [
+        "rollback",
+        "--cluster",
+        "--yes",
+        "--push-binary",
+        "--services",
+        &services,
+        "--ldif",
+        &ldif,
+    ];
+    zmreip(&d, &ssh, &back).status(0);
     assert_eq!(
         d.snapshot(),
         before,
@@ -459,12 +471,7 @@ fn apply_and_rollback_reach_every_node_and_restore_it() {
     assert!(log("a.test").ends_with("rollback ldap restart\nrollback mailbox restart\n"));
     assert!(log("c.test").ends_with("rollback proxy restart\n"));
     // A second rollback has nothing to do.
-    let again = zmreip(
-        &d,
-        &ssh,
-        &["rollback", "--cluster", "--yes", "--push-binary"],
-    )
-    .status(0);
+    let again = zmreip(&d, &ssh, &back).status(0);
     assert!(
         again.stdout.contains("already rolled back"),
         "{}",

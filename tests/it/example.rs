@@ -1416,6 +1416,10 @@ fn dual_stack_takes_one_gateway_per_family() {
         "network:\n  ethernets:\n    eth0:\n      addresses: [172.20.14.25/24, \"2001:db8:14::25/64\"]\n      gateway4: 172.20.14.1\n      gateway6: 2001:db8:14::1\n",
     )
     .unwrap();
+    // A Zimbra host (plan refuses a root without one).
+    let lc = dir.path().join("opt/zimbra/conf/localconfig.xml");
+    std::fs::create_dir_all(lc.parent().unwrap()).unwrap();
+    std::fs::write(&lc, "<localconfig>\n</localconfig>\n").unwrap();
     let plan = |gateways: &[&str]| {
         let mut args = vec![
             "plan",

@@ -178,7 +178,12 @@ fn real_tools_accept_what_zmreip_writes() {
             let on_host = root.join((c.host_path)(&name).trim_start_matches('/'));
             std::fs::create_dir_all(on_host.parent().unwrap()).unwrap();
             std::fs::write(&on_host, &text).unwrap();
-            let mut plan = Zmreip::new(["plan", "--format", "json", "--no-directory"]).root(&root);
+            // A file of an upstream project is no evidence that the
+            // address is this host's: planned as its own by assumption.
+            zimbra_host(&root, "/opt/zimbra");
+            let mut plan =
+                Zmreip::new(["plan", "--format", "json", "--no-directory", "--assume-own"])
+                    .root(&root);
             for (o, n) in &moves {
                 plan = plan.args(["--from", &o.to_string(), "--to", &n.to_string()]);
             }
@@ -217,9 +222,21 @@ fn real_tools_accept_what_zmreip_writes() {
     );
 }
 
+/// Makes `root` a Zimbra (or Carbonio) host under `home`: an empty
+/// localconfig.xml, as zmreip plans only where it finds one.
+fn zimbra_host(root: &Path, home: &str) {
+    let lc = root
+        .join(home.trim_start_matches('/'))
+        .join("conf/localconfig.xml");
+    std::fs::create_dir_all(lc.parent().unwrap()).unwrap();
+    std::fs::write(lc, "<localconfig>\n</localconfig>\n").unwrap();
+}
+
 /// A host with saved iptables rules, an nftables ruleset, keepalived and
-/// Carbonio's mesh, all naming 172.20.14.25.
+/// Carbonio's mesh, all naming 172.20.14.25; nothing on it says that
+/// address is its own (plans are made with `--assume-own`).
 fn carbonio_host(root: &Path) {
+    zimbra_host(root, "/opt/zextras");
     let files = [
         (
             "etc/iptables/rules.v4",
@@ -259,6 +276,7 @@ fn reloads_are_planned_in_order_and_wait_for_a_console() {
         "--format",
         "json",
         "--no-directory",
+        "--assume-own",
         "--from",
         "172.20.14.25/24",
         "--to",
@@ -382,10 +400,13 @@ fn reloads_are_planned_in_order_and_wait_for_a_console() {
 
 #[test]
 fn rules_for_an_address_already_up_load_at_once() {
-    // 127.0.0.2 is up on every Linux host (all of 127.0.0.0/8 is local):
-    // the new address stands for one the admin brought up first.
+    // The new address is up (the admin brought it up first): zmreip runs
+    // inside a namespace the test made, where 10.40.7.131 is configured.
+    let Some(ns) = Netns::new() else { return };
+    ns.ip(&["addr", "add", "10.40.7.131/24", "dev", "lo"]);
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
+    zimbra_host(&root, "/opt/zimbra");
     let rules = root.join("etc/iptables/rules.v4");
     std::fs::create_dir_all(rules.parent().unwrap()).unwrap();
     std::fs::write(
@@ -403,12 +424,47 @@ fn rules_for_an_address_already_up_load_at_once() {
         ),
     )
     .unwrap();
-    Zmreip::new(["apply", "--yes", "--no-verify", "--no-directory"])
-        .args(["--from", "172.20.14.25", "--to", "127.0.0.2"])
+    let apply = |inside: bool| {
+        let mut c = if inside {
+            exec(&ns, &[support::BIN])
+        } else {
+            let mut c = Command::new("timeout");
+            c.args(["30", support::BIN]);
+            c
+        };
+        c.args([
+            "apply",
+            "--yes",
+            "--no-verify",
+            "--no-directory",
+            "--assume-own",
+        ])
+        .args(["--from", "172.20.14.25", "--to", "10.40.7.131"])
         .arg("--services")
+        .arg(&services)
+        .arg("--root")
+        .arg(&root)
+        .env_remove("ZMREIP_ROOT");
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Here, where 10.40.7.131 is no address of this machine, the reload
+    // waits for a console; rolled back, then inside the namespace, it
+    // runs at once.
+    let out = apply(false);
+    assert!(!log.exists(), "{out}");
+    assert!(out.contains("iptables.reload"), "{out}");
+    Zmreip::new(["rollback", "--yes", "--services"])
         .arg(&services)
         .root(&root)
         .ok();
+    std::fs::remove_file(&log).ok();
+    apply(true);
     assert_eq!(
         std::fs::read_to_string(&log).unwrap_or_default(),
         "iptables.reload\n"
@@ -416,7 +472,7 @@ fn rules_for_an_address_already_up_load_at_once() {
     assert!(
         std::fs::read_to_string(&rules)
             .unwrap()
-            .contains("-d 127.0.0.2/32")
+            .contains("-d 10.40.7.131/32")
     );
 }
 
@@ -440,6 +496,7 @@ fn a_peer_swaps_the_moved_node_and_keeps_its_own() {
         std::fs::create_dir_all(f.parent().unwrap()).unwrap();
         std::fs::write(f, t).unwrap();
     }
+    zimbra_host(&root, "/opt/zimbra");
     let plan = Zmreip::new([
         "plan",
         "--format",

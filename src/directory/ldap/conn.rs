@@ -117,7 +117,7 @@ enum Failure {
 
 /// A rustls configuration trusting the host's Zimbra CA, when it has one.
 fn tls_config(settings: &Settings) -> Result<Option<Arc<rustls::ClientConfig>>> {
-    let Some(ca) = &settings.ca_file else {
+    let Some((ca, pem)) = &settings.ca else {
         return Ok(None);
     };
     // One provider is in the dependency graph; installing it explicitly
@@ -126,12 +126,12 @@ fn tls_config(settings: &Settings) -> Result<Option<Arc<rustls::ClientConfig>>> 
     use rustls::pki_types::{CertificateDer, pem::PemObject};
     let bad = |why: String| {
         Error::other(
-            format!("cannot use the CA certificate `{}`: {why}", ca.display()),
+            format!("cannot use the CA certificate `{ca}`: {why}"),
             "check the Zimbra CA in conf/ca (zmcertmgr viewdeployedcrt)",
         )
     };
     let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| bad(e.to_string()))? {
+    for cert in CertificateDer::pem_slice_iter(pem) {
         let cert = cert.map_err(|e| bad(e.to_string()))?;
         roots.add(cert).map_err(|e| bad(e.to_string()))?;
     }

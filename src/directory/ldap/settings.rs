@@ -77,10 +77,11 @@ pub struct Settings {
     pub password: Secret,
     /// Whether to upgrade `ldap://` connections with StartTLS.
     pub starttls: bool,
-    /// CA certificate(s) to verify the server with (a path on this
-    /// machine); without it the certificate is not verified, as Zimbra's
-    /// own Perl tools do (`verify => 'none'`).
-    pub ca_file: Option<PathBuf>,
+    /// CA certificate(s) to verify the server with: the host path of the
+    /// PEM file and its bytes (read inside the root); without it the
+    /// certificate is not verified, as Zimbra's own Perl tools do
+    /// (`verify => 'none'`).
+    pub ca: Option<(String, Vec<u8>)>,
     pub connect_timeout: Duration,
     pub operation_timeout: Duration,
     /// Read every attribute of every entry, not only the known address
@@ -176,14 +177,14 @@ impl Settings {
             && truthy("ldap_starttls_required", true)
             && truthy("zimbra_require_interprocess_security", true);
         let ca = host.zimbra_path("conf/ca/ca.pem");
-        let ca_file = host.exists(&ca).then(|| host.real(&ca));
+        let ca = host.read_bytes(&ca)?.map(|pem| (ca, pem));
         Ok(Some(Settings {
             read_urls,
             write_urls,
             bind_dn,
             password,
             starttls,
-            ca_file,
+            ca,
             connect_timeout: CONNECT_TIMEOUT,
             operation_timeout: OPERATION_TIMEOUT,
             deep: o.deep,
@@ -212,7 +213,7 @@ fn check_url(u: &str) -> Result<()> {
 /// The first line of the password file, without its line end. The error
 /// names the file, never its content.
 fn read_password_file(f: &std::path::Path) -> Result<Secret> {
-    let text = std::fs::read_to_string(f).map_err(|e| Error::io("read", f, e))?;
+    let text = crate::host::read_local("--bind-password-file", f)?;
     let first = text.lines().next().unwrap_or("");
     if first.is_empty() {
         return Err(Error::usage(

@@ -57,7 +57,13 @@ impl LdifDirectory {
     /// Opens an LDIF file: checked for readability now, read when
     /// iterated.
     pub fn open(path: &Path) -> Result<LdifDirectory> {
-        File::open(path).map_err(|e| open_error(path, e))?;
+        let (_, st) = open_file(path)?;
+        if st.size() == 0 {
+            return Err(Error::other(
+                format!("the LDIF export `{}` is empty (0 bytes)", path.display()),
+                EXPORT_HELP,
+            ));
+        }
         Ok(LdifDirectory {
             path: path.to_path_buf(),
             matcher: None,
@@ -66,10 +72,68 @@ impl LdifDirectory {
     }
 }
 
-fn open_error(path: &Path, e: std::io::Error) -> Error {
+/// The entries of LDIF text held in memory (a journal's prior values, a
+/// read-back). `shown` names it in errors.
+pub fn parse_text(shown: &str, text: &str) -> Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    let mut unique = Unique::default();
+    let mut chunks = Chunks::new(shown, text.as_bytes());
+    while let Some(chunk) = chunks.next()? {
+        if let Chunk::Record(rec) = chunk
+            && let Some(parsed) = rec.parse(shown)?
+        {
+            unique.check(shown, &parsed.dn, rec.line())?;
+            out.push(parsed.into_entry());
+        }
+    }
+    Ok(out)
+}
+
+const EXPORT_HELP: &str = "export the directory as the zimbra user with `/opt/zimbra/libexec/zmslapcat DIR` (it writes DIR/ldap.bak) and pass that file";
+
+/// Opens the export: a regular file, never waited on (a FIFO would hang).
+fn open_file(path: &Path) -> Result<(File, crate::confine::Stat)> {
+    crate::confine::open_local(path, u64::MAX).map_err(|e| {
+        let why = match crate::confine::Refusal::of(&e) {
+            Some(r) => r.to_string(),
+            None => e.to_string(),
+        };
+        Error::other(
+            format!("cannot read the LDIF export `{}`: {why}", path.display()),
+            EXPORT_HELP,
+        )
+    })
+}
+
+/// The DNs of the entries read so far: an export holds each entry once,
+/// and one that holds it twice is ambiguous (which copy would a change
+/// edit?).
+#[derive(Default)]
+pub(super) struct Unique {
+    seen: HashMap<String, usize>,
+}
+
+impl Unique {
+    pub(super) fn check(&mut self, path: &str, dn: &str, line: usize) -> Result<()> {
+        if let Some(first) = self.seen.insert(dn.to_ascii_lowercase(), line) {
+            return Err(Error::Parse {
+                path: path.to_string(),
+                line,
+                message: format!("the entry `{dn}` is here a second time (first at line {first})"),
+                help: Some(format!(
+                    "an export holds every entry once; export the directory again ({EXPORT_HELP})"
+                )),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// An export that holds no entry at all.
+fn no_entry(path: &str) -> Error {
     Error::other(
-        format!("cannot read the LDIF export `{}`: {e}", path.display()),
-        "export the directory as the zimbra user with `/opt/zimbra/libexec/zmslapcat DIR` (it writes DIR/ldap.bak) and pass that file",
+        format!("the LDIF export `{path}` holds no entry"),
+        EXPORT_HELP,
     )
 }
 
@@ -92,20 +156,29 @@ impl Directory for LdifDirectory {
     }
 
     fn for_each(&mut self, visit: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()> {
-        let file = File::open(&self.path).map_err(|e| open_error(&self.path, e))?;
+        let (file, _) = open_file(&self.path)?;
         let shown = self.path.display().to_string();
         self.left_out = 0;
         if let Some(m) = self.matcher.take() {
-            self.left_out = narrow::for_each(&shown, file, &m, visit)?;
+            let (visited, left_out) = narrow::for_each(&shown, file, &m, visit)?;
+            self.left_out = left_out;
+            if visited + left_out == 0 {
+                return Err(no_entry(&shown));
+            }
             return Ok(());
         }
+        let mut unique = Unique::default();
         let mut chunks = Chunks::new(&shown, BufReader::with_capacity(1 << 16, file));
         while let Some(chunk) = chunks.next()? {
             if let Chunk::Record(rec) = chunk
                 && let Some(parsed) = rec.parse(&shown)?
             {
+                unique.check(&shown, &parsed.dn, rec.line())?;
                 visit(parsed.into_entry())?;
             }
+        }
+        if unique.seen.is_empty() {
+            return Err(no_entry(&shown));
         }
         Ok(())
     }
@@ -158,6 +231,19 @@ impl<'p, R: BufRead> Lines<'p, R> {
 
     /// A physical line's text without its terminator.
     fn body<'a>(&self, raw: &'a [u8]) -> Result<&'a str> {
+        if self.no == 1 && raw.starts_with(b"\xef\xbb\xbf") {
+            return Err(Error::Parse {
+                path: self.path.to_string(),
+                line: 1,
+                message:
+                    "the file starts with a UTF-8 byte order mark (BOM), which LDIF does not allow"
+                        .into(),
+                help: Some(format!(
+                    "remove it (`sed -i '1s/^\\xEF\\xBB\\xBF//' {}`), or export the directory again",
+                    self.path
+                )),
+            });
+        }
         let b = raw.strip_suffix(b"\n").unwrap_or(raw);
         let b = b.strip_suffix(b"\r").unwrap_or(b);
         std::str::from_utf8(b).map_err(|_| {
@@ -300,6 +386,11 @@ pub(super) struct Parsed {
 }
 
 impl Record {
+    /// The number of the record's first line.
+    pub(super) fn line(&self) -> usize {
+        self.lines.first().map_or(0, |l| l.no)
+    }
+
     /// Parses the record; `None` when it holds only comments or the
     /// version line.
     fn parse(&self, path: &str) -> Result<Option<Parsed>> {
@@ -620,6 +711,70 @@ mod tests {
         let mut chunks = Chunks::new(PATH, bytes.as_slice());
         let err = chunks.next().err().expect("invalid UTF-8");
         assert!(matches!(err, Error::Parse { line: 2, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn empty_duplicate_and_bom_exports_are_said_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ldap.bak");
+        let read_all = |narrowed: bool| {
+            let mut d = LdifDirectory::open(&p)?;
+            if narrowed {
+                d.narrow(&["172.20.14.25".parse().unwrap()]);
+            }
+            d.for_each(&mut |_| Ok(()))
+        };
+        // (text, what the error says; None: it reads)
+        let cases: &[(&[u8], Option<&str>)] = &[
+            (b"", Some("is empty (0 bytes)")),
+            (b"version: 1\n\n", Some("holds no entry")),
+            (b"# only a comment\n", Some("holds no entry")),
+            (
+                b"dn: cn=a\ncn: a\n\ndn: CN=A\ncn: b\n",
+                Some(":4: the entry `CN=A` is here a second time (first at line 1)"),
+            ),
+            (
+                b"dn: cn=a\nip: 172.20.14.25\n\ndn: cn=b\ncn: b\n\ndn: cn=a\nip: 172.20.14.25\n",
+                Some(":7: the entry `cn=a` is here a second time"),
+            ),
+            (
+                b"\xef\xbb\xbfdn: cn=a\ncn: a\n",
+                Some(":1: the file starts with a UTF-8 byte order mark (BOM)"),
+            ),
+            (b"dn: cn=a\ncn: a\n\ndn: cn=b\ncn: b\n", None),
+        ];
+        for (text, want) in cases {
+            std::fs::write(&p, text).unwrap();
+            for narrowed in [false, true] {
+                let got = read_all(narrowed);
+                // A narrowed read (scan, plan) compares the entries it
+                // visits; a copy of one it leaves out cannot matter to it
+                // (apply reads the whole export and refuses it there).
+                let want = if narrowed && text.starts_with(b"dn: cn=a\ncn: a\n\ndn: CN=A") {
+                    &None
+                } else {
+                    want
+                };
+                match want {
+                    None => assert!(got.is_ok(), "{text:?}: {got:?}"),
+                    Some(w) => {
+                        let e = got.unwrap_err();
+                        assert!(
+                            e.to_string().contains(w),
+                            "{text:?} narrowed={narrowed}: {e}"
+                        );
+                        assert!(e.help().is_some_and(|h| !h.is_empty()));
+                    }
+                }
+            }
+        }
+        // A FIFO is refused, not waited on.
+        let fifo = dir.path().join("fifo.ldif");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: the path is NUL-terminated.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = LdifDirectory::open(&fifo).err().unwrap().to_string();
+        assert!(e.contains("is a FIFO"), "{e}");
     }
 
     #[test]

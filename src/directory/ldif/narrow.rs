@@ -47,7 +47,7 @@ pub(super) fn for_each(
     input: impl Read,
     matcher: &Matcher,
     visit: &mut dyn FnMut(Entry) -> Result<()>,
-) -> Result<usize> {
+) -> Result<(usize, usize)> {
     read(path, input, matcher, visit, BLOCK)
 }
 
@@ -58,8 +58,11 @@ fn read(
     matcher: &Matcher,
     visit: &mut dyn FnMut(Entry) -> Result<()>,
     block: usize,
-) -> Result<usize> {
+) -> Result<(usize, usize)> {
     let mut records = Records::new(path, input, block);
+    // Among the entries visited: those left out are never compared.
+    let mut unique = super::Unique::default();
+    let mut visited = 0;
     let mut check = Check {
         matcher,
         fold: Finder::new(b"\n "),
@@ -82,6 +85,8 @@ fn read(
                     if let Chunk::Record(rec) = chunk
                         && let Some(parsed) = rec.parse(path)?
                     {
+                        unique.check(path, &parsed.dn, rec.line())?;
+                        visited += 1;
                         visit(parsed.into_entry())?;
                     }
                 }
@@ -89,7 +94,7 @@ fn read(
         }
         first = false;
     }
-    Ok(left_out)
+    Ok((visited, left_out))
 }
 
 /// Cuts the input into slices that begin and end where [`Chunks`] sees
@@ -421,7 +426,7 @@ mod tests {
     /// The narrowed read: the entries visited and the number left out.
     fn narrowed(text: &[u8], m: &Matcher, block: usize) -> Result<(Vec<Entry>, usize)> {
         let mut out = Vec::new();
-        let left = read(
+        let (visited, left) = read(
             PATH,
             text,
             m,
@@ -431,6 +436,7 @@ mod tests {
             },
             block,
         )?;
+        assert_eq!(visited, out.len());
         Ok((out, left))
     }
 

@@ -16,8 +16,9 @@ use crate::error::{Error, Result};
 /// where RFC 2849 requires it and folded at 76 columns. Values that are
 /// neither going nor coming keep their lines untouched.
 ///
-/// Fails on drift: an entry that is gone or an attribute whose text
-/// values, as a set, are not `before`. The output is then incomplete:
+/// Fails on drift: an entry that is gone, an attribute that lost a value
+/// of `before`, or one that holds a value the edit adds already; a value
+/// someone else added is kept. The output is then incomplete:
 /// write to a temporary file and keep it only on success. Edits of secret
 /// attributes are refused.
 pub fn rewrite_values<R: BufRead, W: Write>(
@@ -55,6 +56,7 @@ pub fn rewrite_values<R: BufRead, W: Write>(
         path,
         ends_line: true,
     };
+    let mut unique = super::Unique::default();
     let mut chunks = Chunks::new(path, input);
     while let Some(chunk) = chunks.next()? {
         let rec = match chunk {
@@ -65,7 +67,10 @@ pub fn rewrite_values<R: BufRead, W: Write>(
             Chunk::Record(rec) => rec,
         };
         let mine = match rec.parse(path)? {
-            Some(p) => by_dn.get(&p.dn.to_ascii_lowercase()).map(|ix| (p, ix)),
+            Some(p) => {
+                unique.check(path, &p.dn, rec.line())?;
+                by_dn.get(&p.dn.to_ascii_lowercase()).map(|ix| (p, ix))
+            }
             None => None,
         };
         let Some((parsed, ix)) = mine else {
@@ -130,18 +135,31 @@ fn plan_record<'e>(
                 lines.push((i, v));
             }
         }
+        // Value level, as a live modify: the values the edit reads must
+        // be there and those it adds not yet; any other value (another
+        // admin's) stays as it is.
         let current: BTreeSet<&str> = lines.iter().map(|(_, v)| *v).collect();
         let before: BTreeSet<&str> = e.before.iter().map(String::as_str).collect();
-        if current != before {
+        let after: BTreeSet<&str> = e.after.iter().map(String::as_str).collect();
+        let missing: Vec<&str> = before.difference(&current).copied().collect();
+        let present: Vec<&str> = after
+            .difference(&before)
+            .filter(|v| current.contains(*v))
+            .copied()
+            .collect();
+        if !missing.is_empty() || !present.is_empty() {
+            let what = if crate::zimbra::is_secret_attribute(&e.attribute) {
+                "other values (not shown: a secret)".to_string()
+            } else if !missing.is_empty() {
+                format!("no longer {missing:?}")
+            } else {
+                format!("{present:?} already")
+            };
             return Err(Error::other(
-                format!(
-                    "`{}` of `{}` holds {:?}, the plan expected {:?}",
-                    e.attribute, e.dn, current, before
-                ),
+                format!("`{}` of `{}` holds {what}", e.attribute, e.dn),
                 "the directory changed since the plan was made; run `zmreip plan` again",
             ));
         }
-        let after: BTreeSet<&str> = e.after.iter().map(String::as_str).collect();
         let mut adds: Vec<&str> = Vec::new();
         for v in &e.after {
             if !before.contains(v.as_str()) && !adds.contains(&v.as_str()) {
@@ -157,6 +175,10 @@ fn plan_record<'e>(
         for &(i, v) in &lines {
             if after.contains(v) {
                 at.push((v, Some(i)));
+                continue;
+            }
+            if !before.contains(v) {
+                // Another admin's value: it stays as it is.
                 continue;
             }
             let add = adds.next();
@@ -303,6 +325,20 @@ zimbraServiceHostname: mail.corp.example
                     "zimbraMailTrustedIP: 10.40.7.131\n",
                 ),
             ),
+            // A value someone else added since the plan (172.20.14.250 is
+            // not in `before`) stays as it is.
+            (
+                vec![edit(
+                    "cn=config,cn=zimbra",
+                    "zimbraMailTrustedIP",
+                    &["172.20.14.25"],
+                    &["10.40.7.131"],
+                )],
+                EXPORT.replace(
+                    "zimbraMailTrustedIP: 172.20.14.25\n",
+                    "zimbraMailTrustedIP: 10.40.7.131\n",
+                ),
+            ),
             // A value added beside the others goes after the last one.
             (
                 vec![edit(
@@ -395,10 +431,12 @@ zimbraServiceHostname: mail.corp.example
             // No edits: byte-identical.
             (Vec::new(), EXPORT.to_string()),
         ];
+        let orig = entries(EXPORT).unwrap();
         for (edits, expected) in &cases {
             let got = rewrite(EXPORT, edits).unwrap();
             assert_eq!(got, *expected, "{edits:?}");
-            // And it reads back as intended.
+            // And it reads back as intended: `after`, and the values the
+            // edit did not read (someone else's) as they were.
             let back = entries(&got).unwrap();
             for e in edits {
                 let entry = back
@@ -407,6 +445,12 @@ zimbraServiceHostname: mail.corp.example
                     .unwrap();
                 let mut got: Vec<String> = entry.get(&e.attribute).unwrap_or(&[]).to_vec();
                 let mut want = e.after.clone();
+                let was = orig.iter().find(|x| x.dn.eq_ignore_ascii_case(&e.dn));
+                for v in was.and_then(|x| x.get(&e.attribute)).unwrap_or(&[]) {
+                    if !e.before.contains(v) && !want.contains(v) {
+                        want.push(v.clone());
+                    }
+                }
                 got.sort();
                 want.sort();
                 assert_eq!(got, want, "{e:?}");
@@ -438,14 +482,15 @@ zimbraServiceHostname: mail.corp.example
     #[test]
     fn rewrite_refuses_drift_and_secrets() {
         let cases: &[(ValueEdit, &str)] = &[
+            // A value the edit reads is gone.
             (
                 edit(
                     "cn=config,cn=zimbra",
                     "zimbraMailTrustedIP",
-                    &["172.20.14.25"],
+                    &["172.20.14.26"],
                     &["10.40.7.131"],
                 ),
-                "the plan expected",
+                "holds no longer [\"172.20.14.26\"]",
             ),
             (
                 edit(
@@ -454,7 +499,17 @@ zimbraServiceHostname: mail.corp.example
                     &["172.20.14.25"],
                     &[],
                 ),
-                "holds {}",
+                "holds no longer",
+            ),
+            // A value the edit adds is there already.
+            (
+                edit(
+                    "cn=config,cn=zimbra",
+                    "zimbraMailTrustedIP",
+                    &["172.20.14.25"],
+                    &["172.20.14.250"],
+                ),
+                "holds [\"172.20.14.250\"] already",
             ),
             (
                 edit("cn=gone,cn=servers,cn=zimbra", "cn", &["gone"], &["x"]),

@@ -76,7 +76,7 @@ struct RawZone {
 impl UpdateConfig {
     /// Reads the configuration and the key files it names.
     pub fn load(path: &Path) -> Result<UpdateConfig> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let text = crate::host::read_local("--dns-config", path)?;
         let shown = path.display().to_string();
         let raw: RawConfig = toml::from_str(&text).map_err(|e| {
             let line = e
@@ -139,13 +139,35 @@ impl UpdateConfig {
     }
 }
 
+const KEY_HELP: &str = "key_file names a key file as `tsig-keygen NAME > FILE` writes it: key \"NAME\" { algorithm hmac-sha256; secret \"BASE64\"; };";
+
 /// Reads a BIND key file (`key "name" { algorithm hmac-sha256; secret
 /// "..."; };`, as `tsig-keygen` writes it). `want` names the key when the
 /// file holds several.
 pub fn read_key(path: &Path, want: Option<&str>) -> Result<TsigKey> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-    let stmts = crate::dns::zone::namedconf::parse_conf(&shown, &text)?;
+    // A key file holds a secret, and `key_file` may name any file (a
+    // typo, /etc/shadow): errors name the file and line, never its text.
+    let text = crate::host::read_local("key_file", path).map_err(|e| match e {
+        Error::Parse { path, line, .. } => Error::Parse {
+            path,
+            line,
+            message: "not valid UTF-8 text (not a key file?)".into(),
+            help: Some(KEY_HELP.into()),
+        },
+        other => other,
+    })?;
+    let stmts = crate::dns::zone::namedconf::parse_conf(&shown, &text).map_err(|e| match e {
+        Error::Parse { path, line, .. } => Error::Parse {
+            path,
+            line,
+            message:
+                "not a BIND key file: a syntax error (the text is not shown: it may hold a secret)"
+                    .into(),
+            help: Some(KEY_HELP.into()),
+        },
+        other => other,
+    })?;
     let keys: Vec<_> = stmts
         .iter()
         .filter(|s| s.keyword() == Some("key") && s.block.is_some())
@@ -183,8 +205,19 @@ pub fn read_key(path: &Path, want: Option<&str>) -> Result<TsigKey> {
                 &shown,
                 k.line,
                 format!(
-                    "key `{name}`: algorithm {} is not supported (use hmac-sha256, hmac-sha384 or hmac-sha512)",
-                    other.unwrap_or("(none)")
+                    "key `{name}`: {} is not supported (use hmac-sha256, hmac-sha384 or hmac-sha512)",
+                    // A word of the file, shown only when it looks like
+                    // an algorithm's name (a secret put there does not).
+                    match other {
+                        Some(a)
+                            if a.len() <= 16
+                                && a.bytes().all(|b| b.is_ascii_lowercase()
+                                    || b.is_ascii_digit()
+                                    || b == b'-') =>
+                            format!("algorithm {a}"),
+                        Some(_) => "its algorithm".to_string(),
+                        None => "a key without algorithm".to_string(),
+                    }
                 ),
             ));
         }
@@ -205,4 +238,71 @@ pub fn read_key(path: &Path, want: Option<&str>) -> Result<TsigKey> {
         algorithm,
         secret,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_file_errors_name_the_line_never_the_text() {
+        const SECRET: &str = "c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1zaG93";
+        // (key file text, line of the error, part of the message)
+        let cases: &[(String, usize, &str)] = &[
+            // A syntax error right after the secret.
+            (
+                format!("key \"k\" {{\n  algorithm hmac-sha256;\n  secret \"{SECRET}\"\n}};\n"),
+                4,
+                "not a BIND key file",
+            ),
+            (
+                format!("key \"k\" {{\n  algorithm hmac-sha256;\n  secret \"{SECRET};\n}};\n"),
+                3,
+                "not a BIND key file",
+            ),
+            // The secret where the algorithm goes.
+            (
+                format!("key \"k\" {{\n  algorithm {SECRET};\n  secret \"{SECRET}\";\n}};\n"),
+                1,
+                "its algorithm is not supported",
+            ),
+            // Not base64.
+            (
+                format!("key \"k\" {{\n  algorithm hmac-sha256;\n  secret \"{SECRET}!!\";\n}};\n"),
+                1,
+                "no valid base64 `secret`",
+            ),
+            // key_file = /etc/shadow.
+            (
+                format!("root:$6${SECRET}$x:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n"),
+                1,
+                "not a BIND key file",
+            ),
+        ];
+        let d = tempfile::tempdir().unwrap();
+        for (text, line, want) in cases {
+            let p = d.path().join("key");
+            std::fs::write(&p, text).unwrap();
+            let e = read_key(&p, None).unwrap_err();
+            let shown = format!("{e} {}", e.help().unwrap_or_default());
+            assert!(
+                !shown.contains(SECRET) && !shown.contains("root:"),
+                "{shown}"
+            );
+            assert!(shown.contains(want), "{want}: {shown}");
+            match e {
+                Error::Parse { path, line: l, .. } => {
+                    assert_eq!((path, l), (p.display().to_string(), *line), "{shown}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // A FIFO as key_file is refused, not waited on.
+        let fifo = d.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: the path is NUL-terminated.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = read_key(&fifo, None).unwrap_err().to_string();
+        assert!(e.contains("is a FIFO"), "{e}");
+    }
 }

@@ -132,8 +132,9 @@ fn move_within_the_block(cnames: &str) -> Moved {
         ["35.32/28.77.22.172.in-addr.arpa.", "mail.corp.example."]
     );
 
+    super::zimbra_host(&root);
     let r = root.display().to_string();
-    let plan = Zmreip::new(["plan", "--root", &r, "--no-directory"])
+    let plan = Zmreip::new(["plan", "--root", &r, "--no-directory", "--assume-own"])
         .args([
             "--from",
             "172.22.77.35",

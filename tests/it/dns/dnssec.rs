@@ -141,10 +141,12 @@ fn wait_validated(ns: &Server, anchors: &Path, name: &str, want: &str) {
 }
 
 fn plan(root: &Path) -> serde_json::Value {
+    super::zimbra_host(root);
     Zmreip::new(["plan", "--root"])
         .arg(root)
         .args([
             "--no-directory",
+            "--assume-own",
             "--from",
             "192.0.2.10",
             "--to",

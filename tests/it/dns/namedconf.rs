@@ -80,8 +80,9 @@ fn named_listens_on_the_new_address_after_the_planned_reload() {
     assert_eq!(version_bind(&netns, "192.0.2.10", port), answer);
     assert_eq!(version_bind(&netns, "192.0.2.20", port), None);
 
+    super::zimbra_host(&root);
     let r = root.display().to_string();
-    let plan = Zmreip::new(["plan", "--root", &r, "--no-directory"])
+    let plan = Zmreip::new(["plan", "--root", &r, "--no-directory", "--assume-own"])
         .args(["--from", "192.0.2.10/24", "--to", "192.0.2.20/24"])
         .args(["--format", "json"])
         .ok()

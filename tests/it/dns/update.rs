@@ -368,8 +368,18 @@ fn cli_plan_json_has_dns_targets() {
     let Some(lab) = lab() else { return };
     let (cfg_path, _) = lab.config_with(&lab.key.file_text, None);
     let root = tempfile::tempdir().unwrap();
+    // A Zimbra host snapshot (an empty localconfig) without its OS
+    // network configuration: the old address is its own by assumption.
+    let lc = root.path().join("opt/zimbra/conf");
+    std::fs::create_dir_all(&lc).unwrap();
+    std::fs::write(
+        lc.join("localconfig.xml"),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<localconfig>\n</localconfig>\n",
+    )
+    .unwrap();
     let (code, out, err) = run(Zmreip::new([
         "plan",
+        "--assume-own",
         "--root",
         &root.path().display().to_string(),
         "--from",

@@ -85,8 +85,10 @@ fn checkzone(zone: &str, file: &Path) -> String {
 }
 
 fn plan_json(root: &Path, extra: &[&str]) -> serde_json::Value {
+    super::zimbra_host(root);
     let (code, out, err) = run(Zmreip::new(["plan", "--root", &root.display().to_string()])
         .args([
+            "--assume-own",
             "--from",
             "192.0.2.10/24",
             "--to",
@@ -330,8 +332,10 @@ fn bad_zone_file_is_an_error_naming_the_line() {
         "/etc/bind/db.x",
         "$TTL 300\n@ SOA ns hm ( 1 2 3 4 5\nmail A 192.0.2.10\n",
     );
+    super::zimbra_host(r);
     let (code, _, err) = run(Zmreip::new([
         "plan",
+        "--assume-own",
         "--root",
         &r.display().to_string(),
         "--from",

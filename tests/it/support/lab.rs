@@ -137,14 +137,26 @@ impl Lab {
             .arg("--restart-network")
     }
 
-    /// `rollback --yes --root R`.
+    /// `rollback --yes --root R --services S [--ldif L]`: the root is not
+    /// this machine's `/`, so the journal's commands run only through
+    /// `--services`, and the export outside the root is restored only
+    /// when named.
     pub fn rollback(&self) -> Zmreip {
-        Zmreip::new(["rollback", "--yes"]).root(self.root())
+        self.again(Zmreip::new(["rollback", "--yes"]))
     }
 
-    /// `resume --root R`.
+    /// `resume --root R --services S [--ldif L]`.
     pub fn resume(&self) -> Zmreip {
-        Zmreip::new(["resume"]).root(self.root())
+        self.again(Zmreip::new(["resume"]))
+    }
+
+    fn again(&self, z: Zmreip) -> Zmreip {
+        let z = z.root(self.root()).arg("--services").arg(self.services());
+        if self.ldif().exists() {
+            z.ldif(self.ldif())
+        } else {
+            z
+        }
     }
 
     /// The tree (host root and LDIF) without zmreip's own journal and the

@@ -28,6 +28,13 @@ fn host_root(dir: &Path) -> PathBuf {
         "127.0.0.1\tlocalhost\n10.201.0.5\tmail.example.test mail\n",
     )
     .unwrap();
+    // A Zimbra host: zmreip refuses to plan a root without one.
+    std::fs::create_dir_all(r.join("opt/zimbra/conf")).unwrap();
+    std::fs::write(
+        r.join("opt/zimbra/conf/localconfig.xml"),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<localconfig>\n  <key name=\"zimbra_server_hostname\">\n    <value>mail.example.test</value>\n  </key>\n</localconfig>\n",
+    )
+    .unwrap();
     r
 }
 
