@@ -184,7 +184,8 @@ pub enum Tok<'a> {
 /// characters is an address when it parses as one once the parts that
 /// belong to its neighbours are cut: a word's tail before the first `:`
 /// (`ip4:`, `ip6:`), dots and colons at either end, a `:PORT` after an
-/// IPv4 address. A run followed by `in-addr.arpa`/`ip6.arpa` is part of a
+/// IPv4 address, a word of letters and its `:` before an IPv6 address. A
+/// run followed by `in-addr.arpa`/`ip6.arpa` is part of a
 /// reverse name. (As `tests/it/corpus.rs` reads files.)
 pub fn tokens(text: &str) -> Vec<Tok<'_>> {
     let is_run = |b: u8| b.is_ascii_hexdigit() || b == b'.' || b == b':';
@@ -222,6 +223,26 @@ pub fn tokens(text: &str) -> Vec<Tok<'_>> {
         }
         if run[hi..].starts_with("::") && run[lo..hi + 2].parse::<Ipv6Addr>().is_ok() {
             hi += 2;
+        }
+        // A word of letters and one colon before an IPv6 address
+        // (`faced:2001:db8::25`: a key and its separator) is cut where the
+        // whole run is no address, as the matcher does wherever the run
+        // starts. Cutting only after a word character (above) made this
+        // read `\x11aaaa:db8:f:101::15` as text while the matcher moved
+        // the address in it, a false "changes more than the address"
+        // (networkd crash-f7d68b3f).
+        let word = run[lo..hi]
+            .bytes()
+            .take_while(u8::is_ascii_alphabetic)
+            .count();
+        if word > 0
+            && lo + word + 1 < hi
+            && run.as_bytes()[lo + word] == b':'
+            && run.as_bytes()[lo + word + 1] != b':'
+            && run[lo..hi].parse::<Ipv6Addr>().is_err()
+            && run[lo + word + 1..hi].parse::<Ipv6Addr>().is_ok()
+        {
+            lo += word + 1;
         }
         let mut core = &run[lo..hi];
         if let Some((a, port)) = core.rsplit_once(':')
@@ -305,6 +326,7 @@ pub fn plan_of_changes(changes: &[Change]) -> Plan {
         actions: Vec::new(),
         warnings: Vec::new(),
         handoffs: Vec::new(),
+        bind: None,
         checksum: None,
     }
 }

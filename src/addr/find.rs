@@ -19,8 +19,8 @@
 //! glued to a word character (`[0-9A-Za-z_-]`) on either side, nor to a dot
 //! or `%` (an IPv6 zone) on the left, nor to a dot followed by a word character on the right (a
 //! longer dotted thing such as an OID or `1.2.3.4.nip.io`); a dot followed
-//! by anything else ends a sentence, and a dash between an address and a
-//! digit separates the ends of a range.
+//! by anything else ends a sentence, and a dash between two addresses of
+//! one family separates the ends of a range.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
@@ -54,22 +54,60 @@ fn right_ok(bytes: &[u8], e: usize) -> bool {
     }
 }
 
-/// A `-` between an address and a digit separates the ends of a range
-/// (`192.168.2.1-192.168.2.20`, as in iptables `--src-range`): the
-/// address is still a whole address there. Next to anything else a dash
-/// glues (`ip-192.168.2.1`, `192.168.2.1-beta`).
-fn range_dash(bytes: &[u8], dash: usize, other: usize) -> bool {
-    bytes.get(dash) == Some(&b'-') && bytes.get(other).is_some_and(u8::is_ascii_digit)
+/// The longest address spelling (IPv6 with a dotted tail) with room for
+/// a sentence's dot: a longer run next to a dash is no range's other end.
+const RANGE_END_MAX: usize = 48;
+
+/// A `-` between two addresses of one family separates the ends of a
+/// range (`192.168.2.1-192.168.2.20`, as in iptables `--src-range`;
+/// `fd00::1-fd00::9`): the address is still a whole address there. Next
+/// to anything else a dash glues (`ip-192.168.2.1`, `192.168.2.1-beta`).
+///
+/// The other end is the run of address bytes across the dash from the
+/// address (`other` is its first byte, `left` says it lies to the left):
+/// for an IPv4 address digits and dots beginning (or ending) with a
+/// digit, for IPv6 one holding a colon. Asking for the family, not only
+/// for a digit, keeps a move from turning a dash into a range one
+/// (fuzzing: `fd01::aaa-2.0.2.1` became `fd00::77-2.0.2.1`, where the
+/// quad was found the second time round). A left end must itself stand
+/// as an address: a `%` before it makes it an IPv6 zone, where the
+/// address after the dash is the zone's too (fuzzing:
+/// `fe80::2%1-7.7.0.4`).
+fn range_dash(bytes: &[u8], dash: usize, other: usize, left: bool, v4: bool) -> bool {
+    if bytes.get(dash) != Some(&b'-') || other >= bytes.len() {
+        return false;
+    }
+    let (lo, hi) = if left {
+        let mut lo = other + 1;
+        while lo > 0 && other + 1 - lo <= RANGE_END_MAX && is_v6_byte(bytes[lo - 1]) {
+            lo -= 1;
+        }
+        (lo, other + 1)
+    } else {
+        let mut hi = other;
+        while hi < bytes.len() && hi - other <= RANGE_END_MAX && is_v6_byte(bytes[hi]) {
+            hi += 1;
+        }
+        (other, hi)
+    };
+    let run = &bytes[lo..hi];
+    let edge = bytes[other];
+    let family = if v4 {
+        edge.is_ascii_digit() && run.iter().all(|&c| c.is_ascii_digit() || c == b'.')
+    } else {
+        run.contains(&b':')
+    };
+    hi - lo <= RANGE_END_MAX && family && (!left || left_ok(bytes, lo))
 }
 
 /// [`right_ok`] for an address itself, which may end a range.
-fn addr_right_ok(bytes: &[u8], e: usize) -> bool {
-    right_ok(bytes, e) || range_dash(bytes, e, e + 1)
+fn addr_right_ok(bytes: &[u8], e: usize, v4: bool) -> bool {
+    right_ok(bytes, e) || range_dash(bytes, e, e + 1, false, v4)
 }
 
 /// [`left_ok`] for an address itself, which may begin a range.
-fn addr_left_ok(bytes: &[u8], s: usize) -> bool {
-    left_ok(bytes, s) || (s >= 2 && range_dash(bytes, s - 1, s - 2))
+fn addr_left_ok(bytes: &[u8], s: usize, v4: bool) -> bool {
+    left_ok(bytes, s) || (s >= 2 && range_dash(bytes, s - 1, s - 2, true, v4))
 }
 
 /// Whether an address may start at `s`, the byte before it not being `:`
@@ -105,7 +143,7 @@ enum Left {
 fn left_v4(text: &str, s: usize, e: usize) -> Left {
     let bytes = text.as_bytes();
     if s == 0 || bytes[s - 1] != b':' {
-        return if addr_left_ok(bytes, s) {
+        return if addr_left_ok(bytes, s, true) {
             Left::Plain(s)
         } else {
             Left::Reject
@@ -119,7 +157,7 @@ fn left_v4(text: &str, s: usize, e: usize) -> Left {
     }
     match text[q..e].parse::<Ipv6Addr>() {
         Ok(v6) => match v6.to_ipv4_mapped() {
-            Some(_) if addr_left_ok(bytes, q) => {
+            Some(_) if addr_left_ok(bytes, q, false) => {
                 let upper = bytes[q..s].iter().any(u8::is_ascii_uppercase);
                 Left::Mapped(q, upper)
             }
@@ -346,7 +384,7 @@ fn find_v4(t: &V4Target, text: &str, out: &mut Vec<Match>) {
     let len = t.dotted.needle().len();
     for s in t.dotted.find_iter(bytes) {
         let e = s + len;
-        if !addr_right_ok(bytes, e) {
+        if !addr_right_ok(bytes, e, true) {
             continue;
         }
         let (a, style) = match left_v4(text, s, e) {
@@ -613,7 +651,7 @@ fn v6_token(m: &Matcher, text: &str, s: usize, e: usize, out: &mut Vec<Match>) {
         b -= 1;
     }
     let parsed = |a: usize| {
-        (a < b && bytes[a] != b'.' && addr_left_ok(bytes, a))
+        (a < b && bytes[a] != b'.' && addr_left_ok(bytes, a, false))
             .then(|| text[a..b].parse::<Ipv6Addr>().ok())
             .flatten()
     };
@@ -656,7 +694,7 @@ fn v6_token(m: &Matcher, text: &str, s: usize, e: usize, out: &mut Vec<Match>) {
             z = b;
         }
     }
-    if !addr_right_ok(bytes, z) {
+    if !addr_right_ok(bytes, z, false) {
         return;
     }
     let ctx = classify(bytes, a, b, z, false);

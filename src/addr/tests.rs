@@ -53,6 +53,28 @@ const FIND: &[FindCase] = &[
         "--src-range 192.168.1.1-192.168.2.1",
         &[("192.168.2.1", Exact)],
     ),
+    (B, "fd00::1-2001:db8::25", &[("2001:db8::25", Exact)]),
+    (B, "2001:db8::25-fd00::9", &[("2001:db8::25", Exact)]),
+    // The ends of a range are of one family: otherwise moving the other
+    // address would turn the dash into a range one (fuzzing:
+    // `fd01::aaa-2.0.2.1` became `fd00::77-2.0.2.1`).
+    (A, "fd01::aaa-192.168.2.1", &[]),
+    (A, "fd00::77-192.168.2.1", &[]),
+    (A, "192.168.2.1-2001:db8::1", &[]),
+    (B, "192.168.2.9-2001:db8::25", &[]),
+    (B, "2001:db8::25-192.168.2.9", &[]),
+    // A left end is an address itself: in an IPv6 zone the dash is the
+    // zone's (fuzzing: `fe68::2%1-7.7.0.4`).
+    (A, "fe80::2%1-192.168.2.1", &[]),
+    (A, "fe80::2%eth1-192.168.2.1", &[]),
+    (A, "fe80::2%1.1-192.168.2.1", &[]),
+    (B, "fe80::2%1-2001:db8::25", &[]),
+    (A, "x1-192.168.2.1", &[]),
+    (
+        A,
+        "11111111111111111111111111111111111111111111111111-192.168.2.1",
+        &[],
+    ),
     (A, "0-1.2.168.192.in-addr.arpa", &[]),
     (A, "x192.168.2.1", &[]),
     (A, "_192.168.2.1", &[]),
@@ -230,6 +252,16 @@ const FIND: &[FindCase] = &[
     (B, "2001:db8::25-x", &[]),
     (B, "2001:db8::25-2001:db8::30", &[("2001:db8::25", Exact)]),
     (B, "zimbraId:2001:db8::25", &[("2001:db8::25", Exact)]),
+    // A word of hex letters is a key also where the run starts with it
+    // (the fuzz harness reads it so too since networkd crash-f7d68b3f).
+    (B, "faced:2001:db8::25", &[("2001:db8::25", Exact)]),
+    // (`face:2001:db8::25` is an address of its own.)
+    (B, "face:2001:db8::25", &[]),
+    (
+        B,
+        "Address=\u{11}aaaaaa:2001:db8::25/64",
+        &[("2001:db8::25/64", Exact)],
+    ),
     (
         B,
         "name:2001:db8:0:0:0:0:0:25",

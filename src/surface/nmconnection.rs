@@ -169,7 +169,7 @@ fn addresses(doc: &mut Doc, n: usize, line: &str, range: std::ops::Range<usize>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::surface::netcfg::testing::{Case, check, never_panics, plan, scan};
+    use crate::surface::netcfg::testing::{Case, apply, check, never_panics, plan, scan};
 
     const PATH: &str = "/etc/NetworkManager/system-connections/eth0.nmconnection";
     const V4: &[(&str, &str)] = &[("172.20.14.25/24", "10.40.7.131/24")];
@@ -356,5 +356,31 @@ psk=172.20.14.25
         let r = scan(Surface::NmConnection, PATH, FILE, &["172.20.14.25"]);
         let lines: Vec<String> = r.findings.iter().map(|f| f.target.to_string()).collect();
         assert_eq!(lines, [format!("{PATH}:8"), format!("{PATH}:10")]);
+    }
+
+    #[test]
+    fn a_move_never_turns_a_dash_into_a_range() {
+        // Fuzzing: in `fd01::aaa-2.0.2.1` the quad was glued to the dash
+        // but the IPv6 address moved; that made `…::77-2.0.2.1`, a range
+        // to the matcher then, so the next plan moved the quad too. The
+        // ends of a range are of one family: neither spelling is one.
+        let moves = &[
+            ("192.168.2.1", "10.40.7.131"),
+            ("fd01::aaa", "2001:db8:7::131"),
+        ];
+        for text in [
+            "[connection]\nuuid=x;fd01::aaa-192.168.2.1/16\n",
+            "[connection]\nuuid=x;2001:db8:7::131-192.168.2.1/16\n",
+        ] {
+            let r = plan(Surface::NmConnection, PATH, text, moves, None).unwrap();
+            assert!(r.changes.is_empty(), "{text:?}: {:?}", r.changes);
+        }
+        // A range of one family moves its end.
+        let text = "[connection]\nuuid=x;fd01::1-fd01::aaa/16\n";
+        let r = plan(Surface::NmConnection, PATH, text, moves, None).unwrap();
+        assert_eq!(
+            apply(text, &r),
+            "[connection]\nuuid=x;fd01::1-2001:db8:7::131/16\n"
+        );
     }
 }

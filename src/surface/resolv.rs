@@ -201,6 +201,27 @@ mod tests {
     }
 
     #[test]
+    fn a_quad_in_a_zone_stays_also_after_a_dash() {
+        // Fuzzing: `fe68::2%1-7.7.0.4`. The zone runs to the space, so
+        // the quad is the zone's, not the end of a range `1-7.7.0.4`;
+        // found as one it moved once the IPv6 address had moved.
+        let fx = Fixture::new(DUAL);
+        for text in [
+            "nameserver 2001:db8:14::25%1-192.168.2.1\n",
+            "nameserver 2001:db8:14::25%eth1-192.168.2.1\n",
+        ] {
+            let r = Resolv.analyze(PATH, text, &fx.plan()).unwrap();
+            let moved = text.replace("2001:db8:14::25", "2001:db8:7::131");
+            assert_eq!(
+                changes(&r),
+                [(1, text.trim_end().to_string(), moved.trim_end().to_string())]
+            );
+            let again = Resolv.analyze(PATH, &moved, &fx.plan()).unwrap();
+            assert!(again.changes.is_empty(), "{:?}", again.changes);
+        }
+    }
+
+    #[test]
     fn nameservers_as_the_resolver_reads_them() {
         let text = "# nameserver 10.0.0.1\n; nameserver 10.0.0.2\n  nameserver 10.0.0.3\nnameserver 127.0.0.53 # local\nnameserverx 10.0.0.4\nnameserver\tfe80::1%eth0\r\nsearch corp.example\nnameserver\n";
         assert_eq!(nameservers(text), ["127.0.0.53", "fe80::1%eth0"]);

@@ -8,11 +8,18 @@ use std::ops::Range;
 
 use crate::error::{Error, Result};
 
-/// The physical lines of `text` without `\n` or `\r\n`.
+/// The physical lines of `text` without `\n` or `\r\n`: as apply reads
+/// them, so that a change's `before` is the line apply finds. A `\r` with
+/// no `\n` after it (at the end of the file) stays in the line (fuzzing:
+/// netplan crash-0c795ebb, a file ending in `\r`, planned a `before`
+/// without it that apply then refused as drift).
 pub fn lines(text: &str) -> Vec<&str> {
-    text.split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .collect()
+    let mut out: Vec<&str> = text.split('\n').collect();
+    let last = out.len() - 1;
+    for l in &mut out[..last] {
+        *l = l.strip_suffix('\r').unwrap_or(l);
+    }
+    out
 }
 
 pub use crate::addr::parse_with_prefix as parse_addr;
@@ -247,6 +254,14 @@ pub fn ini(path: &str, lines: &[&str], comments: &[char], continuation: bool) ->
 mod tests {
     use super::*;
     use std::net::IpAddr;
+
+    #[test]
+    fn lines_end_where_apply_ends_them() {
+        assert_eq!(lines("a\r\nb\nc"), ["a", "b", "c"]);
+        assert_eq!(lines("a\r\n"), ["a", ""]);
+        // A `\r` without `\n` ends no line: apply keeps it in the body.
+        assert_eq!(lines("a\rb\r\nc\r"), ["a\rb", "c\r"]);
+    }
 
     #[test]
     fn masks() {

@@ -845,6 +845,44 @@ network:
           via: 172.20.14.254
 ";
 
+    /// `text` with the changes of its plan applied by apply's own steps,
+    /// which check every `before` against the file.
+    fn apply_steps(text: &str, moves: &[(&str, &str)]) -> String {
+        let report = plan(Surface::Netplan, PATH, text, moves, None).unwrap();
+        assert!(!report.changes.is_empty(), "{text:?} plans no change");
+        let plan = crate::plan::Plan {
+            schema: crate::plan::SCHEMA.into(),
+            from: vec![],
+            to: vec![],
+            changes: report.changes,
+            derived: vec![],
+            actions: vec![],
+            warnings: vec![],
+            handoffs: vec![],
+            bind: None,
+            checksum: None,
+        };
+        let mut bytes = text.as_bytes().to_vec();
+        for step in crate::apply::steps::write_steps(&plan, None, None, None).unwrap() {
+            bytes = step.transform(&bytes).unwrap();
+        }
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn a_file_ending_in_a_bare_cr_applies() {
+        // Fuzzing (crash-0c795ebb): the reader cut the last `\r`, apply
+        // keeps it (only `\n` and `\r\n` end a line), so the planned
+        // `before` never held on the file it was planned from.
+        let text = "network:\n  ethernets:\n    eth0:\n      addresses: [172.20.14.25/24] # was\r";
+        assert_eq!(
+            apply_steps(text, V4),
+            "network:\n  ethernets:\n    eth0:\n      addresses: [10.40.7.131/24] # was\r"
+        );
+        let text = "x: 172.20.14.25\r";
+        assert_eq!(apply_steps(text, V4), "x: 10.40.7.131\r");
+    }
+
     #[test]
     fn plans() {
         let cases = &[
