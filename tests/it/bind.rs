@@ -443,7 +443,7 @@ struct Dns {
 
 impl Dns {
     fn new(corp_spf: &[&str], other_spf: &[&str], forward: &[&str], reverse: &[&str]) -> Dns {
-        let own = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+        let own = |l: &[&str]| l.iter().map(ToString::to_string).collect();
         Dns {
             corp_spf: own(corp_spf),
             other_spf: own(other_spf),
