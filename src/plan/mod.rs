@@ -112,6 +112,20 @@ pub struct Bind {
     pub services: Vec<BoundService>,
 }
 
+impl Bind {
+    /// The services bound, each once, in the order asked (a service may
+    /// hold several settings: outbound has one per family).
+    pub fn service_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for sv in &self.services {
+            if !names.contains(&sv.name.as_str()) {
+                names.push(&sv.name);
+            }
+        }
+        names
+    }
+}
+
 /// One service of a bind, with the setting that binds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BoundService {

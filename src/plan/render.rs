@@ -213,19 +213,11 @@ pub fn text(plan: &Plan, color: bool) -> String {
 /// `bind: outbound, imap → 10.40.7.132` (`bind: ... → all interfaces`).
 pub fn title(plan: &Plan) -> String {
     match &plan.bind {
-        Some(b) => {
-            let mut names: Vec<&str> = Vec::new();
-            for sv in &b.services {
-                if !names.contains(&sv.name.as_str()) {
-                    names.push(&sv.name);
-                }
-            }
-            format!(
-                "bind: {} → {}",
-                names.join(", "),
-                b.address.as_deref().unwrap_or("all interfaces")
-            )
-        }
+        Some(b) => format!(
+            "bind: {} → {}",
+            b.service_names().join(", "),
+            b.address.as_deref().unwrap_or("all interfaces")
+        ),
         None => format!("plan: {} → {}", plan.from.join(", "), plan.to.join(", ")),
     }
 }

@@ -100,11 +100,7 @@ fn title(plan: &Plan, facts: &Facts) -> String {
 }
 
 fn bound_services(bind: &super::Bind) -> String {
-    bind.services
-        .iter()
-        .map(|b| md(&b.name))
-        .collect::<Vec<_>>()
-        .join(", ")
+    md(&bind.service_names().join(", "))
 }
 
 /// The whole report.
@@ -498,7 +494,8 @@ mod tests {
         p.to.clear();
         p.bind = Some(super::super::Bind {
             address: address.map(str::to_string),
-            services: ["outbound", "imap"]
+            // Outbound holds one setting per family: named once.
+            services: ["outbound", "outbound", "imap"]
                 .iter()
                 .map(|n| super::super::BoundService {
                     name: n.to_string(),
